@@ -1,0 +1,367 @@
+//! Activation functions, with Keras 3's formulas and defaults (`keras/src/activations/activations.py`,
+//! backed by `jax.nn` for the jax backend).
+//!
+//! Each activation is a small `Copy` type. Those without options are zero-sized; options are stored
+//! as `f64` so that a model can be built in a `const` context whatever its element type. An
+//! activation is used either as the `A` parameter of [`Dense`](crate::layers::Dense) or on its own
+//! in an [`Activation`](crate::layers::Activation) layer.
+//!
+//! ```
+//! use nn_core::activations::{ActivationFn, Elementwise, LeakyRelu, Softmax};
+//! use nn_core::nalgebra::Vector3;
+//!
+//! assert_eq!(LeakyRelu { negative_slope: 0.1 }.eval(-2.0f32), -0.2);
+//! let mut v = Vector3::new(1000.0f32, 0.0, -1000.0);
+//! Softmax.apply(&mut v); // stable for large |x|
+//! assert_eq!(v, Vector3::new(1.0, 0.0, 0.0));
+//! ```
+
+use crate::Float;
+use crate::layer::Zeroable;
+use core::fmt::Debug;
+use nalgebra::SVector;
+
+/// An activation over a whole feature vector.
+pub trait ActivationFn: Copy + Debug + PartialEq {
+    /// Keras's name for it (`"relu"`, `"softmax"`, ...).
+    const NAME: &'static str;
+    /// The activation with Keras's default options.
+    const DEFAULT: Self;
+    /// Applies the activation in place.
+    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>);
+}
+
+/// An activation that acts on each element on its own; every such type is an [`ActivationFn`].
+pub trait Elementwise: Copy + Debug + PartialEq {
+    /// Keras's name for it.
+    const NAME: &'static str;
+    /// The activation with Keras's default options.
+    const DEFAULT: Self;
+    /// The activation of one value.
+    fn eval<T: Float>(&self, x: T) -> T;
+}
+
+impl<E: Elementwise> ActivationFn for E {
+    const NAME: &'static str = E::NAME;
+    const DEFAULT: Self = E::DEFAULT;
+    #[inline]
+    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
+        for v in x.iter_mut() {
+            *v = self.eval(*v);
+        }
+    }
+}
+
+#[inline(always)]
+fn c<T: Float>(v: f64) -> T {
+    T::of(v)
+}
+
+#[inline(always)]
+fn relu<T: Float>(x: T) -> T {
+    if x > T::ZERO { x } else { T::ZERO }
+}
+
+/// `1 / (1 + e^-x)`, written so that neither branch overflows for large `|x|`.
+#[inline(always)]
+fn sigmoid<T: Float>(x: T) -> T {
+    if x >= T::ZERO {
+        T::ONE / (T::ONE + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::ONE + e)
+    }
+}
+
+/// `ln(1 + e^x)` as `max(x, 0) + ln(1 + e^-|x|)` (jax's `logaddexp(x, 0)`), exact for large `|x|`.
+#[inline(always)]
+fn softplus<T: Float>(x: T) -> T {
+    relu(x) + (-x.abs()).exp().ln_1p()
+}
+
+/// `relu6(x + 3) / 6`, Keras 3's hard sigmoid.
+#[inline(always)]
+fn hard_sigmoid<T: Float>(x: T) -> T {
+    (x + c(3.0)).clamp(T::ZERO, c(6.0)) / c(6.0)
+}
+
+macro_rules! unit_activation {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$x:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq)]
+        pub struct $ty;
+
+        // SAFETY: zero-sized.
+        unsafe impl Zeroable for $ty {}
+
+        impl Elementwise for $ty {
+            const NAME: &'static str = $name;
+            const DEFAULT: Self = $ty;
+            #[inline(always)]
+            fn eval<T: Float>(&self, $x: T) -> T {
+                $body
+            }
+        }
+    };
+}
+
+unit_activation!(
+    /// `x`: Keras's default when a layer names no activation.
+    Linear, "linear", |x| x
+);
+unit_activation!(
+    /// `max(x, 0)`. For Keras's `negative_slope`, `max_value` and `threshold` see [`ReluOptions`].
+    Relu, "relu", |x| relu(x)
+);
+unit_activation!(
+    /// `min(max(x, 0), 6)`.
+    Relu6, "relu6", |x| x.clamp(T::ZERO, c(6.0))
+);
+unit_activation!(
+    /// The logistic function `1 / (1 + e^-x)`, stable for large `|x|`.
+    Sigmoid, "sigmoid", |x| sigmoid(x)
+);
+unit_activation!(
+    /// The hyperbolic tangent.
+    Tanh, "tanh", |x| x.tanh()
+);
+unit_activation!(
+    /// `scale * elu(x, alpha)` with jax's constants `alpha = 1.6732632423543772`,
+    /// `scale = 1.0507009873554805`.
+    Selu, "selu", |x| {
+        let elu = if x > T::ZERO { x } else { c::<T>(1.6732632423543772) * x.exp_m1() };
+        c::<T>(1.0507009873554805) * elu
+    }
+);
+unit_activation!(
+    /// The exact GELU, `x/2 * (1 + erf(x / sqrt 2))`: Keras's default (`approximate=False`),
+    /// computed as jax does, `x/2 * erfc(-x / sqrt 2)`, which keeps precision for negative `x`.
+    Gelu, "gelu", |x| c::<T>(0.5) * x * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc_()
+);
+unit_activation!(
+    /// The tanh approximation of GELU, Keras's `gelu(x, approximate=True)`:
+    /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`.
+    GeluTanh, "gelu", |x| {
+        let inner = c::<T>(0.7978845608028654) * (x + c::<T>(0.044715) * x * x * x);
+        c::<T>(0.5) * x * (T::ONE + inner.tanh())
+    }
+);
+unit_activation!(
+    /// `x * sigmoid(x)`, also known as swish.
+    Silu, "silu", |x| x * sigmoid(x)
+);
+unit_activation!(
+    /// `ln(1 + e^x)`, stable for large `|x|`.
+    Softplus, "softplus", |x| softplus(x)
+);
+unit_activation!(
+    /// `x / (|x| + 1)`.
+    Softsign, "softsign", |x| x / (x.abs() + T::ONE)
+);
+unit_activation!(
+    /// Keras 3's `relu6(x + 3) / 6` (Keras 2 used `0.2 x + 0.5`).
+    HardSigmoid, "hard_sigmoid", |x| hard_sigmoid(x)
+);
+unit_activation!(
+    /// `x * relu6(x + 3) / 6`, also known as hard swish.
+    HardSilu, "hard_silu", |x| x * hard_sigmoid(x)
+);
+unit_activation!(
+    /// `e^x`.
+    Exponential, "exponential", |x| x.exp()
+);
+unit_activation!(
+    /// `x * tanh(softplus(x))`.
+    Mish, "mish", |x| x * softplus(x).tanh()
+);
+
+/// `x` for `x >= 0`, `negative_slope * x` otherwise. Keras's activation defaults the slope to 0.2
+/// (its `LeakyReLU` layer to 0.3).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu {
+    /// The slope for negative inputs.
+    pub negative_slope: f64,
+}
+
+impl Elementwise for LeakyRelu {
+    const NAME: &'static str = "leaky_relu";
+    const DEFAULT: Self = LeakyRelu {
+        negative_slope: 0.2,
+    };
+    #[inline(always)]
+    fn eval<T: Float>(&self, x: T) -> T {
+        if x >= T::ZERO {
+            x
+        } else {
+            c::<T>(self.negative_slope) * x
+        }
+    }
+}
+
+/// `x` for `x > 0`, `alpha * (e^x - 1)` otherwise; Keras's default `alpha` is 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// The scale of the negative part.
+    pub alpha: f64,
+}
+
+impl Elementwise for Elu {
+    const NAME: &'static str = "elu";
+    const DEFAULT: Self = Elu { alpha: 1.0 };
+    #[inline(always)]
+    fn eval<T: Float>(&self, x: T) -> T {
+        if x > T::ZERO {
+            x
+        } else {
+            c::<T>(self.alpha) * x.exp_m1()
+        }
+    }
+}
+
+/// Keras's `relu(x, negative_slope, max_value, threshold)` with every option.
+///
+/// Following `keras.layers.ReLU.static_call`: `y = x if x > threshold else 0`, clipped to
+/// `[0, max_value]` when a maximum is given, minus `negative_slope * max(threshold - x, 0)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReluOptions {
+    /// Slope below the threshold.
+    pub negative_slope: f64,
+    /// Upper clip; `f64::INFINITY` for none (Keras's `max_value=None`). A plain `f64` rather
+    /// than an `Option` keeps the type [`Zeroable`].
+    pub max_value: f64,
+    /// Values at or below it are cut to zero (before the negative slope applies).
+    pub threshold: f64,
+}
+
+impl Elementwise for ReluOptions {
+    const NAME: &'static str = "relu";
+    const DEFAULT: Self = ReluOptions {
+        negative_slope: 0.0,
+        max_value: f64::INFINITY,
+        threshold: 0.0,
+    };
+    #[inline(always)]
+    fn eval<T: Float>(&self, x: T) -> T {
+        let threshold = c::<T>(self.threshold);
+        let mut y = if self.threshold != 0.0 {
+            if x > threshold { x } else { T::ZERO }
+        } else {
+            relu(x)
+        };
+        if self.max_value != f64::INFINITY {
+            y = y.clamp(T::ZERO, c(self.max_value));
+        }
+        if self.negative_slope != 0.0 {
+            y -= c::<T>(self.negative_slope) * relu(threshold - x);
+        }
+        y
+    }
+}
+
+/// `e^x / sum(e^x)` over the feature axis, computed as `e^(x - max x)` so it never overflows.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Softmax;
+
+impl ActivationFn for Softmax {
+    const NAME: &'static str = "softmax";
+    const DEFAULT: Self = Softmax;
+    #[inline]
+    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
+        let max = x.max();
+        let mut sum = T::ZERO;
+        for v in x.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        let inv = T::ONE / sum;
+        *x *= inv;
+    }
+}
+
+/// `x - ln(sum(e^x))` over the feature axis, computed around `max x` so it never overflows.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LogSoftmax;
+
+impl ActivationFn for LogSoftmax {
+    const NAME: &'static str = "log_softmax";
+    const DEFAULT: Self = LogSoftmax;
+    #[inline]
+    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
+        let max = x.max();
+        let mut sum = T::ZERO;
+        for v in x.iter() {
+            sum += (*v - max).exp();
+        }
+        let shift = max + sum.ln();
+        for v in x.iter_mut() {
+            *v -= shift;
+        }
+    }
+}
+
+// SAFETY: zero-sized, or plain `f64` options that a model's `configure` restores after zeroing.
+unsafe impl Zeroable for LeakyRelu {}
+// SAFETY: as above.
+unsafe impl Zeroable for Elu {}
+// SAFETY: as above.
+unsafe impl Zeroable for ReluOptions {}
+// SAFETY: as above.
+unsafe impl Zeroable for Softmax {}
+// SAFETY: as above.
+unsafe impl Zeroable for LogSoftmax {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Vector2;
+
+    #[test]
+    fn relu_options_follow_keras_order_of_operations() {
+        let r = ReluOptions {
+            negative_slope: 0.1,
+            max_value: 6.0,
+            threshold: 0.5,
+        };
+        // Below the threshold: 0 - 0.1 * (0.5 - x).
+        assert!((r.eval(0.0f64) - -0.05).abs() < 1e-15);
+        assert!((r.eval(-1.0f64) - -0.15).abs() < 1e-15);
+        // Above: x, clipped at 6.
+        assert_eq!(r.eval(2.0f64), 2.0);
+        assert_eq!(r.eval(10.0f64), 6.0);
+    }
+
+    #[test]
+    fn sigmoid_saturates_without_nan_for_huge_inputs() {
+        assert_eq!(Sigmoid.eval(-1000.0f32), 0.0);
+        assert_eq!(Sigmoid.eval(1000.0f32), 1.0);
+        assert_eq!(Sigmoid.eval(0.0f32), 0.5);
+    }
+
+    #[test]
+    fn softplus_is_exact_for_large_inputs() {
+        assert_eq!(Softplus.eval(100.0f64), 100.0);
+        assert!((Softplus.eval(0.0f64) - core::f64::consts::LN_2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn hard_sigmoid_is_keras3_relu6_form() {
+        assert_eq!(HardSigmoid.eval(0.0f32), 0.5);
+        assert_eq!(HardSigmoid.eval(-3.0f32), 0.0);
+        assert_eq!(HardSigmoid.eval(1.5f32), 0.75);
+        assert_eq!(HardSilu.eval(1.5f32), 1.125);
+    }
+
+    #[test]
+    fn log_softmax_stays_finite_for_huge_gaps() {
+        let mut v = Vector2::new(1000.0f64, -1000.0);
+        LogSoftmax.apply(&mut v);
+        assert_eq!(v, Vector2::new(0.0, -2000.0));
+    }
+
+    #[test]
+    fn softmax_of_equal_inputs_is_uniform() {
+        let mut v = Vector2::new(3.0f32, 3.0);
+        Softmax.apply(&mut v);
+        assert_eq!(v, Vector2::new(0.5, 0.5));
+    }
+}

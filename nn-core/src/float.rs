@@ -1,0 +1,69 @@
+//! The element types a model can be built over.
+
+use nalgebra::RealField;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type for tensors: `f32` (the default everywhere) or `f64`.
+///
+/// The trait is sealed: model constructors such as [`crate::Model::boxed_zeros`] rely on an
+/// all-zero bit pattern being a valid `0.0`, which holds for these two types.
+///
+/// ```
+/// use nn_core::Float;
+/// assert_eq!(<f32 as Float>::of(0.5), 0.5f32);
+/// assert_eq!(2.0f64.erfc_(), libm::erfc(2.0));
+/// ```
+pub trait Float: RealField + Copy + Default + sealed::Sealed {
+    /// `0.0`, usable in `const` contexts (trait methods are not).
+    const ZERO: Self;
+    /// `1.0`, usable in `const` contexts.
+    const ONE: Self;
+
+    /// Converts from `f64`, rounding to nearest (`FromPrimitive::from_f64` without the `Option`).
+    fn of(v: f64) -> Self;
+    /// Widens to `f64`.
+    fn as_f64(self) -> f64;
+    /// The complementary error function `1 - erf(x)`, accurate where `1 - erf(x)` is tiny (the
+    /// exact GELU's negative tail). Named with a trailing underscore so it never shadows a method
+    /// of nalgebra's `RealField` should it gain one.
+    fn erfc_(self) -> Self;
+}
+
+impl Float for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn erfc_(self) -> Self {
+        libm::erfcf(self)
+    }
+}
+
+impl Float for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn erfc_(self) -> Self {
+        libm::erfc(self)
+    }
+}

@@ -1,0 +1,70 @@
+//! The [`Layer`] trait every layer implements, and the weight views layers hand out.
+
+use crate::{Float, init::Rng};
+
+/// One layer: a typed function from `Input` to `Output` with its own weights.
+///
+/// Shapes live in the types (`SVector<T, N>` today, `SMatrix<T, STEPS, CHANNELS>` for sequence
+/// layers later), so a hand-composed stack that does not fit fails to type-check. The
+/// `sequential!` macro checks the same shapes earlier and reports them in Keras's terms.
+///
+/// Room is left for training: a backward pass will be a second trait over the same types
+/// (`fn backward(&self, x, grad_out) -> grad_in` plus weight gradients), which the macro can emit
+/// because `predict` keeps every intermediate in a named local.
+pub trait Layer {
+    /// The element type.
+    type Scalar: Float;
+    /// What the layer takes.
+    type Input;
+    /// What the layer returns.
+    type Output;
+    /// Keras's class name, shown by `summary()` (`"Dense"`).
+    const CLASS: &'static str;
+    /// Number of weights (Keras's "Param #").
+    const PARAMS: usize;
+
+    /// The forward pass. Never allocates.
+    fn forward(&self, x: &Self::Input) -> Self::Output;
+
+    /// Re-initialises the weights with Keras's default initializers (glorot_uniform kernels, zero
+    /// biases), drawing from `rng`.
+    fn init_keras(&mut self, rng: &mut Rng);
+
+    /// Calls `f` once per weight tensor, in Keras's `layer.weights` order, with Keras's weight
+    /// name, its Keras shape and its values in Keras's row-major layout.
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, Self::Scalar>));
+
+    /// As [`Layer::visit_weights`], with the values writable.
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, Self::Scalar>));
+}
+
+/// A read-only view of one weight tensor.
+#[derive(Debug)]
+pub struct WeightRef<'a, T> {
+    /// Keras's name for the weight within its layer (`"kernel"`, `"bias"`).
+    pub name: &'static str,
+    /// Keras's shape for it (`[in, out]` for a Dense kernel).
+    pub shape: &'static [usize],
+    /// The values, row-major in Keras's shape.
+    pub data: &'a [T],
+}
+
+/// A writable view of one weight tensor.
+#[derive(Debug)]
+pub struct WeightMut<'a, T> {
+    /// Keras's name for the weight within its layer (`"kernel"`, `"bias"`).
+    pub name: &'static str,
+    /// Keras's shape for it (`[in, out]` for a Dense kernel).
+    pub shape: &'static [usize],
+    /// The values, row-major in Keras's shape.
+    pub data: &'a mut [T],
+}
+
+/// Types for which the all-zero bit pattern is a valid value, so they can be built directly in
+/// zeroed heap memory (a large model never passes through the stack).
+///
+/// # Safety
+/// Every field must be a [`Float`], an array or nalgebra matrix of them, or a type that is itself
+/// `Zeroable`; any value that needs more than zeroing (an activation's options) must be restored
+/// by the model's `configure` before the value is used.
+pub unsafe trait Zeroable {}

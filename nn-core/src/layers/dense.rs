@@ -1,0 +1,200 @@
+//! `Dense`: Keras's fully connected layer, `y = activation(x · kernel + bias)`.
+
+use crate::Float;
+use crate::activations::{ActivationFn, Linear};
+use crate::init::{Rng, glorot_uniform};
+use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
+use nalgebra::{ArrayStorage, SMatrix, SVector};
+
+/// A fully connected layer from `IN` to `OUT` features.
+///
+/// The kernel is stored as an `OUT × IN` nalgebra matrix. nalgebra is column-major, so its memory
+/// holds Keras's `[in, out]` kernel exactly, row after row: weights load without a transpose and
+/// the forward pass walks memory in order (one `axpy` per input feature).
+///
+/// With `USE_BIAS = false` (Keras's `use_bias=False`) the bias is neither used, counted nor loaded.
+///
+/// ```
+/// use nn_core::activations::Relu;
+/// use nn_core::layers::Dense;
+/// use nn_core::{Layer, nalgebra::Vector2};
+///
+/// // Keras kernel [in=2, out=2] and bias.
+/// let dense = Dense::<f32, 2, 2, Relu>::from_arrays([[1.0, -1.0], [2.0, 0.5]], [0.5, 0.0]);
+/// // y = relu([1*1 + 2*3 + 0.5, -1*1 + 0.5*3 + 0]) = [7.5, 0.5]
+/// assert_eq!(dense.forward(&Vector2::new(1.0, 3.0)), Vector2::new(7.5, 0.5));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense<T, const IN: usize, const OUT: usize, A = Linear, const USE_BIAS: bool = true> {
+    /// The kernel, `OUT × IN`; its memory is Keras's `[in, out]` kernel.
+    pub kernel: SMatrix<T, OUT, IN>,
+    /// The bias (kept at zero and ignored when `USE_BIAS` is false).
+    pub bias: SVector<T, OUT>,
+    /// The activation applied to the output.
+    pub activation: A,
+}
+
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool>
+    Dense<T, IN, OUT, A, USE_BIAS>
+{
+    /// All weights zero, the activation with Keras's default options.
+    pub const ZEROS: Self = Self::from_arrays([[T::ZERO; OUT]; IN], [T::ZERO; OUT]);
+
+    /// Keras's kernel shape.
+    const KERNEL_SHAPE: &'static [usize] = &[IN, OUT];
+    /// Keras's bias shape.
+    const BIAS_SHAPE: &'static [usize] = &[OUT];
+
+    /// Builds the layer from Keras-layout arrays: `kernel[i][o]` weighs input `i` into output `o`.
+    /// The activation takes Keras's default options; set [`Dense::activation`] to change them.
+    pub const fn from_arrays(kernel: [[T; OUT]; IN], bias: [T; OUT]) -> Self {
+        Dense {
+            kernel: SMatrix::from_array_storage(ArrayStorage(kernel)),
+            bias: SVector::from_array_storage(ArrayStorage([bias])),
+            activation: A::DEFAULT,
+        }
+    }
+}
+
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool> Layer
+    for Dense<T, IN, OUT, A, USE_BIAS>
+{
+    type Scalar = T;
+    type Input = SVector<T, IN>;
+    type Output = SVector<T, OUT>;
+    const CLASS: &'static str = "Dense";
+    const PARAMS: usize = IN * OUT + if USE_BIAS { OUT } else { 0 };
+
+    #[inline]
+    fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        let mut y = if USE_BIAS {
+            self.bias
+        } else {
+            SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]]))
+        };
+        // Column `i` of the kernel is Keras's row `i`: scale it by x[i] and accumulate.
+        let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
+        let acc: &mut [T; OUT] = &mut y.data.0[0];
+        for (column, &xi) in kernel.iter().zip(x.iter()) {
+            for (a, &w) in acc.iter_mut().zip(column) {
+                *a += w * xi;
+            }
+        }
+        self.activation.apply(&mut y);
+        y
+    }
+
+    fn init_keras(&mut self, rng: &mut Rng) {
+        glorot_uniform(self.kernel.as_mut_slice(), IN, OUT, rng);
+        self.bias.fill(T::ZERO);
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, T>)) {
+        f(WeightRef {
+            name: "kernel",
+            shape: Self::KERNEL_SHAPE,
+            data: self.kernel.as_slice(),
+        });
+        if USE_BIAS {
+            f(WeightRef {
+                name: "bias",
+                shape: Self::BIAS_SHAPE,
+                data: self.bias.as_slice(),
+            });
+        }
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, T>)) {
+        f(WeightMut {
+            name: "kernel",
+            shape: Self::KERNEL_SHAPE,
+            data: self.kernel.as_mut_slice(),
+        });
+        if USE_BIAS {
+            f(WeightMut {
+                name: "bias",
+                shape: Self::BIAS_SHAPE,
+                data: self.bias.as_mut_slice(),
+            });
+        }
+    }
+}
+
+// SAFETY: the fields are float matrices and an activation that is itself `Zeroable`.
+unsafe impl<T: Float, const IN: usize, const OUT: usize, A: Zeroable, const USE_BIAS: bool> Zeroable
+    for Dense<T, IN, OUT, A, USE_BIAS>
+{
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activations::{Sigmoid, Softmax};
+    use nalgebra::{Vector2, Vector3};
+
+    #[test]
+    fn computes_x_times_kernel_plus_bias_with_keras_kernel_layout() {
+        // Keras kernel [in=3, out=2].
+        let d = Dense::<f64, 3, 2>::from_arrays([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0.5, -0.5]);
+        // [1, 0, -1] · K = [1 - 5, 2 - 6] = [-4, -4]; plus bias.
+        assert_eq!(
+            d.forward(&Vector3::new(1.0, 0.0, -1.0)),
+            Vector2::new(-3.5, -4.5)
+        );
+    }
+
+    #[test]
+    fn without_bias_ignores_the_bias_and_does_not_count_it() {
+        let mut d =
+            Dense::<f32, 2, 2, Linear, false>::from_arrays([[1.0, 0.0], [0.0, 1.0]], [9.0, 9.0]);
+        assert_eq!(d.forward(&Vector2::new(2.0, 3.0)), Vector2::new(2.0, 3.0));
+        assert_eq!(<Dense<f32, 2, 2, Linear, false> as Layer>::PARAMS, 4);
+        let mut names = [""; 2];
+        let mut n = 0;
+        d.visit_weights_mut(&mut |w| {
+            names[n] = w.name;
+            n += 1;
+        });
+        assert_eq!((n, names[0]), (1, "kernel"));
+    }
+
+    #[test]
+    fn applies_its_activation_to_the_whole_output() {
+        let d = Dense::<f64, 1, 2, Softmax>::from_arrays([[1.0, 1.0]], [0.0, 0.0]);
+        assert_eq!(d.forward(&Vector::<1>::new(5.0)), Vector2::new(0.5, 0.5));
+        let s = Dense::<f64, 1, 1, Sigmoid>::from_arrays([[2.0]], [-2.0]);
+        assert_eq!(s.forward(&Vector::<1>::new(1.0))[0], 0.5);
+    }
+
+    type Vector<const N: usize> = nalgebra::SVector<f64, N>;
+
+    #[test]
+    fn exposes_weights_in_keras_row_major_layout() {
+        let d =
+            Dense::<f32, 2, 3>::from_arrays([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [7.0, 8.0, 9.0]);
+        let mut seen = 0;
+        d.visit_weights(&mut |w| {
+            match w.name {
+                "kernel" => {
+                    assert_eq!(w.shape, &[2, 3]);
+                    assert_eq!(w.data, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+                }
+                "bias" => assert_eq!(w.data, &[7.0, 8.0, 9.0]),
+                other => panic!("unexpected weight {other}"),
+            }
+            seen += 1;
+        });
+        assert_eq!(seen, 2);
+        assert_eq!(<Dense<f32, 2, 3> as Layer>::PARAMS, 9);
+    }
+
+    #[test]
+    fn keras_init_fills_the_kernel_within_glorot_bounds_and_zeroes_the_bias() {
+        let mut d = Dense::<f32, 4, 4>::from_arrays([[0.0; 4]; 4], [1.0; 4]);
+        d.init_keras(&mut Rng::new(5));
+        let limit = (6.0f32 / 8.0).sqrt();
+        assert!(d.kernel.iter().all(|w| w.abs() <= limit));
+        assert!(d.kernel.iter().any(|w| *w != 0.0));
+        assert!(d.bias.iter().all(|b| *b == 0.0));
+    }
+}

@@ -1,0 +1,29 @@
+//! Runtime of [`nn`](https://docs.rs/nn): layers, activations and the [`Model`] trait, over
+//! nalgebra's fixed-size types so that every shape is a const generic.
+//!
+//! This crate is `#![no_std]`. The default `std` feature adds nothing to inference; `alloc`
+//! (implied by `std`) adds heap constructors for models too large for the stack.
+//!
+//! Users normally depend on the `nn` facade, whose `sequential!` macro writes the model types;
+//! everything here can also be composed by hand.
+#![no_std]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod activations;
+#[cfg(feature = "alloc")]
+mod boxed;
+mod float;
+pub mod init;
+mod layer;
+pub mod layers;
+mod model;
+
+pub use float::Float;
+pub use layer::{Layer, WeightMut, WeightRef, Zeroable};
+pub use model::{LayerInfo, LengthError, Model, Summary};
+pub use nalgebra;

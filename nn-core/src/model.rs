@@ -1,0 +1,210 @@
+//! The [`Model`] trait that `sequential!` implements, and its Keras-style [`Summary`].
+
+use crate::Float;
+use crate::layer::{WeightMut, WeightRef, Zeroable};
+use core::fmt;
+
+/// A whole network with fixed input and output shapes.
+///
+/// `sequential!` implements it; every method that runs the network takes `&self` and allocates
+/// nothing. The constants describe the architecture, so they are available without a value.
+///
+/// ```
+/// use nn::prelude::*;
+///
+/// let model = sequential![Input<2>, Dense<3, relu>, Dense<1>];
+/// assert_eq!(model.predict(&Vector2::new(1.0, 2.0)).len(), 1);
+/// fn params<M: Model>(_: &M) -> usize { M::PARAMS }
+/// assert_eq!(params(&model), 2 * 3 + 3 + 3 + 1);
+/// ```
+pub trait Model: Sized {
+    /// The element type (`f32` unless the model type says otherwise).
+    type Scalar: Float;
+    /// What `predict` takes: `SVector<Scalar, N>` for a model over `N` features.
+    type Input;
+    /// What `predict` returns.
+    type Output;
+
+    /// The model's name in `summary()` (`"sequential"` unless the model is a named type).
+    const NAME: &'static str;
+    /// Keras's input shape without the batch axis (`[2]` for `Input<2>`).
+    const INPUT_SHAPE: &'static [usize];
+    /// Keras's output shape without the batch axis.
+    const OUTPUT_SHAPE: &'static [usize];
+    /// Total number of weights.
+    const PARAMS: usize;
+    /// One entry per layer, in order, as `summary()` shows them.
+    const LAYERS: &'static [LayerInfo];
+
+    /// Runs the network on one sample. Never allocates.
+    fn predict(&self, x: &Self::Input) -> Self::Output;
+
+    /// The model with every weight zero (built on the stack: see [`Model::boxed_zeros`] for
+    /// models too large for it, and the model type's `ZEROS` constant for a `static`).
+    fn zeros() -> Self;
+
+    /// Restores what zeroing a model does not give: the options of its activations.
+    #[doc(hidden)]
+    fn configure(&mut self);
+
+    /// Re-initialises every weight in place with Keras's default initializers (glorot_uniform
+    /// kernels, zero biases), from a generator seeded with `seed`.
+    fn init_keras(&mut self, seed: u64);
+
+    /// Calls `f(layer_name, weight)` for every weight tensor, in Keras's `model.weights` order.
+    fn visit_weights(&self, f: &mut dyn FnMut(&'static str, WeightRef<'_, Self::Scalar>));
+
+    /// As [`Model::visit_weights`], with the values writable.
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(&'static str, WeightMut<'_, Self::Scalar>));
+
+    /// A model initialised as Keras would (glorot_uniform kernels, zero biases), reproducibly.
+    fn seeded(seed: u64) -> Self {
+        let mut model = Self::zeros();
+        model.init_keras(seed);
+        model
+    }
+
+    /// [`Model::zeros`] built directly on the heap, never on the stack: for models whose weights
+    /// exceed a thread's stack (a 784→128→64→10 MLP holds 430 KB of `f32`).
+    #[cfg(feature = "alloc")]
+    fn boxed_zeros() -> alloc::boxed::Box<Self>
+    where
+        Self: Zeroable,
+    {
+        let mut model = crate::boxed::zeroed_box::<Self>();
+        model.configure();
+        model
+    }
+
+    /// [`Model::seeded`] built directly on the heap.
+    #[cfg(feature = "alloc")]
+    fn boxed_seeded(seed: u64) -> alloc::boxed::Box<Self>
+    where
+        Self: Zeroable,
+    {
+        let mut model = Self::boxed_zeros();
+        model.init_keras(seed);
+        model
+    }
+
+    /// Overwrites every weight from one flat slice, tensor after tensor in Keras's
+    /// `model.weights` order, each row-major: the concatenation of Keras's
+    /// `[w.flatten() for w in model.get_weights()]`.
+    ///
+    /// On a length mismatch nothing is written.
+    fn load_params(&mut self, params: &[Self::Scalar]) -> Result<(), LengthError> {
+        if params.len() != Self::PARAMS {
+            return Err(LengthError {
+                what: "parameters",
+                expected: Self::PARAMS,
+                found: params.len(),
+            });
+        }
+        let mut rest = params;
+        self.visit_weights_mut(&mut |_, w| {
+            let (head, tail) = rest.split_at(w.data.len());
+            w.data.copy_from_slice(head);
+            rest = tail;
+        });
+        Ok(())
+    }
+
+    /// Writes every weight into `out`, in the order [`Model::load_params`] reads them.
+    fn save_params(&self, out: &mut [Self::Scalar]) -> Result<(), LengthError> {
+        if out.len() != Self::PARAMS {
+            return Err(LengthError {
+                what: "parameters",
+                expected: Self::PARAMS,
+                found: out.len(),
+            });
+        }
+        let mut rest = out;
+        self.visit_weights(&mut |_, w| {
+            let (head, tail) = core::mem::take(&mut rest).split_at_mut(w.data.len());
+            head.copy_from_slice(w.data);
+            rest = tail;
+        });
+        Ok(())
+    }
+
+    /// Runs the network on each of `inputs`, writing into the caller's `outputs`. Allocates
+    /// nothing; fails if the two slices differ in length.
+    fn predict_batch(
+        &self,
+        inputs: &[Self::Input],
+        outputs: &mut [Self::Output],
+    ) -> Result<(), LengthError> {
+        if inputs.len() != outputs.len() {
+            return Err(LengthError {
+                what: "batch outputs",
+                expected: inputs.len(),
+                found: outputs.len(),
+            });
+        }
+        for (x, y) in inputs.iter().zip(outputs) {
+            *y = self.predict(x);
+        }
+        Ok(())
+    }
+
+    /// Keras's `model.summary()` table; print it with `{}`.
+    fn summary(&self) -> Summary {
+        Summary {
+            name: Self::NAME,
+            layers: Self::LAYERS,
+            params: Self::PARAMS,
+            bytes_per_param: core::mem::size_of::<Self::Scalar>(),
+        }
+    }
+}
+
+/// What `summary()` shows of one layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// The layer's name (`"dense_1"`), which is also its field in the model struct.
+    pub name: &'static str,
+    /// Keras's class name (`"Dense"`).
+    pub class: &'static str,
+    /// Output shape without the batch axis.
+    pub output_shape: &'static [usize],
+    /// Number of weights.
+    pub params: usize,
+}
+
+/// A slice or count that had the wrong length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LengthError {
+    /// What was being counted.
+    pub what: &'static str,
+    /// The length the model needs.
+    pub expected: usize,
+    /// The length it was given.
+    pub found: usize,
+}
+
+impl fmt::Display for LengthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "wrong number of {}: expected {}, found {}",
+            self.what, self.expected, self.found
+        )
+    }
+}
+
+impl core::error::Error for LengthError {}
+
+/// Keras's model summary, rendered by `Display` with Keras 3's box-drawing table.
+#[derive(Clone, Copy, Debug)]
+pub struct Summary {
+    /// The model's name.
+    pub name: &'static str,
+    /// Its layers, in order.
+    pub layers: &'static [LayerInfo],
+    /// Total number of weights.
+    pub params: usize,
+    /// `size_of` the element type, for the byte totals.
+    pub bytes_per_param: usize,
+}
+
+mod render;

@@ -1,0 +1,294 @@
+"""Generate Keras reference fixtures for the `nn` crate's tests.
+
+Run from the repository root:
+
+    python3.11 -m venv .venv
+    .venv/bin/pip install -r scripts/requirements.txt
+    .venv/bin/python scripts/make_fixtures.py
+
+Writes (overwriting):
+
+* tests/fixtures/activations.rs -- Rust `pub const` arrays meant to be
+  `include!`d by an integration test: activation outputs computed by Keras 3
+  (JAX backend) in float32 and float64, softmax/log_softmax rows, and a tiny
+  Dense-layer parity case.
+* tests/fixtures/summary.txt -- the plain-text `model.summary()` of a small
+  Sequential model.
+
+Deterministic: no random values reach the fixtures (Dense weights are set
+explicitly, layer names are reset with `clear_session`), and the summary width
+is pinned by setting COLUMNS (Keras sizes the table from the terminal width:
+`min(88, columns - 4)`).
+"""
+
+import os
+
+# Must be set before keras / jax / rich are imported.
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ["JAX_PLATFORMS"] = "cpu"
+os.environ["COLUMNS"] = "120"  # wide enough for Keras' default 88-char table
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import re  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras.src.backend import nn as backend_nn  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+# 0.0, then +v, -v for each magnitude.
+MAGNITUDES = [1e-7, 0.1, 0.3, 0.5, 1.0, 2.0, 2.5, 3.0, 5.0, 6.0, 10.0, 20.0, 50.0, 100.0]
+INPUTS = [0.0] + [s * m for m in MAGNITUDES for s in (1.0, -1.0)]
+EXP_INPUTS = [0.0] + [s * m for m in MAGNITUDES if m <= 20.0 for s in (1.0, -1.0)]
+
+SOFTMAX_INPUTS = [
+    [1.0, 2.0, 3.0, 4.0],
+    [0.0, 0.0, 0.0, 0.0],
+    [1000.0, 0.0, -1000.0, 1.0],
+    [-1000.0, -1000.0, -1000.0, -1000.0],
+    [50.0, -50.0, 0.5, 3.0],
+    [1e-3, 2e-3, -1e-3, 0.0],
+]
+
+A = keras.activations
+
+# (constant name, doc comment, function or (f32 function, f64 function), inputs)
+ELEMENTWISE = [
+    ("RELU", "keras.activations.relu(x)", A.relu, "INPUTS"),
+    (
+        "RELU_OPTS",
+        "keras.activations.relu(x, negative_slope=0.1, max_value=6.0, threshold=0.5)",
+        lambda x: A.relu(x, negative_slope=0.1, max_value=6.0, threshold=0.5),
+        "INPUTS",
+    ),
+    ("RELU6", "keras.activations.relu6(x)", A.relu6, "INPUTS"),
+    ("SIGMOID", "keras.activations.sigmoid(x)", A.sigmoid, "INPUTS"),
+    # keras.activations.tanh goes through keras.ops.tanh, whose dtype rule
+    # (`result_type(x.dtype, float)`) forces float64 -> float32 on the JAX
+    # backend; the float64 reference therefore uses the backend's nn.tanh
+    # (jax.nn.tanh), the same kernel Keras uses inside mish.
+    ("TANH", "keras.activations.tanh(x)", (A.tanh, backend_nn.tanh), "INPUTS"),
+    ("LEAKY_RELU", "keras.activations.leaky_relu(x)  (negative_slope=0.2)", A.leaky_relu, "INPUTS"),
+    (
+        "LEAKY_RELU_01",
+        "keras.activations.leaky_relu(x, negative_slope=0.1)",
+        lambda x: A.leaky_relu(x, negative_slope=0.1),
+        "INPUTS",
+    ),
+    ("ELU", "keras.activations.elu(x)  (alpha=1.0)", A.elu, "INPUTS"),
+    ("ELU_05", "keras.activations.elu(x, alpha=0.5)", lambda x: A.elu(x, alpha=0.5), "INPUTS"),
+    ("SELU", "keras.activations.selu(x)", A.selu, "INPUTS"),
+    (
+        "GELU",
+        "keras.activations.gelu(x, approximate=False)  (erf form; the activation default)",
+        lambda x: A.gelu(x, approximate=False),
+        "INPUTS",
+    ),
+    (
+        "GELU_TANH",
+        "keras.activations.gelu(x, approximate=True)  (tanh form)",
+        lambda x: A.gelu(x, approximate=True),
+        "INPUTS",
+    ),
+    ("SILU", "keras.activations.silu(x)", A.silu, "INPUTS"),
+    ("SOFTPLUS", "keras.activations.softplus(x)", A.softplus, "INPUTS"),
+    ("SOFTSIGN", "keras.activations.softsign(x)", A.softsign, "INPUTS"),
+    ("HARD_SIGMOID", "keras.activations.hard_sigmoid(x)", A.hard_sigmoid, "INPUTS"),
+    ("HARD_SILU", "keras.activations.hard_silu(x)", A.hard_silu, "INPUTS"),
+    ("EXPONENTIAL", "keras.activations.exponential(x)", A.exponential, "EXP_INPUTS"),
+    ("MISH", "keras.activations.mish(x)", A.mish, "INPUTS"),
+    ("LINEAR", "keras.activations.linear(x)", A.linear, "INPUTS"),
+]
+
+# Tiny Dense(3, activation="tanh") parity case: kernel is [in=4, out=3].
+DENSE_KERNEL = [
+    [0.5, -0.25, 1.0],
+    [-1.0, 0.75, 0.125],
+    [0.25, 0.5, -0.5],
+    [2.0, -1.5, 0.0],
+]
+DENSE_BIAS = [0.1, -0.2, 0.3]
+DENSE_INPUT = [1.0, -2.0, 0.5, 0.25]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def lit(v) -> str:
+    """A Rust f64 literal that round-trips exactly to `float(v)`."""
+    f = float(v)
+    if not np.isfinite(f):
+        raise ValueError(f"non-finite fixture value {f!r}")
+    r = repr(f)
+    if not any(c in r for c in ".e"):
+        r += ".0"
+    return r
+
+
+def rust_array(name: str, doc: str, values, per_line: int = 4) -> str:
+    vals = [lit(v) for v in values]
+    body = ",\n".join(
+        "    " + ", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)
+    )
+    return f"/// {doc}\npub const {name}: [f64; {len(vals)}] = [\n{body},\n];\n"
+
+
+def rust_matrix(name: str, doc: str, rows) -> str:
+    rows = [list(r) for r in rows]
+    width = len(rows[0])
+    assert all(len(r) == width for r in rows)
+    body = "\n".join("    [" + ", ".join(lit(v) for v in r) + "]," for r in rows)
+    return f"/// {doc}\npub const {name}: [[f64; {width}]; {len(rows)}] = [\n{body}\n];\n"
+
+
+def run(fn, x: np.ndarray) -> np.ndarray:
+    """Apply a Keras op to `x` and check the dtype was preserved."""
+    y = np.asarray(fn(x))
+    if y.dtype != x.dtype:
+        raise TypeError(f"expected {x.dtype}, got {y.dtype}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"non-finite output: {y}")
+    return y
+
+
+def as_f32(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).astype(np.float32)
+
+
+def as_f64(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def elementwise_fixtures() -> str:
+    inputs = {"INPUTS": INPUTS, "EXP_INPUTS": EXP_INPUTS}
+    out = [
+        rust_array(
+            "INPUTS",
+            "Inputs fed to every elementwise activation (except EXPONENTIAL).\n"
+            "/// The `_F32` results are for `INPUTS[i] as f32`.",
+            INPUTS,
+        ),
+        rust_array(
+            "EXP_INPUTS",
+            "Inputs for EXPONENTIAL (|x| <= 20). The `_F32` results are for `EXP_INPUTS[i] as f32`.",
+            EXP_INPUTS,
+        ),
+    ]
+    for name, doc, fn, src in ELEMENTWISE:
+        fn32, fn64 = fn if isinstance(fn, tuple) else (fn, fn)
+        doc64 = "same, float64 (JAX x64)"
+        if fn64 is not fn32:
+            doc64 += "; via keras.src.backend.nn.tanh = jax.nn.tanh (see script)"
+        xs = inputs[src]
+        out.append(rust_array(f"{name}_F32", f"{doc} over {src}, float32", run(fn32, as_f32(xs))))
+        out.append(rust_array(f"{name}_F64", doc64, run(fn64, as_f64(xs))))
+    return "\n".join(out)
+
+
+def softmax_fixtures() -> str:
+    out = [rust_matrix("SOFTMAX_INPUTS", "Rows fed to softmax / log_softmax (last axis).", SOFTMAX_INPUTS)]
+    for name, fn in [("SOFTMAX", A.softmax), ("LOG_SOFTMAX", A.log_softmax)]:
+        call = f"keras.activations.{name.lower()}(SOFTMAX_INPUTS)  (axis=-1)"
+        out.append(rust_matrix(f"{name}_F32", f"{call}, float32", run(fn, as_f32(SOFTMAX_INPUTS))))
+        out.append(rust_matrix(f"{name}_F64", "same, float64 (JAX x64)", run(fn, as_f64(SOFTMAX_INPUTS))))
+    return "\n".join(out)
+
+
+def dense_output(dtype: str) -> np.ndarray:
+    """Dense(3, tanh) on DENSE_INPUT with the fixed weights.
+
+    float64: a Dense(dtype="float64", activation="tanh") layer returns float32
+    on the JAX backend (see TANH), so the float64 case runs the layer without
+    activation and applies the backend's float64 tanh afterwards.
+    """
+    keras.backend.clear_session()
+    f64 = dtype == "float64"
+    layer = keras.layers.Dense(3, activation=None if f64 else "tanh", dtype=dtype)
+    layer.build((None, 4))
+    layer.set_weights([np.asarray(DENSE_KERNEL, dtype=dtype), np.asarray(DENSE_BIAS, dtype=dtype)])
+    x = np.asarray([DENSE_INPUT], dtype=dtype)
+    y = layer(x)
+    y = np.asarray(backend_nn.tanh(y) if f64 else y)
+    if y.dtype != np.dtype(dtype) or y.shape != (1, 3):
+        raise TypeError(f"unexpected Dense output {y.dtype} {y.shape}")
+    return y[0]
+
+
+def dense_fixtures() -> str:
+    return "\n".join(
+        [
+            rust_matrix("DENSE_KERNEL", "Dense kernel, shape [in=4][out=3] (Keras layout).", DENSE_KERNEL),
+            rust_array("DENSE_BIAS", "Dense bias.", DENSE_BIAS),
+            rust_array("DENSE_INPUT", "Dense input (one sample).", DENSE_INPUT),
+            rust_array(
+                "DENSE_OUTPUT_F32",
+                "keras.layers.Dense(3, activation=\"tanh\") with the weights above, float32",
+                dense_output("float32"),
+            ),
+            rust_array(
+                "DENSE_OUTPUT_F64",
+                "same, float64: Dense(3, dtype=\"float64\") then float64 tanh (see script)",
+                dense_output("float64"),
+            ),
+        ]
+    )
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def summary_text(model) -> str:
+    """`model.summary()` as plain text (box drawing kept, ANSI stripped)."""
+    chunks = []
+    model.summary(print_fn=lambda s, **_: chunks.append(s))
+    text = "".join(chunks)
+    return ANSI.sub("", text)
+
+
+def summary_fixture() -> str:
+    keras.backend.clear_session()
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    return summary_text(model)
+
+
+def versions() -> str:
+    return f"keras {keras.__version__}, jax {jax.__version__}, numpy {np.__version__}"
+
+
+def main() -> int:
+    assert keras.backend.backend() == "jax"
+    assert keras.backend.floatx() == "float32"
+    assert jax.config.jax_enable_x64
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+
+    header = (
+        f"// @generated by scripts/make_fixtures.py ({versions()}). Do not edit.\n"
+        "// Values are exact f64 renderings of Keras 3 (JAX backend, CPU) outputs.\n\n"
+    )
+    rs = header + "\n".join([elementwise_fixtures(), softmax_fixtures(), dense_fixtures()])
+    (FIXTURES / "activations.rs").write_text(rs, encoding="utf-8")
+
+    (FIXTURES / "summary.txt").write_text(summary_fixture(), encoding="utf-8")
+    print(f"wrote {FIXTURES / 'activations.rs'} and {FIXTURES / 'summary.txt'} ({versions()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
