@@ -21,29 +21,27 @@ use crate::layer::Zeroable;
 use core::fmt::Debug;
 use nalgebra::SVector;
 
-/// An activation over a whole feature vector.
-pub trait ActivationFn: Copy + Debug + PartialEq {
+/// What every activation declares: Keras's name for it and its Keras defaults.
+pub trait ActivationMeta: Copy + Debug + PartialEq {
     /// Keras's name for it (`"relu"`, `"softmax"`, ...).
     const NAME: &'static str;
     /// The activation with Keras's default options.
     const DEFAULT: Self;
+}
+
+/// An activation over a whole feature vector.
+pub trait ActivationFn: ActivationMeta {
     /// Applies the activation in place.
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>);
 }
 
 /// An activation that acts on each element on its own; every such type is an [`ActivationFn`].
-pub trait Elementwise: Copy + Debug + PartialEq {
-    /// Keras's name for it.
-    const NAME: &'static str;
-    /// The activation with Keras's default options.
-    const DEFAULT: Self;
+pub trait Elementwise: ActivationMeta {
     /// The activation of one value.
     fn eval<T: Float>(&self, x: T) -> T;
 }
 
 impl<E: Elementwise> ActivationFn for E {
-    const NAME: &'static str = E::NAME;
-    const DEFAULT: Self = E::DEFAULT;
     #[inline]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
         for v in x.iter_mut() {
@@ -94,9 +92,12 @@ macro_rules! unit_activation {
         // SAFETY: zero-sized.
         unsafe impl Zeroable for $ty {}
 
-        impl Elementwise for $ty {
+        impl ActivationMeta for $ty {
             const NAME: &'static str = $name;
             const DEFAULT: Self = $ty;
+        }
+
+        impl Elementwise for $ty {
             #[inline(always)]
             fn eval<T: Float>(&self, $x: T) -> T {
                 $body
@@ -183,11 +184,14 @@ pub struct LeakyRelu {
     pub negative_slope: f64,
 }
 
-impl Elementwise for LeakyRelu {
+impl ActivationMeta for LeakyRelu {
     const NAME: &'static str = "leaky_relu";
     const DEFAULT: Self = LeakyRelu {
         negative_slope: 0.2,
     };
+}
+
+impl Elementwise for LeakyRelu {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
         if x >= T::ZERO {
@@ -205,9 +209,12 @@ pub struct Elu {
     pub alpha: f64,
 }
 
-impl Elementwise for Elu {
+impl ActivationMeta for Elu {
     const NAME: &'static str = "elu";
     const DEFAULT: Self = Elu { alpha: 1.0 };
+}
+
+impl Elementwise for Elu {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
         if x > T::ZERO {
@@ -233,13 +240,16 @@ pub struct ReluOptions {
     pub threshold: f64,
 }
 
-impl Elementwise for ReluOptions {
+impl ActivationMeta for ReluOptions {
     const NAME: &'static str = "relu";
     const DEFAULT: Self = ReluOptions {
         negative_slope: 0.0,
         max_value: f64::INFINITY,
         threshold: 0.0,
     };
+}
+
+impl Elementwise for ReluOptions {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
         let threshold = c::<T>(self.threshold);
@@ -262,9 +272,12 @@ impl Elementwise for ReluOptions {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Softmax;
 
-impl ActivationFn for Softmax {
+impl ActivationMeta for Softmax {
     const NAME: &'static str = "softmax";
     const DEFAULT: Self = Softmax;
+}
+
+impl ActivationFn for Softmax {
     #[inline]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
         let max = x.max();
@@ -282,9 +295,12 @@ impl ActivationFn for Softmax {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LogSoftmax;
 
-impl ActivationFn for LogSoftmax {
+impl ActivationMeta for LogSoftmax {
     const NAME: &'static str = "log_softmax";
     const DEFAULT: Self = LogSoftmax;
+}
+
+impl ActivationFn for LogSoftmax {
     #[inline]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
         let max = x.max();
@@ -292,9 +308,11 @@ impl ActivationFn for LogSoftmax {
         for v in x.iter() {
             sum += (*v - max).exp();
         }
-        let shift = max + sum.ln();
+        // Subtract `max` and `ln(sum)` separately, as jax does: folding them into one shift
+        // first loses the small `ln(sum)` against a large `max`.
+        let log_sum = sum.ln();
         for v in x.iter_mut() {
-            *v -= shift;
+            *v = (*v - max) - log_sum;
         }
     }
 }

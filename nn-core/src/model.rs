@@ -1,7 +1,7 @@
 //! The [`Model`] trait that `sequential!` implements, and its Keras-style [`Summary`].
 
 use crate::Float;
-use crate::layer::{WeightMut, WeightRef, Zeroable};
+use crate::layer::{WeightMut, WeightRef};
 use core::fmt;
 
 /// A whole network with fixed input and output shapes.
@@ -9,14 +9,7 @@ use core::fmt;
 /// `sequential!` implements it; every method that runs the network takes `&self` and allocates
 /// nothing. The constants describe the architecture, so they are available without a value.
 ///
-/// ```
-/// use nn::prelude::*;
-///
-/// let model = sequential![Input<2>, Dense<3, relu>, Dense<1>];
-/// assert_eq!(model.predict(&Vector2::new(1.0, 2.0)).len(), 1);
-/// fn params<M: Model>(_: &M) -> usize { M::PARAMS }
-/// assert_eq!(params(&model), 2 * 3 + 3 + 3 + 1);
-/// ```
+/// See the `nn` crate for examples: the trait is meant to be implemented by its macros.
 pub trait Model: Sized {
     /// The element type (`f32` unless the model type says otherwise).
     type Scalar: Float;
@@ -69,7 +62,7 @@ pub trait Model: Sized {
     #[cfg(feature = "alloc")]
     fn boxed_zeros() -> alloc::boxed::Box<Self>
     where
-        Self: Zeroable,
+        Self: crate::Zeroable,
     {
         let mut model = crate::boxed::zeroed_box::<Self>();
         model.configure();
@@ -80,7 +73,7 @@ pub trait Model: Sized {
     #[cfg(feature = "alloc")]
     fn boxed_seeded(seed: u64) -> alloc::boxed::Box<Self>
     where
-        Self: Zeroable,
+        Self: crate::Zeroable,
     {
         let mut model = Self::boxed_zeros();
         model.init_keras(seed);

@@ -122,10 +122,10 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Checked> {
 fn names(def: &ModelDef, specs: &[Option<Spec>], cx: &mut Ctxt) -> Vec<Ident> {
     let mut taken = HashSet::new();
     for call in &def.layers {
-        if let Some(label) = &call.label {
-            if !taken.insert(label.to_string()) {
-                cx.error(label.span(), format!("layer name `{label}` is used twice"));
-            }
+        if let Some(label) = &call.label
+            && !taken.insert(label.to_string())
+        {
+            cx.error(label.span(), format!("layer name `{label}` is used twice"));
         }
     }
     let mut counters: HashMap<&str, usize> = HashMap::new();

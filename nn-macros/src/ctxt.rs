@@ -15,8 +15,8 @@ impl Ctxt {
         self.errors.push(syn::Error::new(span, message));
     }
 
-    /// The `compile_error!`s for every recorded mistake, or `Ok` if there were none.
-    pub fn finish(self) -> Result<(), TokenStream> {
+    /// One `compile_error!` per recorded mistake, or `Ok` if there were none.
+    pub fn finish(self) -> Result<(), Vec<TokenStream>> {
         if self.errors.is_empty() {
             return Ok(());
         }

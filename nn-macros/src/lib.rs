@@ -26,7 +26,19 @@ pub fn sequential(input: TokenStream) -> TokenStream {
     let mut cx = ctxt::Ctxt::default();
     let checked = check::sequential(&def, &mut cx);
     if let Err(errors) = cx.finish() {
-        return errors.into();
+        return match def.item {
+            Some(_) => quote::quote!(#(#errors)*),
+            // In expression position the errors become statements of a block whose value is the
+            // last error: its type is rustc's error type, which silences follow-on errors (a
+            // `let` of a `()` would report every later use of the model).
+            None => {
+                let (last, rest) = errors
+                    .split_last()
+                    .expect("finish returns at least one error");
+                quote::quote!({ #(#rest;)* #last })
+            }
+        }
+        .into();
     }
     let Some(model) = checked else {
         return syn::Error::new(def.span, "the model could not be checked")

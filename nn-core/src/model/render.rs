@@ -85,7 +85,7 @@ impl fmt::Display for Thousands {
         write!(digits, "{}", self.0)?;
         let s = digits.as_str();
         for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 f.write_char(',')?;
             }
             f.write_char(c)?;

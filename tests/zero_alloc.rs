@@ -1,0 +1,85 @@
+//! `predict` and `predict_batch` perform no heap allocation, counted by a global allocator.
+
+use nn::prelude::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts allocations made by the current thread, so parallel tests do not disturb each other.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; counting touches only a const-initialised
+// thread-local, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+sequential! {
+    struct EveryActivation {
+        Input<4>, Dense<8, relu>, Dense<8, leaky_relu(0.1)>, Dense<8, elu>, Dense<8, selu>,
+        Dense<8, gelu>, Dense<8, gelu(approximate = true)>, Dense<8, sigmoid>, Dense<8, tanh>,
+        Dense<8, silu>, Dense<8, softplus>, Dense<8, softsign>, Dense<8, hard_sigmoid>,
+        Dense<8, hard_silu>, Dense<8, mish>, Dense<8, relu6>, Dense<8, relu(threshold = 0.1)>,
+        Dense<8, exponential>, Dense<8, log_softmax>, Activation<softmax>, Dense<3, use_bias = false>
+    }
+}
+
+sequential! {
+    struct Mnist { Input<784>, Dense<128, relu>, Dense<64, relu>, Dense<10, softmax> }
+}
+
+#[test]
+fn predict_allocates_nothing() {
+    let small = EveryActivation::<f32>::seeded(1);
+    let big = Mnist::<f32>::boxed_seeded(2);
+    let x4 = Vector4::new(0.1, -0.2, 0.3, -0.4);
+    let x784 = SVector::<f32, 784>::from_fn(|i, _| i as f32 / 784.0);
+    let mut y = Vector3::zeros();
+    let mut p = SVector::<f32, 10>::zeros();
+    let n = allocations_in(|| {
+        y = small.predict(&x4);
+        p = big.predict(&x784);
+    });
+    assert_eq!(n, 0);
+    assert!(y.iter().all(|v| v.is_finite()));
+    assert!((p.sum() - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn predict_batch_allocates_nothing() {
+    let model = EveryActivation::<f64>::seeded(3);
+    let xs = [Vector4::new(1.0, 2.0, 3.0, 4.0); 16];
+    let mut ys = [Vector3::zeros(); 16];
+    let n = allocations_in(|| model.predict_batch(&xs, &mut ys).unwrap());
+    assert_eq!(n, 0);
+    assert_eq!(ys[15], model.predict(&xs[0]));
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards the tests above against a counter that never counts.
+    let n = allocations_in(|| drop(std::hint::black_box(Box::new(1u8))));
+    assert_eq!(n, 1);
+}
