@@ -16,7 +16,9 @@ mod spelling;
 
 use proc_macro::TokenStream;
 
-/// Builds a Keras-style Sequential model; see the `nn` crate for the syntax.
+/// Builds a Keras-style Sequential model: `sequential![Input<2>, Dense<8, relu>, Dense<1>]` for a
+/// value, `sequential! { pub struct Name { ... } }` for a named model type. The syntax is
+/// documented on the `nn` crate, which re-exports this macro.
 #[proc_macro]
 pub fn sequential(input: TokenStream) -> TokenStream {
     let def = match syn::parse::<ast::ModelDef>(input) {
