@@ -15,15 +15,16 @@
 //! let model = Xor::seeded(42);
 //! let y = model.predict(&Vector2::new(0.0, 1.0));
 //! assert!(y[0] > 0.0 && y[0] < 1.0);
-//! assert_eq!(Xor::<f32>::PARAMS, 2 * 8 + 8 + 8 + 1);
+//! assert_eq!(Xor::PARAMS, 2 * 8 + 8 + 8 + 1);
 //! ```
 //!
 //! ## The DSL
 //!
 //! `sequential![...]` is an expression returning a model initialised as Keras would (glorot
 //! uniform kernels, zero biases, seed 0); `sequential! { pub struct Name { ... } }` declares a
-//! named model type instead, generic over its element type `T` (`f32` by default), with a
-//! `ZEROS` constant, `from_layers`, and the [`Model`] trait's constructors.
+//! named model type instead, with a `ZEROS` constant, `from_layers`, and the [`Model`] trait's
+//! constructors. Its element type is `f32`; `struct Name<f64> { ... }` picks `f64`, and
+//! `struct Name<T> { ... }` makes the model generic over every [`Float`].
 //!
 //! Layers, separated by commas:
 //! - `Input<N>`: the model takes `N` features (first layer only).

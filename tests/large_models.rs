@@ -30,7 +30,7 @@ fn a_boxed_model_is_built_and_run_on_a_256_kib_stack() {
             p.iter().any(|v| (v - 0.1).abs() > 1e-4),
             "seeded weights are not all zero"
         );
-        let zeros = Mnist::<f32>::boxed_zeros();
+        let zeros = Mnist::boxed_zeros();
         assert!(zeros.dense.kernel.iter().all(|w| *w == 0.0));
     });
 }

@@ -8,11 +8,16 @@ sequential! {
 }
 
 sequential! {
-    struct Named { Input<3>, hidden: Dense<4, leaky_relu(0.1)>, Activation<softmax>, Dense<2, use_bias = false> }
+    /// The same architecture as `Xor`, over `f64`.
+    struct Xor64<f64> { Input<2>, Dense<8, relu>, Dense<1, sigmoid> }
 }
 
 sequential! {
-    struct WithOptions { Dense<2, 2, relu(max_value = 1.0)>, Dense<2, elu(alpha = 2.0)> }
+    struct Named<T> { Input<3>, hidden: Dense<4, leaky_relu(0.1)>, Activation<softmax>, Dense<2, use_bias = false> }
+}
+
+sequential! {
+    struct WithOptions<f64> { Dense<2, 2, relu(max_value = 1.0)>, Dense<2, elu(alpha = 2.0)> }
 }
 
 #[test]
@@ -47,8 +52,8 @@ fn item_form_declares_a_nameable_model_type() {
     };
     // All-zero weights: sigmoid(0) everywhere.
     assert_eq!(h.model.predict(&Vector2::new(3.0, 4.0))[0], 0.5);
-    assert_eq!(Xor::<f32>::NAME, "xor");
-    assert_eq!(Xor::<f32>::PARAMS, 33);
+    assert_eq!(Xor::NAME, "xor");
+    assert_eq!(Xor::PARAMS, 33);
 }
 
 #[test]
@@ -96,7 +101,7 @@ fn hand_computed_forward_pass_through_every_layer_kind() {
 
 #[test]
 fn activation_options_survive_every_constructor() {
-    let check = |m: &WithOptions<f64>| {
+    let check = |m: &WithOptions| {
         assert_eq!(m.dense.activation.max_value, 1.0);
         assert_eq!(m.dense_1.activation.alpha, 2.0);
     };
@@ -108,7 +113,7 @@ fn activation_options_survive_every_constructor() {
         nn::layers::Dense::ZEROS,
         nn::layers::Dense::ZEROS,
     ));
-    let mut m = WithOptions::<f64>::zeros();
+    let mut m = WithOptions::zeros();
     m.load_params(&[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
         .unwrap();
     // relu clipped at 1, then elu(alpha = 2): [min(5, 1), 0] -> [1, 0].
@@ -117,18 +122,18 @@ fn activation_options_survive_every_constructor() {
 
 #[test]
 fn seeded_init_is_reproducible_and_follows_keras_defaults() {
-    let a = Xor::<f32>::seeded(7);
+    let a = Xor::seeded(7);
     assert_eq!(a, Xor::seeded(7));
     assert_ne!(a, Xor::seeded(8));
     let limit = (6.0f32 / 10.0).sqrt();
     assert!(a.dense.kernel.iter().all(|w| w.abs() <= limit));
     assert!(a.dense.bias.iter().all(|b| *b == 0.0));
-    assert_eq!(*Xor::<f32>::boxed_seeded(7), a);
+    assert_eq!(*Xor::boxed_seeded(7), a);
 }
 
 #[test]
 fn params_round_trip_and_wrong_lengths_are_errors() {
-    let a = Xor::<f32>::seeded(3);
+    let a = Xor::seeded(3);
     let mut flat = [0.0f32; 33];
     a.save_params(&mut flat).unwrap();
     let mut b = Xor::zeros();
@@ -145,7 +150,7 @@ fn params_round_trip_and_wrong_lengths_are_errors() {
 #[test]
 fn weights_are_visited_with_keras_names_and_shapes() {
     let mut seen = Vec::new();
-    Xor::<f32>::zeros()
+    Xor::zeros()
         .visit_weights(&mut |layer, w| seen.push(format!("{layer}/{} {:?}", w.name, w.shape)));
     assert_eq!(
         seen,
@@ -160,7 +165,7 @@ fn weights_are_visited_with_keras_names_and_shapes() {
 
 #[test]
 fn predict_batch_fills_the_callers_buffer() {
-    let m = Xor::<f32>::seeded(1);
+    let m = Xor::seeded(1);
     let xs = [Vector2::new(0.0, 1.0), Vector2::new(1.0, 1.0)];
     let mut ys = [Vector1::zeros(); 2];
     m.predict_batch(&xs, &mut ys).unwrap();
@@ -183,16 +188,16 @@ sequential! {
 
 #[test]
 fn summary_formats_large_counts_and_f64_bytes_as_keras_does() {
-    let s = Mnist::<f32>::zeros().summary().to_string();
+    let s = Mnist::zeros().summary().to_string();
     assert!(s.contains("│         100,480 │"), "{s}");
     assert!(s.contains(" Total params: 109,386 (427.29 KB)\n"), "{s}");
-    let s = Xor::<f64>::zeros().summary().to_string();
+    let s = Xor64::zeros().summary().to_string();
     assert!(s.contains(" Total params: 33 (264.00 B)\n"), "{s}");
 }
 
 #[test]
 fn f64_models_compute_in_f64() {
-    let mut m64 = Xor::<f64>::zeros();
+    let mut m64 = Xor64::zeros();
     m64.dense_1.bias[0] = 1e-12;
     let y: f64 = m64.predict(&Vector2::new(0.0, 0.0))[0];
     assert!(y > 0.5, "f64 keeps a 1e-12 bias");

@@ -37,7 +37,7 @@ fn allocations_in(f: impl FnOnce()) -> usize {
 }
 
 sequential! {
-    struct EveryActivation {
+    struct EveryActivation<T> {
         Input<4>, Dense<8, relu>, Dense<8, leaky_relu(0.1)>, Dense<8, elu>, Dense<8, selu>,
         Dense<8, gelu>, Dense<8, gelu(approximate = true)>, Dense<8, sigmoid>, Dense<8, tanh>,
         Dense<8, silu>, Dense<8, softplus>, Dense<8, softsign>, Dense<8, hard_sigmoid>,
@@ -53,7 +53,7 @@ sequential! {
 #[test]
 fn predict_allocates_nothing() {
     let small = EveryActivation::<f32>::seeded(1);
-    let big = Mnist::<f32>::boxed_seeded(2);
+    let big = Mnist::boxed_seeded(2);
     let x4 = Vector4::new(0.1, -0.2, 0.3, -0.4);
     let x784 = SVector::<f32, 784>::from_fn(|i, _| i as f32 / 784.0);
     let mut y = Vector3::zeros();

@@ -20,6 +20,8 @@ pub struct ItemHeader {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub ident: Ident,
+    /// The element type in `struct Name<f64>`, or a type parameter in `struct Name<T>`.
+    pub scalar: Option<Ident>,
 }
 
 /// One layer: `label: Kind<args>`, label and arguments optional.
@@ -73,6 +75,14 @@ impl Parse for ModelDef {
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
+        let scalar = if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            let scalar = input.parse()?;
+            input.parse::<Token![>]>()?;
+            Some(scalar)
+        } else {
+            None
+        };
         let body;
         let brace = braced!(body in input);
         let layers = Punctuated::<LayerCall, Token![,]>::parse_terminated(&body)?;
@@ -80,7 +90,12 @@ impl Parse for ModelDef {
             return Err(input.error("unexpected tokens after the model's `{ ... }`"));
         }
         Ok(ModelDef {
-            item: Some(ItemHeader { attrs, vis, ident }),
+            item: Some(ItemHeader {
+                attrs,
+                vis,
+                ident,
+                scalar,
+            }),
             layers: layers.into_iter().collect(),
             span: brace.span.join(),
         })

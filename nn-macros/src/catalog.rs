@@ -70,8 +70,8 @@ impl Spec {
         }
     }
 
-    /// The nn-core type of the layer over element type `T`, fed `input` features.
-    pub fn ty(&self, input: usize) -> TokenStream {
+    /// The nn-core type of the layer over element type `t`, fed `input` features.
+    pub fn ty(&self, input: usize, t: &TokenStream) -> TokenStream {
         match self {
             Spec::Input { .. } => quote!(()),
             Spec::Dense {
@@ -81,11 +81,11 @@ impl Spec {
                 ..
             } => {
                 let act = &activation.ty;
-                quote!(::nn::layers::Dense<T, #input, #units, #act, #use_bias>)
+                quote!(::nn::layers::Dense<#t, #input, #units, #act, #use_bias>)
             }
             Spec::Activation { activation } => {
                 let act = &activation.ty;
-                quote!(::nn::layers::Activation<T, #input, #act>)
+                quote!(::nn::layers::Activation<#t, #input, #act>)
             }
         }
     }

@@ -9,10 +9,19 @@ use std::collections::{HashMap, HashSet};
 
 /// A model whose every layer and shape checked out.
 pub struct Checked {
+    pub scalar: Scalar,
     pub input: usize,
     pub output: usize,
     /// The layers after `Input`, in order.
     pub layers: Vec<Node>,
+}
+
+/// The model's element type.
+pub enum Scalar {
+    /// `f32` (the default) or `f64`.
+    Concrete(Ident),
+    /// A type parameter: the model is generic over every `nn::Float`.
+    Generic(Ident),
 }
 
 pub struct Node {
@@ -110,11 +119,34 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Checked> {
             });
         }
     }
+    let scalar = scalar(def, cx);
     Some(Checked {
+        scalar: scalar?,
         input: model_input?,
         output: current?,
         layers,
     })
+}
+
+/// `struct Name` is over `f32`; `struct Name<f64>` over `f64`; `struct Name<T>` generic.
+fn scalar(def: &ModelDef, cx: &mut Ctxt) -> Option<Scalar> {
+    let Some(ident) = def.item.as_ref().and_then(|h| h.scalar.as_ref()) else {
+        return Some(Scalar::Concrete(Ident::new("f32", Span::call_site())));
+    };
+    let name = ident.to_string();
+    if name == "f32" || name == "f64" {
+        Some(Scalar::Concrete(ident.clone()))
+    } else if name.starts_with(char::is_uppercase) {
+        Some(Scalar::Generic(ident.clone()))
+    } else {
+        cx.error(
+            ident.span(),
+            format!(
+                "unknown element type `{name}`: write `f32`, `f64`, or a type parameter such as `T`"
+            ),
+        );
+        None
+    }
 }
 
 /// Keras's layer names: an explicit `name: Layer` wins; the rest count up per kind (`dense`,

@@ -1,18 +1,18 @@
 //! Code generation for a checked model. Nothing here validates: `check` already did.
 
 use crate::ast::ItemHeader;
-use crate::check::Checked;
+use crate::check::{Checked, Scalar};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// The expression form: a block declaring a hidden model type and returning a Keras-initialised
-/// value of it (`f32`, seed 0).
+/// The expression form: a block declaring a hidden `f32` model type and returning a
+/// Keras-initialised value of it (seed 0).
 pub fn expression(model: &Checked) -> TokenStream {
     let ident = format_ident!("__NnSequential");
     let item = model_type(model, &ident, "sequential", &[], &quote!(), None);
     quote! {{
         #item
-        <#ident<f32> as ::nn::Model>::seeded(0)
+        <#ident as ::nn::Model>::seeded(0)
     }}
 }
 
@@ -43,7 +43,16 @@ fn model_type(
         None => quote!(pub),
     };
     let fields: Vec<_> = model.layers.iter().map(|l| &l.name).collect();
-    let types: Vec<_> = model.layers.iter().map(|l| l.spec.ty(l.input)).collect();
+    // `generics` declares the type parameter, if any; `t` names the element type.
+    let (generics, ty_args, t) = match &model.scalar {
+        Scalar::Concrete(t) => (quote!(), quote!(), quote!(#t)),
+        Scalar::Generic(t) => (quote!(<#t: ::nn::Float>), quote!(<#t>), quote!(#t)),
+    };
+    let types: Vec<_> = model
+        .layers
+        .iter()
+        .map(|l| l.spec.ty(l.input, &t))
+        .collect();
     let names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
     let outputs: Vec<usize> = model.layers.iter().map(|l| l.output).collect();
     let field_docs = model
@@ -86,14 +95,14 @@ fn model_type(
         #[doc = ""]
         #[doc = #architecture]
         #[derive(Clone, Debug, PartialEq)]
-        #vis struct #ident<T: ::nn::Float = f32> {
+        #vis struct #ident #generics {
             #(
                 #[doc = #field_docs]
                 #field_vis #fields: #types,
             )*
         }
 
-        impl<T: ::nn::Float> #ident<T> {
+        impl #generics #ident #ty_args {
             /// The model with every weight zero. Being a constant, it can initialise a `static`
             /// of any size without touching the stack.
             pub const ZEROS: Self = {
@@ -117,10 +126,10 @@ fn model_type(
             }
         }
 
-        impl<T: ::nn::Float> ::nn::Model for #ident<T> {
-            type Scalar = T;
-            type Input = ::nn::nalgebra::SVector<T, #input>;
-            type Output = ::nn::nalgebra::SVector<T, #output>;
+        impl #generics ::nn::Model for #ident #ty_args {
+            type Scalar = #t;
+            type Input = ::nn::nalgebra::SVector<#t, #input>;
+            type Output = ::nn::nalgebra::SVector<#t, #output>;
             const NAME: &'static str = #name;
             const INPUT_SHAPE: &'static [usize] = &[#input];
             const OUTPUT_SHAPE: &'static [usize] = &[#output];
@@ -153,18 +162,18 @@ fn model_type(
                 #( ::nn::Layer::init_keras(&mut self.#fields, &mut rng); )*
             }
 
-            fn visit_weights(&self, f: &mut dyn FnMut(&'static str, ::nn::WeightRef<'_, T>)) {
+            fn visit_weights(&self, f: &mut dyn FnMut(&'static str, ::nn::WeightRef<'_, #t>)) {
                 #( ::nn::Layer::visit_weights(&self.#fields, &mut |w| f(#names, w)); )*
             }
 
-            fn visit_weights_mut(&mut self, f: &mut dyn FnMut(&'static str, ::nn::WeightMut<'_, T>)) {
+            fn visit_weights_mut(&mut self, f: &mut dyn FnMut(&'static str, ::nn::WeightMut<'_, #t>)) {
                 #( ::nn::Layer::visit_weights_mut(&mut self.#fields, &mut |w| f(#names, w)); )*
             }
         }
 
         // SAFETY: every field is a layer that is itself `Zeroable` (the bounds check it), and
         // `configure` restores the activation options zeroing loses.
-        unsafe impl<T: ::nn::Float> ::nn::Zeroable for #ident<T> where #( #types: ::nn::Zeroable ),* {}
+        unsafe impl #generics ::nn::Zeroable for #ident #ty_args where #( #types: ::nn::Zeroable ),* {}
     }
 }
 
