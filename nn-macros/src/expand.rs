@@ -86,9 +86,10 @@ fn model_type(
         steps.push(quote!(let #local = ::nn::Layer::forward(&self.#field, #previous);));
         previous = quote!(&#local);
     }
-    let last = locals
-        .last()
-        .expect("check guarantees at least one layer after Input");
+    let Some(last) = locals.last() else {
+        // `check` rejects a model without layers after `Input`; never panic if that changes.
+        return quote!(::core::compile_error!("a model needs at least one layer after `Input`"););
+    };
 
     quote! {
         #(#attrs)*

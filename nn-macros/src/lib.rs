@@ -33,12 +33,10 @@ pub fn sequential(input: TokenStream) -> TokenStream {
             // In expression position the errors become statements of a block whose value is the
             // last error: its type is rustc's error type, which silences follow-on errors (a
             // `let` of a `()` would report every later use of the model).
-            None => {
-                let (last, rest) = errors
-                    .split_last()
-                    .expect("finish returns at least one error");
-                quote::quote!({ #(#rest;)* #last })
-            }
+            None => match errors.split_last() {
+                Some((last, rest)) => quote::quote!({ #(#rest;)* #last }),
+                None => proc_macro2::TokenStream::new(),
+            },
         }
         .into();
     }
