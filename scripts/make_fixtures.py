@@ -14,11 +14,20 @@ Writes (overwriting):
   Dense-layer parity case.
 * tests/fixtures/summary.txt -- the plain-text `model.summary()` of a small
   Sequential model.
+* tests/fixtures/functional.rs -- one `pub mod` per functional-API model
+  (residual, siamese, multi_io), to be `include!`d: every weight by Keras path
+  ("<layer>/<kernel|bias>", flattened row-major, kernel [in, out]), the inputs
+  X0, X1, ..., the `model.predict` outputs Y0, Y1, ... and `model.summary()`.
 
-Deterministic: no random values reach the fixtures (Dense weights are set
-explicitly, layer names are reset with `clear_session`), and the summary width
-is pinned by setting COLUMNS (Keras sizes the table from the terminal width:
-`min(88, columns - 4)`).
+Deterministic: activations.rs and summary.txt use no random values (Dense
+weights are set explicitly, layer names are reset with `clear_session`). The
+functional models take Keras' default initializers after
+`keras.utils.set_random_seed(seed)`, then every bias is overwritten with
+0.5 * N(0, 1) from `np.random.default_rng(seed)` (so biases are non-zero), and
+the inputs come from the same Generator. The summary width is pinned by setting
+COLUMNS (Keras sizes the table from the terminal width: `min(88, columns - 4)`
+for sequential-like models, `min(108, columns - 4)` for functional models with
+a "Connected to" column).
 """
 
 import os
@@ -268,6 +277,175 @@ def summary_fixture() -> str:
     return summary_text(model)
 
 
+# ---------------------------------------------------------------- functional models
+
+L = keras.layers
+
+K_SAMPLES = 5  # rows per input: an all-zero row first, a "around +-3" row last
+
+
+def build_residual():
+    inp = keras.Input((4,))
+    h = L.Dense(8, activation="relu")(inp)
+    h2 = L.Dense(4)(h)
+    s = L.Add()([inp, h2])
+    out = L.Dense(2, activation="softmax")(s)
+    return keras.Model(inp, out)
+
+
+def build_siamese():
+    left = keras.Input((3,))
+    right = keras.Input((3,))
+    shared = L.Dense(4, activation="tanh", name="shared")
+    a = shared(left)
+    b = shared(right)
+    d = L.Subtract()([a, b])
+    m = L.Multiply()([d, d])
+    dot = L.Dot(axes=1, normalize=True)([a, b])
+    c = L.Concatenate()([m, dot])
+    out = L.Dense(1, activation="sigmoid")(c)
+    return keras.Model([left, right], out)
+
+
+def build_multi_io():
+    x1 = keras.Input((3,))
+    x2 = keras.Input((2,))
+    h1 = L.Dense(4, activation="relu")(x1)
+    h2 = L.Dense(4, activation="elu")(x2)
+    avg = L.Average()([h1, h2])
+    mx = L.Maximum()([h1, h2])
+    mn = L.Minimum()([h1, h2, avg])
+    cat = L.Concatenate()([avg, mx, mn])
+    cls = L.Dense(3, activation="softmax")(cat)
+    reg = L.Dense(1)(mx)
+    return keras.Model([x1, x2], [cls, reg])
+
+
+# (module name, builder, seed, expected model.layers names -- checked, so a
+# Keras naming change fails loudly instead of silently changing the fixtures)
+FUNCTIONAL = [
+    ("residual", build_residual, 1001, ["input_layer", "dense", "dense_1", "add", "dense_2"]),
+    (
+        "siamese",
+        build_siamese,
+        1002,
+        ["input_layer", "input_layer_1", "shared", "subtract", "multiply", "dot", "concatenate", "dense"],
+    ),
+    (
+        "multi_io",
+        build_multi_io,
+        1003,
+        [
+            "input_layer", "input_layer_1", "dense", "dense_1", "average", "maximum", "minimum",
+            "concatenate", "dense_2", "dense_3",
+        ],
+    ),
+]
+
+
+def indent(text: str, prefix: str = "    ") -> str:
+    return "".join(prefix + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def rust_weights(weights) -> str:
+    """`pub const WEIGHTS: &[(&str, &[f64])]` from (path, float32 array) pairs."""
+    doc = (
+        '/// Every weight by Keras path "<layer.name>/<weight name>", in `model.weights` order;\n'
+        "/// values flattened row-major (Dense kernel shape [in, out]). Shapes:\n"
+        + "".join(f"/// - `{path}`: {list(w.shape)}\n" for path, w in weights)
+    )
+    entries = []
+    for path, w in weights:
+        vals = [lit(v) for v in np.asarray(w).reshape(-1)]
+        body = "\n".join("        " + ", ".join(vals[i : i + 4]) + "," for i in range(0, len(vals), 4))
+        entries.append(f'    ("{path}", &[\n{body}\n    ]),\n')
+    return f"{doc}pub const WEIGHTS: &[(&str, &[f64])] = &[\n{''.join(entries)}];\n"
+
+
+def sample_inputs(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """K_SAMPLES rows; multiples of 1/32, so exact in float32 and short in Rust.
+
+    Row 0 is all zeros, the last row has magnitudes around 3 with alternating signs.
+    """
+    x = np.round(rng.normal(size=(K_SAMPLES, dim)) * 32.0) / 32.0
+    x[0] = 0.0
+    signs = np.where(np.arange(dim) % 2 == 0, 1.0, -1.0)
+    x[-1] = signs * np.round((3.0 + 0.25 * rng.normal(size=dim)) * 32.0) / 32.0
+    x32 = x.astype(np.float32)
+    assert np.array_equal(x32.astype(np.float64), x)
+    return x32
+
+
+def functional_module(name: str, build, seed: int, layer_names) -> str:
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build()
+    names = [layer.name for layer in model.layers]
+    if names != layer_names:
+        raise AssertionError(f"{name}: layer names {names}, expected {layer_names}")
+
+    # Default initializers give zero biases; make them non-zero so they are tested.
+    rng = np.random.default_rng(seed)
+    weights = []
+    for w in model.weights:
+        if w.dtype != "float32":
+            raise TypeError(f"{w.path}: {w.dtype}")
+        if w.name == "bias":
+            w.assign((0.5 * rng.normal(size=w.shape)).astype(np.float32))
+        weights.append((w.path, np.asarray(w.numpy())))
+    paths = [p for p, _ in weights]
+    if len(set(paths)) != len(paths) or not all(p.count("/") == 1 for p in paths):
+        raise AssertionError(f"{name}: unexpected weight paths {paths}")
+
+    xs = [sample_inputs(rng, inp.shape[1]) for inp in model.inputs]
+    ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    ys = ys if isinstance(ys, (list, tuple)) else [ys]
+    for y, out in zip(ys, model.outputs):
+        if y.dtype != np.float32 or y.shape != (K_SAMPLES, out.shape[1]):
+            raise TypeError(f"{name}: unexpected output {y.dtype} {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{name}: non-finite output {y}")
+
+    summary = summary_text(model)
+    if '"#' in summary:
+        raise ValueError("summary would end the raw string literal")
+
+    parts = [rust_weights(weights)]
+    for i, (x, inp) in enumerate(zip(xs, model.inputs)):
+        parts.append(
+            rust_matrix(
+                f"X{i}",
+                f"Model input {i} (`{inp._keras_history.operation.name}`, shape {tuple(inp.shape)}), "
+                f"{K_SAMPLES} samples; float32-exact.",
+                x,
+            )
+        )
+    for i, (y, out) in enumerate(zip(ys, model.outputs)):
+        parts.append(
+            rust_matrix(
+                f"Y{i}",
+                f"`model.predict` output {i} (`{out._keras_history.operation.name}`), float32.",
+                y,
+            )
+        )
+    # The summary is a raw string, whose lines must not be indented.
+    summary_const = (
+        "    /// `model.summary()` as Keras prints it (plain text, no ANSI codes; COLUMNS=120).\n"
+        f'    pub const SUMMARY: &str = r#"{summary}"#;\n'
+    )
+    body = indent("\n".join(parts)) + "\n" + summary_const
+    layer_doc = ", ".join(f"`{n}`" for n in names)
+    return (
+        f"/// Keras functional model `{name}` (`scripts/make_fixtures.py::build_{name}`, seed {seed}).\n"
+        f"/// `model.layers`: {layer_doc}.\n"
+        f"pub mod {name} {{\n{body}}}\n"
+    )
+
+
+def functional_fixtures() -> str:
+    return "\n".join(functional_module(*spec) for spec in FUNCTIONAL)
+
+
 def versions() -> str:
     return f"keras {keras.__version__}, jax {jax.__version__}, numpy {np.__version__}"
 
@@ -286,7 +464,15 @@ def main() -> int:
     (FIXTURES / "activations.rs").write_text(rs, encoding="utf-8")
 
     (FIXTURES / "summary.txt").write_text(summary_fixture(), encoding="utf-8")
-    print(f"wrote {FIXTURES / 'activations.rs'} and {FIXTURES / 'summary.txt'} ({versions()})")
+
+    functional_header = (
+        f"// @generated by scripts/make_fixtures.py ({versions()}). Do not edit.\n"
+        "// Keras 3 functional-API models (JAX backend, CPU, float32); values are exact f64\n"
+        "// renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
+    )
+    (FIXTURES / "functional.rs").write_text(functional_header + functional_fixtures(), encoding="utf-8")
+    written = ", ".join(str(FIXTURES / f) for f in ["activations.rs", "summary.txt", "functional.rs"])
+    print(f"wrote {written} ({versions()})")
     return 0
 
 

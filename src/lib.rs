@@ -46,16 +46,14 @@
 #![warn(missing_docs)]
 
 pub use nn_core::{
-    Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable,
-    activations, init, layers, nalgebra,
+    Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable, activations, init,
+    layers, merge, nalgebra,
 };
-pub use nn_macros::sequential;
+pub use nn_macros::{functional, sequential};
 
 /// Everything an example needs: `use nn::prelude::*;`.
 pub mod prelude {
     pub use crate::layers::{Activation, Dense};
-    pub use crate::nalgebra::{
-        SMatrix, SVector, Vector1, Vector2, Vector3, Vector4, Vector5, Vector6,
-    };
-    pub use crate::{Float, Layer, Model, sequential};
+    pub use crate::nalgebra::{SMatrix, SVector, Vector1, Vector2, Vector3, Vector4, Vector5, Vector6};
+    pub use crate::{Float, Layer, Model, functional, sequential};
 }

@@ -21,10 +21,7 @@ fn worst(name: &str, inputs: &[f64], got: &[f64], want: &[f64], tol: f64) -> f64
     let mut worst = 0.0f64;
     for ((x, g), w) in inputs.iter().zip(got).zip(want) {
         let err = (g - w).abs() / w.abs().max(1.0);
-        assert!(
-            err <= tol,
-            "{name}({x}) = {g}, Keras says {w} (error {err:e})"
-        );
+        assert!(err <= tol, "{name}({x}) = {g}, Keras says {w} (error {err:e})");
         worst = worst.max(err);
     }
     worst
@@ -43,93 +40,27 @@ fn elementwise_activations_match_keras_in_f32_and_f64() {
     let x = &fx::INPUTS;
     check("linear", Linear, x, &fx::LINEAR_F32, &fx::LINEAR_F64);
     check("relu", Relu, x, &fx::RELU_F32, &fx::RELU_F64);
-    let opts = ReluOptions {
-        negative_slope: 0.1,
-        max_value: 6.0,
-        threshold: 0.5,
-    };
-    check(
-        "relu(options)",
-        opts,
-        x,
-        &fx::RELU_OPTS_F32,
-        &fx::RELU_OPTS_F64,
-    );
+    let opts = ReluOptions { negative_slope: 0.1, max_value: 6.0, threshold: 0.5 };
+    check("relu(options)", opts, x, &fx::RELU_OPTS_F32, &fx::RELU_OPTS_F64);
     check("relu6", Relu6, x, &fx::RELU6_F32, &fx::RELU6_F64);
     check("sigmoid", Sigmoid, x, &fx::SIGMOID_F32, &fx::SIGMOID_F64);
     check("tanh", Tanh, x, &fx::TANH_F32, &fx::TANH_F64);
-    check(
-        "leaky_relu",
-        LeakyRelu::DEFAULT,
-        x,
-        &fx::LEAKY_RELU_F32,
-        &fx::LEAKY_RELU_F64,
-    );
-    let leaky = LeakyRelu {
-        negative_slope: 0.1,
-    };
-    check(
-        "leaky_relu(0.1)",
-        leaky,
-        x,
-        &fx::LEAKY_RELU_01_F32,
-        &fx::LEAKY_RELU_01_F64,
-    );
+    check("leaky_relu", LeakyRelu::DEFAULT, x, &fx::LEAKY_RELU_F32, &fx::LEAKY_RELU_F64);
+    let leaky = LeakyRelu { negative_slope: 0.1 };
+    check("leaky_relu(0.1)", leaky, x, &fx::LEAKY_RELU_01_F32, &fx::LEAKY_RELU_01_F64);
     check("elu", Elu::DEFAULT, x, &fx::ELU_F32, &fx::ELU_F64);
-    check(
-        "elu(0.5)",
-        Elu { alpha: 0.5 },
-        x,
-        &fx::ELU_05_F32,
-        &fx::ELU_05_F64,
-    );
+    check("elu(0.5)", Elu { alpha: 0.5 }, x, &fx::ELU_05_F32, &fx::ELU_05_F64);
     check("selu", Selu, x, &fx::SELU_F32, &fx::SELU_F64);
     check("gelu", Gelu, x, &fx::GELU_F32, &fx::GELU_F64);
-    check(
-        "gelu(tanh)",
-        GeluTanh,
-        x,
-        &fx::GELU_TANH_F32,
-        &fx::GELU_TANH_F64,
-    );
+    check("gelu(tanh)", GeluTanh, x, &fx::GELU_TANH_F32, &fx::GELU_TANH_F64);
     check("silu", Silu, x, &fx::SILU_F32, &fx::SILU_F64);
-    check(
-        "softplus",
-        Softplus,
-        x,
-        &fx::SOFTPLUS_F32,
-        &fx::SOFTPLUS_F64,
-    );
-    check(
-        "softsign",
-        Softsign,
-        x,
-        &fx::SOFTSIGN_F32,
-        &fx::SOFTSIGN_F64,
-    );
-    check(
-        "hard_sigmoid",
-        HardSigmoid,
-        x,
-        &fx::HARD_SIGMOID_F32,
-        &fx::HARD_SIGMOID_F64,
-    );
-    check(
-        "hard_silu",
-        HardSilu,
-        x,
-        &fx::HARD_SILU_F32,
-        &fx::HARD_SILU_F64,
-    );
+    check("softplus", Softplus, x, &fx::SOFTPLUS_F32, &fx::SOFTPLUS_F64);
+    check("softsign", Softsign, x, &fx::SOFTSIGN_F32, &fx::SOFTSIGN_F64);
+    check("hard_sigmoid", HardSigmoid, x, &fx::HARD_SIGMOID_F32, &fx::HARD_SIGMOID_F64);
+    check("hard_silu", HardSilu, x, &fx::HARD_SILU_F32, &fx::HARD_SILU_F64);
     check("mish", Mish, x, &fx::MISH_F32, &fx::MISH_F64);
     let e = &fx::EXP_INPUTS;
-    check(
-        "exponential",
-        Exponential,
-        e,
-        &fx::EXPONENTIAL_F32,
-        &fx::EXPONENTIAL_F64,
-    );
+    check("exponential", Exponential, e, &fx::EXPONENTIAL_F32, &fx::EXPONENTIAL_F64);
 }
 
 fn check_rows<A: ActivationFn>(name: &str, act: A, want32: &[[f64; 4]], want64: &[[f64; 4]]) {
@@ -149,12 +80,7 @@ fn check_rows<A: ActivationFn>(name: &str, act: A, want32: &[[f64; 4]], want64: 
 #[test]
 fn softmax_and_log_softmax_match_keras_including_huge_inputs() {
     check_rows("softmax", Softmax, &fx::SOFTMAX_F32, &fx::SOFTMAX_F64);
-    check_rows(
-        "log_softmax",
-        LogSoftmax,
-        &fx::LOG_SOFTMAX_F32,
-        &fx::LOG_SOFTMAX_F64,
-    );
+    check_rows("log_softmax", LogSoftmax, &fx::LOG_SOFTMAX_F32, &fx::LOG_SOFTMAX_F64);
 }
 
 #[test]
@@ -163,22 +89,10 @@ fn dense_with_tanh_matches_keras() {
     let dense32 = Dense::<f32, 4, 3, Tanh>::from_arrays(kernel32, fx::DENSE_BIAS.map(|v| v as f32));
     let y32 = dense32.forward(&SVector::from(fx::DENSE_INPUT.map(|v| v as f32)));
     let got32: Vec<f64> = y32.iter().map(|v| *v as f64).collect();
-    let w32 = worst(
-        "dense",
-        &fx::DENSE_INPUT,
-        &got32,
-        &fx::DENSE_OUTPUT_F32,
-        TOL_F32,
-    );
+    let w32 = worst("dense", &fx::DENSE_INPUT, &got32, &fx::DENSE_OUTPUT_F32, TOL_F32);
 
     let dense64 = Dense::<f64, 4, 3, Tanh>::from_arrays(fx::DENSE_KERNEL, fx::DENSE_BIAS);
     let y64 = dense64.forward(&SVector::from(fx::DENSE_INPUT));
-    let w64 = worst(
-        "dense",
-        &fx::DENSE_INPUT,
-        y64.as_slice(),
-        &fx::DENSE_OUTPUT_F64,
-        TOL_F64,
-    );
+    let w64 = worst("dense", &fx::DENSE_INPUT, y64.as_slice(), &fx::DENSE_OUTPUT_F64, TOL_F64);
     println!("dense(tanh): worst error f32 {w32:.1e}, f64 {w64:.1e}");
 }

@@ -11,12 +11,7 @@ sequential! {
 static ZEROED: Mnist = Mnist::ZEROS;
 
 fn on_small_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(256 * 1024)
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
+    std::thread::Builder::new().stack_size(256 * 1024).spawn(f).unwrap().join().unwrap();
 }
 
 #[test]
@@ -26,10 +21,7 @@ fn a_boxed_model_is_built_and_run_on_a_256_kib_stack() {
         let x = SVector::<f32, 784>::from_fn(|i, _| (i % 7) as f32 / 7.0);
         let p = model.predict(&x);
         assert!((p.sum() - 1.0).abs() < 1e-5);
-        assert!(
-            p.iter().any(|v| (v - 0.1).abs() > 1e-4),
-            "seeded weights are not all zero"
-        );
+        assert!(p.iter().any(|v| (v - 0.1).abs() > 1e-4), "seeded weights are not all zero");
         let zeros = Mnist::boxed_zeros();
         assert!(zeros.dense.kernel.iter().all(|w| *w == 0.0));
     });

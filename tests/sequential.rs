@@ -25,10 +25,10 @@ fn expression_form_infers_every_input_size() {
     let model = sequential![Input<2>, Dense<8, relu>, Dense<1, sigmoid>];
     let y = model.predict(&Vector2::new(0.5, -0.5));
     assert!(y[0] > 0.0 && y[0] < 1.0);
-    fn shapes<M: Model>(_: &M) -> (&'static [usize], &'static [usize], usize) {
-        (M::INPUT_SHAPE, M::OUTPUT_SHAPE, M::PARAMS)
+    fn shapes<M: Model>(_: &M) -> (&'static [&'static [usize]], &'static [&'static [usize]], usize) {
+        (M::INPUT_SHAPES, M::OUTPUT_SHAPES, M::PARAMS)
     }
-    assert_eq!(shapes(&model), (&[2][..], &[1][..], 33));
+    assert_eq!(shapes(&model), (&[&[2][..]][..], &[&[1][..]][..], 33));
 }
 
 #[test]
@@ -47,9 +47,7 @@ fn item_form_declares_a_nameable_model_type() {
     struct Holder {
         model: Xor,
     }
-    let h = Holder {
-        model: Xor::zeros(),
-    };
+    let h = Holder { model: Xor::zeros() };
     // All-zero weights: sigmoid(0) everywhere.
     assert_eq!(h.model.predict(&Vector2::new(3.0, 4.0))[0], 0.5);
     assert_eq!(Xor::NAME, "xor");
@@ -58,10 +56,8 @@ fn item_form_declares_a_nameable_model_type() {
 
 #[test]
 fn layers_are_named_as_keras_names_them_unless_named_explicitly() {
-    let names: Vec<_> = Named::<f32>::LAYERS
-        .iter()
-        .map(|l| (l.name, l.class, l.output_shape, l.params))
-        .collect();
+    let names: Vec<_> =
+        Named::<f32>::LAYERS.iter().map(|l| (l.name, l.class, l.output_shape, l.params)).collect();
     assert_eq!(
         names,
         [
@@ -109,13 +105,9 @@ fn activation_options_survive_every_constructor() {
     check(&WithOptions::seeded(1));
     check(&WithOptions::ZEROS);
     check(&WithOptions::boxed_zeros());
-    check(&WithOptions::from_layers(
-        nn::layers::Dense::ZEROS,
-        nn::layers::Dense::ZEROS,
-    ));
+    check(&WithOptions::from_layers(nn::layers::Dense::ZEROS, nn::layers::Dense::ZEROS));
     let mut m = WithOptions::zeros();
-    m.load_params(&[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
-        .unwrap();
+    m.load_params(&[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0]).unwrap();
     // relu clipped at 1, then elu(alpha = 2): [min(5, 1), 0] -> [1, 0].
     assert_eq!(m.predict(&Vector2::new(5.0, -5.0)), Vector2::new(1.0, 0.0));
 }
@@ -140,27 +132,15 @@ fn params_round_trip_and_wrong_lengths_are_errors() {
     b.load_params(&flat).unwrap();
     assert_eq!(a, b);
     let err = b.load_params(&flat[..32]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "wrong number of parameters: expected 33, found 32"
-    );
+    assert_eq!(err.to_string(), "wrong number of parameters: expected 33, found 32");
     assert_eq!(b, a, "a failed load writes nothing");
 }
 
 #[test]
 fn weights_are_visited_with_keras_names_and_shapes() {
     let mut seen = Vec::new();
-    Xor::zeros()
-        .visit_weights(&mut |layer, w| seen.push(format!("{layer}/{} {:?}", w.name, w.shape)));
-    assert_eq!(
-        seen,
-        [
-            "dense/kernel [2, 8]",
-            "dense/bias [8]",
-            "dense_1/kernel [8, 1]",
-            "dense_1/bias [1]"
-        ]
-    );
+    Xor::zeros().visit_weights(&mut |layer, w| seen.push(format!("{layer}/{} {:?}", w.name, w.shape)));
+    assert_eq!(seen, ["dense/kernel [2, 8]", "dense/bias [8]", "dense_1/kernel [8, 1]", "dense_1/bias [1]"]);
 }
 
 #[test]
@@ -176,9 +156,7 @@ fn predict_batch_fills_the_callers_buffer() {
 #[test]
 fn summary_matches_keras_character_for_character() {
     let keras = include_str!("fixtures/summary.txt");
-    let ours = sequential![Input<2>, Dense<8, relu>, Dense<1, sigmoid>]
-        .summary()
-        .to_string();
+    let ours = sequential![Input<2>, Dense<8, relu>, Dense<1, sigmoid>].summary().to_string();
     assert_eq!(ours, keras);
 }
 

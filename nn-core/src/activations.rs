@@ -186,19 +186,13 @@ pub struct LeakyRelu {
 
 impl ActivationMeta for LeakyRelu {
     const NAME: &'static str = "leaky_relu";
-    const DEFAULT: Self = LeakyRelu {
-        negative_slope: 0.2,
-    };
+    const DEFAULT: Self = LeakyRelu { negative_slope: 0.2 };
 }
 
 impl Elementwise for LeakyRelu {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
-        if x >= T::ZERO {
-            x
-        } else {
-            c::<T>(self.negative_slope) * x
-        }
+        if x >= T::ZERO { x } else { c::<T>(self.negative_slope) * x }
     }
 }
 
@@ -217,11 +211,7 @@ impl ActivationMeta for Elu {
 impl Elementwise for Elu {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
-        if x > T::ZERO {
-            x
-        } else {
-            c::<T>(self.alpha) * x.exp_m1()
-        }
+        if x > T::ZERO { x } else { c::<T>(self.alpha) * x.exp_m1() }
     }
 }
 
@@ -242,22 +232,14 @@ pub struct ReluOptions {
 
 impl ActivationMeta for ReluOptions {
     const NAME: &'static str = "relu";
-    const DEFAULT: Self = ReluOptions {
-        negative_slope: 0.0,
-        max_value: f64::INFINITY,
-        threshold: 0.0,
-    };
+    const DEFAULT: Self = ReluOptions { negative_slope: 0.0, max_value: f64::INFINITY, threshold: 0.0 };
 }
 
 impl Elementwise for ReluOptions {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
         let threshold = c::<T>(self.threshold);
-        let mut y = if self.threshold != 0.0 {
-            if x > threshold { x } else { T::ZERO }
-        } else {
-            relu(x)
-        };
+        let mut y = if self.threshold != 0.0 { if x > threshold { x } else { T::ZERO } } else { relu(x) };
         if self.max_value != f64::INFINITY {
             y = y.clamp(T::ZERO, c(self.max_value));
         }
@@ -335,11 +317,7 @@ mod tests {
 
     #[test]
     fn relu_options_follow_keras_order_of_operations() {
-        let r = ReluOptions {
-            negative_slope: 0.1,
-            max_value: 6.0,
-            threshold: 0.5,
-        };
+        let r = ReluOptions { negative_slope: 0.1, max_value: 6.0, threshold: 0.5 };
         // Below the threshold: 0 - 0.1 * (0.5 - x).
         assert!((r.eval(0.0f64) - -0.05).abs() < 1e-15);
         assert!((r.eval(-1.0f64) - -0.15).abs() < 1e-15);

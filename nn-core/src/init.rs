@@ -68,14 +68,9 @@ mod tests {
         let mut w = [0.0f64; 4000];
         glorot_uniform(&mut w, 10, 14, &mut Rng::new(3));
         let limit = 0.5; // sqrt(6 / 24)
-        let (min, max) = w
-            .iter()
-            .fold((1.0f64, -1.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        let (min, max) = w.iter().fold((1.0f64, -1.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
         assert!(min >= -limit && max < limit);
-        assert!(
-            min < -0.49 && max > 0.49,
-            "draws should reach both ends: {min} {max}"
-        );
+        assert!(min < -0.49 && max > 0.49, "draws should reach both ends: {min} {max}");
         let mean = w.iter().sum::<f64>() / w.len() as f64;
         assert!(mean.abs() < 0.02, "mean {mean}");
     }

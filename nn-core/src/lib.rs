@@ -21,6 +21,7 @@ mod float;
 pub mod init;
 mod layer;
 pub mod layers;
+pub mod merge;
 mod model;
 
 pub use float::Float;

@@ -20,13 +20,19 @@ pub trait Model: Sized {
 
     /// The model's name in `summary()` (`"sequential"` unless the model is a named type).
     const NAME: &'static str;
-    /// Keras's input shape without the batch axis (`[2]` for `Input<2>`).
-    const INPUT_SHAPE: &'static [usize];
-    /// Keras's output shape without the batch axis.
-    const OUTPUT_SHAPE: &'static [usize];
+    /// Keras's class for the model, `"Sequential"` or `"Functional"`, as a summary shows a model
+    /// nested in another.
+    const CLASS: &'static str;
+    /// Keras's input shapes without the batch axis, one per model input (`[[2]]` for `Input<2>`).
+    const INPUT_SHAPES: &'static [&'static [usize]];
+    /// Keras's output shapes without the batch axis, one per model output.
+    const OUTPUT_SHAPES: &'static [&'static [usize]];
     /// Total number of weights.
     const PARAMS: usize;
-    /// One entry per layer, in order, as `summary()` shows them.
+    /// Whether `summary()` draws Keras's "Connected to" column, as Keras does for a functional
+    /// model that is not a plain chain.
+    const SUMMARY_CONNECTIONS: bool = false;
+    /// One entry per layer, in order, as `summary()` shows them (a shared layer once).
     const LAYERS: &'static [LayerInfo];
 
     /// Runs the network on one sample. Never allocates.
@@ -87,11 +93,7 @@ pub trait Model: Sized {
     /// On a length mismatch nothing is written.
     fn load_params(&mut self, params: &[Self::Scalar]) -> Result<(), LengthError> {
         if params.len() != Self::PARAMS {
-            return Err(LengthError {
-                what: "parameters",
-                expected: Self::PARAMS,
-                found: params.len(),
-            });
+            return Err(LengthError { what: "parameters", expected: Self::PARAMS, found: params.len() });
         }
         let mut rest = params;
         self.visit_weights_mut(&mut |_, w| {
@@ -105,11 +107,7 @@ pub trait Model: Sized {
     /// Writes every weight into `out`, in the order [`Model::load_params`] reads them.
     fn save_params(&self, out: &mut [Self::Scalar]) -> Result<(), LengthError> {
         if out.len() != Self::PARAMS {
-            return Err(LengthError {
-                what: "parameters",
-                expected: Self::PARAMS,
-                found: out.len(),
-            });
+            return Err(LengthError { what: "parameters", expected: Self::PARAMS, found: out.len() });
         }
         let mut rest = out;
         self.visit_weights(&mut |_, w| {
@@ -122,17 +120,9 @@ pub trait Model: Sized {
 
     /// Runs the network on each of `inputs`, writing into the caller's `outputs`. Allocates
     /// nothing; fails if the two slices differ in length.
-    fn predict_batch(
-        &self,
-        inputs: &[Self::Input],
-        outputs: &mut [Self::Output],
-    ) -> Result<(), LengthError> {
+    fn predict_batch(&self, inputs: &[Self::Input], outputs: &mut [Self::Output]) -> Result<(), LengthError> {
         if inputs.len() != outputs.len() {
-            return Err(LengthError {
-                what: "batch outputs",
-                expected: inputs.len(),
-                found: outputs.len(),
-            });
+            return Err(LengthError { what: "batch outputs", expected: inputs.len(), found: outputs.len() });
         }
         for (x, y) in inputs.iter().zip(outputs) {
             *y = self.predict(x);
@@ -144,6 +134,7 @@ pub trait Model: Sized {
     fn summary(&self) -> Summary {
         Summary {
             name: Self::NAME,
+            connections: Self::SUMMARY_CONNECTIONS,
             layers: Self::LAYERS,
             params: Self::PARAMS,
             bytes_per_param: core::mem::size_of::<Self::Scalar>(),
@@ -162,6 +153,9 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// Number of weights.
     pub params: usize,
+    /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
+    /// empty in a Sequential model.
+    pub inbound: &'static [&'static str],
 }
 
 /// A slice or count that had the wrong length.
@@ -177,11 +171,7 @@ pub struct LengthError {
 
 impl fmt::Display for LengthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "wrong number of {}: expected {}, found {}",
-            self.what, self.expected, self.found
-        )
+        write!(f, "wrong number of {}: expected {}, found {}", self.what, self.expected, self.found)
     }
 }
 
@@ -192,6 +182,8 @@ impl core::error::Error for LengthError {}
 pub struct Summary {
     /// The model's name.
     pub name: &'static str,
+    /// Whether to draw Keras's "Connected to" column.
+    pub connections: bool,
     /// Its layers, in order.
     pub layers: &'static [LayerInfo],
     /// Total number of weights.

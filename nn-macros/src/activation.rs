@@ -32,6 +32,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// A resolved activation.
+#[derive(Clone)]
 pub struct Act {
     /// Its type in nn-core, e.g. `::nn::activations::Relu`.
     pub ty: TokenStream,
@@ -47,10 +48,7 @@ impl Act {
 
 fn unit(ty: &str) -> Act {
     let ty = format_ident!("{ty}");
-    Act {
-        ty: quote!(::nn::activations::#ty),
-        value: None,
-    }
+    Act { ty: quote!(::nn::activations::#ty), value: None }
 }
 
 /// Reads an activation argument (`relu`, `leaky_relu(0.1)`, `gelu(approximate = true)`).
@@ -59,36 +57,22 @@ pub fn resolve(arg: &Arg, cx: &mut Ctxt) -> Option<Act> {
         Arg::Name(name) => (name, Vec::new()),
         Arg::Call { name, args } => (name, args.iter().collect()),
         other => {
-            cx.error(
-                other.span(),
-                format!("expected an activation such as `relu`, found `{other}`"),
-            );
+            cx.error(other.span(), format!("expected an activation such as `relu`, found `{other}`"));
             return None;
         }
     };
     let key = name.to_string();
-    let number = |name| Opt {
-        name,
-        kind: Kind::Number,
-    };
+    let number = |name| Opt { name, kind: Kind::Number };
     let mut opts = |spec: &[Opt]| options::resolve(&key, &args, spec, cx);
     Some(match key.as_str() {
         "relu" => {
-            let v = opts(&[
-                number("negative_slope"),
-                number("max_value"),
-                number("threshold"),
-            ]);
+            let v = opts(&[number("negative_slope"), number("max_value"), number("threshold")]);
             if v.iter().all(Option::is_none) {
                 unit("Relu")
             } else {
                 let get = |i: usize, default: f64| v[i].map_or(default, |(v, _)| v.number());
                 let (slope, max, threshold) = (get(0, 0.0), get(1, f64::INFINITY), get(2, 0.0));
-                let max = if max.is_infinite() {
-                    quote!(f64::INFINITY)
-                } else {
-                    quote!(#max)
-                };
+                let max = if max.is_infinite() { quote!(f64::INFINITY) } else { quote!(#max) };
                 Act {
                     ty: quote!(::nn::activations::ReluOptions),
                     value: Some(quote!(::nn::activations::ReluOptions {
@@ -114,15 +98,8 @@ pub fn resolve(arg: &Arg, cx: &mut Ctxt) -> Option<Act> {
             }
         }
         "gelu" => {
-            let v = opts(&[Opt {
-                name: "approximate",
-                kind: Kind::Bool,
-            }]);
-            if v[0].is_some_and(|(v, _)| v.bool()) {
-                unit("GeluTanh")
-            } else {
-                unit("Gelu")
-            }
+            let v = opts(&[Opt { name: "approximate", kind: Kind::Bool }]);
+            if v[0].is_some_and(|(v, _)| v.bool()) { unit("GeluTanh") } else { unit("Gelu") }
         }
         _ => {
             let ty = match key.as_str() {

@@ -3,7 +3,7 @@
 use proc_macro2::Span;
 use std::fmt;
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseBuffer, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Token, Visibility, braced, parenthesized};
 
@@ -28,6 +28,8 @@ pub struct ItemHeader {
 pub struct LayerCall {
     pub label: Option<Ident>,
     pub kind: Ident,
+    /// The model type in `Model<Type, IN, OUT>`: a model used as a layer.
+    pub model: Option<syn::Type>,
     pub args: Vec<Arg>,
 }
 
@@ -57,48 +59,111 @@ pub struct Number {
     text: String,
 }
 
+/// Reads `attrs vis struct Name<scalar> { body }` when the input is in item form (returning the
+/// header, the body's tokens and the braces' span), or `None` with `input` untouched.
+fn item_header<'a>(input: ParseStream<'a>) -> syn::Result<Option<(ItemHeader, ParseBuffer<'a>, Span)>> {
+    let fork = input.fork();
+    fork.call(Attribute::parse_outer)?;
+    fork.parse::<Visibility>()?;
+    if !fork.peek(Token![struct]) {
+        return Ok(None);
+    }
+    let attrs = input.call(Attribute::parse_outer)?;
+    let vis = input.parse()?;
+    input.parse::<Token![struct]>()?;
+    let ident: Ident = input.parse()?;
+    let scalar = if input.peek(Token![<]) {
+        input.parse::<Token![<]>()?;
+        let scalar = input.parse()?;
+        input.parse::<Token![>]>()?;
+        Some(scalar)
+    } else {
+        None
+    };
+    let body;
+    let brace = braced!(body in input);
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the model's `{ ... }`"));
+    }
+    Ok(Some((ItemHeader { attrs, vis, ident, scalar }, body, brace.span.join())))
+}
+
 impl Parse for ModelDef {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let span = input.span();
-        let fork = input.fork();
-        fork.call(Attribute::parse_outer)?;
-        fork.parse::<Visibility>()?;
-        if !fork.peek(Token![struct]) {
-            let layers = Punctuated::<LayerCall, Token![,]>::parse_terminated(input)?;
-            return Ok(ModelDef {
-                item: None,
-                layers: layers.into_iter().collect(),
-                span,
-            });
+        let (item, layers, span) = match item_header(input)? {
+            Some((header, body, span)) => {
+                (Some(header), Punctuated::<LayerCall, Token![,]>::parse_terminated(&body)?, span)
+            }
+            None => (None, Punctuated::<LayerCall, Token![,]>::parse_terminated(input)?, span),
+        };
+        Ok(ModelDef { item, layers: layers.into_iter().collect(), span })
+    }
+}
+
+/// A whole `functional!` invocation.
+pub struct GraphDef {
+    pub item: Option<ItemHeader>,
+    pub stmts: Vec<Stmt>,
+    /// `-> out;` or `-> (a, b);`, if given.
+    pub outputs: Option<Vec<Ident>>,
+    pub span: Span,
+}
+
+/// `name = Layer<args>(inputs);`, or `name = Layer<args>;` binding a layer to call later.
+pub struct Stmt {
+    pub name: Ident,
+    pub call: LayerCall,
+    /// The nodes the layer is called on; `None` for a binding without a call.
+    pub inputs: Option<Vec<Ident>>,
+}
+
+impl Parse for GraphDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let span = input.span();
+        let (item, body, span) = match item_header(input)? {
+            Some((header, body, span)) => (Some(header), body, span),
+            None => (None, input.fork(), span),
+        };
+        let body = if item.is_some() { &body } else { input };
+        let (mut stmts, mut outputs) = (Vec::new(), None);
+        while !body.is_empty() {
+            if body.peek(Token![->]) {
+                let arrow = body.parse::<Token![->]>()?;
+                if outputs.is_some() {
+                    return Err(syn::Error::new(arrow.spans[0], "the outputs are given twice"));
+                }
+                outputs = Some(if body.peek(syn::token::Paren) {
+                    let content;
+                    parenthesized!(content in body);
+                    Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter().collect()
+                } else {
+                    vec![body.parse()?]
+                });
+            } else {
+                stmts.push(body.parse()?);
+            }
+            if !body.is_empty() {
+                body.parse::<Token![;]>()?;
+            }
         }
-        let attrs = input.call(Attribute::parse_outer)?;
-        let vis = input.parse()?;
-        input.parse::<Token![struct]>()?;
-        let ident: Ident = input.parse()?;
-        let scalar = if input.peek(Token![<]) {
-            input.parse::<Token![<]>()?;
-            let scalar = input.parse()?;
-            input.parse::<Token![>]>()?;
-            Some(scalar)
+        Ok(GraphDef { item, stmts, outputs, span })
+    }
+}
+
+impl Parse for Stmt {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let call: LayerCall = input.parse()?;
+        let inputs = if input.peek(syn::token::Paren) {
+            let content;
+            parenthesized!(content in input);
+            Some(Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter().collect())
         } else {
             None
         };
-        let body;
-        let brace = braced!(body in input);
-        let layers = Punctuated::<LayerCall, Token![,]>::parse_terminated(&body)?;
-        if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the model's `{ ... }`"));
-        }
-        Ok(ModelDef {
-            item: Some(ItemHeader {
-                attrs,
-                vis,
-                ident,
-                scalar,
-            }),
-            layers: layers.into_iter().collect(),
-            span: brace.span.join(),
-        })
+        Ok(Stmt { name, call, inputs })
     }
 }
 
@@ -112,14 +177,17 @@ impl Parse for LayerCall {
             None
         };
         let kind: Ident = input.call(Ident::parse_any).map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected a layer, such as `Input<2>` or `Dense<8, relu>`",
-            )
+            syn::Error::new(e.span(), "expected a layer, such as `Input<2>` or `Dense<8, relu>`")
         })?;
-        let mut args = Vec::new();
+        let (mut args, mut model) = (Vec::new(), None);
         if input.peek(Token![<]) {
             input.parse::<Token![<]>()?;
+            if kind == "Model" {
+                model = Some(input.parse()?);
+                if !input.peek(Token![>]) {
+                    input.parse::<Token![,]>()?;
+                }
+            }
             while !input.peek(Token![>]) {
                 args.push(input.parse()?);
                 if input.peek(Token![>]) {
@@ -129,7 +197,7 @@ impl Parse for LayerCall {
             }
             input.parse::<Token![>]>()?;
         }
-        Ok(LayerCall { label, kind, args })
+        Ok(LayerCall { label, kind, model, args })
     }
 }
 
@@ -147,17 +215,11 @@ impl Parse for Arg {
                 let content;
                 parenthesized!(content in input);
                 let args = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
-                return Ok(Arg::Call {
-                    name,
-                    args: args.into_iter().collect(),
-                });
+                return Ok(Arg::Call { name, args: args.into_iter().collect() });
             }
             if input.peek(Token![=]) && !input.peek(Token![==]) {
                 input.parse::<Token![=]>()?;
-                return Ok(Arg::Named {
-                    name,
-                    value: Box::new(input.parse()?),
-                });
+                return Ok(Arg::Named { name, value: Box::new(input.parse()?) });
             }
             return Ok(Arg::Name(name));
         }
@@ -171,37 +233,15 @@ impl Parse for Number {
         let (span, value, integer, digits) = if input.peek(syn::LitInt) {
             let lit: syn::LitInt = input.parse()?;
             let n: u64 = lit.base10_parse()?;
-            (
-                lit.span(),
-                n as f64,
-                Some(n),
-                lit.base10_digits().to_string(),
-            )
+            (lit.span(), n as f64, Some(n), lit.base10_digits().to_string())
         } else {
             let lit: syn::LitFloat = input.parse()?;
-            (
-                lit.span(),
-                lit.base10_parse::<f64>()?,
-                None,
-                lit.base10_digits().to_string(),
-            )
+            (lit.span(), lit.base10_parse::<f64>()?, None, lit.base10_digits().to_string())
         };
-        let span = minus
-            .as_ref()
-            .map_or(span, |m| m.span.join(span).unwrap_or(span));
+        let span = minus.as_ref().map_or(span, |m| m.span.join(span).unwrap_or(span));
         Ok(match minus {
-            Some(_) => Number {
-                span,
-                value: -value,
-                integer: None,
-                text: format!("-{digits}"),
-            },
-            None => Number {
-                span,
-                value,
-                integer,
-                text: digits,
-            },
+            Some(_) => Number { span, value: -value, integer: None, text: format!("-{digits}") },
+            None => Number { span, value, integer, text: digits },
         })
     }
 }

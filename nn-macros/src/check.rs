@@ -1,50 +1,20 @@
-//! Meaning: resolves each layer, infers every shape, names the layers. Every mistake is recorded
-//! in the context; nothing here generates code.
+//! Meaning, for `sequential!`: resolves each layer, infers every shape front to back, names the
+//! layers. Every mistake is recorded in the context; nothing here generates code. The naming and
+//! element-type rules are shared with `graph`, which does the same for `functional!`.
 
-use crate::ast::ModelDef;
-use crate::catalog::{self, Spec};
+use crate::ast::{ItemHeader, ModelDef};
+use crate::catalog::{self, Arity, Spec};
 use crate::ctxt::Ctxt;
+use crate::ir::{Class, LayerNode, Model, Scalar, Step, Value};
 use proc_macro2::{Ident, Span};
 use std::collections::{HashMap, HashSet};
 
-/// A model whose every layer and shape checked out.
-pub struct Checked {
-    pub scalar: Scalar,
-    pub input: usize,
-    pub output: usize,
-    /// The layers after `Input`, in order.
-    pub layers: Vec<Node>,
-}
-
-/// The model's element type.
-pub enum Scalar {
-    /// `f32` (the default) or `f64`.
-    Concrete(Ident),
-    /// A type parameter: the model is generic over every `nn::Float`.
-    Generic(Ident),
-}
-
-pub struct Node {
-    /// The layer's name, also its field in the model struct.
-    pub name: Ident,
-    pub spec: Spec,
-    pub input: usize,
-    pub output: usize,
-}
-
-pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Checked> {
+pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
     if def.layers.is_empty() {
-        cx.error(
-            def.span,
-            "a model needs at least one layer, e.g. `sequential![Input<2>, Dense<1>]`",
-        );
+        cx.error(def.span, "a model needs at least one layer, e.g. `sequential![Input<2>, Dense<1>]`");
         return None;
     }
-    let specs: Vec<Option<Spec>> = def
-        .layers
-        .iter()
-        .map(|call| catalog::resolve(call, cx))
-        .collect();
+    let specs: Vec<Option<Spec>> = def.layers.iter().map(|call| catalog::resolve(call, cx)).collect();
 
     // Shapes flow front to back. After a layer that failed to resolve the size is unknown, and
     // checks that need it are skipped rather than reported twice.
@@ -67,6 +37,18 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Checked> {
             sizes.push(None);
             continue;
         }
+        if !matches!(spec.arity(), Arity::One) {
+            cx.error(
+                call.kind.span(),
+                format!(
+                    "`{}` merges several inputs, which a Sequential model cannot give it; use `functional!`",
+                    call.kind
+                ),
+            );
+            current = None;
+            sizes.push(None);
+            continue;
+        }
         let input = match (spec.declared_input(), current) {
             (Some(declared), Some(previous)) if declared.value != previous => {
                 cx.error(
@@ -81,14 +63,10 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Checked> {
             (Some(declared), _) => Some(declared.value),
             (None, Some(previous)) => Some(previous),
             (None, None) if i == 0 => {
-                let how = spec
-                    .input_hint()
-                    .map_or(String::new(), |h| format!(", or write it as {h}"));
+                let how = spec.input_hint().map_or(String::new(), |h| format!(", or write it as {h}"));
                 cx.error(
                     call.kind.span(),
-                    format!(
-                        "the first layer needs its input size: start the model with `Input<N>`{how}"
-                    ),
+                    format!("the first layer needs its input size: start the model with `Input<N>`{how}"),
                 );
                 None
             }
@@ -97,40 +75,44 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Checked> {
         if i == 0 {
             model_input = input;
         }
-        sizes.push(input.map(|n| (n, spec.output(n))));
-        current = input.map(|n| spec.output(n));
+        let output = input.and_then(|n| spec.output(&[n]).ok());
+        sizes.push(input.zip(output));
+        current = output;
     }
     if specs.len() == 1 && matches!(specs[0], Some(Spec::Input { .. })) {
-        cx.error(
-            def.layers[0].kind.span(),
-            "a model needs at least one layer after `Input`",
-        );
+        cx.error(def.layers[0].kind.span(), "a model needs at least one layer after `Input`");
     }
 
-    let names = names(def, &specs, cx);
-    let mut layers = Vec::new();
-    for ((spec, size), name) in specs.into_iter().zip(sizes).zip(names) {
-        if let (Some(spec), Some((input, output))) = (spec, size) {
-            layers.push(Node {
-                name,
-                spec,
-                input,
-                output,
-            });
-        }
-    }
-    let scalar = scalar(def, cx);
-    Some(Checked {
+    let wanted: Vec<_> = def.layers.iter().zip(&specs).map(|(c, s)| (c.label.as_ref(), s.as_ref())).collect();
+    let names = keras_names(&wanted, cx);
+    let scalar = scalar(def.item.as_ref(), cx);
+    // Both sizes are known unless a mistake was reported.
+    let (input, _output) = (model_input?, current?);
+
+    let mut model = Model {
         scalar: scalar?,
-        input: model_input?,
-        output: current?,
-        layers,
-    })
+        class: Class::Sequential,
+        chain: true,
+        inputs: vec![input],
+        layers: Vec::new(),
+        steps: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let mut previous = Value::Input(0);
+    for ((spec, size), name) in specs.into_iter().zip(sizes).zip(names) {
+        // `None` only for `Input` here: any other failure was reported and returns above.
+        let (Some(spec), Some((input, output))) = (spec, size) else { continue };
+        model.steps.push(Step { layer: model.layers.len(), args: vec![previous], output });
+        previous = Value::Step(model.steps.len() - 1);
+        model.layers.push(LayerNode { name, spec, input, output, inbound: Vec::new() });
+    }
+    model.outputs.push(previous);
+    Some(model)
 }
 
 /// `struct Name` is over `f32`; `struct Name<f64>` over `f64`; `struct Name<T>` generic.
-fn scalar(def: &ModelDef, cx: &mut Ctxt) -> Option<Scalar> {
-    let Some(ident) = def.item.as_ref().and_then(|h| h.scalar.as_ref()) else {
+pub fn scalar(item: Option<&ItemHeader>, cx: &mut Ctxt) -> Option<Scalar> {
+    let Some(ident) = item.and_then(|h| h.scalar.as_ref()) else {
         return Some(Scalar::Concrete(Ident::new("f32", Span::call_site())));
     };
     let name = ident.to_string();
@@ -141,41 +123,34 @@ fn scalar(def: &ModelDef, cx: &mut Ctxt) -> Option<Scalar> {
     } else {
         cx.error(
             ident.span(),
-            format!(
-                "unknown element type `{name}`: write `f32`, `f64`, or a type parameter such as `T`"
-            ),
+            format!("unknown element type `{name}`: write `f32`, `f64`, or a type parameter such as `T`"),
         );
         None
     }
 }
 
-/// Keras's layer names: an explicit `name: Layer` wins; the rest count up per kind (`dense`,
-/// `dense_1`, ...), skipping names already taken.
-fn names(def: &ModelDef, specs: &[Option<Spec>], cx: &mut Ctxt) -> Vec<Ident> {
+/// Keras's layer names, one per `(explicit name, layer)` in creation order: an explicit name wins;
+/// the rest count up per kind (`dense`, `dense_1`, ...), skipping names already taken.
+pub fn keras_names(layers: &[(Option<&Ident>, Option<&Spec>)], cx: &mut Ctxt) -> Vec<Ident> {
     let mut taken = HashSet::new();
-    for call in &def.layers {
-        if let Some(label) = &call.label
+    for (label, _) in layers {
+        if let Some(label) = label
             && !taken.insert(label.to_string())
         {
             cx.error(label.span(), format!("layer name `{label}` is used twice"));
         }
     }
-    let mut counters: HashMap<&str, usize> = HashMap::new();
-    def.layers
+    let mut counters: HashMap<String, usize> = HashMap::new();
+    layers
         .iter()
-        .zip(specs)
-        .map(|(call, spec)| {
-            if let Some(label) = &call.label {
-                return label.clone();
+        .map(|(label, spec)| {
+            if let Some(label) = label {
+                return (*label).clone();
             }
-            let prefix = spec.as_ref().map_or("layer", Spec::prefix);
+            let prefix = spec.map_or_else(|| "layer".to_string(), Spec::prefix);
             loop {
-                let n = counters.entry(prefix).or_insert(0);
-                let name = if *n == 0 {
-                    prefix.to_string()
-                } else {
-                    format!("{prefix}_{n}")
-                };
+                let n = counters.entry(prefix.clone()).or_insert(0);
+                let name = if *n == 0 { prefix.clone() } else { format!("{prefix}_{n}") };
                 *n += 1;
                 if taken.insert(name.clone()) {
                     return Ident::new(&name, Span::call_site());

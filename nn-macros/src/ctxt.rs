@@ -15,15 +15,15 @@ impl Ctxt {
         self.errors.push(syn::Error::new(span, message));
     }
 
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     /// One `compile_error!` per recorded mistake, or `Ok` if there were none.
     pub fn finish(self) -> Result<(), Vec<TokenStream>> {
         if self.errors.is_empty() {
             return Ok(());
         }
-        Err(self
-            .errors
-            .iter()
-            .map(syn::Error::to_compile_error)
-            .collect())
+        Err(self.errors.iter().map(syn::Error::to_compile_error).collect())
     }
 }

@@ -1,9 +1,10 @@
-//! The `sequential!` macro of [`nn`](https://docs.rs/nn). Users depend on `nn`, which re-exports
-//! it with its documentation.
+//! The `sequential!` and `functional!` macros of [`nn`](https://docs.rs/nn). Users depend on
+//! `nn`, which re-exports them with their documentation.
 //!
-//! Three stages, each in its own module: `ast` reads the tokens, `check` (with the layer table in
-//! `catalog` and the activations in `activation`) resolves names and infers every shape, collecting
-//! every mistake in a `Ctxt`, and `expand` writes the typed code.
+//! Three stages, each in its own modules: `ast` reads the tokens; `check` (Sequential) and
+//! `graph` (functional) resolve names and infer every shape, with the layer table in `catalog`
+//! and the activations in `activation`, collecting every mistake in a `Ctxt`; both produce the
+//! same checked `ir::Model`, from which `expand` writes the typed code.
 
 mod activation;
 mod ast;
@@ -11,10 +12,13 @@ mod catalog;
 mod check;
 mod ctxt;
 mod expand;
+mod graph;
+mod ir;
 mod options;
 mod spelling;
 
 use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
 
 /// Builds a Keras-style Sequential model: `sequential![Input<2>, Dense<8, relu>, Dense<1>]` for a
 /// value, `sequential! { pub struct Name { ... } }` for a named model type. The syntax is
@@ -26,28 +30,41 @@ pub fn sequential(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error().into(),
     };
     let mut cx = ctxt::Ctxt::default();
-    let checked = check::sequential(&def, &mut cx);
+    let model = check::sequential(&def, &mut cx);
+    finish(cx, model, def.item.as_ref()).into()
+}
+
+/// Builds a Keras-style functional model, any acyclic graph of layers:
+/// `functional! { x = Input<2>; y = Dense<1>(x); }`. The syntax is documented on the `nn` crate,
+/// which re-exports this macro.
+#[proc_macro]
+pub fn functional(input: TokenStream) -> TokenStream {
+    let def = match syn::parse::<ast::GraphDef>(input) {
+        Ok(def) => def,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let mut cx = ctxt::Ctxt::default();
+    let model = graph::functional(&def, &mut cx);
+    finish(cx, model, def.item.as_ref()).into()
+}
+
+/// The model's code, or every mistake recorded.
+fn finish(cx: ctxt::Ctxt, model: Option<ir::Model>, item: Option<&ast::ItemHeader>) -> TokenStream2 {
     if let Err(errors) = cx.finish() {
-        return match def.item {
+        return match item {
             Some(_) => quote::quote!(#(#errors)*),
             // In expression position the errors become statements of a block whose value is the
             // last error: its type is rustc's error type, which silences follow-on errors (a
             // `let` of a `()` would report every later use of the model).
             None => match errors.split_last() {
                 Some((last, rest)) => quote::quote!({ #(#rest;)* #last }),
-                None => proc_macro2::TokenStream::new(),
+                None => TokenStream2::new(),
             },
-        }
-        .into();
+        };
     }
-    let Some(model) = checked else {
-        return syn::Error::new(def.span, "the model could not be checked")
-            .to_compile_error()
-            .into();
-    };
-    match &def.item {
-        None => expand::expression(&model),
-        Some(header) => expand::item(&model, header),
+    match (model, item) {
+        (None, _) => quote::quote!(::core::compile_error!("the model could not be checked")),
+        (Some(model), None) => expand::expression(&model),
+        (Some(model), Some(header)) => expand::item(&model, header),
     }
-    .into()
 }

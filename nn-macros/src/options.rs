@@ -41,12 +41,7 @@ impl Value {
 /// Matches `args` against `opts` (positional first, then named) for `owner` (`leaky_relu`,
 /// `Dense`). Returns one slot per option, `None` where it was not given; every mistake is
 /// recorded in `cx` and the offending argument skipped.
-pub fn resolve(
-    owner: &str,
-    args: &[&Arg],
-    opts: &[Opt],
-    cx: &mut Ctxt,
-) -> Vec<Option<(Value, Span)>> {
+pub fn resolve(owner: &str, args: &[&Arg], opts: &[Opt], cx: &mut Ctxt) -> Vec<Option<(Value, Span)>> {
     let mut slots: Vec<Option<(Value, Span)>> = vec![None; opts.len()];
     let mut position = 0;
     for arg in args {
@@ -62,10 +57,7 @@ pub fn resolve(
                         } else {
                             spelling::hint(&key, &names)
                         };
-                        cx.error(
-                            name.span(),
-                            format!("unknown option `{key}` for `{owner}`; {hint}"),
-                        );
+                        cx.error(name.span(), format!("unknown option `{key}` for `{owner}`; {hint}"));
                         continue;
                     }
                 }
@@ -76,10 +68,7 @@ pub fn resolve(
                         0 => format!("`{owner}` takes no options"),
                         n => format!("`{owner}` takes at most {n} ({})", names(opts)),
                     };
-                    cx.error(
-                        positional.span(),
-                        format!("unexpected argument `{positional}`: {expected}"),
-                    );
+                    cx.error(positional.span(), format!("unexpected argument `{positional}`: {expected}"));
                     continue;
                 }
                 position += 1;
@@ -88,10 +77,7 @@ pub fn resolve(
         };
         let opt = &opts[index];
         if slots[index].is_some() {
-            cx.error(
-                arg.span(),
-                format!("option `{}` of `{owner}` is given twice", opt.name),
-            );
+            cx.error(arg.span(), format!("option `{}` of `{owner}` is given twice", opt.name));
             continue;
         }
         let parsed = match (opt.kind, value) {
@@ -100,20 +86,14 @@ pub fn resolve(
             (Kind::Number, other) => {
                 cx.error(
                     other.span(),
-                    format!(
-                        "option `{}` of `{owner}` takes a number, found `{other}`",
-                        opt.name
-                    ),
+                    format!("option `{}` of `{owner}` takes a number, found `{other}`", opt.name),
                 );
                 None
             }
             (Kind::Bool, other) => {
                 cx.error(
                     other.span(),
-                    format!(
-                        "option `{}` of `{owner}` takes `true` or `false`, found `{other}`",
-                        opt.name
-                    ),
+                    format!("option `{}` of `{owner}` takes `true` or `false`, found `{other}`", opt.name),
                 );
                 None
             }

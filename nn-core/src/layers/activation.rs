@@ -29,10 +29,7 @@ impl<T: Float, const N: usize, A: ActivationFn> Activation<T, N, A> {
 
     /// The layer applying `activation`.
     pub const fn new(activation: A) -> Self {
-        Activation {
-            activation,
-            _scalar: PhantomData,
-        }
+        Activation { activation, _scalar: PhantomData }
     }
 }
 

@@ -67,11 +67,8 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
 
     #[inline]
     fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
-        let mut y = if USE_BIAS {
-            self.bias
-        } else {
-            SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]]))
-        };
+        let mut y =
+            if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
         // Column `i` of the kernel is Keras's row `i`: scale it by x[i] and accumulate.
         let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
         let acc: &mut [T; OUT] = &mut y.data.0[0];
@@ -90,32 +87,16 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, T>)) {
-        f(WeightRef {
-            name: "kernel",
-            shape: Self::KERNEL_SHAPE,
-            data: self.kernel.as_slice(),
-        });
+        f(WeightRef { name: "kernel", shape: Self::KERNEL_SHAPE, data: self.kernel.as_slice() });
         if USE_BIAS {
-            f(WeightRef {
-                name: "bias",
-                shape: Self::BIAS_SHAPE,
-                data: self.bias.as_slice(),
-            });
+            f(WeightRef { name: "bias", shape: Self::BIAS_SHAPE, data: self.bias.as_slice() });
         }
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, T>)) {
-        f(WeightMut {
-            name: "kernel",
-            shape: Self::KERNEL_SHAPE,
-            data: self.kernel.as_mut_slice(),
-        });
+        f(WeightMut { name: "kernel", shape: Self::KERNEL_SHAPE, data: self.kernel.as_mut_slice() });
         if USE_BIAS {
-            f(WeightMut {
-                name: "bias",
-                shape: Self::BIAS_SHAPE,
-                data: self.bias.as_mut_slice(),
-            });
+            f(WeightMut { name: "bias", shape: Self::BIAS_SHAPE, data: self.bias.as_mut_slice() });
         }
     }
 }
@@ -137,16 +118,12 @@ mod tests {
         // Keras kernel [in=3, out=2].
         let d = Dense::<f64, 3, 2>::from_arrays([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0.5, -0.5]);
         // [1, 0, -1] · K = [1 - 5, 2 - 6] = [-4, -4]; plus bias.
-        assert_eq!(
-            d.forward(&Vector3::new(1.0, 0.0, -1.0)),
-            Vector2::new(-3.5, -4.5)
-        );
+        assert_eq!(d.forward(&Vector3::new(1.0, 0.0, -1.0)), Vector2::new(-3.5, -4.5));
     }
 
     #[test]
     fn without_bias_ignores_the_bias_and_does_not_count_it() {
-        let mut d =
-            Dense::<f32, 2, 2, Linear, false>::from_arrays([[1.0, 0.0], [0.0, 1.0]], [9.0, 9.0]);
+        let mut d = Dense::<f32, 2, 2, Linear, false>::from_arrays([[1.0, 0.0], [0.0, 1.0]], [9.0, 9.0]);
         assert_eq!(d.forward(&Vector2::new(2.0, 3.0)), Vector2::new(2.0, 3.0));
         assert_eq!(<Dense<f32, 2, 2, Linear, false> as Layer>::PARAMS, 4);
         let mut names = [""; 2];
@@ -170,8 +147,7 @@ mod tests {
 
     #[test]
     fn exposes_weights_in_keras_row_major_layout() {
-        let d =
-            Dense::<f32, 2, 3>::from_arrays([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [7.0, 8.0, 9.0]);
+        let d = Dense::<f32, 2, 3>::from_arrays([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [7.0, 8.0, 9.0]);
         let mut seen = 0;
         d.visit_weights(&mut |w| {
             match w.name {

@@ -1,21 +1,32 @@
-//! Keras 3's summary table (`keras/src/utils/summary_utils.py`, drawn by `rich`).
+//! Keras 3's summary table (`keras/src/utils/summary_utils.py`, drawn by `rich`), rendered
+//! without allocating.
 
 use super::Summary;
 use core::fmt::{self, Write};
 
-/// Widths of the three columns between their borders, as Keras draws a Sequential model on an 88-column
-/// console (its default `line_length`).
-const WIDTHS: [usize; 3] = [38, 29, 17];
+/// Column widths between borders and alignments, as Keras sizes them on its default line length:
+/// 88 columns for a chain of layers, 108 with the "Connected to" column.
+const CHAIN: &[(usize, Align)] = &[(38, Align::Left), (29, Align::Left), (17, Align::Right)];
+const GRAPH: &[(usize, Align)] =
+    &[(31, Align::Left), (27, Align::Left), (17, Align::Right), (28, Align::Left)];
+
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let columns = if self.connections { GRAPH } else { CHAIN };
         writeln!(f, "Model: \"{}\"", self.name)?;
-        rule(f, ['┏', '━', '┳', '┓'])?;
-        row(f, '┃', &["Layer (type)", "Output Shape", "Param #"])?;
-        rule(f, ['┡', '━', '╇', '┩'])?;
+        rule(f, columns, ['┏', '━', '┳', '┓'])?;
+        let header = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
+        row(f, columns, '┃', &header[..columns.len()])?;
+        rule(f, columns, ['┡', '━', '╇', '┩'])?;
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {
-                rule(f, ['├', '─', '┼', '┤'])?;
+                rule(f, columns, ['├', '─', '┼', '┤'])?;
             }
             let mut name = Cell::new();
             write!(name, "{} ({})", layer.name, layer.class)?;
@@ -27,29 +38,34 @@ impl fmt::Display for Summary {
             write!(shape, ")")?;
             let mut params = Cell::new();
             write!(params, "{}", Thousands(layer.params))?;
-            row(f, '│', &[name.as_str(), shape.as_str(), params.as_str()])?;
+            let mut inbound = Cell::new();
+            if layer.inbound.is_empty() {
+                inbound.write_str("-")?;
+            }
+            for (k, entry) in layer.inbound.iter().enumerate() {
+                if k > 0 {
+                    inbound.write_str(", ")?;
+                }
+                inbound.write_str(entry)?;
+            }
+            let cells = [name.as_str(), shape.as_str(), params.as_str(), inbound.as_str()];
+            row(f, columns, '│', &cells[..columns.len()])?;
         }
-        rule(f, ['└', '─', '┴', '┘'])?;
+        rule(f, columns, ['└', '─', '┴', '┘'])?;
         let bytes = self.params * self.bytes_per_param;
-        writeln!(
-            f,
-            " Total params: {} ({})",
-            Thousands(self.params),
-            Bytes(bytes)
-        )?;
-        writeln!(
-            f,
-            " Trainable params: {} ({})",
-            Thousands(self.params),
-            Bytes(bytes)
-        )?;
+        writeln!(f, " Total params: {} ({})", Thousands(self.params), Bytes(bytes))?;
+        writeln!(f, " Trainable params: {} ({})", Thousands(self.params), Bytes(bytes))?;
         writeln!(f, " Non-trainable params: 0 ({})", Bytes(0))
     }
 }
 
-fn rule(f: &mut fmt::Formatter<'_>, [left, fill, join, right]: [char; 4]) -> fmt::Result {
+fn rule(
+    f: &mut fmt::Formatter<'_>,
+    columns: &[(usize, Align)],
+    [left, fill, join, right]: [char; 4],
+) -> fmt::Result {
     f.write_char(left)?;
-    for (i, width) in WIDTHS.iter().enumerate() {
+    for (i, (width, _)) in columns.iter().enumerate() {
         if i > 0 {
             f.write_char(join)?;
         }
@@ -61,19 +77,55 @@ fn rule(f: &mut fmt::Formatter<'_>, [left, fill, join, right]: [char; 4]) -> fmt
     f.write_char('\n')
 }
 
-/// One row; the last column (the parameter count) is right-aligned as Keras does.
-fn row(f: &mut fmt::Formatter<'_>, border: char, cells: &[&str; 3]) -> fmt::Result {
-    f.write_char(border)?;
-    for (i, (cell, width)) in cells.iter().zip(WIDTHS).enumerate() {
-        let inner = width - 2;
-        if i + 1 == cells.len() {
-            write!(f, " {cell:>inner$} ")?;
-        } else {
-            write!(f, " {cell:<inner$} ")?;
-        }
+/// One row, wrapping each cell at spaces to its column as rich does; as many lines as the
+/// tallest cell needs.
+fn row(f: &mut fmt::Formatter<'_>, columns: &[(usize, Align)], border: char, cells: &[&str]) -> fmt::Result {
+    let mut rest: [&str; 4] = [""; 4];
+    rest[..cells.len()].copy_from_slice(cells);
+    loop {
         f.write_char(border)?;
+        for (cell, (width, align)) in rest.iter_mut().zip(columns) {
+            let inner = width - 2;
+            let (line, tail) = wrap(cell, inner);
+            *cell = tail;
+            match align {
+                Align::Left => write!(f, " {line:<inner$} ")?,
+                Align::Right => write!(f, " {line:>inner$} ")?,
+            }
+            f.write_char(border)?;
+        }
+        f.write_char('\n')?;
+        if rest.iter().all(|c| c.is_empty()) {
+            return Ok(());
+        }
     }
-    f.write_char('\n')
+}
+
+/// The first line of `text` at most `width` characters wide, broken at the last space that
+/// fits (or mid-word if none does), and what is left after it.
+fn wrap(text: &str, width: usize) -> (&str, &str) {
+    let text = text.trim_start_matches(' ');
+    if text.chars().count() <= width {
+        return (text, "");
+    }
+    let mut space = None;
+    let mut hard = text.len();
+    for (count, (byte, c)) in text.char_indices().enumerate() {
+        if count == width {
+            hard = byte;
+            if c == ' ' {
+                space = Some(byte);
+            }
+            break;
+        }
+        if c == ' ' && count > 0 {
+            space = Some(byte);
+        }
+    }
+    match space {
+        Some(byte) => (&text[..byte], &text[byte + 1..]),
+        None => (&text[..hard], &text[hard..]),
+    }
 }
 
 /// A count with Keras's thousands separators (`109,386`).
@@ -111,31 +163,44 @@ impl fmt::Display for Bytes {
 }
 
 /// A fixed-capacity string, so the summary renders without allocating (and without `std`).
+/// Text beyond its capacity is dropped at a character boundary rather than failing the summary.
 struct Cell {
-    buf: [u8; 96],
+    buf: [u8; 1024],
     len: usize,
 }
 
 impl Cell {
     fn new() -> Self {
-        Cell {
-            buf: [0; 96],
-            len: 0,
-        }
+        Cell { buf: [0; 1024], len: 0 }
     }
 
     fn as_str(&self) -> &str {
-        // Only whole `&str`s are ever appended, so the prefix is valid UTF-8.
+        // Only whole characters are ever appended, so the prefix is valid UTF-8.
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
 impl Write for Cell {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
+        for c in s.chars() {
+            let mut utf8 = [0; 4];
+            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) else { return Ok(()) };
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_the_last_space_that_fits() {
+        assert_eq!(wrap("input_layer[0][0], dense_1[0][0]", 26), ("input_layer[0][0],", "dense_1[0][0]"));
+        assert_eq!(wrap("shared[0][0], shared[1][0]", 26), ("shared[0][0], shared[1][0]", ""));
+        assert_eq!(wrap("abcdefgh", 3), ("abc", "defgh"));
     }
 }

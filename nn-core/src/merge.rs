@@ -1,0 +1,140 @@
+//! Keras's merging layers (`keras/src/layers/merging/`) as functions over feature vectors.
+//!
+//! They hold no weights, so a model calls them directly on its locals: no copies of the inputs
+//! into a layer-shaped argument. Operands are taken in order, as Keras folds them.
+//!
+//! ```
+//! use nn_core::merge;
+//! use nn_core::nalgebra::{Vector2, Vector3, Vector5};
+//! let (a, b) = (Vector2::new(1.0f32, 5.0), Vector2::new(3.0, 2.0));
+//! assert_eq!(merge::add([&a, &b]), Vector2::new(4.0, 7.0));
+//! assert_eq!(merge::maximum([&a, &b]), Vector2::new(3.0, 5.0));
+//! let c: Vector5<f32> = merge::concatenate(&[a.as_slice(), Vector3::new(7.0, 8.0, 9.0).as_slice()]);
+//! assert_eq!(c, Vector5::new(1.0, 5.0, 7.0, 8.0, 9.0));
+//! ```
+
+use crate::Float;
+use nalgebra::SVector;
+
+/// Folds `op` over the operands, left to right.
+#[inline]
+fn fold<T: Float, const N: usize, const K: usize>(
+    xs: [&SVector<T, N>; K],
+    op: impl Fn(T, T) -> T,
+) -> SVector<T, N> {
+    let mut y = SVector::<T, N>::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; N]]));
+    for (k, x) in xs.iter().enumerate() {
+        if k == 0 {
+            y = **x;
+        } else {
+            y.zip_apply(*x, |a, b| *a = op(*a, b));
+        }
+    }
+    y
+}
+
+/// `Add`: the elementwise sum.
+#[inline]
+pub fn add<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+    fold(xs, |a, b| a + b)
+}
+
+/// `Subtract`: `a - b`.
+#[inline]
+pub fn subtract<T: Float, const N: usize>(a: &SVector<T, N>, b: &SVector<T, N>) -> SVector<T, N> {
+    a - b
+}
+
+/// `Multiply`: the elementwise product.
+#[inline]
+pub fn multiply<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+    fold(xs, |a, b| a * b)
+}
+
+/// `Average`: the elementwise sum divided by the number of operands, as Keras computes it.
+#[inline]
+pub fn average<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+    add(xs) / T::of(K as f64)
+}
+
+/// `Maximum`: the elementwise maximum.
+#[inline]
+pub fn maximum<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+    fold(xs, |a, b| if b > a { b } else { a })
+}
+
+/// `Minimum`: the elementwise minimum.
+#[inline]
+pub fn minimum<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+    fold(xs, |a, b| if b < a { b } else { a })
+}
+
+/// `Concatenate` on the feature axis: the parts one after another.
+///
+/// The output size is the sum of the parts' sizes, which the macros check at compile time;
+/// called by hand with parts that do not add up to `OUT`, it fills what fits and zeroes the rest.
+#[inline]
+pub fn concatenate<T: Float, const OUT: usize>(parts: &[&[T]]) -> SVector<T, OUT> {
+    let mut y = SVector::<T, OUT>::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; OUT]]));
+    let mut rest = y.as_mut_slice();
+    for part in parts {
+        let n = part.len().min(rest.len());
+        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
+        head.copy_from_slice(&part[..n]);
+        rest = tail;
+    }
+    y
+}
+
+/// `Dot` on the feature axis: `a · b`, of the L2-normalised vectors when `normalize` is set.
+///
+/// Normalising follows Keras (`ops.nn._normalize`): `x * min(1 / sqrt(sum x²), 1e7)`, so an
+/// all-zero vector stays zero instead of dividing by zero.
+#[inline]
+pub fn dot<T: Float, const N: usize>(a: &SVector<T, N>, b: &SVector<T, N>, normalize: bool) -> SVector<T, 1> {
+    let mut d = a.dot(b);
+    if normalize {
+        let inv_norm = |x: &SVector<T, N>| {
+            let inv = T::ONE / x.norm_squared().sqrt();
+            // `!(inv < cap)` also catches the infinity of a zero vector.
+            if inv < T::of(1e7) { inv } else { T::of(1e7) }
+        };
+        // Scale the sum rather than each vector: the same product, without copies.
+        d = d * inv_norm(a) * inv_norm(b);
+    }
+    SVector::<T, 1>::from_array_storage(nalgebra::ArrayStorage([[d]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{Vector2, Vector3};
+
+    #[test]
+    fn folds_several_operands_in_order() {
+        let (a, b, c) = (Vector2::new(1.0f64, -2.0), Vector2::new(4.0, 0.5), Vector2::new(-3.0, 8.0));
+        assert_eq!(add([&a, &b, &c]), Vector2::new(2.0, 6.5));
+        assert_eq!(multiply([&a, &b, &c]), Vector2::new(-12.0, -8.0));
+        assert_eq!(average([&a, &b, &c]), Vector2::new(2.0 / 3.0, 6.5 / 3.0));
+        assert_eq!(maximum([&a, &b, &c]), Vector2::new(4.0, 8.0));
+        assert_eq!(minimum([&a, &b, &c]), Vector2::new(-3.0, -2.0));
+        assert_eq!(subtract(&a, &b), Vector2::new(-3.0, -2.5));
+    }
+
+    #[test]
+    fn dot_normalized_is_the_cosine_and_zero_vectors_give_zero() {
+        let (a, b) = (Vector2::new(3.0f64, 4.0), Vector2::new(4.0, 3.0));
+        assert_eq!(dot(&a, &b, false)[0], 24.0);
+        assert!((dot(&a, &b, true)[0] - 24.0 / 25.0).abs() < 1e-15);
+        assert_eq!(dot(&Vector2::zeros(), &b, true)[0], 0.0);
+    }
+
+    #[test]
+    fn concatenate_that_does_not_add_up_never_reads_or_writes_out_of_bounds() {
+        let a = Vector2::new(1.0f32, 2.0);
+        let short: Vector3<f32> = concatenate(&[a.as_slice()]);
+        assert_eq!(short, Vector3::new(1.0, 2.0, 0.0));
+        let long: Vector3<f32> = concatenate(&[a.as_slice(), a.as_slice()]);
+        assert_eq!(long, Vector3::new(1.0, 2.0, 1.0));
+    }
+}

@@ -1,0 +1,529 @@
+//! Meaning, for `functional!`: resolves every name in the graph, orders the nodes, finds cycles,
+//! unused inputs and dead nodes, infers every shape, and names the layers as Keras would. Every
+//! mistake is recorded in the context; nothing here generates code.
+
+use crate::ast::{GraphDef, Stmt};
+use crate::catalog::{self, Spec};
+use crate::check::{keras_names, scalar};
+use crate::ctxt::Ctxt;
+use crate::ir::{Class, LayerNode, Model, Step, Value};
+use crate::spelling;
+use proc_macro2::Ident;
+use std::collections::HashMap;
+
+/// What a statement binds.
+enum Binding {
+    /// `x = Input<N>;`: a model input.
+    Input(Spec),
+    /// `shared = Dense<N>;`: a layer, to be called by name.
+    Layer(Spec),
+    /// `y = Dense<N>(x);`: a node computed by a layer of its own.
+    Apply(Spec, Vec<usize>),
+    /// `y = shared(x);`: a node computed by the layer bound in statement `.0`.
+    Call(usize, Vec<usize>),
+    /// A statement whose mistakes were reported.
+    Invalid,
+}
+
+impl Binding {
+    fn is_node(&self) -> bool {
+        matches!(self, Binding::Input(_) | Binding::Apply(..) | Binding::Call(..))
+    }
+
+    fn args(&self) -> &[usize] {
+        match self {
+            Binding::Apply(_, args) | Binding::Call(_, args) => args,
+            _ => &[],
+        }
+    }
+}
+
+pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
+    if def.stmts.is_empty() {
+        cx.error(def.span, "a model needs an input and a layer, e.g. `x = Input<2>; y = Dense<1>(x);`");
+        return None;
+    }
+    let stmts = &def.stmts;
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, stmt) in stmts.iter().enumerate() {
+        if by_name.insert(stmt.name.to_string(), i).is_some() {
+            cx.error(stmt.name.span(), format!("`{}` is bound twice", stmt.name));
+        }
+    }
+    // A later duplicate would shadow the first binding; resolve names to the first one.
+    for (i, stmt) in stmts.iter().enumerate().rev() {
+        by_name.insert(stmt.name.to_string(), i);
+    }
+    let bindings: Vec<Binding> = stmts.iter().map(|s| bind(s, stmts, &by_name, cx)).collect();
+
+    let outputs = outputs(def, &bindings, &by_name, cx);
+    let order = topological_order(stmts, &bindings, cx)?;
+    report_unused(stmts, &bindings, &outputs, cx);
+
+    // Each node's size, from its own inputs.
+    let mut sizes: Vec<Option<usize>> = vec![None; stmts.len()];
+    for &i in &order {
+        sizes[i] = node_size(i, stmts, &bindings, &sizes, cx);
+    }
+    let layer_inputs = layer_input_sizes(stmts, &bindings, &sizes, cx);
+
+    // Layers in creation (source) order, which is the order Keras names them in.
+    let creators: Vec<usize> = (0..stmts.len())
+        .filter(|&i| matches!(bindings[i], Binding::Input(_) | Binding::Layer(_) | Binding::Apply(..)))
+        .collect();
+    let wanted: Vec<_> = creators
+        .iter()
+        .map(|&i| {
+            let stmt = &stmts[i];
+            let label = match bindings[i] {
+                Binding::Layer(_) => stmt.call.label.as_ref().or(Some(&stmt.name)),
+                _ => stmt.call.label.as_ref(),
+            };
+            let spec = match &bindings[i] {
+                Binding::Input(s) | Binding::Layer(s) | Binding::Apply(s, _) => Some(s),
+                _ => None,
+            };
+            (label, spec)
+        })
+        .collect();
+    let names = keras_names(&wanted, cx);
+    let scalar = scalar(def.item.as_ref(), cx);
+    let outputs = outputs?;
+    if cx.has_errors() {
+        return None;
+    }
+    build(stmts, bindings, &sizes, &layer_inputs, creators, names, outputs, scalar?)
+}
+
+/// Resolves one statement's layer and the nodes it is called on.
+fn bind(stmt: &Stmt, stmts: &[Stmt], by_name: &HashMap<String, usize>, cx: &mut Ctxt) -> Binding {
+    let args = stmt.inputs.as_ref().map(|inputs| {
+        inputs.iter().map(|arg| resolve_node(arg, stmts, by_name, cx)).collect::<Option<Vec<_>>>()
+    });
+    // Calling a layer bound by name: `shared(x)`.
+    if let Some(&target) = by_name.get(&stmt.call.kind.to_string())
+        && !catalog::NAMES.contains(&stmt.call.kind.to_string().as_str())
+    {
+        let is_layer = stmts[target].inputs.is_none() && stmts[target].call.kind != "Input";
+        if !is_layer {
+            cx.error(
+                stmt.call.kind.span(),
+                format!(
+                    "`{}` is a node, not a layer: only a layer bound without inputs can be called",
+                    stmt.call.kind
+                ),
+            );
+            return Binding::Invalid;
+        }
+        if !stmt.call.args.is_empty() || stmt.call.label.is_some() {
+            cx.error(
+                stmt.call.kind.span(),
+                format!("`{}` is already configured; call it as `{}(x)`", stmt.call.kind, stmt.call.kind),
+            );
+        }
+        return match args {
+            Some(Some(args)) => Binding::Call(target, args),
+            Some(None) => Binding::Invalid,
+            None => {
+                cx.error(
+                    stmt.call.kind.span(),
+                    format!(
+                        "`{}` is already a layer; call it on a node: `{}(x)`",
+                        stmt.call.kind, stmt.call.kind
+                    ),
+                );
+                Binding::Invalid
+            }
+        };
+    }
+    let Some(spec) = catalog::resolve(&stmt.call, cx) else { return Binding::Invalid };
+    match (spec, args) {
+        (spec @ Spec::Input { .. }, None) => Binding::Input(spec),
+        (Spec::Input { .. }, Some(_)) => {
+            cx.error(stmt.call.kind.span(), "`Input` takes no inputs: write `x = Input<N>;`");
+            Binding::Invalid
+        }
+        (spec, None) => Binding::Layer(spec),
+        (spec, Some(Some(args))) => Binding::Apply(spec, args),
+        (_, Some(None)) => Binding::Invalid,
+    }
+}
+
+/// The statement binding the node `name`, or an error naming what it is instead.
+fn resolve_node(
+    name: &Ident,
+    stmts: &[Stmt],
+    by_name: &HashMap<String, usize>,
+    cx: &mut Ctxt,
+) -> Option<usize> {
+    match by_name.get(&name.to_string()) {
+        Some(&i) if stmts[i].inputs.is_none() && stmts[i].call.kind != "Input" => {
+            cx.error(
+                name.span(),
+                format!("`{name}` is a layer, not a node: call it first, e.g. `y = {name}(x);`"),
+            );
+            None
+        }
+        Some(&i) => Some(i),
+        None => {
+            let nodes: Vec<String> = stmts
+                .iter()
+                .filter(|s| s.inputs.is_some() || s.call.kind == "Input")
+                .map(|s| s.name.to_string())
+                .collect();
+            let hint = match spelling::closest(&name.to_string(), nodes.iter().map(String::as_str)) {
+                Some(c) => format!("; did you mean `{c}`?"),
+                None => String::new(),
+            };
+            cx.error(name.span(), format!("cannot find node `{name}` in this model{hint}"));
+            None
+        }
+    }
+}
+
+/// The statements `predict` returns: the `->` list, or else the last node bound.
+fn outputs(
+    def: &GraphDef,
+    bindings: &[Binding],
+    by_name: &HashMap<String, usize>,
+    cx: &mut Ctxt,
+) -> Option<Vec<usize>> {
+    match &def.outputs {
+        Some(names) => names.iter().map(|n| resolve_node(n, &def.stmts, by_name, cx)).collect(),
+        None => {
+            match (0..def.stmts.len()).rev().find(|&i| bindings[i].is_node() || def.stmts[i].inputs.is_some())
+            {
+                Some(last) => Some(vec![last]),
+                None => {
+                    cx.error(
+                        def.span,
+                        "the model computes nothing: call a layer on an input, e.g. `y = Dense<1>(x);`",
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Every node after the nodes it is called on, otherwise in source order; `None` after
+/// reporting a cycle.
+fn topological_order(stmts: &[Stmt], bindings: &[Binding], cx: &mut Ctxt) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut marks = vec![Mark::New; stmts.len()];
+    let mut order = Vec::with_capacity(stmts.len());
+    let mut acyclic = true;
+    for root in 0..stmts.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // Depth-first, with an explicit stack of (node, next argument to visit).
+        let mut stack = vec![(root, 0)];
+        marks[root] = Mark::Open;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let args = bindings[node].args();
+            if *next == args.len() {
+                marks[node] = Mark::Done;
+                order.push(node);
+                stack.pop();
+                continue;
+            }
+            let (arg, position) = (args[*next], *next);
+            *next += 1;
+            match marks[arg] {
+                Mark::New => {
+                    marks[arg] = Mark::Open;
+                    stack.push((arg, 0));
+                }
+                Mark::Open => {
+                    // `arg` is on the stack: data flows from it, up through the stack, back to it.
+                    let from = stack.iter().position(|(n, _)| *n == arg).unwrap_or(0);
+                    let mut path: Vec<String> = vec![stmts[arg].name.to_string()];
+                    path.extend(stack[from..].iter().rev().map(|(n, _)| stmts[*n].name.to_string()));
+                    let token = &stmts[node].inputs.as_ref().map_or(&stmts[node].name, |i| &i[position]);
+                    cx.error(token.span(), format!("cycle: {}", path.join(" -> ")));
+                    acyclic = false;
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+    acyclic.then_some(order)
+}
+
+/// Inputs no output depends on, nodes no output depends on, and layers never called: all errors,
+/// since a fixed model would carry them for nothing.
+fn report_unused(stmts: &[Stmt], bindings: &[Binding], outputs: &Option<Vec<usize>>, cx: &mut Ctxt) {
+    let Some(outputs) = outputs else { return };
+    let mut used = vec![false; stmts.len()];
+    let mut todo = outputs.clone();
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut used[i], true) {
+            continue;
+        }
+        todo.extend_from_slice(bindings[i].args());
+        if let Binding::Call(layer, _) = bindings[i] {
+            used[layer] = true;
+        }
+    }
+    for (i, stmt) in stmts.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        let name = &stmt.name;
+        match bindings[i] {
+            Binding::Input(_) => cx.error(name.span(), format!("input `{name}` is not used by any output")),
+            Binding::Layer(_) => cx.error(name.span(), format!("layer `{name}` is never called")),
+            Binding::Apply(..) | Binding::Call(..) => cx.error(
+                name.span(),
+                format!("no output depends on `{name}`: return it (`-> ({name}, ...)`) or remove it"),
+            ),
+            Binding::Invalid => {}
+        }
+    }
+}
+
+/// The size of node `i`, from the sizes of the nodes it is called on.
+fn node_size(
+    i: usize,
+    stmts: &[Stmt],
+    bindings: &[Binding],
+    sizes: &[Option<usize>],
+    cx: &mut Ctxt,
+) -> Option<usize> {
+    let (spec, args, name) = match &bindings[i] {
+        Binding::Input(Spec::Input { size }) => return Some(*size),
+        Binding::Apply(spec, args) => (spec, args, stmts[i].call.kind.to_string()),
+        Binding::Call(layer, args) => match &bindings[*layer] {
+            Binding::Layer(spec) => (spec, args, stmts[*layer].name.to_string()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let inputs: Vec<usize> = args.iter().map(|&a| sizes[a]).collect::<Option<_>>()?;
+    if !spec.arity().accepts(inputs.len()) {
+        cx.error(
+            stmts[i].call.kind.span(),
+            format!("`{name}` takes {}, found {}", spec.arity(), inputs.len()),
+        );
+        return None;
+    }
+    match spec.output(&inputs) {
+        Ok(size) => Some(size),
+        Err(k) => {
+            let operand = |j: usize| format!("`{}` ({})", stmts[args[j]].name, inputs[j]);
+            let token = &stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[k]);
+            cx.error(
+                token.span(),
+                format!("`{name}` of {} and {}: its inputs must have the same size", operand(0), operand(k)),
+            );
+            None
+        }
+    }
+}
+
+/// The input size of each layer (indexed by the statement creating it): what it declares, or
+/// else its first call's in source order. Every call must agree with it.
+fn layer_input_sizes(
+    stmts: &[Stmt],
+    bindings: &[Binding],
+    sizes: &[Option<usize>],
+    cx: &mut Ctxt,
+) -> Vec<Option<usize>> {
+    let mut inputs: Vec<Option<usize>> = vec![None; stmts.len()];
+    let mut first_call: Vec<Option<usize>> = vec![None; stmts.len()];
+    for (i, binding) in bindings.iter().enumerate() {
+        let (layer, spec, args) = match binding {
+            Binding::Apply(spec, args) => (i, spec, args),
+            Binding::Call(layer, args) => match &bindings[*layer] {
+                Binding::Layer(spec) => (*layer, spec, args),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let Some(&arg) = args.first() else { continue };
+        let Some(size) = sizes[arg] else { continue };
+        let arg_token = stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[0]);
+        match (spec.declared_input(), inputs[layer]) {
+            (Some(declared), _) if declared.value != size => cx.error(
+                arg_token.span(),
+                format!(
+                    "`{}` expects {} inputs but `{}` has {size}",
+                    stmts[layer].call, declared.value, stmts[arg].name
+                ),
+            ),
+            (_, Some(expected)) if expected != size => {
+                let first = first_call[layer].map_or(String::new(), |c: usize| {
+                    format!(
+                        " (from its first call, on `{}`)",
+                        stmts[c].inputs.as_ref().map_or(&stmts[c].name, |a| &a[0])
+                    )
+                });
+                cx.error(
+                    arg_token.span(),
+                    format!(
+                        "shared layer `{}` takes {expected} inputs{first} but `{}` has {size}",
+                        stmts[layer].name, stmts[arg].name
+                    ),
+                )
+            }
+            (_, None) => {
+                inputs[layer] = Some(size);
+                first_call[layer] = Some(i);
+            }
+            _ => {}
+        }
+    }
+    inputs
+}
+
+/// Assembles the checked model once every check has passed, ordering the layers as Keras's
+/// `map_graph` does so that `summary()` and the weight order match Keras's.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    stmts: &[Stmt],
+    bindings: Vec<Binding>,
+    sizes: &[Option<usize>],
+    layer_inputs: &[Option<usize>],
+    creators: Vec<usize>,
+    names: Vec<Ident>,
+    outputs: Vec<usize>,
+    scalar: crate::ir::Scalar,
+) -> Option<Model> {
+    let n = stmts.len();
+    // The statement creating the layer that computes node `i`.
+    let op_of = |i: usize| match bindings[i] {
+        Binding::Call(layer, _) => layer,
+        _ => i,
+    };
+    let args = |i: usize| bindings[i].args();
+
+    // Keras's `_build_map`: nodes in post-order from the outputs, and each layer's first visit.
+    let mut post = Vec::new();
+    let mut op_index: HashMap<usize, usize> = HashMap::new();
+    let mut done = vec![false; n];
+    let mut stack: Vec<(usize, usize)> = outputs.iter().rev().map(|&o| (o, 0)).collect();
+    while let Some((node, next)) = stack.pop() {
+        if next == 0 {
+            if done[node] {
+                continue;
+            }
+            let len = op_index.len();
+            op_index.entry(op_of(node)).or_insert(len);
+        }
+        match args(node).get(next) {
+            Some(&arg) => {
+                stack.push((node, next + 1));
+                if !done[arg] {
+                    stack.push((arg, 0));
+                }
+            }
+            None => {
+                if !done[node] {
+                    done[node] = true;
+                    post.push(node);
+                }
+            }
+        }
+    }
+
+    // Keras's depths: a node sits above everything it feeds; a layer at its deepest node.
+    let mut node_depth = vec![0usize; n];
+    let mut op_depth: HashMap<usize, usize> = HashMap::new();
+    for &node in post.iter().rev() {
+        let depth = node_depth[node].max(op_depth.get(&op_of(node)).copied().unwrap_or(0));
+        op_depth.insert(op_of(node), depth);
+        node_depth[node] = depth;
+        for &arg in args(node) {
+            node_depth[arg] = node_depth[arg].max(depth + 1);
+        }
+    }
+    let mut rows: Vec<usize> = op_depth.keys().copied().collect();
+    rows.sort_by_key(|op| (std::cmp::Reverse(op_depth[op]), op_index[op]));
+
+    // Keras draws a plain chain (one node per depth, one input per node, no shared layer) as it
+    // draws a Sequential model, without the "Connected to" column.
+    let mut per_depth: HashMap<usize, usize> = HashMap::new();
+    let mut per_op: HashMap<usize, usize> = HashMap::new();
+    for &node in &post {
+        *per_depth.entry(node_depth[node]).or_insert(0) += 1;
+        *per_op.entry(op_of(node)).or_insert(0) += 1;
+    }
+    let chain = per_depth.values().all(|&c| c == 1)
+        && post.iter().all(|&node| args(node).len() <= 1)
+        && per_op.values().all(|&c| c == 1);
+
+    // Keras's node index: the how-manyth call of its layer, in source order.
+    let mut node_index = vec![0usize; n];
+    let mut calls_so_far: HashMap<usize, usize> = HashMap::new();
+    for (i, index) in node_index.iter_mut().enumerate() {
+        if bindings[i].is_node() {
+            let count = calls_so_far.entry(op_of(i)).or_insert(0);
+            *index = *count;
+            *count += 1;
+        }
+    }
+
+    let name_of: HashMap<usize, Ident> = creators.into_iter().zip(names).collect();
+    let mut specs: Vec<Option<Spec>> = bindings
+        .iter()
+        .map(|b| match b {
+            Binding::Input(s) | Binding::Layer(s) | Binding::Apply(s, _) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut model = Model {
+        scalar,
+        class: Class::Functional,
+        chain,
+        inputs: Vec::new(),
+        layers: Vec::new(),
+        steps: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let mut row_of: HashMap<usize, usize> = HashMap::new();
+    for &op in &rows {
+        row_of.insert(op, model.layers.len());
+        let calls: Vec<usize> =
+            (0..n).filter(|&i| bindings[i].is_node() && op_of(i) == op && done[i]).collect();
+        let inbound = calls
+            .iter()
+            .flat_map(|&call| args(call).iter())
+            .map(|&a| name_of.get(&op_of(a)).map(|name| format!("{name}[{}][0]", node_index[a])))
+            .collect::<Option<Vec<String>>>()?;
+        let last = *calls.last()?;
+        let spec = specs[op].take()?;
+        let input = if matches!(spec, Spec::Input { .. }) { sizes[op]? } else { layer_inputs[op]? };
+        model.layers.push(LayerNode {
+            name: name_of.get(&op)?.clone(),
+            spec,
+            input,
+            output: sizes[last]?,
+            inbound,
+        });
+    }
+
+    // Inputs in the order they are declared; then every other node in post-order.
+    let mut value_of: HashMap<usize, Value> = HashMap::new();
+    for (i, binding) in bindings.iter().enumerate() {
+        if matches!(binding, Binding::Input(_)) {
+            value_of.insert(i, Value::Input(model.inputs.len()));
+            model.inputs.push(sizes[i]?);
+        }
+    }
+    for &node in &post {
+        if matches!(bindings[node], Binding::Input(_)) {
+            continue;
+        }
+        let values = args(node).iter().map(|a| value_of.get(a).copied()).collect::<Option<Vec<_>>>()?;
+        model.steps.push(Step { layer: row_of[&op_of(node)], args: values, output: sizes[node]? });
+        value_of.insert(node, Value::Step(model.steps.len() - 1));
+    }
+    model.outputs = outputs.iter().map(|o| value_of.get(o).copied()).collect::<Option<_>>()?;
+    Some(model)
+}

@@ -1,0 +1,71 @@
+//! The checked model that `check` (Sequential) and `graph` (functional) both hand to `expand`:
+//! every layer with its shapes, and the order to evaluate them in.
+
+use crate::catalog::Spec;
+use proc_macro2::Ident;
+
+pub struct Model {
+    pub scalar: Scalar,
+    pub class: Class,
+    /// Whether Keras would draw the summary without its "Connected to" column: a Sequential
+    /// model, or a functional one that is a plain chain.
+    pub chain: bool,
+    /// Feature counts of the model's inputs, in order.
+    pub inputs: Vec<usize>,
+    /// Every layer once (a shared layer once), in the order `summary()` lists them.
+    pub layers: Vec<LayerNode>,
+    /// Layer calls in evaluation order: each input of a step is computed before it.
+    pub steps: Vec<Step>,
+    /// What `predict` returns, in order.
+    pub outputs: Vec<Value>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Class {
+    Sequential,
+    Functional,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Sequential => "Sequential",
+            Class::Functional => "Functional",
+        }
+    }
+}
+
+/// The model's element type.
+pub enum Scalar {
+    /// `f32` (the default) or `f64`.
+    Concrete(Ident),
+    /// A type parameter: the model is generic over every `nn::Float`.
+    Generic(Ident),
+}
+
+pub struct LayerNode {
+    /// The layer's name, also its field in the model struct.
+    pub name: Ident,
+    pub spec: Spec,
+    /// Features fed to each input of the layer (its first input's, for merges).
+    pub input: usize,
+    pub output: usize,
+    /// Keras's "Connected to" entries: `node_name[0][0]` for each input of each call.
+    pub inbound: Vec<String>,
+}
+
+pub struct Step {
+    /// Index into `Model::layers`.
+    pub layer: usize,
+    pub args: Vec<Value>,
+    pub output: usize,
+}
+
+/// A value inside `predict`.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Value {
+    /// The model's `i`-th input.
+    Input(usize),
+    /// The result of the `i`-th step.
+    Step(usize),
+}
