@@ -48,7 +48,7 @@ pub enum Spec {
     Nested {
         ty: syn::Type,
         input: Size,
-        output: usize,
+        output: Size,
     },
 }
 
@@ -146,7 +146,7 @@ impl Spec {
             Spec::Input { size } => Ok(*size),
             Spec::Dense { units, .. } => Ok(*units),
             Spec::Activation { .. } => Ok(first),
-            Spec::Nested { output, .. } => Ok(*output),
+            Spec::Nested { output, .. } => Ok(output.value),
             Spec::Merge { op: Merge::Concatenate, .. } => Ok(inputs.iter().sum()),
             Spec::Merge { op, .. } => match inputs.iter().position(|n| *n != first) {
                 Some(i) => Err(i),
@@ -217,6 +217,15 @@ impl Spec {
             }
             Merge::Dot => quote!(::nn::merge::dot(#(#args,)* #normalize)),
         })
+    }
+
+    /// Where the user wrote the layer's input and output sizes, for rustc's own type errors on
+    /// what the macro cannot check itself (a nested model's real sizes).
+    pub fn size_spans(&self) -> Option<(Span, Span)> {
+        match self {
+            Spec::Nested { input, output, .. } => Some((input.span, output.span)),
+            _ => None,
+        }
     }
 
     /// The const value of the layer's activation, when it has options to set after zeroing.
@@ -337,7 +346,7 @@ fn nested(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
     match call.args.as_slice() {
         [input, output] => {
             let (input, output) = (size("Model", input, cx), size("Model", output, cx));
-            Some(Spec::Nested { ty, input: input?, output: output?.value })
+            Some(Spec::Nested { ty, input: input?, output: output? })
         }
         _ => {
             cx.error(call.kind.span(), format!("`Model` takes the model's input and output sizes; {FORM}"));

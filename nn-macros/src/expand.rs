@@ -4,7 +4,7 @@ use crate::ast::ItemHeader;
 use crate::catalog::Holder;
 use crate::ir::{Class, Model, Scalar, Value};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 /// The expression form: a block declaring a hidden `f32` model type and returning a
 /// Keras-initialised value of it (seed 0).
@@ -121,7 +121,18 @@ fn model_type(
         let call = match field_of[step.layer].map(|f| &fields[f]) {
             None => layer.spec.merge_call(&args, step.output).unwrap_or_else(|| quote!(*#(#args)*)),
             Some(Field { name, nested: false, .. }) => quote!(::nn::Layer::forward(&self.#name, #(#args),*)),
-            Some(Field { name, nested: true, .. }) => quote!(::nn::Model::predict(&self.#name, #(#args),*)),
+            Some(Field { name, nested: true, .. }) => {
+                // The macro takes a nested model's sizes on trust; rustc checks them against
+                // its type, and its error should point at the sizes the user wrote.
+                let site = proc_macro2::Span::call_site();
+                let (input_span, output_span) = layer.spec.size_spans().unwrap_or((site, site));
+                let args = args.iter().map(|a| respan(a.clone(), input_span));
+                let predict = respan(quote!(::nn::Model::predict), output_span);
+                steps.push(
+                    quote_spanned!(output_span=> let #local: #out_ty = #predict(&self.#name, #(#args),*);),
+                );
+                continue;
+            }
         };
         steps.push(quote!(let #local: #out_ty = #call;));
     }
@@ -305,6 +316,23 @@ impl Model {
             })
             .collect()
     }
+}
+
+/// `tokens` with every token (groups included) moved to `span`, so rustc's errors on them point
+/// at the user's tokens.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// `XorNet` → `xor_net`, Keras's naming style for the summary.

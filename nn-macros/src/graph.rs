@@ -21,8 +21,9 @@ enum Binding {
     Apply(Spec, Vec<usize>),
     /// `y = shared(x);`: a node computed by the layer bound in statement `.0`.
     Call(usize, Vec<usize>),
-    /// A statement whose mistakes were reported.
-    Invalid,
+    /// A statement whose mistakes were reported, with the nodes it did name (so that they do
+    /// not also read as unused).
+    Invalid(Vec<usize>),
 }
 
 impl Binding {
@@ -32,7 +33,7 @@ impl Binding {
 
     fn args(&self) -> &[usize] {
         match self {
-            Binding::Apply(_, args) | Binding::Call(_, args) => args,
+            Binding::Apply(_, args) | Binding::Call(_, args) | Binding::Invalid(args) => args,
             _ => &[],
         }
     }
@@ -56,7 +57,7 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
     }
     let bindings: Vec<Binding> = stmts.iter().map(|s| bind(s, stmts, &by_name, cx)).collect();
 
-    let outputs = outputs(def, &bindings, &by_name, cx);
+    let outputs = outputs(def, &by_name, cx);
     let order = topological_order(stmts, &bindings, cx)?;
     report_unused(stmts, &bindings, &outputs, cx);
 
@@ -97,9 +98,12 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
 
 /// Resolves one statement's layer and the nodes it is called on.
 fn bind(stmt: &Stmt, stmts: &[Stmt], by_name: &HashMap<String, usize>, cx: &mut Ctxt) -> Binding {
-    let args = stmt.inputs.as_ref().map(|inputs| {
-        inputs.iter().map(|arg| resolve_node(arg, stmts, by_name, cx)).collect::<Option<Vec<_>>>()
-    });
+    let resolved: Option<Vec<Option<usize>>> = stmt
+        .inputs
+        .as_ref()
+        .map(|inputs| inputs.iter().map(|arg| resolve_node(arg, stmts, by_name, cx)).collect());
+    let named: Vec<usize> = resolved.iter().flatten().flatten().copied().collect();
+    let args = resolved.map(|args| args.into_iter().collect::<Option<Vec<usize>>>());
     // Calling a layer bound by name: `shared(x)`.
     if let Some(&target) = by_name.get(&stmt.call.kind.to_string())
         && !catalog::NAMES.contains(&stmt.call.kind.to_string().as_str())
@@ -113,7 +117,7 @@ fn bind(stmt: &Stmt, stmts: &[Stmt], by_name: &HashMap<String, usize>, cx: &mut 
                     stmt.call.kind
                 ),
             );
-            return Binding::Invalid;
+            return Binding::Invalid(named);
         }
         if !stmt.call.args.is_empty() || stmt.call.label.is_some() {
             cx.error(
@@ -123,7 +127,7 @@ fn bind(stmt: &Stmt, stmts: &[Stmt], by_name: &HashMap<String, usize>, cx: &mut 
         }
         return match args {
             Some(Some(args)) => Binding::Call(target, args),
-            Some(None) => Binding::Invalid,
+            Some(None) => Binding::Invalid(named),
             None => {
                 cx.error(
                     stmt.call.kind.span(),
@@ -132,20 +136,20 @@ fn bind(stmt: &Stmt, stmts: &[Stmt], by_name: &HashMap<String, usize>, cx: &mut 
                         stmt.call.kind, stmt.call.kind
                     ),
                 );
-                Binding::Invalid
+                Binding::Invalid(named)
             }
         };
     }
-    let Some(spec) = catalog::resolve(&stmt.call, cx) else { return Binding::Invalid };
+    let Some(spec) = catalog::resolve(&stmt.call, cx) else { return Binding::Invalid(named) };
     match (spec, args) {
         (spec @ Spec::Input { .. }, None) => Binding::Input(spec),
         (Spec::Input { .. }, Some(_)) => {
             cx.error(stmt.call.kind.span(), "`Input` takes no inputs: write `x = Input<N>;`");
-            Binding::Invalid
+            Binding::Invalid(named)
         }
         (spec, None) => Binding::Layer(spec),
         (spec, Some(Some(args))) => Binding::Apply(spec, args),
-        (_, Some(None)) => Binding::Invalid,
+        (_, Some(None)) => Binding::Invalid(named),
     }
 }
 
@@ -181,18 +185,13 @@ fn resolve_node(
     }
 }
 
-/// The statements `predict` returns: the `->` list, or else the last node bound.
-fn outputs(
-    def: &GraphDef,
-    bindings: &[Binding],
-    by_name: &HashMap<String, usize>,
-    cx: &mut Ctxt,
-) -> Option<Vec<usize>> {
+/// The statements `predict` returns: the `->` list, or else the last node a layer call binds.
+fn outputs(def: &GraphDef, by_name: &HashMap<String, usize>, cx: &mut Ctxt) -> Option<Vec<usize>> {
     match &def.outputs {
         Some(names) => names.iter().map(|n| resolve_node(n, &def.stmts, by_name, cx)).collect(),
         None => {
-            match (0..def.stmts.len()).rev().find(|&i| bindings[i].is_node() || def.stmts[i].inputs.is_some())
-            {
+            // The last node a layer computes: a model returning its own input is no default.
+            match (0..def.stmts.len()).rev().find(|&i| def.stmts[i].inputs.is_some()) {
                 Some(last) => Some(vec![last]),
                 None => {
                     cx.error(
@@ -257,9 +256,15 @@ fn topological_order(stmts: &[Stmt], bindings: &[Binding], cx: &mut Ctxt) -> Opt
 }
 
 /// Inputs no output depends on, nodes no output depends on, and layers never called: all errors,
-/// since a fixed model would carry them for nothing.
+/// since a fixed model would carry them for nothing (and a dead node usually means the wrong
+/// node was returned).
 fn report_unused(stmts: &[Stmt], bindings: &[Binding], outputs: &Option<Vec<usize>>, cx: &mut Ctxt) {
     let Some(outputs) = outputs else { return };
+    // A statement that failed to resolve may be what would have used the rest: stay quiet
+    // rather than report its consequences as mistakes of their own.
+    if bindings.iter().any(|b| matches!(b, Binding::Invalid(_))) {
+        return;
+    }
     let mut used = vec![false; stmts.len()];
     let mut todo = outputs.clone();
     while let Some(i) = todo.pop() {
@@ -283,7 +288,7 @@ fn report_unused(stmts: &[Stmt], bindings: &[Binding], outputs: &Option<Vec<usiz
                 name.span(),
                 format!("no output depends on `{name}`: return it (`-> ({name}, ...)`) or remove it"),
             ),
-            Binding::Invalid => {}
+            Binding::Invalid(_) => {}
         }
     }
 }
@@ -305,14 +310,11 @@ fn node_size(
         },
         _ => return None,
     };
-    let inputs: Vec<usize> = args.iter().map(|&a| sizes[a]).collect::<Option<_>>()?;
-    if !spec.arity().accepts(inputs.len()) {
-        cx.error(
-            stmts[i].call.kind.span(),
-            format!("`{name}` takes {}, found {}", spec.arity(), inputs.len()),
-        );
+    if !spec.arity().accepts(args.len()) {
+        cx.error(stmts[i].call.kind.span(), format!("`{name}` takes {}, found {}", spec.arity(), args.len()));
         return None;
     }
+    let inputs: Vec<usize> = args.iter().map(|&a| sizes[a]).collect::<Option<_>>()?;
     match spec.output(&inputs) {
         Ok(size) => Some(size),
         Err(k) => {
