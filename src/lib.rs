@@ -42,6 +42,58 @@
 //! or named: `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`.
 //!
 //! Rust macros are invoked with `()`, `[]` or `{}`; Keras-like `sequential!< ... >` is not Rust.
+//!
+//! ## Functional models
+//!
+//! `functional!` takes Keras's functional API: one statement per node, `name = Layer(inputs);`,
+//! in any order (the macro sorts the graph). The same item and expression forms apply.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! functional! {
+//!     pub struct Siamese {
+//!         left = Input<4>;
+//!         right = Input<4>;
+//!         encoder = Dense<8, relu>;         // a layer bound by name: shared by its calls
+//!         a = encoder(left);
+//!         b = encoder(right);
+//!         d = Subtract(a, b);
+//!         score = Dense<1, sigmoid>(d);
+//!         cosine = Dot<normalize = true>(a, b);
+//!         -> (score, cosine);               // outputs; by default the last node bound
+//!     }
+//! }
+//!
+//! let model = Siamese::seeded(1);
+//! let x = Vector4::new(1.0, 0.0, 0.5, -1.0);
+//! let (score, cosine) = model.predict(&(x, x));
+//! assert!((cosine[0] - 1.0).abs() < 1e-6 || cosine[0] == 0.0);
+//! assert!(score[0] > 0.0 && score[0] < 1.0);
+//! assert_eq!(Siamese::PARAMS, 4 * 8 + 8 + 8 + 1); // the shared encoder counts once
+//! ```
+//!
+//! - Nodes: `x = Input<N>;` declares an input; `y = Dense<8>(x);` applies a new layer;
+//!   `shared = Dense<8>;` binds a layer (named after the binding) and `y = shared(x);` calls it,
+//!   reusing its weights. A shared layer's input size comes from its first call; every call must
+//!   agree.
+//! - Merges: `Add`, `Multiply`, `Average`, `Maximum`, `Minimum` (two or more inputs of one size),
+//!   `Subtract` (exactly two), `Concatenate` (two or more, sizes summed), `Dot` (two, giving one
+//!   feature; `Dot<normalize = true>` for the cosine).
+//! - A model as a layer: `encoder = Model<Encoder, 8, 16>;` then `a = encoder(x);`, where
+//!   `Encoder` is a model type from `sequential!` or `functional!` (one input, one output) and
+//!   the sizes are its input and output features (rustc checks them against the type).
+//! - Outputs: `-> y;` or `-> (a, b);`, else the last node bound by a layer call.
+//! - Several inputs or outputs are tuples, in the order of the `Input` statements and of `->`:
+//!   `let (class, estimate) = model.predict(&(sensor, settings));`. Tuples rather than generated
+//!   structs keep one calling convention for every model, need no extra type names, and
+//!   destructure in place; a single input or output is the bare vector, so a one-input
+//!   functional model and a Sequential one are interchangeable.
+//! - Compile errors: a cycle (`cycle: a -> b -> a`), an unknown name (with a suggestion), a name
+//!   bound twice, a layer called on the wrong number of inputs, merged inputs of different sizes,
+//!   a shared layer called on different sizes. An input no output uses, a node no output
+//!   depends on and a layer never called are errors too, not warnings: a fixed model would carry
+//!   them for nothing, and they usually mean the wrong node was returned.
 #![no_std]
 #![warn(missing_docs)]
 

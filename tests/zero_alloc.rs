@@ -67,6 +67,45 @@ fn predict_allocates_nothing() {
     assert!((p.sum() - 1.0).abs() < 1e-5);
 }
 
+sequential! {
+    struct Encoder { Input<8>, Dense<16, relu> }
+}
+
+functional! {
+    /// Every merge, a shared layer, a nested model, two inputs and two outputs.
+    struct Graph {
+        left = Input<8>;
+        right = Input<8>;
+        encoder = Model<Encoder, 8, 16>;
+        shared = Dense<16, tanh>;
+        a = encoder(left);
+        b = encoder(right);
+        c = shared(a);
+        d = shared(b);
+        sum = Add(c, d, a);
+        diff = Subtract(c, d);
+        prod = Multiply(c, d);
+        avg = Average(c, d);
+        hi = Maximum(c, d);
+        lo = Minimum(c, d);
+        cos = Dot<normalize = true>(c, d);
+        cat = Concatenate(sum, diff, prod, avg, hi, lo, cos);
+        class = Dense<4, softmax>(cat);
+        score = Dense<1>(cat);
+        -> (class, score);
+    }
+}
+
+#[test]
+fn functional_predict_allocates_nothing() {
+    let model = Graph::seeded(5);
+    let (x, y) = (SVector::<f32, 8>::from_element(0.5), SVector::<f32, 8>::from_fn(|i, _| i as f32));
+    let mut out = (SVector::zeros(), SVector::zeros());
+    let n = allocations_in(|| out = model.predict(&(x, y)));
+    assert_eq!(n, 0);
+    assert!((out.0.sum() - 1.0).abs() < 1e-5 && out.1[0].is_finite());
+}
+
 #[test]
 fn predict_batch_allocates_nothing() {
     let model = EveryActivation::<f64>::seeded(3);
