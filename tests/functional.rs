@@ -183,6 +183,28 @@ fn a_sequential_model_can_be_a_shared_layer() {
 }
 
 functional! {
+    /// A functional model used as a layer of another.
+    struct Outer {
+        x = Input<4>;
+        block = Model<Residual, 4, 2>;
+        y = block(x);
+        z = Dense<1>(y);
+    }
+}
+
+#[test]
+fn a_functional_model_can_be_a_layer() {
+    let mut m = Outer::zeros();
+    load_keras(&mut m.block, fx::residual::WEIGHTS);
+    m.dense.kernel[(0, 0)] = 1.0; // z = y[0]
+    for (x, y) in fx::residual::X0.iter().zip(&fx::residual::Y0) {
+        assert!((m.predict(&vector(x))[0] as f64 - y[0]).abs() < TOLERANCE);
+    }
+    let rows: Vec<_> = Outer::LAYERS.iter().map(|l| (l.name, l.class, l.params)).collect();
+    assert_eq!(rows, [("input_layer", "InputLayer", 0), ("block", "Functional", 86), ("dense", "Dense", 3)]);
+}
+
+functional! {
     struct Merges<f64> {
         a = Input<2>;
         b = Input<2>;
