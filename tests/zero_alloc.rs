@@ -117,6 +117,16 @@ fn predict_batch_allocates_nothing() {
 }
 
 #[test]
+fn batched_dense_kernels_allocate_nothing() {
+    let big = Mnist::boxed_seeded(6);
+    let xs: Vec<SVector<f32, 784>> = (0..64).map(|s| SVector::from_element(s as f32 / 64.0)).collect();
+    let mut ys = vec![SVector::<f32, 10>::zeros(); 64];
+    let n = allocations_in(|| big.predict_batch(&xs, &mut ys).unwrap());
+    assert_eq!(n, 0);
+    assert!(ys.iter().all(|y| (y.sum() - 1.0).abs() < 1e-5));
+}
+
+#[test]
 fn the_counter_sees_allocations() {
     // Guards the tests above against a counter that never counts.
     let n = allocations_in(|| drop(std::hint::black_box(Box::new(1u8))));

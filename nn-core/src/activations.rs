@@ -42,7 +42,7 @@ pub trait Elementwise: ActivationMeta {
 }
 
 impl<E: Elementwise> ActivationFn for E {
-    #[inline]
+    #[inline(always)]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
         for v in x.iter_mut() {
             *v = self.eval(*v);

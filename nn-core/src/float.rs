@@ -32,6 +32,18 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
     /// exact GELU's negative tail). Named with a trailing underscore so it never shadows a method
     /// of nalgebra's `RealField` should it gain one.
     fn erfc_(self) -> Self;
+
+    /// The batched dense product for this element type; see [`crate::kernels::gemm::dense`].
+    #[doc(hidden)]
+    fn dense_rows(
+        level: crate::kernels::cpu::Level,
+        x: &[Self],
+        w: &[Self],
+        bias: Option<&[Self]>,
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+    );
 }
 
 impl Float for f32 {
@@ -49,6 +61,17 @@ impl Float for f32 {
     fn erfc_(self) -> Self {
         libm::erfcf(self)
     }
+    fn dense_rows(
+        level: crate::kernels::cpu::Level,
+        x: &[Self],
+        w: &[Self],
+        bias: Option<&[Self]>,
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+    ) {
+        crate::kernels::gemm::dense_f32(level, x, w, bias, y, k, n);
+    }
 }
 
 impl Float for f64 {
@@ -65,5 +88,16 @@ impl Float for f64 {
     #[inline(always)]
     fn erfc_(self) -> Self {
         libm::erfc(self)
+    }
+    fn dense_rows(
+        _level: crate::kernels::cpu::Level,
+        x: &[Self],
+        w: &[Self],
+        bias: Option<&[Self]>,
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+    ) {
+        crate::kernels::gemm::portable(x, w, bias, y, k, n);
     }
 }

@@ -1,5 +1,6 @@
 //! The [`Layer`] trait every layer implements, and the weight views layers hand out.
 
+use crate::kernels::cpu::Level;
 use crate::{Float, init::Rng};
 
 /// One layer: a typed function from `Input` to `Output` with its own weights.
@@ -25,6 +26,16 @@ pub trait Layer {
 
     /// The forward pass. Never allocates.
     fn forward(&self, x: &Self::Input) -> Self::Output;
+
+    /// The forward pass over a batch, `ys[i] = forward(xs[i])` for as many as both hold, with the
+    /// kernels for `level` (layers with a batched kernel override it). Never allocates.
+    #[inline(always)]
+    fn forward_batch(&self, level: Level, xs: &[Self::Input], ys: &mut [Self::Output]) {
+        let _ = level;
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
 
     /// Re-initialises the weights with Keras's default initializers (glorot_uniform kernels, zero
     /// biases), drawing from `rng`.

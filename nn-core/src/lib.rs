@@ -19,6 +19,7 @@ pub mod activations;
 mod boxed;
 mod float;
 pub mod init;
+pub mod kernels;
 mod layer;
 pub mod layers;
 pub mod merge;

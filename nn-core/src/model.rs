@@ -36,7 +36,23 @@ pub trait Model: Sized {
     const LAYERS: &'static [LayerInfo];
 
     /// Runs the network on one sample. Never allocates.
-    fn predict(&self, x: &Self::Input) -> Self::Output;
+    ///
+    /// The forward pass is compiled once per instruction-set level; this picks the best one the
+    /// CPU supports (AVX-512, AVX2 or the portable build), so a plain `cargo build` is fast.
+    #[inline]
+    fn predict(&self, x: &Self::Input) -> Self::Output {
+        crate::kernels::dispatch::predict(self, x)
+    }
+
+    /// The forward pass of one sample, as the macros write it, to be inlined into one copy per
+    /// instruction-set level. Call [`Model::predict`] instead.
+    #[doc(hidden)]
+    fn run(&self, x: &Self::Input) -> Self::Output;
+
+    /// The forward pass over a batch with the dense kernels for `level`, as the macros write it.
+    /// Call [`Model::predict_batch`] instead.
+    #[doc(hidden)]
+    fn run_batch(&self, level: crate::kernels::cpu::Level, xs: &[Self::Input], ys: &mut [Self::Output]);
 
     /// The model with every weight zero (built on the stack: see [`Model::boxed_zeros`] for
     /// models too large for it, and the model type's `ZEROS` constant for a `static`).
@@ -119,14 +135,14 @@ pub trait Model: Sized {
     }
 
     /// Runs the network on each of `inputs`, writing into the caller's `outputs`. Allocates
-    /// nothing; fails if the two slices differ in length.
+    /// nothing; fails if the two slices differ in length. Dense layers of a model that is a
+    /// chain of layers run as one matrix product over the batch (register-blocked AVX-512 or
+    /// AVX2 micro-kernels where the CPU has them); other models run sample by sample.
     fn predict_batch(&self, inputs: &[Self::Input], outputs: &mut [Self::Output]) -> Result<(), LengthError> {
         if inputs.len() != outputs.len() {
             return Err(LengthError { what: "batch outputs", expected: inputs.len(), found: outputs.len() });
         }
-        for (x, y) in inputs.iter().zip(outputs) {
-            *y = self.predict(x);
-        }
+        crate::kernels::dispatch::predict_batch(self, inputs, outputs);
         Ok(())
     }
 

@@ -127,7 +127,7 @@ fn model_type(
                 let site = proc_macro2::Span::call_site();
                 let (input_span, output_span) = layer.spec.size_spans().unwrap_or((site, site));
                 let args = args.iter().map(|a| respan(a.clone(), input_span));
-                let predict = respan(quote!(::nn::Model::predict), output_span);
+                let predict = respan(quote!(::nn::Model::run), output_span);
                 steps.push(
                     quote_spanned!(output_span=> let #local: #out_ty = #predict(&self.#name, #(#args),*);),
                 );
@@ -218,6 +218,7 @@ fn model_type(
     );
     let class = model.class.name();
     let chain = model.chain;
+    let run_batch = batch_body(model, &fields, &field_of, &t);
 
     quote! {
         #(#attrs)*
@@ -267,11 +268,16 @@ fn model_type(
             const LAYERS: &'static [::nn::LayerInfo] = &[#(#infos),*];
             const SUMMARY_CONNECTIONS: bool = !#chain;
 
-            #[inline]
-            fn predict(&self, x: &Self::Input) -> Self::Output {
+            #[inline(always)]
+            fn run(&self, x: &Self::Input) -> Self::Output {
                 #bind_inputs
                 #( #steps )*
                 #result
+            }
+
+            #[inline(always)]
+            fn run_batch(&self, level: ::nn::kernels::cpu::Level, xs: &[Self::Input], ys: &mut [Self::Output]) {
+                #run_batch
             }
 
             fn zeros() -> Self {
@@ -302,6 +308,67 @@ fn model_type(
         // SAFETY: every field is a layer or model that is itself `Zeroable` (the bounds check
         // it), and `configure` restores the activation options zeroing loses.
         unsafe impl #generics ::nn::Zeroable for #ident #ty_args where #( #field_types: ::nn::Zeroable ),* {}
+    }
+}
+
+/// The body of `run_batch`. A chain of layers runs layer by layer over chunks of the batch, so
+/// each Dense layer is one matrix product (`Layer::forward_batch`), with the chunk's
+/// intermediate results in stack buffers; any other graph runs sample by sample.
+fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &TokenStream) -> TokenStream {
+    let is_chain = model.inputs.len() == 1
+        && model.outputs == [Value::Step(model.steps.len().wrapping_sub(1))]
+        && model.steps.iter().enumerate().all(|(i, step)| {
+            let previous = if i == 0 { Value::Input(0) } else { Value::Step(i - 1) };
+            // A nested model runs sample by sample: its sizes are then checked (and reported)
+            // once, in `run`.
+            step.args == [previous] && field_of[step.layer].is_some_and(|f| !fields[f].nested)
+        });
+    if !is_chain {
+        return quote! {
+            let _ = level;
+            for (x, y) in xs.iter().zip(ys.iter_mut()) {
+                *y = ::nn::Model::run(self, x);
+            }
+        };
+    }
+    // Intermediate buffers hold CHUNK samples of every hidden layer: 64 samples, or fewer so
+    // that they stay within 64 KiB of f32.
+    let hidden: Vec<usize> = model.steps.iter().rev().skip(1).rev().map(|s| s.output).collect();
+    let chunk = (65_536 / (4 * hidden.iter().sum::<usize>().max(1))).clamp(1, 64);
+    let buffers: Vec<_> = (1..model.steps.len()).map(|i| format_ident!("b{i}")).collect();
+    let zero = |n: usize| {
+        quote!(::nn::nalgebra::SVector::<#t, #n>::from_array_storage(
+            ::nn::nalgebra::ArrayStorage([[<#t as ::nn::Float>::ZERO; #n]; 1])
+        ))
+    };
+    let declare = buffers.iter().zip(&hidden).map(|(b, n)| {
+        let zero = zero(*n);
+        quote!(let mut #b = [#zero; CHUNK];)
+    });
+    let calls = model.steps.iter().enumerate().map(|(i, step)| {
+        let input = if i == 0 {
+            quote!(xs)
+        } else {
+            let b = &buffers[i - 1];
+            quote!(&#b[..n])
+        };
+        let output = if i + 1 == model.steps.len() {
+            quote!(ys)
+        } else {
+            let b = &buffers[i];
+            quote!(&mut #b[..n])
+        };
+        // A chain's steps all have a `Layer` field (checked above).
+        let name = field_of[step.layer].map(|f| &fields[f].name);
+        quote!(::nn::Layer::forward_batch(&self.#name, level, #input, #output);)
+    });
+    quote! {
+        const CHUNK: usize = #chunk;
+        for (xs, ys) in xs.chunks(CHUNK).zip(ys.chunks_mut(CHUNK)) {
+            let n = xs.len().min(ys.len());
+            #( #declare )*
+            #( #calls )*
+        }
     }
 }
 

@@ -40,7 +40,7 @@ impl<T: Float, const N: usize, A: ActivationFn> Layer for Activation<T, N, A> {
     const CLASS: &'static str = "Activation";
     const PARAMS: usize = 0;
 
-    #[inline]
+    #[inline(always)]
     fn forward(&self, x: &SVector<T, N>) -> SVector<T, N> {
         let mut y = *x;
         self.activation.apply(&mut y);

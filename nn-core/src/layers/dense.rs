@@ -3,6 +3,8 @@
 use crate::Float;
 use crate::activations::{ActivationFn, Linear};
 use crate::init::{Rng, glorot_uniform};
+use crate::kernels::cpu::Level;
+use crate::kernels::{flat, flat_mut, gemm};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
@@ -65,7 +67,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     const CLASS: &'static str = "Dense";
     const PARAMS: usize = IN * OUT + if USE_BIAS { OUT } else { 0 };
 
-    #[inline]
+    #[inline(always)]
     fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
         let mut y =
             if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
@@ -79,6 +81,17 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         }
         self.activation.apply(&mut y);
         y
+    }
+
+    #[inline(always)]
+    fn forward_batch(&self, level: Level, xs: &[SVector<T, IN>], ys: &mut [SVector<T, OUT>]) {
+        let rows = xs.len().min(ys.len());
+        let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
+        let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
+        gemm::dense(level, flat(xs), self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT);
+        for y in ys {
+            self.activation.apply(y);
+        }
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {

@@ -1,0 +1,124 @@
+//! M1 (16→64→64→8) and M2 (784→128→64→10) relu MLPs, batch 1 and batch 64, each beside
+//! hand-written nalgebra and plain-array baselines with the same weights, in the same run.
+//! Run with `cargo bench --bench mlp`; see BENCHMARKS.md.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use nn::prelude::*;
+use std::hint::black_box;
+
+sequential! {
+    struct M1 { Input<16>, Dense<64, relu>, Dense<64, relu>, Dense<8> }
+}
+
+sequential! {
+    struct M2 { Input<784>, Dense<128, relu>, Dense<64, relu>, Dense<10> }
+}
+
+/// A hand-written layer over nalgebra: `relu(W · x + b)` with `W` as `OUT × IN`.
+struct NaLayer<const IN: usize, const OUT: usize> {
+    w: SMatrix<f32, OUT, IN>,
+    b: SVector<f32, OUT>,
+}
+
+impl<const IN: usize, const OUT: usize> NaLayer<IN, OUT> {
+    fn from(d: &Dense<f32, IN, OUT, impl Copy, true>) -> Box<Self> {
+        Box::new(NaLayer { w: d.kernel, b: d.bias })
+    }
+    #[inline(always)]
+    fn forward(&self, x: &SVector<f32, IN>, relu: bool) -> SVector<f32, OUT> {
+        let y = self.w * x + self.b;
+        if relu { y.map(|v| v.max(0.0)) } else { y }
+    }
+}
+
+/// A hand-written layer over plain arrays, the axpy loop: `y += x[i] * W[i]`.
+struct ArrLayer<const IN: usize, const OUT: usize> {
+    w: [[f32; OUT]; IN],
+    b: [f32; OUT],
+}
+
+impl<const IN: usize, const OUT: usize> ArrLayer<IN, OUT> {
+    fn from(d: &Dense<f32, IN, OUT, impl Copy, true>) -> Box<Self> {
+        let mut l = Box::new(ArrLayer { w: [[0.0; OUT]; IN], b: [0.0; OUT] });
+        l.w = d.kernel.data.0;
+        l.b.copy_from_slice(d.bias.as_slice());
+        l
+    }
+    #[inline(always)]
+    fn forward(&self, x: &[f32; IN], relu: bool) -> [f32; OUT] {
+        let mut y = self.b;
+        for (xi, row) in x.iter().zip(&self.w) {
+            for (a, w) in y.iter_mut().zip(row) {
+                *a += xi * w;
+            }
+        }
+        if relu {
+            for v in &mut y {
+                *v = v.max(0.0);
+            }
+        }
+        y
+    }
+}
+
+macro_rules! mlp_bench {
+    ($fn_name:ident, $model:ident, $group:literal, $i:literal, $h1:literal, $h2:literal, $o:literal) => {
+        fn $fn_name(c: &mut Criterion) {
+            let model = $model::boxed_seeded(1);
+            let (na1, na2, na3) = (NaLayer::from(&model.dense), NaLayer::from(&model.dense_1), NaLayer::from(&model.dense_2));
+            let (ar1, ar2, ar3) =
+                (ArrLayer::from(&model.dense), ArrLayer::from(&model.dense_1), ArrLayer::from(&model.dense_2));
+            let x = SVector::<f32, $i>::from_fn(|i, _| ((i * 37) % 17) as f32 / 17.0 - 0.5);
+            let xa: [f32; $i] = x.data.0[0];
+            // The three implementations agree before they race.
+            let ours = model.predict(&x);
+            let na = na3.forward(&na2.forward(&na1.forward(&x, true), true), false);
+            let ar = ar3.forward(&ar2.forward(&ar1.forward(&xa, true), true), false);
+            assert!((ours - na).amax() < 1e-4 && ours.iter().zip(&ar).all(|(a, b)| (a - b).abs() < 1e-4));
+
+            let mut g = c.benchmark_group(concat!($group, "/batch1"));
+            g.throughput(Throughput::Elements(1));
+            g.bench_function("nn", |b| b.iter(|| model.predict(black_box(&x))));
+            g.bench_function("hand_nalgebra", |b| {
+                b.iter(|| na3.forward(&na2.forward(&na1.forward(black_box(&x), true), true), false))
+            });
+            g.bench_function("hand_arrays", |b| {
+                b.iter(|| ar3.forward(&ar2.forward(&ar1.forward(black_box(&xa), true), true), false))
+            });
+            g.finish();
+
+            const B: usize = 64;
+            let xs: Vec<SVector<f32, $i>> =
+                (0..B).map(|s| SVector::from_fn(|i, _| (((i + s) * 37) % 17) as f32 / 17.0 - 0.5)).collect();
+            let xas: Vec<[f32; $i]> = xs.iter().map(|x| x.data.0[0]).collect();
+            let mut ys = vec![SVector::<f32, $o>::zeros(); B];
+            let mut yas = vec![[0.0f32; $o]; B];
+            let mut g = c.benchmark_group(concat!($group, "/batch64"));
+            g.throughput(Throughput::Elements(B as u64));
+            g.bench_with_input(BenchmarkId::new("nn", B), &xs, |b, xs| {
+                b.iter(|| model.predict_batch(black_box(xs), &mut ys).unwrap())
+            });
+            g.bench_with_input(BenchmarkId::new("hand_nalgebra", B), &xs, |b, xs| {
+                b.iter(|| {
+                    for (x, y) in black_box(xs).iter().zip(ys.iter_mut()) {
+                        *y = na3.forward(&na2.forward(&na1.forward(x, true), true), false);
+                    }
+                })
+            });
+            g.bench_with_input(BenchmarkId::new("hand_arrays", B), &xas, |b, xas| {
+                b.iter(|| {
+                    for (x, y) in black_box(xas).iter().zip(yas.iter_mut()) {
+                        *y = ar3.forward(&ar2.forward(&ar1.forward(x, true), true), false);
+                    }
+                })
+            });
+            g.finish();
+        }
+    };
+}
+
+mlp_bench!(m1, M1, "M1", 16, 64, 64, 8);
+mlp_bench!(m2, M2, "M2", 784, 128, 64, 10);
+
+criterion_group!(benches, m1, m2);
+criterion_main!(benches);

@@ -1,0 +1,86 @@
+//! One copy of a model's forward pass per instruction-set level, and the choice between them at
+//! each call.
+//!
+//! The macros implement [`Model::run`] and [`Model::run_batch`] with `#[inline(always)]` bodies;
+//! the functions here wrap
+//! those bodies in `#[target_feature]` functions, so each level gets the whole pass (every layer,
+//! every activation) compiled for its registers, and a plain `cargo build` runs AVX-512 or AVX2
+//! code where the CPU has it. The `unsafe` this takes stays here, not in users' crates.
+
+use super::cpu::{self, Level};
+use crate::Model;
+
+/// [`Model::run`] compiled for the best level this CPU supports.
+#[inline]
+pub fn predict<M: Model>(model: &M, x: &M::Input) -> M::Output {
+    predict_at(cpu::level(), model, x)
+}
+
+/// [`Model::run`] compiled for `level`, or for the best level below it this CPU supports.
+#[inline]
+pub fn predict_at<M: Model>(level: Level, model: &M, x: &M::Input) -> M::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let level = level.min(cpu::level());
+        if level == Level::Avx512 {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA.
+            return unsafe { x86::run_avx512(model, x) };
+        }
+        if level == Level::Avx2 {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { x86::run_avx2(model, x) };
+        }
+    }
+    let _ = level;
+    model.run(x)
+}
+
+/// [`Model::run_batch`] compiled for the best level this CPU supports.
+#[inline]
+pub fn predict_batch<M: Model>(model: &M, xs: &[M::Input], ys: &mut [M::Output]) {
+    predict_batch_at(cpu::level(), model, xs, ys);
+}
+
+/// [`Model::run_batch`] compiled for `level`, or the best level below it this CPU supports.
+#[inline]
+pub fn predict_batch_at<M: Model>(level: Level, model: &M, xs: &[M::Input], ys: &mut [M::Output]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let level = level.min(cpu::level());
+        if level == Level::Avx512 {
+            // SAFETY: as in `predict_at`.
+            return unsafe { x86::run_batch_avx512(model, xs, ys) };
+        }
+        if level == Level::Avx2 {
+            // SAFETY: as in `predict_at`.
+            return unsafe { x86::run_batch_avx2(model, xs, ys) };
+        }
+    }
+    model.run_batch(level.min(cpu::level()), xs, ys)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Level;
+    use crate::Model;
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn run_avx512<M: Model>(model: &M, x: &M::Input) -> M::Output {
+        model.run(x)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn run_avx2<M: Model>(model: &M, x: &M::Input) -> M::Output {
+        model.run(x)
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn run_batch_avx512<M: Model>(model: &M, xs: &[M::Input], ys: &mut [M::Output]) {
+        model.run_batch(Level::Avx512, xs, ys)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn run_batch_avx2<M: Model>(model: &M, xs: &[M::Input], ys: &mut [M::Output]) {
+        model.run_batch(Level::Avx2, xs, ys)
+    }
+}

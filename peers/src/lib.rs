@@ -1,0 +1,1 @@
+//! Benchmarks of peer frameworks; see `benches/peers.rs`.
