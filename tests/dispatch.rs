@@ -54,7 +54,8 @@ fn batches_match_single_predictions_at_every_level() {
         (0..67).map(|s| SVector::from_fn(|i, _| (((i + 7 * s) * 31) % 29) as f32 / 29.0 - 0.5)).collect();
     let want: Vec<_> = xs.iter().map(|x| predict_at(Level::Portable, &*m2, x)).collect();
     let graph = Graph::seeded(4);
-    let pairs: Vec<_> = (0..9).map(|s| (SVector::from_element(s as f32), SVector::from_fn(|i, _| i as f32))).collect();
+    let pairs: Vec<_> =
+        (0..9).map(|s| (SVector::from_element(s as f32), SVector::from_fn(|i, _| i as f32))).collect();
     let want_graph: Vec<_> = pairs.iter().map(|p| predict_at(Level::Portable, &graph, p)).collect();
     for level in LEVELS.into_iter().filter(|l| cpu::supports(*l)) {
         let mut ys = vec![SVector::zeros(); xs.len()];

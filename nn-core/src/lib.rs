@@ -15,6 +15,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod activations;
+mod approx;
 #[cfg(feature = "alloc")]
 mod boxed;
 mod float;

@@ -64,6 +64,8 @@ pub(crate) fn dense_f32(
     portable(&x[..rows * k], w, bias, &mut y[..rows * n], k, n);
 }
 
+// The tile loops index accumulators and input rows by the same `r`: that is the tile.
+#[allow(clippy::needless_range_loop)]
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
