@@ -376,7 +376,12 @@ def sample_inputs(rng: np.random.Generator, dim: int) -> np.ndarray:
     return x32
 
 
-def functional_module(name: str, build, seed: int, layer_names) -> str:
+def seeded_model(name: str, build, seed: int, layer_names):
+    """`build()` after clear_session + set_random_seed(seed), biases set to 0.5 * N(0, 1).
+
+    Returns the model and the `np.random.default_rng(seed)` Generator, positioned
+    after the biases (callers draw the inputs from it next).
+    """
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = build()
@@ -386,13 +391,18 @@ def functional_module(name: str, build, seed: int, layer_names) -> str:
 
     # Default initializers give zero biases; make them non-zero so they are tested.
     rng = np.random.default_rng(seed)
-    weights = []
     for w in model.weights:
         if w.dtype != "float32":
             raise TypeError(f"{w.path}: {w.dtype}")
         if w.name == "bias":
             w.assign((0.5 * rng.normal(size=w.shape)).astype(np.float32))
-        weights.append((w.path, np.asarray(w.numpy())))
+    return model, rng
+
+
+def functional_module(name: str, build, seed: int, layer_names) -> str:
+    model, rng = seeded_model(name, build, seed, layer_names)
+    names = [layer.name for layer in model.layers]
+    weights = [(w.path, np.asarray(w.numpy())) for w in model.weights]
     paths = [p for p, _ in weights]
     if len(set(paths)) != len(paths) or not all(p.count("/") == 1 for p in paths):
         raise AssertionError(f"{name}: unexpected weight paths {paths}")

@@ -99,7 +99,7 @@
 
 pub use nn_core::{
     Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable, activations, init,
-    kernels, layers, merge, nalgebra,
+    kernels, layers, merge, nalgebra, weights,
 };
 pub use nn_macros::{functional, sequential};
 

@@ -126,6 +126,25 @@ fn batched_dense_kernels_allocate_nothing() {
     assert!(ys.iter().all(|y| (y.sum() - 1.0).abs() < 1e-5));
 }
 
+sequential! {
+    struct Xor { Input<2>, Dense<8, relu>, Dense<1, sigmoid> }
+}
+
+/// Weights compiled into the binary: nothing parsed or allocated at run time.
+static XOR: Xor = Xor::from_bytes(include_bytes!("fixtures/xor.nnw"));
+
+#[test]
+fn a_static_model_from_include_bytes_predicts_without_allocating() {
+    let mut out = [0.0f32; 4];
+    let n = allocations_in(|| {
+        for (o, (a, b)) in out.iter_mut().zip([(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]) {
+            *o = XOR.predict(&Vector2::new(a, b))[0];
+        }
+    });
+    assert_eq!(n, 0);
+    assert_eq!(out.map(|p| p > 0.5), [false, true, true, false]);
+}
+
 #[test]
 fn the_counter_sees_allocations() {
     // Guards the tests above against a counter that never counts.

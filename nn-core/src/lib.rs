@@ -25,6 +25,7 @@ mod layer;
 pub mod layers;
 pub mod merge;
 mod model;
+pub mod weights;
 
 pub use float::Float;
 pub use layer::{Layer, WeightMut, WeightRef, Zeroable};

@@ -120,6 +120,60 @@ pub trait Model: Sized {
         Ok(())
     }
 
+    /// Overwrites every weight from bytes in the raw format of [`crate::weights::bytes`] (as
+    /// [`Model::to_bytes`] writes them). On a mismatch nothing is written.
+    fn load_bytes(&mut self, bytes: &[u8]) -> Result<(), crate::weights::bytes::BytesError> {
+        let width = core::mem::size_of::<Self::Scalar>();
+        crate::weights::bytes::check(bytes, Self::PARAMS, width)?;
+        let mut values = bytes[crate::weights::bytes::HEADER..].chunks_exact(width);
+        self.visit_weights_mut(&mut |_, w| {
+            for (v, b) in w.data.iter_mut().zip(&mut values) {
+                *v = match *b {
+                    [a, b, c, d] => Self::Scalar::of(f32::from_le_bytes([a, b, c, d]) as f64),
+                    [a, b, c, d, e, f, g, h] => {
+                        Self::Scalar::of(f64::from_le_bytes([a, b, c, d, e, f, g, h]))
+                    }
+                    _ => *v,
+                };
+            }
+        });
+        Ok(())
+    }
+
+    /// Every weight in the raw format of [`crate::weights::bytes`], for `include_bytes!` and the
+    /// model type's `const fn from_bytes`.
+    #[cfg(feature = "alloc")]
+    fn to_bytes(&self) -> alloc::vec::Vec<u8> {
+        let width = core::mem::size_of::<Self::Scalar>();
+        let mut out = alloc::vec::Vec::with_capacity(crate::weights::bytes::HEADER + Self::PARAMS * width);
+        out.extend_from_slice(&crate::weights::bytes::header(Self::PARAMS, width));
+        self.visit_weights(&mut |_, w| {
+            for v in w.data {
+                if width == 4 {
+                    out.extend_from_slice(&(v.as_f64() as f32).to_le_bytes());
+                } else {
+                    out.extend_from_slice(&v.as_f64().to_le_bytes());
+                }
+            }
+        });
+        out
+    }
+
+    /// Overwrites every weight from a safetensors file whose tensors are named as Keras names
+    /// them, `<layer>/<weight>` (`dense_1/kernel`), with Keras's shapes; f32 and f64 tensors are
+    /// converted to the model's element type. A missing, extra or misshapen tensor is an error
+    /// naming it, and nothing is written.
+    #[cfg(feature = "safetensors")]
+    fn load_safetensors(&mut self, bytes: &[u8]) -> Result<(), crate::weights::WeightsError> {
+        crate::weights::safetensors::load(self, bytes)
+    }
+
+    /// Every weight as a safetensors file, named and shaped as [`Model::load_safetensors`] reads.
+    #[cfg(feature = "safetensors")]
+    fn to_safetensors(&self) -> Result<alloc::vec::Vec<u8>, crate::weights::WeightsError> {
+        crate::weights::safetensors::save(self)
+    }
+
     /// Writes every weight into `out`, in the order [`Model::load_params`] reads them.
     fn save_params(&self, out: &mut [Self::Scalar]) -> Result<(), LengthError> {
         if out.len() != Self::PARAMS {

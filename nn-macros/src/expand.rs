@@ -31,6 +31,9 @@ struct Field {
     ty: TokenStream,
     /// Whether the field is a whole model (called through `Model`) rather than a `Layer`.
     nested: bool,
+    /// Whether a `const fn` can read the field's weights: a layer, or a model type named without
+    /// generic arguments (a concrete model from the macros).
+    const_readable: bool,
 }
 
 fn model_type(
@@ -63,13 +66,14 @@ fn model_type(
             Holder::Layer(ty) => {
                 field_of.push(Some(fields.len()));
                 let info = (quote!(<#ty as ::nn::Layer>::CLASS), quote!(<#ty as ::nn::Layer>::PARAMS));
-                fields.push(Field { name: layer.name.clone(), ty, nested: false });
+                fields.push(Field { name: layer.name.clone(), ty, nested: false, const_readable: true });
                 info
             }
             Holder::Model(ty) => {
                 field_of.push(Some(fields.len()));
                 let info = (quote!(<#ty as ::nn::Model>::CLASS), quote!(<#ty as ::nn::Model>::PARAMS));
-                fields.push(Field { name: layer.name.clone(), ty, nested: true });
+                let concrete = !ty.to_string().contains('<');
+                fields.push(Field { name: layer.name.clone(), ty, nested: true, const_readable: concrete });
                 info
             }
         };
@@ -218,6 +222,7 @@ fn model_type(
     );
     let class = model.class.name();
     let chain = model.chain;
+    let from_bytes = from_bytes(model, &fields, ident);
     let run_batch = batch_body(model, &fields, &field_of, &t);
 
     quote! {
@@ -255,6 +260,8 @@ fn model_type(
                 #( #configure )*
             }
         }
+
+        #from_bytes
 
         impl #generics ::nn::Model for #ident #ty_args {
             type Scalar = #t;
@@ -308,6 +315,45 @@ fn model_type(
         // SAFETY: every field is a layer or model that is itself `Zeroable` (the bounds check
         // it), and `configure` restores the activation options zeroing loses.
         unsafe impl #generics ::nn::Zeroable for #ident #ty_args where #( #field_types: ::nn::Zeroable ),* {}
+    }
+}
+
+/// `const fn from_bytes` for a model over `f32` or `f64` (a `const fn` cannot be generic over
+/// the element type's arithmetic), reading the raw format of `nn::weights::bytes`.
+fn from_bytes(model: &Model, fields: &[Field], ident: &syn::Ident) -> TokenStream {
+    let Scalar::Concrete(t) = &model.scalar else { return quote!() };
+    if !fields.iter().all(|f| f.const_readable) {
+        return quote!();
+    }
+    let width: usize = if t == "f64" { 8 } else { 4 };
+    let reads = fields.iter().map(|f| {
+        let name = &f.name;
+        if f.nested {
+            quote!(let at = self.#name.__nn_read_le_bytes(bytes, at);)
+        } else {
+            quote!(let at = self.#name.read_le_bytes(bytes, at);)
+        }
+    });
+    quote! {
+        impl #ident {
+            /// The model with its weights read from bytes in the raw format of
+            /// `nn::weights::bytes` (as `Model::to_bytes` writes them), in a `const` context:
+            /// `static MODEL: Model = Model::from_bytes(include_bytes!("model.nnw"));` puts the
+            /// weights in the binary with nothing parsed at run time. Bytes that do not fit the
+            /// model stop compilation (or panic, called at run time: use `Model::load_bytes`).
+            pub const fn from_bytes(bytes: &[u8]) -> Self {
+                let mut model = Self::ZEROS;
+                let at = ::nn::weights::bytes::expect(bytes, <Self as ::nn::Model>::PARAMS, #width);
+                model.__nn_read_le_bytes(bytes, at);
+                model
+            }
+
+            #[doc(hidden)]
+            pub const fn __nn_read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+                #( #reads )*
+                at
+            }
+        }
     }
 }
 

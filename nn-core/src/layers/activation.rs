@@ -31,6 +31,12 @@ impl<T: Float, const N: usize, A: ActivationFn> Activation<T, N, A> {
     pub const fn new(activation: A) -> Self {
         Activation { activation, _scalar: PhantomData }
     }
+
+    /// Reads nothing: the layer has no weights. Kept so the macros treat every layer alike.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, _bytes: &[u8], at: usize) -> usize {
+        at
+    }
 }
 
 impl<T: Float, const N: usize, A: ActivationFn> Layer for Activation<T, N, A> {

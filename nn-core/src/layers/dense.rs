@@ -6,6 +6,7 @@ use crate::init::{Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::kernels::{flat, flat_mut, gemm};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
+use crate::weights::bytes;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 /// A fully connected layer from `IN` to `OUT` features.
@@ -57,6 +58,25 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         }
     }
 }
+
+/// `const` readers of the raw weight format ([`crate::weights::bytes`]), one per element type:
+/// `const fn`s cannot go through `Float`.
+macro_rules! read_le_bytes {
+    ($t:ty, $read:ident) => {
+        impl<const IN: usize, const OUT: usize, A, const USE_BIAS: bool> Dense<$t, IN, OUT, A, USE_BIAS> {
+            /// Reads the kernel, then the bias, from raw weight bytes at `at`; returns the offset
+            /// after them. Used by the macros' `from_bytes`, after the length was checked.
+            #[doc(hidden)]
+            pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+                let at = bytes::$read(bytes, at, &mut self.kernel.data.0);
+                if USE_BIAS { bytes::$read(bytes, at, &mut self.bias.data.0) } else { at }
+            }
+        }
+    };
+}
+
+read_le_bytes!(f32, read_f32);
+read_le_bytes!(f64, read_f64);
 
 impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool> Layer
     for Dense<T, IN, OUT, A, USE_BIAS>

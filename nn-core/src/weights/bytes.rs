@@ -1,0 +1,195 @@
+//! A raw weight format simple enough for a `const fn` to read, so that weights can be compiled
+//! into a `static` model with `include_bytes!` and nothing is parsed at run time.
+//!
+//! Layout, all little-endian:
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 4 | magic `NNW1` |
+//! | 4 | 1 | bytes per value: 4 (`f32`) or 8 (`f64`) |
+//! | 5 | 3 | zero |
+//! | 8 | 8 | number of values, `u64` |
+//! | 16 | count × width | the values, in `Model::load_params` order (Keras's `get_weights()`, each tensor row-major) |
+//!
+//! Write it with `Model::to_bytes`; read it with `Model::load_bytes` at run time, or in a
+//! `const` with the `from_bytes` constant function that `sequential!`/`functional!` give `f32` and
+//! `f64` models, where a file that does not fit the model is a compile error.
+
+/// Bytes before the first value.
+pub const HEADER: usize = 16;
+/// The format's magic number.
+pub const MAGIC: [u8; 4] = *b"NNW1";
+
+/// The header for `count` values of `width` bytes.
+pub const fn header(count: usize, width: usize) -> [u8; HEADER] {
+    let mut h = [0u8; HEADER];
+    h[0] = MAGIC[0];
+    h[1] = MAGIC[1];
+    h[2] = MAGIC[2];
+    h[3] = MAGIC[3];
+    h[4] = width as u8;
+    let count = (count as u64).to_le_bytes();
+    let mut i = 0;
+    while i < 8 {
+        h[8 + i] = count[i];
+        i += 1;
+    }
+    h
+}
+
+/// Why bytes are not a weight file for a model, as [`check`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BytesError {
+    /// Fewer bytes than a header, or not starting with `NNW1`.
+    NotWeights,
+    /// Values of another width than the model's element type.
+    Width {
+        /// The model's bytes per value.
+        expected: usize,
+        /// The file's.
+        found: usize,
+    },
+    /// Another number of values than the model has, or a length that disagrees with the header.
+    Count {
+        /// The model's number of weights.
+        expected: usize,
+        /// The number the header states.
+        found: u64,
+    },
+}
+
+impl core::fmt::Display for BytesError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BytesError::NotWeights => f.write_str("not nn weight bytes (no `NNW1` header)"),
+            BytesError::Width { expected, found } => {
+                write!(f, "values are {found} bytes wide, the model's are {expected}")
+            }
+            BytesError::Count { expected, found } => {
+                write!(
+                    f,
+                    "the bytes hold {found} values (or are truncated), the model has {expected} weights"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for BytesError {}
+
+/// Checks `bytes` holds a header for exactly `count` values of `width` bytes and the values.
+pub const fn check(bytes: &[u8], count: usize, width: usize) -> Result<(), BytesError> {
+    if bytes.len() < HEADER
+        || bytes[0] != MAGIC[0]
+        || bytes[1] != MAGIC[1]
+        || bytes[2] != MAGIC[2]
+        || bytes[3] != MAGIC[3]
+    {
+        return Err(BytesError::NotWeights);
+    }
+    if width == 0 || bytes[4] as usize != width {
+        return Err(BytesError::Width { expected: width, found: bytes[4] as usize });
+    }
+    let found = u64::from_le_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
+    ]);
+    // The header must state the model's count, and the body must hold exactly that many values.
+    if found != count as u64
+        || (bytes.len() - HEADER) / width != count
+        || !(bytes.len() - HEADER).is_multiple_of(width)
+    {
+        return Err(BytesError::Count { expected: count, found });
+    }
+    Ok(())
+}
+
+/// [`check`] in a `const`: a mismatch stops compilation with a message.
+pub const fn expect(bytes: &[u8], count: usize, width: usize) -> usize {
+    match check(bytes, count, width) {
+        Ok(()) => HEADER,
+        Err(BytesError::NotWeights) => panic!("nn: these bytes are not nn weights (no `NNW1` header)"),
+        Err(BytesError::Width { .. }) => {
+            panic!("nn: the weight bytes are of another element type than the model")
+        }
+        Err(BytesError::Count { .. }) => {
+            panic!("nn: the weight bytes hold another number of weights than the model")
+        }
+    }
+}
+
+/// Reads `R × C` `f32`s at `at` into `dst` (rows of `R`), returning the offset after them.
+pub const fn read_f32<const R: usize, const C: usize>(
+    bytes: &[u8],
+    mut at: usize,
+    dst: &mut [[f32; R]; C],
+) -> usize {
+    let mut c = 0;
+    while c < C {
+        let mut r = 0;
+        while r < R {
+            dst[c][r] = f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+            at += 4;
+            r += 1;
+        }
+        c += 1;
+    }
+    at
+}
+
+/// Reads `R × C` `f64`s at `at` into `dst` (rows of `R`), returning the offset after them.
+pub const fn read_f64<const R: usize, const C: usize>(
+    bytes: &[u8],
+    mut at: usize,
+    dst: &mut [[f64; R]; C],
+) -> usize {
+    let mut c = 0;
+    while c < C {
+        let mut r = 0;
+        while r < R {
+            let b = [
+                bytes[at],
+                bytes[at + 1],
+                bytes[at + 2],
+                bytes[at + 3],
+                bytes[at + 4],
+                bytes[at + 5],
+                bytes[at + 6],
+                bytes[at + 7],
+            ];
+            dst[c][r] = f64::from_le_bytes(b);
+            at += 8;
+            r += 1;
+        }
+        c += 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_checks_out_and_anything_else_is_a_typed_error() {
+        let mut file = [0u8; HEADER + 8];
+        file[..HEADER].copy_from_slice(&header(2, 4));
+        assert_eq!(check(&file, 2, 4), Ok(()));
+        assert_eq!(check(&file, 3, 4), Err(BytesError::Count { expected: 3, found: 2 }));
+        assert_eq!(check(&file, 1, 8), Err(BytesError::Width { expected: 8, found: 4 }));
+        assert_eq!(check(&file[..HEADER + 7], 2, 4), Err(BytesError::Count { expected: 2, found: 2 }));
+        assert_eq!(check(&file[..3], 2, 4), Err(BytesError::NotWeights));
+        file[0] = b'X';
+        assert_eq!(check(&file, 2, 4), Err(BytesError::NotWeights));
+    }
+
+    #[test]
+    fn values_read_back_row_after_row() {
+        let mut bytes = [0u8; 16];
+        for (i, v) in [1.0f32, 2.0, 3.0, 4.0].iter().enumerate() {
+            bytes[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        let mut dst = [[0.0f32; 2]; 2];
+        assert_eq!(read_f32(&bytes, 0, &mut dst), 16);
+        assert_eq!(dst, [[1.0, 2.0], [3.0, 4.0]]);
+    }
+}
