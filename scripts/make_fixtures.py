@@ -18,6 +18,16 @@ Writes (overwriting):
   (residual, siamese, multi_io), to be `include!`d: every weight by Keras path
   ("<layer>/<kernel|bias>", flattened row-major, kernel [in, out]), the inputs
   X0, X1, ..., the `model.predict` outputs Y0, Y1, ... and `model.summary()`.
+* tests/fixtures/keras/<name>.keras (`model.save`), <name>.weights.h5
+  (`model.save_weights`) and <name>.safetensors (every weight as
+  "<layer.name>/<weight name>", Keras shape, float32, metadata {"format": "keras"})
+  for the models in KERAS_MODELS: seed_sequential, seed_functional, xor (trained),
+  every_activation, and residual, siamese, multi_io (same builders and seeds as
+  functional.rs, so the same weights), plus tests/fixtures/keras_models.rs: one
+  `pub mod <name>` each with LAYERS, WEIGHTS (names and shapes), inputs X0, ...
+  and `model.predict` outputs Y0, .... Each file is loaded back and checked.
+  The `.keras` zips are rewritten with pinned dates and renumbered
+  "shared_object_id"s (see `pin_archive`) so they are reproducible too.
 
 Deterministic: activations.rs and summary.txt use no random values (Dense
 weights are set explicitly, layer names are reset with `clear_session`). The
@@ -38,17 +48,25 @@ os.environ["JAX_PLATFORMS"] = "cpu"
 os.environ["COLUMNS"] = "120"  # wide enough for Keras' default 88-char table
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import io  # noqa: E402
+import json  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
+import textwrap  # noqa: E402
+import zipfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import safetensors  # noqa: E402
+import safetensors.numpy  # noqa: E402
 from keras.src.backend import nn as backend_nn  # noqa: E402
+from keras.src.saving import saving_lib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -456,6 +474,319 @@ def functional_fixtures() -> str:
     return "\n".join(functional_module(*spec) for spec in FUNCTIONAL)
 
 
+# ---------------------------------------------------------------- Keras files
+
+KERAS_DIR = FIXTURES / "keras"
+
+# `.keras` archives carry the save time (metadata.json's "date_saved" and the zip
+# mtime of model.weights.h5, which Keras adds with `writestr(name, ...)`; its
+# `open(name, "w")` members already get 1980-01-01) and CPython object ids
+# (config.json's "shared_object_id", set on objects serialized more than once, e.g.
+# a DTypePolicy); all are pinned (ids renumbered 1, 2, ... in order of appearance)
+# so re-running leaves the files unchanged. The HDF5 bytes are left as Keras wrote them.
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+DATE_SAVED = "1980-01-01@00:00:00"
+
+XOR_X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+XOR_Y = [[0.0], [1.0], [1.0], [0.0]]
+XOR_EPOCHS = 300
+XOR_LEARNING_RATE = 0.05
+
+# One Dense(6, activation=a) per entry, in this order.
+EVERY_ACTIVATION = [
+    "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "elu", "selu", "gelu",
+    "silu", "softplus", "softsign", "hard_sigmoid", "hard_silu", "exponential", "mish", "relu6",
+    "linear",
+]
+EVERY_ACTIVATION_SPREAD = 0.6  # target std of each unit's x @ kernel across the 5 samples
+EVERY_ACTIVATION_BOUND = 8.0  # asserted bound on |pre-activation| and |output| of every layer
+EVERY_ACTIVATION_MIN_SPREAD = 1e-2  # a unit is "live" if its output's std over X0 exceeds this
+
+
+def build_seed_sequential():
+    return keras.Sequential([keras.Input((1,)), L.Dense(2)])
+
+
+def build_seed_functional():
+    visible = keras.Input((2,))
+    hidden = L.Dense(2)(visible)
+    return keras.Model(visible, hidden)
+
+
+def build_xor():
+    return keras.Sequential(
+        [
+            keras.Input((2,)),
+            L.Dense(8, activation="relu"),
+            L.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def build_every_activation():
+    """One Dense(6, activation=a) head per activation on the same input, concatenated. Side by
+    side rather than chained: a chain of 18 layers amplifies float32 rounding past 1e-5 (Keras's
+    own float32 outputs then differ from float64 ones by more than the parity tolerance), which
+    would test the chain's conditioning rather than the activations."""
+    x = keras.Input((4,))
+    heads = [L.Dense(6, activation=a)(x) for a in EVERY_ACTIVATION]
+    return keras.Model(x, L.Concatenate()(heads))
+
+
+def uniform_inputs(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """K_SAMPLES rows in [-1, 1], multiples of 1/32; row 0 all zeros, the last +-1 alternating."""
+    x = np.round(rng.uniform(-1.0, 1.0, size=(K_SAMPLES, dim)) * 32.0) / 32.0
+    x[0] = 0.0
+    x[-1] = np.where(np.arange(dim) % 2 == 0, 1.0, -1.0)
+    x32 = x.astype(np.float32)
+    assert np.array_equal(x32.astype(np.float64), x)
+    return x32
+
+
+def prepare_seeded(name: str, build, seed: int, layer_names, sampler=sample_inputs):
+    """`seeded_model`, then the inputs from the same Generator (as `functional_module` does)."""
+    model, rng = seeded_model(name, build, seed, layer_names)
+    return model, [sampler(rng, inp.shape[1]) for inp in model.inputs]
+
+
+def prepare_xor(name: str, seed: int, layer_names):
+    """`seeded_model(build_xor)`, trained with Adam on the 4 XOR cases (full batch, no shuffling)."""
+    model, _ = seeded_model(name, build_xor, seed, layer_names)
+    x = np.asarray(XOR_X, dtype=np.float32)
+    y = np.asarray(XOR_Y, dtype=np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(XOR_LEARNING_RATE), loss="binary_crossentropy")
+    model.fit(x, y, epochs=XOR_EPOCHS, batch_size=len(x), shuffle=False, verbose=0)
+    p = model.predict(x, verbose=0)
+    if not np.array_equal((p > 0.5).astype(np.float32), y):
+        raise AssertionError(f"{name}: XOR not learned: {p.ravel()}")
+    if any(w.name == "bias" and not np.all(w.numpy() != 0.0) for w in model.weights):
+        raise AssertionError(f"{name}: zero bias after training")
+    return model, [x]
+
+
+def prepare_every_activation(name: str, seed: int, layer_names):
+    """Seeded as the others, then a data-dependent rescale on X0, layer by layer: each kernel
+    column is scaled so its `x @ kernel` spread (std over the 5 samples) is EVERY_ACTIVATION_SPREAD,
+    and its mean over X0 is subtracted from the (random, non-zero) bias. With plain default
+    weights the signal fades layer by layer and the outputs stop depending on the input; this
+    way every activation sees pre-activations of both signs and moderate size. Checked."""
+    model, xs = prepare_seeded(name, build_every_activation, seed, layer_names, uniform_inputs)
+    for layer in model.layers:
+        if not isinstance(layer, L.Dense):
+            continue
+        h = xs[0]
+        z = h @ layer.kernel.numpy()
+        scale = (EVERY_ACTIVATION_SPREAD / np.std(z, axis=0)).astype(np.float32)
+        layer.kernel.assign(layer.kernel.numpy() * scale)
+        z = h @ layer.kernel.numpy()
+        layer.bias.assign((layer.bias.numpy() - np.mean(z, axis=0)).astype(np.float32))
+        pre = np.asarray(keras.ops.matmul(h, layer.kernel) + layer.bias)
+        h = np.asarray(layer(h))
+        act = layer.activation.__name__
+        worst = max(np.max(np.abs(pre)), np.max(np.abs(h)))
+        if not worst <= EVERY_ACTIVATION_BOUND:
+            raise AssertionError(f"{name}: {layer.name} ({act}) reaches {worst}")
+        if not (np.min(pre) < 0.0 < np.max(pre) and np.all(layer.bias.numpy() != 0.0)):
+            raise AssertionError(f"{name}: {layer.name} ({act}) pre-activations all one sign or zero bias")
+        if not np.sum(np.std(h, axis=0) > EVERY_ACTIVATION_MIN_SPREAD) >= 4:
+            raise AssertionError(f"{name}: {layer.name} ({act}) has fewer than 4 live units")
+    return model, xs
+
+
+# (name, prepare() -> (model, inputs), doc). Each prepare checks the expected
+# model.layers names. The functional entries reuse FUNCTIONAL's builders and
+# seeds: same weights, inputs and outputs as functional.rs.
+KERAS_MODELS = [
+    (
+        "seed_sequential",
+        lambda: prepare_seeded("seed_sequential", build_seed_sequential, 1004, ["dense"]),
+        "Sequential([Input((1,)), Dense(2)]), seed 1004",
+    ),
+    (
+        "seed_functional",
+        lambda: prepare_seeded("seed_functional", build_seed_functional, 1005, ["input_layer", "dense"]),
+        "Model(Input((2,)), Dense(2)), seed 1005",
+    ),
+    (
+        "xor",
+        lambda: prepare_xor("xor", 1006, ["dense", "dense_1"]),
+        f"Sequential Dense(8, relu) -> Dense(1, sigmoid) trained on XOR (Adam({XOR_LEARNING_RATE}), "
+        f"binary_crossentropy, {XOR_EPOCHS} full-batch epochs), seed 1006; compiled, so the files "
+        "also hold the optimizer state",
+    ),
+    (
+        "every_activation",
+        lambda: prepare_every_activation(
+            "every_activation",
+            1007,
+            ["input_layer", "dense"]
+            + [f"dense_{i}" for i in range(1, len(EVERY_ACTIVATION))]
+            + ["concatenate"],
+        ),
+        "Input((4,)), then Dense(6, activation=a)(input) for a in "
+        + ", ".join(EVERY_ACTIVATION)
+        + ", concatenated; seed 1007, weights rescaled on X0 (`prepare_every_activation`), inputs in [-1, 1]",
+    ),
+] + [
+    (
+        name,
+        (lambda n=name, b=build, s=seed, ln=names: prepare_seeded(n, b, s, ln)),
+        f"`build_{name}`, seed {seed}",
+    )
+    for name, build, seed, names in FUNCTIONAL
+]
+
+
+def weight_names(model) -> list:
+    """"<layer.name>/<weight name>" for each of `model.weights`, in that order.
+
+    (A Sequential model's variable paths carry the model name too,
+    "sequential/dense/kernel"; these names never do.)
+    """
+    owner = {}
+    for layer in model.layers:
+        for w in layer.weights:
+            owner.setdefault(id(w), f"{layer.name}/{w.name}")
+    names = [owner[id(w)] for w in model.weights]
+    if len(set(names)) != len(names):
+        raise AssertionError(f"duplicate weight names {names}")
+    return names
+
+
+def renumber_shared_object_ids(config, ids: dict) -> None:
+    """Replace every "shared_object_id" (an `id()`) by 1, 2, ... in order of appearance."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key == "shared_object_id":
+                config[key] = ids.setdefault(value, len(ids) + 1)
+            else:
+                renumber_shared_object_ids(value, ids)
+    elif isinstance(config, list):
+        for value in config:
+            renumber_shared_object_ids(value, ids)
+
+
+def reencode_json(data: bytes, edit) -> bytes:
+    """json.loads, edit in place, json.dumps (Keras writes plain `json.dumps`; checked)."""
+    obj = json.loads(data)
+    if json.dumps(obj).encode() != data:
+        raise AssertionError("Keras JSON does not round-trip through json.dumps")
+    edit(obj)
+    return json.dumps(obj).encode()
+
+
+def pin_metadata(meta: dict) -> None:
+    if set(meta) != {"keras_version", "date_saved"}:
+        raise AssertionError(f"unexpected metadata.json {meta}")
+    meta["date_saved"] = DATE_SAVED
+
+
+def pin_archive(path: Path) -> None:
+    """Rewrite a `.keras` zip with pinned dates and object ids; members, order, compression and
+    attributes kept."""
+    with zipfile.ZipFile(path) as zin:
+        members = [(info, zin.read(info)) for info in zin.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zout:
+        for info, data in members:
+            if info.filename == saving_lib._METADATA_FILENAME:
+                data = reencode_json(data, pin_metadata)
+            elif info.filename == saving_lib._CONFIG_FILENAME:
+                data = reencode_json(data, lambda c: renumber_shared_object_ids(c, {}))
+            pinned = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE_TIME)
+            pinned.compress_type = info.compress_type
+            pinned.external_attr = info.external_attr
+            pinned.create_system = info.create_system
+            zout.writestr(pinned, data)
+    path.write_bytes(buf.getvalue())
+
+
+def check_round_trip(name: str, model, weights, xs, ys) -> None:
+    """The written files load back (Keras and safetensors) to the same weights and outputs."""
+    feed = xs if len(xs) > 1 else xs[0]
+    loaded = keras.saving.load_model(KERAS_DIR / f"{name}.keras")
+    clone = keras.models.clone_model(model)
+    clone.load_weights(KERAS_DIR / f"{name}.weights.h5")
+    for other in (loaded, clone):
+        got = other.predict(feed, verbose=0)
+        got = got if isinstance(got, (list, tuple)) else [got]
+        if not all(np.array_equal(a, b) for a, b in zip(got, ys)):
+            raise AssertionError(f"{name}: reloaded model predicts differently")
+    tensors = safetensors.numpy.load_file(KERAS_DIR / f"{name}.safetensors")
+    if list(tensors) != sorted(n for n, _ in weights) or not all(
+        tensors[n].dtype == np.float32 and np.array_equal(tensors[n], w) for n, w in weights
+    ):
+        raise AssertionError(f"{name}: safetensors round trip")
+
+
+def keras_module(name: str, prepare, doc: str) -> str:
+    model, xs = prepare()
+    names = [layer.name for layer in model.layers]
+    weights = []
+    for wname, w in zip(weight_names(model), model.weights):
+        arr = np.asarray(w.numpy())
+        if arr.dtype != np.float32:
+            raise TypeError(f"{name}: {wname} is {arr.dtype}")
+        weights.append((wname, arr))
+
+    feed = xs if len(xs) > 1 else xs[0]
+    ys = model.predict(feed, verbose=0)
+    ys = ys if isinstance(ys, (list, tuple)) else [ys]
+    for y, out in zip(ys, model.outputs):
+        if y.dtype != np.float32 or y.shape != (len(xs[0]), out.shape[1]):
+            raise TypeError(f"{name}: unexpected output {y.dtype} {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{name}: non-finite output {y}")
+
+    model.save(KERAS_DIR / f"{name}.keras")
+    pin_archive(KERAS_DIR / f"{name}.keras")
+    model.save_weights(KERAS_DIR / f"{name}.weights.h5")
+    safetensors.numpy.save_file(
+        {n: np.ascontiguousarray(w) for n, w in weights},
+        str(KERAS_DIR / f"{name}.safetensors"),
+        metadata={"format": "keras"},
+    )
+    check_round_trip(name, model, weights, xs, ys)
+
+    layer_list = ", ".join(f'"{n}"' for n in names)
+    weight_list = "".join(f'    ("{n}", &[{", ".join(str(d) for d in w.shape)}]),\n' for n, w in weights)
+    parts = [
+        "/// `model.layers` names, in order (a Sequential model does not list its InputLayer).\n"
+        f"pub const LAYERS: &[&str] = &[{layer_list}];\n",
+        '/// Every weight as "<layer.name>/<weight name>" (the safetensors tensor names) with its\n'
+        "/// Keras shape (Dense kernel [in, out]), in `model.weights` order.\n"
+        f"pub const WEIGHTS: &[(&str, &[usize])] = &[\n{weight_list}];\n",
+    ]
+    for i, (x, inp) in enumerate(zip(xs, model.inputs)):
+        parts.append(
+            rust_matrix(
+                f"X{i}",
+                f"Model input {i} (`{inp._keras_history.operation.name}`, shape {tuple(inp.shape)}), "
+                f"{len(x)} samples; float32-exact.",
+                x,
+            )
+        )
+    for i, (y, out) in enumerate(zip(ys, model.outputs)):
+        parts.append(
+            rust_matrix(
+                f"Y{i}",
+                f"`model.predict` output {i} (`{out._keras_history.operation.name}`), float32.",
+                y,
+            )
+        )
+    doc_lines = textwrap.wrap(f"Keras model `{name}`: {doc}.", width=96, break_on_hyphens=False)
+    return (
+        "".join(f"/// {line}\n" for line in doc_lines)
+        + f"/// Files: `tests/fixtures/keras/{name}.keras`, `.weights.h5`, `.safetensors`.\n"
+        f"pub mod {name} {{\n{indent(chr(10).join(parts))}}}\n"
+    )
+
+
+def keras_fixtures() -> str:
+    KERAS_DIR.mkdir(parents=True, exist_ok=True)
+    return "\n".join(keras_module(*spec) for spec in KERAS_MODELS)
+
+
 def versions() -> str:
     return f"keras {keras.__version__}, jax {jax.__version__}, numpy {np.__version__}"
 
@@ -481,7 +812,17 @@ def main() -> int:
         "// renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
     )
     (FIXTURES / "functional.rs").write_text(functional_header + functional_fixtures(), encoding="utf-8")
-    written = ", ".join(str(FIXTURES / f) for f in ["activations.rs", "summary.txt", "functional.rs"])
+
+    keras_header = (
+        f"// @generated by scripts/make_fixtures.py ({versions()},\n"
+        f"// safetensors {safetensors.__version__}, h5py {h5py.__version__}). Do not edit.\n"
+        "// Keras 3 models saved to tests/fixtures/keras/<name>.{keras,weights.h5,safetensors} (JAX\n"
+        "// backend, CPU, float32); values are exact f64 renderings of the float32 inputs and\n"
+        "// `model.predict` outputs.\n\n"
+    )
+    (FIXTURES / "keras_models.rs").write_text(keras_header + keras_fixtures(), encoding="utf-8")
+    outputs = ["activations.rs", "summary.txt", "functional.rs", "keras_models.rs", "keras/"]
+    written = ", ".join(str(FIXTURES / f) for f in outputs)
     print(f"wrote {written} ({versions()})")
     return 0
 

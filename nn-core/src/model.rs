@@ -174,6 +174,23 @@ pub trait Model: Sized {
         crate::weights::safetensors::save(self)
     }
 
+    /// Overwrites every weight from a Keras 3 `.weights.h5` file (`model.save_weights(...)`),
+    /// where each layer's variables are `layers/<class>[_N]/vars/<i>` (see
+    /// [`crate::weights`]). A missing, extra or misshapen variable is an error naming the layer,
+    /// and nothing is written.
+    #[cfg(feature = "keras")]
+    fn load_keras_weights(&mut self, h5: &[u8]) -> Result<(), crate::weights::WeightsError> {
+        crate::weights::keras::load_h5(self, h5)
+    }
+
+    /// Overwrites every weight from a Keras 3 `.keras` archive (`model.save(...)`): its
+    /// `model.weights.h5`, read as [`Model::load_keras_weights`] does.
+    #[cfg(feature = "keras")]
+    fn load_keras(&mut self, archive: &[u8]) -> Result<(), crate::weights::WeightsError> {
+        let h5 = crate::weights::keras::archive_member(archive, "model.weights.h5")?;
+        crate::weights::keras::load_h5(self, h5)
+    }
+
     /// Writes every weight into `out`, in the order [`Model::load_params`] reads them.
     fn save_params(&self, out: &mut [Self::Scalar]) -> Result<(), LengthError> {
         if out.len() != Self::PARAMS {

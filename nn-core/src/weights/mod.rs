@@ -11,6 +11,8 @@
 //! as it was.
 
 pub mod bytes;
+#[cfg(feature = "keras")]
+pub(crate) mod keras;
 #[cfg(feature = "safetensors")]
 pub(crate) mod safetensors;
 

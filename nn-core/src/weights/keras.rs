@@ -1,0 +1,224 @@
+//! Keras 3's own files: `.weights.h5` (HDF5) and `.keras` archives (a zip of `config.json`,
+//! `metadata.json` and `model.weights.h5`).
+//!
+//! Keras 3 (`keras/src/saving/saving_lib.py`) stores a layer's variables as datasets
+//! `layers/<key>/vars/<i>`, where `<key>` is the layer's class in snake case with a per-class
+//! counter over the model's layers in order (`dense`, `dense_1`, ...), not the layer's name: in
+//! a model whose layers are named `shared` and `dense`, those are `layers/dense` and
+//! `layers/dense_1`. `i` counts the layer's variables (Dense: kernel, then bias). Sequential
+//! models list no `InputLayer`; functional ones do, with empty `vars`. The model's `LAYERS` are
+//! in Keras's `model.layers` order, so the keys follow from them.
+
+use super::WeightsError;
+use crate::{Float, LayerInfo, Model};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// Reads every weight of `model` from a Keras 3 `.weights.h5` file, or changes nothing.
+pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
+    let file =
+        hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| WeightsError::Format(e.to_string()))?;
+    let keys = keras_keys(M::LAYERS);
+    let key_of = |layer: &str| keys.iter().find(|(name, _)| *name == layer).map(|(_, key)| key.as_str());
+
+    // First pass: every variable is there with the model's shape and a float type.
+    let mut error = None;
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    model.visit_weights(&mut |layer, w| {
+        let index = next_index(&mut counts, layer);
+        if error.is_some() {
+            return;
+        }
+        let path = format!("layers/{}/vars/{index}", key_of(layer).unwrap_or(layer));
+        error = check_dataset(&file, &path, layer, w.name, w.shape).err();
+    });
+    if let Some(error) = error {
+        return Err(error);
+    }
+    // Nothing in the file that the model lacks: no other layer with variables, no extra ones.
+    if let Ok(layers) = file.group("layers") {
+        for key in layers.groups().map_err(|e| WeightsError::Format(e.to_string()))? {
+            let ours = keys.iter().find(|(_, k)| *k == key);
+            let have =
+                ours.and_then(|(name, _)| counts.iter().find(|(l, _)| l == name)).map_or(0, |(_, n)| *n);
+            let vars = format!("layers/{key}/vars");
+            let stored = file.group(&vars).and_then(|g| g.datasets()).map(|d| d.len()).unwrap_or(0);
+            if stored > have {
+                return Err(WeightsError::Extra { name: format!("{vars}/{have}") });
+            }
+        }
+    }
+    // Second pass: copy.
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    model.visit_weights_mut(&mut |layer, w| {
+        let index = next_index(&mut counts, layer);
+        let path = format!("layers/{}/vars/{index}", key_of(layer).unwrap_or(layer));
+        if let Ok(values) = file.dataset(&path).and_then(|d| d.read_f64()) {
+            for (o, v) in w.data.iter_mut().zip(values) {
+                *o = M::Scalar::of(v);
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The index of the next variable of `layer`, counting calls per layer.
+fn next_index(counts: &mut Vec<(&'static str, usize)>, layer: &'static str) -> usize {
+    match counts.iter_mut().find(|(l, _)| *l == layer) {
+        Some((_, n)) => {
+            *n += 1;
+            *n - 1
+        }
+        None => {
+            counts.push((layer, 1));
+            0
+        }
+    }
+}
+
+fn check_dataset(
+    file: &hdf5_pure::File,
+    path: &str,
+    layer: &'static str,
+    weight: &'static str,
+    expected: &'static [usize],
+) -> Result<(), WeightsError> {
+    let dataset = file.dataset(path).map_err(|_| WeightsError::Missing { layer, weight, expected })?;
+    let shape = dataset.shape().map_err(|e| WeightsError::Format(e.to_string()))?;
+    let found: Vec<usize> = shape.iter().map(|d| usize::try_from(*d).unwrap_or(usize::MAX)).collect();
+    if found != expected {
+        return Err(WeightsError::Shape { layer, weight, expected, found });
+    }
+    match dataset.dtype().map_err(|e| WeightsError::Format(e.to_string()))? {
+        hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => Ok(()),
+        other => Err(WeightsError::Dtype { layer, weight, found: format!("{other:?}") }),
+    }
+}
+
+/// Keras's `layers/<key>` for each layer, in order: the class in snake case with a per-class
+/// counter (`_get_unique_name` in `saving_lib.py`).
+fn keras_keys(layers: &[LayerInfo]) -> Vec<(&'static str, String)> {
+    let mut used: Vec<(String, usize)> = Vec::new();
+    layers
+        .iter()
+        .map(|layer| {
+            let base = snake_case(layer.class);
+            let key = match used.iter_mut().find(|(b, _)| *b == base) {
+                Some((_, n)) => {
+                    *n += 1;
+                    format!("{base}_{n}")
+                }
+                None => {
+                    used.push((base.clone(), 0));
+                    base
+                }
+            };
+            (layer.name, key)
+        })
+        .collect()
+}
+
+/// Keras's `naming.to_snake_case`: `InputLayer` → `input_layer`, `Conv2D` → `conv2d`,
+/// `ReLU` → `re_lu`.
+fn snake_case(class: &str) -> String {
+    let chars: Vec<char> = class.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1);
+        // "(.)([A-Z][a-z]+)" then "([a-z])([A-Z])": a capital starting a word, or after a lower.
+        let starts_word = c.is_uppercase()
+            && prev.is_some()
+            && (next.is_some_and(|n| n.is_lowercase()) || prev.is_some_and(|p| p.is_lowercase()));
+        if starts_word {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The bytes of `member` in a `.keras` archive. Keras writes its archives uncompressed
+/// ("stored"); a compressed member is reported, not guessed at.
+pub(crate) fn archive_member<'a>(zip: &'a [u8], member: &str) -> Result<&'a [u8], WeightsError> {
+    let bad = |why: &str| WeightsError::Format(format!(".keras archive: {why}"));
+    let u16_at = |at: usize| zip.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at =
+        |at: usize| zip.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    // The end-of-central-directory record sits in the last 22 + 65535 bytes.
+    let floor = zip.len().saturating_sub(22 + 65_535);
+    let eocd = (floor..zip.len().saturating_sub(21))
+        .rev()
+        .find(|&at| u32_at(at) == Some(0x0605_4b50))
+        .ok_or_else(|| bad("no end of central directory (not a zip file, or truncated)"))?;
+    let entries = u16_at(eocd + 10).ok_or_else(|| bad("truncated directory record"))?;
+    let mut at = u32_at(eocd + 16).ok_or_else(|| bad("truncated directory record"))?;
+    for _ in 0..entries {
+        if u32_at(at) != Some(0x0201_4b50) {
+            return Err(bad("corrupt central directory"));
+        }
+        let field = |off: usize| u16_at(at + off).ok_or_else(|| bad("truncated directory entry"));
+        let (method, name_len, extra_len, comment_len) = (field(10)?, field(28)?, field(30)?, field(32)?);
+        let size = u32_at(at + 20).ok_or_else(|| bad("truncated directory entry"))?;
+        let local = u32_at(at + 42).ok_or_else(|| bad("truncated directory entry"))?;
+        let name = zip.get(at + 46..at + 46 + name_len).ok_or_else(|| bad("truncated file name"))?;
+        if name == member.as_bytes() {
+            if method != 0 {
+                return Err(bad(&format!(
+                    "`{member}` is compressed (method {method}); Keras stores members uncompressed"
+                )));
+            }
+            if u32_at(local) != Some(0x0403_4b50) {
+                return Err(bad("corrupt local header"));
+            }
+            let local_name = u16_at(local + 26).ok_or_else(|| bad("truncated local header"))?;
+            let local_extra = u16_at(local + 28).ok_or_else(|| bad("truncated local header"))?;
+            let start = local + 30 + local_name + local_extra;
+            return zip
+                .get(start..start.saturating_add(size))
+                .ok_or_else(|| bad(&format!("`{member}` is truncated")));
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    Err(bad(&format!("no `{member}` in the archive")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_follows_keras() {
+        for (class, snake) in [
+            ("InputLayer", "input_layer"),
+            ("Dense", "dense"),
+            ("Conv2D", "conv2d"),
+            ("BatchNormalization", "batch_normalization"),
+            ("LSTM", "lstm"),
+            ("ReLU", "re_lu"),
+            ("UpSampling2D", "up_sampling2d"),
+        ] {
+            assert_eq!(snake_case(class), snake, "{class}");
+        }
+    }
+
+    #[test]
+    fn keys_count_per_class_in_layer_order() {
+        let info = |name, class| LayerInfo { name, class, output_shape: &[1], params: 0, inbound: &[] };
+        let layers = [
+            info("input_layer", "InputLayer"),
+            info("shared", "Dense"),
+            info("add", "Add"),
+            info("dense", "Dense"),
+        ];
+        let keys: Vec<_> = keras_keys(&layers).into_iter().map(|(_, k)| k).collect();
+        assert_eq!(keys, ["input_layer", "dense", "add", "dense_1"]);
+    }
+
+    #[test]
+    fn archives_that_are_not_zips_are_refused() {
+        assert!(archive_member(b"", "config.json").is_err());
+        assert!(archive_member(&[0x50, 0x4b, 0x05, 0x06, 1, 2, 3], "config.json").is_err());
+    }
+}
