@@ -194,3 +194,27 @@ fn truncated_and_mutated_keras_files_never_panic() {
         let _ = m.load_keras_weights(&bytes);
     }
 }
+
+/// Our `.weights.h5` reads back into the model; with `NN_EXPORT_DIR` set the files are also
+/// written there, for `scripts/check_keras_load.py` to load into Keras.
+#[test]
+fn written_keras_weights_read_back() {
+    fn round_trip<M: Model<Scalar = f32> + PartialEq + std::fmt::Debug>(name: &str) {
+        let mut model = M::zeros();
+        model.load_keras(&file(&format!("{name}.keras"))).unwrap();
+        let h5 = model.to_keras_weights().unwrap();
+        let mut back = M::zeros();
+        back.load_keras_weights(&h5).unwrap();
+        assert_eq!(back, model, "{name}");
+        if let Some(dir) = std::env::var_os("NN_EXPORT_DIR") {
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.weights.h5")), h5).unwrap();
+        }
+    }
+    round_trip::<SeedSequential>("seed_sequential");
+    round_trip::<SeedFunctional>("seed_functional");
+    round_trip::<Xor>("xor");
+    round_trip::<EveryActivation>("every_activation");
+    round_trip::<Residual>("residual");
+    round_trip::<Siamese>("siamese");
+    round_trip::<MultiIo>("multi_io");
+}

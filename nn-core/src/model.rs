@@ -183,6 +183,13 @@ pub trait Model: Sized {
         crate::weights::keras::load_h5(self, h5)
     }
 
+    /// Every weight as a Keras 3 `.weights.h5` file, which Keras's `model.load_weights(...)`
+    /// reads into the same architecture.
+    #[cfg(feature = "keras")]
+    fn to_keras_weights(&self) -> Result<alloc::vec::Vec<u8>, crate::weights::WeightsError> {
+        crate::weights::keras::save_h5(self)
+    }
+
     /// Overwrites every weight from a Keras 3 `.keras` archive (`model.save(...)`): its
     /// `model.weights.h5`, read as [`Model::load_keras_weights`] does.
     #[cfg(feature = "keras")]

@@ -63,6 +63,35 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
     Ok(())
 }
 
+/// `model`'s weights as a Keras 3 `.weights.h5` file that `model.load_weights(...)` reads:
+/// `layers/<key>/vars/<i>` for every layer (weightless ones with an empty `vars`, as Keras writes
+/// them), each `vars` group with Keras's `name` attribute, and the model's own empty `vars`.
+pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
+    use hdf5_pure::{AttrValue, FileBuilder};
+    let mut values: Vec<(&'static str, &'static [usize], Vec<f32>)> = Vec::new();
+    model.visit_weights(&mut |layer, w| {
+        values.push((layer, w.shape, w.data.iter().map(|v| v.as_f64() as f32).collect()));
+    });
+    let mut file = FileBuilder::new();
+    let mut layers = file.create_group("layers");
+    for (name, key) in keras_keys(M::LAYERS) {
+        let mut group = layers.create_group(&key);
+        let mut vars = group.create_group("vars");
+        vars.set_attr("name", AttrValue::String(name.to_string()));
+        for (i, (_, shape, data)) in values.iter().filter(|(layer, _, _)| *layer == name).enumerate() {
+            let dims: Vec<u64> = shape.iter().map(|d| *d as u64).collect();
+            vars.create_dataset(&format!("{i}")).with_f32_data(data).with_shape(&dims);
+        }
+        group.add_group(vars.finish());
+        layers.add_group(group.finish());
+    }
+    file.add_group(layers.finish());
+    let mut root_vars = file.create_group("vars");
+    root_vars.set_attr("name", AttrValue::String(M::NAME.to_string()));
+    file.add_group(root_vars.finish());
+    file.finish().map_err(|e| WeightsError::Format(e.to_string()))
+}
+
 /// The index of the next variable of `layer`, counting calls per layer.
 fn next_index(counts: &mut Vec<(&'static str, usize)>, layer: &'static str) -> usize {
     match counts.iter_mut().find(|(l, _)| *l == layer) {
