@@ -782,6 +782,16 @@ def keras_module(name: str, prepare, doc: str) -> str:
     )
 
 
+def unsupported_fixture() -> None:
+    """`unsupported.keras`: a model with a layer nn does not support yet (LayerNormalization),
+    for the compile-fail test of `keras_model!`."""
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(1010)
+    model = keras.Sequential([keras.Input((4,)), L.Dense(4), L.LayerNormalization(), L.Dense(1)])
+    model.save(KERAS_DIR / "unsupported.keras")
+    pin_archive(KERAS_DIR / "unsupported.keras")
+
+
 def keras_fixtures() -> str:
     KERAS_DIR.mkdir(parents=True, exist_ok=True)
     return "\n".join(keras_module(*spec) for spec in KERAS_MODELS)
@@ -821,6 +831,7 @@ def main() -> int:
         "// `model.predict` outputs.\n\n"
     )
     (FIXTURES / "keras_models.rs").write_text(keras_header + keras_fixtures(), encoding="utf-8")
+    unsupported_fixture()
     outputs = ["activations.rs", "summary.txt", "functional.rs", "keras_models.rs", "keras/"]
     written = ", ".join(str(FIXTURES / f) for f in outputs)
     print(f"wrote {written} ({versions()})")

@@ -94,6 +94,14 @@
 //!   a shared layer called on different sizes. An input no output uses, a node no output
 //!   depends on and a layer never called are errors too, not warnings: a fixed model would carry
 //!   them for nothing, and they usually mean the wrong node was returned.
+//!
+//! ## Keras files
+//!
+//! `keras_model! { pub struct Name = "path/model.keras"; }` (feature `keras`, on by default)
+//! reads a Keras 3 archive while compiling, relative to the crate's `Cargo.toml`, and declares
+//! the model it holds as `sequential!`/`functional!` would, with `Name::KERAS`, a constant
+//! holding Keras's weights. `, check [inputs] => [outputs]` after the path embeds one input and
+//! Keras's output for it, which `self_test()` re-runs.
 #![no_std]
 #![warn(missing_docs)]
 
@@ -101,6 +109,8 @@ pub use nn_core::{
     Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable, activations, init,
     kernels, layers, merge, nalgebra, weights,
 };
+#[cfg(feature = "keras")]
+pub use nn_macros::keras_model;
 pub use nn_macros::{functional, sequential};
 
 /// Everything an example needs: `use nn::prelude::*;`.

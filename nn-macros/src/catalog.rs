@@ -219,6 +219,17 @@ impl Spec {
         })
     }
 
+    /// Keras's shapes of the layer's variables, in order, fed `input` features; `None` for a
+    /// nested model, whose variables are its own layers'.
+    pub fn variable_shapes(&self, input: usize) -> Option<Vec<Vec<usize>>> {
+        match self {
+            Spec::Dense { units, use_bias: true, .. } => Some(vec![vec![input, *units], vec![*units]]),
+            Spec::Dense { units, use_bias: false, .. } => Some(vec![vec![input, *units]]),
+            Spec::Input { .. } | Spec::Activation { .. } | Spec::Merge { .. } => Some(Vec::new()),
+            Spec::Nested { .. } => None,
+        }
+    }
+
     /// Where the user wrote the layer's input and output sizes, for rustc's own type errors on
     /// what the macro cannot check itself (a nested model's real sizes).
     pub fn size_spans(&self) -> Option<(Span, Span)> {

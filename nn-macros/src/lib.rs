@@ -14,6 +14,10 @@ mod ctxt;
 mod expand;
 mod graph;
 mod ir;
+#[cfg(feature = "keras")]
+mod json;
+#[cfg(feature = "keras")]
+mod keras;
 mod options;
 mod spelling;
 
@@ -46,6 +50,18 @@ pub fn functional(input: TokenStream) -> TokenStream {
     let mut cx = ctxt::Ctxt::default();
     let model = graph::functional(&def, &mut cx);
     finish(cx, model, def.item.as_ref()).into()
+}
+
+/// A Keras 3 `.keras` file, read while compiling, as a typed model with Keras's weights
+/// compiled in: `keras_model! { pub struct Xor = "models/xor.keras"; }`. The syntax is
+/// documented on the `nn` crate, which re-exports this macro.
+#[cfg(feature = "keras")]
+#[proc_macro]
+pub fn keras_model(input: TokenStream) -> TokenStream {
+    match syn::parse::<keras::KerasDef>(input) {
+        Ok(def) => keras::expand(def).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
 }
 
 /// The model's code, or every mistake recorded.

@@ -92,6 +92,31 @@ pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
     file.finish().map_err(|e| WeightsError::Format(e.to_string()))
 }
 
+/// Every variable of `layers` (name, Keras class, shapes of its variables, in Keras's model
+/// order) from a `.weights.h5` file, flattened in that order: what `keras_model!` compiles into
+/// a model at build time. Errors are messages naming the layer.
+pub fn read_variables(h5: &[u8], layers: &[(&str, &str, Vec<Vec<usize>>)]) -> Result<Vec<f64>, String> {
+    let file = hdf5_pure::File::from_bytes(h5.to_vec()).map_err(|e| e.to_string())?;
+    let classes: Vec<&str> = layers.iter().map(|(_, class, _)| *class).collect();
+    let mut out = Vec::new();
+    for ((name, _, shapes), key) in layers.iter().zip(keys_for(&classes)) {
+        for (i, shape) in shapes.iter().enumerate() {
+            let path = format!("layers/{key}/vars/{i}");
+            let dataset =
+                file.dataset(&path).map_err(|_| format!("layer `{name}`: no `{path}` in the weights"))?;
+            let found: Vec<usize> =
+                dataset.shape().map_err(|e| e.to_string())?.iter().map(|d| *d as usize).collect();
+            if &found != shape {
+                return Err(format!(
+                    "layer `{name}`: `{path}` has shape {found:?}, the model expects {shape:?}"
+                ));
+            }
+            out.extend(dataset.read_f64().map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(out)
+}
+
 /// The index of the next variable of `layer`, counting calls per layer.
 fn next_index(counts: &mut Vec<(&'static str, usize)>, layer: &'static str) -> usize {
     match counts.iter_mut().find(|(l, _)| *l == layer) {
@@ -128,12 +153,18 @@ fn check_dataset(
 /// Keras's `layers/<key>` for each layer, in order: the class in snake case with a per-class
 /// counter (`_get_unique_name` in `saving_lib.py`).
 fn keras_keys(layers: &[LayerInfo]) -> Vec<(&'static str, String)> {
+    let classes: Vec<&str> = layers.iter().map(|l| l.class).collect();
+    layers.iter().map(|l| l.name).zip(keys_for(&classes)).collect()
+}
+
+/// The keys for layers of these classes, in order.
+fn keys_for(classes: &[&str]) -> Vec<String> {
     let mut used: Vec<(String, usize)> = Vec::new();
-    layers
+    classes
         .iter()
-        .map(|layer| {
-            let base = snake_case(layer.class);
-            let key = match used.iter_mut().find(|(b, _)| *b == base) {
+        .map(|class| {
+            let base = snake_case(class);
+            match used.iter_mut().find(|(b, _)| *b == base) {
                 Some((_, n)) => {
                     *n += 1;
                     format!("{base}_{n}")
@@ -142,8 +173,7 @@ fn keras_keys(layers: &[LayerInfo]) -> Vec<(&'static str, String)> {
                     used.push((base.clone(), 0));
                     base
                 }
-            };
-            (layer.name, key)
+            }
         })
         .collect()
 }
@@ -170,7 +200,7 @@ fn snake_case(class: &str) -> String {
 
 /// The bytes of `member` in a `.keras` archive. Keras writes its archives uncompressed
 /// ("stored"); a compressed member is reported, not guessed at.
-pub(crate) fn archive_member<'a>(zip: &'a [u8], member: &str) -> Result<&'a [u8], WeightsError> {
+pub fn archive_member<'a>(zip: &'a [u8], member: &str) -> Result<&'a [u8], WeightsError> {
     let bad = |why: &str| WeightsError::Format(format!(".keras archive: {why}"));
     let u16_at = |at: usize| zip.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
     let u32_at =

@@ -12,7 +12,7 @@
 
 pub mod bytes;
 #[cfg(feature = "keras")]
-pub(crate) mod keras;
+pub mod keras;
 #[cfg(feature = "safetensors")]
 pub(crate) mod safetensors;
 

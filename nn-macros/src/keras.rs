@@ -1,0 +1,329 @@
+//! `keras_model!`: a Keras 3 `.keras` file, read while compiling, becomes the same typed model
+//! the DSL would give, with Keras's weights compiled in.
+//!
+//! The archive's `config.json` is turned into the DSL's own syntax tree (a `sequential!` layer
+//! list or `functional!` statements), so it goes through the same checks and code generation;
+//! its `model.weights.h5` is read into the raw weight format and embedded as a byte string for
+//! the model's `const fn from_bytes`.
+
+use crate::ast::{Arg, GraphDef, ItemHeader, LayerCall, ModelDef, Number, Stmt};
+use crate::json::Json;
+use crate::{check, ctxt::Ctxt, expand, graph, ir};
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Ident, LitStr, Token, Visibility, bracketed};
+
+/// `pub struct Name = "path.keras", check [inputs] => [outputs];`
+pub struct KerasDef {
+    header: ItemHeader,
+    path: LitStr,
+    check: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Parse for KerasDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let ident: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let path: LitStr = input.parse()?;
+        let mut check = None;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            let kw: Ident = input.parse()?;
+            if kw != "check" {
+                return Err(syn::Error::new(kw.span(), "expected `check [inputs] => [outputs]`"));
+            }
+            let numbers = |input: ParseStream| -> syn::Result<Vec<f64>> {
+                let content;
+                bracketed!(content in input);
+                let list = syn::punctuated::Punctuated::<Number, Token![,]>::parse_terminated(&content)?;
+                Ok(list.into_iter().map(|n| n.value).collect())
+            };
+            let inputs = numbers(input)?;
+            input.parse::<Token![=>]>()?;
+            check = Some((inputs, numbers(input)?));
+        }
+        input.parse::<Option<Token![;]>>()?;
+        Ok(KerasDef { header: ItemHeader { attrs, vis, ident, scalar: None }, path, check })
+    }
+}
+
+pub fn expand(def: KerasDef) -> TokenStream {
+    match model(&def) {
+        Ok(tokens) => tokens,
+        Err(errors) => errors,
+    }
+}
+
+fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
+    let span = def.path.span();
+    let fail = |message: String| syn::Error::new(span, message).to_compile_error();
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let path = std::path::Path::new(&dir).join(def.path.value());
+    let archive = std::fs::read(&path).map_err(|e| fail(format!("cannot read `{}`: {e}", path.display())))?;
+    let member =
+        |name| nn_core::weights::keras::archive_member(&archive, name).map_err(|e| fail(e.to_string()));
+    let config =
+        std::str::from_utf8(member("config.json")?).map_err(|e| fail(format!("config.json: {e}")))?;
+    let config = Json::parse(config).map_err(|e| fail(format!("config.json: {e}")))?;
+    let h5 = member("model.weights.h5")?;
+
+    let mut cx = Ctxt::default();
+    let class = config.get("class_name").and_then(Json::as_str).unwrap_or("");
+    let body = config.get("config").ok_or_else(|| fail("config.json has no `config`".into()))?;
+    let layers = body
+        .get("layers")
+        .and_then(Json::as_array)
+        .ok_or_else(|| fail("config.json has no layers".into()))?;
+    let header = ItemHeader {
+        attrs: def.header.attrs.clone(),
+        vis: def.header.vis.clone(),
+        ident: def.header.ident.clone(),
+        scalar: None,
+    };
+    let model = match class {
+        "Sequential" => {
+            let calls =
+                layers.iter().map(|l| layer_call(l, span)).collect::<Result<Vec<_>, _>>().map_err(fail)?;
+            check::sequential(&ModelDef { item: Some(header), layers: calls, span }, &mut cx)
+        }
+        "Functional" | "Model" => {
+            let graph = graph_def(body, layers, header, span).map_err(fail)?;
+            graph::functional(&graph, &mut cx)
+        }
+        other => {
+            return Err(fail(format!(
+                "a Keras `{other}` model is not supported: only Sequential and Functional"
+            )));
+        }
+    };
+    if let Err(errors) = cx.finish() {
+        return Err(quote!(#(#errors)*));
+    }
+    let Some(model) = model else { return Err(fail("the model in the file could not be checked".into())) };
+
+    // The weights, in the model's order, as the raw format's bytes.
+    let mut variables = Vec::new();
+    for layer in &model.layers {
+        let shapes = layer.spec.variable_shapes(layer.input).ok_or_else(|| {
+            fail(format!("layer `{}`: nested models are not read from .keras files yet", layer.name))
+        })?;
+        variables.push((layer.name.to_string(), layer.spec.class(), shapes));
+    }
+    let borrowed: Vec<(&str, &str, Vec<Vec<usize>>)> =
+        variables.iter().map(|(n, c, s)| (n.as_str(), *c, s.clone())).collect();
+    let values = nn_core::weights::keras::read_variables(h5, &borrowed).map_err(fail)?;
+    let mut bytes = nn_core::weights::bytes::header(values.len(), 4).to_vec();
+    for v in &values {
+        bytes.extend_from_slice(&(*v as f32).to_le_bytes());
+    }
+    let bytes = syn::LitByteStr::new(&bytes, span);
+
+    let item = expand::item(&model, &def.header);
+    let ident = &def.header.ident;
+    let file = path.display().to_string();
+    let file_doc = format!("Keras's weights from `{}`, compiled in: usable in a `static`.", def.path.value());
+    let self_test = self_test(&model, def.check.as_ref(), span)?;
+    Ok(quote! {
+        #item
+
+        impl #ident {
+            #[doc = #file_doc]
+            pub const KERAS: Self = Self::from_bytes(#bytes);
+
+            #self_test
+        }
+
+        // Rebuild when the file changes.
+        const _: &[u8] = include_bytes!(#file);
+    })
+}
+
+/// `self_test()`: re-runs the input given with `check` and compares with Keras's output.
+fn self_test(
+    model: &ir::Model,
+    check: Option<&(Vec<f64>, Vec<f64>)>,
+    span: Span,
+) -> Result<TokenStream, TokenStream> {
+    let Some((inputs, outputs)) = check else { return Ok(quote!()) };
+    let fail = |message: String| syn::Error::new(span, message).to_compile_error();
+    if model.inputs.len() != 1 || model.outputs.len() != 1 {
+        return Err(fail("`check` takes one input and one output; this model has several".into()));
+    }
+    let (n_in, n_out) = (model.inputs[0], model.layers.last().map_or(0, |_| outputs.len()));
+    if inputs.len() != n_in {
+        return Err(fail(format!("`check` gives {} inputs; the model takes {n_in}", inputs.len())));
+    }
+    let inputs = inputs.iter().map(|v| *v as f32);
+    let outputs = outputs.iter().map(|v| *v as f32);
+    Ok(quote! {
+        /// Runs the input given to `keras_model!`'s `check` and compares with the output Keras
+        /// gave for it: the largest absolute difference if within 1e-5, else an error with it.
+        pub fn self_test(&self) -> Result<f32, f32> {
+            let x = ::nn::nalgebra::SVector::<f32, #n_in>::from([#(#inputs),*]);
+            let want = ::nn::nalgebra::SVector::<f32, #n_out>::from([#(#outputs),*]);
+            let got = ::nn::Model::predict(self, &x);
+            let worst = (got - want).amax();
+            if worst <= 1e-5 { Ok(worst) } else { Err(worst) }
+        }
+    })
+}
+
+fn ident(name: &str, span: Span) -> Result<Ident, String> {
+    let clean: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    syn::parse_str::<Ident>(&clean)
+        .map(|mut i| {
+            i.set_span(span);
+            i
+        })
+        .map_err(|_| format!("layer name `{name}` cannot be a Rust field name"))
+}
+
+fn number(value: f64, span: Span) -> Arg {
+    Arg::Number(Number::new(value, span))
+}
+
+/// One Keras layer config as a DSL layer call: `name: Kind<args>`.
+fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
+    let class = layer.get("class_name").and_then(Json::as_str).unwrap_or("?");
+    let config = layer.get("config").ok_or("a layer without config")?;
+    let name = config.get("name").and_then(Json::as_str).ok_or("a layer without a name")?;
+    let label = Some(ident(name, span)?);
+    let kind = |k: &str| Ident::new(k, span);
+    let activation = |config: &Json| -> Result<Arg, String> {
+        let act = config
+            .get("activation")
+            .and_then(Json::as_str)
+            .ok_or_else(|| format!("layer `{name}`: only activations given by name are supported"))?;
+        Ok(Arg::Name(ident(act, span)?))
+    };
+    Ok(match class {
+        "InputLayer" => {
+            let shape = config.get("batch_shape").and_then(Json::as_array).unwrap_or(&[]);
+            let [_, size] = shape else {
+                return Err(format!("layer `{name}`: only 1-D inputs are supported, found shape {shape:?}"));
+            };
+            let size = size.as_f64().ok_or(format!("layer `{name}`: unknown input size"))?;
+            LayerCall { label, kind: kind("Input"), model: None, args: vec![number(size, span)] }
+        }
+        "Dense" => {
+            let units =
+                config.get("units").and_then(Json::as_f64).ok_or(format!("layer `{name}`: no units"))?;
+            let use_bias = config.get("use_bias").and_then(Json::as_bool).unwrap_or(true);
+            let args = vec![
+                number(units, span),
+                activation(config)?,
+                Arg::Named {
+                    name: kind("use_bias"),
+                    value: Box::new(Arg::Bool(syn::LitBool::new(use_bias, span))),
+                },
+            ];
+            LayerCall { label, kind: kind("Dense"), model: None, args }
+        }
+        "Activation" => {
+            LayerCall { label, kind: kind("Activation"), model: None, args: vec![activation(config)?] }
+        }
+        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" | "Concatenate" => {
+            LayerCall { label, kind: kind(class), model: None, args: Vec::new() }
+        }
+        "Dot" => {
+            let normalize = config.get("normalize").and_then(Json::as_bool).unwrap_or(false);
+            let arg = Arg::Named {
+                name: kind("normalize"),
+                value: Box::new(Arg::Bool(syn::LitBool::new(normalize, span))),
+            };
+            LayerCall { label, kind: kind("Dot"), model: None, args: vec![arg] }
+        }
+        other => return Err(format!("layer `{name}`: Keras layer `{other}` is not supported by nn yet")),
+    })
+}
+
+/// The node a `keras_history` triple names: `<layer>__<node index>`.
+fn node_ident(history: &Json, span: Span) -> Result<Ident, String> {
+    let triple = history.as_array().unwrap_or(&[]);
+    let layer = triple.first().and_then(Json::as_str).ok_or("a tensor without keras_history")?;
+    let node = triple.get(1).and_then(Json::as_f64).unwrap_or(0.0);
+    ident(&format!("{layer}__{node}"), span)
+}
+
+/// The tensors a node is called on: one tensor, or a list of them (merges).
+fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
+    let args = node.get("args").and_then(Json::as_array).unwrap_or(&[]);
+    let tensors: Vec<&Json> = match args.first() {
+        Some(Json::Array(list)) => list.iter().collect(),
+        Some(tensor) => vec![tensor],
+        None => Vec::new(),
+    };
+    tensors
+        .iter()
+        .map(|t| {
+            node_ident(t.get("config").and_then(|c| c.get("keras_history")).unwrap_or(&Json::Null), span)
+        })
+        .collect()
+}
+
+/// A functional config as `functional!` statements: inputs first in Keras's input order, a
+/// layer called once as `name__0 = name: Kind<..>(inputs)`, a shared layer bound as
+/// `name = Kind<..>;` and called as `name__i = name(inputs)`.
+fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Result<GraphDef, String> {
+    let triples = |key: &str| -> Vec<Json> {
+        match body.get(key) {
+            Some(Json::Array(items)) if items.first().is_some_and(|i| matches!(i, Json::Array(_))) => {
+                items.clone()
+            }
+            Some(triple @ Json::Array(_)) => vec![triple.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let input_order: Vec<String> = triples("input_layers")
+        .iter()
+        .filter_map(|t| t.as_array()?.first()?.as_str().map(str::to_string))
+        .collect();
+    let mut inputs = Vec::new();
+    let mut stmts = Vec::new();
+    for layer in layers {
+        let call = layer_call(layer, span)?;
+        let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
+        let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
+        if call.kind == "Input" {
+            let position = input_order.iter().position(|n| n == name).unwrap_or(usize::MAX);
+            inputs.push((position, Stmt { name: ident(&format!("{name}__0"), span)?, call, inputs: None }));
+        } else if nodes.len() == 1 {
+            stmts.push(Stmt {
+                name: ident(&format!("{name}__0"), span)?,
+                call,
+                inputs: Some(node_inputs(&nodes[0], span)?),
+            });
+        } else {
+            let layer_ident = ident(name, span)?;
+            let LayerCall { kind, model, args, .. } = call;
+            stmts.push(Stmt {
+                name: layer_ident.clone(),
+                call: LayerCall { label: None, kind, model, args },
+                inputs: None,
+            });
+            for (i, node) in nodes.iter().enumerate() {
+                let call =
+                    LayerCall { label: None, kind: layer_ident.clone(), model: None, args: Vec::new() };
+                stmts.push(Stmt {
+                    name: ident(&format!("{name}__{i}"), span)?,
+                    call,
+                    inputs: Some(node_inputs(node, span)?),
+                });
+            }
+        }
+    }
+    inputs.sort_by_key(|(position, _)| *position);
+    let outputs =
+        triples("output_layers").iter().map(|t| node_ident(t, span)).collect::<Result<Vec<_>, _>>()?;
+    Ok(GraphDef {
+        item: Some(header),
+        stmts: inputs.into_iter().map(|(_, s)| s).chain(stmts).collect(),
+        outputs: Some(outputs),
+        span,
+    })
+}
