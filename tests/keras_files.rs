@@ -168,7 +168,10 @@ fn keras_files_that_do_not_fit_are_typed_errors() {
     // A model with more layers: the missing one is named.
     sequential! { struct ThreeLayers { Input<2>, Dense<8, relu>, Dense<1, sigmoid>, Dense<1> } }
     let err = ThreeLayers::zeros().load_keras(&file("xor.keras")).unwrap_err();
-    assert_eq!(err.to_string(), "layer `dense_2`: the file has no `dense_2/kernel` (expected shape [1, 1])");
+    assert_eq!(
+        err.to_string(),
+        "layer `dense_2`: the file has no `layers/dense_2/vars/0` for its `kernel` (expected shape [1, 1])"
+    );
     assert_eq!(m, SeedSequential::zeros(), "a failed load writes nothing");
 }
 

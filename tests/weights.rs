@@ -136,8 +136,12 @@ fn files_that_do_not_fit_are_typed_errors_naming_the_layer() {
     let mut model = known_xor();
     let missing = file(&XOR_TENSORS[..3]);
     let err = model.load_safetensors(&missing).unwrap_err();
-    assert_eq!(err, WeightsError::Missing { layer: "dense_1", weight: "bias", expected: &[1] });
-    assert_eq!(err.to_string(), "layer `dense_1`: the file has no `dense_1/bias` (expected shape [1])");
+    let tensor = "dense_1/bias".to_string();
+    assert_eq!(err, WeightsError::Missing { layer: "dense_1", weight: "bias", tensor, expected: vec![1] });
+    assert_eq!(
+        err.to_string(),
+        "layer `dense_1`: the file has no `dense_1/bias` for its `bias` (expected shape [1])"
+    );
 
     let mut extra = XOR_TENSORS.to_vec();
     extra.push(("dense_2/kernel", "F32", &[1, 1]));
@@ -151,7 +155,7 @@ fn files_that_do_not_fit_are_typed_errors_naming_the_layer() {
     let err = model.load_safetensors(&file(&shape)).unwrap_err();
     assert_eq!(
         err,
-        WeightsError::Shape { layer: "dense", weight: "kernel", expected: &[2, 8], found: vec![3, 8] }
+        WeightsError::Shape { layer: "dense", weight: "kernel", expected: vec![2, 8], found: vec![3, 8] }
     );
     assert_eq!(
         err.to_string(),

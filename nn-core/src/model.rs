@@ -165,7 +165,43 @@ pub trait Model: Sized {
     /// naming it, and nothing is written.
     #[cfg(feature = "safetensors")]
     fn load_safetensors(&mut self, bytes: &[u8]) -> Result<(), crate::weights::WeightsError> {
-        crate::weights::safetensors::load(self, bytes)
+        crate::weights::safetensors::load(self, bytes, &crate::weights::safetensors::keras_place)
+    }
+
+    /// Overwrites every weight from a safetensors file written by PyTorch
+    /// (`safetensors.torch.save_file(module.state_dict(), ...)`), through an explicit mapping
+    /// from each of the model's layers with weights to its PyTorch module's name:
+    /// `&[("dense", "0"), ("dense_1", "2")]` for `nn.Sequential(Linear, ReLU, Linear)`.
+    ///
+    /// A Dense layer's kernel is the module's `<name>.weight`, stored `[out, in]` and transposed
+    /// into Keras's `[in, out]`; its bias is `<name>.bias`. Every check of
+    /// [`Model::load_safetensors`] applies, and a layer with weights missing from `modules` is
+    /// an error.
+    #[cfg(feature = "safetensors")]
+    fn load_torch_safetensors(
+        &mut self,
+        bytes: &[u8],
+        modules: &[(&str, &str)],
+    ) -> Result<(), crate::weights::WeightsError> {
+        use crate::weights::safetensors::Place;
+        use alloc::format;
+        let place = |layer: &'static str, weight: &'static str, shape: &'static [usize]| {
+            let (_, module) = modules.iter().find(|(l, _)| *l == layer)?;
+            Some(match (weight, shape) {
+                ("kernel", [rows, cols]) => Place {
+                    name: format!("{module}.weight"),
+                    shape: alloc::vec![*cols, *rows],
+                    transposed: true,
+                },
+                ("kernel", _) => {
+                    Place { name: format!("{module}.weight"), shape: shape.to_vec(), transposed: false }
+                }
+                (other, _) => {
+                    Place { name: format!("{module}.{other}"), shape: shape.to_vec(), transposed: false }
+                }
+            })
+        };
+        crate::weights::safetensors::load(self, bytes, &place)
     }
 
     /// Every weight as a safetensors file, named and shaped as [`Model::load_safetensors`] reads.

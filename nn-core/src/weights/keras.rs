@@ -138,11 +138,13 @@ fn check_dataset(
     weight: &'static str,
     expected: &'static [usize],
 ) -> Result<(), WeightsError> {
-    let dataset = file.dataset(path).map_err(|_| WeightsError::Missing { layer, weight, expected })?;
+    let missing =
+        || WeightsError::Missing { layer, weight, tensor: path.to_string(), expected: expected.to_vec() };
+    let dataset = file.dataset(path).map_err(|_| missing())?;
     let shape = dataset.shape().map_err(|e| WeightsError::Format(e.to_string()))?;
     let found: Vec<usize> = shape.iter().map(|d| usize::try_from(*d).unwrap_or(usize::MAX)).collect();
     if found != expected {
-        return Err(WeightsError::Shape { layer, weight, expected, found });
+        return Err(WeightsError::Shape { layer, weight, expected: expected.to_vec(), found });
     }
     match dataset.dtype().map_err(|e| WeightsError::Format(e.to_string()))? {
         hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => Ok(()),

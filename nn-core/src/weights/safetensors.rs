@@ -7,8 +7,26 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-/// Reads every weight of `model` from `bytes`, or changes nothing and says why.
-pub(crate) fn load<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
+/// Where a model's weight is in a file: the tensor's name, its shape there, and whether it is
+/// stored transposed (PyTorch's `Linear.weight` is `[out, in]`, Keras's kernel `[in, out]`).
+pub(crate) struct Place {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub transposed: bool,
+}
+
+/// Keras's names and shapes: `dense_1/kernel`, `[in, out]`.
+pub(crate) fn keras_place(layer: &str, weight: &str, shape: &[usize]) -> Option<Place> {
+    Some(Place { name: format!("{layer}/{weight}"), shape: shape.to_vec(), transposed: false })
+}
+
+/// Reads every weight of `model` from `bytes`, each where `place` says, or changes nothing and
+/// says why. `place` returning `None` means the caller did not map that layer.
+pub(crate) fn load<M: Model>(
+    model: &mut M,
+    bytes: &[u8],
+    place: &dyn Fn(&'static str, &'static str, &'static [usize]) -> Option<Place>,
+) -> Result<(), WeightsError> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
     // First pass: every weight is there, with its shape and a readable type.
     let mut error = None;
@@ -17,21 +35,27 @@ pub(crate) fn load<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsE
         if error.is_some() {
             return;
         }
-        let name = format!("{layer}/{}", w.name);
-        match file.tensor(&name) {
-            Err(_) => error = Some(WeightsError::Missing { layer, weight: w.name, expected: w.shape }),
-            Ok(t) if t.shape() != w.shape => {
+        let Some(at) = place(layer, w.name, w.shape) else {
+            error = Some(WeightsError::Unmapped { layer });
+            return;
+        };
+        match file.tensor(&at.name) {
+            Err(_) => {
+                error =
+                    Some(WeightsError::Missing { layer, weight: w.name, tensor: at.name, expected: at.shape })
+            }
+            Ok(t) if t.shape() != at.shape.as_slice() => {
                 error = Some(WeightsError::Shape {
                     layer,
                     weight: w.name,
-                    expected: w.shape,
+                    expected: at.shape,
                     found: t.shape().to_vec(),
                 })
             }
             Ok(t) if !matches!(t.dtype(), Dtype::F32 | Dtype::F64) => {
                 error = Some(WeightsError::Dtype { layer, weight: w.name, found: format!("{:?}", t.dtype()) })
             }
-            Ok(_) => used.push(name),
+            Ok(_) => used.push(at.name),
         }
     });
     if let Some(error) = error {
@@ -40,13 +64,32 @@ pub(crate) fn load<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsE
     if let Some(extra) = file.names().into_iter().find(|n| !used.iter().any(|u| u == n)) {
         return Err(WeightsError::Extra { name: extra.to_string() });
     }
-    // Second pass: copy, converting f32 <-> f64 where the file and the model differ.
+    // Second pass: copy, converting f32 <-> f64 where the file and the model differ, and
+    // transposing where the file stores a matrix the other way round.
     model.visit_weights_mut(&mut |layer, w| {
-        if let Ok(t) = file.tensor(&format!("{layer}/{}", w.name)) {
+        let Some(at) = place(layer, w.name, w.shape) else { return };
+        if let Ok(t) = file.tensor(&at.name) {
             read_into(&t, w.data);
+            if at.transposed
+                && let [rows, cols] = at.shape[..]
+            {
+                transpose(w.data, rows, cols);
+            }
         }
     });
     Ok(())
+}
+
+/// Transposes a row-major `rows × cols` matrix in place, into `cols × rows`.
+fn transpose<T: Copy>(data: &mut [T], rows: usize, cols: usize) {
+    let copy: Vec<T> = data.to_vec();
+    for r in 0..rows {
+        for c in 0..cols {
+            if let (Some(dst), Some(src)) = (data.get_mut(c * rows + r), copy.get(r * cols + c)) {
+                *dst = *src;
+            }
+        }
+    }
 }
 
 fn read_into<T: Float>(t: &TensorView<'_>, out: &mut [T]) {
