@@ -296,10 +296,11 @@ impl Peer for Tract {
     }
     #[inline(never)]
     fn run(&mut self, x: &Self::Input) -> Self::Output {
-        self.state.run(tract_onnx::prelude::tvec!(x.clone())).unwrap()
+        use tract_onnx::prelude::*;
+        self.state.run(tvec!(x.clone())).unwrap()
     }
     fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
-        Ok(y[0].to_array_view::<f32>()?.iter().copied().collect())
+        Ok(y[0].to_plain_array_view::<f32>()?.iter().copied().collect())
     }
 }
 
@@ -307,22 +308,29 @@ impl Peer for Tract {
 // burn
 // ---------------------------------------------------------------------------------------------
 
-/// burn-tensor with the ndarray backend (`Device::ndarray()`, no `multi-threads`):
-/// `module::linear` (matmul + bias) + `activation::relu` per layer.
-pub struct Burn {
+/// burn-tensor: `module::linear` (matmul + bias) + `activation::relu` per layer, on the
+/// deprecated ndarray backend (`FLEX = false`, id `burn`; `Device::ndarray()` without its
+/// `multi-threads` feature) or on the flex backend that burn 0.22 recommends instead
+/// (`FLEX = true`, id `burn-flex`; `Device::flex()` without its `rayon` feature).
+pub struct BurnOn<const FLEX: bool> {
     device: burn_tensor::Device,
     layers: Vec<(burn_tensor::Tensor<2>, burn_tensor::Tensor<1>, bool)>,
     batch: usize,
     input: usize,
 }
 
-impl Peer for Burn {
-    const NAME: &'static str = "burn";
+/// burn on its ndarray backend.
+pub type Burn = BurnOn<false>;
+/// burn on its flex backend.
+pub type BurnFlex = BurnOn<true>;
+
+impl<const FLEX: bool> Peer for BurnOn<FLEX> {
+    const NAME: &'static str = if FLEX { "burn-flex" } else { "burn" };
     type Input = burn_tensor::Tensor<2>;
     type Output = burn_tensor::Tensor<2>;
     fn new(spec: &Spec, batch: usize) -> Res<Self> {
         use burn_tensor::{Device, Tensor, TensorData};
-        let device = Device::ndarray();
+        let device = if FLEX { Device::flex() } else { Device::ndarray() };
         let layers = spec
             .layers
             .iter()
@@ -332,7 +340,7 @@ impl Peer for Burn {
                 (w, b, l.relu)
             })
             .collect();
-        Ok(Burn { device, layers, batch, input: spec.input() })
+        Ok(BurnOn { device, layers, batch, input: spec.input() })
     }
     fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
         use burn_tensor::{Tensor, TensorData};
@@ -358,10 +366,16 @@ impl Peer for Burn {
 // ndarray
 // ---------------------------------------------------------------------------------------------
 
-/// ndarray with its default (matrixmultiply, no threading) `dot`: `x.dot(&w) + &b`, then relu
-/// in place, per layer.
+/// ndarray with its default (matrixmultiply, no threading) `dot`, per layer `x.dot(&w) + &b`
+/// then relu in place. At batch 64 that is `Array2 · Array2` (matrixmultiply's sgemm). At batch
+/// 1 it is the matrix-vector product `wᵀ.dot(&x)` with `wᵀ` stored `[output, input]`
+/// contiguous, so each output is one contiguous (unrolled) dot product: sgemm with one row
+/// repacks the whole weight matrix on every call, which measured several times slower on M2.
 pub struct Ndarray {
+    /// `[input, output]`, for batches.
     layers: Vec<(ndarray::Array2<f32>, ndarray::Array1<f32>, bool)>,
+    /// `[output, input]`, for one vector.
+    layers_t: Vec<(ndarray::Array2<f32>, ndarray::Array1<f32>, bool)>,
     batch: usize,
     input: usize,
 }
@@ -371,33 +385,45 @@ impl Peer for Ndarray {
     type Input = ndarray::Array2<f32>;
     type Output = ndarray::Array2<f32>;
     fn new(spec: &Spec, batch: usize) -> Res<Self> {
-        let layers = spec
-            .layers
-            .iter()
-            .map(|l| {
-                let w = ndarray::Array2::from_shape_vec((l.input, l.output), l.w.clone())?;
-                Ok((w, ndarray::Array1::from_vec(l.b.clone()), l.relu))
-            })
-            .collect::<Result<_, ndarray::ShapeError>>()?;
-        Ok(Ndarray { layers, batch, input: spec.input() })
+        let mut layers = vec![];
+        let mut layers_t = vec![];
+        for l in &spec.layers {
+            let w = ndarray::Array2::from_shape_vec((l.input, l.output), l.w.clone())?;
+            let b = ndarray::Array1::from_vec(l.b.clone());
+            layers_t.push((w.t().as_standard_layout().into_owned(), b.clone(), l.relu));
+            layers.push((w, b, l.relu));
+        }
+        Ok(Ndarray { layers, layers_t, batch, input: spec.input() })
     }
     fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
         Ok(ndarray::Array2::from_shape_vec((self.batch, self.input), x.to_vec())?)
     }
     #[inline(never)]
     fn run(&mut self, x: &Self::Input) -> Self::Output {
-        let (w, b, relu) = &self.layers[0];
-        let mut a = x.dot(w) + b;
-        if *relu {
-            a.mapv_inplace(|v| v.max(0.0));
-        }
-        for (w, b, relu) in &self.layers[1..] {
-            a = a.dot(w) + b;
-            if *relu {
+        fn relu<D: ndarray::Dimension>(a: &mut ndarray::Array<f32, D>, r: bool) {
+            if r {
                 a.mapv_inplace(|v| v.max(0.0));
             }
         }
-        a
+        if self.batch == 1 {
+            let (wt, b, r) = &self.layers_t[0];
+            let mut a = wt.dot(&x.row(0)) + b;
+            relu(&mut a, *r);
+            for (wt, b, r) in &self.layers_t[1..] {
+                a = wt.dot(&a) + b;
+                relu(&mut a, *r);
+            }
+            a.insert_axis(ndarray::Axis(0))
+        } else {
+            let (w, b, r) = &self.layers[0];
+            let mut a = x.dot(w) + b;
+            relu(&mut a, *r);
+            for (w, b, r) in &self.layers[1..] {
+                a = a.dot(w) + b;
+                relu(&mut a, *r);
+            }
+            a
+        }
     }
     fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
         Ok(y.iter().copied().collect())
