@@ -4,7 +4,8 @@
 Run from the repository root (Python 3 standard library only; Rust builds everything):
 
     python3 scripts/bench.py            # nn, the hand baselines, a native build, build costs
-    python3 scripts/bench.py --peers    # ... plus candle, tract, burn and ndarray (slow build)
+    python3 scripts/bench.py --peers    # ... plus candle, tract, burn and ndarray (a 20-minute
+                                        # first build; see peers/README.md)
 
 It runs, in order:
 1. `cargo bench --bench mlp`: nn and the hand-written baselines, default target, plus the
@@ -93,7 +94,7 @@ def write_report(m, native, peers, clean, incremental, size):
     models = {"M1": (16, 64, 64, 8), "M2": (784, 128, 64, 10)}
     rows = [("M1", "batch1", 1), ("M2", "batch1", 1), ("M1", "batch64", 64), ("M2", "batch64", 64)]
     cols = ["nn", "nn (native)", "hand_nalgebra", "hand_arrays"] + (
-        ["candle", "tract", "burn", "ndarray"] if peers else [])
+        ["candle", "tract", "burn", "burn-flex", "ndarray"] if peers else [])
     lines = [
         "# Benchmarks",
         "",
@@ -123,7 +124,7 @@ def write_report(m, native, peers, clean, incremental, size):
             r.append(f"default / native = {nn / vals['nn (native)']:.2f}×")
         if limit:
             r.append(f"{limit / nn * 100:.0f}% of FMA peak")
-        for p in ("candle", "tract", "burn", "ndarray"):
+        for p in ("candle", "tract", "burn", "burn-flex", "ndarray"):
             if vals.get(p):
                 r.append(f"{p} / nn = {vals[p] / nn:.1f}×")
         ratios.append("- " + ", ".join(r))

@@ -370,7 +370,7 @@ impl<const FLEX: bool> Peer for BurnOn<FLEX> {
 /// then relu in place. At batch 64 that is `Array2 · Array2` (matrixmultiply's sgemm). At batch
 /// 1 it is the matrix-vector product `wᵀ.dot(&x)` with `wᵀ` stored `[output, input]`
 /// contiguous, so each output is one contiguous (unrolled) dot product: sgemm with one row
-/// repacks the whole weight matrix on every call, which measured several times slower on M2.
+/// repacks the whole weight matrix on every call, which measured about 2–3× slower here.
 pub struct Ndarray {
     /// `[input, output]`, for batches.
     layers: Vec<(ndarray::Array2<f32>, ndarray::Array1<f32>, bool)>,

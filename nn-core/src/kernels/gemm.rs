@@ -90,36 +90,48 @@ mod x86 {
         k: usize,
         n: usize,
     ) {
+        tiles(rows, n, 32, MR512, |r, o, mr, width| {
+            let (m0, m1) = (lanes(width.min(16)), lanes(width.saturating_sub(16)));
+            // SAFETY: `tiles` keeps `r + mr <= rows` and `o < n`: in bounds of every slice.
+            unsafe {
+                let (x, w, y, bias) = (x.add(r * k), w.add(o), y.add(r * n + o), bias.map(|b| b.add(o)));
+                match mr {
+                    12 => tile512::<12>(x, w, bias, y, k, n, m0, m1),
+                    11 => tile512::<11>(x, w, bias, y, k, n, m0, m1),
+                    10 => tile512::<10>(x, w, bias, y, k, n, m0, m1),
+                    9 => tile512::<9>(x, w, bias, y, k, n, m0, m1),
+                    8 => tile512::<8>(x, w, bias, y, k, n, m0, m1),
+                    7 => tile512::<7>(x, w, bias, y, k, n, m0, m1),
+                    6 => tile512::<6>(x, w, bias, y, k, n, m0, m1),
+                    5 => tile512::<5>(x, w, bias, y, k, n, m0, m1),
+                    4 => tile512::<4>(x, w, bias, y, k, n, m0, m1),
+                    3 => tile512::<3>(x, w, bias, y, k, n, m0, m1),
+                    2 => tile512::<2>(x, w, bias, y, k, n, m0, m1),
+                    _ => tile512::<1>(x, w, bias, y, k, n, m0, m1),
+                }
+            }
+        });
+    }
+
+    /// Calls `tile(r, o, mr, width)` over the output in tiles `nr` outputs wide (`width` of them
+    /// real at the right edge) and at most `mr_max` rows high, rows split evenly.
+    #[inline(always)]
+    fn tiles(
+        rows: usize,
+        n: usize,
+        nr: usize,
+        mr_max: usize,
+        mut tile: impl FnMut(usize, usize, usize, usize),
+    ) {
         let mut o = 0;
         while o < n {
-            let width = (n - o).min(32);
-            let m0: __mmask16 = lanes(width.min(16));
-            let m1: __mmask16 = lanes(width.saturating_sub(16));
             let mut r = 0;
             while r < rows {
-                let mr = balanced(rows - r, MR512);
-                let (xr, yr) = unsafe { (x.add(r * k), y.add(r * n + o)) };
-                let wo = unsafe { w.add(o) };
-                let bo = bias.map(|b| unsafe { b.add(o) });
-                unsafe {
-                    match mr {
-                        12 => tile512::<12>(xr, wo, bo, yr, k, n, m0, m1),
-                        11 => tile512::<11>(xr, wo, bo, yr, k, n, m0, m1),
-                        10 => tile512::<10>(xr, wo, bo, yr, k, n, m0, m1),
-                        9 => tile512::<9>(xr, wo, bo, yr, k, n, m0, m1),
-                        8 => tile512::<8>(xr, wo, bo, yr, k, n, m0, m1),
-                        7 => tile512::<7>(xr, wo, bo, yr, k, n, m0, m1),
-                        6 => tile512::<6>(xr, wo, bo, yr, k, n, m0, m1),
-                        5 => tile512::<5>(xr, wo, bo, yr, k, n, m0, m1),
-                        4 => tile512::<4>(xr, wo, bo, yr, k, n, m0, m1),
-                        3 => tile512::<3>(xr, wo, bo, yr, k, n, m0, m1),
-                        2 => tile512::<2>(xr, wo, bo, yr, k, n, m0, m1),
-                        _ => tile512::<1>(xr, wo, bo, yr, k, n, m0, m1),
-                    }
-                }
+                let mr = balanced(rows - r, mr_max);
+                tile(r, o, mr, (n - o).min(nr));
                 r += mr;
             }
-            o += 32;
+            o += nr;
         }
     }
 
@@ -198,31 +210,21 @@ mod x86 {
         k: usize,
         n: usize,
     ) {
-        let mut o = 0;
-        while o < n {
-            let width = (n - o).min(16);
-            let m0 = mask256(width.min(8));
-            let m1 = mask256(width.saturating_sub(8));
-            let mut r = 0;
-            while r < rows {
-                let mr = balanced(rows - r, MR256);
-                let (xr, yr) = unsafe { (x.add(r * k), y.add(r * n + o)) };
-                let wo = unsafe { w.add(o) };
-                let bo = bias.map(|b| unsafe { b.add(o) });
-                unsafe {
-                    match mr {
-                        6 => tile256::<6>(xr, wo, bo, yr, k, n, m0, m1),
-                        5 => tile256::<5>(xr, wo, bo, yr, k, n, m0, m1),
-                        4 => tile256::<4>(xr, wo, bo, yr, k, n, m0, m1),
-                        3 => tile256::<3>(xr, wo, bo, yr, k, n, m0, m1),
-                        2 => tile256::<2>(xr, wo, bo, yr, k, n, m0, m1),
-                        _ => tile256::<1>(xr, wo, bo, yr, k, n, m0, m1),
-                    }
+        tiles(rows, n, 16, MR256, |r, o, mr, width| {
+            let (m0, m1) = (mask256(width.min(8)), mask256(width.saturating_sub(8)));
+            // SAFETY: as in `avx512`.
+            unsafe {
+                let (x, w, y, bias) = (x.add(r * k), w.add(o), y.add(r * n + o), bias.map(|b| b.add(o)));
+                match mr {
+                    6 => tile256::<6>(x, w, bias, y, k, n, m0, m1),
+                    5 => tile256::<5>(x, w, bias, y, k, n, m0, m1),
+                    4 => tile256::<4>(x, w, bias, y, k, n, m0, m1),
+                    3 => tile256::<3>(x, w, bias, y, k, n, m0, m1),
+                    2 => tile256::<2>(x, w, bias, y, k, n, m0, m1),
+                    _ => tile256::<1>(x, w, bias, y, k, n, m0, m1),
                 }
-                r += mr;
             }
-            o += 16;
-        }
+        });
     }
 
     /// Lanes `0..count` of eight set, as `_mm256_maskload_ps` wants them (sign bits).
