@@ -113,7 +113,8 @@ fn predict_batch_allocates_nothing() {
     let mut ys = [Vector3::zeros(); 16];
     let n = allocations_in(|| model.predict_batch(&xs, &mut ys).unwrap());
     assert_eq!(n, 0);
-    assert_eq!(ys[15], model.predict(&xs[0]));
+    // The batch sums in another order than one sample does: equal to rounding.
+    assert!((ys[15] - model.predict(&xs[0])).amax() < 1e-12);
 }
 
 #[test]

@@ -44,7 +44,8 @@ pub trait Elementwise: ActivationMeta {
 impl<E: Elementwise> ActivationFn for E {
     #[inline(always)]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
-        for v in x.iter_mut() {
+        // Over the plain slice: nalgebra's element iterator is strided and does not vectorize.
+        for v in x.as_mut_slice() {
             *v = self.eval(*v);
         }
     }
@@ -58,6 +59,13 @@ fn c<T: Float>(v: f64) -> T {
 #[inline(always)]
 fn relu<T: Float>(x: T) -> T {
     if x > T::ZERO { x } else { T::ZERO }
+}
+
+/// The largest element (zero for none), over the plain slice so that it vectorizes.
+#[inline(always)]
+fn max_of<T: Float>(values: &[T]) -> T {
+    let first = values.first().copied().unwrap_or(T::ZERO);
+    values.iter().fold(first, |m, v| if *v > m { *v } else { m })
 }
 
 /// `1 / (1 + e^-x)` through `e^-|x|`, which never overflows; branch-free so it vectorizes.
@@ -259,9 +267,9 @@ impl ActivationMeta for Softmax {
 impl ActivationFn for Softmax {
     #[inline]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
-        let max = x.max();
+        let max = max_of(x.as_slice());
         let mut sum = T::ZERO;
-        for v in x.iter_mut() {
+        for v in x.as_mut_slice() {
             *v = (*v - max).fast_exp();
             sum += *v;
         }
@@ -282,15 +290,15 @@ impl ActivationMeta for LogSoftmax {
 impl ActivationFn for LogSoftmax {
     #[inline]
     fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
-        let max = x.max();
+        let max = max_of(x.as_slice());
         let mut sum = T::ZERO;
-        for v in x.iter() {
+        for v in x.as_slice() {
             sum += (*v - max).fast_exp();
         }
         // Subtract `max` and `ln(sum)` separately, as jax does: folding them into one shift
         // first loses the small `ln(sum)` against a large `max`.
         let log_sum = sum.ln();
-        for v in x.iter_mut() {
+        for v in x.as_mut_slice() {
             *v = (*v - max) - log_sum;
         }
     }

@@ -93,11 +93,31 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
         // Column `i` of the kernel is Keras's row `i`: scale it by x[i] and accumulate.
         let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
+        let x: &[T; IN] = &x.data.0[0];
         let acc: &mut [T; OUT] = &mut y.data.0[0];
-        for (column, &xi) in kernel.iter().zip(x.iter()) {
-            for (a, &w) in acc.iter_mut().zip(column) {
-                *a += w * xi;
+        let mut i = 0;
+        if OUT <= 64 {
+            // Four running sums per output, over rows i, i+1, i+2, i+3: one sum would make every
+            // add wait on the last, and that latency, not arithmetic, bounds a narrow layer.
+            let mut parts = [[T::ZERO; OUT]; 4];
+            while i + 4 <= IN {
+                for o in 0..OUT {
+                    parts[0][o] += kernel[i][o] * x[i];
+                    parts[1][o] += kernel[i + 1][o] * x[i + 1];
+                    parts[2][o] += kernel[i + 2][o] * x[i + 2];
+                    parts[3][o] += kernel[i + 3][o] * x[i + 3];
+                }
+                i += 4;
             }
+            for o in 0..OUT {
+                acc[o] += (parts[0][o] + parts[1][o]) + (parts[2][o] + parts[3][o]);
+            }
+        }
+        while i < IN {
+            for o in 0..OUT {
+                acc[o] += kernel[i][o] * x[i];
+            }
+            i += 1;
         }
         self.activation.apply(&mut y);
         y
