@@ -113,6 +113,20 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
                 acc[o] += (parts[0][o] + parts[1][o]) + (parts[2][o] + parts[3][o]);
             }
         }
+        if OUT <= 128 {
+            // Wider layers: two running sums, which their registers still hold.
+            let mut parts = [[T::ZERO; OUT]; 2];
+            while i + 2 <= IN {
+                for o in 0..OUT {
+                    parts[0][o] += kernel[i][o] * x[i];
+                    parts[1][o] += kernel[i + 1][o] * x[i + 1];
+                }
+                i += 2;
+            }
+            for o in 0..OUT {
+                acc[o] += parts[0][o] + parts[1][o];
+            }
+        }
         while i < IN {
             for o in 0..OUT {
                 acc[o] += kernel[i][o] * x[i];
