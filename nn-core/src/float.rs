@@ -52,74 +52,49 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
     );
 }
 
-impl Float for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    #[inline(always)]
-    fn of(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn as_f64(self) -> f64 {
-        self as f64
-    }
-    #[inline(always)]
-    fn erfc_(self) -> Self {
-        libm::erfcf(self)
-    }
-    #[inline(always)]
-    fn fast_exp(self) -> Self {
-        crate::approx::exp_f32(self)
-    }
-    #[inline(always)]
-    fn fast_tanh(self) -> Self {
-        crate::approx::tanh_f32(self)
-    }
-    fn dense_rows(
-        level: crate::kernels::cpu::Level,
-        x: &[Self],
-        w: &[Self],
-        bias: Option<&[Self]>,
-        y: &mut [Self],
-        k: usize,
-        n: usize,
-    ) {
-        crate::kernels::gemm::dense_f32(level, x, w, bias, y, k, n);
-    }
+/// The two implementations differ only in which function does each job.
+macro_rules! impl_float {
+    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn of(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn erfc_(self) -> Self {
+                $erfc(self)
+            }
+            #[inline(always)]
+            fn fast_exp(self) -> Self {
+                $exp(self)
+            }
+            #[inline(always)]
+            fn fast_tanh(self) -> Self {
+                $tanh(self)
+            }
+            fn dense_rows(
+                level: crate::kernels::cpu::Level,
+                x: &[Self],
+                w: &[Self],
+                bias: Option<&[Self]>,
+                y: &mut [Self],
+                k: usize,
+                n: usize,
+            ) {
+                $dense(level, x, w, bias, y, k, n);
+            }
+        }
+    };
 }
 
-impl Float for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    #[inline(always)]
-    fn of(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn as_f64(self) -> f64 {
-        self
-    }
-    #[inline(always)]
-    fn erfc_(self) -> Self {
-        libm::erfc(self)
-    }
-    #[inline(always)]
-    fn fast_exp(self) -> Self {
-        libm::exp(self)
-    }
-    #[inline(always)]
-    fn fast_tanh(self) -> Self {
-        libm::tanh(self)
-    }
-    fn dense_rows(
-        _level: crate::kernels::cpu::Level,
-        x: &[Self],
-        w: &[Self],
-        bias: Option<&[Self]>,
-        y: &mut [Self],
-        k: usize,
-        n: usize,
-    ) {
-        crate::kernels::gemm::portable(x, w, bias, y, k, n);
-    }
-}
+impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32,
+    dense: crate::kernels::gemm::dense_f32);
+// f64 keeps libm's exact functions and the portable product: no f64 micro-kernel yet.
+impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh,
+    dense: |_level, x, w, bias, y, k, n| crate::kernels::gemm::portable(x, w, bias, y, k, n));
