@@ -50,11 +50,23 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
         k: usize,
         n: usize,
     );
+
+    /// `y += x · w` for one sample with this element type's kernel for `level`, or `false` where
+    /// it has none; see [`crate::kernels::gemm::accumulate_one_f32`].
+    #[doc(hidden)]
+    fn accumulate_one(
+        level: crate::kernels::cpu::Level,
+        x: &[Self],
+        w: &[Self],
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+    ) -> bool;
 }
 
 /// The two implementations differ only in which function does each job.
 macro_rules! impl_float {
-    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr) => {
+    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr, one: $one:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -89,12 +101,24 @@ macro_rules! impl_float {
             ) {
                 $dense(level, x, w, bias, y, k, n);
             }
+            #[inline(always)]
+            fn accumulate_one(
+                level: crate::kernels::cpu::Level,
+                x: &[Self],
+                w: &[Self],
+                y: &mut [Self],
+                k: usize,
+                n: usize,
+            ) -> bool {
+                $one(level, x, w, y, k, n)
+            }
         }
     };
 }
 
 impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32,
-    dense: crate::kernels::gemm::dense_f32);
+    dense: crate::kernels::gemm::dense_f32, one: crate::kernels::gemm::accumulate_one_f32);
 // f64 keeps libm's exact functions and the portable product: no f64 micro-kernel yet.
 impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh,
-    dense: |_level, x, w, bias, y, k, n| crate::kernels::gemm::portable(x, w, bias, y, k, n));
+    dense: |_level, x, w, bias, y, k, n| crate::kernels::gemm::portable(x, w, bias, y, k, n),
+    one: |_level, _x: &[f64], _w: &[f64], _y: &mut [f64], _k, _n| false);

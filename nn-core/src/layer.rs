@@ -27,6 +27,14 @@ pub trait Layer {
     /// The forward pass. Never allocates.
     fn forward(&self, x: &Self::Input) -> Self::Output;
 
+    /// The forward pass with the kernels for `level` (layers with such kernels override it; a
+    /// model's generated pass calls this with its dispatch level). Never allocates.
+    #[inline(always)]
+    fn forward_at(&self, level: Level, x: &Self::Input) -> Self::Output {
+        let _ = level;
+        self.forward(x)
+    }
+
     /// The forward pass over a batch, `ys[i] = forward(xs[i])` for as many as both hold, with the
     /// kernels for `level` (layers with a batched kernel override it). Never allocates.
     #[inline(always)]

@@ -44,10 +44,10 @@ pub trait Model: Sized {
         crate::kernels::dispatch::predict(self, x)
     }
 
-    /// The forward pass of one sample, as the macros write it, to be inlined into one copy per
-    /// instruction-set level. Call [`Model::predict`] instead.
+    /// The forward pass of one sample with the kernels for `level`, as the macros write it, to
+    /// be inlined into one copy per instruction-set level. Call [`Model::predict`] instead.
     #[doc(hidden)]
-    fn run(&self, x: &Self::Input) -> Self::Output;
+    fn run(&self, level: crate::kernels::cpu::Level, x: &Self::Input) -> Self::Output;
 
     /// The forward pass over a batch with the dense kernels for `level`, as the macros write it.
     /// Call [`Model::predict_batch`] instead.

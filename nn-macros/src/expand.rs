@@ -124,7 +124,9 @@ fn model_type(
         let layer = &model.layers[step.layer];
         let call = match field_of[step.layer].map(|f| &fields[f]) {
             None => layer.spec.merge_call(&args, step.output).unwrap_or_else(|| quote!(*#(#args)*)),
-            Some(Field { name, nested: false, .. }) => quote!(::nn::Layer::forward(&self.#name, #(#args),*)),
+            Some(Field { name, nested: false, .. }) => {
+                quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*))
+            }
             Some(Field { name, nested: true, .. }) => {
                 // The macro takes a nested model's sizes on trust; rustc checks them against
                 // its type, and its error should point at the sizes the user wrote.
@@ -133,7 +135,7 @@ fn model_type(
                 let args = args.iter().map(|a| respan(a.clone(), input_span));
                 let predict = respan(quote!(::nn::Model::run), output_span);
                 steps.push(
-                    quote_spanned!(output_span=> let #local: #out_ty = #predict(&self.#name, #(#args),*);),
+                    quote_spanned!(output_span=> let #local: #out_ty = #predict(&self.#name, level, #(#args),*);),
                 );
                 continue;
             }
@@ -276,7 +278,9 @@ fn model_type(
             const SUMMARY_CONNECTIONS: bool = !#chain;
 
             #[inline(always)]
-            fn run(&self, x: &Self::Input) -> Self::Output {
+            fn run(&self, level: ::nn::kernels::cpu::Level, x: &Self::Input) -> Self::Output {
+                // A graph of merges alone has no layer to pass the level to.
+                let _ = level;
                 #bind_inputs
                 #( #steps )*
                 #result
@@ -371,9 +375,8 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
         });
     if !is_chain {
         return quote! {
-            let _ = level;
             for (x, y) in xs.iter().zip(ys.iter_mut()) {
-                *y = ::nn::Model::run(self, x);
+                *y = ::nn::Model::run(self, level, x);
             }
         };
     }

@@ -31,8 +31,7 @@ pub fn predict_at<M: Model>(level: Level, model: &M, x: &M::Input) -> M::Output 
             return unsafe { x86::run_avx2(model, x) };
         }
     }
-    let _ = level;
-    model.run(x)
+    model.run(level.min(cpu::level()), x)
 }
 
 /// [`Model::run_batch`] compiled for the best level this CPU supports.
@@ -66,12 +65,12 @@ mod x86 {
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn run_avx512<M: Model>(model: &M, x: &M::Input) -> M::Output {
-        model.run(x)
+        model.run(Level::Avx512, x)
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn run_avx2<M: Model>(model: &M, x: &M::Input) -> M::Output {
-        model.run(x)
+        model.run(Level::Avx2, x)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]

@@ -20,6 +20,37 @@ pub fn dense<T: Float>(level: Level, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
     T::dense_rows(level, x, w, bias, y, k, n);
 }
 
+/// `y += x · w` for one sample (`x` holds `k` floats, `w` `k × n`, `y` `n`) with the `f32`
+/// kernel for `level`. Returns `false`, touching nothing, where `level` has no such kernel on
+/// this CPU or the slices are too short: the caller then runs its portable loop.
+pub(crate) fn accumulate_one_f32(
+    level: Level,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [f32],
+    k: usize,
+    n: usize,
+) -> bool {
+    if k == 0 || n == 0 || x.len() < k || w.len() < k * n || y.len() < n {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
+            // SAFETY: the CPU has AVX-512F; the lengths were checked above.
+            unsafe { x86::gemv512(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n) };
+            return true;
+        }
+        if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
+            // SAFETY: as above, with AVX2 and FMA.
+            unsafe { x86::gemv256(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n) };
+            return true;
+        }
+    }
+    let _ = level;
+    false
+}
+
 /// The portable kernel, for every element type and target.
 pub(crate) fn portable<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], k: usize, n: usize) {
     for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
@@ -225,6 +256,170 @@ mod x86 {
                 }
             }
         });
+    }
+
+    /// `y += x · w` for one sample, AVX-512: the outputs in blocks of up to 128 (eight
+    /// registers), each kept in `S` running sums over consecutive rows so that at least eight
+    /// FMA chains are in flight; one chain per output would leave a narrow layer waiting on FMA
+    /// latency. Rows of `w` stream through once per block, in order.
+    ///
+    /// # Safety
+    /// AVX-512F must be available; `x` holds `k`, `w` `k × n` and `y` `n` floats.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn gemv512(x: *const f32, w: *const f32, y: *mut f32, k: usize, n: usize) {
+        let mut o = 0;
+        while o < n {
+            let width = (n - o).min(128);
+            let blocks = width.div_ceil(16);
+            let last = lanes(width - 16 * (blocks - 1));
+            // SAFETY: `o + width <= n`, so every block is inside `w`'s rows and `y`.
+            unsafe {
+                let (w, y) = (w.add(o), y.add(o));
+                match blocks {
+                    1 => vec512::<1, 8>(x, w, y, k, n, last),
+                    2 => vec512::<2, 4>(x, w, y, k, n, last),
+                    3 => vec512::<3, 3>(x, w, y, k, n, last),
+                    4 => vec512::<4, 2>(x, w, y, k, n, last),
+                    5 => vec512::<5, 2>(x, w, y, k, n, last),
+                    6 => vec512::<6, 2>(x, w, y, k, n, last),
+                    7 => vec512::<7, 2>(x, w, y, k, n, last),
+                    _ => vec512::<8, 2>(x, w, y, k, n, last),
+                }
+            }
+            o += 128;
+        }
+    }
+
+    /// The sum of the `S` running sums of register `b`, added as a tree: a chain of `S - 1` adds
+    /// would put their latency after the last FMA of a layer the next one waits for.
+    #[inline(always)]
+    fn fold<V: Copy, const NB: usize, const S: usize>(
+        acc: &mut [[V; NB]; S],
+        b: usize,
+        add: impl Fn(V, V) -> V,
+    ) -> V {
+        let mut live = S;
+        while live > 1 {
+            let half = live / 2;
+            for s in 0..half {
+                acc[s][b] = add(acc[s][b], acc[s + live - half][b]);
+            }
+            live -= half;
+        }
+        acc[0][b]
+    }
+
+    /// One block of [`gemv512`]: `NB` registers of outputs (the last `last`-masked), `S` sums.
+    #[inline(always)]
+    unsafe fn vec512<const NB: usize, const S: usize>(
+        x: *const f32,
+        w: *const f32,
+        y: *mut f32,
+        k: usize,
+        n: usize,
+        last: __mmask16,
+    ) {
+        let mask = |b: usize| if b + 1 == NB { last } else { 0xFFFF };
+        // SAFETY: the caller keeps `k` rows of `n` floats in `w`, `NB` masked blocks in range.
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); NB]; S];
+            let mut i = 0;
+            while i + S <= k {
+                for s in 0..S {
+                    let a = _mm512_set1_ps(*x.add(i + s));
+                    let row = w.add((i + s) * n);
+                    for b in 0..NB {
+                        let wv = _mm512_maskz_loadu_ps(mask(b), row.add(16 * b));
+                        acc[s][b] = _mm512_fmadd_ps(a, wv, acc[s][b]);
+                    }
+                }
+                i += S;
+            }
+            while i < k {
+                let a = _mm512_set1_ps(*x.add(i));
+                let row = w.add(i * n);
+                for b in 0..NB {
+                    acc[0][b] =
+                        _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(mask(b), row.add(16 * b)), acc[0][b]);
+                }
+                i += 1;
+            }
+            for b in 0..NB {
+                let sum = fold(&mut acc, b, |a, c| _mm512_add_ps(a, c));
+                let yb = y.add(16 * b);
+                _mm512_mask_storeu_ps(yb, mask(b), _mm512_add_ps(_mm512_maskz_loadu_ps(mask(b), yb), sum));
+            }
+        }
+    }
+
+    /// `y += x · w` for one sample, AVX2: as [`gemv512`] with blocks of up to 32 outputs (four
+    /// registers of AVX2's sixteen).
+    ///
+    /// # Safety
+    /// AVX2 and FMA must be available; sizes as for [`gemv512`].
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn gemv256(x: *const f32, w: *const f32, y: *mut f32, k: usize, n: usize) {
+        let mut o = 0;
+        while o < n {
+            let width = (n - o).min(32);
+            let blocks = width.div_ceil(8);
+            let last = mask256(width - 8 * (blocks - 1));
+            // SAFETY: as in `gemv512`.
+            unsafe {
+                let (w, y) = (w.add(o), y.add(o));
+                match blocks {
+                    1 => vec256::<1, 8>(x, w, y, k, n, last),
+                    2 => vec256::<2, 4>(x, w, y, k, n, last),
+                    3 => vec256::<3, 3>(x, w, y, k, n, last),
+                    _ => vec256::<4, 2>(x, w, y, k, n, last),
+                }
+            }
+            o += 32;
+        }
+    }
+
+    /// One block of [`gemv256`]: `NB` registers of outputs (the last masked by `last`), `S` sums.
+    #[inline(always)]
+    unsafe fn vec256<const NB: usize, const S: usize>(
+        x: *const f32,
+        w: *const f32,
+        y: *mut f32,
+        k: usize,
+        n: usize,
+        last: __m256i,
+    ) {
+        // SAFETY: as in `vec512`; full blocks load whole, the last through its mask.
+        unsafe {
+            let load = |p: *const f32, b: usize| {
+                if b + 1 == NB { _mm256_maskload_ps(p, last) } else { _mm256_loadu_ps(p) }
+            };
+            let mut acc = [[_mm256_setzero_ps(); NB]; S];
+            let mut i = 0;
+            while i + S <= k {
+                for s in 0..S {
+                    let a = _mm256_set1_ps(*x.add(i + s));
+                    let row = w.add((i + s) * n);
+                    for b in 0..NB {
+                        acc[s][b] = _mm256_fmadd_ps(a, load(row.add(8 * b), b), acc[s][b]);
+                    }
+                }
+                i += S;
+            }
+            while i < k {
+                let a = _mm256_set1_ps(*x.add(i));
+                let row = w.add(i * n);
+                for b in 0..NB {
+                    acc[0][b] = _mm256_fmadd_ps(a, load(row.add(8 * b), b), acc[0][b]);
+                }
+                i += 1;
+            }
+            for b in 0..NB {
+                let sum = fold(&mut acc, b, |a, c| _mm256_add_ps(a, c));
+                let yb = y.add(8 * b);
+                let out = _mm256_add_ps(load(yb, b), sum);
+                if b + 1 == NB { _mm256_maskstore_ps(yb, last, out) } else { _mm256_storeu_ps(yb, out) }
+            }
+        }
     }
 
     /// Lanes `0..count` of eight set, as `_mm256_maskload_ps` wants them (sign bits).

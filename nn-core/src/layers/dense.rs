@@ -27,7 +27,11 @@ use nalgebra::{ArrayStorage, SMatrix, SVector};
 /// // y = relu([1*1 + 2*3 + 0.5, -1*1 + 0.5*3 + 0]) = [7.5, 0.5]
 /// assert_eq!(dense.forward(&Vector2::new(1.0, 3.0)), Vector2::new(7.5, 0.5));
 /// ```
+// Aligned to a cache line, kernel first: a kernel row of 16 floats is then one 64-byte load
+// rather than two halves of neighbouring lines, and the split loads had cost M2 a third of
+// its one-sample time (5.4 against 3.4 µs).
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C, align(64))]
 pub struct Dense<T, const IN: usize, const OUT: usize, A = Linear, const USE_BIAS: bool = true> {
     /// The kernel, `OUT × IN`; its memory is Keras's `[in, out]` kernel.
     pub kernel: SMatrix<T, OUT, IN>,
@@ -57,40 +61,10 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             activation: A::DEFAULT,
         }
     }
-}
 
-/// `const` readers of the raw weight format ([`crate::weights::bytes`]), one per element type:
-/// `const fn`s cannot go through `Float`.
-macro_rules! read_le_bytes {
-    ($t:ty, $read:ident) => {
-        impl<const IN: usize, const OUT: usize, A, const USE_BIAS: bool> Dense<$t, IN, OUT, A, USE_BIAS> {
-            /// Reads the kernel, then the bias, from raw weight bytes at `at`; returns the offset
-            /// after them. Used by the macros' `from_bytes`, after the length was checked.
-            #[doc(hidden)]
-            pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
-                let at = bytes::$read(bytes, at, &mut self.kernel.data.0);
-                if USE_BIAS { bytes::$read(bytes, at, &mut self.bias.data.0) } else { at }
-            }
-        }
-    };
-}
-
-read_le_bytes!(f32, read_f32);
-read_le_bytes!(f64, read_f64);
-
-impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool> Layer
-    for Dense<T, IN, OUT, A, USE_BIAS>
-{
-    type Scalar = T;
-    type Input = SVector<T, IN>;
-    type Output = SVector<T, OUT>;
-    const CLASS: &'static str = "Dense";
-    const PARAMS: usize = IN * OUT + if USE_BIAS { OUT } else { 0 };
-
+    /// `y += x · kernel` in plain Rust, for element types and levels without a SIMD kernel.
     #[inline(always)]
-    fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
-        let mut y =
-            if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
+    fn accumulate(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         // Column `i` of the kernel is Keras's row `i`: scale it by x[i] and accumulate.
         let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
         let x: &[T; IN] = &x.data.0[0];
@@ -132,6 +106,50 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
                 acc[o] += kernel[i][o] * x[i];
             }
             i += 1;
+        }
+    }
+}
+
+/// `const` readers of the raw weight format ([`crate::weights::bytes`]), one per element type:
+/// `const fn`s cannot go through `Float`.
+macro_rules! read_le_bytes {
+    ($t:ty, $read:ident) => {
+        impl<const IN: usize, const OUT: usize, A, const USE_BIAS: bool> Dense<$t, IN, OUT, A, USE_BIAS> {
+            /// Reads the kernel, then the bias, from raw weight bytes at `at`; returns the offset
+            /// after them. Used by the macros' `from_bytes`, after the length was checked.
+            #[doc(hidden)]
+            pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+                let at = bytes::$read(bytes, at, &mut self.kernel.data.0);
+                if USE_BIAS { bytes::$read(bytes, at, &mut self.bias.data.0) } else { at }
+            }
+        }
+    };
+}
+
+read_le_bytes!(f32, read_f32);
+read_le_bytes!(f64, read_f64);
+
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool> Layer
+    for Dense<T, IN, OUT, A, USE_BIAS>
+{
+    type Scalar = T;
+    type Input = SVector<T, IN>;
+    type Output = SVector<T, OUT>;
+    const CLASS: &'static str = "Dense";
+    const PARAMS: usize = IN * OUT + if USE_BIAS { OUT } else { 0 };
+
+    /// With the best kernels this CPU has (see [`Layer::forward_at`]).
+    #[inline(always)]
+    fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.forward_at(crate::kernels::cpu::level(), x)
+    }
+
+    #[inline(always)]
+    fn forward_at(&self, level: Level, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        let mut y =
+            if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
+        if !T::accumulate_one(level, x.as_slice(), self.kernel.as_slice(), y.as_mut_slice(), IN, OUT) {
+            self.accumulate(x, &mut y);
         }
         self.activation.apply(&mut y);
         y
@@ -179,6 +197,39 @@ mod tests {
     use super::*;
     use crate::activations::{Sigmoid, Softmax};
     use nalgebra::{Vector2, Vector3};
+
+    #[test]
+    fn the_kernel_starts_on_a_cache_line() {
+        assert_eq!(core::mem::align_of::<Dense<f32, 3, 5>>(), 64);
+        let d = Dense::<f32, 3, 5>::ZEROS;
+        assert_eq!(d.kernel.as_ptr() as usize % 64, 0);
+        assert_eq!(d.kernel.as_ptr().cast::<u8>(), (&raw const d).cast::<u8>());
+    }
+
+    #[test]
+    fn every_level_computes_the_same_sums() {
+        // Wide and narrow layers, a ragged last register, an odd number of rows.
+        fn check<const IN: usize, const OUT: usize>() {
+            let mut d = Dense::<f32, IN, OUT>::ZEROS;
+            d.init_keras(&mut Rng::new(IN as u64 * 1000 + OUT as u64));
+            d.bias.iter_mut().enumerate().for_each(|(i, b)| *b = i as f32 / 10.0);
+            let x = SVector::<f32, IN>::from_fn(|i, _| ((i * 7) % 5) as f32 - 2.0);
+            let want = d.forward_at(Level::Portable, &x);
+            for level in [Level::Avx2, Level::Avx512] {
+                let got = d.forward_at(level, &x);
+                for (g, w) in got.iter().zip(want.iter()) {
+                    assert!((g - w).abs() <= 1e-6 * w.abs().max(1.0), "{level:?} {IN}x{OUT}: {g} vs {w}");
+                }
+            }
+        }
+        check::<1, 1>();
+        check::<3, 7>();
+        check::<17, 16>();
+        check::<16, 64>();
+        check::<33, 70>();
+        check::<5, 130>();
+        check::<64, 257>();
+    }
 
     #[test]
     fn computes_x_times_kernel_plus_bias_with_keras_kernel_layout() {
