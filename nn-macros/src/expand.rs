@@ -392,20 +392,20 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
     };
     let declare = buffers.iter().zip(&hidden).map(|(b, n)| {
         let zero = zero(*n);
-        quote!(let mut #b = [#zero; CHUNK];)
+        quote!(let mut #b = ::nn::kernels::Aligned([#zero; CHUNK]);)
     });
     let calls = model.steps.iter().enumerate().map(|(i, step)| {
         let input = if i == 0 {
             quote!(xs)
         } else {
             let b = &buffers[i - 1];
-            quote!(&#b[..n])
+            quote!(&#b.0[..n])
         };
         let output = if i + 1 == model.steps.len() {
             quote!(ys)
         } else {
             let b = &buffers[i];
-            quote!(&mut #b[..n])
+            quote!(&mut #b.0[..n])
         };
         // A chain's steps all have a `Layer` field (checked above).
         let name = field_of[step.layer].map(|f| &fields[f].name);
@@ -413,9 +413,9 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
     });
     quote! {
         const CHUNK: usize = #chunk;
+        #( #declare )*
         for (xs, ys) in xs.chunks(CHUNK).zip(ys.chunks_mut(CHUNK)) {
             let n = xs.len().min(ys.len());
-            #( #declare )*
             #( #calls )*
         }
     }

@@ -11,6 +11,13 @@ pub mod gemm;
 
 use nalgebra::SVector;
 
+/// A value aligned to a cache line. The batch pass keeps its stack buffers in these, so that a
+/// row of 16 `f32`s is one load or store rather than two halves of neighbouring lines.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+pub struct Aligned<T>(pub T);
+
 /// A slice of vectors as one row-major slice of their elements.
 #[inline(always)]
 pub(crate) fn flat<T, const N: usize>(v: &[SVector<T, N>]) -> &[T] {
