@@ -123,6 +123,12 @@ mlp_bench!(m2, M2, "M2", 784, 128, 64, 10);
 /// The machine's f32 FMA peak, measured in the same run: 16 independent chains of AVX-512 FMAs
 /// (or 12 of AVX2 where AVX-512 is missing), no memory traffic. Throughput is in FLOPs, so
 /// criterion's elements/s is FLOP/s.
+/// One cache line of floats.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Line([f32; 16]);
+
 #[cfg(target_arch = "x86_64")]
 fn peak(c: &mut Criterion) {
     use std::arch::x86_64::*;
@@ -169,8 +175,33 @@ fn peak(c: &mut Criterion) {
         out.iter().sum()
     }
 
+    /// Sums `blocks` with eight independent AVX-512 adds: a bare read of them.
+    #[target_feature(enable = "avx512f")]
+    fn read512(blocks: &[Line]) -> f32 {
+        let mut acc = [_mm512_setzero_ps(); 8];
+        #[allow(clippy::needless_range_loop)]
+        for eight in blocks.chunks_exact(8) {
+            for r in 0..8 {
+                // SAFETY: a `Line` is 16 aligned floats.
+                acc[r] = _mm512_add_ps(acc[r], unsafe { _mm512_load_ps(eight[r].0.as_ptr()) });
+            }
+        }
+        let mut sum = _mm512_setzero_ps();
+        #[allow(clippy::needless_range_loop)]
+        for r in 0..8 {
+            sum = _mm512_add_ps(sum, acc[r]);
+        }
+        _mm512_reduce_add_ps(sum)
+    }
+
     let mut g = c.benchmark_group("peak");
     if is_x86_feature_detected!("avx512f") {
+        // The one-sample limit of a layer too large for L1: reading its weights once. M2's
+        // 109,386 weights (428 KiB) sit in L2 after the first call, as in `M2/batch1`.
+        let lines = vec![Line([0.5; 16]); 109_386usize.div_ceil(128) * 8];
+        g.throughput(Throughput::Bytes((lines.len() * 64) as u64));
+        // SAFETY: the CPU has AVX-512F.
+        g.bench_function("read_m2_weights", |b| b.iter(|| unsafe { read512(black_box(&lines)) }));
         g.throughput(Throughput::Elements(ITERS * 16 * 16 * 2));
         // SAFETY: the CPU has AVX-512F.
         g.bench_function("fma_f32_avx512", |b| b.iter(|| unsafe { fma512(black_box(0.999_999)) }));

@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""Regenerate BENCHMARKS.md: one run of every benchmark, side by side.
+"""Regenerate BENCHMARKS.md: every benchmark, side by side, in interleaved rounds.
 
 Run from the repository root (Python 3 standard library only; Rust builds everything):
 
     python3 scripts/bench.py            # nn, the hand baselines, a native build, build costs
     python3 scripts/bench.py --peers    # ... plus candle, tract, burn and ndarray (a 20-minute
                                         # first build; see peers/README.md)
+    python3 scripts/bench.py --rounds 5 # more rounds (default 3)
 
-It runs, in order:
-1. `cargo bench --bench mlp`: nn and the hand-written baselines, default target, plus the
-   machine's FMA peak;
-2. the same nn benchmarks built with `-C target-cpu=native` (separate target dir);
-3. with --peers, `cargo bench -p nn-peers` (single-threaded, see peers/README.md);
-4. clean and incremental release builds of `examples/mnist_mlp.rs` (M2), and its size;
-and writes the medians and ratios into BENCHMARKS.md.
+It builds three benchmark executables: `benches/mlp.rs` for the default target (nn, the
+hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
+(separate target dir), and with --peers `nn-peers`'s bench. Then, round after round, it runs
+each of them once, in turn (single-threaded peers, see peers/README.md). A benchmark's figure is
+its best criterion median over the rounds: on a shared VM, a neighbour only ever adds time, and
+interleaving gives every build the same chances at a quiet moment. The spread of the per-round
+default / native ratios is reported beside them. Last, it times clean and incremental release
+builds of `examples/mnist_mlp.rs` (M2) and its size, and writes BENCHMARKS.md.
 """
 
 import json
@@ -26,19 +28,30 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_ARGS = ["--warm-up-time", "2", "--measurement-time", "5"]
+BENCH_ARGS = ["--warm-up-time", "1", "--measurement-time", "3"]
 
 
 def run(cmd, env=None, cwd=ROOT):
-    print("+", " ".join(cmd), flush=True)
+    print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True)
 
 
-def medians(target_dir):
-    """Criterion's median estimate (ns) for every benchmark id under `target_dir`."""
+def bench_executable(args, env=None):
+    """Builds a criterion bench with `cargo bench --no-run` and returns its executable."""
+    cmd = ["cargo", "bench", *args, "--no-run", "--message-format=json"]
+    print("+", " ".join(cmd), flush=True)
+    out = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, check=True,
+                         capture_output=True, text=True).stdout
+    exes = [json.loads(line).get("executable") for line in out.splitlines() if line.startswith("{")]
+    exes = [e for e in exes if e and "/deps/" in e]
+    assert len(exes) == 1, exes
+    return exes[0]
+
+
+def medians(criterion_home):
+    """Criterion's median estimate (ns) for every benchmark id under `criterion_home`."""
     out = {}
-    base = Path(target_dir) / "criterion"
-    for est in base.glob("**/new/estimates.json"):
+    for est in Path(criterion_home).glob("**/new/estimates.json"):
         bench = json.loads((est.parent / "benchmark.json").read_text())
         out[bench["full_id"]] = json.loads(est.read_text())["median"]["point_estimate"]
     return out
@@ -61,12 +74,21 @@ def timed_build(target_dir, touch=None):
 
 def main():
     peers = "--peers" in sys.argv
-    default_dir, native_dir = ROOT / "target", ROOT / "target" / "native"
-    run(["cargo", "bench", "--bench", "mlp", "--", *BENCH_ARGS])
-    run(["cargo", "bench", "--bench", "mlp", "--", *BENCH_ARGS, "/nn"],
-        env={"RUSTFLAGS": "-C target-cpu=native", "CARGO_TARGET_DIR": str(native_dir)})
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    native_env = {"RUSTFLAGS": "-C target-cpu=native", "CARGO_TARGET_DIR": str(ROOT / "target" / "native")}
+    builds = {"default": (bench_executable(["--bench", "mlp"]), {}),
+              "native": (bench_executable(["--bench", "mlp"], native_env), {})}
     if peers:
-        run(["cargo", "bench", "-p", "nn-peers", "--", *BENCH_ARGS], env={"RAYON_NUM_THREADS": "1"})
+        builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
+
+    results = {name: [] for name in builds}
+    home = ROOT / "target" / "bench-rounds"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    for r in range(rounds):
+        for name, (exe, env) in builds.items():
+            criterion_home = home / f"{name}-{r}"
+            run([exe, "--bench", *BENCH_ARGS], env={**env, "CRITERION_HOME": str(criterion_home)})
+            results[name].append(medians(criterion_home))
 
     build_dir = ROOT / "target" / "buildtime"
     subprocess.run(["rm", "-rf", str(build_dir)], check=True)
@@ -74,8 +96,18 @@ def main():
     incremental = timed_build(str(build_dir), touch=ROOT / "examples" / "mnist_mlp.rs")
     size = (build_dir / "release" / "examples" / "mnist_mlp").stat().st_size
 
-    ours, native = medians(default_dir), medians(native_dir)
-    write_report(ours, native, peers, clean, incremental, size)
+    best = lambda runs: {k: min(r[k] for r in runs if k in r) for k in set().union(*runs)}
+    ours = best(results["default"])
+    if peers:
+        ours.update(best(results["peers"]))
+    spread = {}
+    for key in ours:
+        if key.endswith("/nn") or "/nn/" in key:
+            per_round = [d[key] / n[key] for d, n in zip(results["default"], results["native"])
+                         if key in d and key in n]
+            if per_round:
+                spread[key] = (min(per_round), max(per_round))
+    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread)
 
 
 def fmt(ns):
@@ -84,8 +116,9 @@ def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
-def write_report(m, native, peers, clean, incremental, size):
-    peak_id = next((k for k in m if k.startswith("peak/")), None)
+def write_report(m, native, peers, clean, incremental, size, rounds, spread):
+    peak_id = next((k for k in m if k.startswith("peak/fma")), None)
+    read_m2 = m.get("peak/read_m2_weights")
     peak_flops = None
     if peak_id:
         # The peak benchmark's throughput is FLOPs per iteration (see benches/mlp.rs).
@@ -93,15 +126,17 @@ def write_report(m, native, peers, clean, incremental, size):
         peak_flops = per_iter / (m[peak_id] * 1e-9)
     models = {"M1": (16, 64, 64, 8), "M2": (784, 128, 64, 10)}
     rows = [("M1", "batch1", 1), ("M2", "batch1", 1), ("M1", "batch64", 64), ("M2", "batch64", 64)]
-    cols = ["nn", "nn (native)", "hand_nalgebra", "hand_arrays"] + (
+    cols = ["nn", "nn (native)", "hand_nalgebra", "hand_arrays", "hand_arrays (native)"] + (
         ["candle", "tract", "burn", "burn-flex", "ndarray"] if peers else [])
     lines = [
         "# Benchmarks",
         "",
         f"Regenerated by `python3 scripts/bench.py{' --peers' if peers else ''}` on {date.today()}: "
         f"{cpu_name()}, {os.cpu_count()} vCPU, rustc {subprocess.run(['rustc', '--version'], capture_output=True, text=True).stdout.split()[1]}, "
-        "f32, criterion medians, default target (`cargo bench`, no `-C target-cpu`) unless a column says "
-        "native. Batch-64 rows are per sample. All columns come from one run of the script.",
+        "f32, default target (`cargo bench`, no `-C target-cpu`) unless a column says native. Batch-64 rows "
+        f"are per sample. Each figure is the best of {rounds} criterion medians, from {rounds} rounds that "
+        "ran every build in turn (see the script's header for why); all columns come from one run of the "
+        "script.",
         "",
         "| model | batch | " + " | ".join(cols) + " | FMA limit |",
         "|---|---|" + "---|" * (len(cols) + 1),
@@ -112,8 +147,9 @@ def write_report(m, native, peers, clean, incremental, size):
             key = f"{model}/{batch}/{name}" + (f"/{b}" if b > 1 else "")
             v = source.get(key)
             return None if v is None else v / b
-        vals = {c: get(c) for c in cols if c != "nn (native)"}
+        vals = {c: get(c) for c in cols if "(native)" not in c}
         vals["nn (native)"] = get("nn", native)
+        vals["hand_arrays (native)"] = get("hand_arrays", native)
         macs = sum(a * c for a, c in zip(models[model], models[model][1:]))
         limit = None if peak_flops is None else 2 * macs / peak_flops * 1e9
         lines.append(f"| {model} | {b} | " + " | ".join(fmt(vals[c]) for c in cols) + f" | {fmt(limit)} |")
@@ -121,9 +157,16 @@ def write_report(m, native, peers, clean, incremental, size):
         hand = min(v for v in (vals["hand_nalgebra"], vals["hand_arrays"]) if v is not None)
         r = [f"{model} batch {b}: nn / best hand = {nn / hand:.2f}×"]
         if vals["nn (native)"]:
-            r.append(f"default / native = {nn / vals['nn (native)']:.2f}×")
+            key = f"{model}/{batch}/nn" + (f"/{b}" if b > 1 else "")
+            lo, hi = spread.get(key, (None, None))
+            r.append(f"default / native = {nn / vals['nn (native)']:.2f}×"
+                     + (f" (per round {lo:.2f}–{hi:.2f}×)" if lo else ""))
+        if vals["hand_arrays (native)"]:
+            r.append(f"nn / native hand_arrays = {nn / vals['hand_arrays (native)']:.2f}×")
         if limit:
             r.append(f"{limit / nn * 100:.0f}% of FMA peak")
+        if read_m2 and (model, b) == ("M2", 1):
+            r.append(f"{read_m2 / nn * 100:.0f}% of the speed of a bare read of its weights ({fmt(read_m2)})")
         for p in ("candle", "tract", "burn", "burn-flex", "ndarray"):
             if vals.get(p):
                 r.append(f"{p} / nn = {vals[p] / nn:.1f}×")
@@ -133,6 +176,10 @@ def write_report(m, native, peers, clean, incremental, size):
         lines += ["", f"FMA peak measured in the same run (`peak/*` in benches/mlp.rs, 16 independent "
                   f"AVX-512 FMA chains, no memory traffic): {peak_flops / 1e9:.0f} GFLOP/s f32. The limit "
                   "column is 2 × multiply-adds per sample at that rate."]
+    if read_m2:
+        lines += ["", f"One sample of M2 is bound by memory, not FMAs: its 428 KiB of weights live in L2, and "
+                  f"`peak/read_m2_weights` (the same bytes summed with aligned AVX-512 loads, nothing else) "
+                  f"takes {fmt(read_m2)} in the same run."]
     lines += [
         "",
         "Build cost of `examples/mnist_mlp.rs` (M2), release:",
