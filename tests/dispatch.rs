@@ -24,6 +24,50 @@ functional! {
     }
 }
 
+functional! {
+    /// A residual block: an input read by a layer and a merge.
+    struct Residual {
+        x = Input<6>;
+        h = Dense<32, relu>(x);
+        back = Dense<6>(h);
+        sum = Add(x, back);
+        out = Dense<3, softmax>(sum);
+    }
+}
+
+functional! {
+    /// Several inputs and outputs, an output another step reads, every kind of merge.
+    struct Wide {
+        a = Input<4>;
+        b = Input<4>;
+        c = Input<3>;
+        both = Concatenate(a, c);
+        mixed = Dense<4, tanh>(both);
+        diff = Subtract(mixed, b);
+        prod = Multiply(diff, a, b);
+        low = Minimum(prod, a);
+        high = Maximum(low, b);
+        mean = Average(high, diff);
+        cos = Dot<normalize = true>(mean, a);
+        head = Dense<2>(mean);
+        -> (head, mixed, cos);
+    }
+}
+
+sequential! {
+    struct Inner { Input<4>, Dense<4, relu> }
+}
+
+functional! {
+    /// A nested model: this graph runs sample by sample.
+    struct Nesting {
+        x = Input<4>;
+        inner = Model<Inner, 4, 4>;
+        y = inner(x);
+        z = Dense<2>(y);
+    }
+}
+
 const LEVELS: [Level; 3] = [Level::Portable, Level::Avx2, Level::Avx512];
 
 fn close<const N: usize, T: Float>(a: &SVector<T, N>, b: &SVector<T, N>) -> bool {
@@ -67,4 +111,34 @@ fn batches_match_single_predictions_at_every_level() {
         predict_batch_at(level, &graph, &pairs, &mut out);
         assert!(out.iter().zip(&want_graph).all(|(y, w)| close(y, w)), "{level:?}");
     }
+}
+
+/// `predict_batch_at` at every level against `predict_at(Portable)` one sample at a time.
+fn check_batch<M: Model>(model: &M, xs: &[M::Input], close: impl Fn(&M::Output, &M::Output) -> bool)
+where
+    M::Output: Clone + std::fmt::Debug,
+{
+    let want: Vec<_> = xs.iter().map(|x| predict_at(Level::Portable, model, x)).collect();
+    for level in LEVELS.into_iter().filter(|l| cpu::supports(*l)) {
+        let mut ys = vec![want[0].clone(); xs.len()];
+        predict_batch_at(level, model, xs, &mut ys);
+        for (s, (y, w)) in ys.iter().zip(&want).enumerate() {
+            assert!(close(y, w), "{level:?} sample {s}: {y:?} vs {w:?}");
+        }
+    }
+}
+
+#[test]
+fn graphs_run_batched_and_match_single_predictions() {
+    // 150 samples: more than one chunk, the last one ragged.
+    fn v<const N: usize>(s: usize, k: usize) -> SVector<f32, N> {
+        SVector::from_fn(|i, _| (((i + k) * 7 + s * 3) % 11) as f32 / 11.0 - 0.4)
+    }
+    let residual = Residual::seeded(5);
+    check_batch(&residual, &(0..150).map(|s| v(s, 0)).collect::<Vec<_>>(), close);
+    let wide = Wide::seeded(6);
+    let inputs: Vec<_> = (0..150).map(|s| (v(s, 1), v(s, 2), v(s, 3))).collect();
+    check_batch(&wide, &inputs, |a, b| close(&a.0, &b.0) && close(&a.1, &b.1) && close(&a.2, &b.2));
+    let nesting = Nesting::seeded(7);
+    check_batch(&nesting, &(0..70).map(|s| v(s, 4)).collect::<Vec<_>>(), close);
 }

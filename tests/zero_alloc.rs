@@ -118,6 +118,17 @@ fn predict_batch_allocates_nothing() {
 }
 
 #[test]
+fn functional_predict_batch_allocates_nothing() {
+    let model = Graph::seeded(7);
+    let xs: Vec<_> =
+        (0..70).map(|s| (SVector::from_element(s as f32 / 70.0), SVector::from_element(0.5))).collect();
+    let mut ys = vec![(SVector::zeros(), SVector::zeros()); 70];
+    let n = allocations_in(|| model.predict_batch(&xs, &mut ys).unwrap());
+    assert_eq!(n, 0);
+    assert!(ys.iter().all(|y| (y.0.sum() - 1.0).abs() < 1e-5 && y.1[0].is_finite()));
+}
+
+#[test]
 fn batched_dense_kernels_allocate_nothing() {
     let big = Mnist::boxed_seeded(6);
     let xs: Vec<SVector<f32, 784>> = (0..64).map(|s| SVector::from_element(s as f32 / 64.0)).collect();

@@ -249,9 +249,10 @@ pub trait Model: Sized {
     }
 
     /// Runs the network on each of `inputs`, writing into the caller's `outputs`. Allocates
-    /// nothing; fails if the two slices differ in length. Dense layers of a model that is a
-    /// chain of layers run as one matrix product over the batch (register-blocked AVX-512 or
-    /// AVX2 micro-kernels where the CPU has them); other models run sample by sample.
+    /// nothing; fails if the two slices differ in length. The batch runs in chunks of up to 64
+    /// samples, step by step: each Dense layer is one matrix product over the chunk
+    /// (register-blocked AVX-512 or AVX2 micro-kernels where the CPU has them) and each merge one
+    /// loop over it. A model that nests another model runs sample by sample.
     fn predict_batch(&self, inputs: &[Self::Input], outputs: &mut [Self::Output]) -> Result<(), LengthError> {
         if inputs.len() != outputs.len() {
             return Err(LengthError { what: "batch outputs", expected: inputs.len(), found: outputs.len() });

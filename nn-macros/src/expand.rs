@@ -361,62 +361,114 @@ fn from_bytes(model: &Model, fields: &[Field], ident: &syn::Ident) -> TokenStrea
     }
 }
 
-/// The body of `run_batch`. A chain of layers runs layer by layer over chunks of the batch, so
-/// each Dense layer is one matrix product (`Layer::forward_batch`), with the chunk's
-/// intermediate results in stack buffers; any other graph runs sample by sample.
+/// The body of `run_batch`. The batch runs in chunks, step by step: each step's values for the
+/// whole chunk sit in a stack buffer, so each Dense layer is one matrix product
+/// (`Layer::forward_batch`) and each merge one loop over the chunk. The first step reads a
+/// single input straight from `xs`, and the last writes straight into `ys` when it is the one
+/// output and nothing else reads it (a chain of layers copies nothing). A graph with a nested
+/// model runs sample by sample instead: the nested model's sizes are then checked (and
+/// reported) once, in `run`.
 fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &TokenStream) -> TokenStream {
-    let is_chain = model.inputs.len() == 1
-        && model.outputs == [Value::Step(model.steps.len().wrapping_sub(1))]
-        && model.steps.iter().enumerate().all(|(i, step)| {
-            let previous = if i == 0 { Value::Input(0) } else { Value::Step(i - 1) };
-            // A nested model runs sample by sample: its sizes are then checked (and reported)
-            // once, in `run`.
-            step.args == [previous] && field_of[step.layer].is_some_and(|f| !fields[f].nested)
-        });
-    if !is_chain {
+    let nested = model.steps.iter().any(|step| field_of[step.layer].is_some_and(|f| fields[f].nested));
+    let Some(last) = model.steps.len().checked_sub(1).filter(|_| !nested) else {
         return quote! {
             for (x, y) in xs.iter().zip(ys.iter_mut()) {
                 *y = ::nn::Model::run(self, level, x);
             }
         };
-    }
-    // Intermediate buffers hold CHUNK samples of every hidden layer: 64 samples, or fewer so
-    // that they stay within 64 KiB of f32.
-    let hidden: Vec<usize> = model.steps.iter().rev().skip(1).rev().map(|s| s.output).collect();
-    let chunk = (65_536 / (4 * hidden.iter().sum::<usize>().max(1))).clamp(1, 64);
-    let buffers: Vec<_> = (1..model.steps.len()).map(|i| format_ident!("b{i}")).collect();
-    let zero = |n: usize| {
-        quote!(::nn::nalgebra::SVector::<#t, #n>::from_array_storage(
-            ::nn::nalgebra::ArrayStorage([[<#t as ::nn::Float>::ZERO; #n]; 1])
-        ))
     };
-    let declare = buffers.iter().zip(&hidden).map(|(b, n)| {
-        let zero = zero(*n);
-        quote!(let mut #b = ::nn::kernels::Aligned([#zero; CHUNK]);)
+    let single_input = model.inputs.len() == 1;
+    let direct = model.outputs == [Value::Step(last)]
+        && !model.steps.iter().any(|step| step.args.contains(&Value::Step(last)));
+
+    // Buffers: the gathered inputs of a several-input model, then every step's output but a
+    // direct last one. Together they stay within 64 KiB of f32 (at most 64 samples).
+    let mut buffers: Vec<(proc_macro2::Ident, usize)> = Vec::new();
+    if !single_input {
+        buffers.extend(model.inputs.iter().enumerate().map(|(i, n)| (format_ident!("i{i}"), *n)));
+    }
+    let steps_buffered = if direct { last } else { last + 1 };
+    buffers.extend(
+        model.steps[..steps_buffered].iter().enumerate().map(|(k, s)| (format_ident!("b{k}"), s.output)),
+    );
+    let chunk = (65_536 / (4 * buffers.iter().map(|(_, n)| n).sum::<usize>().max(1))).clamp(1, 64);
+    let declare = buffers.iter().map(|(b, n)| {
+        quote!(let mut #b = ::nn::kernels::Aligned(
+            [::nn::nalgebra::SVector::<#t, #n>::from_array_storage(
+                ::nn::nalgebra::ArrayStorage([[<#t as ::nn::Float>::ZERO; #n]; 1])
+            ); CHUNK]
+        );)
     });
-    let calls = model.steps.iter().enumerate().map(|(i, step)| {
-        let input = if i == 0 {
-            quote!(xs)
-        } else {
-            let b = &buffers[i - 1];
+    let gather = (!single_input).then(|| {
+        let (locals, index): (Vec<_>, Vec<_>) =
+            (0..model.inputs.len()).map(|i| (format_ident!("i{i}"), syn::Index::from(i))).unzip();
+        quote!(for (s, x) in xs[..n].iter().enumerate() { #( #locals.0[s] = x.#index; )* })
+    });
+
+    // A value over the chunk, and at sample `s`.
+    let slice = |v: &Value| match v {
+        Value::Input(_) if single_input => quote!(&xs[..n]),
+        Value::Input(i) => {
+            let b = format_ident!("i{i}");
             quote!(&#b.0[..n])
-        };
-        let output = if i + 1 == model.steps.len() {
-            quote!(ys)
-        } else {
-            let b = &buffers[i];
-            quote!(&mut #b.0[..n])
-        };
-        // A chain's steps all have a `Layer` field (checked above).
-        let name = field_of[step.layer].map(|f| &fields[f].name);
-        quote!(::nn::Layer::forward_batch(&self.#name, level, #input, #output);)
+        }
+        Value::Step(k) => {
+            let b = format_ident!("b{k}");
+            quote!(&#b.0[..n])
+        }
+    };
+    let at = |v: &Value| match v {
+        Value::Input(_) if single_input => quote!(&xs[s]),
+        Value::Input(i) => {
+            let b = format_ident!("i{i}");
+            quote!(&#b.0[s])
+        }
+        Value::Step(k) => {
+            let b = format_ident!("b{k}");
+            quote!(&#b.0[s])
+        }
+    };
+    let calls = model.steps.iter().enumerate().map(|(k, step)| {
+        let b = format_ident!("b{k}");
+        let output = if direct && k == last { quote!(&mut ys[..n]) } else { quote!(&mut #b.0[..n]) };
+        let layer = &model.layers[step.layer];
+        match field_of[step.layer].map(|f| &fields[f].name) {
+            Some(name) => {
+                let input = slice(&step.args[0]);
+                quote!(::nn::Layer::forward_batch(&self.#name, level, #input, #output);)
+            }
+            None => match layer.spec.merge_call(&step.args.iter().map(at).collect::<Vec<_>>(), step.output) {
+                Some(merge) => {
+                    let target = if direct && k == last { quote!(ys[s]) } else { quote!(#b.0[s]) };
+                    quote!(for s in 0..n { #target = #merge; })
+                }
+                None => {
+                    let input = slice(&step.args[0]);
+                    quote!((#output).copy_from_slice(#input);)
+                }
+            },
+        }
+    });
+    let scatter = (!direct).then(|| match model.outputs.as_slice() {
+        [one] => {
+            let one = slice(one);
+            quote!(ys[..n].copy_from_slice(#one);)
+        }
+        many => {
+            let many = many.iter().map(at);
+            quote!(for (s, y) in ys[..n].iter_mut().enumerate() { *y = (#( *#many ),*); })
+        }
     });
     quote! {
+        // A graph of merges alone has no layer to pass the level to.
+        let _ = level;
         const CHUNK: usize = #chunk;
         #( #declare )*
         for (xs, ys) in xs.chunks(CHUNK).zip(ys.chunks_mut(CHUNK)) {
             let n = xs.len().min(ys.len());
+            #gather
             #( #calls )*
+            #scatter
         }
     }
 }
