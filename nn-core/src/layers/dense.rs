@@ -64,15 +64,25 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
 
     /// `y += x · kernel` in plain Rust, for element types and levels without a SIMD kernel.
     #[inline(always)]
-    fn accumulate(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
+    fn accumulate(&self, level: Level, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         // Column `i` of the kernel is Keras's row `i`: scale it by x[i] and accumulate.
         let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
         let x: &[T; IN] = &x.data.0[0];
         let acc: &mut [T; OUT] = &mut y.data.0[0];
+        // Several running sums per output, over consecutive rows: one sum makes every add wait
+        // on the last, and that latency, not arithmetic, bounds a narrow layer. But sums that
+        // outgrow the vector registers spill, which costs more than the latency: keep them
+        // within three quarters of the registers `level` compiles for (a constant once inlined).
+        let registers = match level {
+            Level::Avx512 => 32 * 64,
+            Level::Avx2 => 16 * 32,
+            Level::Portable if cfg!(target_arch = "aarch64") => 32 * 16,
+            Level::Portable => 16 * 16,
+        };
+        let sum_bytes = OUT * core::mem::size_of::<T>();
+        let sums = [4, 2, 1].into_iter().find(|s| s * sum_bytes <= registers * 3 / 4).unwrap_or(1);
         let mut i = 0;
-        if OUT <= 64 {
-            // Four running sums per output, over rows i, i+1, i+2, i+3: one sum would make every
-            // add wait on the last, and that latency, not arithmetic, bounds a narrow layer.
+        if sums == 4 {
             let mut parts = [[T::ZERO; OUT]; 4];
             while i + 4 <= IN {
                 for o in 0..OUT {
@@ -87,8 +97,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
                 acc[o] += (parts[0][o] + parts[1][o]) + (parts[2][o] + parts[3][o]);
             }
         }
-        if OUT <= 128 {
-            // Wider layers: two running sums, which their registers still hold.
+        if sums >= 2 {
             let mut parts = [[T::ZERO; OUT]; 2];
             while i + 2 <= IN {
                 for o in 0..OUT {
@@ -149,7 +158,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         let mut y =
             if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
         if !T::accumulate_one(level, x.as_slice(), self.kernel.as_slice(), y.as_mut_slice(), IN, OUT) {
-            self.accumulate(x, &mut y);
+            self.accumulate(level, x, &mut y);
         }
         self.activation.apply(&mut y);
         y
