@@ -23,6 +23,7 @@ pub fn dense<T: Float>(level: Level, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
 /// `y += x · w` for one sample (`x` holds `k` floats, `w` `k × n`, `y` `n`) with the `f32`
 /// kernel for `level`. Returns `false`, touching nothing, where `level` has no such kernel on
 /// this CPU or the slices are too short: the caller then runs its portable loop.
+#[inline(always)]
 pub(crate) fn accumulate_one_f32(
     level: Level,
     x: &[f32],
@@ -263,9 +264,13 @@ mod x86 {
     /// FMA chains are in flight; one chain per output would leave a narrow layer waiting on FMA
     /// latency. Rows of `w` stream through once per block, in order.
     ///
+    /// Only the block kernels carry the target feature: this entry point inlines into the
+    /// model's pass, where the sizes are constants, so it folds to one block kernel call that
+    /// LLVM can inline in turn (M1 went from ~140 to ~110 ns once whole layers inlined).
+    ///
     /// # Safety
     /// AVX-512F must be available; `x` holds `k`, `w` `k × n` and `y` `n` floats.
-    #[target_feature(enable = "avx512f")]
+    #[inline(always)]
     pub unsafe fn gemv512(x: *const f32, w: *const f32, y: *mut f32, k: usize, n: usize) {
         let mut o = 0;
         while o < n {
@@ -310,7 +315,8 @@ mod x86 {
     }
 
     /// One block of [`gemv512`]: `NB` registers of outputs (the last `last`-masked), `S` sums.
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
     unsafe fn vec512<const NB: usize, const S: usize>(
         x: *const f32,
         w: *const f32,
@@ -357,7 +363,7 @@ mod x86 {
     ///
     /// # Safety
     /// AVX2 and FMA must be available; sizes as for [`gemv512`].
-    #[target_feature(enable = "avx2,fma")]
+    #[inline(always)]
     pub unsafe fn gemv256(x: *const f32, w: *const f32, y: *mut f32, k: usize, n: usize) {
         let mut o = 0;
         while o < n {
@@ -379,7 +385,8 @@ mod x86 {
     }
 
     /// One block of [`gemv256`]: `NB` registers of outputs (the last masked by `last`), `S` sums.
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn vec256<const NB: usize, const S: usize>(
         x: *const f32,
         w: *const f32,
