@@ -172,9 +172,13 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread):
                 r.append(f"{p} / nn = {vals[p] / nn:.1f}×")
         ratios.append("- " + ", ".join(r))
     lines += ["", "Ratios (same run):", ""] + ratios
+    lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "
+              "of the same binary can move by up to 2× from one minute to the next. A neighbour only ever "
+              "adds time, so the fastest of interleaved rounds is the figure least disturbed, for every "
+              "column alike; the per-round default / native ratios above show how far single rounds stray."]
     if peak_flops:
-        lines += ["", f"FMA peak measured in the same run (`peak/*` in benches/mlp.rs, 16 independent "
-                  f"AVX-512 FMA chains, no memory traffic): {peak_flops / 1e9:.0f} GFLOP/s f32. The limit "
+        lines += ["", f"FMA peak measured in the same run (`{peak_id}` in benches/mlp.rs: independent FMA "
+                  f"chains in registers, no memory traffic): {peak_flops / 1e9:.0f} GFLOP/s f32. The limit "
                   "column is 2 × multiply-adds per sample at that rate."]
     if read_m2:
         lines += ["", f"One sample of M2 is bound by memory, not FMAs: its 428 KiB of weights live in L2, and "
