@@ -51,6 +51,11 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
         n: usize,
     );
 
+    /// Whether [`Float::dense_rows`] has a register-blocked kernel for `level` on this CPU
+    /// (otherwise it is a plain loop, which one-sample passes beat).
+    #[doc(hidden)]
+    fn has_gemm(level: crate::kernels::cpu::Level) -> bool;
+
     /// `y += x · w` for one sample with this element type's kernel for `level`, or `false` where
     /// it has none; see [`crate::kernels::gemm::accumulate_one_f32`].
     #[doc(hidden)]
@@ -66,7 +71,7 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
 
 /// The two implementations differ only in which function does each job.
 macro_rules! impl_float {
-    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr, one: $one:expr) => {
+    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr, gemm: $gemm:expr, one: $one:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -102,6 +107,10 @@ macro_rules! impl_float {
                 $dense(level, x, w, bias, y, k, n);
             }
             #[inline(always)]
+            fn has_gemm(level: crate::kernels::cpu::Level) -> bool {
+                $gemm(level)
+            }
+            #[inline(always)]
             fn accumulate_one(
                 level: crate::kernels::cpu::Level,
                 x: &[Self],
@@ -117,8 +126,9 @@ macro_rules! impl_float {
 }
 
 impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32,
-    dense: crate::kernels::gemm::dense_f32, one: crate::kernels::gemm::accumulate_one_f32);
+    dense: crate::kernels::gemm::dense_f32, gemm: crate::kernels::gemm::has_kernel_f32, one: crate::kernels::gemm::accumulate_one_f32);
 // f64 keeps libm's exact functions and the portable product: no f64 micro-kernel yet.
 impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh,
     dense: |_level, x, w, bias, y, k, n| crate::kernels::gemm::portable(x, w, bias, y, k, n),
+    gemm: |_level| false,
     one: |_level, _x: &[f64], _w: &[f64], _y: &mut [f64], _k, _n| false);

@@ -20,6 +20,12 @@ pub fn dense<T: Float>(level: Level, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
     T::dense_rows(level, x, w, bias, y, k, n);
 }
 
+/// Whether [`dense_f32`] has a register-blocked kernel for `level` on this CPU.
+#[inline(always)]
+pub(crate) fn has_kernel_f32(level: Level) -> bool {
+    cfg!(target_arch = "x86_64") && level >= Level::Avx2 && super::cpu::supports(Level::Avx2)
+}
+
 /// `y += x · w` for one sample (`x` holds `k` floats, `w` `k × n`, `y` `n`) with the `f32`
 /// kernel for `level`. Returns `false`, touching nothing, where `level` has no such kernel on
 /// this CPU or the slices are too short: the caller then runs its portable loop.
