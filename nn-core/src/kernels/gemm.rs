@@ -375,7 +375,7 @@ mod x86 {
         while o < n {
             let width = (n - o).min(32);
             let blocks = width.div_ceil(8);
-            let last = mask256(width - 8 * (blocks - 1));
+            let last = width - 8 * (blocks - 1);
             // SAFETY: as in `gemv512`.
             unsafe {
                 let (w, y) = (w.add(o), y.add(o));
@@ -390,7 +390,7 @@ mod x86 {
         }
     }
 
-    /// One block of [`gemv256`]: `NB` registers of outputs (the last masked by `last`), `S` sums.
+    /// One block of [`gemv256`]: `NB` registers of outputs (`last` lanes real in the last), `S` sums.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn vec256<const NB: usize, const S: usize>(
@@ -399,8 +399,11 @@ mod x86 {
         y: *mut f32,
         k: usize,
         n: usize,
-        last: __m256i,
+        last: usize,
     ) {
+        // Made here, under the target feature: `gemv256` has none, and its intrinsics would be
+        // calls there.
+        let last = mask256(last);
         // SAFETY: as in `vec512`; full blocks load whole, the last through its mask.
         unsafe {
             let load = |p: *const f32, b: usize| {
