@@ -126,9 +126,8 @@ macro_rules! impl_float {
 }
 
 impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32,
-    dense: crate::kernels::gemm::dense_f32, gemm: crate::kernels::gemm::has_kernel_f32, one: crate::kernels::gemm::accumulate_one_f32);
-// f64 keeps libm's exact functions and the portable product: no f64 micro-kernel yet.
+    dense: crate::kernels::gemm::dense_f32, gemm: crate::kernels::gemm::has_kernel, one: crate::kernels::gemm::accumulate_one_f32);
+// f64 keeps libm's exact functions.
 impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh,
-    dense: |_level, x, w, bias, y, k, n| crate::kernels::gemm::portable(x, w, bias, y, k, n),
-    gemm: |_level| false,
-    one: |_level, _x: &[f64], _w: &[f64], _y: &mut [f64], _k, _n| false);
+    dense: crate::kernels::gemm::dense_f64, gemm: crate::kernels::gemm::has_kernel,
+    one: crate::kernels::gemm::accumulate_one_f64);

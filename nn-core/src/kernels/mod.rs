@@ -8,6 +8,8 @@
 pub mod cpu;
 pub mod dispatch;
 pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use nalgebra::SVector;
 

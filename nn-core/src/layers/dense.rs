@@ -229,26 +229,34 @@ mod tests {
     #[test]
     fn every_level_computes_the_same_sums() {
         // Wide and narrow layers, a ragged last register, an odd number of rows.
-        fn check<const IN: usize, const OUT: usize>() {
-            let mut d = Dense::<f32, IN, OUT>::ZEROS;
+        fn check<T: Float, const IN: usize, const OUT: usize>() {
+            let mut d = Dense::<T, IN, OUT>::ZEROS;
             d.init_keras(&mut Rng::new(IN as u64 * 1000 + OUT as u64));
-            d.bias.iter_mut().enumerate().for_each(|(i, b)| *b = i as f32 / 10.0);
-            let x = SVector::<f32, IN>::from_fn(|i, _| ((i * 7) % 5) as f32 - 2.0);
+            d.bias.iter_mut().enumerate().for_each(|(i, b)| *b = T::of(i as f64 / 10.0));
+            let x = SVector::<T, IN>::from_fn(|i, _| T::of(((i * 7) % 5) as f64 - 2.0));
             let want = d.forward_at(Level::Portable, &x);
             for level in [Level::Avx2, Level::Avx512] {
                 let got = d.forward_at(level, &x);
                 for (g, w) in got.iter().zip(want.iter()) {
-                    assert!((g - w).abs() <= 1e-6 * w.abs().max(1.0), "{level:?} {IN}x{OUT}: {g} vs {w}");
+                    assert!(
+                        (*g - *w).abs() <= T::of(1e-6) * w.abs().max(T::ONE),
+                        "{level:?} {IN}x{OUT}: {g} vs {w}"
+                    );
                 }
             }
         }
-        check::<1, 1>();
-        check::<3, 7>();
-        check::<17, 16>();
-        check::<16, 64>();
-        check::<33, 70>();
-        check::<5, 130>();
-        check::<64, 257>();
+        fn each<T: Float>() {
+            check::<T, 1, 1>();
+            check::<T, 3, 7>();
+            check::<T, 17, 16>();
+            check::<T, 16, 64>();
+            check::<T, 33, 70>();
+            check::<T, 5, 130>();
+            check::<T, 64, 257>();
+            check::<T, 9, 4>();
+        }
+        each::<f32>();
+        each::<f64>();
     }
 
     #[test]
