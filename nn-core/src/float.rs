@@ -39,7 +39,8 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
     /// for `f64` libm's.
     fn fast_tanh(self) -> Self;
 
-    /// The batched dense product for this element type; see [`crate::kernels::gemm::dense`].
+    /// The batched dense product with this element type's register-blocked kernel for
+    /// `level`, or `false` where it has none; see [`crate::kernels::gemm::dense`].
     #[doc(hidden)]
     fn dense_rows(
         level: crate::kernels::cpu::Level,
@@ -49,12 +50,7 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
         y: &mut [Self],
         k: usize,
         n: usize,
-    );
-
-    /// Whether [`Float::dense_rows`] has a register-blocked kernel for `level` on this CPU
-    /// (otherwise it is a plain loop, which one-sample passes beat).
-    #[doc(hidden)]
-    fn has_gemm(level: crate::kernels::cpu::Level) -> bool;
+    ) -> bool;
 
     /// `y += x · w` for one sample with this element type's kernel for `level`, or `false` where
     /// it has none; see [`crate::kernels::gemm::accumulate_one_f32`].
@@ -71,7 +67,7 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
 
 /// The two implementations differ only in which function does each job.
 macro_rules! impl_float {
-    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr, gemm: $gemm:expr, one: $one:expr) => {
+    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr, one: $one:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -103,12 +99,8 @@ macro_rules! impl_float {
                 y: &mut [Self],
                 k: usize,
                 n: usize,
-            ) {
-                $dense(level, x, w, bias, y, k, n);
-            }
-            #[inline(always)]
-            fn has_gemm(level: crate::kernels::cpu::Level) -> bool {
-                $gemm(level)
+            ) -> bool {
+                $dense(level, x, w, bias, y, k, n)
             }
             #[inline(always)]
             fn accumulate_one(
@@ -126,8 +118,8 @@ macro_rules! impl_float {
 }
 
 impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32,
-    dense: crate::kernels::gemm::dense_f32, gemm: crate::kernels::gemm::has_kernel, one: crate::kernels::gemm::accumulate_one_f32);
+    dense: crate::kernels::gemm::dense_f32, one: crate::kernels::gemm::accumulate_one_f32);
 // f64 keeps libm's exact functions.
 impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh,
-    dense: crate::kernels::gemm::dense_f64, gemm: crate::kernels::gemm::has_kernel,
+    dense: crate::kernels::gemm::dense_f64,
     one: crate::kernels::gemm::accumulate_one_f64);

@@ -16,20 +16,19 @@ pub fn dense<T: Float>(level: Level, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
     if k == 0 || n == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
         return;
     }
-    T::dense_rows(level, x, w, bias, y, k, n);
-}
-
-/// Whether `T`'s [`Float::dense_rows`] has a register-blocked kernel for `level` on this CPU.
-#[inline(always)]
-pub(crate) fn has_kernel(level: Level) -> bool {
-    cfg!(target_arch = "x86_64") && level >= Level::Avx2 && super::cpu::supports(Level::Avx2)
+    if !T::dense_rows(level, x, w, bias, y, k, n) {
+        let rows = (x.len() / k).min(y.len() / n);
+        portable(&x[..rows * k], w, bias, &mut y[..rows * n], k, n);
+    }
 }
 
 /// The kernels of an element type that has them on x86-64: `dense_rows` and `accumulate_one`
 /// for its `Float` impl.
 macro_rules! simd_kernels {
     ($t:ty, $dense:ident, $one:ident) => {
-        /// The batched product for `level`; the caller has checked `k`, `n`, `w` and `bias`.
+        /// The register-blocked batched product for `level` over as many whole rows as `x` and
+        /// `y` both hold. Returns `false`, touching nothing, where `level` has no kernel on this
+        /// CPU or the slices do not fit `k` and `n`.
         pub(crate) fn $dense(
             level: Level,
             x: &[$t],
@@ -38,7 +37,10 @@ macro_rules! simd_kernels {
             y: &mut [$t],
             k: usize,
             n: usize,
-        ) {
+        ) -> bool {
+            if k == 0 || n == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
+                return false;
+            }
             let rows = (x.len() / k).min(y.len() / n);
             #[cfg(target_arch = "x86_64")]
             {
@@ -46,16 +48,16 @@ macro_rules! simd_kernels {
                 if level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
                     // SAFETY: the CPU has AVX-512F; `rows`, `k` and `n` fit the slices.
                     unsafe { super::x86::gemm512(x.as_ptr(), w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n) };
-                    return;
+                    return true;
                 }
                 if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
                     // SAFETY: as above, with AVX2 and FMA.
                     unsafe { super::x86::gemm256(x.as_ptr(), w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n) };
-                    return;
+                    return true;
                 }
             }
-            let _ = level;
-            portable(&x[..rows * k], w, bias, &mut y[..rows * n], k, n);
+            let _ = (level, rows, bias);
+            false
         }
 
         /// `y += x · w` for one sample (`x` holds `k` values, `w` `k × n`, `y` `n`) with the

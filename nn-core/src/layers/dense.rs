@@ -4,7 +4,7 @@ use crate::Float;
 use crate::activations::{ActivationFn, Linear};
 use crate::init::{Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
-use crate::kernels::{flat, flat_mut, gemm};
+use crate::kernels::{flat, flat_mut};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::weights::bytes;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
@@ -167,21 +167,20 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
 
     #[inline(always)]
     fn forward_batch(&self, level: Level, xs: &[SVector<T, IN>], ys: &mut [SVector<T, OUT>]) {
-        if !T::has_gemm(level) {
+        let rows = xs.len().min(ys.len());
+        let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
+        let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
+        if T::dense_rows(level, flat(xs), self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT) {
+            for y in ys {
+                self.activation.apply(y);
+            }
+        } else {
             // Without a register-blocked kernel, the one-sample pass (sizes known to the compiler,
             // running sums) beats a plain product over the batch: M2 at the portable level ran
             // 9.0 µs a sample against 12.4 µs.
             for (x, y) in xs.iter().zip(ys) {
                 *y = self.forward_at(level, x);
             }
-            return;
-        }
-        let rows = xs.len().min(ys.len());
-        let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
-        let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
-        gemm::dense(level, flat(xs), self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT);
-        for y in ys {
-            self.activation.apply(y);
         }
     }
 
