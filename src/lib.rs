@@ -27,7 +27,8 @@
 //! `struct Name<T> { ... }` makes the model generic over every [`Float`].
 //!
 //! Layers, separated by commas:
-//! - `Input<N>`: the model takes `N` features (first layer only).
+//! - `Input<N>`: the model takes `N` features (first layer only); `Input<S, C>` and
+//!   `Input<H, W, C>` take sequences and images (see below).
 //! - `Dense<UNITS>`, `Dense<UNITS, activation>`, `Dense<INPUTS, UNITS, activation>`, with the
 //!   option `use_bias = false`. Its input size is inferred from the layer before it; the first
 //!   layer of a model without `Input` states it (`Dense<1, 2>` is Keras's `Dense(2, input_dim=1)`).
@@ -42,6 +43,57 @@
 //! or named: `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`.
 //!
 //! Rust macros are invoked with `()`, `[]` or `{}`; Keras-like `sequential!< ... >` is not Rust.
+//!
+//! ## Images and sequences
+//!
+//! Tensors are channels last, in Keras's order, without the batch axis: `Input<N>` is a vector
+//! (`SVector<T, N>`), `Input<STEPS, CHANNELS>` a sequence ([`tensor::Tensor2`]) and
+//! `Input<HEIGHT, WIDTH, CHANNELS>` an image ([`tensor::Tensor3`]). Each is a flat run of
+//! numbers in numpy's `x.flatten()` order, so `Flatten` and `Reshape` are free, and
+//! [`Model::predict_flat`] takes data from numpy, ndarray or a buffer as plain slices.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! sequential! {
+//!     pub struct Digits {
+//!         Input<8, 8, 1>,
+//!         Conv2D<4, 3, activation = relu>,          // filters, kernel_size: (None, 6, 6, 4)
+//!         MaxPooling2D<2>,                          // (None, 3, 3, 4)
+//!         Flatten,                                  // (None, 36), a view: no copy
+//!         Dense<10, softmax>,
+//!     }
+//! }
+//!
+//! let model = Digits::seeded(7);
+//! let image = Tensor3::<f32, 8, 8, 1>::from_slice(&[0.5; 64]);
+//! let p: SVector<f32, 10> = model.predict(&image);
+//! assert!((p.sum() - 1.0).abs() < 1e-5);
+//!
+//! // The same through flat slices, lengths checked, nothing allocated.
+//! let mut flat = [0.0f32; 10];
+//! model.predict_flat(&[&[0.5; 64]], &mut [&mut flat]).unwrap();
+//! assert_eq!(flat, *p.as_slice());
+//! assert!(model.predict_flat(&[&[0.5; 63]], &mut [&mut flat]).is_err());
+//! ```
+//!
+//! Layers on sequences and images (Keras 3's options, by Keras's names; tuples are written
+//! `(5, 3)`, choices bare: `padding = same`):
+//! - `Conv1D<filters, kernel_size>` and `Conv2D<filters, kernel_size>` with `strides`,
+//!   `padding` (`valid`, `same`, and `causal` for Conv1D), `dilation_rate`, `groups`,
+//!   `activation`, `use_bias`; `DepthwiseConv2D<kernel_size>` with `depth_multiplier`;
+//!   `SeparableConv2D<filters, kernel_size>` with `depth_multiplier`.
+//! - `MaxPooling1D/2D<pool_size>` and `AveragePooling1D/2D<pool_size>` with `strides` and
+//!   `padding` (`same` averages leave the padding out, as Keras); `GlobalMaxPooling1D/2D` and
+//!   `GlobalAveragePooling1D/2D` with `keepdims`.
+//! - `Flatten`, `Reshape<(3, -1)>`, `Permute<(2, 1)>`, `RepeatVector<n>`,
+//!   `ZeroPadding1D/2D<padding>`, `Cropping1D/2D<cropping>` (`1`, `(1, 2)` or `((1, 0), (2, 1))`),
+//!   `UpSampling1D/2D<size>` (nearest).
+//! - `Dense` and `Activation` act on the last axis, merges elementwise (`Concatenate` on the
+//!   last axis).
+//!
+//! Shape mistakes are compile errors in Keras's terms, on the layer:
+//! `` `Conv2D<8, 3>` needs 3×3 positions but its input is 2×5×4 ``.
 //!
 //! ## Functional models
 //!
@@ -106,8 +158,8 @@
 #![warn(missing_docs)]
 
 pub use nn_core::{
-    Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable, activations, init,
-    kernels, layers, merge, nalgebra, weights,
+    FlatError, Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable,
+    activations, init, kernels, layers, merge, nalgebra, tensor, weights, zeroed,
 };
 #[cfg(feature = "keras")]
 pub use nn_macros::keras_model;
@@ -117,5 +169,6 @@ pub use nn_macros::{functional, sequential};
 pub mod prelude {
     pub use crate::layers::{Activation, Dense};
     pub use crate::nalgebra::{SMatrix, SVector, Vector1, Vector2, Vector3, Vector4, Vector5, Vector6};
+    pub use crate::tensor::{Tensor, Tensor2, Tensor3};
     pub use crate::{Float, Layer, Model, functional, sequential};
 }

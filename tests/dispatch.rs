@@ -120,7 +120,7 @@ where
 {
     let want: Vec<_> = xs.iter().map(|x| predict_at(Level::Portable, model, x)).collect();
     for level in LEVELS.into_iter().filter(|l| cpu::supports(*l)) {
-        let mut ys = vec![want[0].clone(); xs.len()];
+        let mut ys = vec![want[0]; xs.len()];
         predict_batch_at(level, model, xs, &mut ys);
         for (s, (y, w)) in ys.iter().zip(&want).enumerate() {
             assert!(close(y, w), "{level:?} sample {s}: {y:?} vs {w:?}");

@@ -18,8 +18,8 @@
 
 use crate::Float;
 use crate::layer::Zeroable;
+use crate::tensor::Tensor;
 use core::fmt::Debug;
-use nalgebra::SVector;
 
 /// What every activation declares: Keras's name for it and its Keras defaults.
 pub trait ActivationMeta: Copy + Debug + PartialEq {
@@ -29,10 +29,17 @@ pub trait ActivationMeta: Copy + Debug + PartialEq {
     const DEFAULT: Self;
 }
 
-/// An activation over a whole feature vector.
+/// An activation over a tensor of any rank; those that are not elementwise (softmax) act on
+/// each run of the last axis, as Keras's `axis=-1`.
 pub trait ActivationFn: ActivationMeta {
+    /// Applies the activation in place to `x`, rows of `last` values each.
+    fn apply_rows<T: Float>(&self, x: &mut [T], last: usize);
+
     /// Applies the activation in place.
-    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>);
+    #[inline(always)]
+    fn apply<X: Tensor>(&self, x: &mut X) {
+        self.apply_rows(x.as_mut_slice(), X::LAST);
+    }
 }
 
 /// An activation that acts on each element on its own; every such type is an [`ActivationFn`].
@@ -43,9 +50,9 @@ pub trait Elementwise: ActivationMeta {
 
 impl<E: Elementwise> ActivationFn for E {
     #[inline(always)]
-    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
+    fn apply_rows<T: Float>(&self, x: &mut [T], _last: usize) {
         // Over the plain slice: nalgebra's element iterator is strided and does not vectorize.
-        for v in x.as_mut_slice() {
+        for v in x {
             *v = self.eval(*v);
         }
     }
@@ -255,7 +262,7 @@ impl Elementwise for ReluOptions {
     }
 }
 
-/// `e^x / sum(e^x)` over the feature axis, computed as `e^(x - max x)` so it never overflows.
+/// `e^x / sum(e^x)` over the last axis, computed as `e^(x - max x)` so it never overflows.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Softmax;
 
@@ -266,19 +273,23 @@ impl ActivationMeta for Softmax {
 
 impl ActivationFn for Softmax {
     #[inline]
-    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
-        let max = max_of(x.as_slice());
-        let mut sum = T::ZERO;
-        for v in x.as_mut_slice() {
-            *v = (*v - max).fast_exp();
-            sum += *v;
+    fn apply_rows<T: Float>(&self, x: &mut [T], last: usize) {
+        for x in x.chunks_exact_mut(last.max(1)) {
+            let max = max_of(x);
+            let mut sum = T::ZERO;
+            for v in x.iter_mut() {
+                *v = (*v - max).fast_exp();
+                sum += *v;
+            }
+            let inv = T::ONE / sum;
+            for v in x {
+                *v *= inv;
+            }
         }
-        let inv = T::ONE / sum;
-        *x *= inv;
     }
 }
 
-/// `x - ln(sum(e^x))` over the feature axis, computed around `max x` so it never overflows.
+/// `x - ln(sum(e^x))` over the last axis, computed around `max x` so it never overflows.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LogSoftmax;
 
@@ -289,17 +300,19 @@ impl ActivationMeta for LogSoftmax {
 
 impl ActivationFn for LogSoftmax {
     #[inline]
-    fn apply<T: Float, const N: usize>(&self, x: &mut SVector<T, N>) {
-        let max = max_of(x.as_slice());
-        let mut sum = T::ZERO;
-        for v in x.as_slice() {
-            sum += (*v - max).fast_exp();
-        }
-        // Subtract `max` and `ln(sum)` separately, as jax does: folding them into one shift
-        // first loses the small `ln(sum)` against a large `max`.
-        let log_sum = sum.ln();
-        for v in x.as_mut_slice() {
-            *v = (*v - max) - log_sum;
+    fn apply_rows<T: Float>(&self, x: &mut [T], last: usize) {
+        for x in x.chunks_exact_mut(last.max(1)) {
+            let max = max_of(x);
+            let mut sum = T::ZERO;
+            for v in x.iter() {
+                sum += (*v - max).fast_exp();
+            }
+            // Subtract `max` and `ln(sum)` separately, as jax does: folding them into one shift
+            // first loses the small `ln(sum)` against a large `max`.
+            let log_sum = sum.ln();
+            for v in x {
+                *v = (*v - max) - log_sum;
+            }
         }
     }
 }

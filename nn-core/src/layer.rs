@@ -5,8 +5,8 @@ use crate::{Float, init::Rng};
 
 /// One layer: a typed function from `Input` to `Output` with its own weights.
 ///
-/// Shapes live in the types (`SVector<T, N>` today, `SMatrix<T, STEPS, CHANNELS>` for sequence
-/// layers later), so a hand-composed stack that does not fit fails to type-check. The
+/// Shapes live in the types (the tensors of [`crate::tensor`]), so a hand-composed stack that
+/// does not fit fails to type-check. The
 /// `sequential!` macro checks the same shapes earlier and reports them in Keras's terms.
 ///
 /// Room is left for training: a backward pass will be a second trait over the same types
@@ -46,15 +46,22 @@ pub trait Layer {
     }
 
     /// Re-initialises the weights with Keras's default initializers (glorot_uniform kernels, zero
-    /// biases), drawing from `rng`.
-    fn init_keras(&mut self, rng: &mut Rng);
+    /// biases), drawing from `rng`. Layers without weights keep the default, which does nothing.
+    fn init_keras(&mut self, rng: &mut Rng) {
+        let _ = rng;
+    }
 
     /// Calls `f` once per weight tensor, in Keras's `layer.weights` order, with Keras's weight
-    /// name, its Keras shape and its values in Keras's row-major layout.
-    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, Self::Scalar>));
+    /// name, its Keras shape and its values in Keras's row-major layout. Layers without weights
+    /// keep the default, which calls nothing.
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, Self::Scalar>)) {
+        let _ = f;
+    }
 
     /// As [`Layer::visit_weights`], with the values writable.
-    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, Self::Scalar>));
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, Self::Scalar>)) {
+        let _ = f;
+    }
 }
 
 /// A read-only view of one weight tensor.
@@ -87,3 +94,15 @@ pub struct WeightMut<'a, T> {
 /// `Zeroable`; any value that needs more than zeroing (an activation's options) must be restored
 /// by the model's `configure` before the value is used.
 pub unsafe trait Zeroable {}
+
+/// A value with every byte zero, in a `const` context: how the macros build a model's `ZEROS`.
+///
+/// Building the value field by field from each layer's own `ZEROS` makes the compiler's const
+/// evaluator copy every weight several times over (about 32 bytes of compiler memory per `f32`
+/// weight: a 20000×20000 Dense needed 12 GiB in `cargo check`); zeroing it whole costs nothing
+/// until the value is actually placed in a `static`.
+#[doc(hidden)]
+pub const fn zeroed<M: Zeroable>() -> M {
+    // SAFETY: `M: Zeroable` promises that the all-zero bit pattern is a valid `M`.
+    unsafe { core::mem::zeroed() }
+}

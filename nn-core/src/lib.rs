@@ -25,9 +25,10 @@ mod layer;
 pub mod layers;
 pub mod merge;
 mod model;
+pub mod tensor;
 pub mod weights;
 
 pub use float::Float;
-pub use layer::{Layer, WeightMut, WeightRef, Zeroable};
-pub use model::{LayerInfo, LengthError, Model, Summary};
+pub use layer::{Layer, WeightMut, WeightRef, Zeroable, zeroed};
+pub use model::{FlatError, LayerInfo, LengthError, Model, Summary};
 pub use nalgebra;

@@ -1,4 +1,5 @@
-//! Keras's merging layers (`keras/src/layers/merging/`) as functions over feature vectors.
+//! Keras's merging layers (`keras/src/layers/merging/`) as functions over tensors of any
+//! rank (elementwise, or on the last axis for `Concatenate`).
 //!
 //! They hold no weights, so a model calls them directly on its locals: no copies of the inputs
 //! into a layer-shaped argument. Operands are taken in order, as Keras folds them.
@@ -9,25 +10,25 @@
 //! let (a, b) = (Vector2::new(1.0f32, 5.0), Vector2::new(3.0, 2.0));
 //! assert_eq!(merge::add([&a, &b]), Vector2::new(4.0, 7.0));
 //! assert_eq!(merge::maximum([&a, &b]), Vector2::new(3.0, 5.0));
-//! let c: Vector5<f32> = merge::concatenate(&[a.as_slice(), Vector3::new(7.0, 8.0, 9.0).as_slice()]);
+//! let c: Vector5<f32> = merge::concatenate(&[(a.as_slice(), 2), (Vector3::new(7.0, 8.0, 9.0).as_slice(), 3)]);
 //! assert_eq!(c, Vector5::new(1.0, 5.0, 7.0, 8.0, 9.0));
 //! ```
 
 use crate::Float;
+use crate::tensor::Tensor;
 use nalgebra::SVector;
 
 /// Folds `op` over the operands, left to right.
 #[inline]
-fn fold<T: Float, const N: usize, const K: usize>(
-    xs: [&SVector<T, N>; K],
-    op: impl Fn(T, T) -> T,
-) -> SVector<T, N> {
-    let mut y = SVector::<T, N>::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; N]]));
+fn fold<X: Tensor, const K: usize>(xs: [&X; K], op: impl Fn(X::Scalar, X::Scalar) -> X::Scalar) -> X {
+    let mut y = X::ZEROS;
     for (k, x) in xs.iter().enumerate() {
         if k == 0 {
             y = **x;
         } else {
-            y.zip_apply(*x, |a, b| *a = op(*a, b));
+            for (a, b) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
+                *a = op(*a, *b);
+            }
         }
     }
     y
@@ -35,53 +36,64 @@ fn fold<T: Float, const N: usize, const K: usize>(
 
 /// `Add`: the elementwise sum.
 #[inline]
-pub fn add<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+pub fn add<X: Tensor, const K: usize>(xs: [&X; K]) -> X {
     fold(xs, |a, b| a + b)
 }
 
 /// `Subtract`: `a - b`.
 #[inline]
-pub fn subtract<T: Float, const N: usize>(a: &SVector<T, N>, b: &SVector<T, N>) -> SVector<T, N> {
-    a - b
+pub fn subtract<X: Tensor>(a: &X, b: &X) -> X {
+    fold([a, b], |a, b| a - b)
 }
 
 /// `Multiply`: the elementwise product.
 #[inline]
-pub fn multiply<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+pub fn multiply<X: Tensor, const K: usize>(xs: [&X; K]) -> X {
     fold(xs, |a, b| a * b)
 }
 
 /// `Average`: the elementwise sum divided by the number of operands, as Keras computes it.
 #[inline]
-pub fn average<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
-    add(xs) / T::of(K as f64)
+pub fn average<X: Tensor, const K: usize>(xs: [&X; K]) -> X {
+    let mut y = add(xs);
+    let k = X::Scalar::of(K as f64);
+    for v in y.as_mut_slice() {
+        *v /= k;
+    }
+    y
 }
 
 /// `Maximum`: the elementwise maximum.
 #[inline]
-pub fn maximum<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+pub fn maximum<X: Tensor, const K: usize>(xs: [&X; K]) -> X {
     fold(xs, |a, b| if b > a { b } else { a })
 }
 
 /// `Minimum`: the elementwise minimum.
 #[inline]
-pub fn minimum<T: Float, const N: usize, const K: usize>(xs: [&SVector<T, N>; K]) -> SVector<T, N> {
+pub fn minimum<X: Tensor, const K: usize>(xs: [&X; K]) -> X {
     fold(xs, |a, b| if b < a { b } else { a })
 }
 
-/// `Concatenate` on the feature axis: the parts one after another.
+/// `Concatenate` on the last axis (Keras's default `axis=-1`): each part is given as its
+/// elements and the size of its last axis, and every row of the output is the parts' rows one
+/// after another.
 ///
-/// The output size is the sum of the parts' sizes, which the macros check at compile time;
-/// called by hand with parts that do not add up to `OUT`, it fills what fits and zeroes the rest.
+/// The output's last axis is the sum of the parts', and the parts have as many rows as the
+/// output, which the macros check at compile time; called by hand with parts that do not add up,
+/// it fills what fits and zeroes the rest.
 #[inline]
-pub fn concatenate<T: Float, const OUT: usize>(parts: &[&[T]]) -> SVector<T, OUT> {
-    let mut y = SVector::<T, OUT>::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; OUT]]));
-    let mut rest = y.as_mut_slice();
-    for part in parts {
-        let n = part.len().min(rest.len());
-        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
-        head.copy_from_slice(&part[..n]);
-        rest = tail;
+pub fn concatenate<Y: Tensor>(parts: &[(&[Y::Scalar], usize)]) -> Y {
+    let mut y = Y::ZEROS;
+    for (r, row) in y.as_mut_slice().chunks_exact_mut(Y::LAST.max(1)).enumerate() {
+        let mut rest = row;
+        for (part, last) in parts {
+            let from = part.get(r * last..(r + 1) * last).unwrap_or(&[]);
+            let n = from.len().min(rest.len());
+            let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
+            head.copy_from_slice(&from[..n]);
+            rest = tail;
+        }
     }
     y
 }
@@ -108,6 +120,7 @@ pub fn dot<T: Float, const N: usize>(a: &SVector<T, N>, b: &SVector<T, N>, norma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tensor::Tensor;
     use nalgebra::{Vector2, Vector3};
 
     #[test]
@@ -130,11 +143,21 @@ mod tests {
     }
 
     #[test]
+    fn concatenate_interleaves_the_rows_of_sequences() {
+        use crate::tensor::Tensor2;
+        let a = Tensor2::<f32, 2, 1>::from_rows([[1.0], [2.0]]);
+        let b = Tensor2::<f32, 2, 2>::from_rows([[3.0, 4.0], [5.0, 6.0]]);
+        let c: Tensor2<f32, 2, 3> = concatenate(&[(a.as_slice(), 1), (b.as_slice(), 2)]);
+        assert_eq!(c.as_slice(), &[1.0, 3.0, 4.0, 2.0, 5.0, 6.0]);
+        assert_eq!(add([&b, &b]).as_slice(), &[6.0, 8.0, 10.0, 12.0]);
+    }
+
+    #[test]
     fn concatenate_that_does_not_add_up_never_reads_or_writes_out_of_bounds() {
         let a = Vector2::new(1.0f32, 2.0);
-        let short: Vector3<f32> = concatenate(&[a.as_slice()]);
+        let short: Vector3<f32> = concatenate(&[(a.as_slice(), 2)]);
         assert_eq!(short, Vector3::new(1.0, 2.0, 0.0));
-        let long: Vector3<f32> = concatenate(&[a.as_slice(), a.as_slice()]);
+        let long: Vector3<f32> = concatenate(&[(a.as_slice(), 2), (a.as_slice(), 2)]);
         assert_eq!(long, Vector3::new(1.0, 2.0, 1.0));
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::Float;
 use crate::layer::{WeightMut, WeightRef};
+use crate::tensor::Tensors;
 use core::fmt;
 
 /// A whole network with fixed input and output shapes.
@@ -13,10 +14,12 @@ use core::fmt;
 pub trait Model: Sized {
     /// The element type (`f32` unless the model type says otherwise).
     type Scalar: Float;
-    /// What `predict` takes: `SVector<Scalar, N>` for a model over `N` features.
-    type Input;
-    /// What `predict` returns.
-    type Output;
+    /// What `predict` takes: a tensor ([`crate::tensor`]: `SVector<Scalar, N>` for `Input<N>`,
+    /// `Tensor2<Scalar, S, C>` for `Input<S, C>`, `Tensor3<Scalar, H, W, C>` for
+    /// `Input<H, W, C>`), or a tuple of them for a model with several inputs.
+    type Input: Tensors<Scalar = Self::Scalar>;
+    /// What `predict` returns: a tensor, or a tuple of them for several outputs.
+    type Output: Tensors<Scalar = Self::Scalar>;
 
     /// The model's name in `summary()` (`"sequential"` unless the model is a named type).
     const NAME: &'static str;
@@ -261,6 +264,56 @@ pub trait Model: Sized {
         Ok(())
     }
 
+    /// Runs the network on one sample given as flat slices, for data from numpy, ndarray or a
+    /// buffer: `inputs[i]` is model input `i` row-major in Keras's shape without the batch axis
+    /// (numpy's `x.flatten()`), and `outputs[i]` receives output `i` the same way. Allocates
+    /// nothing; a wrong number of slices or a wrong length is an error, and then nothing is
+    /// written. (The `nn` crate's documentation has an example.)
+    fn predict_flat(
+        &self,
+        inputs: &[&[Self::Scalar]],
+        outputs: &mut [&mut [Self::Scalar]],
+    ) -> Result<(), FlatError> {
+        check_flat::<Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), 1)?;
+        check_flat::<Self::Output>("output", outputs.iter().map(|s| s.len()), outputs.len(), 1)?;
+        let mut x = Self::Input::ZEROED;
+        for (i, part) in inputs.iter().enumerate() {
+            x.slice_mut(i).copy_from_slice(part);
+        }
+        let y = self.predict(&x);
+        for (i, part) in outputs.iter_mut().enumerate() {
+            part.copy_from_slice(y.slice(i));
+        }
+        Ok(())
+    }
+
+    /// Runs the network on a batch given as flat slices laid out as Keras's `(batch, ...)`
+    /// arrays: `inputs[i]` holds every sample of input `i`, one after another, each row-major
+    /// in Keras's shape, and `outputs[i]` receives output `i` the same way. The batch size is
+    /// read from `inputs[0]`; every slice must hold that many whole samples. Allocates nothing:
+    /// samples are gathered into small stack chunks and run through [`Model::predict_batch`].
+    fn predict_flat_batch(
+        &self,
+        inputs: &[&[Self::Scalar]],
+        outputs: &mut [&mut [Self::Scalar]],
+    ) -> Result<(), FlatError> {
+        let first = Self::Input::len_of(0);
+        let found = inputs.first().map_or(0, |s| s.len());
+        let batch = found / first.max(1);
+        if inputs.is_empty() || found != batch * first {
+            check_flat::<Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), 0)?;
+            return Err(FlatError::Batch { what: "input", index: 0, sample: first, found });
+        }
+        check_flat::<Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), batch)?;
+        check_flat::<Self::Output>("output", outputs.iter().map(|s| s.len()), outputs.len(), batch)?;
+        if core::mem::size_of::<(Self::Input, Self::Output)>() <= 16 * 1024 {
+            flat_batch_chunks::<Self, 16>(self, inputs, outputs, batch);
+        } else {
+            flat_batch_chunks::<Self, 1>(self, inputs, outputs, batch);
+        }
+        Ok(())
+    }
+
     /// Keras's `model.summary()` table; print it with `{}`.
     fn summary(&self) -> Summary {
         Summary {
@@ -272,6 +325,111 @@ pub trait Model: Sized {
         }
     }
 }
+
+/// Checks that `found` lengths match `X`'s tensors, `batch` samples each.
+fn check_flat<X: Tensors>(
+    what: &'static str,
+    found: impl Iterator<Item = usize>,
+    count: usize,
+    batch: usize,
+) -> Result<(), FlatError> {
+    if count != X::COUNT {
+        return Err(FlatError::Count { what, expected: X::COUNT, found: count });
+    }
+    for (index, found) in found.enumerate() {
+        let expected = X::len_of(index) * batch;
+        if found != expected {
+            return Err(FlatError::Length { what, index, expected, found });
+        }
+    }
+    Ok(())
+}
+
+/// The body of [`Model::predict_flat_batch`], `CHUNK` samples at a time through stack buffers.
+#[inline(never)]
+fn flat_batch_chunks<M: Model, const CHUNK: usize>(
+    model: &M,
+    inputs: &[&[M::Scalar]],
+    outputs: &mut [&mut [M::Scalar]],
+    batch: usize,
+) {
+    let mut xs = [M::Input::ZEROED; CHUNK];
+    let mut ys = [M::Output::ZEROED; CHUNK];
+    let mut start = 0;
+    while start < batch {
+        let n = CHUNK.min(batch - start);
+        for (i, part) in inputs.iter().enumerate() {
+            let len = M::Input::len_of(i);
+            for (s, x) in xs[..n].iter_mut().enumerate() {
+                x.slice_mut(i).copy_from_slice(&part[(start + s) * len..(start + s + 1) * len]);
+            }
+        }
+        crate::kernels::dispatch::predict_batch(model, &xs[..n], &mut ys[..n]);
+        for (i, part) in outputs.iter_mut().enumerate() {
+            let len = M::Output::len_of(i);
+            for (s, y) in ys[..n].iter().enumerate() {
+                part[(start + s) * len..(start + s + 1) * len].copy_from_slice(y.slice(i));
+            }
+        }
+        start += n;
+    }
+}
+
+/// A flat slice given to [`Model::predict_flat`] or [`Model::predict_flat_batch`] that does not
+/// fit the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlatError {
+    /// The wrong number of slices.
+    Count {
+        /// `"input"` or `"output"`.
+        what: &'static str,
+        /// The model's number of inputs or outputs.
+        expected: usize,
+        /// The number of slices given.
+        found: usize,
+    },
+    /// A slice of the wrong length.
+    Length {
+        /// `"input"` or `"output"`.
+        what: &'static str,
+        /// Which input or output.
+        index: usize,
+        /// The number of values the model needs there.
+        expected: usize,
+        /// The number given.
+        found: usize,
+    },
+    /// A batch's first input that does not hold a whole number of samples.
+    Batch {
+        /// `"input"`.
+        what: &'static str,
+        /// Which input.
+        index: usize,
+        /// The number of values in one sample.
+        sample: usize,
+        /// The number given.
+        found: usize,
+    },
+}
+
+impl fmt::Display for FlatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            FlatError::Count { what, expected, found } => {
+                write!(f, "the model has {expected} {what}s, but {found} slices were given")
+            }
+            FlatError::Length { what, index, expected, found } => {
+                write!(f, "{what} {index} needs {expected} values, found {found}")
+            }
+            FlatError::Batch { what, index, sample, found } => write!(
+                f,
+                "{what} {index} holds {found} values, not a whole number of samples of {sample} values"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for FlatError {}
 
 /// What `summary()` shows of one layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,6 +25,7 @@ pub struct ItemHeader {
 }
 
 /// One layer: `label: Kind<args>`, label and arguments optional.
+#[derive(Clone)]
 pub struct LayerCall {
     pub label: Option<Ident>,
     pub kind: Ident,
@@ -34,6 +35,7 @@ pub struct LayerCall {
 }
 
 /// One argument between `<` and `>`, or inside an activation's parentheses.
+#[derive(Clone)]
 pub enum Arg {
     Number(Number),
     Bool(syn::LitBool),
@@ -49,8 +51,14 @@ pub enum Arg {
         name: Ident,
         value: Box<Arg>,
     },
+    /// `(5, 3)`: several values for one option, as Keras's tuples (`kernel_size=(5, 3)`).
+    Tuple {
+        span: Span,
+        items: Vec<Arg>,
+    },
 }
 
+#[derive(Clone)]
 pub struct Number {
     pub span: Span,
     pub value: f64,
@@ -209,6 +217,12 @@ impl Parse for Arg {
         if input.peek(syn::LitBool) {
             return input.parse().map(Arg::Bool);
         }
+        if input.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let items = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
+            return Ok(Arg::Tuple { span: paren.span.join(), items: items.into_iter().collect() });
+        }
         if input.peek(Ident::peek_any) {
             let name = input.call(Ident::parse_any)?;
             if input.peek(syn::token::Paren) {
@@ -223,7 +237,7 @@ impl Parse for Arg {
             }
             return Ok(Arg::Name(name));
         }
-        Err(input.error("expected a size, an activation or `option = value`"))
+        Err(input.error("expected a size, a tuple of sizes, an activation or `option = value`"))
     }
 }
 
@@ -260,6 +274,7 @@ impl Arg {
             Arg::Number(n) => n.span,
             Arg::Bool(b) => b.span,
             Arg::Name(name) | Arg::Call { name, .. } | Arg::Named { name, .. } => name.span(),
+            Arg::Tuple { span, .. } => *span,
         }
     }
 }
@@ -272,6 +287,8 @@ impl fmt::Display for Arg {
             Arg::Name(name) => write!(f, "{name}"),
             Arg::Call { name, args } => write!(f, "{name}({})", List(args)),
             Arg::Named { name, value } => write!(f, "{name} = {value}"),
+            Arg::Tuple { items, .. } if items.len() == 1 => write!(f, "({},)", List(items)),
+            Arg::Tuple { items, .. } => write!(f, "({})", List(items)),
         }
     }
 }

@@ -3,9 +3,10 @@
 //! element-type rules are shared with `graph`, which does the same for `functional!`.
 
 use crate::ast::{ItemHeader, ModelDef};
-use crate::catalog::{self, Arity, Spec};
+use crate::catalog::{self, Arity, ShapeError, Spec};
 use crate::ctxt::Ctxt;
 use crate::ir::{Class, LayerNode, Model, Scalar, Step, Value};
+use crate::shape::Shape;
 use proc_macro2::{Ident, Span};
 use std::collections::{HashMap, HashSet};
 
@@ -16,25 +17,25 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
     }
     let specs: Vec<Option<Spec>> = def.layers.iter().map(|call| catalog::resolve(call, cx)).collect();
 
-    // Shapes flow front to back. After a layer that failed to resolve the size is unknown, and
+    // Shapes flow front to back. After a layer that failed to resolve the shape is unknown, and
     // checks that need it are skipped rather than reported twice.
     let mut model_input = None;
-    let mut current: Option<usize> = None;
-    let mut sizes = Vec::with_capacity(specs.len());
+    let mut current: Option<Shape> = None;
+    let mut shapes: Vec<Option<(Shape, Shape)>> = Vec::with_capacity(specs.len());
     for (i, (call, spec)) in def.layers.iter().zip(&specs).enumerate() {
         let Some(spec) = spec else {
             current = None;
-            sizes.push(None);
+            shapes.push(None);
             continue;
         };
-        if let Spec::Input { size } = spec {
+        if let Spec::Input { shape } = spec {
             if i == 0 {
-                model_input = Some(*size);
+                model_input = Some(shape.clone());
             } else {
                 cx.error(call.kind.span(), "`Input` can only be the first layer");
             }
-            current = Some(*size);
-            sizes.push(None);
+            current = Some(shape.clone());
+            shapes.push(None);
             continue;
         }
         if !matches!(spec.arity(), Arity::One) {
@@ -46,22 +47,27 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
                 ),
             );
             current = None;
-            sizes.push(None);
+            shapes.push(None);
             continue;
         }
-        let input = match (spec.declared_input(), current) {
-            (Some(declared), Some(previous)) if declared.value != previous => {
+        let input = match (spec.declared_input(), current.take()) {
+            (Some(declared), Some(previous)) if declared.value != previous.last() => {
+                let outputs = if previous.rank() == 1 {
+                    previous.to_string()
+                } else {
+                    format!("{previous} (last axis {})", previous.last())
+                };
                 cx.error(
                     declared.span,
                     format!(
-                        "`{call}` expects {} inputs but the previous layer outputs {previous}",
+                        "`{call}` expects {} inputs but the previous layer outputs {outputs}",
                         declared.value
                     ),
                 );
-                Some(declared.value)
+                Some(previous.with_last(declared.value))
             }
-            (Some(declared), _) => Some(declared.value),
-            (None, Some(previous)) => Some(previous),
+            (_, Some(previous)) => Some(previous),
+            (Some(declared), None) => Some(Shape::vector(declared.value)),
             (None, None) if i == 0 => {
                 let how = spec.input_hint().map_or(String::new(), |h| format!(", or write it as {h}"));
                 cx.error(
@@ -73,10 +79,17 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
             (None, None) => None,
         };
         if i == 0 {
-            model_input = input;
+            model_input.clone_from(&input);
         }
-        let output = input.and_then(|n| spec.output(&[n]).ok());
-        sizes.push(input.zip(output));
+        let output = input.as_ref().and_then(|shape| match spec.output(std::slice::from_ref(shape)) {
+            Ok(out) => Some(out),
+            Err(ShapeError::Message(why)) => {
+                cx.error(call.kind.span(), format!("`{call}` {why}"));
+                None
+            }
+            Err(ShapeError::Operand(_)) => None,
+        });
+        shapes.push(input.zip(output.clone()));
         current = output;
     }
     if specs.len() == 1 && matches!(specs[0], Some(Spec::Input { .. })) {
@@ -86,8 +99,11 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
     let wanted: Vec<_> = def.layers.iter().zip(&specs).map(|(c, s)| (c.label.as_ref(), s.as_ref())).collect();
     let names = keras_names(&wanted, cx);
     let scalar = scalar(def.item.as_ref(), cx);
-    // Both sizes are known unless a mistake was reported.
+    // Both shapes are known unless a mistake was reported.
     let (input, _output) = (model_input?, current?);
+    if cx.has_errors() {
+        return None;
+    }
 
     let mut model = Model {
         scalar: scalar?,
@@ -99,10 +115,10 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
         outputs: Vec::new(),
     };
     let mut previous = Value::Input(0);
-    for ((spec, size), name) in specs.into_iter().zip(sizes).zip(names) {
+    for ((spec, shape), name) in specs.into_iter().zip(shapes).zip(names) {
         // `None` only for `Input` here: any other failure was reported and returns above.
-        let (Some(spec), Some((input, output))) = (spec, size) else { continue };
-        model.steps.push(Step { layer: model.layers.len(), args: vec![previous], output });
+        let (Some(spec), Some((input, output))) = (spec, shape) else { continue };
+        model.steps.push(Step { layer: model.layers.len(), args: vec![previous], output: output.clone() });
         previous = Value::Step(model.steps.len() - 1);
         model.layers.push(LayerNode { name, spec, input, output, inbound: Vec::new() });
     }

@@ -3,6 +3,7 @@
 use crate::ast::ItemHeader;
 use crate::catalog::Holder;
 use crate::ir::{Class, Model, Scalar, Value};
+use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
@@ -36,6 +37,33 @@ struct Field {
     const_readable: bool,
 }
 
+/// What every generated item needs: the model, its element type and its fields.
+struct Code<'a> {
+    model: &'a Model,
+    /// The element type as written in the generated code (`f32`, or the type parameter).
+    t: TokenStream,
+    fields: Vec<Field>,
+    /// For each layer, its field, if it has one (merges and `Input` have none).
+    field_of: Vec<Option<usize>>,
+}
+
+impl Code<'_> {
+    fn field(&self, layer: usize) -> Option<&Field> {
+        self.field_of[layer].map(|f| &self.fields[f])
+    }
+
+    /// `Self::Input` or `Self::Output`: one tensor, or a tuple of them.
+    fn tuple(&self, shapes: &[Shape]) -> TokenStream {
+        match shapes {
+            [one] => one.ty(&self.t),
+            many => {
+                let many = many.iter().map(|s| s.ty(&self.t));
+                quote!((#(#many),*))
+            }
+        }
+    }
+}
+
 fn model_type(
     model: &Model,
     ident: &syn::Ident,
@@ -49,184 +77,68 @@ fn model_type(
         Scalar::Concrete(t) => (quote!(), quote!(), quote!(#t)),
         Scalar::Generic(t) => (quote!(<#t: ::nn::Float>), quote!(<#t>), quote!(#t)),
     };
-    let vector = |n: usize| quote!(::nn::nalgebra::SVector<#t, #n>);
-
-    let mut fields = Vec::new();
-    let mut field_of = Vec::new();
-    let mut infos = Vec::new();
-    let mut configure = Vec::new();
+    let mut code = Code { model, t, fields: Vec::new(), field_of: Vec::new() };
     for layer in &model.layers {
-        let layer_name = layer.name.to_string();
-        let (class, params) = match layer.spec.holder(layer.input, &t) {
-            Holder::Nothing => {
-                field_of.push(None);
-                let class = layer.spec.class();
-                (quote!(#class), quote!(0))
-            }
+        let holder = layer.spec.holder(&layer.input, &code.t);
+        code.field_of.push(match holder {
+            Holder::Nothing => None,
             Holder::Layer(ty) => {
-                field_of.push(Some(fields.len()));
-                let info = (quote!(<#ty as ::nn::Layer>::CLASS), quote!(<#ty as ::nn::Layer>::PARAMS));
-                fields.push(Field { name: layer.name.clone(), ty, nested: false, const_readable: true });
-                info
+                code.fields.push(Field { name: layer.name.clone(), ty, nested: false, const_readable: true });
+                Some(code.fields.len() - 1)
             }
             Holder::Model(ty) => {
-                field_of.push(Some(fields.len()));
-                let info = (quote!(<#ty as ::nn::Model>::CLASS), quote!(<#ty as ::nn::Model>::PARAMS));
                 let concrete = !ty.to_string().contains('<');
-                fields.push(Field { name: layer.name.clone(), ty, nested: true, const_readable: concrete });
-                info
-            }
-        };
-        let output = layer.output;
-        let inbound = &layer.inbound;
-        infos.push(quote! {
-            ::nn::LayerInfo {
-                name: #layer_name,
-                class: #class,
-                output_shape: &[#output],
-                params: #params,
-                inbound: &[#(#inbound),*],
+                code.fields.push(Field {
+                    name: layer.name.clone(),
+                    ty,
+                    nested: true,
+                    const_readable: concrete,
+                });
+                Some(code.fields.len() - 1)
             }
         });
-        let field = &layer.name;
-        if let Some(value) = layer.spec.activation_value() {
-            configure.push(quote!(self.#field.activation = #value;));
-        } else if matches!(layer.spec.holder(layer.input, &t), Holder::Model(_)) {
-            configure.push(quote!(self.#field.__nn_configure();));
-        }
     }
+    let struct_item = struct_item(&code, ident, attrs, vis, field_vis, &generics);
+    let inherent = inherent_impl(&code, ident, &generics, &ty_args);
+    let from_bytes = from_bytes(model, &code.fields, ident);
+    let model_impl = model_impl(&code, ident, name, &generics, &ty_args);
+    let field_types = code.fields.iter().map(|f| &f.ty);
+    quote! {
+        #struct_item
+        #inherent
+        #from_bytes
+        #model_impl
 
-    // The forward pass: the model's inputs by reference, then each step into its own local.
-    let arg = |v: &Value| match v {
-        Value::Input(i) => format_ident!("input{i}"),
-        Value::Step(i) => format_ident!("x{}", i + 1),
-    };
-    let reference = |v: &Value| {
-        let local = arg(v);
-        match v {
-            Value::Input(_) => quote!(#local),
-            Value::Step(_) => quote!(&#local),
-        }
-    };
-    let bind_inputs = match model.inputs.len() {
-        1 => quote!(let input0 = x;),
-        n => {
-            let (locals, index): (Vec<_>, Vec<_>) =
-                (0..n).map(|i| (format_ident!("input{i}"), syn::Index::from(i))).unzip();
-            quote!(#(let #locals = &x.#index;)*)
-        }
-    };
-    let mut steps = Vec::new();
-    for (i, step) in model.steps.iter().enumerate() {
-        let local = format_ident!("x{}", i + 1);
-        let args: Vec<TokenStream> = step.args.iter().map(reference).collect();
-        let out_ty = vector(step.output);
-        let layer = &model.layers[step.layer];
-        let call = match field_of[step.layer].map(|f| &fields[f]) {
-            None => layer.spec.merge_call(&args, step.output).unwrap_or_else(|| quote!(*#(#args)*)),
-            Some(Field { name, nested: false, .. }) => {
-                quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*))
-            }
-            Some(Field { name, nested: true, .. }) => {
-                // The macro takes a nested model's sizes on trust; rustc checks them against
-                // its type, and its error should point at the sizes the user wrote.
-                let site = proc_macro2::Span::call_site();
-                let (input_span, output_span) = layer.spec.size_spans().unwrap_or((site, site));
-                let args = args.iter().map(|a| respan(a.clone(), input_span));
-                let predict = respan(quote!(::nn::Model::run), output_span);
-                steps.push(
-                    quote_spanned!(output_span=> let #local: #out_ty = #predict(&self.#name, level, #(#args),*);),
-                );
-                continue;
-            }
-        };
-        steps.push(quote!(let #local: #out_ty = #call;));
+        // SAFETY: every field is a layer or model that is itself `Zeroable` (the bounds check
+        // it), and `configure` restores the activation options zeroing loses.
+        unsafe impl #generics ::nn::Zeroable for #ident #ty_args where #( #field_types: ::nn::Zeroable ),* {}
     }
-    let result: Vec<TokenStream> = model
-        .outputs
-        .iter()
-        .map(|v| match v {
-            Value::Input(_) => {
-                let local = arg(v);
-                quote!(*#local)
-            }
-            Value::Step(_) => {
-                let local = arg(v);
-                quote!(#local)
-            }
-        })
-        .collect();
-    let result = match result.as_slice() {
-        [one] => quote!(#one),
-        many => quote!((#(#many),*)),
-    };
-    let tuple = |sizes: Vec<usize>| match sizes.as_slice() {
-        [one] => vector(*one),
-        many => {
-            let many = many.iter().map(|n| vector(*n));
-            quote!((#(#many),*))
-        }
-    };
-    let input_ty = tuple(model.inputs.clone());
-    let output_ty = tuple(model.steps_output_sizes());
-    let input_shapes = &model.inputs;
-    let output_shapes = model.steps_output_sizes();
+}
 
-    let field_names: Vec<_> = fields.iter().map(|f| &f.name).collect();
-    let field_types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
-    let field_docs = fields.iter().map(|f| format!("Layer `{}`.", f.name));
-    let visit: Vec<TokenStream> = fields
-        .iter()
-        .map(|f| {
-            let (name, label) = (&f.name, f.name.to_string());
-            if f.nested {
-                quote!(::nn::Model::visit_weights(&self.#name, &mut |layer, w| f(layer, w));)
-            } else {
-                quote!(::nn::Layer::visit_weights(&self.#name, &mut |w| f(#label, w));)
-            }
-        })
-        .collect();
-    let visit_mut: Vec<TokenStream> = fields
-        .iter()
-        .map(|f| {
-            let (name, label) = (&f.name, f.name.to_string());
-            if f.nested {
-                quote!(::nn::Model::visit_weights_mut(&mut self.#name, &mut |layer, w| f(layer, w));)
-            } else {
-                quote!(::nn::Layer::visit_weights_mut(&mut self.#name, &mut |w| f(#label, w));)
-            }
-        })
-        .collect();
-    let init: Vec<TokenStream> = fields
-        .iter()
-        .map(|f| {
-            let name = &f.name;
-            if f.nested {
-                quote!(::nn::Model::init_keras(&mut self.#name, rng.next_u64());)
-            } else {
-                quote!(::nn::Layer::init_keras(&mut self.#name, &mut rng);)
-            }
-        })
-        .collect();
-    let params = fields.iter().map(|f| {
-        let ty = &f.ty;
-        if f.nested { quote!(<#ty as ::nn::Model>::PARAMS) } else { quote!(<#ty as ::nn::Layer>::PARAMS) }
-    });
+/// The struct: one documented field per layer that holds weights or options.
+fn struct_item(
+    code: &Code,
+    ident: &syn::Ident,
+    attrs: &[syn::Attribute],
+    vis: &TokenStream,
+    field_vis: &TokenStream,
+    generics: &TokenStream,
+) -> TokenStream {
+    let model = code.model;
     let macro_name = match model.class {
         Class::Sequential => "sequential!",
         Class::Functional => "functional!",
     };
+    let keras = |shapes: &[Shape]| shapes.iter().map(Shape::keras).collect::<Vec<_>>().join(", ");
     let architecture = format!(
-        "Generated by `{macro_name}`: {} layers, inputs of {:?} features, outputs of {:?}.",
+        "Generated by `{macro_name}`: {} layers, inputs {}, outputs {}.",
         model.layers.len(),
-        model.inputs,
-        model.steps_output_sizes()
+        keras(&model.inputs),
+        keras(&model.output_shapes())
     );
-    let class = model.class.name();
-    let chain = model.chain;
-    let from_bytes = from_bytes(model, &fields, ident);
-    let run_batch = batch_body(model, &fields, &field_of, &t);
-
+    let field_names = code.fields.iter().map(|f| &f.name);
+    let field_types = code.fields.iter().map(|f| &f.ty);
+    let field_docs = code.fields.iter().map(|f| format!("Layer `{}`.", f.name));
     quote! {
         #(#attrs)*
         #[doc = ""]
@@ -238,12 +150,35 @@ fn model_type(
                 #field_vis #field_names: #field_types,
             )*
         }
+    }
+}
 
+/// `ZEROS`, `from_layers` and the hidden `__nn_configure`.
+fn inherent_impl(
+    code: &Code,
+    ident: &syn::Ident,
+    generics: &TokenStream,
+    ty_args: &TokenStream,
+) -> TokenStream {
+    let field_names: Vec<_> = code.fields.iter().map(|f| &f.name).collect();
+    let field_types: Vec<_> = code.fields.iter().map(|f| &f.ty).collect();
+    let configure = code.model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        let field = &layer.name;
+        if let Some(value) = layer.spec.activation_value() {
+            Some(quote!(self.#field.activation = #value;))
+        } else {
+            code.field(i).filter(|f| f.nested).map(|_| quote!(self.#field.__nn_configure();))
+        }
+    });
+    quote! {
         impl #generics #ident #ty_args {
             /// The model with every weight zero. Being a constant, it can initialise a `static`
             /// of any size without touching the stack.
+            ///
+            /// Zeroed whole, not built from each layer's own `ZEROS`: the compiler then
+            /// evaluates nothing per weight unless the constant is placed in a `static`.
             pub const ZEROS: Self = {
-                let mut model = Self { #( #field_names: <#field_types>::ZEROS, )* };
+                let mut model: Self = ::nn::zeroed();
                 model.__nn_configure();
                 model
             };
@@ -262,9 +197,34 @@ fn model_type(
                 #( #configure )*
             }
         }
+    }
+}
 
-        #from_bytes
-
+/// `impl nn::Model`: the constants, the forward passes and the weight visitors.
+fn model_impl(
+    code: &Code,
+    ident: &syn::Ident,
+    name: &str,
+    generics: &TokenStream,
+    ty_args: &TokenStream,
+) -> TokenStream {
+    let (model, t) = (code.model, &code.t);
+    let input_ty = code.tuple(&model.inputs);
+    let output_ty = code.tuple(&model.output_shapes());
+    let input_shapes = model.inputs.iter().map(Shape::dims);
+    let output_shapes = model.output_shapes();
+    let output_shapes = output_shapes.iter().map(Shape::dims);
+    let params = code.fields.iter().map(|f| {
+        let ty = &f.ty;
+        if f.nested { quote!(<#ty as ::nn::Model>::PARAMS) } else { quote!(<#ty as ::nn::Layer>::PARAMS) }
+    });
+    let infos = layer_infos(code);
+    let class = model.class.name();
+    let chain = model.chain;
+    let run = run_body(code);
+    let run_batch = batch_body(code);
+    let (init, visit, visit_mut) = weight_walks(code);
+    quote! {
         impl #generics ::nn::Model for #ident #ty_args {
             type Scalar = #t;
             type Input = #input_ty;
@@ -279,11 +239,7 @@ fn model_type(
 
             #[inline(always)]
             fn run(&self, level: ::nn::kernels::cpu::Level, x: &Self::Input) -> Self::Output {
-                // A graph of merges alone has no layer to pass the level to.
-                let _ = level;
-                #bind_inputs
-                #( #steps )*
-                #result
+                #run
             }
 
             #[inline(always)]
@@ -292,7 +248,10 @@ fn model_type(
             }
 
             fn zeros() -> Self {
-                Self::ZEROS
+                // Not `Self::ZEROS`, which would have the compiler evaluate every weight.
+                let mut model: Self = ::nn::zeroed();
+                model.__nn_configure();
+                model
             }
 
             fn configure(&mut self) {
@@ -315,10 +274,145 @@ fn model_type(
                 #( #visit_mut )*
             }
         }
+    }
+}
 
-        // SAFETY: every field is a layer or model that is itself `Zeroable` (the bounds check
-        // it), and `configure` restores the activation options zeroing loses.
-        unsafe impl #generics ::nn::Zeroable for #ident #ty_args where #( #field_types: ::nn::Zeroable ),* {}
+/// `LAYERS`: what `summary()` shows of each layer, its class and parameter count taken from
+/// nn-core's own constants.
+fn layer_infos(code: &Code) -> Vec<TokenStream> {
+    code.model
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let layer_name = layer.name.to_string();
+            let (class, params) = match code.field(i) {
+                None => {
+                    let class = layer.spec.class();
+                    (quote!(#class), quote!(0))
+                }
+                Some(Field { ty, nested: false, .. }) => {
+                    (quote!(<#ty as ::nn::Layer>::CLASS), quote!(<#ty as ::nn::Layer>::PARAMS))
+                }
+                Some(Field { ty, nested: true, .. }) => {
+                    (quote!(<#ty as ::nn::Model>::CLASS), quote!(<#ty as ::nn::Model>::PARAMS))
+                }
+            };
+            let output = layer.output.dims();
+            let inbound = &layer.inbound;
+            quote! {
+                ::nn::LayerInfo {
+                    name: #layer_name,
+                    class: #class,
+                    output_shape: &[#output],
+                    params: #params,
+                    inbound: &[#(#inbound),*],
+                }
+            }
+        })
+        .collect()
+}
+
+/// The bodies of `init_keras`, `visit_weights` and `visit_weights_mut`: each field in order.
+fn weight_walks(code: &Code) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>) {
+    let mut walks = (Vec::new(), Vec::new(), Vec::new());
+    for f in &code.fields {
+        let (name, label) = (&f.name, f.name.to_string());
+        if f.nested {
+            walks.0.push(quote!(::nn::Model::init_keras(&mut self.#name, rng.next_u64());));
+            walks.1.push(quote!(::nn::Model::visit_weights(&self.#name, &mut |layer, w| f(layer, w));));
+            walks
+                .2
+                .push(quote!(::nn::Model::visit_weights_mut(&mut self.#name, &mut |layer, w| f(layer, w));));
+        } else {
+            walks.0.push(quote!(::nn::Layer::init_keras(&mut self.#name, &mut rng);));
+            walks.1.push(quote!(::nn::Layer::visit_weights(&self.#name, &mut |w| f(#label, w));));
+            walks.2.push(quote!(::nn::Layer::visit_weights_mut(&mut self.#name, &mut |w| f(#label, w));));
+        }
+    }
+    walks
+}
+
+/// The body of `run`: the model's inputs by reference, then each step into its own local in
+/// evaluation order (a view, `Flatten` or `Reshape`, binds a reference to its input's memory
+/// instead), then the outputs.
+fn run_body(code: &Code) -> TokenStream {
+    let (model, t) = (code.model, &code.t);
+    let is_view: Vec<bool> = model.steps.iter().map(|s| model.layers[s.layer].spec.is_view()).collect();
+    let local = |v: &Value| match v {
+        Value::Input(i) => format_ident!("input{i}"),
+        Value::Step(i) => format_ident!("x{}", i + 1),
+    };
+    // Inputs and views are references already.
+    let reference = |v: &Value| {
+        let l = local(v);
+        match v {
+            Value::Step(k) if !is_view[*k] => quote!(&#l),
+            _ => quote!(#l),
+        }
+    };
+    let bind_inputs = match model.inputs.len() {
+        1 => quote!(let input0 = x;),
+        n => {
+            let (locals, index): (Vec<_>, Vec<_>) =
+                (0..n).map(|i| (format_ident!("input{i}"), syn::Index::from(i))).unzip();
+            quote!(#(let #locals = &x.#index;)*)
+        }
+    };
+    let mut steps = Vec::new();
+    for (i, step) in model.steps.iter().enumerate() {
+        let out = format_ident!("x{}", i + 1);
+        let args: Vec<TokenStream> = step.args.iter().map(reference).collect();
+        let out_ty = step.output.ty(t);
+        let layer = &model.layers[step.layer];
+        if is_view[i] {
+            steps.push(quote!(let #out: &#out_ty = ::nn::tensor::view(#(#args),*);));
+            continue;
+        }
+        let call = match code.field(step.layer) {
+            None => {
+                let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
+                layer.spec.merge_call(&args, &shapes, &step.output).unwrap_or_else(|| quote!(*#(#args)*))
+            }
+            Some(Field { name, nested: false, .. }) => {
+                quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*))
+            }
+            Some(Field { name, nested: true, .. }) => {
+                // The macro takes a nested model's sizes on trust; rustc checks them against
+                // its type, and its error should point at the sizes the user wrote.
+                let site = proc_macro2::Span::call_site();
+                let (input_span, output_span) = layer.spec.size_spans().unwrap_or((site, site));
+                let args = args.iter().map(|a| respan(a.clone(), input_span));
+                let predict = respan(quote!(::nn::Model::run), output_span);
+                steps.push(
+                    quote_spanned!(output_span=> let #out: #out_ty = #predict(&self.#name, level, #(#args),*);),
+                );
+                continue;
+            }
+        };
+        steps.push(quote!(let #out: #out_ty = #call;));
+    }
+    let result: Vec<TokenStream> = model
+        .outputs
+        .iter()
+        .map(|v| {
+            let l = local(v);
+            match v {
+                Value::Step(k) if !is_view[*k] => quote!(#l),
+                _ => quote!(*#l),
+            }
+        })
+        .collect();
+    let result = match result.as_slice() {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    };
+    quote! {
+        // A graph of merges alone has no layer to pass the level to.
+        let _ = level;
+        #bind_inputs
+        #( #steps )*
+        #result
     }
 }
 
@@ -346,7 +440,8 @@ fn from_bytes(model: &Model, fields: &[Field], ident: &syn::Ident) -> TokenStrea
             /// weights in the binary with nothing parsed at run time. Bytes that do not fit the
             /// model stop compilation (or panic, called at run time: use `Model::load_bytes`).
             pub const fn from_bytes(bytes: &[u8]) -> Self {
-                let mut model = Self::ZEROS;
+                let mut model: Self = ::nn::zeroed();
+                model.__nn_configure();
                 let at = ::nn::weights::bytes::expect(bytes, <Self as ::nn::Model>::PARAMS, #width);
                 model.__nn_read_le_bytes(bytes, at);
                 model
@@ -361,43 +456,53 @@ fn from_bytes(model: &Model, fields: &[Field], ident: &syn::Ident) -> TokenStrea
     }
 }
 
+/// The largest stack buffers a batch pass keeps for one chunk (bytes); a model whose values
+/// for one sample need more runs its batch sample by sample.
+const BATCH_STACK: usize = 256 * 1024;
+
 /// The body of `run_batch`. The batch runs in chunks, step by step: each step's values for the
 /// whole chunk sit in a stack buffer, so each Dense layer is one matrix product
-/// (`Layer::forward_batch`) and each merge one loop over the chunk. The first step reads a
-/// single input straight from `xs`, and the last writes straight into `ys` when it is the one
-/// output and nothing else reads it (a chain of layers copies nothing). A graph with a nested
-/// model runs sample by sample instead: the nested model's sizes are then checked (and
-/// reported) once, in `run`.
-fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &TokenStream) -> TokenStream {
-    let nested = model.steps.iter().any(|step| field_of[step.layer].is_some_and(|f| fields[f].nested));
-    let Some(last) = model.steps.len().checked_sub(1).filter(|_| !nested) else {
+/// (`Layer::forward_batch`) and each merge one loop over the chunk; a view (`Flatten`,
+/// `Reshape`) is its input's buffer seen in its own shape. The first step reads a single input
+/// straight from `xs`, and the last writes straight into `ys` when it is the one output and
+/// nothing else reads it (a chain of layers copies nothing). A graph with a nested model runs
+/// sample by sample instead: the nested model's sizes are then checked (and reported) once, in
+/// `run`; so does a model whose values for one sample outgrow the stack budget.
+fn batch_body(code: &Code) -> TokenStream {
+    let (model, t) = (code.model, &code.t);
+    let is_view: Vec<bool> = model.steps.iter().map(|s| model.layers[s.layer].spec.is_view()).collect();
+    let single_input = model.inputs.len() == 1;
+    let last = model.steps.len().checked_sub(1);
+    let direct = last.is_some_and(|last| {
+        model.outputs == [Value::Step(last)]
+            && !is_view[last]
+            && !model.steps.iter().any(|step| step.args.contains(&Value::Step(last)))
+    });
+
+    // Buffers: the gathered inputs of a several-input model, then every step's output but a
+    // direct last one and views.
+    let mut buffers: Vec<(proc_macro2::Ident, &Shape)> = Vec::new();
+    if !single_input {
+        buffers.extend(model.inputs.iter().enumerate().map(|(i, s)| (format_ident!("i{i}"), s)));
+    }
+    for (k, step) in model.steps.iter().enumerate() {
+        if !(is_view[k] || direct && Some(k) == last) {
+            buffers.push((format_ident!("b{k}"), &step.output));
+        }
+    }
+    let per_sample = 4 * buffers.iter().map(|(_, s)| s.len()).sum::<usize>().max(1);
+    let nested = model.steps.iter().any(|step| code.field(step.layer).is_some_and(|f| f.nested));
+    if last.is_none() || nested || per_sample > BATCH_STACK {
         return quote! {
             for (x, y) in xs.iter().zip(ys.iter_mut()) {
                 *y = ::nn::Model::run(self, level, x);
             }
         };
-    };
-    let single_input = model.inputs.len() == 1;
-    let direct = model.outputs == [Value::Step(last)]
-        && !model.steps.iter().any(|step| step.args.contains(&Value::Step(last)));
-
-    // Buffers: the gathered inputs of a several-input model, then every step's output but a
-    // direct last one. Together they stay within 64 KiB of f32 (at most 64 samples).
-    let mut buffers: Vec<(proc_macro2::Ident, usize)> = Vec::new();
-    if !single_input {
-        buffers.extend(model.inputs.iter().enumerate().map(|(i, n)| (format_ident!("i{i}"), *n)));
     }
-    let steps_buffered = if direct { last } else { last + 1 };
-    buffers.extend(
-        model.steps[..steps_buffered].iter().enumerate().map(|(k, s)| (format_ident!("b{k}"), s.output)),
-    );
-    let chunk = (65_536 / (4 * buffers.iter().map(|(_, n)| n).sum::<usize>().max(1))).clamp(1, 64);
-    let declare = buffers.iter().map(|(b, n)| {
-        quote!(let mut #b = ::nn::kernels::Aligned(
-            [::nn::nalgebra::SVector::<#t, #n>::from_array_storage(
-                ::nn::nalgebra::ArrayStorage([[<#t as ::nn::Float>::ZERO; #n]; 1])
-            ); CHUNK]
-        );)
+    let chunk = (65_536 / per_sample).clamp(1, 64);
+    let declare = buffers.iter().map(|(b, shape)| {
+        let ty = shape.ty(t);
+        quote!(let mut #b = ::nn::kernels::Aligned([<#ty as ::nn::tensor::Tensor>::ZEROS; CHUNK]);)
     });
     let gather = (!single_input).then(|| {
         let (locals, index): (Vec<_>, Vec<_>) =
@@ -412,6 +517,10 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
             let b = format_ident!("i{i}");
             quote!(&#b.0[..n])
         }
+        Value::Step(k) if is_view[*k] => {
+            let b = format_ident!("b{k}");
+            quote!(#b)
+        }
         Value::Step(k) => {
             let b = format_ident!("b{k}");
             quote!(&#b.0[..n])
@@ -423,6 +532,10 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
             let b = format_ident!("i{i}");
             quote!(&#b.0[s])
         }
+        Value::Step(k) if is_view[*k] => {
+            let b = format_ident!("b{k}");
+            quote!(&#b[s])
+        }
         Value::Step(k) => {
             let b = format_ident!("b{k}");
             quote!(&#b.0[s])
@@ -430,23 +543,33 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
     };
     let calls = model.steps.iter().enumerate().map(|(k, step)| {
         let b = format_ident!("b{k}");
-        let output = if direct && k == last { quote!(&mut ys[..n]) } else { quote!(&mut #b.0[..n]) };
+        let is_last = Some(k) == last;
+        let output = if direct && is_last { quote!(&mut ys[..n]) } else { quote!(&mut #b.0[..n]) };
         let layer = &model.layers[step.layer];
-        match field_of[step.layer].map(|f| &fields[f].name) {
+        if is_view[k] {
+            let input = slice(&step.args[0]);
+            let ty = step.output.ty(t);
+            return quote!(let #b: &[#ty] = ::nn::tensor::cast_slice(#input););
+        }
+        match code.field(step.layer).map(|f| &f.name) {
             Some(name) => {
                 let input = slice(&step.args[0]);
                 quote!(::nn::Layer::forward_batch(&self.#name, level, #input, #output);)
             }
-            None => match layer.spec.merge_call(&step.args.iter().map(at).collect::<Vec<_>>(), step.output) {
-                Some(merge) => {
-                    let target = if direct && k == last { quote!(ys[s]) } else { quote!(#b.0[s]) };
-                    quote!(for s in 0..n { #target = #merge; })
+            None => {
+                let args: Vec<TokenStream> = step.args.iter().map(at).collect();
+                let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
+                match layer.spec.merge_call(&args, &shapes, &step.output) {
+                    Some(merge) => {
+                        let target = if direct && is_last { quote!(ys[s]) } else { quote!(#b.0[s]) };
+                        quote!(for s in 0..n { #target = #merge; })
+                    }
+                    None => {
+                        let input = slice(&step.args[0]);
+                        quote!((#output).copy_from_slice(#input);)
+                    }
                 }
-                None => {
-                    let input = slice(&step.args[0]);
-                    quote!((#output).copy_from_slice(#input);)
-                }
-            },
+            }
         }
     });
     let scatter = (!direct).then(|| match model.outputs.as_slice() {
@@ -470,19 +593,6 @@ fn batch_body(model: &Model, fields: &[Field], field_of: &[Option<usize>], t: &T
             #( #calls )*
             #scatter
         }
-    }
-}
-
-impl Model {
-    /// Feature counts of `predict`'s outputs, in order.
-    fn steps_output_sizes(&self) -> Vec<usize> {
-        self.outputs
-            .iter()
-            .map(|v| match v {
-                Value::Input(i) => self.inputs[*i],
-                Value::Step(i) => self.steps[*i].output,
-            })
-            .collect()
     }
 }
 

@@ -3,10 +3,11 @@
 //! mistake is recorded in the context; nothing here generates code.
 
 use crate::ast::{GraphDef, Stmt};
-use crate::catalog::{self, Spec};
+use crate::catalog::{self, Merge, ShapeError, Spec};
 use crate::check::{keras_names, scalar};
 use crate::ctxt::Ctxt;
 use crate::ir::{Class, LayerNode, Model, Step, Value};
+use crate::shape::Shape;
 use crate::spelling;
 use proc_macro2::Ident;
 use std::collections::HashMap;
@@ -61,8 +62,8 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
     let order = topological_order(stmts, &bindings, cx)?;
     report_unused(stmts, &bindings, &outputs, cx);
 
-    // Each node's size, from its own inputs.
-    let mut sizes: Vec<Option<usize>> = vec![None; stmts.len()];
+    // Each node's shape, from its own inputs.
+    let mut sizes: Vec<Option<Shape>> = vec![None; stmts.len()];
     for &i in &order {
         sizes[i] = node_size(i, stmts, &bindings, &sizes, cx);
     }
@@ -106,7 +107,7 @@ fn bind(stmt: &Stmt, stmts: &[Stmt], by_name: &HashMap<String, usize>, cx: &mut 
     let args = resolved.map(|args| args.into_iter().collect::<Option<Vec<usize>>>());
     // Calling a layer bound by name: `shared(x)`.
     if let Some(&target) = by_name.get(&stmt.call.kind.to_string())
-        && !catalog::NAMES.contains(&stmt.call.kind.to_string().as_str())
+        && !catalog::names().contains(&stmt.call.kind.to_string().as_str())
     {
         let is_layer = stmts[target].inputs.is_none() && stmts[target].call.kind != "Input";
         if !is_layer {
@@ -293,17 +294,17 @@ fn report_unused(stmts: &[Stmt], bindings: &[Binding], outputs: &Option<Vec<usiz
     }
 }
 
-/// The size of node `i`, from the sizes of the nodes it is called on.
+/// The shape of node `i`, from the shapes of the nodes it is called on.
 fn node_size(
     i: usize,
     stmts: &[Stmt],
     bindings: &[Binding],
-    sizes: &[Option<usize>],
+    sizes: &[Option<Shape>],
     cx: &mut Ctxt,
-) -> Option<usize> {
+) -> Option<Shape> {
     let (spec, args, name) = match &bindings[i] {
-        Binding::Input(Spec::Input { size }) => return Some(*size),
-        Binding::Apply(spec, args) => (spec, args, stmts[i].call.kind.to_string()),
+        Binding::Input(Spec::Input { shape }) => return Some(shape.clone()),
+        Binding::Apply(spec, args) => (spec, args, stmts[i].call.to_string()),
         Binding::Call(layer, args) => match &bindings[*layer] {
             Binding::Layer(spec) => (spec, args, stmts[*layer].name.to_string()),
             _ => return None,
@@ -311,19 +312,31 @@ fn node_size(
         _ => return None,
     };
     if !spec.arity().accepts(args.len()) {
-        cx.error(stmts[i].call.kind.span(), format!("`{name}` takes {}, found {}", spec.arity(), args.len()));
+        let kind = match &bindings[i] {
+            Binding::Apply(..) => stmts[i].call.kind.to_string(),
+            _ => name,
+        };
+        cx.error(stmts[i].call.kind.span(), format!("`{kind}` takes {}, found {}", spec.arity(), args.len()));
         return None;
     }
-    let inputs: Vec<usize> = args.iter().map(|&a| sizes[a]).collect::<Option<_>>()?;
+    let inputs: Vec<Shape> = args.iter().map(|&a| sizes[a].clone()).collect::<Option<_>>()?;
     match spec.output(&inputs) {
-        Ok(size) => Some(size),
-        Err(k) => {
+        Ok(shape) => Some(shape),
+        Err(ShapeError::Operand(k)) => {
             let operand = |j: usize| format!("`{}` ({})", stmts[args[j]].name, inputs[j]);
             let token = &stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[k]);
-            cx.error(
-                token.span(),
-                format!("`{name}` of {} and {}: its inputs must have the same size", operand(0), operand(k)),
-            );
+            let kind = stmts.get(i).map(|s| s.call.kind.to_string()).unwrap_or_default();
+            let kind = if matches!(bindings[i], Binding::Call(..)) { name } else { kind };
+            let what = if matches!(spec, Spec::Merge { op: Merge::Concatenate, .. }) {
+                "its inputs must differ only in their last axis"
+            } else {
+                "its inputs must have the same shape"
+            };
+            cx.error(token.span(), format!("`{kind}` of {} and {}: {what}", operand(0), operand(k)));
+            None
+        }
+        Err(ShapeError::Message(why)) => {
+            cx.error(stmts[i].call.kind.span(), format!("`{name}` {why}"));
             None
         }
     }
@@ -334,10 +347,10 @@ fn node_size(
 fn layer_input_sizes(
     stmts: &[Stmt],
     bindings: &[Binding],
-    sizes: &[Option<usize>],
+    sizes: &[Option<Shape>],
     cx: &mut Ctxt,
-) -> Vec<Option<usize>> {
-    let mut inputs: Vec<Option<usize>> = vec![None; stmts.len()];
+) -> Vec<Option<Shape>> {
+    let mut inputs: Vec<Option<Shape>> = vec![None; stmts.len()];
     let mut first_call: Vec<Option<usize>> = vec![None; stmts.len()];
     for (i, binding) in bindings.iter().enumerate() {
         let (layer, spec, args) = match binding {
@@ -349,27 +362,32 @@ fn layer_input_sizes(
             _ => continue,
         };
         let Some(&arg) = args.first() else { continue };
-        let Some(size) = sizes[arg] else { continue };
+        let Some(size) = sizes[arg].clone() else { continue };
         let arg_token = stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[0]);
-        match (spec.declared_input(), inputs[layer]) {
-            (Some(declared), _) if declared.value != size => cx.error(
+        match (spec.declared_input(), &inputs[layer]) {
+            (Some(declared), _) if declared.value != size.last() => cx.error(
                 arg_token.span(),
                 format!(
                     "`{}` expects {} inputs but `{}` has {size}",
                     stmts[layer].call, declared.value, stmts[arg].name
                 ),
             ),
-            (_, Some(expected)) if expected != size => {
+            (_, Some(expected)) if *expected != size => {
                 let first = first_call[layer].map_or(String::new(), |c: usize| {
                     format!(
                         " (from its first call, on `{}`)",
                         stmts[c].inputs.as_ref().map_or(&stmts[c].name, |a| &a[0])
                     )
                 });
+                let takes = if expected.rank() == 1 {
+                    format!("{expected} inputs")
+                } else {
+                    format!("inputs of {expected}")
+                };
                 cx.error(
                     arg_token.span(),
                     format!(
-                        "shared layer `{}` takes {expected} inputs{first} but `{}` has {size}",
+                        "shared layer `{}` takes {takes}{first} but `{}` has {size}",
                         stmts[layer].name, stmts[arg].name
                     ),
                 )
@@ -390,8 +408,8 @@ fn layer_input_sizes(
 fn build(
     stmts: &[Stmt],
     bindings: Vec<Binding>,
-    sizes: &[Option<usize>],
-    layer_inputs: &[Option<usize>],
+    sizes: &[Option<Shape>],
+    layer_inputs: &[Option<Shape>],
     creators: Vec<usize>,
     names: Vec<Ident>,
     outputs: Vec<usize>,
@@ -500,12 +518,13 @@ fn build(
             .collect::<Option<Vec<String>>>()?;
         let last = *calls.last()?;
         let spec = specs[op].take()?;
-        let input = if matches!(spec, Spec::Input { .. }) { sizes[op]? } else { layer_inputs[op]? };
+        let input =
+            if matches!(spec, Spec::Input { .. }) { sizes[op].clone()? } else { layer_inputs[op].clone()? };
         model.layers.push(LayerNode {
             name: name_of.get(&op)?.clone(),
             spec,
             input,
-            output: sizes[last]?,
+            output: sizes[last].clone()?,
             inbound,
         });
     }
@@ -515,7 +534,7 @@ fn build(
     for (i, binding) in bindings.iter().enumerate() {
         if matches!(binding, Binding::Input(_)) {
             value_of.insert(i, Value::Input(model.inputs.len()));
-            model.inputs.push(sizes[i]?);
+            model.inputs.push(sizes[i].clone()?);
         }
     }
     for &node in &post {
@@ -523,7 +542,7 @@ fn build(
             continue;
         }
         let values = args(node).iter().map(|a| value_of.get(a).copied()).collect::<Option<Vec<_>>>()?;
-        model.steps.push(Step { layer: row_of[&op_of(node)], args: values, output: sizes[node]? });
+        model.steps.push(Step { layer: row_of[&op_of(node)], args: values, output: sizes[node].clone()? });
         value_of.insert(node, Value::Step(model.steps.len() - 1));
     }
     model.outputs = outputs.iter().map(|o| value_of.get(o).copied()).collect::<Option<_>>()?;

@@ -2,6 +2,7 @@
 //! every layer with its shapes, and the order to evaluate them in.
 
 use crate::catalog::Spec;
+use crate::shape::Shape;
 use proc_macro2::Ident;
 
 pub struct Model {
@@ -10,8 +11,8 @@ pub struct Model {
     /// Whether Keras would draw the summary without its "Connected to" column: a Sequential
     /// model, or a functional one that is a plain chain.
     pub chain: bool,
-    /// Feature counts of the model's inputs, in order.
-    pub inputs: Vec<usize>,
+    /// Shapes of the model's inputs, in order.
+    pub inputs: Vec<Shape>,
     /// Every layer once (a shared layer once), in the order `summary()` lists them.
     pub layers: Vec<LayerNode>,
     /// Layer calls in evaluation order: each input of a step is computed before it.
@@ -47,9 +48,9 @@ pub struct LayerNode {
     /// The layer's name, also its field in the model struct.
     pub name: Ident,
     pub spec: Spec,
-    /// Features fed to each input of the layer (its first input's, for merges).
-    pub input: usize,
-    pub output: usize,
+    /// The shape fed to each input of the layer (its first input's, for merges).
+    pub input: Shape,
+    pub output: Shape,
     /// Keras's "Connected to" entries: `node_name[0][0]` for each input of each call.
     pub inbound: Vec<String>,
 }
@@ -58,7 +59,22 @@ pub struct Step {
     /// Index into `Model::layers`.
     pub layer: usize,
     pub args: Vec<Value>,
-    pub output: usize,
+    pub output: Shape,
+}
+
+impl Model {
+    /// The shape of a value.
+    pub fn shape_of(&self, v: &Value) -> &Shape {
+        match v {
+            Value::Input(i) => &self.inputs[*i],
+            Value::Step(i) => &self.steps[*i].output,
+        }
+    }
+
+    /// Shapes of `predict`'s outputs, in order.
+    pub fn output_shapes(&self) -> Vec<Shape> {
+        self.outputs.iter().map(|v| self.shape_of(v).clone()).collect()
+    }
 }
 
 /// A value inside `predict`.

@@ -8,7 +8,8 @@
 
 use crate::ast::{Arg, GraphDef, ItemHeader, LayerCall, ModelDef, Number, Stmt};
 use crate::json::Json;
-use crate::{check, ctxt::Ctxt, expand, graph, ir};
+use crate::shape::MAX_RANK;
+use crate::{catalog, check, ctxt::Ctxt, expand, graph, ir};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -108,7 +109,7 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
     // The weights, in the model's order, as the raw format's bytes.
     let mut variables = Vec::new();
     for layer in &model.layers {
-        let shapes = layer.spec.variable_shapes(layer.input).ok_or_else(|| {
+        let shapes = layer.spec.variable_shapes(&layer.input).ok_or_else(|| {
             fail(format!("layer `{}`: nested models are not read from .keras files yet", layer.name))
         })?;
         variables.push((layer.name.to_string(), layer.spec.class(), shapes));
@@ -153,20 +154,26 @@ fn self_test(
     if model.inputs.len() != 1 || model.outputs.len() != 1 {
         return Err(fail("`check` takes one input and one output; this model has several".into()));
     }
-    let (n_in, n_out) = (model.inputs[0], model.layers.last().map_or(0, |_| outputs.len()));
+    let (n_in, n_out) = (model.inputs[0].len(), model.output_shapes()[0].len());
     if inputs.len() != n_in {
         return Err(fail(format!("`check` gives {} inputs; the model takes {n_in}", inputs.len())));
+    }
+    if outputs.len() != n_out {
+        return Err(fail(format!("`check` gives {} outputs; the model gives {n_out}", outputs.len())));
     }
     let inputs = inputs.iter().map(|v| *v as f32);
     let outputs = outputs.iter().map(|v| *v as f32);
     Ok(quote! {
-        /// Runs the input given to `keras_model!`'s `check` and compares with the output Keras
-        /// gave for it: the largest absolute difference if within 1e-5, else an error with it.
+        /// Runs the input given to `keras_model!`'s `check` (flat, in Keras's order) and compares
+        /// with the output Keras gave for it: the largest absolute difference if within 1e-5,
+        /// else an error with it.
         pub fn self_test(&self) -> Result<f32, f32> {
-            let x = ::nn::nalgebra::SVector::<f32, #n_in>::from([#(#inputs),*]);
-            let want = ::nn::nalgebra::SVector::<f32, #n_out>::from([#(#outputs),*]);
-            let got = ::nn::Model::predict(self, &x);
-            let worst = (got - want).amax();
+            let x: [f32; #n_in] = [#(#inputs),*];
+            let want: [f32; #n_out] = [#(#outputs),*];
+            let mut got = [0.0f32; #n_out];
+            // The lengths are the model's own, so this cannot fail.
+            let _ = ::nn::Model::predict_flat(self, &[&x], &mut [&mut got]);
+            let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
             if worst <= 1e-5 { Ok(worst) } else { Err(worst) }
         }
     })
@@ -194,40 +201,30 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
     let name = config.get("name").and_then(Json::as_str).ok_or("a layer without a name")?;
     let label = Some(ident(name, span)?);
     let kind = |k: &str| Ident::new(k, span);
-    let activation = |config: &Json| -> Result<Arg, String> {
-        let act = config
-            .get("activation")
-            .and_then(Json::as_str)
-            .ok_or_else(|| format!("layer `{name}`: only activations given by name are supported"))?;
-        Ok(Arg::Name(ident(act, span)?))
-    };
     Ok(match class {
         "InputLayer" => {
             let shape = config.get("batch_shape").and_then(Json::as_array).unwrap_or(&[]);
-            let [_, size] = shape else {
-                return Err(format!("layer `{name}`: only 1-D inputs are supported, found shape {shape:?}"));
-            };
-            let size = size.as_f64().ok_or(format!("layer `{name}`: unknown input size"))?;
-            LayerCall { label, kind: kind("Input"), model: None, args: vec![number(size, span)] }
+            let dims = shape.get(1..).filter(|d| !d.is_empty() && d.len() <= MAX_RANK).ok_or_else(|| {
+                format!("layer `{name}`: inputs of rank 1 to {MAX_RANK} are supported, found shape {shape:?}")
+            })?;
+            let args = dims
+                .iter()
+                .map(|d| {
+                    d.as_f64().map(|v| number(v, span)).ok_or(format!("layer `{name}`: unknown input size"))
+                })
+                .collect::<Result<_, _>>()?;
+            LayerCall { label, kind: kind("Input"), model: None, args }
         }
-        "Dense" => {
-            let units =
-                config.get("units").and_then(Json::as_f64).ok_or(format!("layer `{name}`: no units"))?;
-            let use_bias = config.get("use_bias").and_then(Json::as_bool).unwrap_or(true);
-            let args = vec![
-                number(units, span),
-                activation(config)?,
-                Arg::Named {
-                    name: kind("use_bias"),
-                    value: Box::new(Arg::Bool(syn::LitBool::new(use_bias, span))),
-                },
-            ];
-            LayerCall { label, kind: kind("Dense"), model: None, args }
+        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
+            LayerCall { label, kind: kind(class), model: None, args: Vec::new() }
         }
-        "Activation" => {
-            LayerCall { label, kind: kind("Activation"), model: None, args: vec![activation(config)?] }
-        }
-        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" | "Concatenate" => {
+        "Concatenate" => {
+            let axis = config.get("axis").and_then(Json::as_f64).unwrap_or(-1.0);
+            if axis != -1.0 {
+                return Err(format!(
+                    "layer `{name}`: `Concatenate` is supported on the last axis, not axis {axis}"
+                ));
+            }
             LayerCall { label, kind: kind(class), model: None, args: Vec::new() }
         }
         "Dot" => {
@@ -238,11 +235,38 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
             };
             LayerCall { label, kind: kind("Dot"), model: None, args: vec![arg] }
         }
-        other => return Err(format!("layer `{name}`: Keras layer `{other}` is not supported by nn yet")),
+        other => {
+            // Every catalogued layer reads its config by the parameters it declares.
+            let entry = catalog::LAYERS
+                .iter()
+                .find(|e| e.name == other)
+                .ok_or_else(|| format!("layer `{name}`: Keras layer `{other}` is not supported by nn yet"))?;
+            let mut args = Vec::new();
+            for param in entry.params {
+                let Some(value) = config.get(param.name).filter(|v| **v != Json::Null) else { continue };
+                let value = arg_of(value, span)
+                    .map_err(|e| format!("layer `{name}`: option `{}`: {e}", param.name))?;
+                args.push(Arg::Named { name: kind(param.name), value: Box::new(value) });
+            }
+            LayerCall { label, kind: kind(other), model: None, args }
+        }
     })
 }
 
-/// The node a `keras_history` triple names: `<layer>__<node index>`.
+/// A config value as the DSL's argument: numbers, `true`/`false`, names (`"same"`, `"relu"`)
+/// and lists as tuples.
+fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
+    Ok(match value {
+        Json::Number(v) => number(*v, span),
+        Json::Bool(b) => Arg::Bool(syn::LitBool::new(*b, span)),
+        Json::String(s) => Arg::Name(ident(s, span)?),
+        Json::Array(items) => {
+            Arg::Tuple { span, items: items.iter().map(|v| arg_of(v, span)).collect::<Result<_, _>>()? }
+        }
+        Json::Null | Json::Object(_) => return Err("only numbers, names and lists are supported".into()),
+    })
+}
+
 fn node_ident(history: &Json, span: Span) -> Result<Ident, String> {
     let triple = history.as_array().unwrap_or(&[]);
     let layer = triple.first().and_then(Json::as_str).ok_or("a tensor without keras_history")?;

@@ -19,6 +19,7 @@ mod json;
 #[cfg(feature = "keras")]
 mod keras;
 mod options;
+mod shape;
 mod spelling;
 
 use proc_macro::TokenStream;

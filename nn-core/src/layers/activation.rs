@@ -4,10 +4,11 @@ use crate::Float;
 use crate::activations::ActivationFn;
 use crate::init::Rng;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
+use crate::tensor::{Lead, One};
 use core::marker::PhantomData;
-use nalgebra::SVector;
 
-/// Applies `A` to an `N`-feature vector; it has no weights.
+/// Applies `A` to a tensor whose last axis holds `N` values, with leading axes `L` (a vector by
+/// default; softmax acts on each run of the last axis, as Keras's `axis=-1`); it has no weights.
 ///
 /// ```
 /// use nn_core::activations::Relu;
@@ -17,13 +18,13 @@ use nalgebra::SVector;
 /// assert_eq!(relu.forward(&Vector2::new(-1.0, 2.0)), Vector2::new(0.0, 2.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Activation<T, const N: usize, A> {
+pub struct Activation<T, const N: usize, A, L = One> {
     /// The activation and its options.
     pub activation: A,
-    _scalar: PhantomData<T>,
+    _scalar: PhantomData<(T, L)>,
 }
 
-impl<T: Float, const N: usize, A: ActivationFn> Activation<T, N, A> {
+impl<T: Float, const N: usize, A: ActivationFn, L: Lead> Activation<T, N, A, L> {
     /// The layer with Keras's default options for `A`.
     pub const ZEROS: Self = Self::new(A::DEFAULT);
 
@@ -39,15 +40,15 @@ impl<T: Float, const N: usize, A: ActivationFn> Activation<T, N, A> {
     }
 }
 
-impl<T: Float, const N: usize, A: ActivationFn> Layer for Activation<T, N, A> {
+impl<T: Float, const N: usize, A: ActivationFn, L: Lead> Layer for Activation<T, N, A, L> {
     type Scalar = T;
-    type Input = SVector<T, N>;
-    type Output = SVector<T, N>;
+    type Input = L::Of<T, N>;
+    type Output = L::Of<T, N>;
     const CLASS: &'static str = "Activation";
     const PARAMS: usize = 0;
 
     #[inline(always)]
-    fn forward(&self, x: &SVector<T, N>) -> SVector<T, N> {
+    fn forward(&self, x: &Self::Input) -> Self::Output {
         let mut y = *x;
         self.activation.apply(&mut y);
         y
@@ -61,12 +62,13 @@ impl<T: Float, const N: usize, A: ActivationFn> Layer for Activation<T, N, A> {
 }
 
 // SAFETY: the only field with a size is an activation that is itself `Zeroable`.
-unsafe impl<T: Float, const N: usize, A: Zeroable> Zeroable for Activation<T, N, A> {}
+unsafe impl<T: Float, const N: usize, A: Zeroable, L> Zeroable for Activation<T, N, A, L> {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::activations::{Elu, Softmax};
+    use crate::tensor::Tensor;
     use nalgebra::Vector3;
 
     #[test]
@@ -84,5 +86,13 @@ mod tests {
         assert!((y.sum() - 1.0).abs() < 1e-6);
         assert!(y[2] > y[1] && y[1] > y[0]);
         assert_eq!(<Activation<f32, 3, Softmax> as Layer>::PARAMS, 0);
+    }
+
+    #[test]
+    fn softmax_on_a_sequence_acts_on_each_step() {
+        use crate::tensor::{Steps, Tensor2};
+        let s = Activation::<f64, 2, Softmax, Steps<2>>::ZEROS;
+        let y = s.forward(&Tensor2::from_rows([[0.0, 0.0], [1.0, 1.0]]));
+        assert_eq!(y.as_slice(), &[0.5; 4]);
     }
 }

@@ -6,10 +6,16 @@ use crate::init::{Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::kernels::{flat, flat_mut};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
+use crate::tensor::{Lead, One, Tensor, cast_slice, cast_slice_mut, rows, rows_mut, view};
 use crate::weights::bytes;
+use core::marker::PhantomData;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 /// A fully connected layer from `IN` to `OUT` features.
+///
+/// On a sequence or an image (`L` is [`Steps`](crate::tensor::Steps) or
+/// [`Grid`](crate::tensor::Grid)) it acts on the last axis, as Keras's `Dense` does: every step
+/// or pixel goes through the same kernel, so the whole tensor is one matrix product.
 ///
 /// The kernel is stored as an `OUT × IN` nalgebra matrix. nalgebra is column-major, so its memory
 /// holds Keras's `[in, out]` kernel exactly, row after row: weights load without a transpose and
@@ -33,17 +39,18 @@ use nalgebra::{ArrayStorage, SMatrix, SVector};
 // the padding would be RAM for nothing.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(C, align(64)))]
-pub struct Dense<T, const IN: usize, const OUT: usize, A = Linear, const USE_BIAS: bool = true> {
+pub struct Dense<T, const IN: usize, const OUT: usize, A = Linear, const USE_BIAS: bool = true, L = One> {
     /// The kernel, `OUT × IN`; its memory is Keras's `[in, out]` kernel.
     pub kernel: SMatrix<T, OUT, IN>,
     /// The bias (kept at zero and ignored when `USE_BIAS` is false).
     pub bias: SVector<T, OUT>,
     /// The activation applied to the output.
     pub activation: A,
+    _lead: PhantomData<L>,
 }
 
-impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool>
-    Dense<T, IN, OUT, A, USE_BIAS>
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, L: Lead>
+    Dense<T, IN, OUT, A, USE_BIAS, L>
 {
     /// All weights zero, the activation with Keras's default options.
     pub const ZEROS: Self = Self::from_arrays([[T::ZERO; OUT]; IN], [T::ZERO; OUT]);
@@ -60,6 +67,48 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             kernel: SMatrix::from_array_storage(ArrayStorage(kernel)),
             bias: SVector::from_array_storage(ArrayStorage([bias])),
             activation: A::DEFAULT,
+            _lead: PhantomData,
+        }
+    }
+
+    /// Reads the kernel, then the bias, from raw weight bytes at `at`; returns the offset
+    /// after them. Used by the macros' `from_bytes`, after the length was checked.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        let at = bytes::read(bytes, at, self.kernel.data.0.as_flattened_mut());
+        if USE_BIAS { bytes::read(bytes, at, self.bias.data.0.as_flattened_mut()) } else { at }
+    }
+
+    /// One row, with the kernels for `level`.
+    #[inline(always)]
+    fn one(&self, level: Level, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        let mut y =
+            if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
+        if !T::accumulate_one(level, x.as_slice(), self.kernel.as_slice(), y.as_mut_slice(), IN, OUT) {
+            self.accumulate(level, x, &mut y);
+        }
+        self.activation.apply(&mut y);
+        y
+    }
+
+    /// `ys[i] = one(xs[i])` for as many rows as both hold: samples of a batch, steps of a
+    /// sequence or pixels of an image alike.
+    #[inline(always)]
+    fn rows(&self, level: Level, xs: &[SVector<T, IN>], ys: &mut [SVector<T, OUT>]) {
+        let rows = xs.len().min(ys.len());
+        let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
+        let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
+        if T::dense_rows(level, flat(xs), self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT) {
+            for y in ys {
+                self.activation.apply(y);
+            }
+        } else {
+            // Without a register-blocked kernel, the one-sample pass (sizes known to the compiler,
+            // running sums) beats a plain product over the batch: M2 at the portable level ran
+            // 9.0 µs a sample against 12.4 µs.
+            for (x, y) in xs.iter().zip(ys) {
+                *y = self.one(level, x);
+            }
         }
     }
 
@@ -120,68 +169,37 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     }
 }
 
-/// `const` readers of the raw weight format ([`crate::weights::bytes`]), one per element type:
-/// `const fn`s cannot go through `Float`.
-macro_rules! read_le_bytes {
-    ($t:ty, $read:ident) => {
-        impl<const IN: usize, const OUT: usize, A, const USE_BIAS: bool> Dense<$t, IN, OUT, A, USE_BIAS> {
-            /// Reads the kernel, then the bias, from raw weight bytes at `at`; returns the offset
-            /// after them. Used by the macros' `from_bytes`, after the length was checked.
-            #[doc(hidden)]
-            pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
-                let at = bytes::$read(bytes, at, &mut self.kernel.data.0);
-                if USE_BIAS { bytes::$read(bytes, at, &mut self.bias.data.0) } else { at }
-            }
-        }
-    };
-}
-
-read_le_bytes!(f32, read_f32);
-read_le_bytes!(f64, read_f64);
-
-impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool> Layer
-    for Dense<T, IN, OUT, A, USE_BIAS>
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, L: Lead> Layer
+    for Dense<T, IN, OUT, A, USE_BIAS, L>
 {
     type Scalar = T;
-    type Input = SVector<T, IN>;
-    type Output = SVector<T, OUT>;
+    type Input = L::Of<T, IN>;
+    type Output = L::Of<T, OUT>;
     const CLASS: &'static str = "Dense";
     const PARAMS: usize = IN * OUT + if USE_BIAS { OUT } else { 0 };
 
     /// With the best kernels this CPU has (see [`Layer::forward_at`]).
     #[inline(always)]
-    fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+    fn forward(&self, x: &Self::Input) -> Self::Output {
         self.forward_at(crate::kernels::cpu::level(), x)
     }
 
     #[inline(always)]
-    fn forward_at(&self, level: Level, x: &SVector<T, IN>) -> SVector<T, OUT> {
-        let mut y =
-            if USE_BIAS { self.bias } else { SVector::from_array_storage(ArrayStorage([[T::ZERO; OUT]])) };
-        if !T::accumulate_one(level, x.as_slice(), self.kernel.as_slice(), y.as_mut_slice(), IN, OUT) {
-            self.accumulate(level, x, &mut y);
+    fn forward_at(&self, level: Level, x: &Self::Input) -> Self::Output {
+        if L::ROWS == 1 {
+            // A vector: the one-row pass, which returns its result in registers.
+            *view::<SVector<T, OUT>, Self::Output>(&self.one(level, &rows(x)[0]))
+        } else {
+            let mut y = Self::Output::ZEROS;
+            self.rows(level, rows(x), rows_mut(&mut y));
+            y
         }
-        self.activation.apply(&mut y);
-        y
     }
 
     #[inline(always)]
-    fn forward_batch(&self, level: Level, xs: &[SVector<T, IN>], ys: &mut [SVector<T, OUT>]) {
-        let rows = xs.len().min(ys.len());
-        let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
-        let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
-        if T::dense_rows(level, flat(xs), self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT) {
-            for y in ys {
-                self.activation.apply(y);
-            }
-        } else {
-            // Without a register-blocked kernel, the one-sample pass (sizes known to the compiler,
-            // running sums) beats a plain product over the batch: M2 at the portable level ran
-            // 9.0 µs a sample against 12.4 µs.
-            for (x, y) in xs.iter().zip(ys) {
-                *y = self.forward_at(level, x);
-            }
-        }
+    fn forward_batch(&self, level: Level, xs: &[Self::Input], ys: &mut [Self::Output]) {
+        let n = xs.len().min(ys.len());
+        self.rows(level, cast_slice(&xs[..n]), cast_slice_mut(&mut ys[..n]));
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
@@ -205,8 +223,8 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
 }
 
 // SAFETY: the fields are float matrices and an activation that is itself `Zeroable`.
-unsafe impl<T: Float, const IN: usize, const OUT: usize, A: Zeroable, const USE_BIAS: bool> Zeroable
-    for Dense<T, IN, OUT, A, USE_BIAS>
+unsafe impl<T: Float, const IN: usize, const OUT: usize, A: Zeroable, const USE_BIAS: bool, L> Zeroable
+    for Dense<T, IN, OUT, A, USE_BIAS, L>
 {
 }
 

@@ -1,7 +1,30 @@
 //! Layers, one file per family.
 
 mod activation;
+mod conv;
 mod dense;
+mod pooling;
+mod reshaping;
+mod window;
 
 pub use activation::Activation;
+pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
+pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
+pub use reshaping::{Cropping, Flatten, Permute, RepeatVector, Reshape, UpSampling, ZeroPadding};
+
+/// The inherent items every layer has, for a layer without weights: `ZEROS` and the raw-weight
+/// reader the macros' `from_bytes` calls on every field.
+macro_rules! no_weights {
+    () => {
+        /// The layer (it has no weights).
+        pub const ZEROS: Self = Self { _shapes: core::marker::PhantomData };
+
+        /// Reads nothing: the layer has no weights. Kept so the macros treat every layer alike.
+        #[doc(hidden)]
+        pub const fn read_le_bytes(&mut self, _bytes: &[u8], at: usize) -> usize {
+            at
+        }
+    };
+}
+use no_weights;

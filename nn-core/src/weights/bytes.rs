@@ -15,6 +15,8 @@
 //! `const` with the `from_bytes` constant function that `sequential!`/`functional!` give `f32` and
 //! `f64` models, where a file that does not fit the model is a compile error.
 
+use crate::Float;
+
 /// Bytes before the first value.
 pub const HEADER: usize = 16;
 /// The format's magic number.
@@ -117,35 +119,15 @@ pub const fn expect(bytes: &[u8], count: usize, width: usize) -> usize {
     }
 }
 
-/// Reads `R × C` `f32`s at `at` into `dst` (rows of `R`), returning the offset after them.
-pub const fn read_f32<const R: usize, const C: usize>(
-    bytes: &[u8],
-    mut at: usize,
-    dst: &mut [[f32; R]; C],
-) -> usize {
-    let mut c = 0;
-    while c < C {
-        let mut r = 0;
-        while r < R {
-            dst[c][r] = f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-            at += 4;
-            r += 1;
-        }
-        c += 1;
-    }
-    at
-}
-
-/// Reads `R × C` `f64`s at `at` into `dst` (rows of `R`), returning the offset after them.
-pub const fn read_f64<const R: usize, const C: usize>(
-    bytes: &[u8],
-    mut at: usize,
-    dst: &mut [[f64; R]; C],
-) -> usize {
-    let mut c = 0;
-    while c < C {
-        let mut r = 0;
-        while r < R {
+/// Reads `dst.len()` values of the element type at `at` into `dst`, returning the offset after
+/// them (pass nested arrays through `as_flattened_mut`). A `const fn`, for the macros'
+/// `from_bytes`; the caller has checked the length.
+pub const fn read<T: Float>(bytes: &[u8], mut at: usize, dst: &mut [T]) -> usize {
+    let wide = core::mem::size_of::<T>() == 8;
+    let mut i = 0;
+    while i < dst.len() {
+        let slot = (&raw mut dst[i]).cast::<u8>();
+        if wide {
             let b = [
                 bytes[at],
                 bytes[at + 1],
@@ -156,11 +138,17 @@ pub const fn read_f64<const R: usize, const C: usize>(
                 bytes[at + 6],
                 bytes[at + 7],
             ];
-            dst[c][r] = f64::from_le_bytes(b);
+            // SAFETY: `Float` is sealed to `f32` and `f64`, so an 8-byte `T` is an `f64`, and
+            // `slot` points at `dst[i]`.
+            unsafe { slot.cast::<f64>().write(f64::from_le_bytes(b)) };
             at += 8;
-            r += 1;
+        } else {
+            let b = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+            // SAFETY: as above: a `T` that is not 8 bytes is an `f32`.
+            unsafe { slot.cast::<f32>().write(f32::from_le_bytes(b)) };
+            at += 4;
         }
-        c += 1;
+        i += 1;
     }
     at
 }
@@ -189,7 +177,12 @@ mod tests {
             bytes[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
         }
         let mut dst = [[0.0f32; 2]; 2];
-        assert_eq!(read_f32(&bytes, 0, &mut dst), 16);
+        assert_eq!(read(&bytes, 0, dst.as_flattened_mut()), 16);
         assert_eq!(dst, [[1.0, 2.0], [3.0, 4.0]]);
+        let mut wide = [0.0f64; 2];
+        let mut bytes = [0u8; 16];
+        bytes[8..].copy_from_slice(&(-2.5f64).to_le_bytes());
+        assert_eq!(read(&bytes, 0, &mut wide), 16);
+        assert_eq!(wide, [0.0, -2.5]);
     }
 }

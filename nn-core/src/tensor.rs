@@ -1,0 +1,371 @@
+//! Tensors of rank 1 to 3 (without the batch axis), channels last, in Keras's row-major order.
+//!
+//! | rank | Keras shape | type |
+//! |---|---|---|
+//! | 1 | `(features,)` | [`SVector<T, N>`](nalgebra::SVector) |
+//! | 2 | `(steps, channels)` | [`Tensor2<T, S, C>`] |
+//! | 3 | `(height, width, channels)` | [`Tensor3<T, H, W, C>`] |
+//!
+//! Every one is a flat run of `T`s in Keras's order (the last axis varies fastest), so a
+//! tensor's [`Tensor::as_slice`] is what numpy's `x.flatten()` gives, `Flatten` and `Reshape`
+//! are views of the same memory ([`view`]), and a layer acting on the last axis (Dense,
+//! activations) sees a tensor as a slice of rows ([`rows`]).
+//!
+//! ```
+//! use nn_core::tensor::{Tensor, Tensor2, Tensor3};
+//! // Keras `x` of shape (2, 3): two steps of three channels.
+//! let x = Tensor2::<f32, 2, 3>::from_rows([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+//! assert_eq!(x.as_slice(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+//! assert_eq!(x.step(1).as_slice(), &[4.0, 5.0, 6.0]);
+//! // A 2×2 image with one channel, from numpy's flat `x.flatten()`.
+//! let img = Tensor3::<f32, 2, 2, 1>::from_slice(&[1.0, 2.0, 3.0, 4.0]);
+//! assert_eq!(img.pixel(1, 0)[0], 3.0);
+//! assert_eq!(<Tensor3<f32, 2, 2, 1> as Tensor>::SHAPE, &[2, 2, 1]);
+//! ```
+
+use crate::Float;
+use core::fmt::Debug;
+use nalgebra::{ArrayStorage, SMatrix, SVector};
+
+/// A fixed-shape tensor: a contiguous run of [`Tensor::LEN`] scalars in Keras's row-major order.
+///
+/// # Safety
+/// The type must be exactly `LEN` contiguous `Scalar`s with no padding, aligned as `Scalar`, so
+/// that [`view`], [`rows`] and [`cast_slice`] may reinterpret it.
+pub unsafe trait Tensor: Copy + Debug + PartialEq {
+    /// The element type.
+    type Scalar: Float;
+    /// Keras's shape without the batch axis.
+    const SHAPE: &'static [usize];
+    /// Number of elements, the product of the shape.
+    const LEN: usize;
+    /// Size of the last axis: the features of a vector, the channels of a sequence or image.
+    const LAST: usize;
+    /// Every element zero.
+    const ZEROS: Self;
+
+    /// The elements in Keras's row-major order.
+    #[inline(always)]
+    fn as_slice(&self) -> &[Self::Scalar] {
+        // SAFETY: the trait's contract: `LEN` contiguous scalars.
+        unsafe { core::slice::from_raw_parts((self as *const Self).cast(), Self::LEN) }
+    }
+
+    /// As [`Tensor::as_slice`], writable.
+    #[inline(always)]
+    fn as_mut_slice(&mut self) -> &mut [Self::Scalar] {
+        // SAFETY: the trait's contract: `LEN` contiguous scalars.
+        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast(), Self::LEN) }
+    }
+
+    /// The tensor holding `values`, row-major in Keras's shape (numpy's `x.flatten()`); `None`
+    /// unless there are exactly [`Tensor::LEN`] of them.
+    #[inline]
+    fn try_from_slice(values: &[Self::Scalar]) -> Option<Self> {
+        if values.len() != Self::LEN {
+            return None;
+        }
+        let mut t = Self::ZEROS;
+        t.as_mut_slice().copy_from_slice(values);
+        Some(t)
+    }
+}
+
+/// `Tensor2<T, S, C>`: a sequence of `S` steps of `C` channels, Keras's `(steps, channels)`.
+///
+/// Held as an nalgebra `C × S` matrix, one column per step: nalgebra is column-major, so its
+/// memory is Keras's row-major `(S, C)` array.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
+pub struct Tensor2<T, const S: usize, const C: usize>(pub SMatrix<T, C, S>);
+
+/// `Tensor3<T, H, W, C>`: an image of `H` rows of `W` pixels of `C` channels, Keras's
+/// `(height, width, channels)`.
+///
+/// Held as `H` nalgebra `C × W` matrices, one column per pixel, so its memory is Keras's
+/// row-major `(H, W, C)` array.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
+pub struct Tensor3<T, const H: usize, const W: usize, const C: usize>(pub [SMatrix<T, C, W>; H]);
+
+// SAFETY: an `SVector` is `repr(C)` over `ArrayStorage`, a `repr(transparent)` `[[T; N]; 1]`.
+unsafe impl<T: Float, const N: usize> Tensor for SVector<T, N> {
+    type Scalar = T;
+    const SHAPE: &'static [usize] = &[N];
+    const LEN: usize = N;
+    const LAST: usize = N;
+    const ZEROS: Self = SVector::from_array_storage(ArrayStorage([[T::ZERO; N]; 1]));
+}
+
+// SAFETY: `repr(transparent)` over a matrix whose storage is `[[T; C]; S]`.
+unsafe impl<T: Float, const S: usize, const C: usize> Tensor for Tensor2<T, S, C> {
+    type Scalar = T;
+    const SHAPE: &'static [usize] = &[S, C];
+    const LEN: usize = S * C;
+    const LAST: usize = C;
+    const ZEROS: Self = Tensor2(SMatrix::from_array_storage(ArrayStorage([[T::ZERO; C]; S])));
+}
+
+// SAFETY: `repr(transparent)` over `[[[T; C]; W]; H]` in nalgebra's storage.
+unsafe impl<T: Float, const H: usize, const W: usize, const C: usize> Tensor for Tensor3<T, H, W, C> {
+    type Scalar = T;
+    const SHAPE: &'static [usize] = &[H, W, C];
+    const LEN: usize = H * W * C;
+    const LAST: usize = C;
+    const ZEROS: Self = Tensor3([SMatrix::from_array_storage(ArrayStorage([[T::ZERO; C]; W])); H]);
+}
+
+impl<T: Float, const S: usize, const C: usize> Tensor2<T, S, C> {
+    /// The sequence from Keras-layout rows: `rows[s][c]` is channel `c` of step `s`.
+    pub const fn from_rows(rows: [[T; C]; S]) -> Self {
+        Tensor2(SMatrix::from_array_storage(ArrayStorage(rows)))
+    }
+
+    /// The sequence from numpy's flat `x.flatten()`.
+    ///
+    /// # Panics
+    /// If `values` does not hold `S * C` elements (see [`Tensor::try_from_slice`]).
+    pub fn from_slice(values: &[T]) -> Self {
+        Self::try_from_slice(values).expect("Tensor2::from_slice: wrong number of values")
+    }
+
+    /// The `C` channels of step `s`.
+    #[inline(always)]
+    pub fn step(&self, s: usize) -> &SVector<T, C> {
+        &rows(self)[s]
+    }
+
+    /// The steps as rows of channels.
+    #[inline(always)]
+    pub fn steps(&self) -> &[SVector<T, C>] {
+        rows(self)
+    }
+}
+
+impl<T: Float, const H: usize, const W: usize, const C: usize> Tensor3<T, H, W, C> {
+    /// The image from Keras-layout pixels: `pixels[h][w][c]`.
+    pub const fn from_pixels(pixels: [[[T; C]; W]; H]) -> Self {
+        let mut rows = [SMatrix::from_array_storage(ArrayStorage([[T::ZERO; C]; W])); H];
+        let mut h = 0;
+        while h < H {
+            rows[h] = SMatrix::from_array_storage(ArrayStorage(pixels[h]));
+            h += 1;
+        }
+        Tensor3(rows)
+    }
+
+    /// The image from numpy's flat `x.flatten()`.
+    ///
+    /// # Panics
+    /// If `values` does not hold `H * W * C` elements (see [`Tensor::try_from_slice`]).
+    pub fn from_slice(values: &[T]) -> Self {
+        Self::try_from_slice(values).expect("Tensor3::from_slice: wrong number of values")
+    }
+
+    /// The `C` channels of the pixel at row `h`, column `w`.
+    #[inline(always)]
+    pub fn pixel(&self, h: usize, w: usize) -> &SVector<T, C> {
+        &rows(self)[h * W + w]
+    }
+}
+
+/// A tensor as rows of its last axis: `LEN / C` vectors of `C` elements.
+///
+/// A compile-time error (when monomorphized) unless `C` is `X::LAST`.
+#[inline(always)]
+pub fn rows<X: Tensor, const C: usize>(x: &X) -> &[SVector<X::Scalar, C>] {
+    const { assert!(X::LAST == C, "rows: C must be the tensor's last axis") };
+    cast_slice(core::slice::from_ref(x))
+}
+
+/// As [`rows`], writable.
+#[inline(always)]
+pub fn rows_mut<X: Tensor, const C: usize>(x: &mut X) -> &mut [SVector<X::Scalar, C>] {
+    const { assert!(X::LAST == C, "rows_mut: C must be the tensor's last axis") };
+    cast_slice_mut(core::slice::from_mut(x))
+}
+
+/// `x` seen as a tensor of another shape with the same elements in the same order: Keras's
+/// `Flatten` and `Reshape`, free. A compile-time error (when monomorphized) unless both have as
+/// many elements.
+#[inline(always)]
+pub fn view<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(x: &X) -> &Y {
+    const { assert!(X::LEN == Y::LEN, "view: the shapes hold different numbers of elements") };
+    // SAFETY: both are `LEN` contiguous scalars aligned as the scalar (the trait's contract).
+    unsafe { &*(x as *const X).cast::<Y>() }
+}
+
+/// A slice of tensors as a slice of tensors of another shape over the same elements: a batch
+/// seen as rows, or as another shape. Elements that do not fill a whole `Y` at the end are left
+/// out.
+#[inline(always)]
+pub fn cast_slice<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(xs: &[X]) -> &[Y] {
+    const { assert!(Y::LEN > 0 || X::LEN == 0) };
+    let len = (xs.len() * X::LEN).checked_div(Y::LEN).unwrap_or(0);
+    // SAFETY: `xs` is `len(xs) * X::LEN` contiguous scalars (the trait's contract), of which
+    // `len` whole `Y`s fit; `Y` is aligned as the scalar.
+    unsafe { core::slice::from_raw_parts(xs.as_ptr().cast::<Y>(), len) }
+}
+
+/// As [`cast_slice`], writable.
+#[inline(always)]
+pub fn cast_slice_mut<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(xs: &mut [X]) -> &mut [Y] {
+    const { assert!(Y::LEN > 0 || X::LEN == 0) };
+    let len = (xs.len() * X::LEN).checked_div(Y::LEN).unwrap_or(0);
+    // SAFETY: as in `cast_slice`, and `xs` is borrowed mutably for the result's lifetime.
+    unsafe { core::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<Y>(), len) }
+}
+
+/// A shape of rank 1 to 3 as `[height, width, channels]`: a sequence is one row of steps, a
+/// vector one pixel. Convolutions, pooling and padding walk every rank through this one grid.
+#[inline(always)]
+pub const fn grid(shape: &[usize]) -> [usize; 3] {
+    match shape {
+        [n] => [1, 1, *n],
+        [s, c] => [1, *s, *c],
+        [h, w, c] => [*h, *w, *c],
+        _ => [0, 0, 0],
+    }
+}
+
+/// The leading axes of a tensor whose last axis a layer acts on (Dense, activations): `One` for
+/// a vector, `Steps<S>` for a sequence, `Grid<H, W>` for an image. `L::Of<T, C>` is the tensor
+/// with these leading axes and `C` on the last.
+pub trait Lead: Copy + Debug + PartialEq + 'static {
+    /// The tensor with these leading axes and `C` elements on the last axis.
+    type Of<T: Float, const C: usize>: Tensor<Scalar = T>;
+    /// Number of rows: the product of the leading axes.
+    const ROWS: usize;
+}
+
+/// No leading axis: the tensor is a vector.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct One;
+
+/// One leading axis of `S` steps: a sequence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Steps<const S: usize>;
+
+/// Two leading axes, `H` rows of `W` pixels: an image.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Grid<const H: usize, const W: usize>;
+
+impl Lead for One {
+    type Of<T: Float, const C: usize> = SVector<T, C>;
+    const ROWS: usize = 1;
+}
+
+impl<const S: usize> Lead for Steps<S> {
+    type Of<T: Float, const C: usize> = Tensor2<T, S, C>;
+    const ROWS: usize = S;
+}
+
+impl<const H: usize, const W: usize> Lead for Grid<H, W> {
+    type Of<T: Float, const C: usize> = Tensor3<T, H, W, C>;
+    const ROWS: usize = H * W;
+}
+
+/// A model's inputs or outputs: one tensor, or a tuple of them. Reads and writes them as flat
+/// slices in Keras's order, for [`crate::Model::predict_flat`].
+pub trait Tensors: Copy {
+    /// The element type.
+    type Scalar: Float;
+    /// How many tensors.
+    const COUNT: usize;
+    /// Every tensor zero.
+    const ZEROED: Self;
+    /// Number of elements of tensor `i`.
+    fn len_of(i: usize) -> usize;
+    /// Tensor `i`'s elements.
+    fn slice(&self, i: usize) -> &[Self::Scalar];
+    /// Tensor `i`'s elements, writable.
+    fn slice_mut(&mut self, i: usize) -> &mut [Self::Scalar];
+}
+
+impl<X: Tensor> Tensors for X {
+    type Scalar = X::Scalar;
+    const COUNT: usize = 1;
+    const ZEROED: Self = X::ZEROS;
+    #[inline(always)]
+    fn len_of(_: usize) -> usize {
+        X::LEN
+    }
+    #[inline(always)]
+    fn slice(&self, _: usize) -> &[X::Scalar] {
+        self.as_slice()
+    }
+    #[inline(always)]
+    fn slice_mut(&mut self, _: usize) -> &mut [X::Scalar] {
+        self.as_mut_slice()
+    }
+}
+
+macro_rules! tuple_tensors {
+    ($count:literal: $first:ident $(, $x:ident)*; $($i:tt),*) => {
+        impl<$first: Tensor, $($x: Tensor<Scalar = $first::Scalar>),*> Tensors for ($first, $($x),*) {
+            type Scalar = $first::Scalar;
+            const COUNT: usize = $count;
+            const ZEROED: Self = ($first::ZEROS, $($x::ZEROS),*);
+            #[inline(always)]
+            fn len_of(i: usize) -> usize {
+                [$first::LEN, $($x::LEN),*][i]
+            }
+            #[inline(always)]
+            fn slice(&self, i: usize) -> &[Self::Scalar] {
+                match i { $($i => self.$i.as_slice(),)* _ => &[] }
+            }
+            #[inline(always)]
+            fn slice_mut(&mut self, i: usize) -> &mut [Self::Scalar] {
+                match i { $($i => self.$i.as_mut_slice(),)* _ => &mut [] }
+            }
+        }
+    };
+}
+
+tuple_tensors!(2: A, B; 0, 1);
+tuple_tensors!(3: A, B, C; 0, 1, 2);
+tuple_tensors!(4: A, B, C, D; 0, 1, 2, 3);
+tuple_tensors!(5: A, B, C, D, E; 0, 1, 2, 3, 4);
+tuple_tensors!(6: A, B, C, D, E, F; 0, 1, 2, 3, 4, 5);
+tuple_tensors!(7: A, B, C, D, E, F, G; 0, 1, 2, 3, 4, 5, 6);
+tuple_tensors!(8: A, B, C, D, E, F, G, H; 0, 1, 2, 3, 4, 5, 6, 7);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_keras_row_major() {
+        let x = Tensor3::<f64, 2, 3, 2>::from_pixels([
+            [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]],
+            [[6.0, 7.0], [8.0, 9.0], [10.0, 11.0]],
+        ]);
+        let flat: [f64; 12] = core::array::from_fn(|i| i as f64);
+        assert_eq!(x.as_slice(), &flat);
+        assert_eq!(x.pixel(1, 2).as_slice(), &[10.0, 11.0]);
+        assert_eq!(rows::<_, 2>(&x).len(), 6);
+        let v: &SVector<f64, 12> = view(&x);
+        assert_eq!(v[7], 7.0);
+        let s: &Tensor2<f64, 4, 3> = view(&x);
+        assert_eq!(s.step(3).as_slice(), &[9.0, 10.0, 11.0]);
+        assert_eq!(core::mem::size_of::<Tensor3<f32, 2, 3, 5>>(), 2 * 3 * 5 * 4);
+    }
+
+    #[test]
+    fn batches_cast_to_rows_and_back() {
+        let mut batch = [Tensor2::<f32, 2, 2>::ZEROS; 3];
+        let r: &mut [SVector<f32, 2>] = cast_slice_mut(&mut batch);
+        assert_eq!(r.len(), 6);
+        r[5][1] = 7.0;
+        assert_eq!(batch[2].as_slice(), &[0.0, 0.0, 0.0, 7.0]);
+        assert!(Tensor2::<f32, 2, 2>::try_from_slice(&[1.0; 3]).is_none());
+    }
+
+    #[test]
+    fn tuples_give_each_tensor_flat() {
+        let mut t = <(SVector<f32, 2>, Tensor2<f32, 2, 3>) as Tensors>::ZEROED;
+        t.slice_mut(1)[4] = 2.0;
+        assert_eq!(t.1.step(1)[1], 2.0);
+        assert_eq!((<(SVector<f32, 2>, Tensor2<f32, 2, 3>)>::len_of(1), t.slice(0).len()), (6, 2));
+    }
+}

@@ -1,0 +1,325 @@
+//! `Conv1D`, `Conv2D`, `DepthwiseConv2D` and `SeparableConv2D` (nn-core's `layers/conv.rs`), and
+//! the window geometry pooling shares.
+
+use super::params::{self, Args, Kind, Param, param, positional};
+use super::{Entry, LayerSpec};
+use crate::activation::Act;
+use crate::ast::LayerCall;
+use crate::ctxt::Ctxt;
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::rc::Rc;
+
+/// Keras's `padding` option.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Padding {
+    Valid,
+    Same,
+    /// Conv1D only: everything before, so no step sees the future.
+    Causal,
+}
+
+impl Padding {
+    pub fn read(args: &Args, i: usize) -> Padding {
+        match args.choice(i, "valid").as_str() {
+            "same" => Padding::Same,
+            "causal" => Padding::Causal,
+            _ => Padding::Valid,
+        }
+    }
+}
+
+/// One axis of a sliding window: `(output size, padding before)` for an input of `input`
+/// positions, a window of `k` taps `d` apart moved `s` at a time, as Keras (and XLA's `SAME`)
+/// compute them; `None` when `valid` padding leaves nothing.
+pub fn axis(input: usize, k: usize, s: usize, d: usize, padding: Padding) -> Option<(usize, usize)> {
+    let span = (k - 1) * d + 1;
+    match padding {
+        Padding::Valid => (input >= span).then(|| ((input - span) / s + 1, 0)),
+        Padding::Same => {
+            let out = input.div_ceil(s);
+            Some((out, ((out - 1) * s + span).saturating_sub(input) / 2))
+        }
+        Padding::Causal => Some(((input - 1) / s + 1, span - 1)),
+    }
+}
+
+/// What a window-based layer sees of its input: `(spatial axes, channels)`, or the error for an
+/// input of the wrong rank.
+pub fn spatial(input: &Shape, rank: usize) -> Result<(Vec<usize>, usize), String> {
+    if input.rank() != rank + 1 {
+        let what = if rank == 1 { "sequences (steps, channels)" } else { "images (height, width, channels)" };
+        return Err(format!("takes {what}, but its input is {input}"));
+    }
+    Ok((input.lead().to_vec(), input.last()))
+}
+
+/// A window over `rank` axes: per axis `(output, padding before)`, or the error naming the
+/// positions the window needs.
+pub fn geometry(
+    input: &Shape,
+    rank: usize,
+    kernel: &[usize],
+    strides: &[usize],
+    dilation: &[usize],
+    padding: Padding,
+    verb: &str,
+) -> Result<Vec<(usize, usize)>, String> {
+    let (dims, _) = spatial(input, rank)?;
+    let axes: Option<Vec<_>> =
+        (0..rank).map(|a| axis(dims[a], kernel[a], strides[a], dilation[a], padding)).collect();
+    axes.ok_or_else(|| {
+        let need: Vec<String> = (0..rank).map(|a| ((kernel[a] - 1) * dilation[a] + 1).to_string()).collect();
+        let unit = if rank == 1 { "steps" } else { "positions" };
+        format!("{verb} {} {unit} but its input is {input}", need.join("×"))
+    })
+}
+
+/// `[1, x]` for a sequence (a one-row image), `[a, b]` for an image: nn-core's two spatial axes.
+fn two(v: &[usize], fill: usize) -> [usize; 2] {
+    match v {
+        [x] => [fill, *x],
+        [a, b] => [*a, *b],
+        _ => [fill, fill],
+    }
+}
+
+const CONV1D_PARAMS: &[Param] = &[
+    positional("filters", Kind::Int { min: 1 }),
+    positional("kernel_size", Kind::Ints(1)),
+    param("strides", Kind::Ints(1)),
+    param("padding", Kind::Choice(&["valid", "same", "causal"])),
+    param("data_format", Kind::Choice(&["channels_last"])),
+    param("dilation_rate", Kind::Ints(1)),
+    param("groups", Kind::Int { min: 1 }),
+    param("activation", Kind::Activation),
+    param("use_bias", Kind::Bool),
+];
+
+const CONV2D_PARAMS: &[Param] = &[
+    positional("filters", Kind::Int { min: 1 }),
+    positional("kernel_size", Kind::Ints(2)),
+    param("strides", Kind::Ints(2)),
+    param("padding", Kind::Choice(&["valid", "same"])),
+    param("data_format", Kind::Choice(&["channels_last"])),
+    param("dilation_rate", Kind::Ints(2)),
+    param("groups", Kind::Int { min: 1 }),
+    param("activation", Kind::Activation),
+    param("use_bias", Kind::Bool),
+];
+
+pub const CONV1D: Entry = Entry { name: "Conv1D", params: CONV1D_PARAMS, read: |c, cx| read_conv(c, 1, cx) };
+pub const CONV2D: Entry = Entry { name: "Conv2D", params: CONV2D_PARAMS, read: |c, cx| read_conv(c, 2, cx) };
+
+/// The options every convolution has.
+struct Window {
+    rank: usize,
+    kernel: Vec<usize>,
+    strides: Vec<usize>,
+    dilation: Vec<usize>,
+    padding: Padding,
+    activation: Act,
+    use_bias: bool,
+}
+
+impl Window {
+    fn geometry(&self, input: &Shape) -> Result<Vec<(usize, usize)>, String> {
+        geometry(input, self.rank, &self.kernel, &self.strides, &self.dilation, self.padding, "needs")
+    }
+
+    /// nn-core's const parameters `KH, KW` / `SH, SW, DH, DW, PH, PW` for `input`.
+    fn params(&self, input: &Shape) -> (TokenStream, TokenStream) {
+        let pads: Vec<usize> = self.geometry(input).unwrap_or_default().iter().map(|(_, p)| *p).collect();
+        let [kh, kw] = two(&self.kernel, 1);
+        let ([sh, sw], [dh, dw], [ph, pw]) = (two(&self.strides, 1), two(&self.dilation, 1), two(&pads, 0));
+        (quote!(#kh, #kw), quote!(#sh, #sw, #dh, #dw, #ph, #pw))
+    }
+
+    fn output(&self, input: &Shape, channels: usize) -> Result<Shape, String> {
+        let mut dims: Vec<usize> = self.geometry(input)?.iter().map(|(o, _)| *o).collect();
+        dims.push(channels);
+        Ok(Shape(dims))
+    }
+}
+
+struct Conv {
+    window: Window,
+    filters: usize,
+    groups: usize,
+}
+
+fn read_conv(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = if rank == 1 { CONV1D_PARAMS } else { CONV2D_PARAMS };
+    let args = params::read(call, params, &["filters", "kernel_size"], cx)?;
+    Some(Rc::new(Conv {
+        window: Window {
+            rank,
+            kernel: args.ints(1, rank, 1),
+            strides: args.ints(2, rank, 1),
+            padding: Padding::read(&args, 3),
+            dilation: args.ints(5, rank, 1),
+            activation: args.activation(7),
+            use_bias: args.bool(8, true),
+        },
+        filters: args.int(0, 1),
+        groups: args.int(6, 1),
+    }))
+}
+
+impl LayerSpec for Conv {
+    fn class(&self) -> &'static str {
+        if self.window.rank == 1 { "Conv1D" } else { "Conv2D" }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (_, channels) = spatial(input, self.window.rank)?;
+        if !channels.is_multiple_of(self.groups) || !self.filters.is_multiple_of(self.groups) {
+            return Err(format!(
+                "has {} groups, which must divide both its {} filters and the input's {channels} channels",
+                self.groups, self.filters
+            ));
+        }
+        self.window.output(input, self.filters)
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let (kernel, rest) = self.window.params(input);
+        let (cg, f, act, bias) =
+            (input.last() / self.groups, self.filters, &self.window.activation.ty, self.window.use_bias);
+        quote!(::nn::layers::Conv<#x, #y, #kernel, #cg, #f, #rest, #act, #bias>)
+    }
+
+    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        let mut kernel = self.window.kernel.clone();
+        kernel.extend([input.last() / self.groups, self.filters]);
+        if self.window.use_bias { vec![kernel, vec![self.filters]] } else { vec![kernel] }
+    }
+
+    fn activation_value(&self) -> Option<&TokenStream> {
+        self.window.activation.value.as_ref()
+    }
+}
+
+const DEPTHWISE_PARAMS: &[Param] = &[
+    positional("kernel_size", Kind::Ints(2)),
+    param("strides", Kind::Ints(2)),
+    param("padding", Kind::Choice(&["valid", "same"])),
+    param("depth_multiplier", Kind::Int { min: 1 }),
+    param("data_format", Kind::Choice(&["channels_last"])),
+    param("dilation_rate", Kind::Ints(2)),
+    param("activation", Kind::Activation),
+    param("use_bias", Kind::Bool),
+];
+
+pub const DEPTHWISE_CONV2D: Entry =
+    Entry { name: "DepthwiseConv2D", params: DEPTHWISE_PARAMS, read: read_depthwise };
+
+const SEPARABLE_PARAMS: &[Param] = &[
+    positional("filters", Kind::Int { min: 1 }),
+    positional("kernel_size", Kind::Ints(2)),
+    param("strides", Kind::Ints(2)),
+    param("padding", Kind::Choice(&["valid", "same"])),
+    param("depth_multiplier", Kind::Int { min: 1 }),
+    param("data_format", Kind::Choice(&["channels_last"])),
+    param("dilation_rate", Kind::Ints(2)),
+    param("activation", Kind::Activation),
+    param("use_bias", Kind::Bool),
+];
+
+pub const SEPARABLE_CONV2D: Entry =
+    Entry { name: "SeparableConv2D", params: SEPARABLE_PARAMS, read: read_separable };
+
+/// `DepthwiseConv2D`, or with `filters` the depthwise step of `SeparableConv2D`.
+struct Depthwise {
+    window: Window,
+    multiplier: usize,
+    /// `SeparableConv2D`'s pointwise filters.
+    filters: Option<usize>,
+}
+
+fn read_depthwise(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args = params::read(call, DEPTHWISE_PARAMS, &["kernel_size"], cx)?;
+    Some(Rc::new(Depthwise {
+        window: Window {
+            rank: 2,
+            kernel: args.ints(0, 2, 1),
+            strides: args.ints(1, 2, 1),
+            padding: Padding::read(&args, 2),
+            dilation: args.ints(5, 2, 1),
+            activation: args.activation(6),
+            use_bias: args.bool(7, true),
+        },
+        multiplier: args.int(3, 1),
+        filters: None,
+    }))
+}
+
+fn read_separable(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args = params::read(call, SEPARABLE_PARAMS, &["filters", "kernel_size"], cx)?;
+    Some(Rc::new(Depthwise {
+        window: Window {
+            rank: 2,
+            kernel: args.ints(1, 2, 1),
+            strides: args.ints(2, 2, 1),
+            padding: Padding::read(&args, 3),
+            dilation: args.ints(6, 2, 1),
+            activation: args.activation(7),
+            use_bias: args.bool(8, true),
+        },
+        multiplier: args.int(4, 1),
+        filters: Some(args.int(0, 1)),
+    }))
+}
+
+impl LayerSpec for Depthwise {
+    fn class(&self) -> &'static str {
+        if self.filters.is_some() { "SeparableConv2D" } else { "DepthwiseConv2D" }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (_, c) = spatial(input, 2)?;
+        self.window.output(input, self.filters.unwrap_or(c * self.multiplier))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let x = input.ty(t);
+        let y = self.output(input).unwrap_or_else(|_| input.clone());
+        let (kernel, rest) = self.window.params(input);
+        let (c, m, act, bias) =
+            (input.last(), self.multiplier, &self.window.activation.ty, self.window.use_bias);
+        match self.filters {
+            None => {
+                let y = y.ty(t);
+                quote!(::nn::layers::DepthwiseConv<#x, #y, #kernel, #c, #m, #rest, #act, #bias>)
+            }
+            Some(f) => {
+                let z = y.with_last(c * m);
+                let (z, y, cm) = (z.ty(t), y.ty(t), c * m);
+                quote!(::nn::layers::SeparableConv<#x, #z, #y, #kernel, #c, #m, #cm, #f, #rest, #act, #bias>)
+            }
+        }
+    }
+
+    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        let (c, m) = (input.last(), self.multiplier);
+        let depthwise = vec![self.window.kernel[0], self.window.kernel[1], c, m];
+        let mut vars = vec![depthwise];
+        let out = match self.filters {
+            Some(f) => {
+                vars.push(vec![1, 1, c * m, f]);
+                f
+            }
+            None => c * m,
+        };
+        if self.window.use_bias {
+            vars.push(vec![out]);
+        }
+        vars
+    }
+
+    fn activation_value(&self) -> Option<&TokenStream> {
+        self.window.activation.value.as_ref()
+    }
+}

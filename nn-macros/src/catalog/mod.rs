@@ -1,0 +1,455 @@
+//! The layer table: for each layer the DSL knows, how its arguments read, its output shape and
+//! the nn-core type it becomes. Each layer family has its file here, beside its nn-core file;
+//! adding a layer means its `LayerSpec` and one entry in [`LAYERS`].
+
+mod activation;
+mod conv;
+mod dense;
+pub mod params;
+mod pooling;
+mod reshaping;
+
+use crate::ast::{Arg, LayerCall};
+use crate::ctxt::Ctxt;
+use crate::options::{self, Kind, Opt};
+use crate::shape::{MAX_RANK, Shape};
+use crate::spelling;
+use params::Param;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use std::rc::Rc;
+
+/// What a layer of the catalog knows about itself once its arguments are read.
+pub trait LayerSpec {
+    /// Keras's class name (`"Conv2D"`).
+    fn class(&self) -> &'static str;
+
+    /// The size of the input's last axis the layer declares itself (`Dense<IN, OUT>`), if any.
+    fn declared_input(&self) -> Option<Size> {
+        None
+    }
+
+    /// How the user could give the layer its input size, if it can take one.
+    fn input_hint(&self) -> Option<String> {
+        None
+    }
+
+    /// The output shape for `input`, or what is wrong with the input, in Keras's terms and
+    /// without the layer's name (`"needs 3×3 positions but its input is 2×5×4"`).
+    fn output(&self, input: &Shape) -> Result<Shape, String>;
+
+    /// The nn-core type holding the layer, over element type `t`, fed `input`.
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream;
+
+    /// Keras's shapes of the layer's variables, in order, fed `input`.
+    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        let _ = input;
+        Vec::new()
+    }
+
+    /// The const value of the layer's activation, when it has options to set after zeroing.
+    fn activation_value(&self) -> Option<&TokenStream> {
+        None
+    }
+
+    /// Whether the output is the input's memory seen in another shape (`Flatten`, `Reshape`):
+    /// the model then binds a reference to it, and the layer costs nothing.
+    fn is_view(&self) -> bool {
+        false
+    }
+}
+
+/// One entry of the layer table.
+pub struct Entry {
+    /// The DSL's name, which is Keras's class name.
+    pub name: &'static str,
+    /// Its parameters, by their Keras config names, for the DSL and for `keras_model!`.
+    pub params: &'static [Param],
+    /// Reads a call's arguments into the layer's spec.
+    pub read: fn(&LayerCall, &mut Ctxt) -> Option<Rc<dyn LayerSpec>>,
+}
+
+/// Every layer with weights or a shape of its own (merges, `Input` and `Model` are below).
+pub const LAYERS: &[Entry] = &[
+    dense::DENSE,
+    activation::ACTIVATION,
+    conv::CONV1D,
+    conv::CONV2D,
+    conv::DEPTHWISE_CONV2D,
+    conv::SEPARABLE_CONV2D,
+    pooling::MAX_POOLING1D,
+    pooling::MAX_POOLING2D,
+    pooling::AVERAGE_POOLING1D,
+    pooling::AVERAGE_POOLING2D,
+    pooling::GLOBAL_MAX_POOLING1D,
+    pooling::GLOBAL_MAX_POOLING2D,
+    pooling::GLOBAL_AVERAGE_POOLING1D,
+    pooling::GLOBAL_AVERAGE_POOLING2D,
+    reshaping::FLATTEN,
+    reshaping::RESHAPE,
+    reshaping::PERMUTE,
+    reshaping::REPEAT_VECTOR,
+    reshaping::ZERO_PADDING1D,
+    reshaping::ZERO_PADDING2D,
+    reshaping::CROPPING1D,
+    reshaping::CROPPING2D,
+    reshaping::UP_SAMPLING1D,
+    reshaping::UP_SAMPLING2D,
+];
+
+/// The merging layers, which have no entry in [`LAYERS`].
+const MERGES: &[&str] =
+    &["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"];
+
+/// Every layer name accepted.
+pub fn names() -> Vec<&'static str> {
+    let table = LAYERS.iter().map(|e| e.name);
+    ["Input"].into_iter().chain(table).chain(MERGES.iter().copied()).chain(["Model"]).collect()
+}
+
+/// A layer whose arguments made sense.
+#[derive(Clone)]
+pub enum Spec {
+    Input {
+        shape: Shape,
+    },
+    Merge {
+        op: Merge,
+        normalize: bool,
+    },
+    /// A model type used as a layer: `Model<Encoder, 4, 8>`.
+    Nested {
+        ty: Box<syn::Type>,
+        input: Size,
+        output: Size,
+    },
+    /// A layer of the table.
+    Layer(Rc<dyn LayerSpec>),
+}
+
+/// Why a layer cannot take its inputs.
+pub enum ShapeError {
+    /// Operand `.0` of a merge differs from the first.
+    Operand(usize),
+    /// The layer's own complaint, without its name.
+    Message(String),
+}
+/// Keras's merging layers.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Merge {
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+    Concatenate,
+    Dot,
+}
+
+/// How many inputs a layer is called on.
+#[derive(Clone, Copy)]
+pub enum Arity {
+    One,
+    Exactly(usize),
+    AtLeast(usize),
+}
+
+impl Arity {
+    pub fn accepts(self, n: usize) -> bool {
+        match self {
+            Arity::One => n == 1,
+            Arity::Exactly(k) => n == k,
+            Arity::AtLeast(k) => n >= k,
+        }
+    }
+}
+
+impl std::fmt::Display for Arity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arity::One => f.write_str("one input"),
+            Arity::Exactly(k) => write!(f, "exactly {k} inputs"),
+            Arity::AtLeast(k) => write!(f, "at least {k} inputs"),
+        }
+    }
+}
+
+/// How a model holds a layer.
+pub enum Holder {
+    /// No field: the layer has no weights (merges).
+    Nothing,
+    /// A field of this nn-core `Layer` type.
+    Layer(TokenStream),
+    /// A field of this `Model` type.
+    Model(TokenStream),
+}
+
+/// A size as written, kept with its span for mismatch errors.
+#[derive(Clone, Copy)]
+pub struct Size {
+    pub value: usize,
+    pub span: Span,
+}
+
+impl Spec {
+    /// The size of the input's last axis the layer declares (`Dense<IN, OUT>`), if any.
+    pub fn declared_input(&self) -> Option<Size> {
+        match self {
+            Spec::Layer(layer) => layer.declared_input(),
+            Spec::Nested { input, .. } => Some(*input),
+            Spec::Input { .. } | Spec::Merge { .. } => None,
+        }
+    }
+
+    /// How the user could give this layer its input size, if it can take one.
+    pub fn input_hint(&self) -> Option<String> {
+        match self {
+            Spec::Layer(layer) => layer.input_hint(),
+            _ => None,
+        }
+    }
+
+    /// The number of inputs the layer takes (zero for `Input`).
+    pub fn arity(&self) -> Arity {
+        match self {
+            Spec::Input { .. } => Arity::Exactly(0),
+            Spec::Layer(_) | Spec::Nested { .. } => Arity::One,
+            Spec::Merge { op: Merge::Subtract | Merge::Dot, .. } => Arity::Exactly(2),
+            Spec::Merge { .. } => Arity::AtLeast(2),
+        }
+    }
+
+    /// The output shape for the given input shapes.
+    pub fn output(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
+        let Some(first) = inputs.first() else {
+            return match self {
+                Spec::Input { shape } => Ok(shape.clone()),
+                _ => Err(ShapeError::Message("has no input".into())),
+            };
+        };
+        match self {
+            Spec::Input { shape } => Ok(shape.clone()),
+            Spec::Layer(layer) => layer.output(first).map_err(ShapeError::Message),
+            Spec::Nested { output, .. } if first.rank() == 1 => Ok(Shape::vector(output.value)),
+            Spec::Nested { .. } => {
+                Err(ShapeError::Message(format!("takes vectors, but its input is {first}")))
+            }
+            Spec::Merge { op: Merge::Concatenate, .. } => {
+                match inputs.iter().position(|s| s.lead() != first.lead()) {
+                    Some(i) => Err(ShapeError::Operand(i)),
+                    None => Ok(first.with_last(inputs.iter().map(Shape::last).sum())),
+                }
+            }
+            Spec::Merge { op, .. } => match inputs.iter().position(|s| s != first) {
+                Some(i) => Err(ShapeError::Operand(i)),
+                None if *op == Merge::Dot && first.rank() > 1 => Err(ShapeError::Message(format!(
+                    "takes vectors; on inputs of shape {first} it is not supported yet"
+                ))),
+                None if *op == Merge::Dot => Ok(Shape::vector(1)),
+                None => Ok(first.clone()),
+            },
+        }
+    }
+
+    /// Keras's class name.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Spec::Input { .. } => "InputLayer",
+            Spec::Layer(layer) => layer.class(),
+            Spec::Nested { .. } => "Model",
+            Spec::Merge { op, .. } => match op {
+                Merge::Add => "Add",
+                Merge::Subtract => "Subtract",
+                Merge::Multiply => "Multiply",
+                Merge::Average => "Average",
+                Merge::Maximum => "Maximum",
+                Merge::Minimum => "Minimum",
+                Merge::Concatenate => "Concatenate",
+                Merge::Dot => "Dot",
+            },
+        }
+    }
+
+    /// Keras's automatic name prefix (`dense`, `max_pooling2d`, ...): the class in snake case,
+    /// as Keras's `to_snake_case` writes it.
+    pub fn prefix(&self) -> String {
+        match self {
+            Spec::Nested { .. } => "functional".to_string(),
+            other => snake_case(other.class()),
+        }
+    }
+
+    /// How a model holds the layer, over element type `t`, fed `input`.
+    pub fn holder(&self, input: &Shape, t: &TokenStream) -> Holder {
+        match self {
+            Spec::Input { .. } | Spec::Merge { .. } => Holder::Nothing,
+            Spec::Layer(layer) => Holder::Layer(layer.ty(input, t)),
+            Spec::Nested { ty, .. } => Holder::Model(quote!(#ty)),
+        }
+    }
+
+    /// The expression applying a weightless layer to `args` (references to the inputs, of
+    /// shapes `inputs`), giving `output`; `None` for layers held in a field.
+    pub fn merge_call(&self, args: &[TokenStream], inputs: &[Shape], output: &Shape) -> Option<TokenStream> {
+        let Spec::Merge { op, normalize } = self else { return None };
+        Some(match op {
+            Merge::Add => quote!(::nn::merge::add([#(#args),*])),
+            Merge::Subtract => quote!(::nn::merge::subtract(#(#args),*)),
+            Merge::Multiply => quote!(::nn::merge::multiply([#(#args),*])),
+            Merge::Average => quote!(::nn::merge::average([#(#args),*])),
+            Merge::Maximum => quote!(::nn::merge::maximum([#(#args),*])),
+            Merge::Minimum => quote!(::nn::merge::minimum([#(#args),*])),
+            Merge::Concatenate => {
+                let ty = output.ty(&quote!(_));
+                let lasts = inputs.iter().map(Shape::last);
+                quote!(::nn::merge::concatenate::<#ty>(&[#((::nn::tensor::Tensor::as_slice(#args), #lasts)),*]))
+            }
+            Merge::Dot => quote!(::nn::merge::dot(#(#args,)* #normalize)),
+        })
+    }
+
+    /// Keras's shapes of the layer's variables, in order, fed `input`; `None` for a nested
+    /// model, whose variables are its own layers'.
+    pub fn variable_shapes(&self, input: &Shape) -> Option<Vec<Vec<usize>>> {
+        match self {
+            Spec::Layer(layer) => Some(layer.variables(input)),
+            Spec::Input { .. } | Spec::Merge { .. } => Some(Vec::new()),
+            Spec::Nested { .. } => None,
+        }
+    }
+
+    /// Where the user wrote the layer's input and output sizes, for rustc's own type errors on
+    /// what the macro cannot check itself (a nested model's real sizes).
+    pub fn size_spans(&self) -> Option<(Span, Span)> {
+        match self {
+            Spec::Nested { input, output, .. } => Some((input.span, output.span)),
+            _ => None,
+        }
+    }
+
+    /// The const value of the layer's activation, when it has options to set after zeroing.
+    pub fn activation_value(&self) -> Option<&TokenStream> {
+        match self {
+            Spec::Layer(layer) => layer.activation_value(),
+            _ => None,
+        }
+    }
+
+    /// Whether the layer's output is a view of its input (see [`LayerSpec::is_view`]).
+    pub fn is_view(&self) -> bool {
+        matches!(self, Spec::Layer(layer) if layer.is_view())
+    }
+}
+
+/// Keras's `to_snake_case`: `MaxPooling2D` → `max_pooling2d`, `InputLayer` → `input_layer`.
+pub fn snake_case(class: &str) -> String {
+    let chars: Vec<char> = class.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        // `(.)([A-Z][a-z]+)` → `\1_\2`, then `([a-z])([A-Z])` → `\1_\2`.
+        let starts_word =
+            i > 0 && c.is_ascii_uppercase() && chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+        let after_lower = i > 0 && c.is_ascii_uppercase() && chars[i - 1].is_ascii_lowercase();
+        if (starts_word || after_lower) && !out.ends_with('_') {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Reads one layer call, recording every mistake in `cx`.
+pub fn resolve(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
+    let kind = call.kind.to_string();
+    if let Some(entry) = LAYERS.iter().find(|e| e.name == kind) {
+        return (entry.read)(call, cx).map(Spec::Layer);
+    }
+    match kind.as_str() {
+        "Input" => input(call, cx),
+        "Add" => merge(call, Merge::Add, cx),
+        "Subtract" => merge(call, Merge::Subtract, cx),
+        "Multiply" => merge(call, Merge::Multiply, cx),
+        "Average" => merge(call, Merge::Average, cx),
+        "Maximum" => merge(call, Merge::Maximum, cx),
+        "Minimum" => merge(call, Merge::Minimum, cx),
+        "Concatenate" => merge(call, Merge::Concatenate, cx),
+        "Dot" => merge(call, Merge::Dot, cx),
+        "Model" => nested(call, cx),
+        _ => {
+            let hint = if crate::activation::NAMES.contains(&kind.as_str()) {
+                format!("an activation on its own is written `Activation<{kind}>`")
+            } else {
+                spelling::hint(&kind, &names())
+            };
+            cx.error(call.kind.span(), format!("unknown layer `{kind}`; {hint}"));
+            None
+        }
+    }
+}
+
+fn input(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
+    const FORMS: &str = "`Input<FEATURES>`, `Input<STEPS, CHANNELS>` or `Input<HEIGHT, WIDTH, CHANNELS>`";
+    let Some(_) = call.args.first() else {
+        cx.error(call.kind.span(), format!("`Input` needs its shape: {FORMS}"));
+        return None;
+    };
+    for extra in call.args.iter().skip(MAX_RANK) {
+        cx.error(
+            extra.span(),
+            format!("`Input` takes at most {MAX_RANK} sizes, {FORMS}; unexpected `{extra}`"),
+        );
+    }
+    let dims: Vec<Option<Size>> = call.args.iter().take(MAX_RANK).map(|a| size("Input", a, cx)).collect();
+    let dims: Vec<usize> = dims.into_iter().map(|d| d.map(|s| s.value)).collect::<Option<_>>()?;
+    (call.args.len() <= MAX_RANK).then_some(Spec::Input { shape: Shape(dims) })
+}
+
+fn merge(call: &LayerCall, op: Merge, cx: &mut Ctxt) -> Option<Spec> {
+    let owner = call.kind.to_string();
+    let args: Vec<&Arg> = call.args.iter().collect();
+    let opts: &[Opt] = match op {
+        Merge::Dot => &[Opt { name: "normalize", kind: Kind::Bool }],
+        // Keras's `axis` is the last one by default, which is what nn supports.
+        _ => &[],
+    };
+    let values = options::resolve(&owner, &args, opts, cx);
+    let normalize = values.first().and_then(|v| *v).is_some_and(|(v, _)| v.bool());
+    Some(Spec::Merge { op, normalize })
+}
+
+fn nested(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
+    const FORM: &str = "write `Model<Type, INPUTS, OUTPUTS>`, e.g. `Model<Encoder, 4, 8>`";
+    let Some(ty) = call.model.clone() else {
+        cx.error(call.kind.span(), format!("`Model` needs the model type and its sizes; {FORM}"));
+        return None;
+    };
+    match call.args.as_slice() {
+        [input, output] => {
+            let (input, output) = (size("Model", input, cx), size("Model", output, cx));
+            Some(Spec::Nested { ty: Box::new(ty), input: input?, output: output? })
+        }
+        _ => {
+            cx.error(call.kind.span(), format!("`Model` takes the model's input and output sizes; {FORM}"));
+            None
+        }
+    }
+}
+
+/// A positive whole number of features.
+fn size(layer: &str, arg: &Arg, cx: &mut Ctxt) -> Option<Size> {
+    match arg {
+        Arg::Number(n) => match n.integer {
+            Some(0) => cx.error(n.span, format!("`{layer}` sizes must be at least 1, found 0")),
+            Some(v) => match usize::try_from(v) {
+                Ok(value) => {
+                    return Some(Size { value, span: n.span });
+                }
+                Err(_) => cx.error(n.span, format!("`{layer}` size {v} does not fit in usize")),
+            },
+            None => cx.error(n.span, format!("`{layer}` sizes are whole numbers of features, found `{arg}`")),
+        },
+        other => cx.error(other.span(), format!("expected a size for `{layer}`, found `{other}`")),
+    }
+    None
+}

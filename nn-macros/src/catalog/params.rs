@@ -1,0 +1,311 @@
+//! A layer's arguments, declared once per layer by their Keras config names: the DSL reads them
+//! from `Layer<positional, name = value>`, and `keras_model!` from a `.keras` config, through the
+//! same declaration.
+
+use crate::activation::{self, Act};
+use crate::ast::{Arg, LayerCall};
+use crate::ctxt::Ctxt;
+use crate::spelling;
+
+/// What a parameter accepts.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// A whole number, at least `min`.
+    Int {
+        min: usize,
+    },
+    /// One whole number (at least 1) for each of `n` axes, or a single one for all of them:
+    /// `kernel_size = 3` or `(5, 3)`.
+    Ints(usize),
+    /// Padding or cropping of `n` axes, each `(before, after)`: `1`, `(1, 2)` (a pair for one
+    /// axis, or one number per axis for several), or `((1, 0), (2, 1))`.
+    Pads(usize),
+    /// A tuple of whole numbers of any length, `-1` allowed once: Reshape's target shape.
+    Dims,
+    /// One of these names, written bare: `padding = same`.
+    Choice(&'static [&'static str]),
+    Bool,
+    /// An activation, written as in `Dense<8, relu>`.
+    Activation,
+}
+
+/// One parameter, named as in Keras's layer config.
+pub struct Param {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Whether it may be given without its name, in declaration order among the positional ones.
+    pub positional: bool,
+}
+
+pub const fn param(name: &'static str, kind: Kind) -> Param {
+    Param { name, kind, positional: false }
+}
+
+pub const fn positional(name: &'static str, kind: Kind) -> Param {
+    Param { name, kind, positional: true }
+}
+
+/// A value read for a parameter.
+#[derive(Clone)]
+pub enum Value {
+    Ints(Vec<usize>),
+    Pads(Vec<(usize, usize)>),
+    Dims(Vec<i64>),
+    Choice(String),
+    Bool(bool),
+    Activation(Act),
+}
+
+/// The values read for a layer's parameters, by position in its declaration.
+pub struct Args {
+    values: Vec<Option<Value>>,
+}
+
+impl Args {
+    /// The whole number given for parameter `i`, or `default`.
+    pub fn int(&self, i: usize, default: usize) -> usize {
+        match &self.values[i] {
+            Some(Value::Ints(v)) => v[0],
+            _ => default,
+        }
+    }
+
+    /// The per-axis numbers given for parameter `i`, or `default` on every axis.
+    pub fn ints(&self, i: usize, axes: usize, default: usize) -> Vec<usize> {
+        match &self.values[i] {
+            Some(Value::Ints(v)) => v.clone(),
+            _ => vec![default; axes],
+        }
+    }
+
+    /// The numbers given for parameter `i`, if any.
+    pub fn given_ints(&self, i: usize) -> Option<Vec<usize>> {
+        match &self.values[i] {
+            Some(Value::Ints(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn pads(&self, i: usize, axes: usize) -> Vec<(usize, usize)> {
+        match &self.values[i] {
+            Some(Value::Pads(v)) => v.clone(),
+            _ => vec![(0, 0); axes],
+        }
+    }
+
+    pub fn dims(&self, i: usize) -> Vec<i64> {
+        match &self.values[i] {
+            Some(Value::Dims(v)) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn choice(&self, i: usize, default: &str) -> String {
+        match &self.values[i] {
+            Some(Value::Choice(c)) => c.clone(),
+            _ => default.to_string(),
+        }
+    }
+
+    pub fn bool(&self, i: usize, default: bool) -> bool {
+        match &self.values[i] {
+            Some(Value::Bool(b)) => *b,
+            _ => default,
+        }
+    }
+
+    pub fn activation(&self, i: usize) -> Act {
+        match &self.values[i] {
+            Some(Value::Activation(a)) => a.clone(),
+            _ => Act::linear(),
+        }
+    }
+}
+
+/// Reads `call`'s arguments against `params`: positional ones in order (a bare activation goes
+/// to the `Activation` parameter wherever it stands), then `name = value`. Parameters marked
+/// `required` must be given. Every mistake is recorded in `cx`; `None` if there was one.
+pub fn read(call: &LayerCall, params: &[Param], required: &[&str], cx: &mut Ctxt) -> Option<Args> {
+    let owner = call.kind.to_string();
+    let mut values: Vec<Option<Value>> = vec![None; params.len()];
+    let mut given = vec![false; params.len()];
+    let mut ok = true;
+    let mut next_positional = params.iter().enumerate().filter(|(_, p)| p.positional).map(|(i, _)| i);
+    let activation_slot = params.iter().position(|p| matches!(p.kind, Kind::Activation));
+    for arg in &call.args {
+        let (index, value) = match arg {
+            Arg::Named { name, value } => {
+                let key = name.to_string();
+                match params.iter().position(|p| p.name == key) {
+                    Some(i) => (i, &**value),
+                    None => {
+                        let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+                        cx.error(
+                            name.span(),
+                            format!("unknown option `{key}` for `{owner}`; {}", spelling::hint(&key, &names)),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            Arg::Name(_) | Arg::Call { .. } if activation_slot.is_some() => {
+                (activation_slot.unwrap_or(0), arg)
+            }
+            positional => match next_positional.next() {
+                Some(i) => (i, positional),
+                None => {
+                    cx.error(
+                        positional.span(),
+                        format!("unexpected `{positional}` in `{call}`; write options as `name = value`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+            },
+        };
+        let param = &params[index];
+        if std::mem::replace(&mut given[index], true) {
+            cx.error(arg.span(), format!("option `{}` of `{owner}` is given twice", param.name));
+            ok = false;
+            continue;
+        }
+        match value_of(&owner, param, value, cx) {
+            Some(v) => values[index] = Some(v),
+            None => ok = false,
+        }
+    }
+    for name in required {
+        if let Some(i) = params.iter().position(|p| p.name == *name)
+            && !given[i]
+        {
+            cx.error(call.kind.span(), format!("`{owner}` needs its `{name}`: {}", usage(&owner, params)));
+            ok = false;
+        }
+    }
+    ok.then_some(Args { values })
+}
+
+/// The layer's form, for errors: `Conv2D<filters, kernel_size, strides = .., ..>`.
+fn usage(owner: &str, params: &[Param]) -> String {
+    let mut parts: Vec<String> = params.iter().filter(|p| p.positional).map(|p| p.name.to_string()).collect();
+    parts.extend(params.iter().filter(|p| !p.positional).map(|p| format!("{} = ..", p.name)));
+    format!("write `{owner}<{}>`", parts.join(", "))
+}
+
+fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Value> {
+    let name = param.name;
+    let whole = |arg: &Arg, min: usize, cx: &mut Ctxt| -> Option<usize> {
+        match arg {
+            Arg::Number(n) => match n.integer.and_then(|v| usize::try_from(v).ok()) {
+                Some(v) if v >= min => Some(v),
+                _ => {
+                    let at_least = if min == 0 { String::new() } else { format!(" of at least {min}") };
+                    cx.error(
+                        n.span,
+                        format!("`{name}` of `{owner}` must be a whole number{at_least}, found `{arg}`"),
+                    );
+                    None
+                }
+            },
+            other => {
+                cx.error(
+                    other.span(),
+                    format!("option `{name}` of `{owner}` takes a number, found `{other}`"),
+                );
+                None
+            }
+        }
+    };
+    match param.kind {
+        Kind::Int { min } => whole(arg, min, cx).map(|v| Value::Ints(vec![v])),
+        Kind::Ints(axes) => match arg {
+            Arg::Tuple { items, span } => {
+                if items.len() != axes {
+                    cx.error(
+                        *span,
+                        format!(
+                            "option `{name}` of `{owner}` takes {axes} numbers, one per axis, found {}",
+                            items.len()
+                        ),
+                    );
+                    return None;
+                }
+                items.iter().map(|a| whole(a, 1, cx)).collect::<Option<Vec<_>>>().map(Value::Ints)
+            }
+            other => whole(other, 1, cx).map(|v| Value::Ints(vec![v; axes])),
+        },
+        Kind::Pads(axes) => {
+            let pair = |arg: &Arg, cx: &mut Ctxt| -> Option<(usize, usize)> {
+                match arg {
+                    Arg::Tuple { items, .. } if items.len() == 2 => {
+                        Some((whole(&items[0], 0, cx)?, whole(&items[1], 0, cx)?))
+                    }
+                    Arg::Tuple { span, .. } => {
+                        cx.error(
+                            *span,
+                            format!("option `{name}` of `{owner}` takes `(before, after)` pairs"),
+                        );
+                        None
+                    }
+                    other => whole(other, 0, cx).map(|v| (v, v)),
+                }
+            };
+            match arg {
+                Arg::Tuple { items, .. } if axes == 1 && items.len() == 2 => {
+                    pair(arg, cx).map(|p| Value::Pads(vec![p]))
+                }
+                Arg::Tuple { items, span } if axes > 1 => {
+                    if items.len() != axes {
+                        cx.error(
+                            *span,
+                            format!(
+                                "option `{name}` of `{owner}` takes {axes} entries, one per axis, found {}",
+                                items.len()
+                            ),
+                        );
+                        return None;
+                    }
+                    items.iter().map(|a| pair(a, cx)).collect::<Option<Vec<_>>>().map(Value::Pads)
+                }
+                other => pair(other, cx).map(|p| Value::Pads(vec![p; axes])),
+            }
+        }
+        Kind::Dims => {
+            let items: Vec<&Arg> = match arg {
+                Arg::Tuple { items, .. } => items.iter().collect(),
+                other => vec![other],
+            };
+            let mut dims = Vec::new();
+            for item in items {
+                match item {
+                    Arg::Number(n) if n.value == -1.0 => dims.push(-1),
+                    other => dims.push(whole(other, 1, cx)? as i64),
+                }
+            }
+            Some(Value::Dims(dims))
+        }
+        Kind::Choice(choices) => match arg {
+            Arg::Name(n) if choices.contains(&n.to_string().as_str()) => Some(Value::Choice(n.to_string())),
+            other => {
+                let list: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
+                cx.error(
+                    other.span(),
+                    format!("option `{name}` of `{owner}` is one of {}, found `{other}`", list.join(", ")),
+                );
+                None
+            }
+        },
+        Kind::Bool => match arg {
+            Arg::Bool(b) => Some(Value::Bool(b.value)),
+            other => {
+                cx.error(
+                    other.span(),
+                    format!("option `{name}` of `{owner}` takes `true` or `false`, found `{other}`"),
+                );
+                None
+            }
+        },
+        Kind::Activation => activation::resolve(arg, cx).map(Value::Activation),
+    }
+}

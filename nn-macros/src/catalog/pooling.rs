@@ -1,0 +1,160 @@
+//! `MaxPooling1D/2D`, `AveragePooling1D/2D` and the global pools (nn-core's `layers/pooling.rs`).
+
+use super::conv::{Padding, geometry, spatial};
+use super::params::{self, Kind, Param, param, positional};
+use super::{Entry, LayerSpec};
+use crate::ast::LayerCall;
+use crate::ctxt::Ctxt;
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::rc::Rc;
+
+const POOL1D_PARAMS: &[Param] = &[
+    positional("pool_size", Kind::Ints(1)),
+    param("strides", Kind::Ints(1)),
+    param("padding", Kind::Choice(&["valid", "same"])),
+    param("data_format", Kind::Choice(&["channels_last"])),
+];
+
+const POOL2D_PARAMS: &[Param] = &[
+    positional("pool_size", Kind::Ints(2)),
+    param("strides", Kind::Ints(2)),
+    param("padding", Kind::Choice(&["valid", "same"])),
+    param("data_format", Kind::Choice(&["channels_last"])),
+];
+
+const GLOBAL_PARAMS: &[Param] =
+    &[param("data_format", Kind::Choice(&["channels_last"])), param("keepdims", Kind::Bool)];
+
+pub const MAX_POOLING1D: Entry =
+    Entry { name: "MaxPooling1D", params: POOL1D_PARAMS, read: |c, cx| read(c, Op::Max, 1, cx) };
+pub const MAX_POOLING2D: Entry =
+    Entry { name: "MaxPooling2D", params: POOL2D_PARAMS, read: |c, cx| read(c, Op::Max, 2, cx) };
+pub const AVERAGE_POOLING1D: Entry =
+    Entry { name: "AveragePooling1D", params: POOL1D_PARAMS, read: |c, cx| read(c, Op::Average, 1, cx) };
+pub const AVERAGE_POOLING2D: Entry =
+    Entry { name: "AveragePooling2D", params: POOL2D_PARAMS, read: |c, cx| read(c, Op::Average, 2, cx) };
+pub const GLOBAL_MAX_POOLING1D: Entry =
+    Entry { name: "GlobalMaxPooling1D", params: GLOBAL_PARAMS, read: |c, cx| read_global(c, Op::Max, 1, cx) };
+pub const GLOBAL_MAX_POOLING2D: Entry =
+    Entry { name: "GlobalMaxPooling2D", params: GLOBAL_PARAMS, read: |c, cx| read_global(c, Op::Max, 2, cx) };
+pub const GLOBAL_AVERAGE_POOLING1D: Entry = Entry {
+    name: "GlobalAveragePooling1D",
+    params: GLOBAL_PARAMS,
+    read: |c, cx| read_global(c, Op::Average, 1, cx),
+};
+pub const GLOBAL_AVERAGE_POOLING2D: Entry = Entry {
+    name: "GlobalAveragePooling2D",
+    params: GLOBAL_PARAMS,
+    read: |c, cx| read_global(c, Op::Average, 2, cx),
+};
+
+#[derive(Clone, Copy)]
+enum Op {
+    Max,
+    Average,
+}
+
+impl Op {
+    fn ty(self) -> TokenStream {
+        match self {
+            Op::Max => quote!(::nn::layers::Max),
+            Op::Average => quote!(::nn::layers::Average),
+        }
+    }
+}
+
+struct Pool {
+    op: Op,
+    rank: usize,
+    size: Vec<usize>,
+    strides: Vec<usize>,
+    padding: Padding,
+}
+
+fn read(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = if rank == 1 { POOL1D_PARAMS } else { POOL2D_PARAMS };
+    let args = params::read(call, params, &[], cx)?;
+    let size = args.ints(0, rank, 2);
+    // Keras's strides default to the pool size.
+    let strides = args.given_ints(1).unwrap_or_else(|| size.clone());
+    Some(Rc::new(Pool { op, rank, size, strides, padding: Padding::read(&args, 2) }))
+}
+
+impl Pool {
+    fn geometry(&self, input: &Shape) -> Result<Vec<(usize, usize)>, String> {
+        let ones = vec![1; self.rank];
+        geometry(input, self.rank, &self.size, &self.strides, &ones, self.padding, "pools")
+            .map_err(|e| format!("{e}, which leaves nothing"))
+    }
+}
+
+impl LayerSpec for Pool {
+    fn class(&self) -> &'static str {
+        match (self.op, self.rank) {
+            (Op::Max, 1) => "MaxPooling1D",
+            (Op::Max, _) => "MaxPooling2D",
+            (Op::Average, 1) => "AveragePooling1D",
+            (Op::Average, _) => "AveragePooling2D",
+        }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let mut dims: Vec<usize> = self.geometry(input)?.iter().map(|(o, _)| *o).collect();
+        dims.push(input.last());
+        Ok(Shape(dims))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let pads: Vec<usize> = self.geometry(input).unwrap_or_default().iter().map(|(_, p)| *p).collect();
+        let two = |v: &[usize], fill: usize| match v {
+            [a, b] => (*a, *b),
+            [b] => (fill, *b),
+            _ => (fill, fill),
+        };
+        let ((kh, kw), (sh, sw), (ph, pw)) = (two(&self.size, 1), two(&self.strides, 1), two(&pads, 0));
+        let op = self.op.ty();
+        quote!(::nn::layers::Pool<#x, #y, #op, #kh, #kw, #sh, #sw, #ph, #pw>)
+    }
+}
+
+struct Global {
+    op: Op,
+    rank: usize,
+    keepdims: bool,
+}
+
+fn read_global(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args = params::read(call, GLOBAL_PARAMS, &[], cx)?;
+    Some(Rc::new(Global { op, rank, keepdims: args.bool(1, false) }))
+}
+
+impl LayerSpec for Global {
+    fn class(&self) -> &'static str {
+        match (self.op, self.rank) {
+            (Op::Max, 1) => "GlobalMaxPooling1D",
+            (Op::Max, _) => "GlobalMaxPooling2D",
+            (Op::Average, 1) => "GlobalAveragePooling1D",
+            (Op::Average, _) => "GlobalAveragePooling2D",
+        }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (_, c) = spatial(input, self.rank)?;
+        Ok(if self.keepdims {
+            let mut dims = vec![1; self.rank];
+            dims.push(c);
+            Shape(dims)
+        } else {
+            Shape::vector(c)
+        })
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let op = self.op.ty();
+        quote!(::nn::layers::GlobalPool<#x, #y, #op>)
+    }
+}

@@ -1,0 +1,286 @@
+//! `Flatten`, `Reshape`, `Permute`, `RepeatVector`, `ZeroPadding1D/2D`, `Cropping1D/2D` and
+//! `UpSampling1D/2D` (nn-core's `layers/reshaping.rs`).
+
+use super::conv::spatial;
+use super::params::{self, Kind, Param, param, positional};
+use super::{Entry, LayerSpec};
+use crate::ast::LayerCall;
+use crate::ctxt::Ctxt;
+use crate::shape::{MAX_RANK, Shape};
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::rc::Rc;
+
+const FLATTEN_PARAMS: &[Param] = &[param("data_format", Kind::Choice(&["channels_last"]))];
+const RESHAPE_PARAMS: &[Param] = &[positional("target_shape", Kind::Dims)];
+const PERMUTE_PARAMS: &[Param] = &[positional("dims", Kind::Dims)];
+const REPEAT_PARAMS: &[Param] = &[positional("n", Kind::Int { min: 1 })];
+const PADDING1D_PARAMS: &[Param] = &[positional("padding", Kind::Pads(1))];
+const PADDING2D_PARAMS: &[Param] =
+    &[positional("padding", Kind::Pads(2)), param("data_format", Kind::Choice(&["channels_last"]))];
+const CROPPING1D_PARAMS: &[Param] = &[positional("cropping", Kind::Pads(1))];
+const CROPPING2D_PARAMS: &[Param] =
+    &[positional("cropping", Kind::Pads(2)), param("data_format", Kind::Choice(&["channels_last"]))];
+const UP1D_PARAMS: &[Param] = &[positional("size", Kind::Int { min: 1 })];
+const UP2D_PARAMS: &[Param] = &[
+    positional("size", Kind::Ints(2)),
+    param("data_format", Kind::Choice(&["channels_last"])),
+    param("interpolation", Kind::Choice(&["nearest"])),
+];
+
+pub const FLATTEN: Entry = Entry {
+    name: "Flatten",
+    params: FLATTEN_PARAMS,
+    read: |c, cx| {
+        Some(Rc::new(View {
+            flatten: true,
+            target: params::read(c, FLATTEN_PARAMS, &[], cx).map(|_| Vec::new())?,
+        }))
+    },
+};
+pub const RESHAPE: Entry = Entry {
+    name: "Reshape",
+    params: RESHAPE_PARAMS,
+    read: |c, cx| {
+        Some(Rc::new(View {
+            flatten: false,
+            target: params::read(c, RESHAPE_PARAMS, &["target_shape"], cx)?.dims(0),
+        }))
+    },
+};
+pub const PERMUTE: Entry = Entry { name: "Permute", params: PERMUTE_PARAMS, read: read_permute };
+pub const REPEAT_VECTOR: Entry = Entry {
+    name: "RepeatVector",
+    params: REPEAT_PARAMS,
+    read: |c, cx| Some(Rc::new(Repeat(params::read(c, REPEAT_PARAMS, &["n"], cx)?.int(0, 1)))),
+};
+pub const ZERO_PADDING1D: Entry =
+    Entry { name: "ZeroPadding1D", params: PADDING1D_PARAMS, read: |c, cx| read_edges(c, Edges::Pad, 1, cx) };
+pub const ZERO_PADDING2D: Entry =
+    Entry { name: "ZeroPadding2D", params: PADDING2D_PARAMS, read: |c, cx| read_edges(c, Edges::Pad, 2, cx) };
+pub const CROPPING1D: Entry =
+    Entry { name: "Cropping1D", params: CROPPING1D_PARAMS, read: |c, cx| read_edges(c, Edges::Crop, 1, cx) };
+pub const CROPPING2D: Entry =
+    Entry { name: "Cropping2D", params: CROPPING2D_PARAMS, read: |c, cx| read_edges(c, Edges::Crop, 2, cx) };
+pub const UP_SAMPLING1D: Entry =
+    Entry { name: "UpSampling1D", params: UP1D_PARAMS, read: |c, cx| read_up(c, 1, cx) };
+pub const UP_SAMPLING2D: Entry =
+    Entry { name: "UpSampling2D", params: UP2D_PARAMS, read: |c, cx| read_up(c, 2, cx) };
+
+/// `Flatten`, or `Reshape` to `target` (`-1` once for the size left over).
+struct View {
+    flatten: bool,
+    target: Vec<i64>,
+}
+
+impl LayerSpec for View {
+    fn class(&self) -> &'static str {
+        if self.flatten { "Flatten" } else { "Reshape" }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        if self.flatten {
+            return Ok(Shape::vector(input.len()));
+        }
+        let written = || {
+            self.target
+                .iter()
+                .map(|d| if *d < 0 { "-1".to_string() } else { d.to_string() })
+                .collect::<Vec<_>>()
+        };
+        if self.target.is_empty() || self.target.len() > MAX_RANK {
+            return Err(format!("gives rank {}, but tensors have rank 1 to {MAX_RANK}", self.target.len()));
+        }
+        let known: usize = self.target.iter().filter(|d| **d > 0).map(|d| *d as usize).product();
+        let unknown = self.target.iter().filter(|d| **d < 0).count();
+        let fits = match unknown {
+            0 => known == input.len(),
+            1 => input.len().is_multiple_of(known),
+            _ => false,
+        };
+        if !fits {
+            return Err(format!(
+                "to ({}) does not fit its input {input} of {} values",
+                written().join(", "),
+                input.len()
+            ));
+        }
+        Ok(Shape(
+            self.target.iter().map(|d| if *d < 0 { input.len() / known } else { *d as usize }).collect(),
+        ))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        if self.flatten {
+            quote!(::nn::layers::Flatten<#x, #y>)
+        } else {
+            quote!(::nn::layers::Reshape<#x, #y>)
+        }
+    }
+
+    fn is_view(&self) -> bool {
+        true
+    }
+}
+
+/// `Permute`: `dims[k]` (1-based) is the input axis that becomes output axis `k`.
+struct Permute(Vec<usize>);
+
+fn read_permute(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let dims = params::read(call, PERMUTE_PARAMS, &["dims"], cx)?.dims(0);
+    Some(Rc::new(Permute(dims.iter().map(|d| (*d).max(0) as usize).collect())))
+}
+
+impl LayerSpec for Permute {
+    fn class(&self) -> &'static str {
+        "Permute"
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        if input.rank() < 2 || sorted != (1..=input.rank()).collect::<Vec<_>>() {
+            let list: Vec<String> = (1..=input.rank()).map(|d| d.to_string()).collect();
+            return Err(format!(
+                "needs `dims` ordering every axis of its input {input}, a permutation of ({})",
+                list.join(", ")
+            ));
+        }
+        Ok(Shape(self.0.iter().map(|d| input.0[d - 1]).collect()))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let (p0, p1, p2) =
+            (self.0[0], self.0.get(1).copied().unwrap_or(0), self.0.get(2).copied().unwrap_or(0));
+        quote!(::nn::layers::Permute<#x, #y, #p0, #p1, #p2>)
+    }
+}
+
+/// `RepeatVector(n)`.
+struct Repeat(usize);
+
+impl LayerSpec for Repeat {
+    fn class(&self) -> &'static str {
+        "RepeatVector"
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        if input.rank() != 1 {
+            return Err(format!("takes vectors, but its input is {input}"));
+        }
+        Ok(Shape(vec![self.0, input.last()]))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        quote!(::nn::layers::RepeatVector<#x, #y>)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Edges {
+    Pad,
+    Crop,
+}
+
+/// `ZeroPadding1D/2D` and `Cropping1D/2D`: `(before, after)` per spatial axis.
+struct EdgeLayer {
+    edges: Edges,
+    rank: usize,
+    amounts: Vec<(usize, usize)>,
+}
+
+fn read_edges(call: &LayerCall, edges: Edges, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = match (edges, rank) {
+        (Edges::Pad, 1) => PADDING1D_PARAMS,
+        (Edges::Pad, _) => PADDING2D_PARAMS,
+        (Edges::Crop, 1) => CROPPING1D_PARAMS,
+        (Edges::Crop, _) => CROPPING2D_PARAMS,
+    };
+    let args = params::read(call, params, &[], cx)?;
+    // Keras's defaults: pad by 1 on every side, crop nothing.
+    let amounts = match (edges, call.args.is_empty()) {
+        (Edges::Pad, true) => vec![(1, 1); rank],
+        _ => args.pads(0, rank),
+    };
+    Some(Rc::new(EdgeLayer { edges, rank, amounts }))
+}
+
+impl LayerSpec for EdgeLayer {
+    fn class(&self) -> &'static str {
+        match (self.edges, self.rank) {
+            (Edges::Pad, 1) => "ZeroPadding1D",
+            (Edges::Pad, _) => "ZeroPadding2D",
+            (Edges::Crop, 1) => "Cropping1D",
+            (Edges::Crop, _) => "Cropping2D",
+        }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (dims, c) = spatial(input, self.rank)?;
+        let mut out = Vec::new();
+        for (d, (before, after)) in dims.iter().zip(&self.amounts) {
+            match self.edges {
+                Edges::Pad => out.push(d + before + after),
+                Edges::Crop if before + after < *d => out.push(d - before - after),
+                Edges::Crop => {
+                    return Err(format!(
+                        "crops {before} + {after} of {d} positions, which leaves nothing of its input {input}"
+                    ));
+                }
+            }
+        }
+        out.push(c);
+        Ok(Shape(out))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let (top, left) = match self.amounts.as_slice() {
+            [(l, _)] => (0, *l),
+            [(t, _), (l, _)] => (*t, *l),
+            _ => (0, 0),
+        };
+        match self.edges {
+            Edges::Pad => quote!(::nn::layers::ZeroPadding<#x, #y, #top, #left>),
+            Edges::Crop => quote!(::nn::layers::Cropping<#x, #y, #top, #left>),
+        }
+    }
+}
+
+/// `UpSampling1D/2D` (nearest).
+struct Up {
+    rank: usize,
+    size: Vec<usize>,
+}
+
+fn read_up(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = if rank == 1 { UP1D_PARAMS } else { UP2D_PARAMS };
+    let args = params::read(call, params, &[], cx)?;
+    Some(Rc::new(Up { rank, size: args.ints(0, rank, 2) }))
+}
+
+impl LayerSpec for Up {
+    fn class(&self) -> &'static str {
+        if self.rank == 1 { "UpSampling1D" } else { "UpSampling2D" }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (dims, c) = spatial(input, self.rank)?;
+        let mut out: Vec<usize> = dims.iter().zip(&self.size).map(|(d, s)| d * s).collect();
+        out.push(c);
+        Ok(Shape(out))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let (sh, sw) = match self.size.as_slice() {
+            [s] => (1, *s),
+            [a, b] => (*a, *b),
+            _ => (1, 1),
+        };
+        quote!(::nn::layers::UpSampling<#x, #y, #sh, #sw>)
+    }
+}

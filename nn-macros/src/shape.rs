@@ -1,0 +1,87 @@
+//! Tensor shapes in the IR: rank 1 to 3 without the batch axis, in Keras's order (channels last).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::fmt;
+
+/// The largest rank a tensor may have (without the batch axis): `(height, width, channels)`.
+pub const MAX_RANK: usize = 3;
+
+/// A shape: `[features]`, `[steps, channels]` or `[height, width, channels]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape(pub Vec<usize>);
+
+impl Shape {
+    pub fn vector(n: usize) -> Shape {
+        Shape(vec![n])
+    }
+
+    pub fn rank(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The size of the last axis (features or channels).
+    pub fn last(&self) -> usize {
+        self.0.last().copied().unwrap_or(0)
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.0.iter().product()
+    }
+
+    /// The leading axes (all but the last).
+    pub fn lead(&self) -> &[usize] {
+        &self.0[..self.0.len().saturating_sub(1)]
+    }
+
+    /// The same leading axes with `n` on the last.
+    pub fn with_last(&self, n: usize) -> Shape {
+        let mut dims = self.0.clone();
+        if let Some(last) = dims.last_mut() {
+            *last = n;
+        }
+        Shape(dims)
+    }
+
+    /// nn-core's type for a tensor of this shape over `t`.
+    pub fn ty(&self, t: &TokenStream) -> TokenStream {
+        match self.0.as_slice() {
+            [n] => quote!(::nn::nalgebra::SVector<#t, #n>),
+            [s, c] => quote!(::nn::tensor::Tensor2<#t, #s, #c>),
+            [h, w, c] => quote!(::nn::tensor::Tensor3<#t, #h, #w, #c>),
+            // Ranks are checked when shapes are made; this arm is never taken.
+            _ => quote!(()),
+        }
+    }
+
+    /// nn-core's `Lead` marker for the leading axes, for layers acting on the last axis.
+    pub fn lead_ty(&self) -> TokenStream {
+        match self.lead() {
+            [] => quote!(::nn::tensor::One),
+            [s] => quote!(::nn::tensor::Steps<#s>),
+            [h, w] => quote!(::nn::tensor::Grid<#h, #w>),
+            _ => quote!(()),
+        }
+    }
+
+    /// The dimensions as a list of literals, for `&[...]` in generated code.
+    pub fn dims(&self) -> TokenStream {
+        let dims = &self.0;
+        quote!(#(#dims),*)
+    }
+
+    /// Keras's printed shape with the batch axis, `(None, 13, 13, 8)`.
+    pub fn keras(&self) -> String {
+        let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        format!("(None, {})", dims.join(", "))
+    }
+}
+
+impl fmt::Display for Shape {
+    /// `5` for a vector, `2×5×4` otherwise.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        f.write_str(&dims.join("×"))
+    }
+}
