@@ -6,7 +6,7 @@ use crate::init::{Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::kernels::{flat, flat_mut};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::{Lead, One, Tensor, cast_slice, cast_slice_mut, rows, rows_mut, view};
+use crate::tensor::{Lead, One, Tensor, cast_slice, cast_slice_mut, rows, rows_mut};
 use crate::weights::bytes;
 use core::marker::PhantomData;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
@@ -188,7 +188,11 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     fn forward_at(&self, level: Level, x: &Self::Input) -> Self::Output {
         if L::ROWS == 1 {
             // A vector: the one-row pass, which returns its result in registers.
-            *view::<SVector<T, OUT>, Self::Output>(&self.one(level, &rows(x)[0]))
+            let y = self.one(level, &rows(x)[0]);
+            // SAFETY: with one row, `Self::Output` is `OUT` contiguous `T`s (the `Tensor`
+            // contract), exactly an `SVector<T, OUT>`. (`tensor::view` would say so at compile
+            // time, but its check also fires in the branch other leads never take.)
+            unsafe { core::mem::transmute_copy::<SVector<T, OUT>, Self::Output>(&y) }
         } else {
             let mut y = Self::Output::ZEROS;
             self.rows(level, rows(x), rows_mut(&mut y));

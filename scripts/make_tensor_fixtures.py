@@ -1,0 +1,451 @@
+"""Generate Keras reference fixtures for the `nn` crate's tensor layers (convolutions, pooling,
+reshaping, rank-generic Dense/Activation/merges, and the two benchmark CNNs).
+
+Run from the repository root (same venv as scripts/make_fixtures.py):
+
+    python3.11 -m venv .venv
+    .venv/bin/pip install -r scripts/requirements.txt
+    .venv/bin/python scripts/make_tensor_fixtures.py
+
+Writes (overwriting):
+
+* tests/fixtures/tensor_layers.rs -- one `pub mod <case>` per entry of CASES, to be
+  `include!`d: INPUT_SHAPES and OUTPUT_SHAPE (without the batch axis), PARAMS
+  (`model.count_params()`), LAYERS (`model.layers` names), WEIGHTS ("<layer.name>/<weight
+  name>" and Keras shape, in `model.weights` order), FLAT_WEIGHTS (every weight flattened
+  row-major and concatenated in that order), the inputs X0 (X1, ...) and the `model.predict`
+  output Y, N_SAMPLES samples each flattened row-major in Keras's (channels-last) shape, and for
+  the benchmark models (kws_cnn, sensor_conv1d) SUMMARY, the `model.summary()` text.
+* tests/fixtures/keras/tensor/<case>.keras (`model.save`, zip pinned with
+  make_fixtures.pin_archive), <case>.weights.h5 (`model.save_weights`) and <case>.safetensors
+  (every weight as "<layer.name>/<weight name>", Keras shape, float32, metadata
+  {"format": "keras"}), for every case. Each file is loaded back and checked
+  (make_fixtures.check_round_trip).
+
+Each case is the Python source that builds the model (also quoted in the module's doc comment),
+evaluated with `keras.layers.*`, `Input`, `Sequential` and `Model` in scope. Seeding follows
+make_fixtures.py (`seeded_model`): `keras.utils.set_random_seed(seed)` before building, default
+initializers, then every bias overwritten with 0.5 * N(0, 1) from `np.random.default_rng(seed)`;
+the inputs come next from the same Generator: N(0, 1) rounded to multiples of 1/32 and clipped
+to [-3, 3], so exact in float32. Seeds are 2000 + the case's index in CASES. Deterministic:
+re-running gives identical files.
+"""
+
+import ast
+import sys
+import textwrap
+
+# Sets KERAS_BACKEND=jax, JAX_PLATFORMS=cpu, COLUMNS=120 before Keras is imported.
+import make_fixtures as mf  # noqa: I001
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import safetensors  # noqa: E402
+import safetensors.numpy  # noqa: E402
+
+TENSOR_SUBDIR = "tensor"  # under make_fixtures.KERAS_DIR
+TENSOR_DIR = mf.KERAS_DIR / TENSOR_SUBDIR
+OUTPUT = mf.FIXTURES / "tensor_layers.rs"
+
+N_SAMPLES = 3
+SEED_BASE = 2000
+INPUT_BOUND = 3.0  # inputs are clipped to [-INPUT_BOUND, INPUT_BOUND]
+LINE_WIDTH = 100  # Rust lines are at most this wide
+BODY_WIDTH = LINE_WIDTH - 4  # for text indented into a `pub mod`
+
+# Cases with a SUMMARY constant.
+WITH_SUMMARY = {"kws_cnn", "sensor_conv1d"}
+
+
+def seq(*layers: str) -> str:
+    return "Sequential([" + ", ".join(layers) + "])"
+
+
+# (case name, model source, expected `model.layers` names -- checked, so a Keras naming change
+# fails loudly). The source is a Python expression, or statements ending in one.
+CASES = [
+    # Conv1D: input (steps, channels).
+    ("conv1d_valid", seq("Input((10, 3))", "Conv1D(4, 3)"), ["conv1d"]),
+    (
+        "conv1d_same_strided",
+        seq("Input((11, 3))", 'Conv1D(4, 4, strides=2, padding="same")'),
+        ["conv1d"],
+    ),
+    (
+        "conv1d_same_strided_odd",
+        seq("Input((10, 2))", 'Conv1D(3, 3, strides=3, padding="same")'),
+        ["conv1d"],
+    ),
+    (
+        "conv1d_causal_dilated",
+        seq("Input((12, 2))", 'Conv1D(3, 3, padding="causal", dilation_rate=2, activation="tanh")'),
+        ["conv1d"],
+    ),
+    (
+        "conv1d_groups_nobias",
+        seq("Input((9, 4))", 'Conv1D(6, 3, groups=2, use_bias=False, activation="relu")'),
+        ["conv1d"],
+    ),
+    (
+        "conv1d_dilated_same",
+        seq("Input((12, 3))", 'Conv1D(2, 3, dilation_rate=3, padding="same")'),
+        ["conv1d"],
+    ),
+    # Conv2D: input (h, w, c).
+    ("conv2d_valid", seq("Input((6, 5, 2))", "Conv2D(3, 3)"), ["conv2d"]),
+    (
+        "conv2d_same_strided",
+        seq("Input((7, 6, 3))", 'Conv2D(4, (3, 2), strides=2, padding="same")'),
+        ["conv2d"],
+    ),
+    (
+        "conv2d_same_strided_even",
+        seq("Input((8, 8, 2))", 'Conv2D(3, 4, strides=(2, 3), padding="same", activation="relu")'),
+        ["conv2d"],
+    ),
+    ("conv2d_dilated", seq("Input((9, 8, 2))", "Conv2D(3, (3, 2), dilation_rate=(2, 3))"), ["conv2d"]),
+    (
+        "conv2d_groups",
+        seq("Input((6, 6, 4))", 'Conv2D(4, 3, groups=2, padding="same", use_bias=False)'),
+        ["conv2d"],
+    ),
+    (
+        "depthwise_conv2d",
+        seq(
+            "Input((7, 7, 3))",
+            'DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding="same", activation="relu")',
+        ),
+        ["depthwise_conv2d"],
+    ),
+    (
+        "depthwise_conv2d_valid",
+        seq("Input((6, 5, 2))", "DepthwiseConv2D((2, 3), use_bias=False)"),
+        ["depthwise_conv2d"],
+    ),
+    (
+        "separable_conv2d",
+        seq(
+            "Input((8, 7, 3))",
+            'SeparableConv2D(5, 3, depth_multiplier=2, padding="same", activation="relu")',
+        ),
+        ["separable_conv2d"],
+    ),
+    (
+        "separable_conv2d_strided",
+        seq("Input((9, 9, 2))", "SeparableConv2D(4, (3, 2), strides=2, use_bias=False)"),
+        ["separable_conv2d"],
+    ),
+    # Pooling.
+    ("max_pooling1d", seq("Input((10, 3))", "MaxPooling1D(2)"), ["max_pooling1d"]),
+    (
+        "max_pooling1d_same",
+        seq("Input((11, 3))", 'MaxPooling1D(3, strides=2, padding="same")'),
+        ["max_pooling1d"],
+    ),
+    (
+        "average_pooling1d_same",
+        seq("Input((11, 3))", 'AveragePooling1D(3, strides=2, padding="same")'),
+        ["average_pooling1d"],
+    ),
+    ("average_pooling1d", seq("Input((10, 2))", "AveragePooling1D(4, strides=3)"), ["average_pooling1d"]),
+    ("max_pooling2d", seq("Input((7, 6, 2))", "MaxPooling2D(2)"), ["max_pooling2d"]),
+    (
+        "max_pooling2d_same",
+        seq("Input((7, 6, 2))", 'MaxPooling2D((3, 2), strides=(2, 2), padding="same")'),
+        ["max_pooling2d"],
+    ),
+    (
+        "average_pooling2d",
+        seq("Input((8, 6, 2))", "AveragePooling2D(2, strides=(2, 1))"),
+        ["average_pooling2d"],
+    ),
+    (
+        "average_pooling2d_same",
+        seq("Input((7, 5, 3))", 'AveragePooling2D(3, strides=2, padding="same")'),
+        ["average_pooling2d"],
+    ),
+    ("global_max_pooling1d", seq("Input((6, 4))", "GlobalMaxPooling1D()"), ["global_max_pooling1d"]),
+    (
+        "global_average_pooling1d_keepdims",
+        seq("Input((6, 4))", "GlobalAveragePooling1D(keepdims=True)"),
+        ["global_average_pooling1d"],
+    ),
+    (
+        "global_max_pooling2d_keepdims",
+        seq("Input((5, 4, 3))", "GlobalMaxPooling2D(keepdims=True)"),
+        ["global_max_pooling2d"],
+    ),
+    (
+        "global_average_pooling2d",
+        seq("Input((5, 4, 3))", "GlobalAveragePooling2D()"),
+        ["global_average_pooling2d"],
+    ),
+    # Reshaping: the outputs are the inputs rearranged.
+    ("flatten", seq("Input((3, 4, 2))", "Flatten()"), ["flatten"]),
+    ("reshape", seq("Input((12,))", "Reshape((3, 2, 2))"), ["reshape"]),
+    ("reshape_infer", seq("Input((4, 6))", "Reshape((-1, 3))"), ["reshape"]),
+    ("permute", seq("Input((3, 4, 2))", "Permute((2, 1, 3))"), ["permute"]),
+    ("permute_seq", seq("Input((5, 3))", "Permute((2, 1))"), ["permute"]),
+    ("repeat_vector", seq("Input((4,))", "RepeatVector(3)"), ["repeat_vector"]),
+    ("zero_padding1d", seq("Input((5, 2))", "ZeroPadding1D((1, 2))"), ["zero_padding1d"]),
+    ("zero_padding2d", seq("Input((4, 3, 2))", "ZeroPadding2D(((1, 0), (2, 1)))"), ["zero_padding2d"]),
+    ("cropping1d", seq("Input((7, 2))", "Cropping1D((2, 1))"), ["cropping1d"]),
+    ("cropping2d", seq("Input((6, 5, 2))", "Cropping2D(((1, 2), (0, 1)))"), ["cropping2d"]),
+    ("upsampling1d", seq("Input((4, 3))", "UpSampling1D(3)"), ["up_sampling1d"]),
+    ("upsampling2d", seq("Input((3, 2, 2))", "UpSampling2D((2, 3))"), ["up_sampling2d"]),
+    # Rank-generic layers.
+    ("dense_on_sequence", seq("Input((5, 3))", 'Dense(4, activation="relu")'), ["dense"]),
+    ("dense_on_image", seq("Input((3, 4, 2))", "Dense(3)"), ["dense"]),
+    ("softmax_on_sequence", seq("Input((4, 5))", 'Activation("softmax")'), ["activation"]),
+    (
+        "merges_on_images",
+        "a = Input((4, 3, 2)); b = Input((4, 3, 2)); s = Add()([a, b]); m = Multiply()([a, b]); "
+        "c = Concatenate()([s, m]); Model([a, b], Conv2D(2, 1)(c))",
+        ["input_layer", "input_layer_1", "add", "multiply", "concatenate", "conv2d"],
+    ),
+    # Chains and the benchmark models.
+    (
+        "cnn_chain",
+        seq(
+            "Input((12, 12, 1))",
+            'Conv2D(4, 3, activation="relu")',
+            "MaxPooling2D(2)",
+            'Conv2D(8, 3, padding="same", activation="relu")',
+            "Flatten()",
+            'Dense(5, activation="softmax")',
+        ),
+        ["conv2d", "max_pooling2d", "conv2d_1", "flatten", "dense"],
+    ),
+    (
+        "kws_cnn",
+        seq(
+            "Input((49, 10, 1))",
+            'Conv2D(16, (5, 3), strides=(2, 1), activation="relu")',
+            "MaxPooling2D(2)",
+            'Conv2D(32, 3, padding="same", activation="relu")',
+            "GlobalAveragePooling2D()",
+            'Dense(12, activation="softmax")',
+        ),
+        ["conv2d", "max_pooling2d", "conv2d_1", "global_average_pooling2d", "dense"],
+    ),
+    (
+        "sensor_conv1d",
+        seq(
+            "Input((128, 6))",
+            'Conv1D(16, 5, strides=2, padding="same", activation="relu")',
+            "MaxPooling1D(2)",
+            'Conv1D(32, 3, activation="relu")',
+            "GlobalAveragePooling1D()",
+            "Dense(8)",
+        ),
+        ["conv1d", "max_pooling1d", "conv1d_1", "global_average_pooling1d", "dense"],
+    ),
+]
+
+
+def namespace() -> dict:
+    ns = {k: getattr(keras.layers, k) for k in dir(keras.layers) if not k.startswith("_")}
+    ns.update(Input=keras.Input, Sequential=keras.Sequential, Model=keras.Model)
+    return ns
+
+
+def build_from_source(src: str):
+    """Run `src` (statements ending in an expression) with Keras names in scope; return the value."""
+    tree = ast.parse(src)
+    last = tree.body.pop()
+    if not isinstance(last, ast.Expr):
+        raise ValueError(f"source must end in an expression: {src}")
+    ns = namespace()
+    exec(compile(tree, "<case>", "exec"), ns)
+    return eval(compile(ast.Expression(last.value), "<case>", "eval"), ns)
+
+
+def tensor_inputs(rng: np.random.Generator, shape) -> np.ndarray:
+    """N_SAMPLES samples of `shape`: N(0, 1) rounded to multiples of 1/32, clipped to +-3."""
+    x = np.clip(np.round(rng.normal(size=(N_SAMPLES, *shape)) * 32.0) / 32.0, -INPUT_BOUND, INPUT_BOUND)
+    x32 = x.astype(np.float32) + np.float32(0.0)  # no -0.0
+    assert np.array_equal(x32.astype(np.float64), x)
+    return x32
+
+
+# ---------------------------------------------------------------- Rust rendering
+
+
+def usize_list(shape) -> str:
+    return "&[" + ", ".join(str(int(d)) for d in shape) + "]"
+
+
+def f64_slice(values, prefix: str, first: str = "", last: str = ";") -> str:
+    """`{first}&[v, ...]{last}` on one line at indent `prefix` if it fits in BODY_WIDTH, else
+    the values packed greedily into lines of at most BODY_WIDTH. `first` is the text before the
+    slice on its first line (e.g. "pub const X: &[f64] = ")."""
+    vals = [mf.lit(v) for v in np.asarray(values).reshape(-1)]
+    one = f"{prefix}{first}&[{', '.join(vals)}]{last}"
+    if len(one) <= BODY_WIDTH:
+        return one + "\n"
+    inner = prefix + "    "
+    lines, line = [], inner
+    for v in vals:
+        if line != inner and len(line) + len(v) + 1 > BODY_WIDTH:
+            lines.append(line.rstrip() + "\n")
+            line = inner
+        line += v + ", "
+    lines.append(line.rstrip() + "\n")
+    return f"{prefix}{first}&[\n{''.join(lines)}{prefix}]{last}\n"
+
+
+def samples_const(name: str, doc: str, samples) -> str:
+    """`pub const NAME: &[&[f64]]` with one flattened sample per entry."""
+    out = doc_comment(doc)
+    head = f"pub const {name}: &[&[f64]] = "
+    flat = [np.asarray(s).reshape(-1) for s in samples]
+    one = head + "&[" + ", ".join("&[" + ", ".join(mf.lit(v) for v in s) + "]" for s in flat) + "];"
+    if len(one) <= BODY_WIDTH:
+        return out + one + "\n"
+    out += head + "&[\n"
+    for s in flat:
+        out += f64_slice(s, "    ", last=",")
+    return out + "];\n"
+
+
+def doc_comment(text: str, width: int = BODY_WIDTH) -> str:
+    lines = textwrap.wrap(text, width=width - 4, break_on_hyphens=False, break_long_words=False)
+    return "".join(f"/// {line}\n" for line in lines)
+
+
+# ---------------------------------------------------------------- cases
+
+
+def tensor_module(index: int, name: str, src: str, layer_names) -> str:
+    seed = SEED_BASE + index
+    model, rng = mf.seeded_model(name, lambda: build_from_source(src), seed, layer_names)
+    input_shapes = [tuple(int(d) for d in inp.shape[1:]) for inp in model.inputs]
+    xs = [tensor_inputs(rng, shape) for shape in input_shapes]
+    if len(model.outputs) != 1:
+        raise AssertionError(f"{name}: expected one output")
+    output_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
+
+    weights = []
+    for wname, w in zip(mf.weight_names(model), model.weights):
+        arr = np.asarray(w.numpy())
+        if arr.dtype != np.float32:
+            raise TypeError(f"{name}: {wname} is {arr.dtype}")
+        weights.append((wname, arr))
+    got = model.get_weights()
+    if len(got) != len(weights) or not all(np.array_equal(a, w) for a, (_, w) in zip(got, weights)):
+        raise AssertionError(f"{name}: get_weights() and model.weights disagree")
+    flat = np.concatenate([w.reshape(-1) for w in got]) if got else np.zeros(0, np.float32)
+    assert flat.dtype == np.float32
+    if sum(w.size for _, w in weights) != model.count_params():
+        raise AssertionError(f"{name}: count_params() is not the number of weights")
+    for wname, w in weights:
+        if not np.all(np.isfinite(w)) or not np.any(w != 0.0):
+            raise AssertionError(f"{name}: {wname} is all zero or non-finite")
+
+    feed = xs if len(xs) > 1 else xs[0]
+    y = model.predict(feed, verbose=0)
+    if y.dtype != np.float32 or y.shape != (N_SAMPLES, *output_shape):
+        raise TypeError(f"{name}: unexpected output {y.dtype} {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{name}: non-finite output {y}")
+    if not np.any(y != 0.0) or np.array_equal(y[0], y[1]) or np.array_equal(y[1], y[2]):
+        raise AssertionError(f"{name}: output does not depend on the input: {y}")
+
+    TENSOR_DIR.mkdir(parents=True, exist_ok=True)
+    model.save(TENSOR_DIR / f"{name}.keras")
+    mf.pin_archive(TENSOR_DIR / f"{name}.keras")
+    model.save_weights(TENSOR_DIR / f"{name}.weights.h5")
+    safetensors.numpy.save_file(
+        {n: np.ascontiguousarray(w) for n, w in weights},
+        str(TENSOR_DIR / f"{name}.safetensors"),
+        metadata={"format": "keras"},
+    )
+    # check_round_trip reads KERAS_DIR / f"{name}.keras" etc.
+    mf.check_round_trip(f"{TENSOR_SUBDIR}/{name}", model, weights, xs, [y])
+
+    names = [layer.name for layer in model.layers]
+    layers_doc = (
+        "/// `model.layers` names in order (no InputLayer for Sequential).\n"
+        if isinstance(model, keras.Sequential)
+        else "/// `model.layers` names in order (the InputLayers included: functional model).\n"
+    )
+    quoted = [f'"{n}"' for n in names]
+    layers_line = f"pub const LAYERS: &[&str] = &[{', '.join(quoted)}];\n"
+    if len(layers_line) > BODY_WIDTH + 1:
+        layers_line = "pub const LAYERS: &[&str] = &[\n" + "".join(f"    {q},\n" for q in quoted) + "];\n"
+    weight_entries = [f'("{n}", {usize_list(w.shape)})' for n, w in weights]
+    weights_line = "pub const WEIGHTS: &[(&str, &[usize])] = &[" + ", ".join(weight_entries) + "];\n"
+    if len(weights_line) > BODY_WIDTH + 1:
+        weights_line = (
+            "pub const WEIGHTS: &[(&str, &[usize])] = &[\n"
+            + "".join(f"    {e},\n" for e in weight_entries)
+            + "];\n"
+        )
+    parts = [
+        "/// Model input shapes without the batch axis, one per input.\n"
+        f"pub const INPUT_SHAPES: &[&[usize]] = &[{', '.join(usize_list(s) for s in input_shapes)}];\n",
+        "/// Model output shape without the batch axis.\n"
+        f"pub const OUTPUT_SHAPE: &[usize] = {usize_list(output_shape)};\n",
+        f"/// `model.count_params()`.\npub const PARAMS: usize = {model.count_params()};\n",
+        layers_doc + layers_line,
+        '/// Every weight as ("<layer.name>/<weight name>", Keras shape), in `model.weights` order.\n'
+        + weights_line,
+        "/// Every weight flattened row-major and concatenated in `model.weights` order\n"
+        "/// (`np.concatenate([w.flatten() for w in model.get_weights()])`); float32 values.\n"
+        + f64_slice(flat, "", first="pub const FLAT_WEIGHTS: &[f64] = "),
+    ]
+    for i, (x, shape) in enumerate(zip(xs, input_shapes)):
+        parts.append(
+            samples_const(
+                f"X{i}",
+                f"Model input {i}, {N_SAMPLES} samples, each flattened row-major in Keras's shape "
+                f"{shape}; float32-exact.",
+                x,
+            )
+        )
+    parts.append(
+        samples_const(
+            "Y",
+            f"`model.predict` output, {N_SAMPLES} samples, each flattened row-major (shape "
+            f"{output_shape}); float32 values printed as exact f64.",
+            y,
+        )
+    )
+    body = mf.indent("\n".join(parts))
+    if name in WITH_SUMMARY:
+        summary = mf.summary_text(model)
+        if '"#' in summary:
+            raise ValueError("summary would end the raw string literal")
+        # A raw string, whose lines must not be indented.
+        body += (
+            "\n    /// `model.summary()` as Keras prints it (plain text, no ANSI codes; COLUMNS=120).\n"
+            f'    pub const SUMMARY: &str = r#"{summary}"#;\n'
+        )
+    doc = doc_comment(f"Keras: `{src}`, seed {seed}.", LINE_WIDTH) + doc_comment(
+        f"Files: `tests/fixtures/keras/{TENSOR_SUBDIR}/{name}.keras`, `.weights.h5`, `.safetensors`.",
+        LINE_WIDTH,
+    )
+    return f"{doc}pub mod {name} {{\n{body}}}\n"
+
+
+def main() -> int:
+    assert keras.backend.backend() == "jax"
+    assert keras.backend.floatx() == "float32"
+    names = [name for name, _, _ in CASES]
+    assert len(set(names)) == len(names)
+    header = (
+        f"// @generated by scripts/make_tensor_fixtures.py ({mf.versions()},\n"
+        f"// safetensors {safetensors.__version__}, h5py {h5py.__version__}). Do not edit.\n"
+        f"// Keras 3 tensor-layer models (JAX backend, CPU, float32, channels-last) saved to\n"
+        f"// tests/fixtures/keras/{TENSOR_SUBDIR}/<case>.{{keras,weights.h5,safetensors}}; values are\n"
+        "// exact f64 renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
+    )
+    modules = [tensor_module(i, *case) for i, case in enumerate(CASES)]
+    OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
+    print(f"wrote {OUTPUT} and {TENSOR_DIR}/ ({len(CASES)} cases; {mf.versions()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
