@@ -84,6 +84,7 @@ fn read(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn L
 
 impl Pool {
     fn geometry(&self, input: &Shape) -> Result<Vec<(usize, usize)>, String> {
+        spatial(input, self.rank)?;
         let ones = vec![1; self.rank];
         geometry(input, self.rank, &self.size, &self.strides, &ones, self.padding, "pools")
             .map_err(|e| format!("{e}, which leaves nothing"))

@@ -82,28 +82,26 @@ impl LayerSpec for View {
         if self.flatten {
             return Ok(Shape::vector(input.len()));
         }
-        let written = || {
-            self.target
-                .iter()
-                .map(|d| if *d < 0 { "-1".to_string() } else { d.to_string() })
-                .collect::<Vec<_>>()
-        };
         if self.target.is_empty() || self.target.len() > MAX_RANK {
             return Err(format!("gives rank {}, but tensors have rank 1 to {MAX_RANK}", self.target.len()));
         }
         let known: usize = self.target.iter().filter(|d| **d > 0).map(|d| *d as usize).product();
         let unknown = self.target.iter().filter(|d| **d < 0).count();
-        let fits = match unknown {
-            0 => known == input.len(),
-            1 => input.len().is_multiple_of(known),
-            _ => false,
-        };
+        if unknown > 1 {
+            return Err("may infer one size with `-1`, not several".into());
+        }
+        let fits = if unknown == 0 { known == input.len() } else { input.len().is_multiple_of(known) };
         if !fits {
-            return Err(format!(
-                "to ({}) does not fit its input {input} of {} values",
-                written().join(", "),
-                input.len()
-            ));
+            let sizes: Vec<String> = self.target.iter().filter(|d| **d > 0).map(i64::to_string).collect();
+            return Err(if unknown == 0 {
+                format!(
+                    "holds {} = {known} values but its input {input} has {}",
+                    sizes.join("×"),
+                    input.len()
+                )
+            } else {
+                format!("needs a multiple of {known} values but its input {input} has {}", input.len())
+            });
         }
         Ok(Shape(
             self.target.iter().map(|d| if *d < 0 { input.len() / known } else { *d as usize }).collect(),
