@@ -1,0 +1,344 @@
+//! Hand-written direct-loop baselines for the two CNN benchmark models, in plain Rust: no nn
+//! types, no nalgebra, fixed-size arrays on the stack, no allocation in `forward`, no SIMD
+//! intrinsics and no `unsafe`.
+//!
+//! - [`KwsHand`]: Input (49, 10, 1) → Conv2D 16 (5, 3) strides (2, 1) valid relu →
+//!   MaxPooling2D 2 → Conv2D 32 3×3 same relu → GlobalAveragePooling2D → Dense 12 softmax.
+//! - [`SensorHand`]: Input (128, 6) → Conv1D 16 k5 strides 2 same relu → MaxPooling1D 2 →
+//!   Conv1D 32 k3 valid relu → GlobalAveragePooling1D → Dense 8 (linear).
+//!
+//! Weights are kept in Keras's layouts (Conv2D kernel `(kh, kw, c_in, filters)`, Conv1D kernel
+//! `(k, c_in, filters)`, Dense kernel `(in, out)`), and each convolution is the loop a
+//! competent engineer writes for that layout: for every output position, start from the bias,
+//! then for every kernel tap inside the input (padding is a bounds check, never a padded copy)
+//! and every input channel, add that input value times the tap's row of filter weights
+//! (`acc[f] += x · w[.., ci, f]`, contiguous in `f`). Inputs are row-major `(h, w, c)` and
+//! `(steps, channels)`, channels last, as Keras has them. "same" padding follows Keras/TF:
+//! `out = ceil(in / stride)`, `pad_total = max((out - 1) · stride + k - in, 0)`, the smaller
+//! half (`pad_total / 2`) before.
+
+/// Output length of a "same" convolution (Keras/TF): `ceil(n / stride)`.
+const fn same_out(n: usize, stride: usize) -> usize {
+    n.div_ceil(stride)
+}
+
+/// Padding before the first element of a "same" convolution (Keras/TF): `pad_total / 2`.
+const fn same_pad_before(n: usize, k: usize, stride: usize) -> usize {
+    ((same_out(n, stride) - 1) * stride + k).saturating_sub(n) / 2
+}
+
+/// Output length of a "valid" convolution or pooling window.
+const fn valid_out(n: usize, k: usize, stride: usize) -> usize {
+    (n - k) / stride + 1
+}
+
+/// Copies the next `dst.len()` values of `src` into `dst` and advances `src`.
+fn take(src: &mut &[f32], dst: &mut [f32]) {
+    let (head, tail) = src.split_at(dst.len());
+    dst.copy_from_slice(head);
+    *src = tail;
+}
+
+// ---------------------------------------------------------------------------------------------
+// KWS
+// ---------------------------------------------------------------------------------------------
+
+// Input (h, w, c).
+const KWS_H0: usize = 49;
+const KWS_W0: usize = 10;
+const KWS_C0: usize = 1;
+// Conv2D 16, kernel (5, 3), strides (2, 1), valid.
+const KWS_K1H: usize = 5;
+const KWS_K1W: usize = 3;
+const KWS_S1H: usize = 2;
+const KWS_S1W: usize = 1;
+const KWS_F1: usize = 16;
+const KWS_H1: usize = valid_out(KWS_H0, KWS_K1H, KWS_S1H); // 23
+const KWS_W1: usize = valid_out(KWS_W0, KWS_K1W, KWS_S1W); // 8
+// MaxPooling2D 2 (strides 2, valid).
+const KWS_H2: usize = valid_out(KWS_H1, 2, 2); // 11
+const KWS_W2: usize = valid_out(KWS_W1, 2, 2); // 4
+// Conv2D 32, 3×3, strides 1, same: the output keeps the input's (11, 4).
+const KWS_K2: usize = 3;
+const KWS_F2: usize = 32;
+const KWS_P2H: usize = same_pad_before(KWS_H2, KWS_K2, 1); // 1
+const KWS_P2W: usize = same_pad_before(KWS_W2, KWS_K2, 1); // 1
+// Dense 12, softmax.
+const KWS_OUT: usize = 12;
+
+/// The KWS model with hand-written direct loops; build it with [`KwsHand::from_flat`].
+pub struct KwsHand {
+    /// Conv2D kernel `(kh, kw, c_in, filters)`.
+    conv1_w: [[[[f32; KWS_F1]; KWS_C0]; KWS_K1W]; KWS_K1H],
+    conv1_b: [f32; KWS_F1],
+    /// Conv2D kernel `(kh, kw, c_in, filters)`.
+    conv2_w: [[[[f32; KWS_F2]; KWS_F1]; KWS_K2]; KWS_K2],
+    conv2_b: [f32; KWS_F2],
+    /// Dense kernel `(in, out)`.
+    dense_w: [[f32; KWS_OUT]; KWS_F2],
+    dense_b: [f32; KWS_OUT],
+}
+
+impl KwsHand {
+    /// Input values per sample: `49 · 10 · 1`, row-major `(h, w, c)`.
+    pub const N_IN: usize = KWS_H0 * KWS_W0 * KWS_C0;
+    /// Output values per sample: 12 class probabilities.
+    pub const N_OUT: usize = KWS_OUT;
+    /// Weights in all: 240 + 16 + 4608 + 32 + 384 + 12 = 5292.
+    pub const N_WEIGHTS: usize = KWS_K1H * KWS_K1W * KWS_C0 * KWS_F1
+        + KWS_F1
+        + KWS_K2 * KWS_K2 * KWS_F1 * KWS_F2
+        + KWS_F2
+        + KWS_F2 * KWS_OUT
+        + KWS_OUT;
+
+    /// Loads every weight, concatenated in Keras's `model.weights` order (conv1 kernel, conv1
+    /// bias, conv2 kernel, conv2 bias, dense kernel, dense bias), each flattened row-major.
+    ///
+    /// # Panics
+    ///
+    /// If `w` does not hold exactly [`KwsHand::N_WEIGHTS`] values.
+    pub fn from_flat(w: &[f32]) -> Box<Self> {
+        assert_eq!(w.len(), Self::N_WEIGHTS, "KwsHand::from_flat: wrong number of weights");
+        let mut m = Box::new(KwsHand {
+            conv1_w: [[[[0.0; KWS_F1]; KWS_C0]; KWS_K1W]; KWS_K1H],
+            conv1_b: [0.0; KWS_F1],
+            conv2_w: [[[[0.0; KWS_F2]; KWS_F1]; KWS_K2]; KWS_K2],
+            conv2_b: [0.0; KWS_F2],
+            dense_w: [[0.0; KWS_OUT]; KWS_F2],
+            dense_b: [0.0; KWS_OUT],
+        });
+        let mut src = w;
+        take(&mut src, m.conv1_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv1_b);
+        take(&mut src, m.conv2_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv2_b);
+        take(&mut src, m.dense_w.as_flattened_mut());
+        take(&mut src, &mut m.dense_b);
+        m
+    }
+
+    /// One sample: `x` row-major `(49, 10, 1)` in, 12 softmax probabilities out.
+    pub fn forward(&self, x: &[f32; Self::N_IN]) -> [f32; Self::N_OUT] {
+        // Conv2D 16, (5, 3), strides (2, 1), valid, relu: every tap is inside the input.
+        let mut a1 = [[[0.0f32; KWS_F1]; KWS_W1]; KWS_H1];
+        for (oy, row) in a1.iter_mut().enumerate() {
+            for (ox, acc) in row.iter_mut().enumerate() {
+                *acc = self.conv1_b;
+                for (ky, w_ky) in self.conv1_w.iter().enumerate() {
+                    let iy = oy * KWS_S1H + ky;
+                    for (kx, w_kx) in w_ky.iter().enumerate() {
+                        let ix = ox * KWS_S1W + kx;
+                        let xs = &x[(iy * KWS_W0 + ix) * KWS_C0..][..KWS_C0];
+                        for (xv, w_ci) in xs.iter().zip(w_kx) {
+                            for (a, w) in acc.iter_mut().zip(w_ci) {
+                                *a += xv * w;
+                            }
+                        }
+                    }
+                }
+                for a in acc.iter_mut() {
+                    *a = a.max(0.0);
+                }
+            }
+        }
+
+        // MaxPooling2D 2, strides 2, valid.
+        let mut a2 = [[[0.0f32; KWS_F1]; KWS_W2]; KWS_H2];
+        for (oy, row) in a2.iter_mut().enumerate() {
+            for (ox, out) in row.iter_mut().enumerate() {
+                *out = a1[2 * oy][2 * ox];
+                for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                    for (o, v) in out.iter_mut().zip(&a1[2 * oy + dy][2 * ox + dx]) {
+                        *o = o.max(*v);
+                    }
+                }
+            }
+        }
+
+        // Conv2D 32, 3×3, same (one row/column of zeros on each side), relu, summed over the
+        // positions for GlobalAveragePooling2D.
+        let mut gap = [0.0f32; KWS_F2];
+        for oy in 0..KWS_H2 {
+            for ox in 0..KWS_W2 {
+                let mut acc = self.conv2_b;
+                for (ky, w_ky) in self.conv2_w.iter().enumerate() {
+                    // Row `oy + ky` of the input padded by KWS_P2H rows on top.
+                    let py = oy + ky;
+                    if py < KWS_P2H || py - KWS_P2H >= KWS_H2 {
+                        continue;
+                    }
+                    let iy = py - KWS_P2H;
+                    for (kx, w_kx) in w_ky.iter().enumerate() {
+                        let px = ox + kx;
+                        if px < KWS_P2W || px - KWS_P2W >= KWS_W2 {
+                            continue;
+                        }
+                        let ix = px - KWS_P2W;
+                        for (xv, w_ci) in a2[iy][ix].iter().zip(w_kx) {
+                            for (a, w) in acc.iter_mut().zip(w_ci) {
+                                *a += xv * w;
+                            }
+                        }
+                    }
+                }
+                for (g, a) in gap.iter_mut().zip(&acc) {
+                    *g += a.max(0.0);
+                }
+            }
+        }
+        for g in &mut gap {
+            *g /= (KWS_H2 * KWS_W2) as f32;
+        }
+
+        // Dense 12, softmax (max subtracted).
+        let mut y = self.dense_b;
+        for (g, row) in gap.iter().zip(&self.dense_w) {
+            for (yj, w) in y.iter_mut().zip(row) {
+                *yj += g * w;
+            }
+        }
+        let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in &mut y {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        for v in &mut y {
+            *v /= sum;
+        }
+        y
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sensor
+// ---------------------------------------------------------------------------------------------
+
+// Input (steps, channels).
+const SEN_L0: usize = 128;
+const SEN_C0: usize = 6;
+// Conv1D 16, kernel 5, strides 2, same.
+const SEN_K1: usize = 5;
+const SEN_S1: usize = 2;
+const SEN_F1: usize = 16;
+const SEN_L1: usize = same_out(SEN_L0, SEN_S1); // 64
+const SEN_P1: usize = same_pad_before(SEN_L0, SEN_K1, SEN_S1); // 1 (and 2 after)
+// MaxPooling1D 2 (strides 2, valid).
+const SEN_L2: usize = valid_out(SEN_L1, 2, 2); // 32
+// Conv1D 32, kernel 3, strides 1, valid.
+const SEN_K2: usize = 3;
+const SEN_F2: usize = 32;
+const SEN_L3: usize = valid_out(SEN_L2, SEN_K2, 1); // 30
+// Dense 8, linear.
+const SEN_OUT: usize = 8;
+
+/// The Sensor model with hand-written direct loops; build it with [`SensorHand::from_flat`].
+pub struct SensorHand {
+    /// Conv1D kernel `(k, c_in, filters)`.
+    conv1_w: [[[f32; SEN_F1]; SEN_C0]; SEN_K1],
+    conv1_b: [f32; SEN_F1],
+    /// Conv1D kernel `(k, c_in, filters)`.
+    conv2_w: [[[f32; SEN_F2]; SEN_F1]; SEN_K2],
+    conv2_b: [f32; SEN_F2],
+    /// Dense kernel `(in, out)`.
+    dense_w: [[f32; SEN_OUT]; SEN_F2],
+    dense_b: [f32; SEN_OUT],
+}
+
+impl SensorHand {
+    /// Input values per sample: `128 · 6`, row-major `(steps, channels)`.
+    pub const N_IN: usize = SEN_L0 * SEN_C0;
+    /// Output values per sample: 8 (linear).
+    pub const N_OUT: usize = SEN_OUT;
+    /// Weights in all: 480 + 16 + 1536 + 32 + 256 + 8 = 2328.
+    pub const N_WEIGHTS: usize =
+        SEN_K1 * SEN_C0 * SEN_F1 + SEN_F1 + SEN_K2 * SEN_F1 * SEN_F2 + SEN_F2 + SEN_F2 * SEN_OUT + SEN_OUT;
+
+    /// Loads every weight, concatenated in Keras's `model.weights` order (conv1 kernel, conv1
+    /// bias, conv2 kernel, conv2 bias, dense kernel, dense bias), each flattened row-major.
+    ///
+    /// # Panics
+    ///
+    /// If `w` does not hold exactly [`SensorHand::N_WEIGHTS`] values.
+    pub fn from_flat(w: &[f32]) -> Box<Self> {
+        assert_eq!(w.len(), Self::N_WEIGHTS, "SensorHand::from_flat: wrong number of weights");
+        let mut m = Box::new(SensorHand {
+            conv1_w: [[[0.0; SEN_F1]; SEN_C0]; SEN_K1],
+            conv1_b: [0.0; SEN_F1],
+            conv2_w: [[[0.0; SEN_F2]; SEN_F1]; SEN_K2],
+            conv2_b: [0.0; SEN_F2],
+            dense_w: [[0.0; SEN_OUT]; SEN_F2],
+            dense_b: [0.0; SEN_OUT],
+        });
+        let mut src = w;
+        take(&mut src, m.conv1_w.as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv1_b);
+        take(&mut src, m.conv2_w.as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv2_b);
+        take(&mut src, m.dense_w.as_flattened_mut());
+        take(&mut src, &mut m.dense_b);
+        m
+    }
+
+    /// One sample: `x` row-major `(128, 6)` in, 8 linear outputs out.
+    pub fn forward(&self, x: &[f32; Self::N_IN]) -> [f32; Self::N_OUT] {
+        // Conv1D 16, kernel 5, strides 2, same (1 step of zeros before, 2 after), relu.
+        let mut a1 = [[0.0f32; SEN_F1]; SEN_L1];
+        for (ot, acc) in a1.iter_mut().enumerate() {
+            *acc = self.conv1_b;
+            for (k, w_k) in self.conv1_w.iter().enumerate() {
+                // Step `ot · stride + k` of the input padded by SEN_P1 steps in front.
+                let p = ot * SEN_S1 + k;
+                if p < SEN_P1 || p - SEN_P1 >= SEN_L0 {
+                    continue;
+                }
+                let t = p - SEN_P1;
+                for (xv, w_ci) in x[t * SEN_C0..][..SEN_C0].iter().zip(w_k) {
+                    for (a, w) in acc.iter_mut().zip(w_ci) {
+                        *a += xv * w;
+                    }
+                }
+            }
+            for a in acc.iter_mut() {
+                *a = a.max(0.0);
+            }
+        }
+
+        // MaxPooling1D 2, strides 2, valid.
+        let mut a2 = [[0.0f32; SEN_F1]; SEN_L2];
+        for (ot, out) in a2.iter_mut().enumerate() {
+            for ((o, a), b) in out.iter_mut().zip(&a1[2 * ot]).zip(&a1[2 * ot + 1]) {
+                *o = a.max(*b);
+            }
+        }
+
+        // Conv1D 32, kernel 3, valid, relu, summed over the steps for GlobalAveragePooling1D.
+        let mut gap = [0.0f32; SEN_F2];
+        for ot in 0..SEN_L3 {
+            let mut acc = self.conv2_b;
+            for (k, w_k) in self.conv2_w.iter().enumerate() {
+                for (xv, w_ci) in a2[ot + k].iter().zip(w_k) {
+                    for (a, w) in acc.iter_mut().zip(w_ci) {
+                        *a += xv * w;
+                    }
+                }
+            }
+            for (g, a) in gap.iter_mut().zip(&acc) {
+                *g += a.max(0.0);
+            }
+        }
+        for g in &mut gap {
+            *g /= SEN_L3 as f32;
+        }
+
+        // Dense 8, linear.
+        let mut y = self.dense_b;
+        for (g, row) in gap.iter().zip(&self.dense_w) {
+            for (yj, w) in y.iter_mut().zip(row) {
+                *yj += g * w;
+            }
+        }
+        y
+    }
+}
