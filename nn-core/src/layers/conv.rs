@@ -115,7 +115,7 @@ impl<
     }
 
     /// One group: blocks of output pixels gathered into patch rows, times the kernel.
-    #[inline(never)]
+    #[inline(always)]
     fn by_patches(&self, level: Level, x: &[X::Scalar], y: &mut [X::Scalar]) {
         let win = Self::WINDOW;
         let mut patches = [[[[X::Scalar::ZERO; CG]; KW]; KH]; BLOCK];
@@ -126,6 +126,13 @@ impl<
             for (r, patch) in patches[..n].iter_mut().enumerate() {
                 let (oy, ox) = ((start + r) / win.ow, (start + r) % win.ow);
                 for (i, row) in patch.iter_mut().enumerate() {
+                    // Undilated, a kernel row inside the input is one run of memory.
+                    if DW == 1
+                        && let (Some(first), Some(_)) = (win.tap(oy, ox, i, 0), win.tap(oy, ox, i, KW - 1))
+                    {
+                        row.as_flattened_mut().copy_from_slice(&x[first * CG..(first + KW) * CG]);
+                        continue;
+                    }
                     for (j, taps) in row.iter_mut().enumerate() {
                         match win.tap(oy, ox, i, j) {
                             Some(p) => taps.copy_from_slice(&x[p * CG..(p + 1) * CG]),
@@ -149,7 +156,7 @@ impl<
     }
 
     /// Any number of groups: the direct loop over taps, channels and filters.
-    #[inline(never)]
+    #[inline(always)]
     fn direct(&self, x: &[X::Scalar], y: &mut [X::Scalar]) {
         let win = Self::WINDOW;
         let groups = (win.c / CG).max(1);

@@ -13,8 +13,8 @@ pub trait PoolOp: Copy + core::fmt::Debug + PartialEq + 'static {
     const CLASS: [&'static str; 2];
     /// Keras's class for the global pool over a sequence and over an image.
     const GLOBAL_CLASS: [&'static str; 2];
-    /// The first value under the window.
-    fn first<T: Float>(x: T) -> T;
+    /// The value every fold starts from (`-∞` for the maximum, `0` for the mean).
+    fn start<T: Float>() -> T;
     /// Folds another value in.
     fn fold<T: Float>(acc: T, x: T) -> T;
     /// The result from the fold over `count` values.
@@ -34,8 +34,8 @@ impl PoolOp for Max {
     const CLASS: [&'static str; 2] = ["MaxPooling1D", "MaxPooling2D"];
     const GLOBAL_CLASS: [&'static str; 2] = ["GlobalMaxPooling1D", "GlobalMaxPooling2D"];
     #[inline(always)]
-    fn first<T: Float>(x: T) -> T {
-        x
+    fn start<T: Float>() -> T {
+        T::of(f64::NEG_INFINITY)
     }
     #[inline(always)]
     fn fold<T: Float>(acc: T, x: T) -> T {
@@ -51,8 +51,8 @@ impl PoolOp for Average {
     const CLASS: [&'static str; 2] = ["AveragePooling1D", "AveragePooling2D"];
     const GLOBAL_CLASS: [&'static str; 2] = ["GlobalAveragePooling1D", "GlobalAveragePooling2D"];
     #[inline(always)]
-    fn first<T: Float>(x: T) -> T {
-        x
+    fn start<T: Float>() -> T {
+        T::ZERO
     }
     #[inline(always)]
     fn fold<T: Float>(acc: T, x: T) -> T {
@@ -129,28 +129,29 @@ impl<
         const { assert!(X::LAST == Y::LAST, "Pool: the channels must not change") };
         let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
         let (x, mut y) = (x.as_slice(), Y::ZEROS);
-        let c = win.c;
-        for (at, out) in y.as_mut_slice().chunks_exact_mut(c).enumerate() {
-            let (oy, ox) = (at / win.ow, at % win.ow);
-            let mut count = 0;
-            for i in 0..KH {
-                for j in 0..KW {
-                    let Some(p) = win.tap(oy, ox, i, j) else { continue };
-                    let pixel = &x[p * c..(p + 1) * c];
-                    if count == 0 {
-                        for (o, v) in out.iter_mut().zip(pixel) {
-                            *o = Op::first(*v);
-                        }
-                    } else {
+        let c = X::LAST;
+        // The window's rows and columns inside the input: no per-tap padding test.
+        let span = |o: usize, s: usize, p: usize, k: usize, n: usize| {
+            ((o * s).saturating_sub(p).min(n), (o * s + k).saturating_sub(p).min(n))
+        };
+        for oy in 0..win.oh {
+            let (y0, y1) = span(oy, SH, PH, KH, win.h);
+            for ox in 0..win.ow {
+                let (x0, x1) = span(ox, SW, PW, KW, win.w);
+                let at = (oy * win.ow + ox) * c;
+                let out = &mut y.as_mut_slice()[at..at + c];
+                out.fill(Op::start());
+                for iy in y0..y1 {
+                    for pixel in x[(iy * win.w + x0) * c..(iy * win.w + x1) * c].chunks_exact(c) {
                         for (o, v) in out.iter_mut().zip(pixel) {
                             *o = Op::fold(*o, *v);
                         }
                     }
-                    count += 1;
                 }
-            }
-            for o in out {
-                *o = Op::finish(*o, count);
+                let count = (y1 - y0) * (x1 - x0);
+                for o in out {
+                    *o = Op::finish(*o, count);
+                }
             }
         }
         y
@@ -196,13 +197,8 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for GlobalPool<
         const { assert!(Y::LEN == X::LAST, "GlobalPool: one value per channel") };
         let mut y = Y::ZEROS;
         let out = y.as_mut_slice();
-        let mut pixels = x.as_slice().chunks_exact(X::LAST);
-        if let Some(first) = pixels.next() {
-            for (o, v) in out.iter_mut().zip(first) {
-                *o = Op::first(*v);
-            }
-        }
-        for pixel in pixels {
+        out.fill(Op::start());
+        for pixel in x.as_slice().chunks_exact(X::LAST) {
             for (o, v) in out.iter_mut().zip(pixel) {
                 *o = Op::fold(*o, *v);
             }
