@@ -1,8 +1,8 @@
 //! Every instruction-set level computes the same results (to 1e-6) as the portable build, for
 //! single samples and batches, and the batched path equals sample-by-sample prediction.
 
+use nn::dispatch::{predict_at, predict_batch_at};
 use nn::kernels::cpu::{self, Level};
-use nn::kernels::dispatch::{predict_at, predict_batch_at};
 use nn::prelude::*;
 
 sequential! {

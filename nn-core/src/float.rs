@@ -18,7 +18,7 @@ mod sealed {
 /// assert_eq!(<f32 as Float>::of(0.5), 0.5f32);
 /// assert_eq!(2.0f64.erfc_(), libm::erfc(2.0));
 /// ```
-pub trait Float: RealField + Copy + Default + sealed::Sealed {
+pub trait Float: RealField + Copy + Default + crate::kernels::Element + sealed::Sealed {
     /// `0.0`, usable in `const` contexts (trait methods are not).
     const ZERO: Self;
     /// `1.0`, usable in `const` contexts.
@@ -38,36 +38,11 @@ pub trait Float: RealField + Copy + Default + sealed::Sealed {
     /// `tanh(x)`, vectorizable: for `f32` a rational approximation within 5e-7 relative error,
     /// for `f64` libm's.
     fn fast_tanh(self) -> Self;
-
-    /// The batched dense product with this element type's register-blocked kernel for
-    /// `level`, or `false` where it has none; see [`crate::kernels::gemm::dense`].
-    #[doc(hidden)]
-    fn dense_rows(
-        level: crate::kernels::cpu::Level,
-        x: &[Self],
-        w: &[Self],
-        bias: Option<&[Self]>,
-        y: &mut [Self],
-        k: usize,
-        n: usize,
-    ) -> bool;
-
-    /// `y += x · w` for one sample with this element type's kernel for `level`, or `false` where
-    /// it has none; see [`crate::kernels::gemm::accumulate_one_f32`].
-    #[doc(hidden)]
-    fn accumulate_one(
-        level: crate::kernels::cpu::Level,
-        x: &[Self],
-        w: &[Self],
-        y: &mut [Self],
-        k: usize,
-        n: usize,
-    ) -> bool;
 }
 
 /// The two implementations differ only in which function does each job.
 macro_rules! impl_float {
-    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path, dense: $dense:expr, one: $one:expr) => {
+    ($t:ty, erfc: $erfc:path, exp: $exp:path, tanh: $tanh:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -91,35 +66,10 @@ macro_rules! impl_float {
             fn fast_tanh(self) -> Self {
                 $tanh(self)
             }
-            fn dense_rows(
-                level: crate::kernels::cpu::Level,
-                x: &[Self],
-                w: &[Self],
-                bias: Option<&[Self]>,
-                y: &mut [Self],
-                k: usize,
-                n: usize,
-            ) -> bool {
-                $dense(level, x, w, bias, y, k, n)
-            }
-            #[inline(always)]
-            fn accumulate_one(
-                level: crate::kernels::cpu::Level,
-                x: &[Self],
-                w: &[Self],
-                y: &mut [Self],
-                k: usize,
-                n: usize,
-            ) -> bool {
-                $one(level, x, w, y, k, n)
-            }
         }
     };
 }
 
-impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32,
-    dense: crate::kernels::gemm::dense_f32, one: crate::kernels::gemm::accumulate_one_f32);
+impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32);
 // f64 keeps libm's exact functions.
-impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh,
-    dense: crate::kernels::gemm::dense_f64,
-    one: crate::kernels::gemm::accumulate_one_f64);
+impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh);

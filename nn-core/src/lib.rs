@@ -18,6 +18,7 @@ pub mod activations;
 mod approx;
 #[cfg(feature = "alloc")]
 mod boxed;
+pub mod dispatch;
 mod float;
 pub mod init;
 pub mod kernels;

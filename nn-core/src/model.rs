@@ -44,7 +44,7 @@ pub trait Model: Sized {
     /// CPU supports (AVX-512, AVX2 or the portable build), so a plain `cargo build` is fast.
     #[inline]
     fn predict(&self, x: &Self::Input) -> Self::Output {
-        crate::kernels::dispatch::predict(self, x)
+        crate::dispatch::predict(self, x)
     }
 
     /// The forward pass of one sample with the kernels for `level`, as the macros write it, to
@@ -260,7 +260,7 @@ pub trait Model: Sized {
         if inputs.len() != outputs.len() {
             return Err(LengthError { what: "batch outputs", expected: inputs.len(), found: outputs.len() });
         }
-        crate::kernels::dispatch::predict_batch(self, inputs, outputs);
+        crate::dispatch::predict_batch(self, inputs, outputs);
         Ok(())
     }
 
@@ -364,7 +364,7 @@ fn flat_batch_chunks<M: Model, const CHUNK: usize>(
                 x.slice_mut(i).copy_from_slice(&part[(start + s) * len..(start + s + 1) * len]);
             }
         }
-        crate::kernels::dispatch::predict_batch(model, &xs[..n], &mut ys[..n]);
+        crate::dispatch::predict_batch(model, &xs[..n], &mut ys[..n]);
         for (i, part) in outputs.iter_mut().enumerate() {
             let len = M::Output::len_of(i);
             for (s, y) in ys[..n].iter().enumerate() {

@@ -7,12 +7,20 @@
 //! `f32` and `f64` have x86-64 kernels (AVX-512 and AVX2, in `super::x86`), for batches and for
 //! single samples; everything else runs the portable loop here.
 
+use super::Element;
 use super::cpu::Level;
-use crate::Float;
 
 /// `y = x · w + bias` over as many whole rows as `x` and `y` both hold, with the kernel for
 /// `level`. Slices too short for `k` and `n` leave `y` untouched rather than read out of bounds.
-pub fn dense<T: Float>(level: Level, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], k: usize, n: usize) {
+pub fn dense<T: Element>(
+    level: Level,
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    k: usize,
+    n: usize,
+) {
     if k == 0 || n == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
         return;
     }
@@ -91,11 +99,11 @@ simd_kernels!(f32, dense_f32, accumulate_one_f32);
 simd_kernels!(f64, dense_f64, accumulate_one_f64);
 
 /// The portable kernel, for every element type and target.
-pub(crate) fn portable<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], k: usize, n: usize) {
+pub(crate) fn portable<T: Element>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], k: usize, n: usize) {
     for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
         match bias {
             Some(b) => yr.copy_from_slice(&b[..n]),
-            None => yr.fill(T::ZERO),
+            None => yr.fill(T::default()),
         }
         for (xi, wr) in xr.iter().zip(w.chunks_exact(n)) {
             for (a, wv) in yr.iter_mut().zip(wr) {
@@ -108,6 +116,7 @@ pub(crate) fn portable<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Float;
     use crate::kernels::cpu;
 
     /// A deterministic pseudo-random matrix.

@@ -1,17 +1,90 @@
-//! Compute kernels and the CPU dispatch that picks them.
+//! Compute kernels: the dense products and the CPU detection that picks them.
 //!
-//! Models are compiled once per instruction-set level (see `nn::Model::predict`'s generated
-//! code) and pick one at each call from [`cpu::level`]; the batched dense product has
+//! Nothing here knows models or layers (`crate::dispatch` compiles a model's pass once per
+//! instruction-set level and picks one at each call from [`cpu::level`]); the element types
+//! choose their kernels through [`Element`]. The batched dense product has
 //! hand-written AVX-512 and AVX2 micro-kernels beside a portable one. Every level computes the
 //! same sums in the same order per output, so results agree to rounding (tested to 1e-6).
 
 pub mod cpu;
-pub mod dispatch;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use cpu::Level;
 use nalgebra::SVector;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// An element type the kernels compute in: the arithmetic of the portable loop, and the SIMD
+/// kernels `f32` and `f64` have on x86-64. Sealed; [`crate::Float`] requires it.
+pub trait Element:
+    Copy
+    + Default
+    + PartialEq
+    + core::ops::Add<Output = Self>
+    + core::ops::Mul<Output = Self>
+    + core::ops::AddAssign
+    + sealed::Sealed
+{
+    /// The batched dense product with this type's register-blocked kernel for `level`, or
+    /// `false` where it has none; see [`gemm::dense`].
+    fn dense_rows(
+        level: Level,
+        x: &[Self],
+        w: &[Self],
+        bias: Option<&[Self]>,
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+    ) -> bool;
+
+    /// `y += x · w` for one sample with this type's kernel for `level`, or `false` where it has
+    /// none.
+    fn accumulate_one(level: Level, x: &[Self], w: &[Self], y: &mut [Self], k: usize, n: usize) -> bool;
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    fn dense_rows(
+        level: Level,
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+    ) -> bool {
+        gemm::dense_f32(level, x, w, bias, y, k, n)
+    }
+    #[inline(always)]
+    fn accumulate_one(level: Level, x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) -> bool {
+        gemm::accumulate_one_f32(level, x, w, y, k, n)
+    }
+}
+
+impl Element for f64 {
+    #[inline(always)]
+    fn dense_rows(
+        level: Level,
+        x: &[f64],
+        w: &[f64],
+        bias: Option<&[f64]>,
+        y: &mut [f64],
+        k: usize,
+        n: usize,
+    ) -> bool {
+        gemm::dense_f64(level, x, w, bias, y, k, n)
+    }
+    #[inline(always)]
+    fn accumulate_one(level: Level, x: &[f64], w: &[f64], y: &mut [f64], k: usize, n: usize) -> bool {
+        gemm::accumulate_one_f64(level, x, w, y, k, n)
+    }
+}
 
 /// A value aligned to a cache line. The batch pass keeps its stack buffers in these, so that a
 /// row of 16 `f32`s is one load or store rather than two halves of neighbouring lines.

@@ -5,10 +5,11 @@
 //! the functions here wrap
 //! those bodies in `#[target_feature]` functions, so each level gets the whole pass (every layer,
 //! every activation) compiled for its registers, and a plain `cargo build` runs AVX-512 or AVX2
-//! code where the CPU has it. The `unsafe` this takes stays here, not in users' crates.
+//! code where the CPU has it. The `unsafe` this takes stays here, not in users' crates. It sits
+//! above `kernels/`, which knows nothing of models.
 
-use super::cpu::{self, Level};
 use crate::Model;
+use crate::kernels::cpu::{self, Level};
 
 /// [`Model::run`] compiled for the best level this CPU supports.
 #[inline]
