@@ -170,5 +170,6 @@ pub mod prelude {
     pub use crate::layers::{Activation, Dense};
     pub use crate::nalgebra::{SMatrix, SVector, Vector1, Vector2, Vector3, Vector4, Vector5, Vector6};
     pub use crate::tensor::{Tensor, Tensor2, Tensor3};
+    pub use crate::weights::WeightFiles;
     pub use crate::{Float, Layer, Model, functional, sequential};
 }

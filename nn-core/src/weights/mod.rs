@@ -2,7 +2,7 @@
 //!
 //! - safetensors (feature `safetensors`): tensors named `<layer>/<weight>` (`dense_1/kernel`)
 //!   with Keras's shapes (`[in, out]` for a Dense kernel), or PyTorch's through an explicit
-//!   mapping; see `Model::load_safetensors` and `Model::load_torch_safetensors`.
+//!   mapping; see [`WeightFiles::load_safetensors`] and [`WeightFiles::load_torch_safetensors`].
 //! - Keras 3 files (feature `keras`): `.weights.h5` and `.keras` archives, see [`keras`].
 //! - [`bytes`]: a raw format that a `const fn` can read, so a model's weights can be compiled
 //!   into a `static` with `include_bytes!`.
@@ -15,6 +15,7 @@
 pub mod bytes;
 #[cfg(feature = "alloc")]
 mod error;
+mod files;
 #[cfg(feature = "keras")]
 pub mod keras;
 #[cfg(feature = "safetensors")]
@@ -22,3 +23,4 @@ pub(crate) mod safetensors;
 
 #[cfg(feature = "alloc")]
 pub use error::WeightsError;
+pub use files::WeightFiles;
