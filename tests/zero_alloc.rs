@@ -163,3 +163,46 @@ fn the_counter_sees_allocations() {
     let n = allocations_in(|| drop(std::hint::black_box(Box::new(1u8))));
     assert_eq!(n, 1);
 }
+
+sequential! {
+    /// Every convolution, pooling and reshaping path: patches through the GEMM, groups through
+    /// the direct loop, depthwise and separable, padding, views.
+    struct Convs {
+        Input<12, 10, 4>,
+        Conv2D<8, 3, padding = same, relu>,
+        Conv2D<8, 3, groups = 2>,
+        DepthwiseConv2D<3, depth_multiplier = 2, padding = same>,
+        SeparableConv2D<8, 3, padding = same>,
+        MaxPooling2D<2, padding = same>,
+        AveragePooling2D<(2, 1), padding = same>,
+        ZeroPadding2D<1>,
+        Cropping2D<1>,
+        UpSampling2D<2>,
+        Permute<(2, 1, 3)>,
+        GlobalAveragePooling2D<keepdims = true>,
+        Flatten,
+        RepeatVector<4>,
+        Conv1D<6, 3, padding = causal, dilation_rate = 2>,
+        Dense<3, softmax>,
+        Reshape<(-1,)>,
+    }
+}
+
+#[test]
+fn convolutions_allocate_nothing() {
+    let model = Convs::boxed_seeded(3);
+    let x = Tensor3::<f32, 12, 10, 4>::from_slice(&[0.25; 480]);
+    let xs = vec![x; 9];
+    let mut ys = vec![<Convs as Model>::Output::zeros(); 9];
+    let flat = vec![0.25f32; 480 * 9];
+    let mut flat_out = vec![0.0f32; 12 * 9];
+    let mut one = [0.0f32; 12];
+    let n = allocations_in(|| {
+        std::hint::black_box(model.predict(&x));
+        model.predict_batch(&xs, &mut ys).unwrap();
+        model.predict_flat(&[&flat[..480]], &mut [&mut one]).unwrap();
+        model.predict_flat_batch(&[&flat], &mut [&mut flat_out]).unwrap();
+    });
+    assert_eq!(n, 0);
+    assert!((ys[8].sum() - 4.0).abs() < 1e-5, "four steps of softmax over 3");
+}
