@@ -17,9 +17,12 @@ use crate::tensor::Tensor;
 use crate::weights::bytes;
 use core::marker::PhantomData;
 
-/// Output pixels gathered per matrix product: two 12-row tiles of the AVX-512 kernel.
-const BLOCK: usize = 24;
-/// The largest patch block kept on the stack (bytes); wider patches run the direct loop.
+/// Output pixels gathered per matrix product: four 12-row tiles of the AVX-512 kernel, when
+/// their patches fit in L1 beside the kernel (`L1_BYTES`).
+const BLOCK: usize = 48;
+const L1_BYTES: usize = 32 * 1024;
+/// For wider patches, two tiles, up to `BLOCK_BYTES` of stack; wider still run the direct loop.
+const SMALL_BLOCK: usize = 24;
 const BLOCK_BYTES: usize = 96 * 1024;
 
 /// `Conv1D` (`X`, `Y` are [`Tensor2`](crate::tensor::Tensor2), `KH = SH = DH = 1`, `PH = 0`)
@@ -116,23 +119,27 @@ impl<
 
     /// One group: blocks of output pixels gathered into patch rows, times the kernel.
     #[inline(always)]
-    fn by_patches(&self, level: Level, x: &[X::Scalar], y: &mut [X::Scalar]) {
+    fn by_patches<const ROWS: usize>(&self, level: Level, x: &[X::Scalar], y: &mut [X::Scalar]) {
         let win = Self::WINDOW;
-        let mut patches = [[[[X::Scalar::ZERO; CG]; KW]; KH]; BLOCK];
+        let mut patches = [[[[X::Scalar::ZERO; CG]; KW]; KH]; ROWS];
         let bias = if USE_BIAS { Some(&self.bias[..]) } else { None };
         let mut start = 0;
         while start < win.positions() {
-            let n = BLOCK.min(win.positions() - start);
+            let n = ROWS.min(win.positions() - start);
             for (r, patch) in patches[..n].iter_mut().enumerate() {
                 let (oy, ox) = ((start + r) / win.ow, (start + r) % win.ow);
-                for (i, row) in patch.iter_mut().enumerate() {
-                    // Undilated, a kernel row inside the input is one run of memory.
-                    if DW == 1
-                        && let (Some(first), Some(_)) = (win.tap(oy, ox, i, 0), win.tap(oy, ox, i, KW - 1))
-                    {
-                        row.as_flattened_mut().copy_from_slice(&x[first * CG..(first + KW) * CG]);
-                        continue;
+                // Inside the input and undilated along the row (most pixels), each kernel row
+                // is one run of memory: KH copies and no per-tap test.
+                if DW == 1
+                    && let Some(p0) = win.inside(oy, ox, KH, KW)
+                {
+                    for (i, row) in patch.iter_mut().enumerate() {
+                        let p = p0 + i * DH * win.w;
+                        row.as_flattened_mut().copy_from_slice(&x[p * CG..(p + KW) * CG]);
                     }
+                    continue;
+                }
+                for (i, row) in patch.iter_mut().enumerate() {
                     for (j, taps) in row.iter_mut().enumerate() {
                         match win.tap(oy, ox, i, j) {
                             Some(p) => taps.copy_from_slice(&x[p * CG..(p + 1) * CG]),
@@ -219,8 +226,11 @@ impl<
         const { assert!(Y::LAST == F, "Conv: the output must have F channels") };
         let mut y = Y::ZEROS;
         let size = core::mem::size_of::<X::Scalar>();
-        if Self::WINDOW.c == CG && BLOCK * KH * KW * CG * size <= BLOCK_BYTES {
-            self.by_patches(level, x.as_slice(), y.as_mut_slice());
+        let patch = KH * KW * CG * size;
+        if Self::WINDOW.c == CG && BLOCK * patch <= L1_BYTES {
+            self.by_patches::<BLOCK>(level, x.as_slice(), y.as_mut_slice());
+        } else if Self::WINDOW.c == CG && SMALL_BLOCK * patch <= BLOCK_BYTES {
+            self.by_patches::<SMALL_BLOCK>(level, x.as_slice(), y.as_mut_slice());
         } else {
             self.direct(x.as_slice(), y.as_mut_slice());
         }

@@ -50,4 +50,13 @@ impl Window {
         let x = (ox * self.sw + j * self.dw).checked_sub(self.pw)?;
         (y < self.h && x < self.w).then_some(y * self.w + x)
     }
+
+    /// The input pixel under the first tap of output pixel `(oy, ox)` when every tap of a
+    /// `kh × kw` window falls inside the input (no padding under it), else `None`.
+    #[inline(always)]
+    pub fn inside(&self, oy: usize, ox: usize, kh: usize, kw: usize) -> Option<usize> {
+        let y = (oy * self.sh).checked_sub(self.ph)?;
+        let x = (ox * self.sw).checked_sub(self.pw)?;
+        (y + (kh - 1) * self.dh < self.h && x + (kw - 1) * self.dw < self.w).then_some(y * self.w + x)
+    }
 }
