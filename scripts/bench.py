@@ -8,14 +8,18 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
                                         # first build; see peers/README.md)
     python3 scripts/bench.py --rounds 5 # more rounds (default 3)
 
-It builds three benchmark executables: `benches/mlp.rs` for the default target (nn, the
+It builds the benchmark executables: `benches/mlp.rs` for the default target (nn, the
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
-(separate target dir), and with --peers `nn-peers`'s bench. Then, round after round, it runs
-each of them once, in turn (single-threaded peers, see peers/README.md). A benchmark's figure is
-its best criterion median over the rounds: on a shared VM, a neighbour only ever adds time, and
-interleaving gives every build the same chances at a quiet moment. The spread of the per-round
-default / native ratios is reported beside them. Last, it times clean and incremental release
-builds of `examples/mnist_mlp.rs` (M2) and its size, and writes BENCHMARKS.md.
+(separate target dir), `benches/conv.rs` for the default target (the CNNs kws and sensor: nn and
+the direct-loop baseline `hand_direct`; skipped with a message while the crate has no `conv`
+bench target), and with --peers `nn-peers`'s bench (the MLPs and the CNNs). Then, round after
+round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
+benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
+only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
+spread of the per-round default / native ratios is reported beside them. The CNNs get a second
+table, with the FMA limit from their FLOPs per sample (see `cnn_macs`). Last, it times clean
+and incremental release builds of `examples/mnist_mlp.rs` (M2) and its size, and writes
+BENCHMARKS.md.
 """
 
 import json
@@ -48,6 +52,14 @@ def bench_executable(args, env=None):
     return exes[0]
 
 
+def has_bench(name):
+    """Whether the root package `nn` has a bench target called `name`."""
+    out = subprocess.run(["cargo", "metadata", "--no-deps", "--format-version", "1"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return any(t["name"] == name and "bench" in t["kind"]
+               for p in json.loads(out)["packages"] if p["name"] == "nn" for t in p["targets"])
+
+
 def medians(criterion_home):
     """Criterion's median estimate (ns) for every benchmark id under `criterion_home`."""
     out = {}
@@ -78,6 +90,11 @@ def main():
     native_env = {"RUSTFLAGS": "-C target-cpu=native", "CARGO_TARGET_DIR": str(ROOT / "target" / "native")}
     builds = {"default": (bench_executable(["--bench", "mlp"]), {}),
               "native": (bench_executable(["--bench", "mlp"], native_env), {})}
+    if has_bench("conv"):
+        builds["conv"] = (bench_executable(["--bench", "conv"]), {})
+    else:
+        print("note: no `conv` bench target in the nn package (benches/conv.rs): skipping nn and "
+              "hand_direct on the CNNs", flush=True)
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
 
@@ -98,8 +115,9 @@ def main():
 
     best = lambda runs: {k: min(r[k] for r in runs if k in r) for k in set().union(*runs)}
     ours = best(results["default"])
-    if peers:
-        ours.update(best(results["peers"]))
+    for extra in ("conv", "peers"):
+        if extra in results:
+            ours.update(best(results[extra]))
     spread = {}
     for key in ours:
         if key.endswith("/nn") or "/nn/" in key:
@@ -114,6 +132,96 @@ def fmt(ns):
     if ns is None:
         return "n/a"
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+# The CNNs of benches/conv.rs and peers/: one sample's shape (spatial.., channels), then its
+# layers in order: ("conv", kernel, strides, same, filters), ("pool", size), ("gap",),
+# ("dense", units).
+CNNS = {
+    "kws": ((49, 10, 1), [("conv", (5, 3), (2, 1), False, 16), ("pool", 2), ("conv", (3, 3), (1, 1), True, 32),
+                          ("gap",), ("dense", 12)]),
+    "sensor": ((128, 6), [("conv", (5,), (2,), True, 16), ("pool", 2), ("conv", (3,), (1,), False, 32),
+                          ("gap",), ("dense", 8)]),
+}
+
+
+def cnn_macs(name):
+    """Multiply-adds per sample of the conv and dense layers, with Keras's output shapes.
+
+    A convolution counts every kernel tap at every output position, the taps over "same"
+    padding included (the usual convention): outputs × kernel taps × c_in × filters.
+    """
+    shape, layers = CNNS[name]
+    spatial, c = list(shape[:-1]), shape[-1]
+    macs = 0
+    for layer in layers:
+        if layer[0] == "conv":
+            _, kernel, strides, same, filters = layer
+            spatial = [-(-n // s) if same else (n - k) // s + 1 for n, k, s in zip(spatial, kernel, strides)]
+            taps = 1
+            for k in kernel:
+                taps *= k
+            outputs = 1
+            for n in spatial:
+                outputs *= n
+            macs += outputs * taps * c * filters
+            c = filters
+        elif layer[0] == "pool":
+            spatial = [(n - layer[1]) // layer[1] + 1 for n in spatial]
+        elif layer[0] == "gap":
+            spatial = []
+        else:
+            macs += c * layer[1]
+            c = layer[1]
+    return macs
+
+
+def cnn_report(m, peers, peak_flops):
+    """The CNN table and its ratios, or nothing if no CNN was measured."""
+    if not any(k.split("/")[0] in CNNS for k in m):
+        return []
+    peer_cols = ["candle", "tract", "burn", "burn-flex"] if peers else []
+    cols = ["nn", "hand_direct"] + peer_cols
+    rows = [("kws", "batch1", 1), ("sensor", "batch1", 1), ("kws", "batch64", 64), ("sensor", "batch64", 64)]
+    lines = [
+        "",
+        "CNNs (`benches/conv.rs`" + (" and peers/" if peers else "") + "; f32, channels last, same rounds): "
+        "kws is (49, 10, 1) → Conv2D 16 (5, 3) strides (2, 1) → MaxPooling2D 2 → Conv2D 32 3×3 same → "
+        "GlobalAveragePooling2D → Dense 12 softmax; sensor is (128, 6) → Conv1D 16 k5 strides 2 same → "
+        "MaxPooling1D 2 → Conv1D 32 k3 → GlobalAveragePooling1D → Dense 8. `hand_direct` is the "
+        "direct-loop baseline of benches/hand/conv.rs.",
+        "",
+        "| model | batch | " + " | ".join(cols) + " | FMA limit |",
+        "|---|---|" + "---|" * (len(cols) + 1),
+    ]
+    ratios = []
+    for model, batch, b in rows:
+        vals = {}
+        for c in cols:
+            v = m.get(f"{model}/{batch}/{c}" + (f"/{b}" if b > 1 else ""))
+            vals[c] = None if v is None else v / b
+        flops = 2 * cnn_macs(model)
+        limit = None if peak_flops is None else flops / peak_flops * 1e9
+        lines.append(f"| {model} | {b} | " + " | ".join(fmt(vals[c]) for c in cols) + f" | {fmt(limit)} |")
+        nn, hand = vals["nn"], vals["hand_direct"]
+        r = []
+        if nn and hand:
+            r.append(f"nn / hand_direct = {nn / hand:.2f}×")
+        if nn and limit:
+            r.append(f"{limit / nn * 100:.0f}% of FMA peak")
+        for p in peer_cols:
+            if vals.get(p) and nn:
+                r.append(f"{p} / nn = {vals[p] / nn:.1f}×")
+            elif vals.get(p) and hand:
+                r.append(f"{p} / hand_direct = {vals[p] / hand:.1f}×")
+        if r:
+            ratios.append(f"- {model} batch {b}: " + ", ".join(r))
+    lines += ["", "Ratios (same run):", ""] + ratios if ratios else []
+    lines += ["", "FLOPs per sample (2 × the multiply-adds of the conv and dense layers, every kernel tap counted, "
+              "also those over \"same\" padding): "
+              + ", ".join(f"{name} {2 * cnn_macs(name):,}" for name in CNNS)
+              + ". The FMA limit column is that at the peak below."]
+    return lines
 
 
 def write_report(m, native, peers, clean, incremental, size, rounds, spread):
@@ -172,6 +280,7 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread):
                 r.append(f"{p} / nn = {vals[p] / nn:.1f}×")
         ratios.append("- " + ", ".join(r))
     lines += ["", "Ratios (same run):", ""] + ratios
+    lines += cnn_report(m, peers, peak_flops)
     lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "
               "of the same binary can move by up to 2× from one minute to the next. A neighbour only ever "
               "adds time, so the fastest of interleaved rounds is the figure least disturbed, for every "

@@ -1,6 +1,8 @@
 //! M1 (16→64→64→8) and M2 (784→128→64→10) relu MLPs, batch 1 and batch 64, in candle, tract,
-//! burn (ndarray backend) and ndarray, with the ids of `benches/mlp.rs` (`M1/batch1/<peer>`,
-//! `M1/batch64/<peer>/64`, ...) so that the two runs can be put side by side.
+//! burn (ndarray and flex backends) and ndarray, with the ids of `benches/mlp.rs`
+//! (`M1/batch1/<peer>`, `M1/batch64/<peer>/64`, ...) so that the two runs can be put side by
+//! side. The same for the two CNNs (`kws/...`, `sensor/...`, as in `benches/conv.rs`) in candle,
+//! tract and burn: ndarray has no convolution.
 //!
 //! Only inference is timed: each model is built (weights loaded, graph optimized) and its input
 //! prepared outside the timed loop, and each peer is checked against a plain-Rust reference
@@ -9,19 +11,25 @@
 //! Run with `cargo bench -p nn-peers`.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use nn_peers::{Burn, BurnFlex, Candle, Ndarray, Peer, Spec, Tract, check, single_thread};
+use nn_peers::{
+    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Model, Ndarray, Peer, Spec, Tract,
+    TractCnn, check, single_thread,
+};
 use std::hint::black_box;
 
 const BATCH: usize = 64;
 
-fn batch1<P: Peer>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, spec: &Spec) {
+fn batch1<P: Peer>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, spec: &P::Model) {
     check::<P>(spec, 1).unwrap();
     let mut p = P::new(spec, 1).unwrap();
     let x = p.prepare(&spec.batch(1)).unwrap();
     c.bench_function(P::NAME, |b| b.iter(|| p.run(black_box(&x))));
 }
 
-fn batch64<P: Peer>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, spec: &Spec) {
+fn batch64<P: Peer>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    spec: &P::Model,
+) {
     check::<P>(spec, BATCH).unwrap();
     let mut p = P::new(spec, BATCH).unwrap();
     let x = p.prepare(&spec.batch(BATCH)).unwrap();
@@ -29,7 +37,7 @@ fn batch64<P: Peer>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement
 }
 
 fn model(c: &mut Criterion, spec: &Spec) {
-    let mut g = c.benchmark_group(format!("{}/batch1", spec.name));
+    let mut g = c.benchmark_group(format!("{}/batch1", spec.name()));
     g.throughput(Throughput::Elements(1));
     batch1::<Candle>(&mut g, spec);
     batch1::<Tract>(&mut g, spec);
@@ -38,7 +46,7 @@ fn model(c: &mut Criterion, spec: &Spec) {
     batch1::<Ndarray>(&mut g, spec);
     g.finish();
 
-    let mut g = c.benchmark_group(format!("{}/batch64", spec.name));
+    let mut g = c.benchmark_group(format!("{}/batch64", spec.name()));
     g.throughput(Throughput::Elements(BATCH as u64));
     batch64::<Candle>(&mut g, spec);
     batch64::<Tract>(&mut g, spec);
@@ -48,11 +56,31 @@ fn model(c: &mut Criterion, spec: &Spec) {
     g.finish();
 }
 
+fn cnn(c: &mut Criterion, spec: &Cnn) {
+    let mut g = c.benchmark_group(format!("{}/batch1", spec.name()));
+    g.throughput(Throughput::Elements(1));
+    batch1::<CandleCnn>(&mut g, spec);
+    batch1::<TractCnn>(&mut g, spec);
+    batch1::<BurnCnn>(&mut g, spec);
+    batch1::<BurnFlexCnn>(&mut g, spec);
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("{}/batch64", spec.name()));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    batch64::<CandleCnn>(&mut g, spec);
+    batch64::<TractCnn>(&mut g, spec);
+    batch64::<BurnCnn>(&mut g, spec);
+    batch64::<BurnFlexCnn>(&mut g, spec);
+    g.finish();
+}
+
 fn main() {
     // Before criterion or any framework starts a thread.
     single_thread();
     let mut c = Criterion::default().configure_from_args();
     model(&mut c, &Spec::m1());
     model(&mut c, &Spec::m2());
+    cnn(&mut c, &Cnn::kws());
+    cnn(&mut c, &Cnn::sensor());
     c.final_summary();
 }

@@ -11,6 +11,17 @@
 //! (`new`: weights loaded, graph optimized) and runs it on an input prepared once
 //! ([`Peer::prepare`]); only [`Peer::run`] is timed. [`reference`] is a plain-Rust forward
 //! pass that every peer is checked against before it is timed.
+//!
+//! And the same two CNNs ([`Cnn`]), channels last, Keras 3 semantics:
+//!
+//! - kws: (49, 10, 1) → Conv2D 16 (5, 3) strides (2, 1) valid relu → MaxPooling2D 2 →
+//!   Conv2D 32 3×3 same relu → GlobalAveragePooling2D → Dense 12 softmax,
+//! - sensor: (128, 6) → Conv1D 16 k5 strides 2 same relu → MaxPooling1D 2 → Conv1D 32 k3
+//!   valid relu → GlobalAveragePooling1D → Dense 8,
+//!
+//! with weights from the same LCG in Keras's layouts, checked against the hand-written
+//! direct loops of `benches/hand/conv.rs` ([`hand`]). ndarray has no convolution, so it has
+//! no CNN peer.
 #![allow(deprecated)] // burn's ndarray device is deprecated in favour of its flex backend.
 
 use std::error::Error;
@@ -27,6 +38,15 @@ pub struct Layer {
     pub w: Vec<f32>,
     pub b: Vec<f32>,
     pub relu: bool,
+}
+
+impl Layer {
+    /// A layer with its weights, then its bias, drawn from `rng`.
+    pub fn seeded(rng: &mut Lcg, input: usize, output: usize, relu: bool) -> Layer {
+        let w = (0..input * output).map(|_| rng.next_weight()).collect();
+        let b = (0..output).map(|_| rng.next_weight()).collect();
+        Layer { input, output, w, b, relu }
+    }
 }
 
 /// A model: its name and its layers.
@@ -56,14 +76,7 @@ impl Spec {
     pub fn seeded(name: &'static str, widths: &[usize], seed: u32) -> Spec {
         let mut rng = Lcg::new(seed);
         let n = widths.len() - 1;
-        let layers = (0..n)
-            .map(|l| {
-                let (input, output) = (widths[l], widths[l + 1]);
-                let w = (0..input * output).map(|_| rng.next_weight()).collect();
-                let b = (0..output).map(|_| rng.next_weight()).collect();
-                Layer { input, output, w, b, relu: l + 1 < n }
-            })
-            .collect();
+        let layers = (0..n).map(|l| Layer::seeded(&mut rng, widths[l], widths[l + 1], l + 1 < n)).collect();
         Spec { name, layers }
     }
     /// M1: 16→64→64→8.
@@ -109,6 +122,200 @@ pub fn reference(spec: &Spec, x: &[f32], batch: usize) -> Vec<f32> {
     a
 }
 
+/// A benchmark model as [`check`] and the benches see it: [`Spec`] (the MLPs) or [`Cnn`].
+pub trait Model {
+    /// The name in benchmark ids (`M1`, `kws`, ...).
+    fn name(&self) -> &'static str;
+    /// A deterministic input batch, row-major `[batch, ..one sample's shape]`.
+    fn batch(&self, batch: usize) -> Vec<f32>;
+    /// The plain-Rust forward pass, row-major `[batch, output]` out.
+    fn reference(&self, x: &[f32], batch: usize) -> Vec<f32>;
+}
+
+impl Model for Spec {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn batch(&self, batch: usize) -> Vec<f32> {
+        Spec::batch(self, batch)
+    }
+    fn reference(&self, x: &[f32], batch: usize) -> Vec<f32> {
+        reference(self, x, batch)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CNNs
+// ---------------------------------------------------------------------------------------------
+
+/// The hand-written direct loops of `benches/hand/conv.rs`: [`Cnn`]'s reference.
+#[path = "../../benches/hand/conv.rs"]
+pub mod hand;
+
+/// A convolution followed by relu, its kernel in Keras's layout `(k.., c_in, filters)`.
+#[derive(Clone, Debug)]
+pub struct Conv {
+    /// Kernel size on each spatial axis.
+    pub kernel: Vec<usize>,
+    /// Stride on each spatial axis.
+    pub strides: Vec<usize>,
+    /// Keras's "same" padding if true, "valid" if false.
+    pub same: bool,
+    pub c_in: usize,
+    pub filters: usize,
+    /// Row-major `(k.., c_in, filters)`.
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+impl Conv {
+    /// A convolution with its kernel, then its bias, drawn from `rng`.
+    pub fn seeded(
+        rng: &mut Lcg,
+        kernel: &[usize],
+        strides: &[usize],
+        same: bool,
+        c_in: usize,
+        filters: usize,
+    ) -> Conv {
+        let taps: usize = kernel.iter().product();
+        let w = (0..taps * c_in * filters).map(|_| rng.next_weight()).collect();
+        let b = (0..filters).map(|_| rng.next_weight()).collect();
+        Conv { kernel: kernel.to_vec(), strides: strides.to_vec(), same, c_in, filters, w, b }
+    }
+    /// The output's spatial shape and the `(before, after)` zero padding of each spatial axis,
+    /// for an input of spatial shape `input`. "same" as in Keras/TF: `out = ceil(in / stride)`,
+    /// `pad_total = max((out - 1) · stride + k - in, 0)`, `pad_total / 2` before.
+    pub fn geometry(&self, input: &[usize]) -> (Vec<usize>, Vec<(usize, usize)>) {
+        input
+            .iter()
+            .zip(&self.kernel)
+            .zip(&self.strides)
+            .map(|((&n, &k), &s)| {
+                if self.same {
+                    let out = n.div_ceil(s);
+                    let total = ((out - 1) * s + k).saturating_sub(n);
+                    (out, (total / 2, total - total / 2))
+                } else {
+                    ((n - k) / s + 1, (0, 0))
+                }
+            })
+            .unzip()
+    }
+    /// The kernel in ONNX's (and candle's and burn's) layout, row-major `(filters, c_in, k..)`.
+    pub fn w_oik(&self) -> Vec<f32> {
+        let taps: usize = self.kernel.iter().product();
+        let mut out = vec![0.0; self.w.len()];
+        for t in 0..taps {
+            for ci in 0..self.c_in {
+                for f in 0..self.filters {
+                    out[(f * self.c_in + ci) * taps + t] = self.w[(t * self.c_in + ci) * self.filters + f];
+                }
+            }
+        }
+        out
+    }
+    /// The shape of [`Conv::w_oik`]: `[filters, c_in, k..]`.
+    pub fn oik_dims(&self) -> Vec<usize> {
+        [&[self.filters, self.c_in][..], &self.kernel].concat()
+    }
+}
+
+/// A CNN of the benchmarks' shape, channels last: Conv + relu → MaxPooling → Conv + relu →
+/// GlobalAveragePooling → Dense (→ softmax), in 1 or 2 spatial dimensions.
+#[derive(Clone, Debug)]
+pub struct Cnn {
+    /// The name in benchmark ids: `kws` or `sensor`.
+    pub name: &'static str,
+    /// One sample's shape, channels last: `[h, w, c]` or `[steps, c]`.
+    pub input: Vec<usize>,
+    pub conv1: Conv,
+    /// MaxPooling's window and stride on every spatial axis (valid).
+    pub pool: usize,
+    pub conv2: Conv,
+    /// The Dense layer after the global average pooling (`relu` false).
+    pub dense: Layer,
+    /// Softmax after the Dense layer if true, linear if false.
+    pub softmax: bool,
+}
+
+impl Cnn {
+    /// kws: (49, 10, 1) → Conv2D 16 (5, 3) strides (2, 1) valid relu → MaxPooling2D 2 → Conv2D
+    /// 32 3×3 same relu → GlobalAveragePooling2D → Dense 12 softmax. Weights in Keras's
+    /// `model.weights` order from one [`Lcg`] seeded with 3.
+    pub fn kws() -> Cnn {
+        let mut rng = Lcg::new(3);
+        let conv1 = Conv::seeded(&mut rng, &[5, 3], &[2, 1], false, 1, 16);
+        let conv2 = Conv::seeded(&mut rng, &[3, 3], &[1, 1], true, 16, 32);
+        let dense = Layer::seeded(&mut rng, 32, 12, false);
+        Cnn { name: "kws", input: vec![49, 10, 1], conv1, pool: 2, conv2, dense, softmax: true }
+    }
+    /// sensor: (128, 6) → Conv1D 16 k5 strides 2 same relu → MaxPooling1D 2 → Conv1D 32 k3
+    /// valid relu → GlobalAveragePooling1D → Dense 8. Weights in Keras's `model.weights` order
+    /// from one [`Lcg`] seeded with 4.
+    pub fn sensor() -> Cnn {
+        let mut rng = Lcg::new(4);
+        let conv1 = Conv::seeded(&mut rng, &[5], &[2], true, 6, 16);
+        let conv2 = Conv::seeded(&mut rng, &[3], &[1], false, 16, 32);
+        let dense = Layer::seeded(&mut rng, 32, 8, false);
+        Cnn { name: "sensor", input: vec![128, 6], conv1, pool: 2, conv2, dense, softmax: false }
+    }
+    /// Input values per sample.
+    pub fn input_len(&self) -> usize {
+        self.input.iter().product()
+    }
+    /// Output values per sample.
+    pub fn output(&self) -> usize {
+        self.dense.output
+    }
+    /// The input's spatial shape (without channels).
+    pub fn spatial(&self) -> &[usize] {
+        &self.input[..self.input.len() - 1]
+    }
+    /// The spatial shape after the max pooling (conv2's input).
+    pub fn pooled(&self) -> Vec<usize> {
+        let (out1, _) = self.conv1.geometry(self.spatial());
+        out1.iter().map(|&n| (n - self.pool) / self.pool + 1).collect()
+    }
+    /// Every weight in Keras's `model.weights` order (conv1 kernel, conv1 bias, conv2 kernel,
+    /// conv2 bias, dense kernel, dense bias), each flattened row-major.
+    pub fn flat(&self) -> Vec<f32> {
+        [&self.conv1.w, &self.conv1.b, &self.conv2.w, &self.conv2.b, &self.dense.w, &self.dense.b]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+    }
+}
+
+impl Model for Cnn {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    /// As [`Spec::batch`]: values in [-0.5, 0.5).
+    fn batch(&self, batch: usize) -> Vec<f32> {
+        let n = self.input_len();
+        (0..batch * n).map(|k| (((k % n + k / n) * 37) % 17) as f32 / 17.0 - 0.5).collect()
+    }
+    /// [`hand::KwsHand`] or [`hand::SensorHand`], sample by sample.
+    fn reference(&self, x: &[f32], batch: usize) -> Vec<f32> {
+        let n = self.input_len();
+        assert_eq!(x.len(), batch * n);
+        let chunks = x.chunks_exact(n);
+        match self.name {
+            "kws" => {
+                let m = hand::KwsHand::from_flat(&self.flat());
+                chunks.flat_map(|s| m.forward(s.try_into().unwrap())).collect()
+            }
+            "sensor" => {
+                let m = hand::SensorHand::from_flat(&self.flat());
+                chunks.flat_map(|s| m.forward(s.try_into().unwrap())).collect()
+            }
+            other => panic!("no reference for CNN {other}"),
+        }
+    }
+}
+
 /// Sets `RAYON_NUM_THREADS=1` unless the caller set it: candle's CPU matmul reads it on every
 /// call to choose between `gemm`'s single-threaded and rayon paths (and rayon sizes its global
 /// pool by it). Call before any thread is spawned.
@@ -123,12 +330,14 @@ pub fn single_thread() {
 pub trait Peer: Sized {
     /// The name used in benchmark ids.
     const NAME: &'static str;
+    /// The kind of model it runs: [`Spec`] or [`Cnn`].
+    type Model: Model;
     /// A prepared input (already in the framework's tensor type).
     type Input;
     /// The framework's output.
     type Output;
     /// Loads weights and compiles/optimizes the model for a fixed batch size.
-    fn new(spec: &Spec, batch: usize) -> Res<Self>;
+    fn new(spec: &Self::Model, batch: usize) -> Res<Self>;
     /// Converts a row-major `[batch, input]` buffer into the framework's input.
     fn prepare(&self, x: &[f32]) -> Res<Self::Input>;
     /// One inference: the timed part.
@@ -138,21 +347,20 @@ pub trait Peer: Sized {
 }
 
 /// Runs `P` once on `spec` at `batch` and checks it against [`reference`].
-pub fn check<P: Peer>(spec: &Spec, batch: usize) -> Res<()> {
+pub fn check<P: Peer>(spec: &P::Model, batch: usize) -> Res<()> {
     let x = spec.batch(batch);
     let mut p = P::new(spec, batch)?;
     let xi = p.prepare(&x)?;
     let y = p.run(&xi);
     let got = p.to_vec(y)?;
-    let want = reference(spec, &x, batch);
+    let want = spec.reference(&x, batch);
+    let name = spec.name();
     if got.len() != want.len() {
-        return Err(
-            format!("{} {}: {} outputs, expected {}", P::NAME, spec.name, got.len(), want.len()).into()
-        );
+        return Err(format!("{} {name}: {} outputs, expected {}", P::NAME, got.len(), want.len()).into());
     }
     let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     if err > 1e-4 {
-        return Err(format!("{} {} batch {batch}: max abs error {err}", P::NAME, spec.name).into());
+        return Err(format!("{} {name} batch {batch}: max abs error {err}", P::NAME).into());
     }
     Ok(())
 }
@@ -170,6 +378,7 @@ pub struct Candle {
 
 impl Peer for Candle {
     const NAME: &'static str = "candle";
+    type Model = Spec;
     type Input = candle_core::Tensor;
     type Output = candle_core::Tensor;
     fn new(spec: &Spec, batch: usize) -> Res<Self> {
@@ -208,19 +417,52 @@ impl Peer for Candle {
 // tract
 // ---------------------------------------------------------------------------------------------
 
-/// tract-onnx: an ONNX `ModelProto` built in memory (MatMul + Add + Relu nodes, weights as
-/// initializers, input shape fixed to `[batch, input]`), `into_optimized()?.into_runnable()?`,
-/// and one `SimpleState` spawned once and reused for every run.
-pub struct Tract {
+/// tract-onnx: an ONNX `ModelProto` built in memory ([`onnx_proto`] for the MLPs, MatMul, Add
+/// and Relu nodes; [`onnx_proto_cnn`] for the CNNs), weights as initializers, input shape fixed
+/// to `[batch, ..]`, `into_optimized()?.into_runnable()?`, and one `SimpleState` spawned once
+/// and reused for every run.
+pub struct TractOn<M> {
     state: tract_onnx::prelude::TypedSimpleState,
-    batch: usize,
-    input: usize,
+    /// The input's shape, batch first.
+    shape: Vec<usize>,
+    model: std::marker::PhantomData<M>,
 }
 
-/// The ONNX model of `spec` with input shape `[batch, input]`.
-pub fn onnx_proto(spec: &Spec, batch: usize) -> tract_onnx::pb::ModelProto {
+/// tract on an MLP.
+pub type Tract = TractOn<Spec>;
+/// tract on a CNN.
+pub type TractCnn = TractOn<Cnn>;
+
+/// A model that tract loads as ONNX.
+pub trait ToOnnx: Model {
+    /// The ONNX model with its input's batch size fixed to `batch`.
+    fn onnx(&self, batch: usize) -> tract_onnx::pb::ModelProto;
+    /// The input's shape, batch first.
+    fn input_shape(&self, batch: usize) -> Vec<usize>;
+}
+
+impl ToOnnx for Spec {
+    fn onnx(&self, batch: usize) -> tract_onnx::pb::ModelProto {
+        onnx_proto(self, batch)
+    }
+    fn input_shape(&self, batch: usize) -> Vec<usize> {
+        vec![batch, self.input()]
+    }
+}
+
+impl ToOnnx for Cnn {
+    fn onnx(&self, batch: usize) -> tract_onnx::pb::ModelProto {
+        onnx_proto_cnn(self, batch)
+    }
+    fn input_shape(&self, batch: usize) -> Vec<usize> {
+        [&[batch][..], &self.input].concat()
+    }
+}
+
+/// An ONNX graph input or output: `f32` of shape `dims`.
+fn onnx_value_info(name: &str, dims: &[usize]) -> tract_onnx::pb::ValueInfoProto {
     use tract_onnx::pb::*;
-    let value_info = |name: &str, dims: &[usize]| ValueInfoProto {
+    ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
@@ -238,39 +480,35 @@ pub fn onnx_proto(spec: &Spec, batch: usize) -> tract_onnx::pb::ModelProto {
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let initializer = |name: String, dims: &[usize], data: &[f32]| TensorProto {
+    }
+}
+
+/// An ONNX initializer (a constant): `f32` of shape `dims`.
+fn onnx_initializer(name: String, dims: &[usize], data: &[f32]) -> tract_onnx::pb::TensorProto {
+    use tract_onnx::pb::*;
+    TensorProto {
         name,
         dims: dims.iter().map(|&d| d as i64).collect(),
         data_type: tensor_proto::DataType::Float as i32,
         float_data: data.to_vec(),
         ..Default::default()
-    };
-    let node = |op: &str, inputs: &[&str], output: &str| NodeProto {
+    }
+}
+
+/// An ONNX node without attributes, named after its one output.
+fn onnx_node(op: &str, inputs: &[&str], output: &str) -> tract_onnx::pb::NodeProto {
+    tract_onnx::pb::NodeProto {
         op_type: op.into(),
         name: output.into(),
         input: inputs.iter().map(|s| s.to_string()).collect(),
         output: vec![output.into()],
         ..Default::default()
-    };
-    let mut graph = GraphProto { name: spec.name.into(), ..Default::default() };
-    let mut a = "x".to_string();
-    for (k, l) in spec.layers.iter().enumerate() {
-        let (w, b, mm, add) = (format!("w{k}"), format!("b{k}"), format!("mm{k}"), format!("add{k}"));
-        graph.initializer.push(initializer(w.clone(), &[l.input, l.output], &l.w));
-        graph.initializer.push(initializer(b.clone(), &[l.output], &l.b));
-        graph.node.push(node("MatMul", &[&a, &w], &mm));
-        graph.node.push(node("Add", &[&mm, &b], &add));
-        a = add;
-        if l.relu {
-            let r = format!("relu{k}");
-            graph.node.push(node("Relu", &[&a], &r));
-            a = r;
-        }
     }
-    graph.node.push(node("Identity", &[&a], "y"));
-    graph.input.push(value_info("x", &[batch, spec.input()]));
-    graph.output.push(value_info("y", &[batch, spec.output()]));
+}
+
+/// An ONNX model around `graph`: IR version 8, opset 17.
+fn onnx_model(graph: tract_onnx::pb::GraphProto) -> tract_onnx::pb::ModelProto {
+    use tract_onnx::pb::*;
     ModelProto {
         ir_version: 8,
         opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
@@ -280,19 +518,43 @@ pub fn onnx_proto(spec: &Spec, batch: usize) -> tract_onnx::pb::ModelProto {
     }
 }
 
-impl Peer for Tract {
+/// The ONNX model of `spec` with input shape `[batch, input]`.
+pub fn onnx_proto(spec: &Spec, batch: usize) -> tract_onnx::pb::ModelProto {
+    use tract_onnx::pb::*;
+    let mut graph = GraphProto { name: spec.name.into(), ..Default::default() };
+    let mut a = "x".to_string();
+    for (k, l) in spec.layers.iter().enumerate() {
+        let (w, b, mm, add) = (format!("w{k}"), format!("b{k}"), format!("mm{k}"), format!("add{k}"));
+        graph.initializer.push(onnx_initializer(w.clone(), &[l.input, l.output], &l.w));
+        graph.initializer.push(onnx_initializer(b.clone(), &[l.output], &l.b));
+        graph.node.push(onnx_node("MatMul", &[&a, &w], &mm));
+        graph.node.push(onnx_node("Add", &[&mm, &b], &add));
+        a = add;
+        if l.relu {
+            let r = format!("relu{k}");
+            graph.node.push(onnx_node("Relu", &[&a], &r));
+            a = r;
+        }
+    }
+    graph.node.push(onnx_node("Identity", &[&a], "y"));
+    graph.input.push(onnx_value_info("x", &[batch, spec.input()]));
+    graph.output.push(onnx_value_info("y", &[batch, spec.output()]));
+    onnx_model(graph)
+}
+
+impl<M: ToOnnx> Peer for TractOn<M> {
     const NAME: &'static str = "tract";
+    type Model = M;
     type Input = tract_onnx::prelude::TValue;
     type Output = tract_onnx::prelude::TVec<tract_onnx::prelude::TValue>;
-    fn new(spec: &Spec, batch: usize) -> Res<Self> {
+    fn new(spec: &M, batch: usize) -> Res<Self> {
         use tract_onnx::prelude::*;
-        let plan =
-            onnx().model_for_proto_model(&onnx_proto(spec, batch))?.into_optimized()?.into_runnable()?;
-        Ok(Tract { state: plan.spawn()?, batch, input: spec.input() })
+        let plan = onnx().model_for_proto_model(&spec.onnx(batch))?.into_optimized()?.into_runnable()?;
+        Ok(TractOn { state: plan.spawn()?, shape: spec.input_shape(batch), model: std::marker::PhantomData })
     }
     fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
         use tract_onnx::prelude::*;
-        Ok(Tensor::from_shape::<f32>(&[self.batch, self.input], x)?.into_tvalue())
+        Ok(Tensor::from_shape::<f32>(&self.shape, x)?.into_tvalue())
     }
     #[inline(never)]
     fn run(&mut self, x: &Self::Input) -> Self::Output {
@@ -302,6 +564,74 @@ impl Peer for Tract {
     fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
         Ok(y[0].to_plain_array_view::<f32>()?.iter().copied().collect())
     }
+}
+
+/// The ONNX model of `cnn` with input shape `[batch, ..cnn.input]`, channels last, as a Keras →
+/// ONNX converter writes it: a Transpose to channels first, then Conv (kernel `(filters, c_in,
+/// k..)`, explicit pads) + Relu, MaxPool, Conv + Relu, GlobalAveragePool, Flatten, MatMul +
+/// Add, and Softmax if the model ends with one.
+pub fn onnx_proto_cnn(cnn: &Cnn, batch: usize) -> tract_onnx::pb::ModelProto {
+    use tract_onnx::pb::*;
+    let ints = |name: &str, v: &[usize]| AttributeProto {
+        name: name.into(),
+        r#type: attribute_proto::AttributeType::Ints as i32,
+        ints: v.iter().map(|&i| i as i64).collect(),
+        ..Default::default()
+    };
+    let int = |name: &str, i: i64| AttributeProto {
+        name: name.into(),
+        r#type: attribute_proto::AttributeType::Int as i32,
+        i,
+        ..Default::default()
+    };
+    let with = |mut n: NodeProto, attrs: Vec<AttributeProto>| {
+        n.attribute = attrs;
+        n
+    };
+    let r = cnn.input.len() - 1;
+    let mut graph = GraphProto { name: cnn.name.into(), ..Default::default() };
+    // [batch, spatial.., c] -> [batch, c, spatial..]
+    let perm: Vec<usize> = [0, r + 1].into_iter().chain(1..=r).collect();
+    graph.node.push(with(onnx_node("Transpose", &["x"], "xt"), vec![ints("perm", &perm)]));
+    let (_, pads1) = cnn.conv1.geometry(cnn.spatial());
+    let (_, pads2) = cnn.conv2.geometry(&cnn.pooled());
+    let mut a = "xt".to_string();
+    for (k, (conv, pads)) in [(&cnn.conv1, pads1), (&cnn.conv2, pads2)].into_iter().enumerate() {
+        if k == 1 {
+            let pool = vec![cnn.pool; r];
+            let attrs = vec![ints("kernel_shape", &pool), ints("strides", &pool)];
+            graph.node.push(with(onnx_node("MaxPool", &[&a], "pool"), attrs));
+            a = "pool".into();
+        }
+        let (w, b, c, relu) = (format!("w{k}"), format!("b{k}"), format!("conv{k}"), format!("relu{k}"));
+        graph.initializer.push(onnx_initializer(w.clone(), &conv.oik_dims(), &conv.w_oik()));
+        graph.initializer.push(onnx_initializer(b.clone(), &[conv.filters], &conv.b));
+        let onnx_pads: Vec<usize> = pads.iter().map(|p| p.0).chain(pads.iter().map(|p| p.1)).collect();
+        let attrs = vec![
+            ints("kernel_shape", &conv.kernel),
+            ints("strides", &conv.strides),
+            ints("pads", &onnx_pads),
+        ];
+        graph.node.push(with(onnx_node("Conv", &[&a, &w, &b], &c), attrs));
+        graph.node.push(onnx_node("Relu", &[&c], &relu));
+        a = relu;
+    }
+    graph.node.push(onnx_node("GlobalAveragePool", &[&a], "gap"));
+    graph.node.push(with(onnx_node("Flatten", &["gap"], "flat"), vec![int("axis", 1)]));
+    let d = &cnn.dense;
+    graph.initializer.push(onnx_initializer("wd".into(), &[d.input, d.output], &d.w));
+    graph.initializer.push(onnx_initializer("bd".into(), &[d.output], &d.b));
+    graph.node.push(onnx_node("MatMul", &["flat", "wd"], "mmd"));
+    graph.node.push(onnx_node("Add", &["mmd", "bd"], "dense"));
+    a = "dense".into();
+    if cnn.softmax {
+        graph.node.push(with(onnx_node("Softmax", &[&a], "softmax"), vec![int("axis", 1)]));
+        a = "softmax".into();
+    }
+    graph.node.push(onnx_node("Identity", &[&a], "y"));
+    graph.input.push(onnx_value_info("x", &cnn.input_shape(batch)));
+    graph.output.push(onnx_value_info("y", &[batch, cnn.output()]));
+    onnx_model(graph)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -326,6 +656,7 @@ pub type BurnFlex = BurnOn<true>;
 
 impl<const FLEX: bool> Peer for BurnOn<FLEX> {
     const NAME: &'static str = if FLEX { "burn-flex" } else { "burn" };
+    type Model = Spec;
     type Input = burn_tensor::Tensor<2>;
     type Output = burn_tensor::Tensor<2>;
     fn new(spec: &Spec, batch: usize) -> Res<Self> {
@@ -382,6 +713,7 @@ pub struct Ndarray {
 
 impl Peer for Ndarray {
     const NAME: &'static str = "ndarray";
+    type Model = Spec;
     type Input = ndarray::Array2<f32>;
     type Output = ndarray::Array2<f32>;
     fn new(spec: &Spec, batch: usize) -> Res<Self> {
@@ -427,5 +759,264 @@ impl Peer for Ndarray {
     }
     fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
         Ok(y.iter().copied().collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// candle, CNNs
+// ---------------------------------------------------------------------------------------------
+
+/// One convolution + relu in candle.
+struct CandleConv {
+    /// `(filters, c_in, k..)`.
+    w: candle_core::Tensor,
+    /// `(1, filters, 1..)`, to broadcast over the batch and the positions.
+    b: candle_core::Tensor,
+    strides: Vec<usize>,
+    pads: Vec<(usize, usize)>,
+}
+
+impl CandleConv {
+    fn new(conv: &Conv, input: &[usize]) -> Res<Self> {
+        use candle_core::{Device, Tensor};
+        let (_, pads) = conv.geometry(input);
+        let w = Tensor::from_slice(&conv.w_oik(), conv.oik_dims(), &Device::Cpu)?;
+        let b_dims = [&[1, conv.filters][..], &vec![1; input.len()]].concat();
+        let b = Tensor::from_slice(&conv.b, b_dims, &Device::Cpu)?;
+        if input.len() == 2 && conv.strides[0] != conv.strides[1] {
+            // See `run`: one stride must be 1, and the phases must have one length.
+            let axis = conv.strides.iter().position(|&s| s == 1).ok_or("candle: strides (s, t), s, t > 1")?;
+            let s = conv.strides[1 - axis];
+            let n = input[axis] + pads[axis].0 + pads[axis].1;
+            if !(n - conv.kernel[axis] + 1).is_multiple_of(s) {
+                return Err("candle: stride-1 axis does not split into equal phases".into());
+            }
+        }
+        Ok(CandleConv { w, b, strides: conv.strides.clone(), pads })
+    }
+
+    /// `x` channels first, `(batch, c_in, spatial..)`.
+    fn run(&self, x: &candle_core::Tensor) -> candle_core::Result<candle_core::Tensor> {
+        // candle's convolutions take one padding for every side: other padding is explicit,
+        // and so is any padding before the phases below.
+        let phases = self.strides.len() == 2 && self.strides[0] != self.strides[1];
+        let p0 = self.pads[0].0;
+        let (x, pad) = if !phases && self.pads.iter().all(|&(a, b)| a == p0 && b == p0) {
+            (x.clone(), p0)
+        } else {
+            let mut x = x.clone();
+            for (d, &(a, b)) in self.pads.iter().enumerate() {
+                if a + b > 0 {
+                    x = x.pad_with_zeros(2 + d, a, b)?;
+                }
+            }
+            (x, 0)
+        };
+        let y = if self.strides.len() == 1 {
+            x.conv1d(&self.w, pad, self.strides[0], 1, 1)?
+        } else if !phases {
+            x.conv2d(&self.w, pad, self.strides[0], 1, 1)?
+        } else {
+            // candle's conv2d takes one stride for both axes. Strides (s, 1) run as s
+            // convolutions with stride s on both axes, of the input shifted by 0..s columns,
+            // whose outputs are the output's columns p, p + s, ..., interleaved back into place:
+            // the same multiply-adds as one convolution with strides (s, 1).
+            let axis = if self.strides[0] == 1 { 0 } else { 1 };
+            let s = self.strides[1 - axis];
+            let n = x.dim(2 + axis)?;
+            let phases = (0..s)
+                .map(|p| x.narrow(2 + axis, p, n - p)?.conv2d(&self.w, 0, s, 1, 1))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            candle_core::Tensor::stack(&phases, 3 + axis)?.flatten(2 + axis, 3 + axis)?
+        };
+        y.broadcast_add(&self.b)?.relu()
+    }
+}
+
+/// candle-core on `Device::Cpu`, channels first as candle's convolutions want: a `permute` of
+/// the channels-last input, `conv2d`/`conv1d` + `broadcast_add` + `relu`, `max_pool2d` (the 1-D
+/// pooling as a 2-D one over `(steps, 1)`), `mean` over the positions, `matmul` +
+/// `broadcast_add`, and softmax from `max_keepdim`, `exp`, `sum_keepdim` (candle-core has no
+/// softmax op). Asymmetric "same" padding is an explicit `pad_with_zeros`; KWS's strides (2, 1)
+/// run as two stride-2 convolutions (see the source).
+pub struct CandleCnn {
+    convs: [CandleConv; 2],
+    pool: usize,
+    dense: (candle_core::Tensor, candle_core::Tensor),
+    softmax: bool,
+    /// The input's shape, batch first.
+    shape: Vec<usize>,
+}
+
+impl Peer for CandleCnn {
+    const NAME: &'static str = "candle";
+    type Model = Cnn;
+    type Input = candle_core::Tensor;
+    type Output = candle_core::Tensor;
+    fn new(cnn: &Cnn, batch: usize) -> Res<Self> {
+        use candle_core::{Device, Tensor};
+        let convs =
+            [CandleConv::new(&cnn.conv1, cnn.spatial())?, CandleConv::new(&cnn.conv2, &cnn.pooled())?];
+        let d = &cnn.dense;
+        let dense = (
+            Tensor::from_slice(&d.w, (d.input, d.output), &Device::Cpu)?,
+            Tensor::from_slice(&d.b, d.output, &Device::Cpu)?,
+        );
+        Ok(CandleCnn { convs, pool: cnn.pool, dense, softmax: cnn.softmax, shape: cnn.input_shape(batch) })
+    }
+    fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
+        Ok(candle_core::Tensor::from_slice(x, self.shape.as_slice(), &candle_core::Device::Cpu)?)
+    }
+    #[inline(never)]
+    fn run(&mut self, x: &Self::Input) -> Self::Output {
+        let go = || -> candle_core::Result<candle_core::Tensor> {
+            let p = self.pool;
+            let a = if self.shape.len() == 4 { x.permute((0, 3, 1, 2))? } else { x.permute((0, 2, 1))? };
+            let a = self.convs[0].run(&a)?;
+            let a = if self.shape.len() == 4 {
+                a.max_pool2d(p)?
+            } else {
+                a.unsqueeze(3)?.max_pool2d((p, 1))?.squeeze(3)?
+            };
+            let a = self.convs[1].run(&a)?;
+            let a = a.flatten_from(2)?.mean(2)?;
+            let y = a.matmul(&self.dense.0)?.broadcast_add(&self.dense.1)?;
+            if !self.softmax {
+                return Ok(y);
+            }
+            let e = y.broadcast_sub(&y.max_keepdim(1)?)?.exp()?;
+            e.broadcast_div(&e.sum_keepdim(1)?)
+        };
+        go().unwrap()
+    }
+    fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
+        Ok(y.flatten_all()?.to_vec1()?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// burn, CNNs
+// ---------------------------------------------------------------------------------------------
+
+/// A convolution's weights and options in burn: `(filters, c_in, k..)`, bias, options.
+type BurnConv<const D: usize, const N: usize> =
+    (burn_tensor::Tensor<D>, burn_tensor::Tensor<1>, burn_tensor::ops::ConvOptions<N>);
+
+/// The two convolutions and the pooling of a burn CNN, 1-D or 2-D.
+enum BurnConvs {
+    D1(BurnConv<3, 1>, BurnConv<3, 1>, burn_tensor::ops::MaxPoolOptions<1>),
+    D2(BurnConv<4, 2>, BurnConv<4, 2>, burn_tensor::ops::MaxPoolOptions<2>),
+}
+
+/// A burn CNN's input: `[batch, steps, c]` or `[batch, h, w, c]`.
+pub enum BurnInput {
+    D1(burn_tensor::Tensor<3>),
+    D2(burn_tensor::Tensor<4>),
+}
+
+/// burn-tensor, channels first as burn's convolutions want: a `permute` of the channels-last
+/// input, `module::conv1d`/`conv2d` (bias and asymmetric padding in `ConvOptions`) +
+/// `activation::relu`, `module::max_pool1d`/`max_pool2d`, `mean_dims` over the positions,
+/// `module::linear`, `activation::softmax`; on the ndarray (`FLEX = false`, id `burn`) or flex
+/// (`FLEX = true`, id `burn-flex`) backend, as [`BurnOn`].
+pub struct BurnCnnOn<const FLEX: bool> {
+    device: burn_tensor::Device,
+    convs: BurnConvs,
+    dense: (burn_tensor::Tensor<2>, burn_tensor::Tensor<1>),
+    softmax: bool,
+    /// The input's shape, batch first.
+    shape: Vec<usize>,
+}
+
+/// burn on its ndarray backend, CNNs.
+pub type BurnCnn = BurnCnnOn<false>;
+/// burn on its flex backend, CNNs.
+pub type BurnFlexCnn = BurnCnnOn<true>;
+
+impl<const FLEX: bool> Peer for BurnCnnOn<FLEX> {
+    const NAME: &'static str = if FLEX { "burn-flex" } else { "burn" };
+    type Model = Cnn;
+    type Input = BurnInput;
+    type Output = burn_tensor::Tensor<2>;
+    fn new(cnn: &Cnn, batch: usize) -> Res<Self> {
+        use burn_tensor::ops::{ConvOptions, MaxPoolOptions};
+        use burn_tensor::{Device, Tensor, TensorData};
+        let device = if FLEX { Device::flex() } else { Device::ndarray() };
+        let bias = |c: &Conv| Tensor::<1>::from_data(TensorData::new(c.b.clone(), [c.filters]), &device);
+        fn opts<const N: usize>(c: &Conv, input: &[usize]) -> ConvOptions<N> {
+            let (_, pads) = c.geometry(input);
+            ConvOptions::new_with_padding(
+                c.strides.clone().try_into().unwrap(),
+                pads.try_into().unwrap(),
+                [1; N],
+                1,
+            )
+        }
+        let (c1, c2, pooled) = (&cnn.conv1, &cnn.conv2, cnn.pooled());
+        let convs = if cnn.spatial().len() == 1 {
+            let w = |c: &Conv| {
+                let [o, i, k] = c.oik_dims().try_into().unwrap();
+                Tensor::<3>::from_data(TensorData::new(c.w_oik(), [o, i, k]), &device)
+            };
+            BurnConvs::D1(
+                (w(c1), bias(c1), opts(c1, cnn.spatial())),
+                (w(c2), bias(c2), opts(c2, &pooled)),
+                MaxPoolOptions::new([cnn.pool]),
+            )
+        } else {
+            let w = |c: &Conv| {
+                let [o, i, kh, kw] = c.oik_dims().try_into().unwrap();
+                Tensor::<4>::from_data(TensorData::new(c.w_oik(), [o, i, kh, kw]), &device)
+            };
+            BurnConvs::D2(
+                (w(c1), bias(c1), opts(c1, cnn.spatial())),
+                (w(c2), bias(c2), opts(c2, &pooled)),
+                MaxPoolOptions::new([cnn.pool; 2]),
+            )
+        };
+        let d = &cnn.dense;
+        let dense = (
+            Tensor::<2>::from_data(TensorData::new(d.w.clone(), [d.input, d.output]), &device),
+            Tensor::<1>::from_data(TensorData::new(d.b.clone(), [d.output]), &device),
+        );
+        Ok(BurnCnnOn { device, convs, dense, softmax: cnn.softmax, shape: cnn.input_shape(batch) })
+    }
+    fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
+        use burn_tensor::{Tensor, TensorData};
+        Ok(match *self.shape.as_slice() {
+            [n, l, c] => {
+                BurnInput::D1(Tensor::<3>::from_data(TensorData::new(x.to_vec(), [n, l, c]), &self.device))
+            }
+            [n, h, w, c] => {
+                BurnInput::D2(Tensor::<4>::from_data(TensorData::new(x.to_vec(), [n, h, w, c]), &self.device))
+            }
+            _ => return Err("burn: input of rank 3 or 4".into()),
+        })
+    }
+    #[inline(never)]
+    fn run(&mut self, x: &Self::Input) -> Self::Output {
+        use burn_tensor::{activation::relu, module};
+        let g = match (&self.convs, x) {
+            (BurnConvs::D1((w1, b1, o1), (w2, b2, o2), pool), BurnInput::D1(x)) => {
+                let a = x.clone().permute([0, 2, 1]);
+                let a = relu(module::conv1d(a, w1.clone(), Some(b1.clone()), o1.clone()));
+                let a = module::max_pool1d(a, pool.clone());
+                let a = relu(module::conv1d(a, w2.clone(), Some(b2.clone()), o2.clone()));
+                a.mean_dim(2).flatten::<2>(1, 2)
+            }
+            (BurnConvs::D2((w1, b1, o1), (w2, b2, o2), pool), BurnInput::D2(x)) => {
+                let a = x.clone().permute([0, 3, 1, 2]);
+                let a = relu(module::conv2d(a, w1.clone(), Some(b1.clone()), o1.clone()));
+                let a = module::max_pool2d(a, pool.clone());
+                let a = relu(module::conv2d(a, w2.clone(), Some(b2.clone()), o2.clone()));
+                a.mean_dims(&[2, 3]).flatten::<2>(1, 3)
+            }
+            _ => panic!("burn: input rank does not match the model"),
+        };
+        let y = module::linear(g, self.dense.0.clone(), Some(self.dense.1.clone()));
+        if self.softmax { burn_tensor::activation::softmax(y, 1) } else { y }
+    }
+    fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
+        Ok(y.into_data().to_vec::<f32>().map_err(|e| format!("{e:?}"))?)
     }
 }

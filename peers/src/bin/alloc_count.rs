@@ -1,13 +1,16 @@
 //! Heap allocations per inference call of each peer, counted by a `#[global_allocator]`.
 //!
-//! For each model and batch size, each peer's model is built and its input prepared (not
+//! For each model (M1, M2 and the CNNs kws and sensor) and batch size, each peer's model is built and its input prepared (not
 //! counted), run 10 times to warm up (not counted), then run 100 times while every `alloc`,
 //! `alloc_zeroed` and `realloc` is counted; the table shows the counts and bytes divided by 100.
 //! Outputs are dropped inside the counted region, as a caller's would be.
 //!
 //! Run with `cargo run -p nn-peers --release --bin alloc_count`.
 
-use nn_peers::{Burn, BurnFlex, Candle, Ndarray, Peer, Res, Spec, Tract, check, single_thread};
+use nn_peers::{
+    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Model, Ndarray, Peer, Res, Spec, Tract,
+    TractCnn, check, single_thread,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -45,7 +48,7 @@ const WARMUP: u64 = 10;
 const CALLS: u64 = 100;
 
 /// (allocations per call, bytes per call) of `P` on `spec` at `batch`.
-fn count<P: Peer>(spec: &Spec, batch: usize) -> Res<(f64, f64)> {
+fn count<P: Peer>(spec: &P::Model, batch: usize) -> Res<(f64, f64)> {
     check::<P>(spec, batch)?;
     let mut p = P::new(spec, batch)?;
     let x = p.prepare(&spec.batch(batch))?;
@@ -60,29 +63,45 @@ fn count<P: Peer>(spec: &Spec, batch: usize) -> Res<(f64, f64)> {
     Ok(((a1 - a0) as f64 / CALLS as f64, (b1 - b0) as f64 / CALLS as f64))
 }
 
+/// One table row per peer.
+fn print_rows(model: &str, batch: usize, rows: &[(&str, Res<(f64, f64)>)]) {
+    for (name, r) in rows {
+        match r {
+            Ok((a, b)) => println!("| {name:<9} | {model:<6} | {batch:>5} | {a:>18.2} | {b:>12.0} |"),
+            Err(e) => println!("| {name:<9} | {model:<6} | {batch:>5} | error: {e} |"),
+        }
+    }
+}
+
 fn main() {
     single_thread();
     let specs = [Spec::m1(), Spec::m2()];
+    let cnns = [Cnn::kws(), Cnn::sensor()];
     println!("Heap allocations per inference call ({CALLS} calls after {WARMUP} warm-up calls)\n");
-    println!("| peer      | model | batch | allocations / call | bytes / call |");
-    println!("|-----------|-------|-------|--------------------|--------------|");
+    println!("| peer      | model  | batch | allocations / call | bytes / call |");
+    println!("|-----------|--------|-------|--------------------|--------------|");
     for batch in [1, 64] {
         for spec in &specs {
-            let rows: [(&str, Res<(f64, f64)>); 5] = [
+            let rows = [
                 (Candle::NAME, count::<Candle>(spec, batch)),
                 (Tract::NAME, count::<Tract>(spec, batch)),
                 (Burn::NAME, count::<Burn>(spec, batch)),
                 (BurnFlex::NAME, count::<BurnFlex>(spec, batch)),
                 (Ndarray::NAME, count::<Ndarray>(spec, batch)),
             ];
-            for (name, r) in rows {
-                match r {
-                    Ok((a, b)) => {
-                        println!("| {name:<9} | {:<5} | {batch:>5} | {a:>18.2} | {b:>12.0} |", spec.name)
-                    }
-                    Err(e) => println!("| {name:<9} | {:<5} | {batch:>5} | error: {e} |", spec.name),
-                }
-            }
+            print_rows(spec.name(), batch, &rows);
+        }
+    }
+    // ndarray has no convolution, so no CNN peer.
+    for batch in [1, 64] {
+        for cnn in &cnns {
+            let rows = [
+                (CandleCnn::NAME, count::<CandleCnn>(cnn, batch)),
+                (TractCnn::NAME, count::<TractCnn>(cnn, batch)),
+                (BurnCnn::NAME, count::<BurnCnn>(cnn, batch)),
+                (BurnFlexCnn::NAME, count::<BurnFlexCnn>(cnn, batch)),
+            ];
+            print_rows(cnn.name(), batch, &rows);
         }
     }
     // Evidence for the single-thread setting: no framework started a thread pool.
