@@ -7,6 +7,9 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
     python3 scripts/bench.py --peers    # ... plus candle, tract, burn and ndarray (a 20-minute
                                         # first build; see peers/README.md)
     python3 scripts/bench.py --rounds 5 # more rounds (default 3)
+    python3 scripts/bench.py --before REV  # ... plus benches/mlp.rs built from git revision REV
+                                        # (in a worktree under /tmp), to check that the Dense
+                                        # figures do not regress
 
 It builds the benchmark executables: `benches/mlp.rs` for the default target (nn, the
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
@@ -40,11 +43,11 @@ def run(cmd, env=None, cwd=ROOT):
     subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True)
 
 
-def bench_executable(args, env=None):
+def bench_executable(args, env=None, cwd=ROOT):
     """Builds a criterion bench with `cargo bench --no-run` and returns its executable."""
     cmd = ["cargo", "bench", *args, "--no-run", "--message-format=json"]
     print("+", " ".join(cmd), flush=True)
-    out = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, check=True,
+    out = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True,
                          capture_output=True, text=True).stdout
     exes = [json.loads(line).get("executable") for line in out.splitlines() if line.startswith("{")]
     exes = [e for e in exes if e and "/deps/" in e]
@@ -97,6 +100,13 @@ def main():
               "hand_direct on the CNNs", flush=True)
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
+    before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
+    if before:
+        tree = Path("/tmp") / f"nn-before-{before}"
+        if not tree.exists():
+            run(["git", "worktree", "add", "--detach", "-f", str(tree), before])
+        env = {"CARGO_TARGET_DIR": str(ROOT / "target" / "before")}
+        builds["before"] = (bench_executable(["--bench", "mlp"], env, cwd=tree), {})
 
     results = {name: [] for name in builds}
     home = ROOT / "target" / "bench-rounds"
@@ -125,7 +135,10 @@ def main():
                          if key in d and key in n]
             if per_round:
                 spread[key] = (min(per_round), max(per_round))
-    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread)
+    then = None
+    if before:
+        then = (before, best(results["before"]), results["before"], results["default"])
+    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread, then)
 
 
 def fmt(ns):
@@ -224,7 +237,24 @@ def cnn_report(m, peers, peak_flops):
     return lines
 
 
-def write_report(m, native, peers, clean, incremental, size, rounds, spread):
+def before_report(m, then):
+    """The Dense models against a build of an earlier revision, from the same rounds."""
+    rev, old, old_rounds, new_rounds = then
+    lines = ["", f"Dense before and after: `nn` on M1 and M2 against `benches/mlp.rs` built from `{rev}` "
+             "(run in the same rounds, interleaved; per sample):", "",
+             "| model | batch | before | now | now / before | per round |", "|---|---|---|---|---|---|"]
+    for model, batch, b in [("M1", "batch1", 1), ("M2", "batch1", 1), ("M1", "batch64", 64), ("M2", "batch64", 64)]:
+        key = f"{model}/{batch}/nn" + (f"/{b}" if b > 1 else "")
+        if key not in old or key not in m:
+            continue
+        per_round = [n[key] / o[key] for o, n in zip(old_rounds, new_rounds) if key in o and key in n]
+        spread = f"{min(per_round):.2f}–{max(per_round):.2f}×" if per_round else "–"
+        lines.append(f"| {model} | {b} | {fmt(old[key] / b)} | {fmt(m[key] / b)} | {m[key] / old[key]:.2f}× | "
+                     f"{spread} |")
+    return lines
+
+
+def write_report(m, native, peers, clean, incremental, size, rounds, spread, then=None):
     peak_id = next((k for k in m if k.startswith("peak/fma")), None)
     read_m2 = m.get("peak/read_m2_weights")
     peak_flops = None
@@ -281,6 +311,8 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread):
         ratios.append("- " + ", ".join(r))
     lines += ["", "Ratios (same run):", ""] + ratios
     lines += cnn_report(m, peers, peak_flops)
+    if then:
+        lines += before_report(m, then)
     lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "
               "of the same binary can move by up to 2× from one minute to the next. A neighbour only ever "
               "adds time, so the fastest of interleaved rounds is the figure least disturbed, for every "
