@@ -77,7 +77,7 @@ pub fn geometry(
 }
 
 /// `[1, x]` for a sequence (a one-row image), `[a, b]` for an image: nn-core's two spatial axes.
-fn two(v: &[usize], fill: usize) -> [usize; 2] {
+pub fn two(v: &[usize], fill: usize) -> [usize; 2] {
     match v {
         [x] => [fill, *x],
         [a, b] => [*a, *b],
@@ -124,6 +124,19 @@ struct Window {
 }
 
 impl Window {
+    /// The options every convolution declares, by name.
+    fn read(args: &Args, rank: usize) -> Window {
+        Window {
+            rank,
+            kernel: args.ints(args.at("kernel_size"), rank, 1),
+            strides: args.ints(args.at("strides"), rank, 1),
+            padding: Padding::read(args, args.at("padding")),
+            dilation: args.ints(args.at("dilation_rate"), rank, 1),
+            activation: args.activation(args.at("activation")),
+            use_bias: args.bool(args.at("use_bias"), true),
+        }
+    }
+
     fn geometry(&self, input: &Shape) -> Result<Vec<(usize, usize)>, String> {
         geometry(input, self.rank, &self.kernel, &self.strides, &self.dilation, self.padding, "needs")
     }
@@ -153,17 +166,9 @@ fn read_conv(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn Laye
     let params = if rank == 1 { CONV1D_PARAMS } else { CONV2D_PARAMS };
     let args = params::read(call, params, &["filters", "kernel_size"], cx)?;
     Some(Rc::new(Conv {
-        window: Window {
-            rank,
-            kernel: args.ints(1, rank, 1),
-            strides: args.ints(2, rank, 1),
-            padding: Padding::read(&args, 3),
-            dilation: args.ints(5, rank, 1),
-            activation: args.activation(7),
-            use_bias: args.bool(8, true),
-        },
-        filters: args.int(0, 1),
-        groups: args.int(6, 1),
+        window: Window::read(&args, rank),
+        filters: args.int(args.at("filters"), 1),
+        groups: args.int(args.at("groups"), 1),
     }))
 }
 
@@ -242,16 +247,8 @@ struct Depthwise {
 fn read_depthwise(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args = params::read(call, DEPTHWISE_PARAMS, &["kernel_size"], cx)?;
     Some(Rc::new(Depthwise {
-        window: Window {
-            rank: 2,
-            kernel: args.ints(0, 2, 1),
-            strides: args.ints(1, 2, 1),
-            padding: Padding::read(&args, 2),
-            dilation: args.ints(5, 2, 1),
-            activation: args.activation(6),
-            use_bias: args.bool(7, true),
-        },
-        multiplier: args.int(3, 1),
+        window: Window::read(&args, 2),
+        multiplier: args.int(args.at("depth_multiplier"), 1),
         filters: None,
     }))
 }
@@ -259,17 +256,9 @@ fn read_depthwise(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> 
 fn read_separable(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args = params::read(call, SEPARABLE_PARAMS, &["filters", "kernel_size"], cx)?;
     Some(Rc::new(Depthwise {
-        window: Window {
-            rank: 2,
-            kernel: args.ints(1, 2, 1),
-            strides: args.ints(2, 2, 1),
-            padding: Padding::read(&args, 3),
-            dilation: args.ints(6, 2, 1),
-            activation: args.activation(7),
-            use_bias: args.bool(8, true),
-        },
-        multiplier: args.int(4, 1),
-        filters: Some(args.int(0, 1)),
+        window: Window::read(&args, 2),
+        multiplier: args.int(args.at("depth_multiplier"), 1),
+        filters: Some(args.int(args.at("filters"), 1)),
     }))
 }
 

@@ -58,10 +58,20 @@ pub enum Value {
 
 /// The values read for a layer's parameters, by position in its declaration.
 pub struct Args {
+    names: Vec<&'static str>,
     values: Vec<Option<Value>>,
 }
 
 impl Args {
+    /// The position of parameter `name` in the layer's declaration.
+    ///
+    /// # Panics
+    /// If the layer declares no such parameter: a mistake in the catalog, not in the user's
+    /// model, caught by any test of the layer.
+    pub fn at(&self, name: &str) -> usize {
+        self.names.iter().position(|n| *n == name).unwrap_or_else(|| panic!("no parameter `{name}`"))
+    }
+
     /// The whole number given for parameter `i`, or `default`.
     pub fn int(&self, i: usize, default: usize) -> usize {
         match &self.values[i] {
@@ -183,7 +193,7 @@ pub fn read(call: &LayerCall, params: &[Param], required: &[&str], cx: &mut Ctxt
             ok = false;
         }
     }
-    ok.then_some(Args { values })
+    ok.then_some(Args { names: params.iter().map(|p| p.name).collect(), values })
 }
 
 /// The layer's form, for errors: `Conv2D<filters, kernel_size, strides = .., ..>`.

@@ -1,6 +1,6 @@
 //! `MaxPooling1D/2D`, `AveragePooling1D/2D` and the global pools (nn-core's `layers/pooling.rs`).
 
-use super::conv::{Padding, geometry, spatial};
+use super::conv::{Padding, geometry, spatial, two};
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::ast::LayerCall;
@@ -110,12 +110,7 @@ impl LayerSpec for Pool {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
         let pads: Vec<usize> = self.geometry(input).unwrap_or_default().iter().map(|(_, p)| *p).collect();
-        let two = |v: &[usize], fill: usize| match v {
-            [a, b] => (*a, *b),
-            [b] => (fill, *b),
-            _ => (fill, fill),
-        };
-        let ((kh, kw), (sh, sw), (ph, pw)) = (two(&self.size, 1), two(&self.strides, 1), two(&pads, 0));
+        let ([kh, kw], [sh, sw], [ph, pw]) = (two(&self.size, 1), two(&self.strides, 1), two(&pads, 0));
         let op = self.op.ty();
         quote!(::nn::layers::Pool<#x, #y, #op, #kh, #kw, #sh, #sw, #ph, #pw>)
     }

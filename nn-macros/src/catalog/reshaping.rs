@@ -1,7 +1,7 @@
 //! `Flatten`, `Reshape`, `Permute`, `RepeatVector`, `ZeroPadding1D/2D`, `Cropping1D/2D` and
 //! `UpSampling1D/2D` (nn-core's `layers/reshaping.rs`).
 
-use super::conv::spatial;
+use super::conv::{spatial, two};
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::ast::LayerCall;
@@ -236,11 +236,8 @@ impl LayerSpec for EdgeLayer {
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
-        let (top, left) = match self.amounts.as_slice() {
-            [(l, _)] => (0, *l),
-            [(t, _), (l, _)] => (*t, *l),
-            _ => (0, 0),
-        };
+        let before: Vec<usize> = self.amounts.iter().map(|(b, _)| *b).collect();
+        let [top, left] = two(&before, 0);
         match self.edges {
             Edges::Pad => quote!(::nn::layers::ZeroPadding<#x, #y, #top, #left>),
             Edges::Crop => quote!(::nn::layers::Cropping<#x, #y, #top, #left>),
@@ -274,11 +271,7 @@ impl LayerSpec for Up {
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
-        let (sh, sw) = match self.size.as_slice() {
-            [s] => (1, *s),
-            [a, b] => (*a, *b),
-            _ => (1, 1),
-        };
+        let [sh, sw] = two(&self.size, 1);
         quote!(::nn::layers::UpSampling<#x, #y, #sh, #sw>)
     }
 }
