@@ -71,6 +71,19 @@ impl Model {
         }
     }
 
+    /// The number of weights of the layers the macro knows (a nested model counts none).
+    pub fn weights(&self) -> usize {
+        let layer = |l: &LayerNode| -> usize {
+            l.spec
+                .variable_shapes(&l.input)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.iter().product::<usize>())
+                .sum()
+        };
+        self.layers.iter().map(layer).sum()
+    }
+
     /// Shapes of `predict`'s outputs, in order.
     pub fn output_shapes(&self) -> Vec<Shape> {
         self.outputs.iter().map(|v| self.shape_of(v).clone()).collect()

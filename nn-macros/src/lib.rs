@@ -36,6 +36,7 @@ pub fn sequential(input: TokenStream) -> TokenStream {
     };
     let mut cx = ctxt::Ctxt::default();
     let model = check::sequential(&def, &mut cx);
+    fits_the_stack(model.as_ref(), def.item.as_ref(), def.span, &mut cx);
     finish(cx, model, def.item.as_ref()).into()
 }
 
@@ -50,6 +51,7 @@ pub fn functional(input: TokenStream) -> TokenStream {
     };
     let mut cx = ctxt::Ctxt::default();
     let model = graph::functional(&def, &mut cx);
+    fits_the_stack(model.as_ref(), def.item.as_ref(), def.span, &mut cx);
     finish(cx, model, def.item.as_ref()).into()
 }
 
@@ -62,6 +64,34 @@ pub fn keras_model(input: TokenStream) -> TokenStream {
     match syn::parse::<keras::KerasDef>(input) {
         Ok(def) => keras::expand(def).into(),
         Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// The most weights the expression form may hold: it returns the model by value, built on the
+/// stack, and a thread's stack is 2 to 8 MiB.
+const EXPRESSION_WEIGHTS: usize = 1 << 20;
+
+/// The expression form of a model too large for the stack is an error stating its size, rather
+/// than a program that overflows its stack when run: such a model is declared as a type and built
+/// on the heap (`boxed_seeded`).
+fn fits_the_stack(
+    model: Option<&ir::Model>,
+    item: Option<&ast::ItemHeader>,
+    span: proc_macro2::Span,
+    cx: &mut ctxt::Ctxt,
+) {
+    let Some(model) = model.filter(|_| item.is_none()) else { return };
+    let weights = model.weights();
+    if weights > EXPRESSION_WEIGHTS {
+        cx.error(
+            span,
+            format!(
+                "this model holds {weights} weights ({:.1} MiB of f32), too many to return on the stack \
+                 (at most {EXPRESSION_WEIGHTS}): declare it as a type, `sequential! {{ pub struct Name {{ ... }} }}`, \
+                 and build it on the heap with `Name::boxed_seeded(seed)`",
+                weights as f64 * 4.0 / (1024.0 * 1024.0)
+            ),
+        );
     }
 }
 
