@@ -74,7 +74,16 @@ pub unsafe trait Tensor: Copy + Debug + PartialEq {
 /// `Tensor2<T, S, C>`: a sequence of `S` steps of `C` channels, Keras's `(steps, channels)`.
 ///
 /// Held as an nalgebra `C × S` matrix, one column per step: nalgebra is column-major, so its
-/// memory is Keras's row-major `(S, C)` array.
+/// memory is Keras's row-major `(S, C)` array. What a model with `Input<S, C>` takes.
+///
+/// ```
+/// use nn_core::tensor::{Tensor, Tensor2};
+/// // Three steps of two channels, as numpy's `x[s][c]`.
+/// let x = Tensor2::<f32, 3, 2>::from_rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+/// assert_eq!(x.step(2).as_slice(), &[5.0, 6.0]);
+/// assert_eq!(x.0[(1, 0)], 2.0); // the matrix: channel 1 of step 0
+/// assert_eq!(<Tensor2<f32, 3, 2> as Tensor>::SHAPE, &[3, 2]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(transparent)]
 pub struct Tensor2<T, const S: usize, const C: usize>(pub SMatrix<T, C, S>);
@@ -83,7 +92,18 @@ pub struct Tensor2<T, const S: usize, const C: usize>(pub SMatrix<T, C, S>);
 /// `(height, width, channels)`.
 ///
 /// Held as `H` nalgebra `C × W` matrices, one column per pixel, so its memory is Keras's
-/// row-major `(H, W, C)` array.
+/// row-major `(H, W, C)` array. What a model with `Input<H, W, C>` takes.
+///
+/// ```
+/// use nn_core::tensor::{Tensor, Tensor3};
+/// // A 2×2 RGB image, as numpy's `x[h][w][c]`.
+/// let x = Tensor3::<f32, 2, 2, 3>::from_pixels([
+///     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+///     [[0.0, 0.0, 1.0], [0.5, 0.5, 0.5]],
+/// ]);
+/// assert_eq!(x.pixel(1, 0).as_slice(), &[0.0, 0.0, 1.0]);
+/// assert_eq!(x.as_slice()[9..], [0.5, 0.5, 0.5]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(transparent)]
 pub struct Tensor3<T, const H: usize, const W: usize, const C: usize>(pub [SMatrix<T, C, W>; H]);
