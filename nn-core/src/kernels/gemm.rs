@@ -21,13 +21,35 @@ pub fn dense<T: Element>(
     k: usize,
     n: usize,
 ) {
-    if k == 0 || n == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
+    dense_strided(level, x, k, w, bias, y, k, n);
+}
+
+/// [`dense`] over rows of `x` that start `stride` values apart and may overlap: row `r` is
+/// `x[r * stride..r * stride + k]`. A stride-1 convolution reads its patches this way straight
+/// from its input, with nothing gathered.
+#[allow(clippy::too_many_arguments)]
+pub fn dense_strided<T: Element>(
+    level: Level,
+    x: &[T],
+    stride: usize,
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    k: usize,
+    n: usize,
+) {
+    if k == 0 || n == 0 || stride == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
         return;
     }
-    if !T::dense_rows(level, x, w, bias, y, k, n) {
-        let rows = (x.len() / k).min(y.len() / n);
-        portable(&x[..rows * k], w, bias, &mut y[..rows * n], k, n);
+    if !T::dense_rows(level, x, stride, w, bias, y, k, n) {
+        portable(x, stride, w, bias, y, k, n);
     }
+}
+
+/// How many rows of `k` values, `stride` apart, `x` holds whole.
+#[inline(always)]
+fn rows_in(x: usize, stride: usize, k: usize) -> usize {
+    if x < k { 0 } else { (x - k) / stride + 1 }
 }
 
 /// The kernels of an element type that has them on x86-64: `dense_rows` and `accumulate_one`
@@ -37,30 +59,36 @@ macro_rules! simd_kernels {
         /// The register-blocked batched product for `level` over as many whole rows as `x` and
         /// `y` both hold. Returns `false`, touching nothing, where `level` has no kernel on this
         /// CPU or the slices do not fit `k` and `n`.
+        #[allow(clippy::too_many_arguments)]
         pub(crate) fn $dense(
             level: Level,
             x: &[$t],
+            stride: usize,
             w: &[$t],
             bias: Option<&[$t]>,
             y: &mut [$t],
             k: usize,
             n: usize,
         ) -> bool {
-            if k == 0 || n == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
+            if k == 0 || n == 0 || stride == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
                 return false;
             }
-            let rows = (x.len() / k).min(y.len() / n);
+            let rows = rows_in(x.len(), stride, k).min(y.len() / n);
             #[cfg(target_arch = "x86_64")]
             {
                 let bias = bias.map(<[$t]>::as_ptr);
                 if level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
-                    // SAFETY: the CPU has AVX-512F; `rows`, `k` and `n` fit the slices.
-                    unsafe { super::x86::gemm512(x.as_ptr(), w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n) };
+                    // SAFETY: the CPU has AVX-512F; `rows`, `stride`, `k` and `n` fit the slices.
+                    unsafe {
+                        super::x86::gemm512(x.as_ptr(), stride, w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n)
+                    };
                     return true;
                 }
                 if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
                     // SAFETY: as above, with AVX2 and FMA.
-                    unsafe { super::x86::gemm256(x.as_ptr(), w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n) };
+                    unsafe {
+                        super::x86::gemm256(x.as_ptr(), stride, w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n)
+                    };
                     return true;
                 }
             }
@@ -99,13 +127,23 @@ simd_kernels!(f32, dense_f32, accumulate_one_f32);
 simd_kernels!(f64, dense_f64, accumulate_one_f64);
 
 /// The portable kernel, for every element type and target.
-pub(crate) fn portable<T: Element>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], k: usize, n: usize) {
-    for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn portable<T: Element>(
+    x: &[T],
+    stride: usize,
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    k: usize,
+    n: usize,
+) {
+    let rows = rows_in(x.len(), stride, k);
+    for (r, yr) in y.chunks_exact_mut(n).take(rows).enumerate() {
         match bias {
             Some(b) => yr.copy_from_slice(&b[..n]),
             None => yr.fill(T::default()),
         }
-        for (xi, wr) in xr.iter().zip(w.chunks_exact(n)) {
+        for (xi, wr) in x[r * stride..r * stride + k].iter().zip(w.chunks_exact(n)) {
             for (a, wv) in yr.iter_mut().zip(wr) {
                 *a += *xi * *wv;
             }
@@ -145,7 +183,7 @@ mod tests {
         ] {
             let (x, w, b) = (fill::<T>(rows * k, 1), fill::<T>(k * n, 2), fill::<T>(n, 3));
             let mut want = [T::ZERO; 4096];
-            portable(&x[..rows * k], &w[..k * n], Some(&b[..n]), &mut want[..rows * n], k, n);
+            portable(&x[..rows * k], k, &w[..k * n], Some(&b[..n]), &mut want[..rows * n], k, n);
             for level in [Level::Portable, Level::Avx2, Level::Avx512] {
                 if !cpu::supports(level) {
                     continue;
@@ -167,6 +205,39 @@ mod tests {
     fn every_level_agrees_with_the_portable_kernel_on_ragged_shapes() {
         agrees_on_ragged_shapes::<f32>();
         agrees_on_ragged_shapes::<f64>();
+    }
+
+    #[test]
+    fn overlapping_strided_rows_read_as_if_copied_out() {
+        // Rows of 30 starting 12 apart, as a Conv1D of kernel 5 and stride 2 over 6 channels
+        // reads them, and rows that do not overlap (stride past k).
+        for &(rows, stride, k, n) in &[(13, 12, 30, 16), (7, 3, 9, 33), (5, 11, 4, 8)] {
+            let (x, w) = (fill::<f32>((rows - 1) * stride + k, 4), fill::<f32>(k * n, 5));
+            let mut want = [0.0f32; 4096];
+            for r in 0..rows {
+                dense(
+                    Level::Portable,
+                    &x[r * stride..r * stride + k],
+                    &w[..k * n],
+                    None,
+                    &mut want[r * n..],
+                    k,
+                    n,
+                );
+            }
+            for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+                if !cpu::supports(level) {
+                    continue;
+                }
+                let mut got = [7.0f32; 4096];
+                let x = &x[..(rows - 1) * stride + k];
+                dense_strided(level, x, stride, &w[..k * n], None, &mut got[..4096], k, n);
+                for i in 0..rows * n {
+                    assert!((got[i] - want[i]).abs() <= 1e-6 * want[i].abs().max(1.0), "{level:?} [{i}]");
+                }
+                assert_eq!(got[rows * n], 7.0, "{level:?} read a row past the input");
+            }
+        }
     }
 
     #[test]

@@ -32,10 +32,12 @@ pub trait Element:
     + sealed::Sealed
 {
     /// The batched dense product with this type's register-blocked kernel for `level`, or
-    /// `false` where it has none; see [`gemm::dense`].
+    /// `false` where it has none; see [`gemm::dense_strided`].
+    #[allow(clippy::too_many_arguments)]
     fn dense_rows(
         level: Level,
         x: &[Self],
+        stride: usize,
         w: &[Self],
         bias: Option<&[Self]>,
         y: &mut [Self],
@@ -53,13 +55,14 @@ impl Element for f32 {
     fn dense_rows(
         level: Level,
         x: &[f32],
+        stride: usize,
         w: &[f32],
         bias: Option<&[f32]>,
         y: &mut [f32],
         k: usize,
         n: usize,
     ) -> bool {
-        gemm::dense_f32(level, x, w, bias, y, k, n)
+        gemm::dense_f32(level, x, stride, w, bias, y, k, n)
     }
     #[inline(always)]
     fn accumulate_one(level: Level, x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) -> bool {
@@ -72,13 +75,14 @@ impl Element for f64 {
     fn dense_rows(
         level: Level,
         x: &[f64],
+        stride: usize,
         w: &[f64],
         bias: Option<&[f64]>,
         y: &mut [f64],
         k: usize,
         n: usize,
     ) -> bool {
-        gemm::dense_f64(level, x, w, bias, y, k, n)
+        gemm::dense_f64(level, x, stride, w, bias, y, k, n)
     }
     #[inline(always)]
     fn accumulate_one(level: Level, x: &[f64], w: &[f64], y: &mut [f64], k: usize, n: usize) -> bool {

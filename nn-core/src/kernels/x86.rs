@@ -125,13 +125,15 @@ vector!(F64x4(__m256d) of f64, lanes: 4, wide: false, mask: __m256i,
     load_masked: |p, m| _mm256_maskload_pd(p, m), store: _mm256_storeu_pd,
     store_masked: |p, m, v| _mm256_maskstore_pd(p, m, v.0), fmadd: _mm256_fmadd_pd, add: _mm256_add_pd);
 
-/// The batched product `y = x · w + bias` (`x` holds `rows × k`, `w` `k × n`, `bias` `n` and `y`
-/// `rows × n` values), in tiles two registers wide and up to 12 samples high in 512-bit
+/// The batched product `y = x · w + bias` (`x` holds `rows` rows of `k` values, each `stride`
+/// after the last, `w` `k × n`, `bias` `n` and `y` `rows × n` values), in tiles two registers wide and up to 12 samples high in 512-bit
 /// registers (24 accumulators of 32, each kernel load feeding 24 FMAs; 14 rows measured slower:
 /// the compiler spills), 6 in 256-bit ones (12 of 16).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm<V: Vector>(
     x: *const V::T,
+    stride: usize,
     w: *const V::T,
     bias: Option<*const V::T>,
     y: *mut V::T,
@@ -148,20 +150,20 @@ unsafe fn gemm<V: Vector>(
             let mr = balanced(rows - r, mr_max);
             // SAFETY: `r + mr <= rows` and `o + width <= n`: in bounds of every slice.
             unsafe {
-                let (x, w, y, bias) = (x.add(r * k), w.add(o), y.add(r * n + o), bias.map(|b| b.add(o)));
+                let (x, w, y, bias) = (x.add(r * stride), w.add(o), y.add(r * n + o), bias.map(|b| b.add(o)));
                 match mr {
-                    12 => tile::<V, 12>(x, w, bias, y, k, n, width),
-                    11 => tile::<V, 11>(x, w, bias, y, k, n, width),
-                    10 => tile::<V, 10>(x, w, bias, y, k, n, width),
-                    9 => tile::<V, 9>(x, w, bias, y, k, n, width),
-                    8 => tile::<V, 8>(x, w, bias, y, k, n, width),
-                    7 => tile::<V, 7>(x, w, bias, y, k, n, width),
-                    6 => tile::<V, 6>(x, w, bias, y, k, n, width),
-                    5 => tile::<V, 5>(x, w, bias, y, k, n, width),
-                    4 => tile::<V, 4>(x, w, bias, y, k, n, width),
-                    3 => tile::<V, 3>(x, w, bias, y, k, n, width),
-                    2 => tile::<V, 2>(x, w, bias, y, k, n, width),
-                    _ => tile::<V, 1>(x, w, bias, y, k, n, width),
+                    12 => tile::<V, 12>(x, stride, w, bias, y, k, n, width),
+                    11 => tile::<V, 11>(x, stride, w, bias, y, k, n, width),
+                    10 => tile::<V, 10>(x, stride, w, bias, y, k, n, width),
+                    9 => tile::<V, 9>(x, stride, w, bias, y, k, n, width),
+                    8 => tile::<V, 8>(x, stride, w, bias, y, k, n, width),
+                    7 => tile::<V, 7>(x, stride, w, bias, y, k, n, width),
+                    6 => tile::<V, 6>(x, stride, w, bias, y, k, n, width),
+                    5 => tile::<V, 5>(x, stride, w, bias, y, k, n, width),
+                    4 => tile::<V, 4>(x, stride, w, bias, y, k, n, width),
+                    3 => tile::<V, 3>(x, stride, w, bias, y, k, n, width),
+                    2 => tile::<V, 2>(x, stride, w, bias, y, k, n, width),
+                    _ => tile::<V, 1>(x, stride, w, bias, y, k, n, width),
                 }
             }
             r += mr;
@@ -184,6 +186,7 @@ fn balanced(rows: usize, max: usize) -> usize {
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<V: Vector, const MR: usize>(
     x: *const V::T,
+    stride: usize,
     w: *const V::T,
     bias: Option<*const V::T>,
     y: *mut V::T,
@@ -193,7 +196,8 @@ unsafe fn tile<V: Vector, const MR: usize>(
 ) {
     let lanes = V::LANES;
     let two = width > lanes;
-    // SAFETY: the caller keeps `MR` rows of `k` in `x`, `k` rows of `n` in `w` and `MR` of `n`
+    // SAFETY: the caller keeps `MR` rows of `k` in `x` (`stride` apart), `k` rows of `n` in
+    // `w` and `MR` of `n`
     // in `y`, `width` columns of each from here; masks keep every access within `width`.
     unsafe {
         let (m0, m1) = (V::mask(width.min(lanes)), V::mask(width.saturating_sub(lanes)));
@@ -210,7 +214,7 @@ unsafe fn tile<V: Vector, const MR: usize>(
                 let w0 = V::load(w.add(i * n));
                 let w1 = V::load_masked(w.add(i * n + lanes), m1);
                 for r in 0..MR {
-                    let a = V::splat(x.add(r * k + i));
+                    let a = V::splat(x.add(r * stride + i));
                     acc0[r] = V::fmadd(a, w0, acc0[r]);
                     acc1[r] = V::fmadd(a, w1, acc1[r]);
                 }
@@ -220,7 +224,7 @@ unsafe fn tile<V: Vector, const MR: usize>(
             for i in 0..k {
                 let w0 = V::load_masked(w.add(i * n), m0);
                 for r in 0..MR {
-                    acc0[r] = V::fmadd(V::splat(x.add(r * k + i)), w0, acc0[r]);
+                    acc0[r] = V::fmadd(V::splat(x.add(r * stride + i)), w0, acc0[r]);
                 }
             }
         }
@@ -389,11 +393,13 @@ impl Simd for f64 {
 /// [`gemm`] in AVX-512 registers.
 ///
 /// # Safety
-/// AVX-512F must be available; `x` holds `rows × k`, `w` `k × n`, `bias` `n` and `y` `rows × n`
-/// values.
+/// AVX-512F must be available; `x` holds `rows` rows of `k` values, `stride` apart, `w` `k × n`,
+/// `bias` `n` and `y` `rows × n` values.
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm512<T: Simd>(
     x: *const T,
+    stride: usize,
     w: *const T,
     bias: Option<*const T>,
     y: *mut T,
@@ -402,7 +408,7 @@ pub(crate) unsafe fn gemm512<T: Simd>(
     n: usize,
 ) {
     // SAFETY: passed on from the caller.
-    unsafe { gemm::<T::Zmm>(x, w, bias, y, rows, k, n) }
+    unsafe { gemm::<T::Zmm>(x, stride, w, bias, y, rows, k, n) }
 }
 
 /// [`gemm`] in AVX2 registers.
@@ -410,8 +416,10 @@ pub(crate) unsafe fn gemm512<T: Simd>(
 /// # Safety
 /// AVX2 and FMA must be available; sizes as for [`gemm512`].
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm256<T: Simd>(
     x: *const T,
+    stride: usize,
     w: *const T,
     bias: Option<*const T>,
     y: *mut T,
@@ -420,7 +428,7 @@ pub(crate) unsafe fn gemm256<T: Simd>(
     n: usize,
 ) {
     // SAFETY: passed on from the caller.
-    unsafe { gemm::<T::Ymm>(x, w, bias, y, rows, k, n) }
+    unsafe { gemm::<T::Ymm>(x, stride, w, bias, y, rows, k, n) }
 }
 
 /// [`gemv`] in AVX-512 registers.

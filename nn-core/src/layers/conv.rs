@@ -16,6 +16,7 @@ use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::Tensor;
 use crate::weights::bytes;
 use core::marker::PhantomData;
+use core::ops::Range;
 
 /// Output pixels gathered per matrix product: four 12-row tiles of the AVX-512 kernel, when
 /// their patches fit in L1 beside the kernel (`L1_BYTES`).
@@ -24,6 +25,9 @@ const L1_BYTES: usize = 32 * 1024;
 /// For wider patches, two tiles, up to `BLOCK_BYTES` of stack; wider still run the direct loop.
 const SMALL_BLOCK: usize = 24;
 const BLOCK_BYTES: usize = 96 * 1024;
+/// The edge pixels of a one-row kernel (those with padding under their window) are few: a
+/// small block of them costs less stack to zero.
+const EDGE: usize = 4;
 
 /// `Conv1D` (`X`, `Y` are [`Tensor2`](crate::tensor::Tensor2), `KH = SH = DH = 1`, `PH = 0`)
 /// and `Conv2D` ([`Tensor3`](crate::tensor::Tensor3)): `F` filters of `KH × KW` taps over `CG`
@@ -117,15 +121,56 @@ impl<
         self.kernel.as_flattened().as_flattened().as_flattened()
     }
 
-    /// One group: blocks of output pixels gathered into patch rows, times the kernel.
+    /// One group, as a matrix product of patch rows by the kernel. An undilated one-row kernel
+    /// (every Conv1D) reads the patches of the pixels whose window lies inside the input in place:
+    /// consecutive patches are runs of `KW · CG` values `SW · CG` apart in the input, which the
+    /// product takes as overlapping rows. The rest are gathered into blocks of `ROWS` patch rows.
     #[inline(always)]
     fn by_patches<const ROWS: usize>(&self, level: Level, x: &[X::Scalar], y: &mut [X::Scalar]) {
         let win = Self::WINDOW;
+        if !(KH == 1 && DW == 1) {
+            self.gathered::<ROWS>(level, x, y, 0..win.positions());
+            return;
+        }
+        for oy in 0..win.oh {
+            let row = oy * win.ow;
+            let Some((lo, hi, p)) = win.interior(oy, KW) else {
+                self.gathered::<EDGE>(level, x, y, row..row + win.ow);
+                continue;
+            };
+            self.gathered::<EDGE>(level, x, y, row..row + lo);
+            gemm::dense_strided(
+                level,
+                &x[p * CG..],
+                SW * CG,
+                self.kernel_flat(),
+                self.bias(),
+                &mut y[(row + lo) * F..(row + hi) * F],
+                KW * CG,
+                F,
+            );
+            self.gathered::<EDGE>(level, x, y, row + hi..row + win.ow);
+        }
+    }
+
+    /// The output pixels `pixels`, their patches gathered `ROWS` at a time (zeros where a tap
+    /// falls on padding) and multiplied by the kernel.
+    #[inline(always)]
+    fn gathered<const ROWS: usize>(
+        &self,
+        level: Level,
+        x: &[X::Scalar],
+        y: &mut [X::Scalar],
+        pixels: Range<usize>,
+    ) {
+        if pixels.is_empty() {
+            return;
+        }
+        let win = Self::WINDOW;
         let mut patches = [[[[X::Scalar::ZERO; CG]; KW]; KH]; ROWS];
-        let bias = if USE_BIAS { Some(&self.bias[..]) } else { None };
-        let mut start = 0;
-        while start < win.positions() {
-            let n = ROWS.min(win.positions() - start);
+        let mut start = pixels.start;
+        while start < pixels.end {
+            let n = ROWS.min(pixels.end - start);
             for (r, patch) in patches[..n].iter_mut().enumerate() {
                 let (oy, ox) = ((start + r) / win.ow, (start + r) % win.ow);
                 // Inside the input and undilated along the row (most pixels), each kernel row
@@ -153,13 +198,18 @@ impl<
                 level,
                 rows,
                 self.kernel_flat(),
-                bias,
+                self.bias(),
                 &mut y[start * F..(start + n) * F],
                 KH * KW * CG,
                 F,
             );
             start += n;
         }
+    }
+
+    #[inline(always)]
+    fn bias(&self) -> Option<&[X::Scalar]> {
+        if USE_BIAS { Some(&self.bias[..]) } else { None }
     }
 
     /// Any number of groups: the direct loop over taps, channels and filters.
@@ -641,6 +691,47 @@ mod tests {
         for level in [Level::Portable, Level::Avx2, Level::Avx512] {
             assert_eq!(conv.forward_at(level, &x).as_slice(), &want);
         }
+    }
+
+    /// `conv` with pseudo-random weights, at every level, against its direct loop on `x`.
+    fn every_path_agrees<
+        X: Tensor<Scalar = f32>,
+        Y: Tensor<Scalar = f32>,
+        L: Layer<Scalar = f32, Input = X, Output = Y>,
+    >(
+        mut conv: L,
+        direct: impl Fn(&L, &[f32], &mut [f32]),
+    ) {
+        let mut seed = 7u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        conv.visit_weights_mut(&mut |w| w.data.iter_mut().for_each(|v| *v = next()));
+        let mut x = X::ZEROS;
+        x.as_mut_slice().iter_mut().for_each(|v| *v = next());
+        let mut want = Y::ZEROS;
+        direct(&conv, x.as_slice(), want.as_mut_slice());
+        for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+            let got = conv.forward_at(level, &x);
+            for (g, w) in got.as_slice().iter().zip(want.as_slice()) {
+                assert!((g - w).abs() < 1e-5, "{level:?}: {g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_row_kernels_read_in_place_and_gather_only_their_edges() {
+        // Conv1D k3 causal (two pixels of padding before), k5 stride 2 `same` (one after),
+        // k4 stride 3 valid, and a Conv2D (1, 3) kernel stride (2, 2) `same`.
+        type Causal = Conv<Tensor2<f32, 20, 3>, Tensor2<f32, 20, 5>, 1, 3, 3, 5, 1, 1, 1, 1, 0, 2>;
+        type Same = Conv<Tensor2<f32, 128, 6>, Tensor2<f32, 64, 16>, 1, 5, 6, 16, 1, 2, 1, 1, 0, 1>;
+        type Valid = Conv<Tensor2<f32, 17, 2>, Tensor2<f32, 5, 33>, 1, 4, 2, 33, 1, 3, 1, 1, 0, 0>;
+        type Wide = Conv<Tensor3<f32, 5, 7, 2>, Tensor3<f32, 3, 4, 3>, 1, 3, 2, 3, 2, 2, 1, 1, 0, 1>;
+        every_path_agrees(Causal::ZEROS, |c, x, y| c.direct(x, y));
+        every_path_agrees(Same::ZEROS, |c, x, y| c.direct(x, y));
+        every_path_agrees(Valid::ZEROS, |c, x, y| c.direct(x, y));
+        every_path_agrees(Wide::ZEROS, |c, x, y| c.direct(x, y));
     }
 
     #[test]

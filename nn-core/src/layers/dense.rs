@@ -98,7 +98,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         let rows = xs.len().min(ys.len());
         let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
         let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
-        if T::dense_rows(level, flat(xs), self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT) {
+        if T::dense_rows(level, flat(xs), IN, self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT) {
             for y in ys {
                 self.activation.apply(y);
             }

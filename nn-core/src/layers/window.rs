@@ -59,4 +59,15 @@ impl Window {
         let x = (ox * self.sw).checked_sub(self.pw)?;
         (y + (kh - 1) * self.dh < self.h && x + (kw - 1) * self.dw < self.w).then_some(y * self.w + x)
     }
+
+    /// The output pixels `lo..hi` of row `oy` whose undilated one-row `1 × kw` windows all fall
+    /// inside the input, with the input pixel under the first tap of `lo`: `Some((lo, hi, p))`
+    /// unless there is none.
+    #[inline(always)]
+    pub fn interior(&self, oy: usize, kw: usize) -> Option<(usize, usize, usize)> {
+        let y = (oy * self.sh).checked_sub(self.ph).filter(|&y| y < self.h)?;
+        let lo = self.pw.div_ceil(self.sw);
+        let hi = ((self.w + self.pw).checked_sub(kw)? / self.sw + 1).min(self.ow);
+        (lo < hi).then(|| (lo, hi, y * self.w + lo * self.sw - self.pw))
+    }
 }
