@@ -39,9 +39,8 @@ pub trait Layer {
     /// kernels for `level` (layers with a batched kernel override it). Never allocates.
     #[inline(always)]
     fn forward_batch(&self, level: Level, xs: &[Self::Input], ys: &mut [Self::Output]) {
-        let _ = level;
         for (x, y) in xs.iter().zip(ys) {
-            *y = self.forward(x);
+            *y = self.forward_at(level, x);
         }
     }
 

@@ -467,7 +467,8 @@ const BATCH_STACK: usize = 256 * 1024;
 /// straight from `xs`, and the last writes straight into `ys` when it is the one output and
 /// nothing else reads it (a chain of layers copies nothing). A graph with a nested model runs
 /// sample by sample instead: the nested model's sizes are then checked (and reported) once, in
-/// `run`; so does a model whose values for one sample outgrow the stack budget.
+/// `run`; so does a model whose values for one sample outgrow the stack budget, and one over
+/// sequences or images.
 fn batch_body(code: &Code) -> TokenStream {
     let (model, t) = (code.model, &code.t);
     let is_view: Vec<bool> = model.steps.iter().map(|s| model.layers[s.layer].spec.is_view()).collect();
@@ -492,7 +493,12 @@ fn batch_body(code: &Code) -> TokenStream {
     }
     let per_sample = 4 * buffers.iter().map(|(_, s)| s.len()).sum::<usize>().max(1);
     let nested = model.steps.iter().any(|step| code.field(step.layer).is_some_and(|f| f.nested));
-    if last.is_none() || nested || per_sample > BATCH_STACK {
+    // Over sequences and images every layer already multiplies a matrix per sample (a row per
+    // step or pixel), so a chunk gains nothing and its buffers crowd L1: the two CNNs of
+    // BENCHMARKS.md ran 9% (sensor) and 28% (KWS) slower at batch 64 chunked than sample by
+    // sample.
+    let tensors = model.inputs.iter().chain(model.steps.iter().map(|s| &s.output)).any(|s| s.rank() > 1);
+    if last.is_none() || nested || tensors || per_sample > BATCH_STACK {
         return quote! {
             for (x, y) in xs.iter().zip(ys.iter_mut()) {
                 *y = ::nn::Model::run(self, level, x);

@@ -130,6 +130,10 @@ impl<
         let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
         let (x, mut y) = (x.as_slice(), Y::ZEROS);
         let c = X::LAST;
+        // The channel count hidden from the optimizer: with it known, LLVM unrolls the channel
+        // loop and vectorizes across output pixels instead, with gathers and scatters, and the
+        // sensor model's pool cost more than its second convolution.
+        let lanes = core::hint::black_box(c);
         // The window's rows and columns inside the input: no per-tap padding test.
         let span = |o: usize, s: usize, p: usize, k: usize, n: usize| {
             ((o * s).saturating_sub(p).min(n), (o * s + k).saturating_sub(p).min(n))
@@ -143,7 +147,7 @@ impl<
                 out.fill(Op::start());
                 for iy in y0..y1 {
                     for pixel in x[(iy * win.w + x0) * c..(iy * win.w + x1) * c].chunks_exact(c) {
-                        for (o, v) in out.iter_mut().zip(pixel) {
+                        for (o, v) in out[..lanes].iter_mut().zip(pixel) {
                             *o = Op::fold(*o, *v);
                         }
                     }
