@@ -130,24 +130,27 @@ impl<
         let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
         let (x, mut y) = (x.as_slice(), Y::ZEROS);
         let c = X::LAST;
-        // The channel count hidden from the optimizer: with it known, LLVM unrolls the channel
-        // loop and vectorizes across output pixels instead, with gathers and scatters, and the
-        // sensor model's pool cost more than its second convolution.
-        let lanes = core::hint::black_box(c);
+        // The step along a row hidden from the optimizer: with every size known, LLVM unrolls
+        // the window and channel loops and vectorizes across output pixels instead, with
+        // gathers and scatters (the sensor model's pool then cost more than its second
+        // convolution). An unknown step keeps the pixel loop scalar and the channels in
+        // registers.
+        let step = core::hint::black_box(1);
         // The window's rows and columns inside the input: no per-tap padding test.
         let span = |o: usize, s: usize, p: usize, k: usize, n: usize| {
             ((o * s).saturating_sub(p).min(n), (o * s + k).saturating_sub(p).min(n))
         };
         for oy in 0..win.oh {
             let (y0, y1) = span(oy, SH, PH, KH, win.h);
-            for ox in 0..win.ow {
+            let mut ox = 0;
+            while ox < win.ow {
                 let (x0, x1) = span(ox, SW, PW, KW, win.w);
                 let at = (oy * win.ow + ox) * c;
                 let out = &mut y.as_mut_slice()[at..at + c];
                 out.fill(Op::start());
                 for iy in y0..y1 {
                     for pixel in x[(iy * win.w + x0) * c..(iy * win.w + x1) * c].chunks_exact(c) {
-                        for (o, v) in out[..lanes].iter_mut().zip(pixel) {
+                        for (o, v) in out.iter_mut().zip(pixel) {
                             *o = Op::fold(*o, *v);
                         }
                     }
@@ -156,6 +159,7 @@ impl<
                 for o in out {
                     *o = Op::finish(*o, count);
                 }
+                ox += step;
             }
         }
         y
