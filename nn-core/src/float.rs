@@ -73,3 +73,25 @@ macro_rules! impl_float {
 impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32);
 // f64 keeps libm's exact functions.
 impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh);
+
+/// `v` as a `T`, in a `const` context (where [`Float::of`], a trait method, cannot run): the
+/// macros write layer options that are tensors of numbers (Normalization's mean and variance
+/// from a Keras config) with it.
+///
+/// ```
+/// assert_eq!(nn_core::float::constant::<f32>(0.1), 0.1f32);
+/// assert_eq!(nn_core::float::constant::<f64>(0.1), 0.1f64);
+/// ```
+pub const fn constant<T: Float>(v: f64) -> T {
+    let mut out = T::ZERO;
+    let slot = (&raw mut out).cast::<u8>();
+    if core::mem::size_of::<T>() == 8 {
+        // SAFETY: `Float` is sealed to `f32` and `f64`, so an 8-byte `T` is an `f64`, and `slot`
+        // points at `out`.
+        unsafe { slot.cast::<f64>().write(v) };
+    } else {
+        // SAFETY: as above: a `T` that is not 8 bytes is an `f32`.
+        unsafe { slot.cast::<f32>().write(v as f32) };
+    }
+    out
+}

@@ -32,6 +32,8 @@ pub trait Model: Sized {
     const OUTPUT_SHAPES: &'static [&'static [usize]];
     /// Total number of weights.
     const PARAMS: usize;
+    /// How many of `PARAMS` are not trained (BatchNormalization's moving statistics).
+    const NON_TRAINABLE: usize = 0;
     /// Whether `summary()` draws Keras's "Connected to" column, as Keras does for a functional
     /// model that is not a plain chain.
     const SUMMARY_CONNECTIONS: bool = false;
@@ -207,6 +209,7 @@ pub trait Model: Sized {
             connections: Self::SUMMARY_CONNECTIONS,
             layers: Self::LAYERS,
             params: Self::PARAMS,
+            non_trainable: Self::NON_TRAINABLE,
             bytes_per_param: core::mem::size_of::<Self::Scalar>(),
         }
     }
@@ -328,6 +331,8 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// Number of weights.
     pub params: usize,
+    /// How many of them are not trained.
+    pub non_trainable: usize,
     /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
     /// empty in a Sequential model.
     pub inbound: &'static [&'static str],
@@ -363,6 +368,8 @@ pub struct Summary {
     pub layers: &'static [LayerInfo],
     /// Total number of weights.
     pub params: usize,
+    /// How many of them are not trained.
+    pub non_trainable: usize,
     /// `size_of` the element type, for the byte totals.
     pub bytes_per_param: usize,
 }

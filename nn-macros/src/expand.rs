@@ -162,13 +162,21 @@ fn inherent_impl(
 ) -> TokenStream {
     let field_names: Vec<_> = code.fields.iter().map(|f| &f.name).collect();
     let field_types: Vec<_> = code.fields.iter().map(|f| &f.ty).collect();
-    let configure = code.model.layers.iter().enumerate().filter_map(|(i, layer)| {
+    let configure = code.model.layers.iter().enumerate().flat_map(|(i, layer)| {
         let field = &layer.name;
-        if let Some(value) = layer.spec.activation_value() {
-            Some(quote!(self.#field.activation = #value;))
-        } else {
-            code.field(i).filter(|f| f.nested).map(|_| quote!(self.#field.__nn_configure();))
+        let mut set: Vec<TokenStream> = layer
+            .spec
+            .options(&layer.input, &code.t)
+            .into_iter()
+            .map(|(option, value)| {
+                let option = format_ident!("{option}");
+                quote!(self.#field.#option = #value;)
+            })
+            .collect();
+        if code.field(i).is_some_and(|f| f.nested) {
+            set.push(quote!(self.#field.__nn_configure();));
         }
+        set
     });
     quote! {
         impl #generics #ident #ty_args {
@@ -218,6 +226,14 @@ fn model_impl(
         let ty = &f.ty;
         if f.nested { quote!(<#ty as ::nn::Model>::PARAMS) } else { quote!(<#ty as ::nn::Layer>::PARAMS) }
     });
+    let non_trainable = code.fields.iter().map(|f| {
+        let ty = &f.ty;
+        if f.nested {
+            quote!(<#ty as ::nn::Model>::NON_TRAINABLE)
+        } else {
+            quote!(<#ty as ::nn::Layer>::NON_TRAINABLE)
+        }
+    });
     let infos = layer_infos(code);
     let class = model.class.name();
     let chain = model.chain;
@@ -234,6 +250,7 @@ fn model_impl(
             const INPUT_SHAPES: &'static [&'static [usize]] = &[#(&[#input_shapes]),*];
             const OUTPUT_SHAPES: &'static [&'static [usize]] = &[#(&[#output_shapes]),*];
             const PARAMS: usize = 0 #( + #params )*;
+            const NON_TRAINABLE: usize = 0 #( + #non_trainable )*;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(#infos),*];
             const SUMMARY_CONNECTIONS: bool = !#chain;
 
@@ -286,17 +303,21 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
         .enumerate()
         .map(|(i, layer)| {
             let layer_name = layer.name.to_string();
-            let (class, params) = match code.field(i) {
+            let (class, params, non_trainable) = match code.field(i) {
                 None => {
                     let class = layer.spec.class();
-                    (quote!(#class), quote!(0))
+                    (quote!(#class), quote!(0), quote!(0))
                 }
-                Some(Field { ty, nested: false, .. }) => {
-                    (quote!(<#ty as ::nn::Layer>::CLASS), quote!(<#ty as ::nn::Layer>::PARAMS))
-                }
-                Some(Field { ty, nested: true, .. }) => {
-                    (quote!(<#ty as ::nn::Model>::CLASS), quote!(<#ty as ::nn::Model>::PARAMS))
-                }
+                Some(Field { ty, nested: false, .. }) => (
+                    quote!(<#ty as ::nn::Layer>::CLASS),
+                    quote!(<#ty as ::nn::Layer>::PARAMS),
+                    quote!(<#ty as ::nn::Layer>::NON_TRAINABLE),
+                ),
+                Some(Field { ty, nested: true, .. }) => (
+                    quote!(<#ty as ::nn::Model>::CLASS),
+                    quote!(<#ty as ::nn::Model>::PARAMS),
+                    quote!(<#ty as ::nn::Model>::NON_TRAINABLE),
+                ),
             };
             let output = layer.output.dims();
             let inbound = &layer.inbound;
@@ -306,6 +327,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     class: #class,
                     output_shape: &[#output],
                     params: #params,
+                    non_trainable: #non_trainable,
                     inbound: &[#(#inbound),*],
                 }
             }

@@ -5,8 +5,11 @@
 mod activation;
 mod conv;
 mod dense;
+mod normalization;
 pub mod params;
 mod pooling;
+mod preprocessing;
+mod regularization;
 mod reshaping;
 
 use crate::ast::{Arg, LayerCall};
@@ -52,6 +55,13 @@ pub trait LayerSpec {
         None
     }
 
+    /// The options a zeroed layer lacks, as (field, const value) pairs the model writes after
+    /// zeroing: its activation's options, an `epsilon`, Normalization's mean and variance.
+    fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        let _ = (input, t);
+        self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
+    }
+
     /// Whether the output is the input's memory seen in another shape (`Flatten`, `Reshape`):
     /// the model then binds a reference to it, and the layer costs nothing.
     fn is_view(&self) -> bool {
@@ -73,6 +83,23 @@ pub struct Entry {
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
     activation::ACTIVATION,
+    activation::RELU,
+    activation::LEAKY_RELU,
+    activation::ELU,
+    activation::SOFTMAX,
+    activation::PRELU,
+    normalization::BATCH_NORMALIZATION,
+    normalization::LAYER_NORMALIZATION,
+    normalization::GROUP_NORMALIZATION,
+    regularization::DROPOUT,
+    regularization::SPATIAL_DROPOUT1D,
+    regularization::SPATIAL_DROPOUT2D,
+    regularization::GAUSSIAN_NOISE,
+    regularization::GAUSSIAN_DROPOUT,
+    regularization::ALPHA_DROPOUT,
+    regularization::ACTIVITY_REGULARIZATION,
+    preprocessing::RESCALING,
+    preprocessing::NORMALIZATION,
     conv::CONV1D,
     conv::CONV2D,
     conv::DEPTHWISE_CONV2D,
@@ -328,11 +355,11 @@ impl Spec {
         }
     }
 
-    /// The const value of the layer's activation, when it has options to set after zeroing.
-    pub fn activation_value(&self) -> Option<&TokenStream> {
+    /// The options to write after zeroing (see [`LayerSpec::options`]).
+    pub fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         match self {
-            Spec::Layer(layer) => layer.activation_value(),
-            _ => None,
+            Spec::Layer(layer) => layer.options(input, t),
+            _ => Vec::new(),
         }
     }
 
