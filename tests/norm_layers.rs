@@ -139,6 +139,8 @@ case!(
     PReLU<shared_axes = 1>
 );
 
+case!(embedding, "tests/fixtures/keras/norm/embedding.keras", Input<7>, Embedding<20, 4>);
+
 // The whole models: a Dropout MLP, a LeakyReLU MLP, a residual block with LayerNormalization
 // and a Dense + BatchNormalization MLP.
 case!(
@@ -174,6 +176,15 @@ case!(
     Dense<8>
 );
 
+case!(
+    embedding_text,
+    "tests/fixtures/keras/norm/embedding_text.keras",
+    Input<12>,
+    Embedding<50, 8>,
+    GlobalAveragePooling1D,
+    Dense<4, softmax>
+);
+
 mod residual_layer_norm {
     use super::*;
     functional! {
@@ -196,10 +207,42 @@ mod residual_layer_norm {
 }
 
 #[test]
+fn ids_outside_the_table_are_errors_at_the_checked_entry_points_and_zeros_in_predict() {
+    use nn::FlatError;
+    use nn::tensor::Ids;
+    let model = embedding::Keras::KERAS;
+    for bad in [20.0, -1.0, 2.5, f32::NAN] {
+        let x = [1.0, 2.0, 3.0, bad, 0.0, 0.0, 0.0];
+        let mut y = [7.0f32; 28];
+        assert_eq!(model.predict_flat(&[&x], &mut [&mut y]), Err(FlatError::Id { input: 0, at: 3 }));
+        assert_eq!(y, [7.0; 28], "nothing written on an error");
+        let mut batch = [0.0f32; 14];
+        batch[7..].copy_from_slice(&x);
+        let mut ys = [7.0f32; 56];
+        let got = model.predict_flat_batch(&[&batch], &mut [&mut ys]);
+        assert_eq!(got, Err(FlatError::Id { input: 0, at: 10 }));
+        assert_eq!(ys, [7.0; 56], "nothing written on an error");
+    }
+    assert_eq!(Ids::<7, 20>::new([0, 1, 2, 20, 0, 0, 0]), Err(3));
+    // Past the table through the typed input: that step embeds as zeros.
+    let out = model.predict(&Ids([1, 2, 3, 99, 0, 0, 0]));
+    assert_eq!(out.step(3).as_slice(), &[0.0; 4]);
+    assert_eq!(out.step(2), model.predict(&Ids([3, 3, 3, 3, 3, 3, 3])).step(0));
+}
+
+#[test]
 fn summaries_count_the_moving_statistics_apart() {
     // Keras names the model `sequential`; ours is named after its type.
     let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
     assert_eq!(table(&dense_bn_mlp::Keras::KERAS.summary().to_string()), table(fx::dense_bn_mlp::SUMMARY));
     assert_eq!(table(&dropout_mlp::Dsl::ZEROS.summary().to_string()), table(fx::dropout_mlp::SUMMARY));
     assert_eq!(table(&leaky_relu_mlp::Dsl::ZEROS.summary().to_string()), table(fx::leaky_relu_mlp::SUMMARY));
+    assert_eq!(
+        table(&embedding_text::Keras::KERAS.summary().to_string()),
+        table(fx::embedding_text::SUMMARY)
+    );
+    assert_eq!(
+        table(&residual_layer_norm::Dsl::ZEROS.summary().to_string()),
+        table(fx::residual_layer_norm::SUMMARY)
+    );
 }

@@ -53,6 +53,29 @@ impl Code<'_> {
     }
 
     /// `Self::Input` or `Self::Output`: one tensor, or a tuple of them.
+    /// The model's input type: a tensor per input, or token `Ids` where an input feeds an
+    /// `Embedding`.
+    fn input_ty(&self) -> TokenStream {
+        let t = &self.t;
+        let types: Vec<TokenStream> = self
+            .model
+            .inputs
+            .iter()
+            .zip(self.model.ids())
+            .map(|(shape, ids)| match ids {
+                Some(v) => {
+                    let n = shape.len();
+                    quote!(::nn::tensor::Ids<#n, #v>)
+                }
+                None => shape.ty(t),
+            })
+            .collect();
+        match &types[..] {
+            [one] => one.clone(),
+            many => quote!((#(#many),*)),
+        }
+    }
+
     fn tuple(&self, shapes: &[Shape]) -> TokenStream {
         match shapes {
             [one] => one.ty(&self.t),
@@ -217,7 +240,7 @@ fn model_impl(
     ty_args: &TokenStream,
 ) -> TokenStream {
     let (model, t) = (code.model, &code.t);
-    let input_ty = code.tuple(&model.inputs);
+    let input_ty = code.input_ty();
     let output_ty = code.tuple(&model.output_shapes());
     let input_shapes = model.inputs.iter().map(Shape::dims);
     let output_shapes = model.output_shapes();

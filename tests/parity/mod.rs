@@ -45,9 +45,11 @@ fn worst_error<M: Model<Scalar = f32>>(model: &M, fx: &Fixture) -> f64 {
         // `predict` on the typed input gives exactly what `predict_flat` gave.
         let mut x = M::Input::ZEROED;
         for (i, part) in xs.iter().enumerate() {
-            x.slice_mut(i).copy_from_slice(part);
+            x.read_flat(i, part).unwrap();
         }
-        assert_eq!(model.predict(&x).slice(0), &y[..], "{}: predict and predict_flat differ", fx.name);
+        let mut typed = vec![0.0f32; out_len];
+        model.predict(&x).write_flat(0, &mut typed);
+        assert_eq!(typed, y, "{}: predict and predict_flat differ", fx.name);
     }
     // The whole batch at once, laid out as Keras's `(batch, ...)` arrays.
     let batch: Vec<Vec<f32>> = fx.inputs.iter().map(|x| x.iter().flat_map(|s| f32s(s)).collect()).collect();

@@ -3,6 +3,7 @@
 mod activation;
 mod conv;
 mod dense;
+mod embedding;
 mod normalization;
 mod pooling;
 mod preprocessing;
@@ -13,6 +14,7 @@ mod window;
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
+pub use embedding::Embedding;
 pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization};
 pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
 pub use preprocessing::{Normalization, Rescaling};

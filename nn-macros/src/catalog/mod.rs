@@ -5,6 +5,7 @@
 mod activation;
 mod conv;
 mod dense;
+mod embedding;
 mod normalization;
 pub mod params;
 mod pooling;
@@ -62,6 +63,12 @@ pub trait LayerSpec {
         self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
     }
 
+    /// The size of the id table, for a layer that takes token ids (`Embedding`) rather than
+    /// floats: its input must be a model input, which then holds ids below that size.
+    fn takes_ids(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether the output is the input's memory seen in another shape (`Flatten`, `Reshape`):
     /// the model then binds a reference to it, and the layer costs nothing.
     fn is_view(&self) -> bool {
@@ -82,6 +89,7 @@ pub struct Entry {
 /// Every layer with weights or a shape of its own (merges, `Input` and `Model` are below).
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
+    embedding::EMBEDDING,
     activation::ACTIVATION,
     activation::RELU,
     activation::LEAKY_RELU,
@@ -360,6 +368,14 @@ impl Spec {
         match self {
             Spec::Layer(layer) => layer.options(input, t),
             _ => Vec::new(),
+        }
+    }
+
+    /// The id table's size, for a layer that takes token ids (see [`LayerSpec::takes_ids`]).
+    pub fn takes_ids(&self) -> Option<usize> {
+        match self {
+            Spec::Layer(layer) => layer.takes_ids(),
+            _ => None,
         }
     }
 
