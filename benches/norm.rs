@@ -30,6 +30,8 @@ fn norm(c: &mut Criterion) {
     bn.batch_normalization.moving_mean = std::array::from_fn(|i| i as f32 * 0.01);
     bn.batch_normalization.moving_variance = std::array::from_fn(|i| 1.0 + i as f32 * 0.02);
     bn.batch_normalization_1.gamma = std::array::from_fn(|i| 0.5 + i as f32 * 0.01);
+    bn.batch_normalization.prepare();
+    bn.batch_normalization_1.prepare();
     let plain = WithoutBn::boxed_seeded(1);
     let x = SVector::<f32, 16>::from_fn(|i, _| ((i * 37) % 17) as f32 / 17.0 - 0.5);
 

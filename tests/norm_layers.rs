@@ -231,6 +231,30 @@ fn ids_outside_the_table_are_errors_at_the_checked_entry_points_and_zeros_in_pre
 }
 
 #[test]
+fn batch_norm_is_folded_on_every_path_that_sets_weights() {
+    use nn::weights::WeightFiles;
+    let keras = dense_bn_mlp::Keras::KERAS;
+    let x = SVector::<f32, 16>::from_fn(|i, _| i as f32 / 8.0 - 1.0);
+    let want = keras.predict(&x);
+    // Raw bytes read at compile time's pace (the const `from_bytes`), flat parameters, files.
+    let bytes = keras.to_bytes();
+    let from_bytes = dense_bn_mlp::Dsl::from_bytes(&bytes);
+    assert_eq!(from_bytes.predict(&x), want);
+    let mut flat = vec![0.0f32; <dense_bn_mlp::Dsl as Model>::PARAMS];
+    keras.save_params(&mut flat).unwrap();
+    let mut loaded = dense_bn_mlp::Dsl::boxed_zeros();
+    loaded.load_params(&flat).unwrap();
+    assert_eq!(loaded.predict(&x), want);
+    // By hand: the fold holds the old statistics until `prepare`, as documented.
+    for m in &mut loaded.batch_normalization.moving_mean {
+        *m -= 1.0;
+    }
+    assert_eq!(loaded.predict(&x), want);
+    loaded.batch_normalization.prepare();
+    assert_ne!(loaded.predict(&x), want);
+}
+
+#[test]
 fn summaries_count_the_moving_statistics_apart() {
     // Keras names the model `sequential`; ours is named after its type.
     let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();

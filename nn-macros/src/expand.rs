@@ -199,6 +199,9 @@ fn inherent_impl(
         if code.field(i).is_some_and(|f| f.nested) {
             set.push(quote!(self.#field.__nn_configure();));
         }
+        if layer.spec.prepares() {
+            set.push(quote!(self.#field.prepare();));
+        }
         set
     });
     quote! {

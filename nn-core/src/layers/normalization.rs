@@ -5,6 +5,7 @@
 //! rounding matches Keras's.
 
 use crate::Float;
+use crate::float::{constant, sqrt, to_f64};
 use crate::init::Rng;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::Tensor;
@@ -39,6 +40,14 @@ fn moments<'a, T: Float>(values: impl Iterator<Item = &'a T> + Clone, n: usize) 
 /// by `beta` (with `CENTER`). The moving mean and variance are weights that are not trained, so
 /// a model's summary counts them apart, as Keras does.
 ///
+/// **Folded when the weights are set.** The four vectors and `epsilon` reduce to one scale and
+/// one shift per channel, computed by [`prepare`](Self::prepare) whenever the layer's weights
+/// are read or set (`read_le_bytes`, the weight visitors, `init_keras`, `ZEROS`; a model's
+/// `configure` after setting `epsilon`), so the pass is one multiply-add per value: after a
+/// Dense layer or a convolution, whose output is still in cache, that is what the
+/// normalization costs. The kernel before it is not rescaled, so the weights a model saves stay
+/// Keras's, bit for bit. After changing a field by hand, call `prepare`.
+///
 /// ```
 /// use nn_core::layers::BatchNormalization;
 /// use nn_core::{Layer, nalgebra::Vector2};
@@ -46,6 +55,7 @@ fn moments<'a, T: Float>(values: impl Iterator<Item = &'a T> + Clone, n: usize) 
 /// bn.moving_mean = [1.0, 0.0];
 /// bn.moving_variance = [4.0, 1.0];
 /// bn.epsilon = 0.0;
+/// bn.prepare();
 /// assert_eq!(bn.forward(&Vector2::new(5.0, 3.0)), Vector2::new(2.0, 3.0));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +73,10 @@ where
     pub moving_variance: [X::Scalar; C],
     /// Added to the variance; Keras's default is 1e-3.
     pub epsilon: f64,
+    /// `gamma / sqrt(moving_variance + epsilon)`, from [`prepare`](Self::prepare).
+    scale: [X::Scalar; C],
+    /// `beta - moving_mean · scale`, from [`prepare`](Self::prepare).
+    shift: [X::Scalar; C],
     _shape: PhantomData<fn(X) -> X>,
 }
 
@@ -70,17 +84,40 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool>
     BatchNormalization<X, C, CENTER, SCALE>
 {
     /// Keras's initial state: `gamma` ones, `beta` and the mean zeros, the variance ones.
-    pub const ZEROS: Self = BatchNormalization {
-        gamma: [X::Scalar::ONE; C],
-        beta: [X::Scalar::ZERO; C],
-        moving_mean: [X::Scalar::ZERO; C],
-        moving_variance: [X::Scalar::ONE; C],
-        epsilon: 1e-3,
-        _shape: PhantomData,
+    pub const ZEROS: Self = {
+        let mut bn = BatchNormalization {
+            gamma: [X::Scalar::ONE; C],
+            beta: [X::Scalar::ZERO; C],
+            moving_mean: [X::Scalar::ZERO; C],
+            moving_variance: [X::Scalar::ONE; C],
+            epsilon: 1e-3,
+            scale: [X::Scalar::ZERO; C],
+            shift: [X::Scalar::ZERO; C],
+            _shape: PhantomData,
+        };
+        bn.prepare();
+        bn
     };
     const SHAPE: &'static [usize] = &[C];
 
-    /// Reads `gamma`, `beta` (those present), the moving mean and variance from raw bytes.
+    /// Folds the weights and `epsilon` into each channel's scale and shift, as Keras's
+    /// `batch_normalization` computes them (`inv = rsqrt(variance + epsilon) · gamma`,
+    /// `res = beta - mean · inv`), in `f64` and rounded once. A `const fn`, so a model built
+    /// at compile time (`from_bytes`, `ZEROS`) is folded then too.
+    pub const fn prepare(&mut self) {
+        let mut c = 0;
+        while c < C {
+            let rstd = 1.0 / sqrt(to_f64(&self.moving_variance[c]) + self.epsilon);
+            let inv = if SCALE { rstd * to_f64(&self.gamma[c]) } else { rstd };
+            let res = -to_f64(&self.moving_mean[c]) * inv;
+            self.scale[c] = constant(inv);
+            self.shift[c] = constant(if CENTER { res + to_f64(&self.beta[c]) } else { res });
+            c += 1;
+        }
+    }
+
+    /// Reads `gamma`, `beta` (those present), the moving mean and variance from raw bytes, then
+    /// folds them.
     #[doc(hidden)]
     pub const fn read_le_bytes(&mut self, bytes: &[u8], mut at: usize) -> usize {
         if SCALE {
@@ -90,23 +127,9 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool>
             at = bytes::read(bytes, at, &mut self.beta);
         }
         at = bytes::read(bytes, at, &mut self.moving_mean);
-        bytes::read(bytes, at, &mut self.moving_variance)
-    }
-
-    /// Every channel's `inv` and `res`: computed once per call, then applied to every row.
-    #[inline(always)]
-    fn coefficients(&self) -> ([X::Scalar; C], [X::Scalar; C]) {
-        let mut inv = [X::Scalar::ZERO; C];
-        let mut res = [X::Scalar::ZERO; C];
-        for c in 0..C {
-            (inv[c], res[c]) = affine(
-                self.moving_mean[c],
-                rstd(self.moving_variance[c], self.epsilon),
-                SCALE.then_some(self.gamma[c]),
-                CENTER.then_some(self.beta[c]),
-            );
-        }
-        (inv, res)
+        at = bytes::read(bytes, at, &mut self.moving_variance);
+        self.prepare();
+        at
     }
 }
 
@@ -133,24 +156,14 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
         const { assert!(X::LAST == C, "BatchNormalization: C must be the input's last axis") };
-        let (inv, res) = self.coefficients();
         let mut y = *x;
-        apply_rows(y.as_mut_slice(), &inv, &res);
+        apply_rows(y.as_mut_slice(), &self.scale, &self.shift);
         y
-    }
-
-    #[inline(always)]
-    fn forward_batch(&self, _level: crate::kernels::cpu::Level, xs: &[X], ys: &mut [X]) {
-        // The coefficients once for the whole batch.
-        let (inv, res) = self.coefficients();
-        for (x, y) in xs.iter().zip(ys) {
-            *y = *x;
-            apply_rows(y.as_mut_slice(), &inv, &res);
-        }
     }
 
     fn init_keras(&mut self, _rng: &mut Rng) {
         *self = Self { epsilon: self.epsilon, ..Self::ZEROS };
+        self.prepare();
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
@@ -173,6 +186,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
         }
         f(WeightMut { name: "moving_mean", shape: Self::SHAPE, data: &mut self.moving_mean });
         f(WeightMut { name: "moving_variance", shape: Self::SHAPE, data: &mut self.moving_variance });
+        // Every path that sets weights comes through here (or `read_le_bytes`, `init_keras`).
+        self.prepare();
     }
 }
 
@@ -431,6 +446,7 @@ mod tests {
         bn.moving_mean = [1.0, 2.0, 3.0];
         bn.moving_variance = [4.0, 16.0, 0.25];
         bn.epsilon = 0.0;
+        bn.prepare();
         let y = bn.forward(&Vector3::new(3.0, 5.0, 4.0));
         // (3-1)/2*2+1, (5-2)/4, (4-3)/0.5*0.5-1
         assert_eq!(y, Vector3::new(3.0, 0.75, 0.0));

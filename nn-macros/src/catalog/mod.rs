@@ -63,6 +63,13 @@ pub trait LayerSpec {
         self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
     }
 
+    /// Whether the nn-core layer derives values from its weights and options (its const
+    /// `prepare`, as BatchNormalization folds its statistics), which the model redoes after
+    /// writing the options.
+    fn prepares(&self) -> bool {
+        false
+    }
+
     /// The size of the id table, for a layer that takes token ids (`Embedding`) rather than
     /// floats: its input must be a model input, which then holds ids below that size.
     fn takes_ids(&self) -> Option<usize> {
@@ -369,6 +376,11 @@ impl Spec {
             Spec::Layer(layer) => layer.options(input, t),
             _ => Vec::new(),
         }
+    }
+
+    /// Whether the layer derives values from its options (see [`LayerSpec::prepares`]).
+    pub fn prepares(&self) -> bool {
+        matches!(self, Spec::Layer(layer) if layer.prepares())
     }
 
     /// The id table's size, for a layer that takes token ids (see [`LayerSpec::takes_ids`]).

@@ -155,6 +155,10 @@ impl LayerSpec for Normalization {
         vec![vec![c]; scale as usize + center as usize + stats]
     }
 
+    fn prepares(&self) -> bool {
+        matches!(self.norm, Norm::Batch)
+    }
+
     fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let epsilon = self.epsilon;
         vec![("epsilon", quote!(#epsilon))]
