@@ -15,7 +15,7 @@ It builds the benchmark executables: `benches/mlp.rs` for the default target (nn
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
 (separate target dir), `benches/conv.rs` for the default target (the CNNs kws and sensor: nn and
 the direct-loop baseline `hand_direct`; skipped with a message while the crate has no `conv`
-bench target), and with --peers `nn-peers`'s bench (the MLPs and the CNNs). Then, round after
+bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), and with --peers `nn-peers`'s bench (the MLPs and the CNNs). Then, round after
 round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
 benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
 only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
@@ -98,6 +98,8 @@ def main():
     else:
         print("note: no `conv` bench target in the nn package (benches/conv.rs): skipping nn and "
               "hand_direct on the CNNs", flush=True)
+    if has_bench("norm"):
+        builds["norm"] = (bench_executable(["--bench", "norm"]), {})
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
     before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
@@ -125,7 +127,7 @@ def main():
 
     best = lambda runs: {k: min(r[k] for r in runs if k in r) for k in set().union(*runs)}
     ours = best(results["default"])
-    for extra in ("conv", "peers"):
+    for extra in ("conv", "norm", "peers"):
         if extra in results:
             ours.update(best(results[extra]))
     spread = {}
@@ -237,6 +239,22 @@ def cnn_report(m, peers, peak_flops):
     return lines
 
 
+def norm_report(m):
+    """The cost of BatchNormalization after Dense (benches/norm.rs), or nothing if not measured."""
+    rows = []
+    for batch, b in [("batch1", 1), ("batch64", 64)]:
+        key = lambda name: f"dense_bn/{batch}/{name}" + (f"/{b}" if b > 1 else "")
+        with_bn, without = m.get(key("with_bn")), m.get(key("without_bn"))
+        if with_bn and without:
+            rows.append(f"| {b} | {fmt(with_bn / b)} | {fmt(without / b)} | {with_bn / without:.2f}× |")
+    if not rows:
+        return []
+    return ["", "BatchNormalization after Dense (`benches/norm.rs`, same rounds; per sample): 16 → Dense 64 → "
+            "BatchNormalization → relu → Dense 64 → BatchNormalization → relu → Dense 8, and the same model "
+            "without its two BatchNormalization layers:", "",
+            "| batch | with | without | with / without |", "|---|---|---|---|", *rows]
+
+
 def before_report(m, then):
     """The Dense models against a build of an earlier revision, from the same rounds."""
     rev, old, old_rounds, new_rounds = then
@@ -311,6 +329,7 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread, the
         ratios.append("- " + ", ".join(r))
     lines += ["", "Ratios (same run):", ""] + ratios
     lines += cnn_report(m, peers, peak_flops)
+    lines += norm_report(m)
     if then:
         lines += before_report(m, then)
     lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "

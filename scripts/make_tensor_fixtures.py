@@ -322,9 +322,6 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
     model, rng = mf.seeded_model(name, lambda: build_from_source(src), seed, layer_names)
     input_shapes = [tuple(int(d) for d in inp.shape[1:]) for inp in model.inputs]
     xs = [tensor_inputs(rng, shape) for shape in input_shapes]
-    if len(model.outputs) != 1:
-        raise AssertionError(f"{name}: expected one output")
-    output_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
 
     weights = []
     for wname, w in zip(mf.weight_names(model), model.weights):
@@ -335,14 +332,23 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
     got = model.get_weights()
     if len(got) != len(weights) or not all(np.array_equal(a, w) for a, (_, w) in zip(got, weights)):
         raise AssertionError(f"{name}: get_weights() and model.weights disagree")
-    flat = np.concatenate([w.reshape(-1) for w in got]) if got else np.zeros(0, np.float32)
-    assert flat.dtype == np.float32
     if sum(w.size for _, w in weights) != model.count_params():
         raise AssertionError(f"{name}: count_params() is not the number of weights")
     for wname, w in weights:
         if not np.all(np.isfinite(w)) or not np.any(w != 0.0):
             raise AssertionError(f"{name}: {wname} is all zero or non-finite")
 
+    y = checked_predict(name, model, xs)
+    save_files(name, model, weights, xs, y)
+    return render_module(name, src, seed, model, weights, xs, y, with_summary=name in WITH_SUMMARY)
+
+
+def checked_predict(name: str, model, xs) -> np.ndarray:
+    """`model.predict` on the inputs, checked: one float32 output of the model's shape, finite,
+    not all zero and different for each sample."""
+    if len(model.outputs) != 1:
+        raise AssertionError(f"{name}: expected one output")
+    output_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
     feed = xs if len(xs) > 1 else xs[0]
     y = model.predict(feed, verbose=0)
     if y.dtype != np.float32 or y.shape != (N_SAMPLES, *output_shape):
@@ -351,18 +357,52 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         raise ValueError(f"{name}: non-finite output {y}")
     if not np.any(y != 0.0) or np.array_equal(y[0], y[1]) or np.array_equal(y[1], y[2]):
         raise AssertionError(f"{name}: output does not depend on the input: {y}")
+    return y
 
-    TENSOR_DIR.mkdir(parents=True, exist_ok=True)
-    model.save(TENSOR_DIR / f"{name}.keras")
-    mf.pin_archive(TENSOR_DIR / f"{name}.keras")
-    model.save_weights(TENSOR_DIR / f"{name}.weights.h5")
+
+def save_files(name: str, model, weights, xs, y, subdir: str = TENSOR_SUBDIR) -> None:
+    """`<name>.keras` (pinned), `.weights.h5` and `.safetensors` (`weights`: ("<layer>/<weight>",
+    float32 array) pairs) under make_fixtures.KERAS_DIR / subdir, each loaded back and checked."""
+    out_dir = mf.KERAS_DIR / subdir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / f"{name}.keras")
+    mf.pin_archive(out_dir / f"{name}.keras")
+    model.save_weights(out_dir / f"{name}.weights.h5")
     safetensors.numpy.save_file(
-        {n: np.ascontiguousarray(w) for n, w in weights},
-        str(TENSOR_DIR / f"{name}.safetensors"),
+        # (np.ascontiguousarray alone would make a scalar weight shape (1,).)
+        {n: np.ascontiguousarray(w).reshape(w.shape) for n, w in weights},
+        str(out_dir / f"{name}.safetensors"),
         metadata={"format": "keras"},
     )
     # check_round_trip reads KERAS_DIR / f"{name}.keras" etc.
-    mf.check_round_trip(f"{TENSOR_SUBDIR}/{name}", model, weights, xs, [y])
+    mf.check_round_trip(f"{subdir}/{name}", model, weights, xs, [y])
+
+
+def param_count(variables) -> int:
+    """How many values `variables` hold."""
+    return int(sum(np.prod(v.shape) for v in variables))
+
+
+def render_module(
+    name: str,
+    src: str,
+    seed: int,
+    model,
+    weights,
+    xs,
+    y,
+    subdir: str = TENSOR_SUBDIR,
+    with_summary: bool = False,
+    input_docs=None,
+    note: str = "",
+) -> str:
+    """The `pub mod <name>` text. `weights` are ("<layer>/<weight>", float32 array) pairs in
+    `model.weights` order; `input_docs`, if given, replace the X<i> doc comments; `note` is appended to the module's doc
+    comment."""
+    input_shapes = [tuple(int(d) for d in inp.shape[1:]) for inp in model.inputs]
+    output_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
+    flat = np.concatenate([w.reshape(-1) for _, w in weights]) if weights else np.zeros(0, np.float32)
+    assert flat.dtype == np.float32
 
     names = [layer.name for layer in model.layers]
     layers_doc = (
@@ -388,6 +428,10 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         "/// Model output shape without the batch axis.\n"
         f"pub const OUTPUT_SHAPE: &[usize] = {usize_list(output_shape)};\n",
         f"/// `model.count_params()`.\npub const PARAMS: usize = {model.count_params()};\n",
+        "/// `sum(np.prod(w.shape) for w in model.trainable_weights)`.\n"
+        f"pub const TRAINABLE_PARAMS: usize = {param_count(model.trainable_weights)};\n",
+        "/// `sum(np.prod(w.shape) for w in model.non_trainable_weights)`.\n"
+        f"pub const NON_TRAINABLE_PARAMS: usize = {param_count(model.non_trainable_weights)};\n",
         layers_doc + layers_line,
         '/// Every weight as ("<layer.name>/<weight name>", Keras shape), in `model.weights` order.\n'
         + weights_line,
@@ -399,7 +443,9 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         parts.append(
             samples_const(
                 f"X{i}",
-                f"Model input {i}, {N_SAMPLES} samples, each flattened row-major in Keras's shape "
+                input_docs[i]
+                if input_docs is not None
+                else f"Model input {i}, {N_SAMPLES} samples, each flattened row-major in Keras's shape "
                 f"{shape}; float32-exact.",
                 x,
             )
@@ -413,7 +459,7 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         )
     )
     body = mf.indent("\n".join(parts))
-    if name in WITH_SUMMARY:
+    if with_summary:
         summary = mf.summary_text(model)
         if '"#' in summary:
             raise ValueError("summary would end the raw string literal")
@@ -422,8 +468,9 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
             "\n    /// `model.summary()` as Keras prints it (plain text, no ANSI codes; COLUMNS=120).\n"
             f'    pub const SUMMARY: &str = r#"{summary}"#;\n'
         )
-    doc = doc_comment(f"Keras: `{src}`, seed {seed}.", LINE_WIDTH) + doc_comment(
-        f"Files: `tests/fixtures/keras/{TENSOR_SUBDIR}/{name}.keras`, `.weights.h5`, `.safetensors`.",
+    doc = doc_comment(f"Keras: `{src}`, seed {seed}." + (f" {note}" if note else ""), LINE_WIDTH)
+    doc += doc_comment(
+        f"Files: `tests/fixtures/keras/{subdir}/{name}.keras`, `.weights.h5`, `.safetensors`.",
         LINE_WIDTH,
     )
     return f"{doc}pub mod {name} {{\n{body}}}\n"

@@ -4,146 +4,18 @@
 //! Keras's parameters, name and shape the weights as Keras does, and read and write Keras's
 //! weight files.
 
-use nn::Zeroable;
+mod parity;
+
 use nn::prelude::*;
-use nn::tensor::Tensors;
+use parity::{case, check, fixture};
 
 #[allow(clippy::approx_constant, clippy::excessive_precision, dead_code)]
 mod fx {
     include!("fixtures/tensor_layers.rs");
 }
 
-const TOLERANCE: f64 = 1e-5;
-
-/// One fixture's data.
-struct Fixture {
-    name: &'static str,
-    inputs: &'static [&'static [&'static [f64]]],
-    outputs: &'static [&'static [f64]],
-    params: usize,
-    layers: &'static [&'static str],
-    weights: &'static [(&'static str, &'static [usize])],
-    flat_weights: &'static [f64],
-    dir: &'static str,
-}
-
-fn f32s(v: &[f64]) -> Vec<f32> {
-    v.iter().map(|x| *x as f32).collect()
-}
-
-/// Checks `model` against Keras's outputs through `predict_flat`, `predict` and
-/// `predict_flat_batch`; returns the worst error.
-fn worst_error<M: Model<Scalar = f32>>(model: &M, fx: &Fixture) -> f64 {
-    let samples = fx.outputs.len();
-    let out_len = fx.outputs[0].len();
-    let mut worst = 0.0f64;
-    for s in 0..samples {
-        let xs: Vec<Vec<f32>> = fx.inputs.iter().map(|x| f32s(x[s])).collect();
-        let refs: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
-        let mut y = vec![0.0f32; out_len];
-        model.predict_flat(&refs, &mut [&mut y]).unwrap();
-        for (g, w) in y.iter().zip(fx.outputs[s]) {
-            worst = worst.max((*g as f64 - w).abs());
-        }
-        // `predict` on the typed input gives exactly what `predict_flat` gave.
-        let mut x = M::Input::ZEROED;
-        for (i, part) in xs.iter().enumerate() {
-            x.slice_mut(i).copy_from_slice(part);
-        }
-        assert_eq!(model.predict(&x).slice(0), &y[..], "{}: predict and predict_flat differ", fx.name);
-    }
-    // The whole batch at once, laid out as Keras's `(batch, ...)` arrays.
-    let batch: Vec<Vec<f32>> = fx.inputs.iter().map(|x| x.iter().flat_map(|s| f32s(s)).collect()).collect();
-    let refs: Vec<&[f32]> = batch.iter().map(Vec::as_slice).collect();
-    let mut ys = vec![0.0f32; samples * out_len];
-    model.predict_flat_batch(&refs, &mut [&mut ys]).unwrap();
-    for (g, w) in ys.iter().zip(fx.outputs.iter().flat_map(|s| s.iter())) {
-        worst = worst.max((*g as f64 - w).abs());
-    }
-    // Wrong lengths are errors, never a panic.
-    let short = &batch[0][..batch[0].len() - 1];
-    let mut y = vec![0.0f32; out_len];
-    let mut rest: Vec<&[f32]> = refs.clone();
-    rest[0] = short;
-    assert!(model.predict_flat(&rest, &mut [&mut y]).is_err());
-    assert!(model.predict_flat(&refs[..refs.len() - 1], &mut [&mut y]).is_err());
-    assert!(model.predict_flat_batch(&rest, &mut [&mut ys]).is_err());
-    worst
-}
-
-/// The DSL model with Keras's weights loaded three ways, and the model compiled from the
-/// `.keras` file, all against Keras.
-fn check<D: Model<Scalar = f32> + Zeroable + PartialEq, K: Model<Scalar = f32>>(keras: &K, fx: &Fixture) {
-    assert_eq!(D::PARAMS, fx.params, "{}: parameters", fx.name);
-    assert_eq!(K::PARAMS, fx.params, "{}: parameters of the .keras model", fx.name);
-    let names: Vec<&str> =
-        D::LAYERS.iter().map(|l| l.name).filter(|n| !n.starts_with("input_layer")).collect();
-    let want: Vec<&str> = fx.layers.iter().copied().filter(|n| !n.starts_with("input_layer")).collect();
-    assert_eq!(names, want, "{}: layer names", fx.name);
-
-    let mut dsl = D::boxed_zeros();
-    let mut seen = Vec::new();
-    dsl.visit_weights(&mut |layer, w| seen.push((format!("{layer}/{}", w.name), w.shape.to_vec())));
-    let want: Vec<(String, Vec<usize>)> =
-        fx.weights.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect();
-    assert_eq!(seen, want, "{}: weight names and shapes", fx.name);
-
-    dsl.load_params(&f32s(fx.flat_weights)).unwrap();
-    let flat = worst_error(&*dsl, fx);
-    let compiled = worst_error(keras, fx);
-
-    // Keras's own files: read, write, read back.
-    let path = |ext: &str| format!("tests/fixtures/keras/{}/{}.{ext}", fx.dir, fx.name);
-    let mut from_h5 = D::boxed_zeros();
-    from_h5.load_keras_weights(&std::fs::read(path("weights.h5")).unwrap()).unwrap();
-    let mut from_st = D::boxed_zeros();
-    from_st.load_safetensors(&std::fs::read(path("safetensors")).unwrap()).unwrap();
-    let mut from_archive = D::boxed_zeros();
-    from_archive.load_keras(&std::fs::read(path("keras")).unwrap()).unwrap();
-    let mut params = vec![0.0f32; D::PARAMS];
-    for model in [&from_h5, &from_st, &from_archive] {
-        model.save_params(&mut params).unwrap();
-        assert_eq!(params, f32s(fx.flat_weights), "{}: weights from a Keras file", fx.name);
-    }
-    let mut again = D::boxed_zeros();
-    again.load_keras_weights(&dsl.to_keras_weights().unwrap()).unwrap();
-    again.load_safetensors(&dsl.to_safetensors().unwrap()).unwrap();
-    assert!(*again == *dsl, "{}: weights written and read back", fx.name);
-
-    println!("{:>34}: worst error DSL {flat:.1e}, keras_model! {compiled:.1e}", fx.name);
-    assert!(flat <= TOLERANCE && compiled <= TOLERANCE, "{}: {flat} / {compiled}", fx.name);
-}
-
-macro_rules! fixture {
-    ($name:ident, [$($x:ident),*]) => {
-        Fixture {
-            name: stringify!($name),
-            inputs: &[$(fx::$name::$x),*],
-            outputs: fx::$name::Y,
-            params: fx::$name::PARAMS,
-            layers: fx::$name::LAYERS,
-            weights: fx::$name::WEIGHTS,
-            flat_weights: fx::$name::FLAT_WEIGHTS,
-            dir: "tensor",
-        }
-    };
-}
-
-/// A Sequential case: the DSL's layers and the `.keras` file.
-macro_rules! case {
-    ($name:ident, $file:tt, $($layers:tt)*) => {
-        mod $name {
-            use super::*;
-            sequential! { pub struct Dsl { $($layers)* } }
-            nn::keras_model! { pub struct Keras = $file; }
-
-            #[test]
-            fn matches_keras() {
-                check::<Dsl, Keras>(&Keras::KERAS, &fixture!($name, [X0]));
-            }
-        }
-    };
-}
+/// Where `case!` and `fixture!` find the fixture files: `tests/fixtures/keras/<DIR>/`.
+const DIR: &str = "tensor";
 
 case!(conv1d_valid, "tests/fixtures/keras/tensor/conv1d_valid.keras", Input<10, 3>, Conv1D<4, 3>);
 case!(

@@ -206,3 +206,52 @@ fn convolutions_allocate_nothing() {
     assert_eq!(n, 0);
     assert!((ys[8].sum() - 4.0).abs() < 1e-5, "four steps of softmax over 3");
 }
+
+sequential! {
+    /// Every normalization, regularization, preprocessing and activation layer, after an
+    /// Embedding: ids in.
+    struct Norms {
+        Input<6>,
+        Embedding<30, 8>,
+        Rescaling<2.0, offset = 0.5>,
+        Normalization<mean = 0.5, variance = 2.0>,
+        Normalization,
+        Dense<8>,
+        BatchNormalization,
+        LayerNormalization,
+        GroupNormalization<2>,
+        LayerNormalization<rms_scaling = true>,
+        Dropout<0.5>,
+        SpatialDropout1D<0.2>,
+        GaussianNoise<0.1>,
+        ReLU<max_value = 6.0>,
+        LeakyReLU,
+        ELU,
+        PReLU<shared_axes = 1>,
+        Softmax<1>,
+        Softmax,
+    }
+}
+
+#[test]
+fn normalization_and_embedding_allocate_nothing() {
+    use nn::tensor::Ids;
+    let model = Norms::boxed_seeded(5);
+    let x = Ids::<6, 30>::new([1, 29, 0, 7, 7, 3]).unwrap();
+    let xs = vec![x; 9];
+    let mut ys = vec![<<Norms as Model>::Output as Tensor>::ZEROS; 9];
+    let flat: Vec<f32> = (0..6 * 9).map(|i| (i % 30) as f32).collect();
+    let mut flat_out = vec![0.0f32; 48 * 9];
+    let mut one = [0.0f32; 48];
+    let n = allocations_in(|| {
+        std::hint::black_box(model.predict(&x));
+        model.predict_batch(&xs, &mut ys).unwrap();
+        model.predict_flat(&[&flat[..6]], &mut [&mut one]).unwrap();
+        model.predict_flat_batch(&[&flat], &mut [&mut flat_out]).unwrap();
+    });
+    assert_eq!(n, 0);
+    assert!(
+        (ys[8].as_slice().iter().sum::<f32>() - 6.0).abs() < 1e-4,
+        "six steps of softmax over the last axis"
+    );
+}

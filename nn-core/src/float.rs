@@ -73,3 +73,74 @@ macro_rules! impl_float {
 impl_float!(f32, erfc: libm::erfcf, exp: crate::approx::exp_f32, tanh: crate::approx::tanh_f32);
 // f64 keeps libm's exact functions.
 impl_float!(f64, erfc: libm::erfc, exp: libm::exp, tanh: libm::tanh);
+
+/// `v` as a `T`, in a `const` context (where [`Float::of`], a trait method, cannot run): the
+/// macros write layer options that are tensors of numbers (Normalization's mean and variance
+/// from a Keras config) with it.
+///
+/// ```
+/// assert_eq!(nn_core::float::constant::<f32>(0.1), 0.1f32);
+/// assert_eq!(nn_core::float::constant::<f64>(0.1), 0.1f64);
+/// ```
+pub const fn constant<T: Float>(v: f64) -> T {
+    let mut out = T::ZERO;
+    let slot = (&raw mut out).cast::<u8>();
+    if core::mem::size_of::<T>() == 8 {
+        // SAFETY: `Float` is sealed to `f32` and `f64`, so an 8-byte `T` is an `f64`, and `slot`
+        // points at `out`.
+        unsafe { slot.cast::<f64>().write(v) };
+    } else {
+        // SAFETY: as above: a `T` that is not 8 bytes is an `f32`.
+        unsafe { slot.cast::<f32>().write(v as f32) };
+    }
+    out
+}
+
+/// `v` widened to `f64`, in a `const` context.
+pub const fn to_f64<T: Float>(v: &T) -> f64 {
+    let slot = (v as *const T).cast::<u8>();
+    if core::mem::size_of::<T>() == 8 {
+        // SAFETY: `Float` is sealed to `f32` and `f64`, so an 8-byte `T` is an `f64`, and `slot`
+        // points at `v`.
+        unsafe { slot.cast::<f64>().read() }
+    } else {
+        // SAFETY: as above: a `T` that is not 8 bytes is an `f32`.
+        unsafe { slot.cast::<f32>().read() as f64 }
+    }
+}
+
+/// The square root, in a `const` context (where `f64::sqrt` cannot run): Newton's iteration
+/// from a guess with half the exponent, within an ulp of the correctly rounded root; NaN below
+/// zero. BatchNormalization computes its scale with it when its weights are read at compile
+/// time.
+///
+/// ```
+/// use nn_core::float::sqrt;
+/// assert_eq!(sqrt(4.0), 2.0);
+/// for x in [2.0, 1.001e-3, 1e-300, 5e-324, 3.7e12, f64::MAX] {
+///     assert!((sqrt(x) - x.sqrt()).abs() <= f64::EPSILON * x.sqrt(), "{x}");
+/// }
+/// assert!(sqrt(-1.0).is_nan());
+/// ```
+pub const fn sqrt(x: f64) -> f64 {
+    if x.is_nan() || x < 0.0 {
+        return f64::NAN;
+    }
+    if x == 0.0 || x == f64::INFINITY {
+        return x;
+    }
+    // Halving the biased exponent gives a guess within a factor of 1.5 (far off only for
+    // subnormals, where each step first halves the distance); near the root each step doubles
+    // the correct digits, and the last may swing by an ulp, hence the bound.
+    let mut y = f64::from_bits((x.to_bits() >> 1) + (1023u64 << 51));
+    let mut i = 0;
+    while i < 64 {
+        let next = 0.5 * (y + x / y);
+        if next == y {
+            break;
+        }
+        y = next;
+        i += 1;
+    }
+    y
+}

@@ -43,7 +43,12 @@ impl Rng {
 /// assert!(w.iter().all(|v| v.abs() <= limit) && w.iter().any(|v| *v != 0.0));
 /// ```
 pub fn glorot_uniform<T: Float>(w: &mut [T], fan_in: usize, fan_out: usize, rng: &mut Rng) {
-    let limit = libm::sqrt(6.0 / (fan_in + fan_out) as f64);
+    uniform(w, libm::sqrt(6.0 / (fan_in + fan_out) as f64), rng);
+}
+
+/// Fills `w` uniformly on `[-limit, limit)`: Keras's `RandomUniform(-limit, limit)`, which is
+/// `Embedding`'s default with `limit = 0.05`.
+pub fn uniform<T: Float>(w: &mut [T], limit: f64, rng: &mut Rng) {
     for v in w {
         *v = T::of((rng.next_f64() * 2.0 - 1.0) * limit);
     }

@@ -23,6 +23,9 @@ pub trait Layer {
     const CLASS: &'static str;
     /// Number of weights (Keras's "Param #").
     const PARAMS: usize;
+    /// How many of `PARAMS` are not trained (BatchNormalization's moving statistics): Keras
+    /// counts them apart in its summary and lists them after the trainable ones.
+    const NON_TRAINABLE: usize = 0;
 
     /// The forward pass. Never allocates.
     fn forward(&self, x: &Self::Input) -> Self::Output;

@@ -19,7 +19,7 @@ mod approx;
 #[cfg(feature = "alloc")]
 mod boxed;
 pub mod dispatch;
-mod float;
+pub mod float;
 pub mod init;
 pub mod kernels;
 mod layer;

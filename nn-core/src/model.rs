@@ -17,9 +17,9 @@ pub trait Model: Sized {
     /// What `predict` takes: a tensor ([`crate::tensor`]: `SVector<Scalar, N>` for `Input<N>`,
     /// `Tensor2<Scalar, S, C>` for `Input<S, C>`, `Tensor3<Scalar, H, W, C>` for
     /// `Input<H, W, C>`), or a tuple of them for a model with several inputs.
-    type Input: Tensors<Scalar = Self::Scalar>;
+    type Input: Tensors<Self::Scalar>;
     /// What `predict` returns: a tensor, or a tuple of them for several outputs.
-    type Output: Tensors<Scalar = Self::Scalar>;
+    type Output: Tensors<Self::Scalar>;
 
     /// The model's name in `summary()` (`"sequential"` unless the model is a named type).
     const NAME: &'static str;
@@ -32,6 +32,8 @@ pub trait Model: Sized {
     const OUTPUT_SHAPES: &'static [&'static [usize]];
     /// Total number of weights.
     const PARAMS: usize;
+    /// How many of `PARAMS` are not trained (BatchNormalization's moving statistics).
+    const NON_TRAINABLE: usize = 0;
     /// Whether `summary()` draws Keras's "Connected to" column, as Keras does for a functional
     /// model that is not a plain chain.
     const SUMMARY_CONNECTIONS: bool = false;
@@ -160,15 +162,20 @@ pub trait Model: Sized {
         inputs: &[&[Self::Scalar]],
         outputs: &mut [&mut [Self::Scalar]],
     ) -> Result<(), FlatError> {
-        check_flat::<Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), 1)?;
-        check_flat::<Self::Output>("output", outputs.iter().map(|s| s.len()), outputs.len(), 1)?;
+        check_flat::<Self::Scalar, Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), 1)?;
+        check_flat::<Self::Scalar, Self::Output>(
+            "output",
+            outputs.iter().map(|s| s.len()),
+            outputs.len(),
+            1,
+        )?;
         let mut x = Self::Input::ZEROED;
         for (i, part) in inputs.iter().enumerate() {
-            x.slice_mut(i).copy_from_slice(part);
+            x.read_flat(i, part).map_err(|at| FlatError::Id { input: i, at })?;
         }
         let y = self.predict(&x);
         for (i, part) in outputs.iter_mut().enumerate() {
-            part.copy_from_slice(y.slice(i));
+            y.write_flat(i, part);
         }
         Ok(())
     }
@@ -187,11 +194,34 @@ pub trait Model: Sized {
         let found = inputs.first().map_or(0, |s| s.len());
         let batch = found / first.max(1);
         if inputs.is_empty() || found != batch * first {
-            check_flat::<Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), 0)?;
+            check_flat::<Self::Scalar, Self::Input>(
+                "input",
+                inputs.iter().map(|s| s.len()),
+                inputs.len(),
+                0,
+            )?;
             return Err(FlatError::Batch { what: "input", index: 0, sample: first, found });
         }
-        check_flat::<Self::Input>("input", inputs.iter().map(|s| s.len()), inputs.len(), batch)?;
-        check_flat::<Self::Output>("output", outputs.iter().map(|s| s.len()), outputs.len(), batch)?;
+        check_flat::<Self::Scalar, Self::Input>(
+            "input",
+            inputs.iter().map(|s| s.len()),
+            inputs.len(),
+            batch,
+        )?;
+        check_flat::<Self::Scalar, Self::Output>(
+            "output",
+            outputs.iter().map(|s| s.len()),
+            outputs.len(),
+            batch,
+        )?;
+        // Every id is checked before anything runs, so an error leaves the outputs untouched.
+        let mut x = Self::Input::ZEROED;
+        for (i, part) in inputs.iter().enumerate() {
+            let len = Self::Input::len_of(i);
+            for (s, sample) in part.chunks_exact(len.max(1)).enumerate() {
+                x.read_flat(i, sample).map_err(|at| FlatError::Id { input: i, at: s * len + at })?;
+            }
+        }
         if core::mem::size_of::<(Self::Input, Self::Output)>() <= 16 * 1024 {
             flat_batch_chunks::<Self, 16>(self, inputs, outputs, batch);
         } else {
@@ -207,13 +237,14 @@ pub trait Model: Sized {
             connections: Self::SUMMARY_CONNECTIONS,
             layers: Self::LAYERS,
             params: Self::PARAMS,
+            non_trainable: Self::NON_TRAINABLE,
             bytes_per_param: core::mem::size_of::<Self::Scalar>(),
         }
     }
 }
 
 /// Checks that `found` lengths match `X`'s tensors, `batch` samples each.
-fn check_flat<X: Tensors>(
+fn check_flat<T: Float, X: Tensors<T>>(
     what: &'static str,
     found: impl Iterator<Item = usize>,
     count: usize,
@@ -247,14 +278,15 @@ fn flat_batch_chunks<M: Model, const CHUNK: usize>(
         for (i, part) in inputs.iter().enumerate() {
             let len = M::Input::len_of(i);
             for (s, x) in xs[..n].iter_mut().enumerate() {
-                x.slice_mut(i).copy_from_slice(&part[(start + s) * len..(start + s + 1) * len]);
+                // Checked by the caller.
+                let _ = x.read_flat(i, &part[(start + s) * len..(start + s + 1) * len]);
             }
         }
         crate::dispatch::predict_batch(model, &xs[..n], &mut ys[..n]);
         for (i, part) in outputs.iter_mut().enumerate() {
             let len = M::Output::len_of(i);
             for (s, y) in ys[..n].iter().enumerate() {
-                part[(start + s) * len..(start + s + 1) * len].copy_from_slice(y.slice(i));
+                y.write_flat(i, &mut part[(start + s) * len..(start + s + 1) * len]);
             }
         }
         start += n;
@@ -296,6 +328,14 @@ pub enum FlatError {
         /// The number given.
         found: usize,
     },
+    /// A value given for token ids (an input feeding `Embedding`) that is not a whole number
+    /// from 0 to the table's size less one.
+    Id {
+        /// Which input.
+        input: usize,
+        /// The value's position in that input's slice.
+        at: usize,
+    },
 }
 
 impl fmt::Display for FlatError {
@@ -311,6 +351,9 @@ impl fmt::Display for FlatError {
                 f,
                 "{what} {index} holds {found} values, not a whole number of samples of {sample} values"
             ),
+            FlatError::Id { input, at } => {
+                write!(f, "input {input} holds token ids, but its value {at} is not an id of the table")
+            }
         }
     }
 }
@@ -328,6 +371,8 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// Number of weights.
     pub params: usize,
+    /// How many of them are not trained.
+    pub non_trainable: usize,
     /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
     /// empty in a Sequential model.
     pub inbound: &'static [&'static str],
@@ -363,6 +408,8 @@ pub struct Summary {
     pub layers: &'static [LayerInfo],
     /// Total number of weights.
     pub params: usize,
+    /// How many of them are not trained.
+    pub non_trainable: usize,
     /// `size_of` the element type, for the byte totals.
     pub bytes_per_param: usize,
 }

@@ -285,70 +285,161 @@ impl<const H: usize, const W: usize> Lead for Grid<H, W> {
     const ROWS: usize = H * W;
 }
 
-/// A model's inputs or outputs: one tensor, or a tuple of them. Reads and writes them as flat
-/// slices in Keras's order, for [`crate::Model::predict_flat`].
-pub trait Tensors: Copy {
-    /// The element type.
-    type Scalar: Float;
+/// Token ids, what an `Embedding` layer takes: `N` of them (a sequence), each below `V`, the
+/// size of the embedding table. A model whose input feeds an `Embedding` takes `Ids` there
+/// (`Input<12>, Embedding<50, 8>` takes `Ids<12, 50>`).
+///
+/// [`Ids::new`] checks the ids; the field is public for speed, and an id at or past `V` that
+/// reaches `predict` anyway embeds as a row of zeros (never a panic or a read out of bounds).
+/// `predict_flat` takes ids as scalars holding whole numbers, as Keras accepts them, and
+/// returns [`crate::FlatError::Id`] for any other value.
+///
+/// ```
+/// use nn_core::tensor::Ids;
+/// let ids = Ids::<3, 10>::new([4, 0, 9]).unwrap();
+/// assert_eq!(ids.0, [4, 0, 9]);
+/// assert_eq!(Ids::<3, 10>::new([4, 10, 9]), Err(1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct Ids<const N: usize, const V: usize>(pub [u32; N]);
+
+impl<const N: usize, const V: usize> Ids<N, V> {
+    /// Every id 0.
+    pub const ZEROS: Self = Ids([0; N]);
+
+    /// The ids, or the position of the first one at or past `V`.
+    pub const fn new(ids: [u32; N]) -> Result<Self, usize> {
+        let mut i = 0;
+        while i < N {
+            if ids[i] as usize >= V {
+                return Err(i);
+            }
+            i += 1;
+        }
+        Ok(Ids(ids))
+    }
+}
+
+/// One model input or output as flat Keras-ordered scalars: a tensor is copied as it is, token
+/// [`Ids`] are read from scalars holding whole numbers.
+pub trait Part<T: Float>: Copy {
+    /// All zeros.
+    const ZERO: Self;
+    /// How many scalars.
+    const LEN: usize;
+    /// Reads the values from `src` (`LEN` of them), or gives the position of the first that is
+    /// not a valid id, leaving `self` unspecified but valid.
+    fn read_flat(&mut self, src: &[T]) -> Result<(), usize>;
+    /// Writes the values to `dst` (`LEN` of them).
+    fn write_flat(&self, dst: &mut [T]);
+}
+
+impl<X: Tensor> Part<X::Scalar> for X {
+    const ZERO: Self = X::ZEROS;
+    const LEN: usize = X::LEN;
+    #[inline(always)]
+    fn read_flat(&mut self, src: &[X::Scalar]) -> Result<(), usize> {
+        self.as_mut_slice().copy_from_slice(src);
+        Ok(())
+    }
+    #[inline(always)]
+    fn write_flat(&self, dst: &mut [X::Scalar]) {
+        dst.copy_from_slice(self.as_slice());
+    }
+}
+
+impl<T: Float, const N: usize, const V: usize> Part<T> for Ids<N, V> {
+    const ZERO: Self = Ids::ZEROS;
+    const LEN: usize = N;
+    fn read_flat(&mut self, src: &[T]) -> Result<(), usize> {
+        for (i, (id, v)) in self.0.iter_mut().zip(src).enumerate() {
+            let v = v.as_f64();
+            // Whole, at least 0 and below V (NaN fails every test).
+            if !(v >= 0.0 && v < V as f64 && v == libm::floor(v)) {
+                return Err(i);
+            }
+            *id = v as u32;
+        }
+        Ok(())
+    }
+    fn write_flat(&self, dst: &mut [T]) {
+        for (d, id) in dst.iter_mut().zip(&self.0) {
+            *d = T::of(f64::from(*id));
+        }
+    }
+}
+
+/// A model's inputs or outputs over element type `T`: one [`Part`], or a tuple of them. Reads
+/// and writes them as flat slices in Keras's order, for [`crate::Model::predict_flat`].
+pub trait Tensors<T: Float>: Copy {
     /// How many tensors.
     const COUNT: usize;
     /// Every tensor zero.
     const ZEROED: Self;
     /// Number of elements of tensor `i`.
     fn len_of(i: usize) -> usize;
-    /// Tensor `i`'s elements.
-    fn slice(&self, i: usize) -> &[Self::Scalar];
-    /// Tensor `i`'s elements, writable.
-    fn slice_mut(&mut self, i: usize) -> &mut [Self::Scalar];
+    /// Reads tensor `i` from `src`, or gives the position of the first value that is not a
+    /// valid id.
+    fn read_flat(&mut self, i: usize, src: &[T]) -> Result<(), usize>;
+    /// Writes tensor `i` to `dst`.
+    fn write_flat(&self, i: usize, dst: &mut [T]);
 }
 
-impl<X: Tensor> Tensors for X {
-    type Scalar = X::Scalar;
-    const COUNT: usize = 1;
-    const ZEROED: Self = X::ZEROS;
-    #[inline(always)]
-    fn len_of(_: usize) -> usize {
-        X::LEN
-    }
-    #[inline(always)]
-    fn slice(&self, _: usize) -> &[X::Scalar] {
-        self.as_slice()
-    }
-    #[inline(always)]
-    fn slice_mut(&mut self, _: usize) -> &mut [X::Scalar] {
-        self.as_mut_slice()
-    }
-}
-
-macro_rules! tuple_tensors {
-    ($count:literal: $first:ident $(, $x:ident)*; $($i:tt),*) => {
-        impl<$first: Tensor, $($x: Tensor<Scalar = $first::Scalar>),*> Tensors for ($first, $($x),*) {
-            type Scalar = $first::Scalar;
-            const COUNT: usize = $count;
-            const ZEROED: Self = ($first::ZEROS, $($x::ZEROS),*);
+/// `Tensors` for a single [`Part`]: a tensor, or token ids. (Two impls rather than one over
+/// every `Part`, which the tuples' impls would overlap.)
+macro_rules! single_part {
+    ([$($g:tt)*] $ty:ty, $t:ty) => {
+        impl<$($g)*> Tensors<$t> for $ty {
+            const COUNT: usize = 1;
+            const ZEROED: Self = <Self as Part<$t>>::ZERO;
             #[inline(always)]
-            fn len_of(i: usize) -> usize {
-                [$first::LEN, $($x::LEN),*][i]
+            fn len_of(_: usize) -> usize {
+                <Self as Part<$t>>::LEN
             }
             #[inline(always)]
-            fn slice(&self, i: usize) -> &[Self::Scalar] {
-                match i { $($i => self.$i.as_slice(),)* _ => &[] }
+            fn read_flat(&mut self, _: usize, src: &[$t]) -> Result<(), usize> {
+                Part::read_flat(self, src)
             }
             #[inline(always)]
-            fn slice_mut(&mut self, i: usize) -> &mut [Self::Scalar] {
-                match i { $($i => self.$i.as_mut_slice(),)* _ => &mut [] }
+            fn write_flat(&self, _: usize, dst: &mut [$t]) {
+                Part::write_flat(self, dst);
             }
         }
     };
 }
 
-tuple_tensors!(2: A, B; 0, 1);
-tuple_tensors!(3: A, B, C; 0, 1, 2);
-tuple_tensors!(4: A, B, C, D; 0, 1, 2, 3);
-tuple_tensors!(5: A, B, C, D, E; 0, 1, 2, 3, 4);
-tuple_tensors!(6: A, B, C, D, E, F; 0, 1, 2, 3, 4, 5);
-tuple_tensors!(7: A, B, C, D, E, F, G; 0, 1, 2, 3, 4, 5, 6);
-tuple_tensors!(8: A, B, C, D, E, F, G, H; 0, 1, 2, 3, 4, 5, 6, 7);
+single_part!([X: Tensor] X, X::Scalar);
+single_part!([T: Float, const N: usize, const V: usize] Ids<N, V>, T);
+
+macro_rules! tuple_tensors {
+    ($count:literal: $($x:ident $i:tt),*) => {
+        impl<T: Float, $($x: Part<T>),*> Tensors<T> for ($($x,)*) {
+            const COUNT: usize = $count;
+            const ZEROED: Self = ($($x::ZERO,)*);
+            #[inline(always)]
+            fn len_of(i: usize) -> usize {
+                [$($x::LEN),*][i]
+            }
+            #[inline(always)]
+            fn read_flat(&mut self, i: usize, src: &[T]) -> Result<(), usize> {
+                match i { $($i => self.$i.read_flat(src),)* _ => Ok(()) }
+            }
+            #[inline(always)]
+            fn write_flat(&self, i: usize, dst: &mut [T]) {
+                match i { $($i => self.$i.write_flat(dst),)* _ => {} }
+            }
+        }
+    };
+}
+
+tuple_tensors!(2: A 0, B 1);
+tuple_tensors!(3: A 0, B 1, C 2);
+tuple_tensors!(4: A 0, B 1, C 2, D 3);
+tuple_tensors!(5: A 0, B 1, C 2, D 3, E 4);
+tuple_tensors!(6: A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_tensors!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_tensors!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
 #[cfg(test)]
 mod tests {
@@ -383,9 +474,27 @@ mod tests {
 
     #[test]
     fn tuples_give_each_tensor_flat() {
-        let mut t = <(SVector<f32, 2>, Tensor2<f32, 2, 3>) as Tensors>::ZEROED;
-        t.slice_mut(1)[4] = 2.0;
+        type Pair = (SVector<f32, 2>, Tensor2<f32, 2, 3>);
+        let mut t = <Pair as Tensors<f32>>::ZEROED;
+        t.read_flat(1, &[0.0, 0.0, 0.0, 0.0, 2.0, 0.0]).unwrap();
         assert_eq!(t.1.step(1)[1], 2.0);
-        assert_eq!((<(SVector<f32, 2>, Tensor2<f32, 2, 3>)>::len_of(1), t.slice(0).len()), (6, 2));
+        let mut out = [9.0f32; 2];
+        t.write_flat(0, &mut out);
+        assert_eq!((<Pair as Tensors<f32>>::len_of(1), out), (6, [0.0; 2]));
+    }
+
+    #[test]
+    fn ids_read_whole_numbers_inside_the_table_only() {
+        type Mixed = (Ids<3, 5>, SVector<f32, 1>);
+        let mut t = <Mixed as Tensors<f32>>::ZEROED;
+        assert_eq!(t.read_flat(0, &[4.0, 0.0, 2.0]), Ok(()));
+        assert_eq!(t.0, Ids([4, 0, 2]));
+        assert_eq!(t.read_flat(0, &[1.0, 5.0, 0.0]), Err(1));
+        assert_eq!(t.read_flat(0, &[1.0, 2.0, 0.5]), Err(2));
+        assert_eq!(t.read_flat(0, &[-1.0, 2.0, 0.0]), Err(0));
+        assert_eq!(t.read_flat(0, &[f32::NAN, 2.0, 0.0]), Err(0));
+        let mut back = [0.0f32; 3];
+        Part::write_flat(&Ids::<3, 5>([1, 2, 3]), &mut back);
+        assert_eq!(back, [1.0, 2.0, 3.0]);
     }
 }

@@ -115,14 +115,16 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
         outputs: Vec::new(),
     };
     let mut previous = Value::Input(0);
-    for ((spec, shape), name) in specs.into_iter().zip(shapes).zip(names) {
+    for (((spec, shape), name), call) in specs.into_iter().zip(shapes).zip(names).zip(&def.layers) {
         // `None` only for `Input` here: any other failure was reported and returns above.
         let (Some(spec), Some((input, output))) = (spec, shape) else { continue };
         model.steps.push(Step { layer: model.layers.len(), args: vec![previous], output: output.clone() });
         previous = Value::Step(model.steps.len() - 1);
-        model.layers.push(LayerNode { name, spec, input, output, inbound: Vec::new() });
+        let span = call.kind.span();
+        model.layers.push(LayerNode { name, span, spec, input, output, inbound: Vec::new() });
     }
     model.outputs.push(previous);
+    model.check_ids(cx);
     Some(model)
 }
 

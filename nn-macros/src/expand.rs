@@ -53,6 +53,29 @@ impl Code<'_> {
     }
 
     /// `Self::Input` or `Self::Output`: one tensor, or a tuple of them.
+    /// The model's input type: a tensor per input, or token `Ids` where an input feeds an
+    /// `Embedding`.
+    fn input_ty(&self) -> TokenStream {
+        let t = &self.t;
+        let types: Vec<TokenStream> = self
+            .model
+            .inputs
+            .iter()
+            .zip(self.model.ids())
+            .map(|(shape, ids)| match ids {
+                Some(v) => {
+                    let n = shape.len();
+                    quote!(::nn::tensor::Ids<#n, #v>)
+                }
+                None => shape.ty(t),
+            })
+            .collect();
+        match &types[..] {
+            [one] => one.clone(),
+            many => quote!((#(#many),*)),
+        }
+    }
+
     fn tuple(&self, shapes: &[Shape]) -> TokenStream {
         match shapes {
             [one] => one.ty(&self.t),
@@ -162,13 +185,24 @@ fn inherent_impl(
 ) -> TokenStream {
     let field_names: Vec<_> = code.fields.iter().map(|f| &f.name).collect();
     let field_types: Vec<_> = code.fields.iter().map(|f| &f.ty).collect();
-    let configure = code.model.layers.iter().enumerate().filter_map(|(i, layer)| {
+    let configure = code.model.layers.iter().enumerate().flat_map(|(i, layer)| {
         let field = &layer.name;
-        if let Some(value) = layer.spec.activation_value() {
-            Some(quote!(self.#field.activation = #value;))
-        } else {
-            code.field(i).filter(|f| f.nested).map(|_| quote!(self.#field.__nn_configure();))
+        let mut set: Vec<TokenStream> = layer
+            .spec
+            .options(&layer.input, &code.t)
+            .into_iter()
+            .map(|(option, value)| {
+                let option = format_ident!("{option}");
+                quote!(self.#field.#option = #value;)
+            })
+            .collect();
+        if code.field(i).is_some_and(|f| f.nested) {
+            set.push(quote!(self.#field.__nn_configure();));
         }
+        if layer.spec.prepares() {
+            set.push(quote!(self.#field.prepare();));
+        }
+        set
     });
     quote! {
         impl #generics #ident #ty_args {
@@ -209,7 +243,7 @@ fn model_impl(
     ty_args: &TokenStream,
 ) -> TokenStream {
     let (model, t) = (code.model, &code.t);
-    let input_ty = code.tuple(&model.inputs);
+    let input_ty = code.input_ty();
     let output_ty = code.tuple(&model.output_shapes());
     let input_shapes = model.inputs.iter().map(Shape::dims);
     let output_shapes = model.output_shapes();
@@ -217,6 +251,14 @@ fn model_impl(
     let params = code.fields.iter().map(|f| {
         let ty = &f.ty;
         if f.nested { quote!(<#ty as ::nn::Model>::PARAMS) } else { quote!(<#ty as ::nn::Layer>::PARAMS) }
+    });
+    let non_trainable = code.fields.iter().map(|f| {
+        let ty = &f.ty;
+        if f.nested {
+            quote!(<#ty as ::nn::Model>::NON_TRAINABLE)
+        } else {
+            quote!(<#ty as ::nn::Layer>::NON_TRAINABLE)
+        }
     });
     let infos = layer_infos(code);
     let class = model.class.name();
@@ -234,6 +276,7 @@ fn model_impl(
             const INPUT_SHAPES: &'static [&'static [usize]] = &[#(&[#input_shapes]),*];
             const OUTPUT_SHAPES: &'static [&'static [usize]] = &[#(&[#output_shapes]),*];
             const PARAMS: usize = 0 #( + #params )*;
+            const NON_TRAINABLE: usize = 0 #( + #non_trainable )*;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(#infos),*];
             const SUMMARY_CONNECTIONS: bool = !#chain;
 
@@ -286,17 +329,21 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
         .enumerate()
         .map(|(i, layer)| {
             let layer_name = layer.name.to_string();
-            let (class, params) = match code.field(i) {
+            let (class, params, non_trainable) = match code.field(i) {
                 None => {
                     let class = layer.spec.class();
-                    (quote!(#class), quote!(0))
+                    (quote!(#class), quote!(0), quote!(0))
                 }
-                Some(Field { ty, nested: false, .. }) => {
-                    (quote!(<#ty as ::nn::Layer>::CLASS), quote!(<#ty as ::nn::Layer>::PARAMS))
-                }
-                Some(Field { ty, nested: true, .. }) => {
-                    (quote!(<#ty as ::nn::Model>::CLASS), quote!(<#ty as ::nn::Model>::PARAMS))
-                }
+                Some(Field { ty, nested: false, .. }) => (
+                    quote!(<#ty as ::nn::Layer>::CLASS),
+                    quote!(<#ty as ::nn::Layer>::PARAMS),
+                    quote!(<#ty as ::nn::Layer>::NON_TRAINABLE),
+                ),
+                Some(Field { ty, nested: true, .. }) => (
+                    quote!(<#ty as ::nn::Model>::CLASS),
+                    quote!(<#ty as ::nn::Model>::PARAMS),
+                    quote!(<#ty as ::nn::Model>::NON_TRAINABLE),
+                ),
             };
             let output = layer.output.dims();
             let inbound = &layer.inbound;
@@ -306,6 +353,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     class: #class,
                     output_shape: &[#output],
                     params: #params,
+                    non_trainable: #non_trainable,
                     inbound: &[#(#inbound),*],
                 }
             }

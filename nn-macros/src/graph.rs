@@ -94,7 +94,9 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
     if cx.has_errors() {
         return None;
     }
-    build(stmts, bindings, &sizes, &layer_inputs, creators, names, outputs, scalar?)
+    let model = build(stmts, bindings, &sizes, &layer_inputs, creators, names, outputs, scalar?)?;
+    model.check_ids(cx);
+    Some(model)
 }
 
 /// Resolves one statement's layer and the nodes it is called on.
@@ -522,6 +524,7 @@ fn build(
             if matches!(spec, Spec::Input { .. }) { sizes[op].clone()? } else { layer_inputs[op].clone()? };
         model.layers.push(LayerNode {
             name: name_of.get(&op)?.clone(),
+            span: stmts[op].call.kind.span(),
             spec,
             input,
             output: sizes[last].clone()?,

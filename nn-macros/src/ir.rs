@@ -47,6 +47,8 @@ pub enum Scalar {
 pub struct LayerNode {
     /// The layer's name, also its field in the model struct.
     pub name: Ident,
+    /// Where the user wrote the layer, for errors found once the model is built.
+    pub span: proc_macro2::Span,
     pub spec: Spec,
     /// The shape fed to each input of the layer (its first input's, for merges).
     pub input: Shape,
@@ -63,6 +65,53 @@ pub struct Step {
 }
 
 impl Model {
+    /// For each model input, the size of the id table when it holds token ids (it feeds an
+    /// `Embedding`; the smallest table if several).
+    pub fn ids(&self) -> Vec<Option<usize>> {
+        let mut ids = vec![None; self.inputs.len()];
+        for step in &self.steps {
+            if let (Some(v), [Value::Input(i)]) = (self.layers[step.layer].spec.takes_ids(), &step.args[..]) {
+                ids[*i] = Some(ids[*i].map_or(v, |w: usize| w.min(v)));
+            }
+        }
+        ids
+    }
+
+    /// Token ids go from a model input straight into `Embedding` layers and nowhere else.
+    pub fn check_ids(&self, cx: &mut crate::ctxt::Ctxt) {
+        let ids = self.ids();
+        for step in &self.steps {
+            let layer = &self.layers[step.layer];
+            let name = &layer.name;
+            if layer.spec.takes_ids().is_some() {
+                if !matches!(step.args[..], [Value::Input(_)]) {
+                    cx.error(
+                        layer.span,
+                        format!("`{name}` takes token ids straight from an `Input`, not the output of another layer"),
+                    );
+                }
+                continue;
+            }
+            for arg in &step.args {
+                if let Value::Input(i) = arg
+                    && ids[*i].is_some()
+                {
+                    cx.error(
+                        layer.span,
+                        format!(
+                            "`{name}` takes numbers, but its input holds token ids for an `Embedding`: \
+                             give it the embedding's output"
+                        ),
+                    );
+                }
+            }
+        }
+        let returns_ids = self.outputs.iter().any(|o| matches!(o, Value::Input(i) if ids[*i].is_some()));
+        if let Some(layer) = self.layers.first().filter(|_| returns_ids) {
+            cx.error(layer.span, "a model's output cannot be its input of token ids");
+        }
+    }
+
     /// The shape of a value.
     pub fn shape_of(&self, v: &Value) -> &Shape {
         match v {

@@ -1,11 +1,53 @@
-//! `Activation`: an activation function as a layer of its own (Keras's `layers.Activation`).
+//! Activations as layers: `Activation` (any activation by name), Keras's activation layers
+//! `ReLU`, `LeakyReLU` and `ELU` (the same layer under their own class), `Softmax` over any
+//! axis, and `PReLU`, whose negative slopes are weights.
 
 use crate::Float;
-use crate::activations::ActivationFn;
+use crate::activations::{ActivationFn, Elu, LeakyRelu, ReluOptions};
 use crate::init::Rng;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::{Lead, One};
+use crate::tensor::{Lead, One, Tensor, grid};
+use crate::weights::bytes;
 use core::marker::PhantomData;
+
+/// The Keras class an [`Activation`] layer shows in a summary: `Activation` for
+/// `layers.Activation("relu")`, `ReLU` for `layers.ReLU()`, and so on.
+pub trait Class: 'static {
+    /// Keras's class name.
+    const NAME: &'static str;
+}
+
+/// The classes of the activation layers.
+pub mod class {
+    macro_rules! classes {
+        ($($(#[$doc:meta])* $name:ident),*) => {$(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, PartialEq)]
+            pub struct $name;
+            impl super::Class for $name {
+                const NAME: &'static str = stringify!($name);
+            }
+        )*};
+    }
+    classes!(
+        /// `layers.Activation`.
+        Activation,
+        /// `layers.ReLU`.
+        ReLU,
+        /// `layers.LeakyReLU`.
+        LeakyReLU,
+        /// `layers.ELU`.
+        ELU
+    );
+}
+
+/// Keras's `ReLU` layer (`max_value`, `negative_slope`, `threshold`).
+pub type ReLU<T, const N: usize, L = One> = Activation<T, N, ReluOptions, L, class::ReLU>;
+/// Keras's `LeakyReLU` layer; its `negative_slope` defaults to 0.3 (the function's to 0.2):
+/// the macros write the layer's default.
+pub type LeakyReLU<T, const N: usize, L = One> = Activation<T, N, LeakyRelu, L, class::LeakyReLU>;
+/// Keras's `ELU` layer (`alpha`).
+pub type ELU<T, const N: usize, L = One> = Activation<T, N, Elu, L, class::ELU>;
 
 /// Applies `A` to a tensor whose last axis holds `N` values, with leading axes `L` (a vector by
 /// default; softmax acts on each run of the last axis, as Keras's `axis=-1`); it has no weights.
@@ -18,13 +60,13 @@ use core::marker::PhantomData;
 /// assert_eq!(relu.forward(&Vector2::new(-1.0, 2.0)), Vector2::new(0.0, 2.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Activation<T, const N: usize, A, L = One> {
+pub struct Activation<T, const N: usize, A, L = One, K = class::Activation> {
     /// The activation and its options.
     pub activation: A,
-    _scalar: PhantomData<(T, L)>,
+    _scalar: PhantomData<(T, L, K)>,
 }
 
-impl<T: Float, const N: usize, A: ActivationFn, L: Lead> Activation<T, N, A, L> {
+impl<T: Float, const N: usize, A: ActivationFn, L: Lead, K: Class> Activation<T, N, A, L, K> {
     /// The layer with Keras's default options for `A`.
     pub const ZEROS: Self = Self::new(A::DEFAULT);
 
@@ -40,11 +82,11 @@ impl<T: Float, const N: usize, A: ActivationFn, L: Lead> Activation<T, N, A, L> 
     }
 }
 
-impl<T: Float, const N: usize, A: ActivationFn, L: Lead> Layer for Activation<T, N, A, L> {
+impl<T: Float, const N: usize, A: ActivationFn, L: Lead, K: Class> Layer for Activation<T, N, A, L, K> {
     type Scalar = T;
     type Input = L::Of<T, N>;
     type Output = L::Of<T, N>;
-    const CLASS: &'static str = "Activation";
+    const CLASS: &'static str = K::NAME;
     const PARAMS: usize = 0;
 
     #[inline(always)]
@@ -62,12 +104,161 @@ impl<T: Float, const N: usize, A: ActivationFn, L: Lead> Layer for Activation<T,
 }
 
 // SAFETY: the only field with a size is an activation that is itself `Zeroable`.
-unsafe impl<T: Float, const N: usize, A: Zeroable, L> Zeroable for Activation<T, N, A, L> {}
+unsafe impl<T: Float, const N: usize, A: Zeroable, L, K> Zeroable for Activation<T, N, A, L, K> {}
+
+/// Keras's `Softmax` layer over data axis `AXIS` (0-based, without the batch axis; Keras's
+/// `axis=-1` is the last): `e^(x - max) / sum` along that axis, for every position of the
+/// others.
+///
+/// ```
+/// use nn_core::layers::Softmax;
+/// use nn_core::tensor::{Tensor, Tensor2};
+/// use nn_core::Layer;
+/// // Over the steps (axis 0) of two steps of two channels: each channel sums to one.
+/// let y = Softmax::<Tensor2<f64, 2, 2>, 0>::ZEROS.forward(&Tensor2::from_rows([[0.0, 5.0], [0.0, 5.0]]));
+/// assert_eq!(y.as_slice(), &[0.5; 4]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Softmax<X, const AXIS: usize> {
+    _shapes: PhantomData<fn(X) -> X>,
+}
+
+impl<X, const AXIS: usize> Softmax<X, AXIS> {
+    super::no_weights!();
+}
+
+impl<X: Tensor, const AXIS: usize> Layer for Softmax<X, AXIS> {
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = X;
+    const CLASS: &'static str = "Softmax";
+    const PARAMS: usize = 0;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> X {
+        const { assert!(AXIS < X::SHAPE.len(), "Softmax: no such axis") };
+        let mut y = *x;
+        if AXIS + 1 == X::SHAPE.len() {
+            crate::activations::Softmax.apply(&mut y);
+            return y;
+        }
+        // Elements `stride` apart along the axis, `n` of them, from each start below.
+        let n = X::SHAPE[AXIS];
+        let stride: usize = X::SHAPE[AXIS + 1..].iter().product();
+        let v = y.as_mut_slice();
+        for outer in 0..X::LEN / (n * stride) {
+            for inner in 0..stride {
+                let start = outer * n * stride + inner;
+                let at = |k: usize| start + k * stride;
+                let max = (1..n).fold(v[at(0)], |m, k| if v[at(k)] > m { v[at(k)] } else { m });
+                let mut sum = X::Scalar::ZERO;
+                for k in 0..n {
+                    v[at(k)] = (v[at(k)] - max).fast_exp();
+                    sum += v[at(k)];
+                }
+                let inv = X::Scalar::ONE / sum;
+                for k in 0..n {
+                    v[at(k)] *= inv;
+                }
+            }
+        }
+        y
+    }
+}
+
+// SAFETY: zero-sized.
+unsafe impl<X, const AXIS: usize> Zeroable for Softmax<X, AXIS> {}
+
+/// Keras's `PReLU`: `x` where `x >= 0`, else `alpha · x`, with `alpha` a weight of the input's
+/// shape in which Keras's `shared_axes` have size 1. `AH`, `AW`, `AC` are its sizes over the
+/// (height, width, channels) of an image, the (steps, channels) of a sequence (`AH = 1`) or the
+/// features of a vector (`AH = AW = 1`); each is the input's size there, or 1 where shared.
+///
+/// ```
+/// use nn_core::layers::PReLU;
+/// use nn_core::{Layer, nalgebra::Vector2};
+/// let mut prelu = PReLU::<Vector2<f32>, 1, 1, 2>::ZEROS;
+/// prelu.alpha = [[[0.5, 0.25]]];
+/// assert_eq!(prelu.forward(&Vector2::new(-2.0, -2.0)), Vector2::new(-1.0, -0.5));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PReLU<X: Tensor, const AH: usize, const AW: usize, const AC: usize> {
+    /// The slopes for negative inputs, Keras's `alpha` (zeros at first, as Keras's).
+    pub alpha: [[[X::Scalar; AC]; AW]; AH],
+    _shapes: PhantomData<fn(X) -> X>,
+}
+
+impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> PReLU<X, AH, AW, AC> {
+    /// `alpha` zero, as Keras initializes it.
+    pub const ZEROS: Self = PReLU { alpha: [[[X::Scalar::ZERO; AC]; AW]; AH], _shapes: PhantomData };
+    /// Keras's shape of `alpha`: the input's rank, shared axes 1.
+    const SHAPE: &'static [usize] = match X::SHAPE.len() {
+        1 => &[AC],
+        2 => &[AW, AC],
+        _ => &[AH, AW, AC],
+    };
+
+    /// Reads `alpha` from raw weight bytes.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        bytes::read(bytes, at, self.alpha.as_flattened_mut().as_flattened_mut())
+    }
+}
+
+impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Layer for PReLU<X, AH, AW, AC> {
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = X;
+    const CLASS: &'static str = "PReLU";
+    const PARAMS: usize = AH * AW * AC;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> X {
+        let [_, w, c] = grid(X::SHAPE);
+        const {
+            let [h, w, c] = grid(X::SHAPE);
+            assert!(
+                (AH == h || AH == 1) && (AW == w || AW == 1) && (AC == c || AC == 1),
+                "PReLU: alpha's shape"
+            );
+        };
+        let mut y = *x;
+        let zero = X::Scalar::ZERO;
+        for (p, pixel) in y.as_mut_slice().chunks_exact_mut(c).enumerate() {
+            let (iy, ix) = (p / w, p % w);
+            let row = &self.alpha[if AH == 1 { 0 } else { iy }][if AW == 1 { 0 } else { ix }];
+            for (k, v) in pixel.iter_mut().enumerate() {
+                let alpha = row[if AC == 1 { 0 } else { k }];
+                // Keras: relu(x) - alpha · relu(-x).
+                let (pos, neg) = (if *v > zero { *v } else { zero }, if *v < zero { -*v } else { zero });
+                *v = pos + -alpha * neg;
+            }
+        }
+        y
+    }
+
+    fn init_keras(&mut self, _rng: &mut Rng) {
+        *self = Self::ZEROS;
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
+        f(WeightRef { name: "alpha", shape: Self::SHAPE, data: self.alpha.as_flattened().as_flattened() });
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
+        let data = self.alpha.as_flattened_mut().as_flattened_mut();
+        f(WeightMut { name: "alpha", shape: Self::SHAPE, data });
+    }
+}
+
+// SAFETY: a float array.
+unsafe impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Zeroable for PReLU<X, AH, AW, AC> {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activations::{Elu, Softmax};
+    use crate::activations::Elu;
+    use crate::activations::Softmax as SoftmaxFn;
     use crate::tensor::Tensor;
     use nalgebra::Vector3;
 
@@ -81,17 +272,46 @@ mod tests {
 
     #[test]
     fn softmax_layer_sums_to_one_and_has_no_params() {
-        let s = Activation::<f32, 3, Softmax>::ZEROS;
+        let s = Activation::<f32, 3, SoftmaxFn>::ZEROS;
         let y = s.forward(&Vector3::new(1.0, 2.0, 3.0));
         assert!((y.sum() - 1.0).abs() < 1e-6);
         assert!(y[2] > y[1] && y[1] > y[0]);
-        assert_eq!(<Activation<f32, 3, Softmax> as Layer>::PARAMS, 0);
+        assert_eq!(<Activation<f32, 3, SoftmaxFn> as Layer>::PARAMS, 0);
+    }
+
+    #[test]
+    fn activation_layers_carry_their_keras_class() {
+        use crate::activations::Relu;
+        assert_eq!(<Activation<f32, 3, Relu> as Layer>::CLASS, "Activation");
+        assert_eq!(<ReLU<f32, 3> as Layer>::CLASS, "ReLU");
+        assert_eq!(<LeakyReLU<f32, 3> as Layer>::CLASS, "LeakyReLU");
+        assert_eq!(<ELU<f32, 3> as Layer>::CLASS, "ELU");
+    }
+
+    #[test]
+    fn prelu_shares_alpha_over_shared_axes() {
+        use crate::tensor::Tensor3;
+        // A 1×2 image of 2 channels, alpha shared over height and width: one per channel.
+        let mut p = PReLU::<Tensor3<f64, 1, 2, 2>, 1, 1, 2>::ZEROS;
+        p.alpha = [[[0.5, 2.0]]];
+        let y = p.forward(&Tensor3::from_slice(&[-1.0, -1.0, 3.0, -2.0]));
+        assert_eq!(y.as_slice(), &[-0.5, -2.0, 3.0, -4.0]);
+        assert_eq!(<PReLU<Tensor3<f64, 1, 2, 2>, 1, 1, 2> as Layer>::PARAMS, 2);
+    }
+
+    #[test]
+    fn softmax_over_the_middle_axis_of_an_image() {
+        use crate::tensor::Tensor3;
+        // 1×2×2: over the width (axis 1), each channel of the row sums to one.
+        let y =
+            Softmax::<Tensor3<f64, 1, 2, 2>, 1>::ZEROS.forward(&Tensor3::from_slice(&[0.0, 1.0, 0.0, 1.0]));
+        assert_eq!(y.as_slice(), &[0.5; 4]);
     }
 
     #[test]
     fn softmax_on_a_sequence_acts_on_each_step() {
         use crate::tensor::{Steps, Tensor2};
-        let s = Activation::<f64, 2, Softmax, Steps<2>>::ZEROS;
+        let s = Activation::<f64, 2, SoftmaxFn, Steps<2>>::ZEROS;
         let y = s.forward(&Tensor2::from_rows([[0.0, 0.0], [1.0, 1.0]]));
         assert_eq!(y.as_slice(), &[0.5; 4]);
     }

@@ -3,14 +3,24 @@
 mod activation;
 mod conv;
 mod dense;
+mod embedding;
+mod normalization;
 mod pooling;
+mod preprocessing;
+mod regularization;
 mod reshaping;
 mod window;
 
-pub use activation::Activation;
+pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
+pub use embedding::Embedding;
+pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization};
 pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
+pub use preprocessing::{Normalization, Rescaling};
+pub use regularization::{
+    ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout,
+};
 pub use reshaping::{Cropping, Flatten, Permute, RepeatVector, Reshape, UpSampling, ZeroPadding};
 
 /// The inherent items every layer has, for a layer without weights: `ZEROS` and the raw-weight

@@ -52,10 +52,11 @@ impl fmt::Display for Summary {
             row(f, columns, '│', &cells[..columns.len()])?;
         }
         rule(f, columns, ['└', '─', '┴', '┘'])?;
-        let bytes = self.params * self.bytes_per_param;
-        writeln!(f, " Total params: {} ({})", Thousands(self.params), Bytes(bytes))?;
-        writeln!(f, " Trainable params: {} ({})", Thousands(self.params), Bytes(bytes))?;
-        writeln!(f, " Non-trainable params: 0 ({})", Bytes(0))
+        let (total, fixed) = (self.params, self.non_trainable);
+        let bytes = |n: usize| Bytes(n * self.bytes_per_param);
+        writeln!(f, " Total params: {} ({})", Thousands(total), bytes(total))?;
+        writeln!(f, " Trainable params: {} ({})", Thousands(total - fixed), bytes(total - fixed))?;
+        writeln!(f, " Non-trainable params: {} ({})", Thousands(fixed), bytes(fixed))
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
     let keys = keras_keys(M::LAYERS);
     let key_of = |layer: &str| keys.iter().find(|(name, _)| *name == layer).map(|(_, key)| key.as_str());
 
-    // First pass: every variable is there with the model's shape and a float type.
+    // First pass: every variable is there with the model's shape and a numeric type.
     let mut error = None;
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     model.visit_weights(&mut |layer, w| {
@@ -146,8 +146,11 @@ fn check_dataset(
     if found != expected {
         return Err(WeightsError::Shape { layer, weight, expected: expected.to_vec(), found });
     }
+    // Integers too: Normalization's `count` is an `int32` variable.
+    use hdf5_pure::DType;
     match dataset.dtype().map_err(|e| WeightsError::Format(e.to_string()))? {
-        hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => Ok(()),
+        DType::F32 | DType::F64 | DType::I8 | DType::I16 | DType::I32 | DType::I64 => Ok(()),
+        DType::U8 | DType::U16 | DType::U32 | DType::U64 => Ok(()),
         other => Err(WeightsError::Dtype { layer, weight, found: format!("{other:?}") }),
     }
 }
@@ -266,7 +269,14 @@ mod tests {
 
     #[test]
     fn keys_count_per_class_in_layer_order() {
-        let info = |name, class| LayerInfo { name, class, output_shape: &[1], params: 0, inbound: &[] };
+        let info = |name, class| LayerInfo {
+            name,
+            class,
+            output_shape: &[1],
+            params: 0,
+            non_trainable: 0,
+            inbound: &[],
+        };
         let layers = [
             info("input_layer", "InputLayer"),
             info("shared", "Dense"),

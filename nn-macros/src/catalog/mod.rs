@@ -5,8 +5,12 @@
 mod activation;
 mod conv;
 mod dense;
+mod embedding;
+mod normalization;
 pub mod params;
 mod pooling;
+mod preprocessing;
+mod regularization;
 mod reshaping;
 
 use crate::ast::{Arg, LayerCall};
@@ -52,6 +56,26 @@ pub trait LayerSpec {
         None
     }
 
+    /// The options a zeroed layer lacks, as (field, const value) pairs the model writes after
+    /// zeroing: its activation's options, an `epsilon`, Normalization's mean and variance.
+    fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        let _ = (input, t);
+        self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
+    }
+
+    /// Whether the nn-core layer derives values from its weights and options (its const
+    /// `prepare`, as BatchNormalization folds its statistics), which the model redoes after
+    /// writing the options.
+    fn prepares(&self) -> bool {
+        false
+    }
+
+    /// The size of the id table, for a layer that takes token ids (`Embedding`) rather than
+    /// floats: its input must be a model input, which then holds ids below that size.
+    fn takes_ids(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether the output is the input's memory seen in another shape (`Flatten`, `Reshape`):
     /// the model then binds a reference to it, and the layer costs nothing.
     fn is_view(&self) -> bool {
@@ -72,7 +96,25 @@ pub struct Entry {
 /// Every layer with weights or a shape of its own (merges, `Input` and `Model` are below).
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
+    embedding::EMBEDDING,
     activation::ACTIVATION,
+    activation::RELU,
+    activation::LEAKY_RELU,
+    activation::ELU,
+    activation::SOFTMAX,
+    activation::PRELU,
+    normalization::BATCH_NORMALIZATION,
+    normalization::LAYER_NORMALIZATION,
+    normalization::GROUP_NORMALIZATION,
+    regularization::DROPOUT,
+    regularization::SPATIAL_DROPOUT1D,
+    regularization::SPATIAL_DROPOUT2D,
+    regularization::GAUSSIAN_NOISE,
+    regularization::GAUSSIAN_DROPOUT,
+    regularization::ALPHA_DROPOUT,
+    regularization::ACTIVITY_REGULARIZATION,
+    preprocessing::RESCALING,
+    preprocessing::NORMALIZATION,
     conv::CONV1D,
     conv::CONV2D,
     conv::DEPTHWISE_CONV2D,
@@ -328,10 +370,23 @@ impl Spec {
         }
     }
 
-    /// The const value of the layer's activation, when it has options to set after zeroing.
-    pub fn activation_value(&self) -> Option<&TokenStream> {
+    /// The options to write after zeroing (see [`LayerSpec::options`]).
+    pub fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         match self {
-            Spec::Layer(layer) => layer.activation_value(),
+            Spec::Layer(layer) => layer.options(input, t),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the layer derives values from its options (see [`LayerSpec::prepares`]).
+    pub fn prepares(&self) -> bool {
+        matches!(self, Spec::Layer(layer) if layer.prepares())
+    }
+
+    /// The id table's size, for a layer that takes token ids (see [`LayerSpec::takes_ids`]).
+    pub fn takes_ids(&self) -> Option<usize> {
+        match self {
+            Spec::Layer(layer) => layer.takes_ids(),
             _ => None,
         }
     }

@@ -25,6 +25,15 @@ pub enum Kind {
     /// One of these names, written bare: `padding = same`.
     Choice(&'static [&'static str]),
     Bool,
+    /// Any number: `epsilon = 1e-3`, `rate = 0.5`.
+    Number,
+    /// A number, or a tuple of numbers: Normalization's `mean = (0.5, 1.0, 2.0)`.
+    Numbers,
+    /// An axis of the input with its batch axis counted, as Keras numbers them: negative ones
+    /// count from the end (`axis = -1`).
+    Axis,
+    /// One axis or a tuple of them: PReLU's `shared_axes = (1, 2)`.
+    Axes,
     /// An activation, written as in `Dense<8, relu>`.
     Activation,
 }
@@ -53,6 +62,8 @@ pub enum Value {
     Dims(Vec<i64>),
     Choice(String),
     Bool(bool),
+    Numbers(Vec<f64>),
+    Axes(Vec<i64>),
     Activation(Act),
 }
 
@@ -121,6 +132,30 @@ impl Args {
         match &self.values[i] {
             Some(Value::Bool(b)) => *b,
             _ => default,
+        }
+    }
+
+    /// The number given for parameter `i`, or `default`.
+    pub fn number(&self, i: usize, default: f64) -> f64 {
+        match &self.values[i] {
+            Some(Value::Numbers(v)) => v[0],
+            _ => default,
+        }
+    }
+
+    /// The numbers given for parameter `i`, if any (one for a bare number).
+    pub fn numbers(&self, i: usize) -> Option<Vec<f64>> {
+        match &self.values[i] {
+            Some(Value::Numbers(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// The axes given for parameter `i` (one for a bare axis), if any.
+    pub fn axes(&self, i: usize) -> Option<Vec<i64>> {
+        match &self.values[i] {
+            Some(Value::Axes(v)) => Some(v.clone()),
+            _ => None,
         }
     }
 
@@ -316,6 +351,47 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
                 None
             }
         },
+        Kind::Number => match arg {
+            Arg::Number(n) => Some(Value::Numbers(vec![n.value])),
+            other => {
+                cx.error(
+                    other.span(),
+                    format!("option `{name}` of `{owner}` takes a number, found `{other}`"),
+                );
+                None
+            }
+        },
+        Kind::Numbers | Kind::Axis | Kind::Axes => {
+            let items = if matches!(param.kind, Kind::Axis) { vec![arg] } else { arg_items(arg) };
+            let (mut numbers, mut axes) = (Vec::new(), Vec::new());
+            for item in items {
+                match item {
+                    Arg::Number(n) if matches!(param.kind, Kind::Numbers) => numbers.push(n.value),
+                    Arg::Number(n) if n.value.fract() == 0.0 => axes.push(n.value as i64),
+                    other => {
+                        let what = if matches!(param.kind, Kind::Numbers) { "numbers" } else { "whole axes" };
+                        cx.error(
+                            other.span(),
+                            format!("option `{name}` of `{owner}` takes {what}, found `{other}`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Some(if matches!(param.kind, Kind::Numbers) {
+                Value::Numbers(numbers)
+            } else {
+                Value::Axes(axes)
+            })
+        }
         Kind::Activation => activation::resolve(arg, cx).map(Value::Activation),
+    }
+}
+
+/// The items of a tuple argument, or the argument itself.
+fn arg_items(arg: &Arg) -> Vec<&Arg> {
+    match arg {
+        Arg::Tuple { items, .. } => items.iter().collect(),
+        other => vec![other],
     }
 }

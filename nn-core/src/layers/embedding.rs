@@ -1,0 +1,76 @@
+//! `Embedding`: token ids in, one learned row of the table per id out.
+
+use crate::Float;
+use crate::init::{Rng, uniform};
+use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
+use crate::tensor::{Ids, Tensor, Tensor2};
+use crate::weights::bytes;
+
+/// Keras's `Embedding(V, D)` over `S` ids: step `s` of the output is row `ids[s]` of the
+/// `V × D` table (Keras's `embeddings`). An id at or past `V` gives a row of zeros: ids are
+/// checked where they enter a model (`Ids::new`, `predict_flat`), and the pass itself never
+/// panics or reads out of bounds.
+///
+/// ```
+/// use nn_core::layers::Embedding;
+/// use nn_core::tensor::{Ids, Tensor};
+/// use nn_core::Layer;
+/// let mut e = Embedding::<f32, 2, 3, 2>::ZEROS;
+/// e.embeddings = [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]];
+/// let y = e.forward(&Ids::new([2, 0]).unwrap());
+/// assert_eq!(y.as_slice(), &[4.0, 5.0, 0.0, 1.0]);
+/// // Past the table: zeros.
+/// assert_eq!(e.forward(&Ids([1, 7])).as_slice(), &[2.0, 3.0, 0.0, 0.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Embedding<T, const S: usize, const V: usize, const D: usize> {
+    /// The table, one row of `D` per id.
+    pub embeddings: [[T; D]; V],
+}
+
+impl<T: Float, const S: usize, const V: usize, const D: usize> Embedding<T, S, V, D> {
+    /// Every weight zero.
+    pub const ZEROS: Self = Embedding { embeddings: [[T::ZERO; D]; V] };
+    const SHAPE: &'static [usize] = &[V, D];
+
+    /// Reads the table from raw weight bytes.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        bytes::read(bytes, at, self.embeddings.as_flattened_mut())
+    }
+}
+
+impl<T: Float, const S: usize, const V: usize, const D: usize> Layer for Embedding<T, S, V, D> {
+    type Scalar = T;
+    type Input = Ids<S, V>;
+    type Output = Tensor2<T, S, D>;
+    const CLASS: &'static str = "Embedding";
+    const PARAMS: usize = V * D;
+
+    #[inline(always)]
+    fn forward(&self, x: &Ids<S, V>) -> Tensor2<T, S, D> {
+        let mut y = <Tensor2<T, S, D> as Tensor>::ZEROS;
+        for (row, id) in y.as_mut_slice().chunks_exact_mut(D).zip(&x.0) {
+            if let Some(e) = self.embeddings.get(*id as usize) {
+                row.copy_from_slice(e);
+            }
+        }
+        y
+    }
+
+    /// Keras's default: uniform in [-0.05, 0.05].
+    fn init_keras(&mut self, rng: &mut Rng) {
+        uniform(self.embeddings.as_flattened_mut(), 0.05, rng);
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, T>)) {
+        f(WeightRef { name: "embeddings", shape: Self::SHAPE, data: self.embeddings.as_flattened() });
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, T>)) {
+        f(WeightMut { name: "embeddings", shape: Self::SHAPE, data: self.embeddings.as_flattened_mut() });
+    }
+}
+
+// SAFETY: a float array.
+unsafe impl<T: Float, const S: usize, const V: usize, const D: usize> Zeroable for Embedding<T, S, V, D> {}

@@ -1,0 +1,196 @@
+//! `Rescaling` and `Normalization`: fixed affine maps of the input that Keras keeps in the model
+//! so that raw data can go in (`keras/src/layers/preprocessing/`).
+
+use crate::Float;
+use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
+use crate::tensor::Tensor;
+use crate::weights::bytes;
+use core::marker::PhantomData;
+
+/// `Rescaling`: `y = x · scale + offset`, as Keras computes it (in the element type, scale and
+/// offset rounded to it first).
+///
+/// ```
+/// use nn_core::layers::Rescaling;
+/// use nn_core::{Layer, nalgebra::Vector2};
+/// let mut pixels = Rescaling::<Vector2<f32>>::ZEROS;
+/// (pixels.scale, pixels.offset) = (1.0 / 127.5, -1.0);
+/// assert_eq!(pixels.forward(&Vector2::new(0.0, 255.0)), Vector2::new(-1.0, 1.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rescaling<X> {
+    /// The factor.
+    pub scale: f64,
+    /// Added after scaling.
+    pub offset: f64,
+    _shapes: PhantomData<fn(X) -> X>,
+}
+
+impl<X> Rescaling<X> {
+    /// The identity (scale 1, offset 0); the macros set the options from the model.
+    pub const ZEROS: Self = Rescaling { scale: 1.0, offset: 0.0, _shapes: PhantomData };
+
+    /// Reads nothing: the layer has no weights. Kept so the macros treat every layer alike.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, _bytes: &[u8], at: usize) -> usize {
+        at
+    }
+}
+
+impl<X: Tensor> Layer for Rescaling<X> {
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = X;
+    const CLASS: &'static str = "Rescaling";
+    const PARAMS: usize = 0;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> X {
+        let (scale, offset) = (X::Scalar::of(self.scale), X::Scalar::of(self.offset));
+        let mut y = *x;
+        for v in y.as_mut_slice() {
+            *v = *v * scale + offset;
+        }
+        y
+    }
+}
+
+// SAFETY: two `f64`s.
+unsafe impl<X> Zeroable for Rescaling<X> {}
+
+/// Keras's `backend.epsilon()`: Normalization never divides by a deviation below it.
+const EPSILON: f64 = 1e-7;
+
+/// `max(sqrt(variance), 1e-7)`.
+#[inline(always)]
+fn deviation<T: Float>(variance: T) -> T {
+    let (d, floor) = (variance.sqrt(), T::of(EPSILON));
+    if d > floor { d } else { floor }
+}
+
+/// `Normalization` over the last axis: `y = (x - mean) / max(sqrt(variance), 1e-7)` per channel
+/// of `C`, or with `INVERT` `y = mean + x · max(sqrt(variance), 1e-7)`.
+///
+/// Keras has two forms, and so does this type. Given `mean` and `variance` in its config, the
+/// layer has no weights (`ADAPTED = false`): the macros write the values into the model as
+/// constants. Adapted to data (`layer.adapt(...)`), the layer stores them as weights that are
+/// not trained, `mean`, `variance` and the sample `count` (`ADAPTED = true`), and the weight
+/// files carry them.
+///
+/// ```
+/// use nn_core::layers::Normalization;
+/// use nn_core::{Layer, nalgebra::Vector2};
+/// let mut norm = Normalization::<Vector2<f32>, 2>::ZEROS;
+/// norm.mean = [1.0, -1.0];
+/// norm.variance = [4.0, 0.25];
+/// assert_eq!(norm.forward(&Vector2::new(5.0, 0.0)), Vector2::new(2.0, 2.0));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalization<X, const C: usize, const ADAPTED: bool = false, const INVERT: bool = false>
+where
+    X: Tensor,
+{
+    /// The mean of each channel.
+    pub mean: [X::Scalar; C],
+    /// The variance of each channel.
+    pub variance: [X::Scalar; C],
+    /// How many samples `adapt` saw (Keras's `count`; kept for the weight files only).
+    pub count: [X::Scalar; 1],
+    _shapes: PhantomData<fn(X) -> X>,
+}
+
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool>
+    Normalization<X, C, ADAPTED, INVERT>
+{
+    /// Keras's initial state: mean zeros, variance ones, count zero.
+    pub const ZEROS: Self = Normalization {
+        mean: [X::Scalar::ZERO; C],
+        variance: [X::Scalar::ONE; C],
+        count: [X::Scalar::ZERO],
+        _shapes: PhantomData,
+    };
+    const SHAPE: &'static [usize] = &[C];
+
+    /// Reads the mean, variance and count of an adapted layer from raw bytes.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        if !ADAPTED {
+            return at;
+        }
+        let at = bytes::read(bytes, at, &mut self.mean);
+        let at = bytes::read(bytes, at, &mut self.variance);
+        bytes::read(bytes, at, &mut self.count)
+    }
+}
+
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Layer
+    for Normalization<X, C, ADAPTED, INVERT>
+{
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = X;
+    const CLASS: &'static str = "Normalization";
+    const PARAMS: usize = if ADAPTED { 2 * C + 1 } else { 0 };
+    const NON_TRAINABLE: usize = Self::PARAMS;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> X {
+        const { assert!(X::LAST == C, "Normalization: C must be the input's last axis") };
+        let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
+        let mut y = *x;
+        for row in y.as_mut_slice().chunks_exact_mut(C) {
+            for ((v, m), d) in row.iter_mut().zip(&self.mean).zip(&deviation) {
+                *v = if INVERT { *m + *v * *d } else { (*v - *m) / *d };
+            }
+        }
+        y
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
+        if ADAPTED {
+            f(WeightRef { name: "mean", shape: Self::SHAPE, data: &self.mean });
+            f(WeightRef { name: "variance", shape: Self::SHAPE, data: &self.variance });
+            f(WeightRef { name: "count", shape: &[], data: &self.count });
+        }
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
+        if ADAPTED {
+            f(WeightMut { name: "mean", shape: Self::SHAPE, data: &mut self.mean });
+            f(WeightMut { name: "variance", shape: Self::SHAPE, data: &mut self.variance });
+            f(WeightMut { name: "count", shape: &[], data: &mut self.count });
+        }
+    }
+}
+
+// SAFETY: float arrays.
+unsafe impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Zeroable
+    for Normalization<X, C, ADAPTED, INVERT>
+{
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::Tensor2;
+
+    #[test]
+    fn normalization_divides_by_the_deviation_with_a_floor_and_inverts() {
+        let mut norm = Normalization::<Tensor2<f64, 1, 2>, 2>::ZEROS;
+        norm.mean = [1.0, 2.0];
+        norm.variance = [4.0, 0.0];
+        assert_eq!(norm.forward(&Tensor2::from_rows([[3.0, 2.5]])).as_slice(), &[1.0, 0.5e7]);
+        let mut inverse = Normalization::<Tensor2<f64, 1, 2>, 2, false, true>::ZEROS;
+        inverse.mean = norm.mean;
+        inverse.variance = [4.0, 1.0];
+        assert_eq!(inverse.forward(&Tensor2::from_rows([[1.0, 1.0]])).as_slice(), &[3.0, 3.0]);
+        assert_eq!(<Normalization<Tensor2<f64, 1, 2>, 2> as Layer>::PARAMS, 0);
+        assert_eq!(<Normalization<Tensor2<f64, 1, 2>, 2, true> as Layer>::NON_TRAINABLE, 5);
+    }
+
+    #[test]
+    fn rescaling_scales_then_offsets() {
+        let r = Rescaling::<Tensor2<f64, 1, 2>> { scale: 2.0, offset: -1.0, ..Rescaling::ZEROS };
+        assert_eq!(r.forward(&Tensor2::from_rows([[0.0, 3.0]])).as_slice(), &[-1.0, 5.0]);
+    }
+}

@@ -1,0 +1,66 @@
+//! `Embedding` (nn-core's `layers/embedding.rs`).
+
+use super::params::{self, Kind, Param, param, positional};
+use super::{Entry, LayerSpec};
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::rc::Rc;
+
+const PARAMS: &[Param] = &[
+    positional("input_dim", Kind::Int { min: 1 }),
+    positional("output_dim", Kind::Int { min: 1 }),
+    param("mask_zero", Kind::Bool),
+];
+
+pub const EMBEDDING: Entry = Entry {
+    name: "Embedding",
+    params: PARAMS,
+    read: |c, cx| {
+        let args = params::read(c, PARAMS, &["input_dim", "output_dim"], cx)?;
+        if args.bool(2, false) {
+            // Keras then masks id 0 in the layers after (a pooled mean leaves those steps out),
+            // which nn does not model: refused rather than computed differently.
+            cx.error(
+                c.kind.span(),
+                "`Embedding` with `mask_zero = true` is not supported: nn has no masking",
+            );
+            return None;
+        }
+        Some(Rc::new(Embedding { vocabulary: args.int(0, 1), dim: args.int(1, 1) }))
+    },
+};
+
+struct Embedding {
+    vocabulary: usize,
+    dim: usize,
+}
+
+impl LayerSpec for Embedding {
+    fn class(&self) -> &'static str {
+        "Embedding"
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        if input.rank() != 1 {
+            return Err(format!(
+                "takes a sequence of token ids, shape (None, steps), but its input is {}",
+                input.keras()
+            ));
+        }
+        Ok(Shape(vec![input.last(), self.dim]))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (s, v, d) = (input.last(), self.vocabulary, self.dim);
+        quote!(::nn::layers::Embedding<#t, #s, #v, #d>)
+    }
+
+    fn variables(&self, _input: &Shape) -> Vec<Vec<usize>> {
+        vec![vec![self.vocabulary, self.dim]]
+    }
+
+    fn takes_ids(&self) -> Option<usize> {
+        Some(self.vocabulary)
+    }
+}

@@ -1,0 +1,166 @@
+//! `BatchNormalization`, `LayerNormalization` and `GroupNormalization` (nn-core's
+//! `layers/normalization.rs`).
+
+use super::params::{self, Kind, Param, param, positional};
+use super::{Entry, LayerSpec};
+use crate::ast::LayerCall;
+use crate::ctxt::Ctxt;
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::rc::Rc;
+
+const BATCH_PARAMS: &[Param] = &[
+    param("axis", Kind::Axes),
+    param("epsilon", Kind::Number),
+    param("center", Kind::Bool),
+    param("scale", Kind::Bool),
+    param("momentum", Kind::Number),
+];
+const LAYER_PARAMS: &[Param] = &[
+    param("axis", Kind::Axes),
+    param("epsilon", Kind::Number),
+    param("center", Kind::Bool),
+    param("scale", Kind::Bool),
+    param("rms_scaling", Kind::Bool),
+];
+const GROUP_PARAMS: &[Param] = &[
+    positional("groups", Kind::Axis),
+    param("axis", Kind::Axes),
+    param("epsilon", Kind::Number),
+    param("center", Kind::Bool),
+    param("scale", Kind::Bool),
+];
+
+pub const BATCH_NORMALIZATION: Entry = Entry {
+    name: "BatchNormalization",
+    params: BATCH_PARAMS,
+    read: |c, cx| read(c, Norm::Batch, BATCH_PARAMS, cx),
+};
+pub const LAYER_NORMALIZATION: Entry = Entry {
+    name: "LayerNormalization",
+    params: LAYER_PARAMS,
+    read: |c, cx| read(c, Norm::Layer { rms: false }, LAYER_PARAMS, cx),
+};
+pub const GROUP_NORMALIZATION: Entry = Entry {
+    name: "GroupNormalization",
+    params: GROUP_PARAMS,
+    read: |c, cx| read(c, Norm::Group(32), GROUP_PARAMS, cx),
+};
+
+#[derive(Clone, Copy)]
+enum Norm {
+    Batch,
+    Layer {
+        rms: bool,
+    },
+    /// The number of groups; -1 is one per channel.
+    Group(i64),
+}
+
+struct Normalization {
+    norm: Norm,
+    axes: Option<Vec<i64>>,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+}
+
+fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args = params::read(call, params, &[], cx)?;
+    let norm = match norm {
+        Norm::Layer { .. } => Norm::Layer { rms: args.bool(args.at("rms_scaling"), false) },
+        Norm::Group(default) => Norm::Group(args.axes(args.at("groups")).map_or(default, |g| g[0])),
+        batch => batch,
+    };
+    Some(Rc::new(Normalization {
+        norm,
+        axes: args.axes(args.at("axis")),
+        epsilon: args.number(args.at("epsilon"), 1e-3),
+        center: args.bool(args.at("center"), true),
+        scale: args.bool(args.at("scale"), true),
+    }))
+}
+
+/// Checks that `axes` (Keras's, with the batch axis as 0) name only the last axis of `input`:
+/// nn normalizes over the channels.
+pub(super) fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), String> {
+    let rank = input.rank() as i64;
+    match axes.as_deref() {
+        None => Ok(()),
+        Some([a]) if *a == -1 || *a == rank => Ok(()),
+        Some(other) => {
+            let axes: Vec<String> = other.iter().map(i64::to_string).collect();
+            Err(format!(
+                "acts on the last axis here (`axis = -1`, or {rank} for this input), not axis {}: nn \
+                 keeps channels last",
+                axes.join(", ")
+            ))
+        }
+    }
+}
+
+impl Normalization {
+    /// The groups of a GroupNormalization over `c` channels.
+    fn groups(&self, c: usize) -> Result<usize, String> {
+        let Norm::Group(g) = self.norm else { return Ok(1) };
+        match g {
+            -1 => Ok(c),
+            g if g >= 1 && c.is_multiple_of(g as usize) => Ok(g as usize),
+            g => Err(format!("splits {c} channels into {g} groups, which must be -1 or divide {c}")),
+        }
+    }
+
+    /// Whether the layer has `gamma` and `beta`, as Keras creates them.
+    fn weights(&self) -> (bool, bool) {
+        match self.norm {
+            Norm::Layer { rms: true } => (true, false),
+            _ => (self.scale, self.center),
+        }
+    }
+}
+
+impl LayerSpec for Normalization {
+    fn class(&self) -> &'static str {
+        match self.norm {
+            Norm::Batch => "BatchNormalization",
+            Norm::Layer { .. } => "LayerNormalization",
+            Norm::Group(_) => "GroupNormalization",
+        }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        last_axis(&self.axes, input)?;
+        self.groups(input.last())?;
+        Ok(input.clone())
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, c) = (input.ty(t), input.last());
+        let (scale, center) = self.weights();
+        match self.norm {
+            Norm::Batch => quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale>),
+            Norm::Layer { rms } => quote!(::nn::layers::LayerNormalization<#x, #c, #center, #scale, #rms>),
+            Norm::Group(_) => {
+                let g = self.groups(c).unwrap_or(1);
+                quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale>)
+            }
+        }
+    }
+
+    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        let c = input.last();
+        let (scale, center) = self.weights();
+        let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
+        vec![vec![c]; scale as usize + center as usize + stats]
+    }
+
+    fn prepares(&self) -> bool {
+        matches!(self.norm, Norm::Batch)
+    }
+
+    fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        let epsilon = self.epsilon;
+        vec![("epsilon", quote!(#epsilon))]
+    }
+}
