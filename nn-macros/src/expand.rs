@@ -329,20 +329,22 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
         .enumerate()
         .map(|(i, layer)| {
             let layer_name = layer.name.to_string();
-            let (class, params, non_trainable) = match code.field(i) {
+            let (class, params, non_trainable, h5_group) = match code.field(i) {
                 None => {
                     let class = layer.spec.class();
-                    (quote!(#class), quote!(0), quote!(0))
+                    (quote!(#class), quote!(0), quote!(0), quote!("vars"))
                 }
                 Some(Field { ty, nested: false, .. }) => (
                     quote!(<#ty as ::nn::Layer>::CLASS),
                     quote!(<#ty as ::nn::Layer>::PARAMS),
                     quote!(<#ty as ::nn::Layer>::NON_TRAINABLE),
+                    quote!(<#ty as ::nn::Layer>::H5_GROUP),
                 ),
                 Some(Field { ty, nested: true, .. }) => (
                     quote!(<#ty as ::nn::Model>::CLASS),
                     quote!(<#ty as ::nn::Model>::PARAMS),
                     quote!(<#ty as ::nn::Model>::NON_TRAINABLE),
+                    quote!("vars"),
                 ),
             };
             let output = layer.output.dims();
@@ -354,6 +356,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     output_shape: &[#output],
                     params: #params,
                     non_trainable: #non_trainable,
+                    h5_group: #h5_group,
                     inbound: &[#(#inbound),*],
                 }
             }

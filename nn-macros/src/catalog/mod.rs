@@ -10,6 +10,7 @@ mod normalization;
 pub mod params;
 mod pooling;
 mod preprocessing;
+mod recurrent;
 mod regularization;
 mod reshaping;
 
@@ -61,6 +62,12 @@ pub trait LayerSpec {
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let _ = (input, t);
         self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
+    }
+
+    /// Where a `.weights.h5` file keeps the layer's variables under `layers/<key>/` (nn-core's
+    /// `Layer::H5_GROUP`).
+    fn h5_group(&self) -> &'static str {
+        "vars"
     }
 
     /// Whether the nn-core layer derives values from its weights and options (its const
@@ -115,6 +122,9 @@ pub const LAYERS: &[Entry] = &[
     regularization::ACTIVITY_REGULARIZATION,
     preprocessing::RESCALING,
     preprocessing::NORMALIZATION,
+    recurrent::SIMPLE_RNN,
+    recurrent::GRU,
+    recurrent::LSTM,
     conv::CONV1D,
     conv::CONV2D,
     conv::DEPTHWISE_CONV2D,
@@ -375,6 +385,14 @@ impl Spec {
         match self {
             Spec::Layer(layer) => layer.options(input, t),
             _ => Vec::new(),
+        }
+    }
+
+    /// Where its variables are in a `.weights.h5` file (see [`LayerSpec::h5_group`]).
+    pub fn h5_group(&self) -> &'static str {
+        match self {
+            Spec::Layer(layer) => layer.h5_group(),
+            _ => "vars",
         }
     }
 
