@@ -85,3 +85,57 @@ fn a_stateful_keras_gru_fed_in_chunks_is_one_pass_over_the_whole_sequence() {
         assert!(worst <= 1e-5, "{worst}");
     }
 }
+
+sequential! {
+    /// The streaming model of the fixtures, stepped.
+    #[stream]
+    struct Streamed {
+        Input<20, 1>,
+        Dense<8, tanh>,
+        Conv1D<4, 3, padding = causal, dilation_rate = 2, tanh>,
+        GRU<8, return_sequences = true>,
+        Dense<1>,
+    }
+}
+
+#[test]
+fn stepping_gives_what_predict_gives_for_the_whole_sequence() {
+    let mut model = Streamed::boxed_zeros();
+    let weights: Vec<f32> = fx::stream_model::FLAT_WEIGHTS.iter().map(|v| *v as f32).collect();
+    model.load_params(&weights).unwrap();
+    let mut state = StreamedState::ZEROS;
+    for (x, want) in fx::stream_model::X0.iter().zip(fx::stream_model::Y) {
+        state.reset();
+        let x = Tensor2::<f32, 20, 1>::from_slice(&x.iter().map(|v| *v as f32).collect::<Vec<_>>());
+        let whole = model.predict(&x);
+        for t in 0..20 {
+            let y = model.step(&mut state, &SVector::from([x.as_slice()[t]]));
+            assert!((y[0] as f64 - want[t]).abs() <= 1e-5, "step {t}: {} vs Keras {}", y[0], want[t]);
+            assert!((y[0] - whole.as_slice()[t]).abs() <= 1e-6, "step {t}: step and predict differ");
+        }
+    }
+}
+
+sequential! {
+    /// The stateful GRU's model, stepped.
+    #[stream]
+    struct StatefulGru { Input<15, 3>, GRU<6, return_sequences = true>, Dense<2> }
+}
+
+/// Keras's `stateful=True` GRU fed in chunks of 5 steps, reproduced step by step.
+#[test]
+fn stepping_reproduces_a_stateful_keras_gru_fed_in_chunks() {
+    let mut model = StatefulGru::boxed_zeros();
+    let weights: Vec<f32> = fx::gru_stateful::FLAT_WEIGHTS.iter().map(|v| *v as f32).collect();
+    model.load_params(&weights).unwrap();
+    for (x, want) in fx::gru_stateful::X0.iter().zip(fx::gru_stateful::Y) {
+        let mut state = StatefulGruState::ZEROS;
+        for t in 0..15 {
+            let step = SVector::<f32, 3>::from_fn(|i, _| x[t * 3 + i] as f32);
+            let y = model.step(&mut state, &step);
+            for (g, w) in y.iter().zip(&want[t * 2..t * 2 + 2]) {
+                assert!((*g as f64 - w).abs() <= 1e-5, "step {t}: {g} vs {w}");
+            }
+        }
+    }
+}

@@ -280,3 +280,31 @@ fn recurrent_layers_allocate_nothing() {
     assert_eq!(n, 0);
     assert_eq!(ys[4], model.predict(&x));
 }
+
+sequential! {
+    #[stream]
+    struct Stepped {
+        Input<32, 1>,
+        Dense<8, tanh>,
+        Conv1D<4, 3, padding = causal, dilation_rate = 2, tanh>,
+        GRU<8, return_sequences = true>,
+        Dropout<0.2>,
+        LSTM<4, return_sequences = true>,
+        SimpleRNN<4, return_sequences = true>,
+        Dense<1>,
+    }
+}
+
+#[test]
+fn step_allocates_nothing() {
+    let model = Stepped::boxed_seeded(2);
+    let mut state = SteppedState::ZEROS;
+    let mut out = 0.0f32;
+    let n = allocations_in(|| {
+        for t in 0..64 {
+            out += model.step(&mut state, &SVector::from([(t as f32 * 0.1).sin()]))[0];
+        }
+    });
+    assert_eq!(n, 0);
+    assert!(out.is_finite());
+}

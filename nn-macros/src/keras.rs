@@ -101,6 +101,7 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
             )));
         }
     };
+    crate::streams(model.as_ref(), Some(&def.header), &mut cx);
     if let Err(errors) = cx.finish() {
         return Err(quote!(#(#errors)*));
     }

@@ -432,3 +432,37 @@ unsafe impl<A: Zeroable> Zeroable for SimpleCell<A> {}
 unsafe impl<A: Zeroable, R: Zeroable, const RESET_AFTER: bool> Zeroable for GruCell<A, R, RESET_AFTER> {}
 // SAFETY: as above.
 unsafe impl<A: Zeroable, R: Zeroable> Zeroable for LstmCell<A, R> {}
+
+/// One step of the cell: this step's input projection, then the recurrent step. Only forwards
+/// (`go_backwards` reads the sequence from its end, which a stream has not seen).
+impl<
+    T: Float,
+    C: Cell,
+    const S: usize,
+    const I: usize,
+    const H: usize,
+    const GH: usize,
+    O: Returns,
+    const USE_BIAS: bool,
+> crate::stream::Stream<crate::stream::RnnState<T, H>> for Rnn<T, C, S, I, H, GH, O, false, USE_BIAS>
+{
+    type StepIn = SVector<T, I>;
+    type StepOut = SVector<T, H>;
+
+    #[inline(always)]
+    fn step(
+        &self,
+        level: Level,
+        state: &mut crate::stream::RnnState<T, H>,
+        x: &SVector<T, I>,
+    ) -> SVector<T, H> {
+        let mut xp = [T::ZERO; GH];
+        let input_bias = if USE_BIAS { Some(&self.bias[0][..]) } else { None };
+        gemm::dense(level, x.as_slice(), self.kernel.as_flattened(), input_bias, &mut xp, I, GH);
+        let recurrent_bias = if USE_BIAS && C::BIAS_ROWS == 2 { Some(&self.bias[1][..]) } else { None };
+        let mut scratch = [T::ZERO; GH];
+        let rk = self.recurrent_kernel.as_flattened();
+        self.cell.step(level, &xp, rk, recurrent_bias, &mut state.h, &mut state.c, &mut scratch);
+        SVector::from_column_slice(&state.h)
+    }
+}

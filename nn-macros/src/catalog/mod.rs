@@ -64,6 +64,15 @@ pub trait LayerSpec {
         self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
     }
 
+    /// How the layer runs one step of a sequence (`#[stream]`): `Ok(Some(state))`, the type of
+    /// what it keeps between steps (`()` for none), with nn-core's `Stream<state>` implemented
+    /// for it; `Ok(None)` if a step passes through it unchanged; or why it cannot, in Keras's
+    /// terms (`"reads the sequence from its end (go_backwards)"`).
+    fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        let _ = (input, t);
+        Err("cannot run one step at a time".into())
+    }
+
     /// Where a `.weights.h5` file keeps the layer's variables under `layers/<key>/` (nn-core's
     /// `Layer::H5_GROUP`).
     fn h5_group(&self) -> &'static str {
@@ -388,6 +397,14 @@ impl Spec {
         }
     }
 
+    /// How it runs one step of a sequence (see [`LayerSpec::stream`]).
+    pub fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        match self {
+            Spec::Layer(layer) => layer.stream(input, t),
+            _ => Err("cannot run one step at a time".into()),
+        }
+    }
+
     /// Where its variables are in a `.weights.h5` file (see [`LayerSpec::h5_group`]).
     pub fn h5_group(&self) -> &'static str {
         match self {
@@ -525,4 +542,14 @@ fn size(layer: &str, arg: &Arg, cx: &mut Ctxt) -> Option<Size> {
         other => cx.error(other.span(), format!("expected a size for `{layer}`, found `{other}`")),
     }
     None
+}
+
+/// The state of a layer that acts on each step of a sequence alone (Dense, activations):
+/// nothing, or why not for an input that is not a sequence.
+pub fn per_step(input: &Shape) -> Result<Option<TokenStream>, String> {
+    if input.rank() == 2 {
+        Ok(Some(quote!(())))
+    } else {
+        Err(format!("runs one step at a time only over a sequence, and its input is {}", input.keras()))
+    }
 }

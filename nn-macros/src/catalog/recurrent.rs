@@ -116,6 +116,16 @@ impl Recurrent {
 }
 
 impl LayerSpec for Recurrent {
+    fn stream(&self, _input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        if self.backwards {
+            return Err(
+                "reads the sequence from its end (`go_backwards`), which a stream has not seen".into()
+            );
+        }
+        let h = self.units;
+        Ok(Some(quote!(::nn::stream::RnnState<#t, #h>)))
+    }
+
     fn class(&self) -> &'static str {
         match self.kind {
             Which::Simple => "SimpleRNN",
