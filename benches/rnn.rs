@@ -5,9 +5,10 @@
 //! call. Run with `cargo bench --bench rnn`; see BENCHMARKS.md.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use nn::layers::{GruCell, LstmCell, Rnn, Sequence};
+use nn::layers::{GruCell, LstmCell, Rnn};
 use nn::prelude::*;
-use nn::stream::{RnnState, Stream};
+use nn::stream::{StreamState, Streaming};
+
 use std::hint::black_box;
 
 fn sigmoid(v: f32) -> f32 {
@@ -79,27 +80,39 @@ impl<const I: usize, const H: usize> HandLstm<I, H> {
     }
 }
 
-/// One step of GRU(H) and LSTM(H) over H inputs, nn beside nalgebra.
+/// One-layer streaming models, GRU(H) and LSTM(H) over H inputs, stepped through `step`, as a
+/// plugin would run them.
+macro_rules! step_models {
+    ($($gru:ident, $lstm:ident, $h:literal;)*) => {$(
+        sequential! { #[stream] struct $gru { Input<1, $h>, GRU<$h, return_sequences = true> } }
+        sequential! { #[stream] struct $lstm { Input<1, $h>, LSTM<$h, return_sequences = true> } }
+    )*};
+}
+
+step_models! {
+    Gru8, Lstm8, 8;
+    Gru16, Lstm16, 16;
+    Gru32, Lstm32, 32;
+    Gru64, Lstm64, 64;
+}
+
+/// One step of GRU(H) and LSTM(H), nn beside nalgebra.
 macro_rules! steps {
-    ($c:ident, $h:literal, $gru:literal, $lstm:literal) => {{
-        let mut rng = nn::init::Rng::new($h);
-        let mut gru = Box::new(Rnn::<f32, GruCell, 1, $h, $h, $gru, Sequence>::ZEROS);
-        nn::Layer::init_keras(&mut *gru, &mut rng);
-        gru.bias = std::array::from_fn(|r| std::array::from_fn(|i| ((i + r) % 7) as f32 * 0.05));
-        let mut lstm = Box::new(Rnn::<f32, LstmCell, 1, $h, $h, $lstm, Sequence>::ZEROS);
-        nn::Layer::init_keras(&mut *lstm, &mut rng);
-        let (hand_gru, hand_lstm) = (HandGru::from(&gru), HandLstm::from(&lstm));
+    ($c:ident, $gru:ident, $lstm:ident, $h:literal) => {{
+        let mut gru = $gru::boxed_seeded($h);
+        gru.gru.bias = std::array::from_fn(|r| std::array::from_fn(|i| ((i + r) % 7) as f32 * 0.05));
+        let lstm = $lstm::boxed_seeded($h + 1);
+        let (hand_gru, hand_lstm) = (HandGru::from(&gru.gru), HandLstm::from(&lstm.lstm));
         let x = SVector::<f32, $h>::from_fn(|i, _| ((i * 37) % 17) as f32 / 17.0 - 0.5);
-        let level = nn::kernels::cpu::level();
         // The two agree before they race.
-        let mut state = RnnState::<f32, $h>::ZEROS;
-        let ours = gru.step(level, &mut state, &x);
+        let mut fresh = <<$gru as Streaming>::State as StreamState>::ZEROS;
+        let ours = gru.step(&mut fresh, &x);
         let theirs = hand_gru.step(&x, &SVector::zeros());
         assert!((ours - theirs).amax() < 1e-4, "GRU {}", (ours - theirs).amax());
         let mut g = $c.benchmark_group(concat!("step/gru", $h));
         g.bench_function("nn", |b| {
-            let mut state = RnnState::<f32, $h>::ZEROS;
-            b.iter(|| gru.step(level, &mut state, black_box(&x)))
+            let mut state = <<$gru as Streaming>::State as StreamState>::ZEROS;
+            b.iter(|| gru.step(&mut state, black_box(&x)))
         });
         g.bench_function("hand_nalgebra", |b| {
             let mut h = SVector::<f32, $h>::zeros();
@@ -111,8 +124,8 @@ macro_rules! steps {
         g.finish();
         let mut g = $c.benchmark_group(concat!("step/lstm", $h));
         g.bench_function("nn", |b| {
-            let mut state = RnnState::<f32, $h>::ZEROS;
-            b.iter(|| lstm.step(level, &mut state, black_box(&x)))
+            let mut state = <<$lstm as Streaming>::State as StreamState>::ZEROS;
+            b.iter(|| lstm.step(&mut state, black_box(&x)))
         });
         g.bench_function("hand_nalgebra", |b| {
             let (mut h, mut c) = (SVector::<f32, $h>::zeros(), SVector::<f32, $h>::zeros());
@@ -126,10 +139,10 @@ macro_rules! steps {
 }
 
 fn cell_steps(c: &mut Criterion) {
-    steps!(c, 8, 24, 32);
-    steps!(c, 16, 48, 64);
-    steps!(c, 32, 96, 128);
-    steps!(c, 64, 192, 256);
+    steps!(c, Gru8, Lstm8, 8);
+    steps!(c, Gru16, Lstm16, 16);
+    steps!(c, Gru32, Lstm32, 32);
+    steps!(c, Gru64, Lstm64, 64);
 }
 
 sequential! {
@@ -176,7 +189,7 @@ fn gru_model(c: &mut Criterion) {
 
 sequential! {
     #[stream]
-    struct Streaming {
+    struct StreamModel {
         Input<1, 1>,
         Dense<8, tanh>,
         Conv1D<4, 3, padding = causal, dilation_rate = 2, tanh>,
@@ -186,8 +199,8 @@ sequential! {
 }
 
 fn streaming(c: &mut Criterion) {
-    let model = Streaming::boxed_seeded(4);
-    let mut state = StreamingState::ZEROS;
+    let model = StreamModel::boxed_seeded(4);
+    let mut state = StreamModelState::ZEROS;
     let mut t = 0.0f32;
     c.bench_function("stream/step/nn", |b| {
         b.iter(|| {

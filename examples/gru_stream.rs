@@ -23,21 +23,21 @@ fn main() {
 
     // A 440 Hz tone at 8 kHz with a click in it, one sample per call.
     let mut state = FilterState::ZEROS;
-    let mut window = [0.0f32; 20];
-    for n in 0..64 {
-        let t = n as f32 / 8000.0;
-        let sample = (2.0 * core::f32::consts::PI * 440.0 * t).sin() + if n == 40 { 1.0 } else { 0.0 };
+    let signal: Vec<f32> = (0..64)
+        .map(|n| {
+            (2.0 * core::f32::consts::PI * 440.0 * n as f32 / 8000.0).sin() + if n == 40 { 1.0 } else { 0.0 }
+        })
+        .collect();
+    for (n, &sample) in signal.iter().enumerate() {
         let y = model.step(&mut state, &SVector::from([sample]));
-        if n < 20 {
-            window[n] = sample;
-        }
         if n % 8 == 7 {
             println!("sample {n:2}: in {sample:+.3} → out {:+.4}", y[0]);
         }
     }
 
     // The first 20 samples through `predict` at once agree with the first 20 steps.
-    let whole = model.predict(&Tensor2::from_slice(&window));
+    let window = &signal[..20];
+    let whole = model.predict(&Tensor2::from_slice(window));
     let mut again = FilterState::ZEROS;
     let worst = window
         .iter()

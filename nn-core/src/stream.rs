@@ -63,6 +63,21 @@ impl<T: Float, const R: usize, const C: usize> Ring<T, R, C> {
     }
 }
 
+/// A model that runs one step at a time (declared with `#[stream]`): the macros implement it,
+/// and the model's `step` runs `run_step` compiled for the CPU's best level
+/// ([`crate::dispatch::step`]).
+pub trait Streaming: crate::Model {
+    /// What the layers keep between steps.
+    type State: StreamState;
+    /// One step's input.
+    type StepIn;
+    /// One step's output.
+    type StepOut;
+    /// One step with the kernels for `level`.
+    #[doc(hidden)]
+    fn run_step(&self, level: Level, state: &mut Self::State, x: &Self::StepIn) -> Self::StepOut;
+}
+
 /// A whole model's streaming state: every layer's, zeroed before the first step and by
 /// `reset`.
 pub trait StreamState: Copy {

@@ -85,6 +85,24 @@ fn stream_items(model: &Model, ident: &syn::Ident, vis: &TokenStream) -> TokenSt
             }
         }
 
+        impl #generics ::nn::stream::Streaming for #ident #ty_args {
+            type State = #state #ty_args;
+            type StepIn = ::nn::nalgebra::SVector<#t, #f>;
+            type StepOut = ::nn::nalgebra::SVector<#t, #o>;
+
+            #[inline(always)]
+            fn run_step(
+                &self,
+                level: ::nn::kernels::cpu::Level,
+                state: &mut #state #ty_args,
+                x: &::nn::nalgebra::SVector<#t, #f>,
+            ) -> ::nn::nalgebra::SVector<#t, #o> {
+                let x0 = *x;
+                #( #calls )*
+                #current
+            }
+        }
+
         impl #generics #ident #ty_args {
             /// Runs one step of a sequence through every layer, `x` being that step's features,
             /// and returns that step's output, carrying what the layers keep in `state`. Stepping
@@ -97,10 +115,7 @@ fn stream_items(model: &Model, ident: &syn::Ident, vis: &TokenStream) -> TokenSt
                 state: &mut #state #ty_args,
                 x: &::nn::nalgebra::SVector<#t, #f>,
             ) -> ::nn::nalgebra::SVector<#t, #o> {
-                let level = ::nn::kernels::cpu::level();
-                let x0 = *x;
-                #( #calls )*
-                #current
+                ::nn::dispatch::step(self, state, x)
             }
         }
     }
