@@ -100,6 +100,8 @@ def main():
               "hand_direct on the CNNs", flush=True)
     if has_bench("norm"):
         builds["norm"] = (bench_executable(["--bench", "norm"]), {})
+    if has_bench("rnn"):
+        builds["rnn"] = (bench_executable(["--bench", "rnn"]), {})
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
     before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
@@ -127,7 +129,7 @@ def main():
 
     best = lambda runs: {k: min(r[k] for r in runs if k in r) for k in set().union(*runs)}
     ours = best(results["default"])
-    for extra in ("conv", "norm", "peers"):
+    for extra in ("conv", "norm", "rnn", "peers"):
         if extra in results:
             ours.update(best(results[extra]))
     spread = {}
@@ -255,6 +257,32 @@ def norm_report(m):
             "| batch | with | without | with / without |", "|---|---|---|---|", *rows]
 
 
+def rnn_report(m):
+    """Recurrent layers (benches/rnn.rs) beside hand-written nalgebra, or nothing if not measured."""
+    rows = []
+    for cell in ("gru", "lstm"):
+        for h in (8, 16, 32, 64):
+            nn, hand = m.get(f"step/{cell}{h}/nn"), m.get(f"step/{cell}{h}/hand_nalgebra")
+            if nn and hand:
+                rows.append(f"| one step of {cell.upper()}({h}), {h} inputs | 1 | {fmt(nn)} | {fmt(hand)} | "
+                            f"{hand / nn:.1f}× |")
+    for batch, b in (("batch1", 1), ("batch64", 64)):
+        key = lambda name: f"gru32/{batch}/{name}" + (f"/{b}" if b > 1 else "")
+        nn, hand = m.get(key("nn")), m.get(key("hand_nalgebra"))
+        if nn and hand:
+            rows.append(f"| GRU(32) over 16 steps of 8, Dense(1) | {b} | {fmt(nn / b)} | {fmt(hand / b)} | "
+                        f"{hand / nn:.1f}× |")
+    stream = m.get("stream/step/nn")
+    if stream:
+        rows.append(f"| streaming model, one sample per `step` | 1 | {fmt(stream)} | n/a | n/a |")
+    if not rows:
+        return []
+    return ["", "Recurrent layers (`benches/rnn.rs`, same rounds; per sample): nn beside the same computation "
+            "written by hand over nalgebra matrices (one matrix-vector product per gate, std `exp`/`tanh`). "
+            "The streaming model is Dense 1→8 tanh, causal Conv1D 8→4 k3 d2 tanh, GRU 4→8, Dense 8→1.", "",
+            "| computation | batch | nn | hand nalgebra | hand / nn |", "|---|---|---|---|---|", *rows]
+
+
 def before_report(m, then):
     """The Dense models against a build of an earlier revision, from the same rounds."""
     rev, old, old_rounds, new_rounds = then
@@ -330,6 +358,7 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread, the
     lines += ["", "Ratios (same run):", ""] + ratios
     lines += cnn_report(m, peers, peak_flops)
     lines += norm_report(m)
+    lines += rnn_report(m)
     if then:
         lines += before_report(m, then)
     lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "

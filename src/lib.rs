@@ -159,7 +159,7 @@
 
 pub use nn_core::{
     FlatError, Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable,
-    activations, dispatch, float, init, kernels, layers, merge, nalgebra, tensor, weights, zeroed,
+    activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream, tensor, weights, zeroed,
 };
 #[cfg(feature = "keras")]
 pub use nn_macros::keras_model;

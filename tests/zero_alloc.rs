@@ -255,3 +255,56 @@ fn normalization_and_embedding_allocate_nothing() {
         "six steps of softmax over the last axis"
     );
 }
+
+sequential! {
+    /// Every recurrent cell and option that changes the pass.
+    struct Recurrent {
+        Input<8, 3>,
+        LSTM<4, return_sequences = true>,
+        GRU<4, reset_after = false, go_backwards = true, return_sequences = true>,
+        GRU<4, return_sequences = true>,
+        SimpleRNN<2, use_bias = false>,
+    }
+}
+
+#[test]
+fn recurrent_layers_allocate_nothing() {
+    let model = Recurrent::boxed_seeded(9);
+    let x = Tensor2::<f32, 8, 3>::from_slice(&[0.25; 24]);
+    let xs = vec![x; 5];
+    let mut ys = vec![SVector::<f32, 2>::zeros(); 5];
+    let n = allocations_in(|| {
+        std::hint::black_box(model.predict(&x));
+        model.predict_batch(&xs, &mut ys).unwrap();
+    });
+    assert_eq!(n, 0);
+    assert_eq!(ys[4], model.predict(&x));
+}
+
+sequential! {
+    #[stream]
+    struct Stepped {
+        Input<32, 1>,
+        Dense<8, tanh>,
+        Conv1D<4, 3, padding = causal, dilation_rate = 2, tanh>,
+        GRU<8, return_sequences = true>,
+        Dropout<0.2>,
+        LSTM<4, return_sequences = true>,
+        SimpleRNN<4, return_sequences = true>,
+        Dense<1>,
+    }
+}
+
+#[test]
+fn step_allocates_nothing() {
+    let model = Stepped::boxed_seeded(2);
+    let mut state = SteppedState::ZEROS;
+    let mut out = 0.0f32;
+    let n = allocations_in(|| {
+        for t in 0..64 {
+            out += model.step(&mut state, &SVector::from([(t as f32 * 0.1).sin()]))[0];
+        }
+    });
+    assert_eq!(n, 0);
+    assert!(out.is_finite());
+}

@@ -59,10 +59,41 @@ pub fn predict_batch_at<M: Model>(level: Level, model: &M, xs: &[M::Input], ys: 
     model.run_batch(level.min(cpu::level()), xs, ys)
 }
 
+/// One step of a streaming model (`#[stream]`), compiled for the best instruction-set level
+/// this CPU supports, as [`predict`] runs a whole pass.
+#[inline]
+pub fn step<M: crate::stream::Streaming>(model: &M, state: &mut M::State, x: &M::StepIn) -> M::StepOut {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let level = cpu::level();
+        if level == Level::Avx512 {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA.
+            return unsafe { x86::step_avx512(model, state, x) };
+        }
+        if level == Level::Avx2 {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { x86::step_avx2(model, state, x) };
+        }
+    }
+    model.run_step(cpu::level(), state, x)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Level;
     use crate::Model;
+
+    use crate::stream::Streaming;
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn step_avx512<M: Streaming>(model: &M, state: &mut M::State, x: &M::StepIn) -> M::StepOut {
+        model.run_step(Level::Avx512, state, x)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn step_avx2<M: Streaming>(model: &M, state: &mut M::State, x: &M::StepIn) -> M::StepOut {
+        model.run_step(Level::Avx2, state, x)
+    }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn run_avx512<M: Model>(model: &M, x: &M::Input) -> M::Output {

@@ -26,6 +26,10 @@ pub trait Layer {
     /// How many of `PARAMS` are not trained (BatchNormalization's moving statistics): Keras
     /// counts them apart in its summary and lists them after the trainable ones.
     const NON_TRAINABLE: usize = 0;
+    /// Where a `.weights.h5` file keeps the layer's variables under `layers/<key>/`: its own
+    /// `vars`, or its cell's, `cell/vars`, for a recurrent layer (Keras saves a layer's
+    /// sublayers by attribute name).
+    const H5_GROUP: &'static str = "vars";
 
     /// The forward pass. Never allocates.
     fn forward(&self, x: &Self::Input) -> Self::Output;

@@ -26,6 +26,7 @@ mod layer;
 pub mod layers;
 pub mod merge;
 mod model;
+pub mod stream;
 pub mod tensor;
 pub mod weights;
 

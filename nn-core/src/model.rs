@@ -373,6 +373,9 @@ pub struct LayerInfo {
     pub params: usize,
     /// How many of them are not trained.
     pub non_trainable: usize,
+    /// Where a `.weights.h5` file keeps its variables under `layers/<key>/` (see
+    /// [`crate::Layer::H5_GROUP`]).
+    pub h5_group: &'static str,
     /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
     /// empty in a Sequential model.
     pub inbound: &'static [&'static str],

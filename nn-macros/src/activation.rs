@@ -44,6 +44,17 @@ impl Act {
     pub fn linear() -> Act {
         unit("Linear")
     }
+
+    /// nn-core's activation type `ty` without options (`"Tanh"`).
+    pub fn named(ty: &str) -> Act {
+        unit(ty)
+    }
+
+    /// A const expression for its value: its options, or the type's only value.
+    pub fn value_expr(&self) -> TokenStream {
+        let ty = &self.ty;
+        self.value.clone().unwrap_or_else(|| quote!(<#ty as ::nn::activations::ActivationMeta>::DEFAULT))
+    }
 }
 
 fn unit(ty: &str) -> Act {

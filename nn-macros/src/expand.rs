@@ -23,7 +23,102 @@ pub fn expression(model: &Model) -> TokenStream {
 pub fn item(model: &Model, header: &ItemHeader) -> TokenStream {
     let vis = &header.vis;
     let name = snake_case(&header.ident.to_string());
-    model_type(model, &header.ident, &name, &header.attrs, &quote!(#vis), &quote!(#vis))
+    let stream = header.attrs.iter().any(|a| a.path().is_ident("stream"));
+    let attrs: Vec<syn::Attribute> =
+        header.attrs.iter().filter(|a| !a.path().is_ident("stream")).cloned().collect();
+    let mut tokens = model_type(model, &header.ident, &name, &attrs, &quote!(#vis), &quote!(#vis));
+    if stream {
+        tokens.extend(stream_items(model, &header.ident, &quote!(#vis)));
+    }
+    tokens
+}
+
+/// `#[stream]`: the state type `<Name>State`, one field per layer (what it keeps between steps,
+/// `()` if nothing), and `step`, which runs one step of the sequence through every layer.
+/// `check_stream` has made sure every layer can.
+fn stream_items(model: &Model, ident: &syn::Ident, vis: &TokenStream) -> TokenStream {
+    let (generics, ty_args, t) = match &model.scalar {
+        Scalar::Concrete(t) => (quote!(), quote!(), quote!(#t)),
+        Scalar::Generic(t) => (quote!(<#t: ::nn::Float>), quote!(<#t>), quote!(#t)),
+    };
+    let state = format_ident!("{ident}State");
+    let (mut fields, mut types, mut zeros, mut calls) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut current = format_ident!("x0");
+    for (k, step) in model.steps.iter().enumerate() {
+        let layer = &model.layers[step.layer];
+        let Ok(kept) = layer.spec.stream(&layer.input, &t) else { continue };
+        let Some(ty) = kept else { continue };
+        let name = &layer.name;
+        let next = format_ident!("x{}", k + 1);
+        let is_unit = ty.to_string() == "()";
+        zeros.push(if is_unit { quote!(()) } else { quote!(<#ty>::ZEROS) });
+        calls.push(
+            quote!(let #next = ::nn::stream::Stream::step(&self.#name, level, &mut state.#name, &#current);),
+        );
+        fields.push(name.clone());
+        types.push(ty);
+        current = next;
+    }
+    let (f, o) = (model.inputs[0].last(), model.output_shapes()[0].last());
+    let doc = format!(
+        "What [`{ident}::step`] keeps between steps, one field per layer (`()` where a layer keeps nothing): \
+         zeros before the first step, as Keras starts a sequence."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        #vis struct #state #generics {
+            #( #[allow(missing_docs)] pub #fields: #types, )*
+        }
+
+        impl #generics ::nn::stream::StreamState for #state #ty_args {
+            const ZEROS: Self = Self { #( #fields: #zeros, )* };
+        }
+
+        impl #generics #state #ty_args {
+            /// The state before the first step.
+            #vis const ZEROS: Self = <Self as ::nn::stream::StreamState>::ZEROS;
+
+            /// Back to the state before the first step, for a new sequence.
+            #vis fn reset(&mut self) {
+                *self = Self::ZEROS;
+            }
+        }
+
+        impl #generics ::nn::stream::Streaming for #ident #ty_args {
+            type State = #state #ty_args;
+            type StepIn = ::nn::nalgebra::SVector<#t, #f>;
+            type StepOut = ::nn::nalgebra::SVector<#t, #o>;
+
+            #[inline(always)]
+            fn run_step(
+                &self,
+                level: ::nn::kernels::cpu::Level,
+                state: &mut #state #ty_args,
+                x: &::nn::nalgebra::SVector<#t, #f>,
+            ) -> ::nn::nalgebra::SVector<#t, #o> {
+                let x0 = *x;
+                #( #calls )*
+                #current
+            }
+        }
+
+        impl #generics #ident #ty_args {
+            /// Runs one step of a sequence through every layer, `x` being that step's features,
+            /// and returns that step's output, carrying what the layers keep in `state`. Stepping
+            /// through a sequence from `State::ZEROS` gives, step by step, what `predict` gives
+            /// for the whole sequence (its last step, for a model that returns only that).
+            /// Allocates nothing.
+            #[inline]
+            #vis fn step(
+                &self,
+                state: &mut #state #ty_args,
+                x: &::nn::nalgebra::SVector<#t, #f>,
+            ) -> ::nn::nalgebra::SVector<#t, #o> {
+                ::nn::dispatch::step(self, state, x)
+            }
+        }
+    }
 }
 
 /// A layer field of the model struct.
@@ -329,20 +424,22 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
         .enumerate()
         .map(|(i, layer)| {
             let layer_name = layer.name.to_string();
-            let (class, params, non_trainable) = match code.field(i) {
+            let (class, params, non_trainable, h5_group) = match code.field(i) {
                 None => {
                     let class = layer.spec.class();
-                    (quote!(#class), quote!(0), quote!(0))
+                    (quote!(#class), quote!(0), quote!(0), quote!("vars"))
                 }
                 Some(Field { ty, nested: false, .. }) => (
                     quote!(<#ty as ::nn::Layer>::CLASS),
                     quote!(<#ty as ::nn::Layer>::PARAMS),
                     quote!(<#ty as ::nn::Layer>::NON_TRAINABLE),
+                    quote!(<#ty as ::nn::Layer>::H5_GROUP),
                 ),
                 Some(Field { ty, nested: true, .. }) => (
                     quote!(<#ty as ::nn::Model>::CLASS),
                     quote!(<#ty as ::nn::Model>::PARAMS),
                     quote!(<#ty as ::nn::Model>::NON_TRAINABLE),
+                    quote!("vars"),
                 ),
             };
             let output = layer.output.dims();
@@ -354,6 +451,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     output_shape: &[#output],
                     params: #params,
                     non_trainable: #non_trainable,
+                    h5_group: #h5_group,
                     inbound: &[#(#inbound),*],
                 }
             }

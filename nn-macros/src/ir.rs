@@ -112,6 +112,42 @@ impl Model {
         }
     }
 
+    /// `#[stream]` (at `span`): a chain over a sequence whose every layer can run one step at a
+    /// time; each layer that cannot is an error naming why.
+    pub fn check_stream(&self, span: proc_macro2::Span, cx: &mut crate::ctxt::Ctxt) {
+        let chain = self.inputs.len() == 1
+            && self.outputs == [Value::Step(self.steps.len().wrapping_sub(1))]
+            && self
+                .steps
+                .iter()
+                .enumerate()
+                .all(|(k, s)| s.args == [if k == 0 { Value::Input(0) } else { Value::Step(k - 1) }]);
+        if !chain {
+            cx.error(span, "`#[stream]` steps a chain of layers, one input to one output, without merges");
+            return;
+        }
+        if self.inputs[0].rank() != 2 || self.ids()[0].is_some() {
+            cx.error(
+                span,
+                format!(
+                    "`#[stream]` steps through a sequence, an `Input<steps, features>`; this model's input is {}",
+                    self.inputs[0].keras()
+                ),
+            );
+            return;
+        }
+        let t = quote::quote!(f32);
+        for step in &self.steps {
+            let layer = &self.layers[step.layer];
+            if let Err(why) = layer.spec.stream(&layer.input, &t) {
+                cx.error(
+                    layer.span,
+                    format!("`{}` {why}, so this model cannot `step` (`#[stream]`)", layer.name),
+                );
+            }
+        }
+    }
+
     /// The shape of a value.
     pub fn shape_of(&self, v: &Value) -> &Shape {
         match v {

@@ -101,6 +101,7 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
             )));
         }
     };
+    crate::streams(model.as_ref(), Some(&def.header), &mut cx);
     if let Err(errors) = cx.finish() {
         return Err(quote!(#(#errors)*));
     }
@@ -112,10 +113,17 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
         let shapes = layer.spec.variable_shapes(&layer.input).ok_or_else(|| {
             fail(format!("layer `{}`: nested models are not read from .keras files yet", layer.name))
         })?;
-        variables.push((layer.name.to_string(), layer.spec.class(), shapes));
+        variables.push((layer.name.to_string(), layer.spec.class(), layer.spec.h5_group(), shapes));
     }
-    let borrowed: Vec<(&str, &str, Vec<Vec<usize>>)> =
-        variables.iter().map(|(n, c, s)| (n.as_str(), *c, s.clone())).collect();
+    let borrowed: Vec<nn_core::weights::keras::Variables<'_>> = variables
+        .iter()
+        .map(|(name, class, group, shapes)| nn_core::weights::keras::Variables {
+            name,
+            class,
+            group,
+            shapes: shapes.clone(),
+        })
+        .collect();
     let values = nn_core::weights::keras::read_variables(h5, &borrowed).map_err(fail)?;
     let mut bytes = nn_core::weights::bytes::header(values.len(), 4).to_vec();
     for v in &values {

@@ -37,6 +37,7 @@ pub fn sequential(input: TokenStream) -> TokenStream {
     let mut cx = ctxt::Ctxt::default();
     let model = check::sequential(&def, &mut cx);
     fits_the_stack(model.as_ref(), def.item.as_ref(), def.span, &mut cx);
+    streams(model.as_ref(), def.item.as_ref(), &mut cx);
     finish(cx, model, def.item.as_ref()).into()
 }
 
@@ -52,6 +53,7 @@ pub fn functional(input: TokenStream) -> TokenStream {
     let mut cx = ctxt::Ctxt::default();
     let model = graph::functional(&def, &mut cx);
     fits_the_stack(model.as_ref(), def.item.as_ref(), def.span, &mut cx);
+    streams(model.as_ref(), def.item.as_ref(), &mut cx);
     finish(cx, model, def.item.as_ref()).into()
 }
 
@@ -92,6 +94,18 @@ fn fits_the_stack(
                 weights as f64 * 4.0 / (1024.0 * 1024.0)
             ),
         );
+    }
+}
+
+/// The `#[stream]` attribute of a model type, which asks for `step`.
+fn stream_attr(item: Option<&ast::ItemHeader>) -> Option<&syn::Attribute> {
+    item?.attrs.iter().find(|a| a.path().is_ident("stream"))
+}
+
+/// A model asked to stream (`#[stream]`) must be able to: see `ir::Model::check_stream`.
+fn streams(model: Option<&ir::Model>, item: Option<&ast::ItemHeader>, cx: &mut ctxt::Ctxt) {
+    if let (Some(model), Some(attr)) = (model, stream_attr(item)) {
+        model.check_stream(syn::spanned::Spanned::span(attr), cx);
     }
 }
 

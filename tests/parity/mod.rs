@@ -146,7 +146,7 @@ macro_rules! case {
 
             #[test]
             fn matches_keras() {
-                check::<Dsl, Keras>(&Keras::KERAS, &fixture!($name, [X0]));
+                $crate::parity::check::<Dsl, Keras>(&Keras::KERAS, &$crate::parity::fixture!($name, [X0]));
             }
         }
     };

@@ -106,6 +106,21 @@ impl<T: Float, const N: usize, A: ActivationFn, L: Lead, K: Class> Layer for Act
 // SAFETY: the only field with a size is an activation that is itself `Zeroable`.
 unsafe impl<T: Float, const N: usize, A: Zeroable, L, K> Zeroable for Activation<T, N, A, L, K> {}
 
+/// An activation over a sequence steps on one step's vector.
+impl<T: Float, const N: usize, A: ActivationFn, const S: usize, K: Class> crate::stream::Stream<()>
+    for Activation<T, N, A, crate::tensor::Steps<S>, K>
+{
+    type StepIn = nalgebra::SVector<T, N>;
+    type StepOut = nalgebra::SVector<T, N>;
+
+    #[inline(always)]
+    fn step(&self, _: crate::kernels::cpu::Level, _: &mut (), x: &Self::StepIn) -> Self::StepOut {
+        let mut y = *x;
+        self.activation.apply(&mut y);
+        y
+    }
+}
+
 /// Keras's `Softmax` layer over data axis `AXIS` (0-based, without the batch axis; Keras's
 /// `axis=-1` is the last): `e^(x - max) / sum` along that axis, for every position of the
 /// others.

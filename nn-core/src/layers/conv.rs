@@ -673,6 +673,68 @@ unsafe impl<
 {
 }
 
+/// A causal Conv1D (stride 1, one group) steps on the newest input with the last `R` in a
+/// ring, `R = (KW - 1) · DW + 1`: tap `j` reads the input `(KW - 1 - j) · DW` steps back, zeros
+/// before the first, as Keras's causal padding.
+impl<
+    T: Float,
+    const S: usize,
+    const KW: usize,
+    const C: usize,
+    const F: usize,
+    const DW: usize,
+    const PW: usize,
+    A: ActivationFn,
+    const USE_BIAS: bool,
+    const R: usize,
+> crate::stream::Stream<crate::stream::Ring<T, R, C>>
+    for Conv<
+        crate::tensor::Tensor2<T, S, C>,
+        crate::tensor::Tensor2<T, S, F>,
+        1,
+        KW,
+        C,
+        F,
+        1,
+        1,
+        1,
+        DW,
+        0,
+        PW,
+        A,
+        USE_BIAS,
+    >
+{
+    type StepIn = nalgebra::SVector<T, C>;
+    type StepOut = nalgebra::SVector<T, F>;
+
+    #[inline(always)]
+    fn step(&self, level: Level, ring: &mut crate::stream::Ring<T, R, C>, x: &Self::StepIn) -> Self::StepOut {
+        const {
+            assert!(
+                PW == (KW - 1) * DW && R == PW + 1,
+                "Conv: steps only causally, with a ring of the kernel's span"
+            )
+        };
+        ring.push(x.as_slice());
+        let mut y = if USE_BIAS { self.bias } else { [T::ZERO; F] };
+        for j in 0..KW {
+            let taps = self.kernel[0][j].as_flattened();
+            let row = ring.back((KW - 1 - j) * DW);
+            if !T::accumulate_one(level, row, taps, &mut y, C, F) {
+                for (v, w) in row.iter().zip(taps.chunks_exact(F)) {
+                    for (o, k) in y.iter_mut().zip(w) {
+                        *o += *v * *k;
+                    }
+                }
+            }
+        }
+        let mut y = nalgebra::SVector::from_column_slice(&y);
+        self.activation.apply(&mut y);
+        y
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

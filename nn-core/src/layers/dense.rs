@@ -232,6 +232,19 @@ unsafe impl<T: Float, const IN: usize, const OUT: usize, A: Zeroable, const USE_
 {
 }
 
+/// A Dense layer over a sequence steps as a Dense layer over one step's vector.
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, const S: usize>
+    crate::stream::Stream<()> for Dense<T, IN, OUT, A, USE_BIAS, crate::tensor::Steps<S>>
+{
+    type StepIn = SVector<T, IN>;
+    type StepOut = SVector<T, OUT>;
+
+    #[inline(always)]
+    fn step(&self, level: Level, _: &mut (), x: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.one(level, x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

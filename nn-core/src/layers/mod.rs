@@ -7,6 +7,7 @@ mod embedding;
 mod normalization;
 mod pooling;
 mod preprocessing;
+mod recurrent;
 mod regularization;
 mod reshaping;
 mod window;
@@ -18,6 +19,7 @@ pub use embedding::Embedding;
 pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization};
 pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
 pub use preprocessing::{Normalization, Rescaling};
+pub use recurrent::{Cell, GruCell, Last, LstmCell, Returns, Rnn, Sequence, SimpleCell};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout,
 };

@@ -21,6 +21,9 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
         hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| WeightsError::Format(e.to_string()))?;
     let keys = keras_keys(M::LAYERS);
     let key_of = |layer: &str| keys.iter().find(|(name, _)| *name == layer).map(|(_, key)| key.as_str());
+    let path_of = |layer: &'static str, index: usize| {
+        format!("layers/{}/{}/{index}", key_of(layer).unwrap_or(layer), group_of(M::LAYERS, layer))
+    };
 
     // First pass: every variable is there with the model's shape and a numeric type.
     let mut error = None;
@@ -30,7 +33,7 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
         if error.is_some() {
             return;
         }
-        let path = format!("layers/{}/vars/{index}", key_of(layer).unwrap_or(layer));
+        let path = path_of(layer, index);
         error = check_dataset(&file, &path, layer, w.name, w.shape).err();
     });
     if let Some(error) = error {
@@ -42,7 +45,8 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
             let ours = keys.iter().find(|(_, k)| *k == key);
             let have =
                 ours.and_then(|(name, _)| counts.iter().find(|(l, _)| l == name)).map_or(0, |(_, n)| *n);
-            let vars = format!("layers/{key}/vars");
+            let group = ours.map_or("vars", |(name, _)| group_of(M::LAYERS, name));
+            let vars = format!("layers/{key}/{group}");
             let stored = file.group(&vars).and_then(|g| g.datasets()).map(|d| d.len()).unwrap_or(0);
             if stored > have {
                 return Err(WeightsError::Extra { name: format!("{vars}/{have}") });
@@ -53,7 +57,7 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     model.visit_weights_mut(&mut |layer, w| {
         let index = next_index(&mut counts, layer);
-        let path = format!("layers/{}/vars/{index}", key_of(layer).unwrap_or(layer));
+        let path = path_of(layer, index);
         if let Ok(values) = file.dataset(&path).and_then(|d| d.read_f64()) {
             for (o, v) in w.data.iter_mut().zip(values) {
                 *o = M::Scalar::of(v);
@@ -68,21 +72,38 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
 /// them), each `vars` group with Keras's `name` attribute, and the model's own empty `vars`.
 pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
     use hdf5_pure::{AttrValue, FileBuilder};
-    let mut values: Vec<(&'static str, &'static [usize], Vec<f32>)> = Vec::new();
+    let mut values: Vec<(&'static str, &'static [usize], &'static str, Vec<f32>)> = Vec::new();
     model.visit_weights(&mut |layer, w| {
-        values.push((layer, w.shape, w.data.iter().map(|v| v.as_f64() as f32).collect()));
+        values.push((layer, w.shape, w.name, w.data.iter().map(|v| v.as_f64() as f32).collect()));
     });
     let mut file = FileBuilder::new();
     let mut layers = file.create_group("layers");
     for (name, key) in keras_keys(M::LAYERS) {
         let mut group = layers.create_group(&key);
-        let mut vars = group.create_group("vars");
-        vars.set_attr("name", AttrValue::String(name.to_string()));
-        for (i, (_, shape, data)) in values.iter().filter(|(layer, _, _)| *layer == name).enumerate() {
-            let dims: Vec<u64> = shape.iter().map(|d| *d as u64).collect();
-            vars.create_dataset(&format!("{i}")).with_f32_data(data).with_shape(&dims);
+        let mine = values.iter().filter(|(layer, _, _, _)| *layer == name);
+        let fill = |vars: &mut hdf5_pure::GroupBuilder| {
+            for (i, (_, shape, _, data)) in mine.clone().enumerate() {
+                let dims: Vec<u64> = shape.iter().map(|d| *d as u64).collect();
+                vars.create_dataset(&format!("{i}")).with_f32_data(data).with_shape(&dims);
+            }
+        };
+        let mut own = group.create_group("vars");
+        own.set_attr("name", AttrValue::String(name.to_string()));
+        match group_of(M::LAYERS, name).strip_suffix("/vars") {
+            // A recurrent layer's variables are its cell's (`cell/vars`, named `gru_cell`).
+            Some(sub) => {
+                let mut child = group.create_group(sub);
+                let mut vars = child.create_group("vars");
+                let cell =
+                    mine.clone().next().and_then(|(_, _, w, _)| w.split_once('/')).map_or(sub, |(c, _)| c);
+                vars.set_attr("name", AttrValue::String(cell.to_string()));
+                fill(&mut vars);
+                child.add_group(vars.finish());
+                group.add_group(child.finish());
+            }
+            None => fill(&mut own),
         }
-        group.add_group(vars.finish());
+        group.add_group(own.finish());
         layers.add_group(group.finish());
     }
     file.add_group(layers.finish());
@@ -92,16 +113,28 @@ pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
     file.finish().map_err(|e| WeightsError::Format(e.to_string()))
 }
 
-/// Every variable of `layers` (name, Keras class, shapes of its variables, in Keras's model
-/// order) from a `.weights.h5` file, flattened in that order: what `keras_model!` compiles into
+/// One layer's variables as `keras_model!` reads them: the layer's name and Keras class, the
+/// group holding them under its key (`vars`, `cell/vars`) and their shapes.
+pub struct Variables<'a> {
+    /// The layer's name.
+    pub name: &'a str,
+    /// Keras's class.
+    pub class: &'a str,
+    /// See [`crate::Layer::H5_GROUP`].
+    pub group: &'a str,
+    /// Each variable's shape, in order.
+    pub shapes: Vec<Vec<usize>>,
+}
+
+/// Every variable of `layers` (in Keras's model order) from a `.weights.h5` file, flattened in that order: what `keras_model!` compiles into
 /// a model at build time. Errors are messages naming the layer.
-pub fn read_variables(h5: &[u8], layers: &[(&str, &str, Vec<Vec<usize>>)]) -> Result<Vec<f64>, String> {
+pub fn read_variables(h5: &[u8], layers: &[Variables<'_>]) -> Result<Vec<f64>, String> {
     let file = hdf5_pure::File::from_bytes(h5.to_vec()).map_err(|e| e.to_string())?;
-    let classes: Vec<&str> = layers.iter().map(|(_, class, _)| *class).collect();
+    let classes: Vec<&str> = layers.iter().map(|l| l.class).collect();
     let mut out = Vec::new();
-    for ((name, _, shapes), key) in layers.iter().zip(keys_for(&classes)) {
+    for (Variables { name, group, shapes, .. }, key) in layers.iter().zip(keys_for(&classes)) {
         for (i, shape) in shapes.iter().enumerate() {
-            let path = format!("layers/{key}/vars/{i}");
+            let path = format!("layers/{key}/{group}/{i}");
             let dataset =
                 file.dataset(&path).map_err(|_| format!("layer `{name}`: no `{path}` in the weights"))?;
             let found: Vec<usize> =
@@ -153,6 +186,11 @@ fn check_dataset(
         DType::U8 | DType::U16 | DType::U32 | DType::U64 => Ok(()),
         other => Err(WeightsError::Dtype { layer, weight, found: format!("{other:?}") }),
     }
+}
+
+/// The group holding `layer`'s variables under its key (`vars`, or `cell/vars`).
+fn group_of(layers: &[LayerInfo], layer: &str) -> &'static str {
+    layers.iter().find(|l| l.name == layer).map_or("vars", |l| l.h5_group)
 }
 
 /// Keras's `layers/<key>` for each layer, in order: the class in snake case with a per-class
@@ -275,6 +313,7 @@ mod tests {
             output_shape: &[1],
             params: 0,
             non_trainable: 0,
+            h5_group: "vars",
             inbound: &[],
         };
         let layers = [

@@ -22,6 +22,10 @@ fn read(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
 }
 
 impl LayerSpec for Activation {
+    fn stream(&self, input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        super::per_step(input)
+    }
+
     fn class(&self) -> &'static str {
         "Activation"
     }
@@ -115,6 +119,10 @@ struct Unit {
 }
 
 impl LayerSpec for Unit {
+    fn stream(&self, input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        super::per_step(input)
+    }
+
     fn class(&self) -> &'static str {
         self.class
     }

@@ -173,6 +173,18 @@ fn read_conv(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn Laye
 }
 
 impl LayerSpec for Conv {
+    fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        let w = &self.window;
+        if w.rank != 1 || !matches!(w.padding, Padding::Causal) {
+            return Err("is not causal: an output step needs input steps after it".into());
+        }
+        if w.strides[0] != 1 || self.groups != 1 {
+            return Err("steps only with stride 1 and one group".into());
+        }
+        let (c, span) = (input.last(), (w.kernel[0] - 1) * w.dilation[0] + 1);
+        Ok(Some(quote!(::nn::stream::Ring<#t, #span, #c>)))
+    }
+
     fn class(&self) -> &'static str {
         if self.window.rank == 1 { "Conv1D" } else { "Conv2D" }
     }

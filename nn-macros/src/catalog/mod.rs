@@ -10,6 +10,7 @@ mod normalization;
 pub mod params;
 mod pooling;
 mod preprocessing;
+mod recurrent;
 mod regularization;
 mod reshaping;
 
@@ -61,6 +62,21 @@ pub trait LayerSpec {
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let _ = (input, t);
         self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
+    }
+
+    /// How the layer runs one step of a sequence (`#[stream]`): `Ok(Some(state))`, the type of
+    /// what it keeps between steps (`()` for none), with nn-core's `Stream<state>` implemented
+    /// for it; `Ok(None)` if a step passes through it unchanged; or why it cannot, in Keras's
+    /// terms (`"reads the sequence from its end (go_backwards)"`).
+    fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        let _ = (input, t);
+        Err("cannot run one step at a time".into())
+    }
+
+    /// Where a `.weights.h5` file keeps the layer's variables under `layers/<key>/` (nn-core's
+    /// `Layer::H5_GROUP`).
+    fn h5_group(&self) -> &'static str {
+        "vars"
     }
 
     /// Whether the nn-core layer derives values from its weights and options (its const
@@ -115,6 +131,9 @@ pub const LAYERS: &[Entry] = &[
     regularization::ACTIVITY_REGULARIZATION,
     preprocessing::RESCALING,
     preprocessing::NORMALIZATION,
+    recurrent::SIMPLE_RNN,
+    recurrent::GRU,
+    recurrent::LSTM,
     conv::CONV1D,
     conv::CONV2D,
     conv::DEPTHWISE_CONV2D,
@@ -378,6 +397,22 @@ impl Spec {
         }
     }
 
+    /// How it runs one step of a sequence (see [`LayerSpec::stream`]).
+    pub fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        match self {
+            Spec::Layer(layer) => layer.stream(input, t),
+            _ => Err("cannot run one step at a time".into()),
+        }
+    }
+
+    /// Where its variables are in a `.weights.h5` file (see [`LayerSpec::h5_group`]).
+    pub fn h5_group(&self) -> &'static str {
+        match self {
+            Spec::Layer(layer) => layer.h5_group(),
+            _ => "vars",
+        }
+    }
+
     /// Whether the layer derives values from its options (see [`LayerSpec::prepares`]).
     pub fn prepares(&self) -> bool {
         matches!(self, Spec::Layer(layer) if layer.prepares())
@@ -507,4 +542,14 @@ fn size(layer: &str, arg: &Arg, cx: &mut Ctxt) -> Option<Size> {
         other => cx.error(other.span(), format!("expected a size for `{layer}`, found `{other}`")),
     }
     None
+}
+
+/// The state of a layer that acts on each step of a sequence alone (Dense, activations):
+/// nothing, or why not for an input that is not a sequence.
+pub fn per_step(input: &Shape) -> Result<Option<TokenStream>, String> {
+    if input.rank() == 2 {
+        Ok(Some(quote!(())))
+    } else {
+        Err(format!("runs one step at a time only over a sequence, and its input is {}", input.keras()))
+    }
 }

@@ -160,9 +160,14 @@ impl Args {
     }
 
     pub fn activation(&self, i: usize) -> Act {
+        self.activation_or(i, Act::linear())
+    }
+
+    /// The activation given for parameter `i`, or `default`.
+    pub fn activation_or(&self, i: usize, default: Act) -> Act {
         match &self.values[i] {
             Some(Value::Activation(a)) => a.clone(),
-            _ => Act::linear(),
+            _ => default,
         }
     }
 }

@@ -78,6 +78,10 @@ fn read(
 }
 
 impl LayerSpec for Identity {
+    fn stream(&self, _input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        Ok(None)
+    }
+
     fn class(&self) -> &'static str {
         self.class
     }

@@ -1,0 +1,168 @@
+//! `SimpleRNN`, `GRU` and `LSTM` (nn-core's `layers/recurrent.rs`).
+
+use super::conv::spatial;
+use super::params::{self, Args, Kind, Param, param, positional};
+use super::{Entry, LayerSpec};
+use crate::activation::Act;
+use crate::ast::LayerCall;
+use crate::ctxt::Ctxt;
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::rc::Rc;
+
+/// Options every recurrent layer has; `dropout`, `recurrent_dropout`, `stateful` and `unroll`
+/// change nothing at inference (a model streams through `step` instead of `stateful`).
+macro_rules! recurrent_params {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            positional("units", Kind::Int { min: 1 }),
+            positional("activation", Kind::Activation),
+            param("recurrent_activation", Kind::Activation),
+            param("use_bias", Kind::Bool),
+            param("return_sequences", Kind::Bool),
+            param("return_state", Kind::Bool),
+            param("go_backwards", Kind::Bool),
+            param("stateful", Kind::Bool),
+            param("unroll", Kind::Bool),
+            param("dropout", Kind::Number),
+            param("recurrent_dropout", Kind::Number),
+            $($extra),*
+        ]
+    };
+}
+
+const SIMPLE_PARAMS: &[Param] = recurrent_params!();
+const GRU_PARAMS: &[Param] = recurrent_params!(param("reset_after", Kind::Bool));
+const LSTM_PARAMS: &[Param] = recurrent_params!(param("unit_forget_bias", Kind::Bool));
+
+pub const SIMPLE_RNN: Entry = Entry {
+    name: "SimpleRNN",
+    params: SIMPLE_PARAMS,
+    read: |c, cx| read(c, Which::Simple, SIMPLE_PARAMS, cx),
+};
+pub const GRU: Entry =
+    Entry { name: "GRU", params: GRU_PARAMS, read: |c, cx| read(c, Which::Gru, GRU_PARAMS, cx) };
+pub const LSTM: Entry =
+    Entry { name: "LSTM", params: LSTM_PARAMS, read: |c, cx| read(c, Which::Lstm, LSTM_PARAMS, cx) };
+
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Simple,
+    Gru,
+    Lstm,
+}
+
+struct Recurrent {
+    kind: Which,
+    units: usize,
+    activation: Act,
+    recurrent_activation: Act,
+    use_bias: bool,
+    sequences: bool,
+    backwards: bool,
+    reset_after: bool,
+}
+
+fn read(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args: Args = params::read(call, params, &["units"], cx)?;
+    if args.bool(args.at("return_state"), false) {
+        cx.error(
+            call.kind.span(),
+            format!("`{}` with `return_state = true` is not supported yet", call.kind),
+        );
+        return None;
+    }
+    Some(Rc::new(Recurrent {
+        kind,
+        units: args.int(0, 1),
+        activation: args.activation_or(args.at("activation"), Act::named("Tanh")),
+        recurrent_activation: args.activation_or(args.at("recurrent_activation"), Act::named("Sigmoid")),
+        use_bias: args.bool(args.at("use_bias"), true),
+        sequences: args.bool(args.at("return_sequences"), false),
+        backwards: args.bool(args.at("go_backwards"), false),
+        // Only GRU declares it.
+        reset_after: kind == Which::Gru && args.bool(args.at("reset_after"), true),
+    }))
+}
+
+impl Recurrent {
+    fn gates(&self) -> usize {
+        match self.kind {
+            Which::Simple => 1,
+            Which::Gru => 3,
+            Which::Lstm => 4,
+        }
+    }
+
+    fn cell(&self) -> (TokenStream, TokenStream) {
+        let (a, r) = (&self.activation.ty, &self.recurrent_activation.ty);
+        let (av, rv) = (self.activation.value_expr(), self.recurrent_activation.value_expr());
+        let reset_after = self.reset_after;
+        match self.kind {
+            Which::Simple => {
+                (quote!(::nn::layers::SimpleCell<#a>), quote!(::nn::layers::SimpleCell { activation: #av }))
+            }
+            Which::Gru => (
+                quote!(::nn::layers::GruCell<#a, #r, #reset_after>),
+                quote!(::nn::layers::GruCell { activation: #av, recurrent_activation: #rv }),
+            ),
+            Which::Lstm => (
+                quote!(::nn::layers::LstmCell<#a, #r>),
+                quote!(::nn::layers::LstmCell { activation: #av, recurrent_activation: #rv }),
+            ),
+        }
+    }
+}
+
+impl LayerSpec for Recurrent {
+    fn stream(&self, _input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        if self.backwards {
+            return Err(
+                "reads the sequence from its end (`go_backwards`), which a stream has not seen".into()
+            );
+        }
+        let h = self.units;
+        Ok(Some(quote!(::nn::stream::RnnState<#t, #h>)))
+    }
+
+    fn class(&self) -> &'static str {
+        match self.kind {
+            Which::Simple => "SimpleRNN",
+            Which::Gru => "GRU",
+            Which::Lstm => "LSTM",
+        }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (steps, _) = spatial(input, 1)?;
+        Ok(if self.sequences { Shape(vec![steps[0], self.units]) } else { Shape::vector(self.units) })
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (s, i) = (input.lead().first().copied().unwrap_or(1), input.last());
+        let (h, gh) = (self.units, self.gates() * self.units);
+        let (cell, _) = self.cell();
+        let returns =
+            if self.sequences { quote!(::nn::layers::Sequence) } else { quote!(::nn::layers::Last) };
+        let (back, bias) = (self.backwards, self.use_bias);
+        quote!(::nn::layers::Rnn<#t, #cell, #s, #i, #h, #gh, #returns, #back, #bias>)
+    }
+
+    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        let (i, h, gh) = (input.last(), self.units, self.gates() * self.units);
+        let mut vars = vec![vec![i, gh], vec![h, gh]];
+        if self.use_bias {
+            vars.push(if self.reset_after { vec![2, gh] } else { vec![gh] });
+        }
+        vars
+    }
+
+    fn h5_group(&self) -> &'static str {
+        "cell/vars"
+    }
+
+    fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        vec![("cell", self.cell().1)]
+    }
+}

@@ -1,0 +1,141 @@
+//! SimpleRNN, GRU and LSTM against Keras 3 (fixtures from `scripts/make_rnn_fixtures.py`),
+//! each written in the DSL and compiled from its `.keras` file, through the harness in
+//! `parity/`.
+
+mod parity;
+
+use nn::prelude::*;
+use parity::case;
+
+#[allow(clippy::approx_constant, clippy::excessive_precision, dead_code)]
+mod fx {
+    include!("fixtures/rnn_layers.rs");
+}
+
+/// Where `case!` and `fixture!` find the fixture files: `tests/fixtures/keras/<DIR>/`.
+const DIR: &str = "rnn";
+
+case!(simple_rnn, "tests/fixtures/keras/rnn/simple_rnn.keras", Input<6, 3>, SimpleRNN<5>);
+case!(
+    simple_rnn_seq_relu,
+    "tests/fixtures/keras/rnn/simple_rnn_seq_relu.keras",
+    Input<6, 3>,
+    SimpleRNN<4, relu, return_sequences = true>
+);
+case!(gru, "tests/fixtures/keras/rnn/gru.keras", Input<6, 3>, GRU<5>);
+case!(gru_reset_before, "tests/fixtures/keras/rnn/gru_reset_before.keras", Input<6, 3>, GRU<4, reset_after = false>);
+case!(
+    gru_backwards_seq,
+    "tests/fixtures/keras/rnn/gru_backwards_seq.keras",
+    Input<6, 3>,
+    GRU<4, go_backwards = true, return_sequences = true>
+);
+case!(gru_no_bias, "tests/fixtures/keras/rnn/gru_no_bias.keras", Input<6, 3>, GRU<3, use_bias = false>);
+case!(
+    gru_activations,
+    "tests/fixtures/keras/rnn/gru_activations.keras",
+    Input<6, 3>,
+    GRU<4, relu, recurrent_activation = hard_sigmoid>
+);
+case!(lstm, "tests/fixtures/keras/rnn/lstm.keras", Input<6, 3>, LSTM<5>);
+case!(
+    lstm_stacked,
+    "tests/fixtures/keras/rnn/lstm_stacked.keras",
+    Input<6, 3>,
+    LSTM<6, return_sequences = true>,
+    LSTM<3>
+);
+case!(
+    lstm_activations,
+    "tests/fixtures/keras/rnn/lstm_activations.keras",
+    Input<6, 3>,
+    LSTM<4, relu, recurrent_activation = hard_sigmoid>
+);
+case!(lstm_backwards, "tests/fixtures/keras/rnn/lstm_backwards.keras", Input<6, 3>, LSTM<4, go_backwards = true>);
+case!(
+    lstm_no_bias_seq,
+    "tests/fixtures/keras/rnn/lstm_no_bias_seq.keras",
+    Input<6, 3>,
+    LSTM<3, use_bias = false, return_sequences = true>
+);
+case!(gru_bench, "tests/fixtures/keras/rnn/gru_bench.keras", Input<16, 8>, GRU<32>, Dense<1>);
+case!(
+    stream_model,
+    "tests/fixtures/keras/rnn/stream_model.keras",
+    Input<20, 1>,
+    Dense<8, tanh>,
+    Conv1D<4, 3, padding = causal, dilation_rate = 2, tanh>,
+    GRU<8, return_sequences = true>,
+    Dense<1>
+);
+
+/// Keras's stateful GRU fed three chunks of 5 steps without a reset (the state carried from one
+/// call to the next) gives what one pass over the 15 steps gives.
+#[test]
+fn a_stateful_keras_gru_fed_in_chunks_is_one_pass_over_the_whole_sequence() {
+    sequential! { struct Whole { Input<15, 3>, GRU<6, return_sequences = true>, Dense<2> } }
+    let mut model = Whole::boxed_zeros();
+    let weights: Vec<f32> = fx::gru_stateful::FLAT_WEIGHTS.iter().map(|v| *v as f32).collect();
+    model.load_params(&weights).unwrap();
+    for (x, want) in fx::gru_stateful::X0.iter().zip(fx::gru_stateful::Y) {
+        let x: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+        let mut y = [0.0f32; 30];
+        model.predict_flat(&[&x], &mut [&mut y]).unwrap();
+        let worst = y.iter().zip(*want).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max);
+        assert!(worst <= 1e-5, "{worst}");
+    }
+}
+
+sequential! {
+    /// The streaming model of the fixtures, stepped.
+    #[stream]
+    struct Streamed {
+        Input<20, 1>,
+        Dense<8, tanh>,
+        Conv1D<4, 3, padding = causal, dilation_rate = 2, tanh>,
+        GRU<8, return_sequences = true>,
+        Dense<1>,
+    }
+}
+
+#[test]
+fn stepping_gives_what_predict_gives_for_the_whole_sequence() {
+    let mut model = Streamed::boxed_zeros();
+    let weights: Vec<f32> = fx::stream_model::FLAT_WEIGHTS.iter().map(|v| *v as f32).collect();
+    model.load_params(&weights).unwrap();
+    let mut state = StreamedState::ZEROS;
+    for (x, want) in fx::stream_model::X0.iter().zip(fx::stream_model::Y) {
+        state.reset();
+        let x = Tensor2::<f32, 20, 1>::from_slice(&x.iter().map(|v| *v as f32).collect::<Vec<_>>());
+        let whole = model.predict(&x);
+        for t in 0..20 {
+            let y = model.step(&mut state, &SVector::from([x.as_slice()[t]]));
+            assert!((y[0] as f64 - want[t]).abs() <= 1e-5, "step {t}: {} vs Keras {}", y[0], want[t]);
+            assert!((y[0] - whole.as_slice()[t]).abs() <= 1e-6, "step {t}: step and predict differ");
+        }
+    }
+}
+
+sequential! {
+    /// The stateful GRU's model, stepped.
+    #[stream]
+    struct StatefulGru { Input<15, 3>, GRU<6, return_sequences = true>, Dense<2> }
+}
+
+/// Keras's `stateful=True` GRU fed in chunks of 5 steps, reproduced step by step.
+#[test]
+fn stepping_reproduces_a_stateful_keras_gru_fed_in_chunks() {
+    let mut model = StatefulGru::boxed_zeros();
+    let weights: Vec<f32> = fx::gru_stateful::FLAT_WEIGHTS.iter().map(|v| *v as f32).collect();
+    model.load_params(&weights).unwrap();
+    for (x, want) in fx::gru_stateful::X0.iter().zip(fx::gru_stateful::Y) {
+        let mut state = StatefulGruState::ZEROS;
+        for t in 0..15 {
+            let step = SVector::<f32, 3>::from_fn(|i, _| x[t * 3 + i] as f32);
+            let y = model.step(&mut state, &step);
+            for (g, w) in y.iter().zip(&want[t * 2..t * 2 + 2]) {
+                assert!((*g as f64 - w).abs() <= 1e-5, "step {t}: {g} vs {w}");
+            }
+        }
+    }
+}
