@@ -26,6 +26,52 @@ fn affine<T: Float>(mean: T, rstd: T, gamma: Option<T>, beta: Option<T>) -> (T, 
     (inv, beta.map_or(-mean * inv, |b| -mean * inv + b))
 }
 
+/// Reads `gamma` and `beta`, those the layer has, from raw weight bytes.
+const fn read_affine<T: Float, const C: usize>(
+    bytes: &[u8],
+    mut at: usize,
+    (gamma, scale): (&mut [T; C], bool),
+    (beta, center): (&mut [T; C], bool),
+) -> usize {
+    if scale {
+        at = bytes::read(bytes, at, gamma);
+    }
+    if center {
+        at = bytes::read(bytes, at, beta);
+    }
+    at
+}
+
+/// Visits `gamma` and `beta`, those the layer has, in Keras's order.
+fn visit_affine<T>(
+    shape: &'static [usize],
+    (gamma, scale): (&[T], bool),
+    (beta, center): (&[T], bool),
+    f: &mut dyn FnMut(WeightRef<'_, T>),
+) {
+    if scale {
+        f(WeightRef { name: "gamma", shape, data: gamma });
+    }
+    if center {
+        f(WeightRef { name: "beta", shape, data: beta });
+    }
+}
+
+/// [`visit_affine`], writable.
+fn visit_affine_mut<T>(
+    shape: &'static [usize],
+    (gamma, scale): (&mut [T], bool),
+    (beta, center): (&mut [T], bool),
+    f: &mut dyn FnMut(WeightMut<'_, T>),
+) {
+    if scale {
+        f(WeightMut { name: "gamma", shape, data: gamma });
+    }
+    if center {
+        f(WeightMut { name: "beta", shape, data: beta });
+    }
+}
+
 /// Mean and (biased) variance of `values`, two passes as `jnp.var`.
 #[inline(always)]
 fn moments<'a, T: Float>(values: impl Iterator<Item = &'a T> + Clone, n: usize) -> (T, T) {
@@ -119,13 +165,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool>
     /// Reads `gamma`, `beta` (those present), the moving mean and variance from raw bytes, then
     /// folds them.
     #[doc(hidden)]
-    pub const fn read_le_bytes(&mut self, bytes: &[u8], mut at: usize) -> usize {
-        if SCALE {
-            at = bytes::read(bytes, at, &mut self.gamma);
-        }
-        if CENTER {
-            at = bytes::read(bytes, at, &mut self.beta);
-        }
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        let mut at = read_affine(bytes, at, (&mut self.gamma, SCALE), (&mut self.beta, CENTER));
         at = bytes::read(bytes, at, &mut self.moving_mean);
         at = bytes::read(bytes, at, &mut self.moving_variance);
         self.prepare();
@@ -167,23 +208,13 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
-        if SCALE {
-            f(WeightRef { name: "gamma", shape: Self::SHAPE, data: &self.gamma });
-        }
-        if CENTER {
-            f(WeightRef { name: "beta", shape: Self::SHAPE, data: &self.beta });
-        }
+        visit_affine(Self::SHAPE, (&self.gamma, SCALE), (&self.beta, CENTER), f);
         f(WeightRef { name: "moving_mean", shape: Self::SHAPE, data: &self.moving_mean });
         f(WeightRef { name: "moving_variance", shape: Self::SHAPE, data: &self.moving_variance });
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
-        if SCALE {
-            f(WeightMut { name: "gamma", shape: Self::SHAPE, data: &mut self.gamma });
-        }
-        if CENTER {
-            f(WeightMut { name: "beta", shape: Self::SHAPE, data: &mut self.beta });
-        }
+        visit_affine_mut(Self::SHAPE, (&mut self.gamma, SCALE), (&mut self.beta, CENTER), f);
         f(WeightMut { name: "moving_mean", shape: Self::SHAPE, data: &mut self.moving_mean });
         f(WeightMut { name: "moving_variance", shape: Self::SHAPE, data: &mut self.moving_variance });
         // Every path that sets weights comes through here (or `read_le_bytes`, `init_keras`).
@@ -238,14 +269,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
 
     /// Reads `gamma` and `beta`, those present, from raw bytes.
     #[doc(hidden)]
-    pub const fn read_le_bytes(&mut self, bytes: &[u8], mut at: usize) -> usize {
-        if SCALE {
-            at = bytes::read(bytes, at, &mut self.gamma);
-        }
-        if CENTER {
-            at = bytes::read(bytes, at, &mut self.beta);
-        }
-        at
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        read_affine(bytes, at, (&mut self.gamma, SCALE), (&mut self.beta, CENTER))
     }
 }
 
@@ -285,21 +310,11 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
-        if SCALE {
-            f(WeightRef { name: "gamma", shape: Self::SHAPE, data: &self.gamma });
-        }
-        if CENTER {
-            f(WeightRef { name: "beta", shape: Self::SHAPE, data: &self.beta });
-        }
+        visit_affine(Self::SHAPE, (&self.gamma, SCALE), (&self.beta, CENTER), f);
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
-        if SCALE {
-            f(WeightMut { name: "gamma", shape: Self::SHAPE, data: &mut self.gamma });
-        }
-        if CENTER {
-            f(WeightMut { name: "beta", shape: Self::SHAPE, data: &mut self.beta });
-        }
+        visit_affine_mut(Self::SHAPE, (&mut self.gamma, SCALE), (&mut self.beta, CENTER), f);
     }
 }
 
@@ -351,14 +366,8 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
 
     /// Reads `gamma` and `beta`, those present, from raw bytes.
     #[doc(hidden)]
-    pub const fn read_le_bytes(&mut self, bytes: &[u8], mut at: usize) -> usize {
-        if SCALE {
-            at = bytes::read(bytes, at, &mut self.gamma);
-        }
-        if CENTER {
-            at = bytes::read(bytes, at, &mut self.beta);
-        }
-        at
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        read_affine(bytes, at, (&mut self.gamma, SCALE), (&mut self.beta, CENTER))
     }
 }
 
@@ -398,21 +407,11 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
-        if SCALE {
-            f(WeightRef { name: "gamma", shape: Self::SHAPE, data: &self.gamma });
-        }
-        if CENTER {
-            f(WeightRef { name: "beta", shape: Self::SHAPE, data: &self.beta });
-        }
+        visit_affine(Self::SHAPE, (&self.gamma, SCALE), (&self.beta, CENTER), f);
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
-        if SCALE {
-            f(WeightMut { name: "gamma", shape: Self::SHAPE, data: &mut self.gamma });
-        }
-        if CENTER {
-            f(WeightMut { name: "beta", shape: Self::SHAPE, data: &mut self.beta });
-        }
+        visit_affine_mut(Self::SHAPE, (&mut self.gamma, SCALE), (&mut self.beta, CENTER), f);
     }
 }
 
