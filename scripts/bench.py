@@ -258,29 +258,38 @@ def norm_report(m):
 
 
 def rnn_report(m):
-    """Recurrent layers (benches/rnn.rs) beside hand-written nalgebra, or nothing if not measured."""
+    """Recurrent layers (benches/rnn.rs) beside hand-written nalgebra, or nothing if not measured.
+
+    The GRU(32) rows also show tract (peers/'s `gru32/batch1/tract` and `gru32/batch64/tract/64`,
+    the same model as an ONNX GRU node) and tract / nn, when bench.py ran with --peers; every other
+    row, and those without --peers, show "–" there.
+    """
     rows = []
     for cell in ("gru", "lstm"):
         for h in (8, 16, 32, 64):
             nn, hand = m.get(f"step/{cell}{h}/nn"), m.get(f"step/{cell}{h}/hand_nalgebra")
             if nn and hand:
                 rows.append(f"| one step of {cell.upper()}({h}), {h} inputs | 1 | {fmt(nn)} | {fmt(hand)} | "
-                            f"{hand / nn:.1f}× |")
+                            f"{hand / nn:.1f}× | – | – |")
     for batch, b in (("batch1", 1), ("batch64", 64)):
         key = lambda name: f"gru32/{batch}/{name}" + (f"/{b}" if b > 1 else "")
-        nn, hand = m.get(key("nn")), m.get(key("hand_nalgebra"))
+        nn, hand, tract = m.get(key("nn")), m.get(key("hand_nalgebra")), m.get(key("tract"))
         if nn and hand:
+            tract_cols = f"{fmt(tract / b)} | {tract / nn:.1f}×" if tract else "– | –"
             rows.append(f"| GRU(32) over 16 steps of 8, Dense(1) | {b} | {fmt(nn / b)} | {fmt(hand / b)} | "
-                        f"{hand / nn:.1f}× |")
+                        f"{hand / nn:.1f}× | {tract_cols} |")
     stream = m.get("stream/step/nn")
     if stream:
-        rows.append(f"| streaming model, one sample per `step` | 1 | {fmt(stream)} | n/a | n/a |")
+        rows.append(f"| streaming model, one sample per `step` | 1 | {fmt(stream)} | n/a | n/a | – | – |")
     if not rows:
         return []
     return ["", "Recurrent layers (`benches/rnn.rs`, same rounds; per sample): nn beside the same computation "
-            "written by hand over nalgebra matrices (one matrix-vector product per gate, std `exp`/`tanh`). "
-            "The streaming model is Dense 1→8 tanh, causal Conv1D 8→4 k3 d2 tanh, GRU 4→8, Dense 8→1.", "",
-            "| computation | batch | nn | hand nalgebra | hand / nn |", "|---|---|---|---|---|", *rows]
+            "written by hand over nalgebra matrices (one matrix-vector product per gate, std `exp`/`tanh`), "
+            "and, with --peers, the GRU(32) model in tract (an ONNX `GRU` node, `linear_before_reset = 1`; "
+            "see peers/README.md). The streaming model is Dense 1→8 tanh, causal Conv1D 8→4 k3 d2 tanh, "
+            "GRU 4→8, Dense 8→1.", "",
+            "| computation | batch | nn | hand nalgebra | hand / nn | tract | tract / nn |",
+            "|---|---|---|---|---|---|---|", *rows]
 
 
 def before_report(m, then):

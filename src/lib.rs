@@ -158,8 +158,9 @@
 #![warn(missing_docs)]
 
 pub use nn_core::{
-    FlatError, Float, Layer, LayerInfo, LengthError, Model, Summary, WeightMut, WeightRef, Zeroable,
-    activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream, tensor, weights, zeroed,
+    FlatError, Float, Layer, LayerInfo, LengthError, Model, Sublayer, Summary, WeightMut, WeightRef,
+    Zeroable, activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream, tensor, weights,
+    zeroed,
 };
 #[cfg(feature = "keras")]
 pub use nn_macros::keras_model;

@@ -58,6 +58,37 @@ case!(
     Input<6, 3>,
     LSTM<3, use_bias = false, return_sequences = true>
 );
+case!(
+    bidirectional_concat,
+    "tests/fixtures/keras/rnn/bidirectional_concat.keras",
+    Input<6, 3>,
+    Bidirectional<GRU<4, return_sequences = true>>
+);
+case!(
+    bidirectional_sum,
+    "tests/fixtures/keras/rnn/bidirectional_sum.keras",
+    Input<6, 3>,
+    Bidirectional<GRU<4, return_sequences = true>, merge_mode = sum>
+);
+case!(
+    bidirectional_mul,
+    "tests/fixtures/keras/rnn/bidirectional_mul.keras",
+    Input<6, 3>,
+    Bidirectional<GRU<4, return_sequences = true>, merge_mode = mul>
+);
+case!(
+    bidirectional_ave,
+    "tests/fixtures/keras/rnn/bidirectional_ave.keras",
+    Input<6, 3>,
+    Bidirectional<GRU<4, return_sequences = true>, merge_mode = ave>
+);
+case!(bidirectional_lstm, "tests/fixtures/keras/rnn/bidirectional_lstm.keras", Input<6, 3>, Bidirectional<LSTM<3>>);
+case!(
+    time_distributed_dense,
+    "tests/fixtures/keras/rnn/time_distributed_dense.keras",
+    Input<5, 4>,
+    TimeDistributed<Dense<3, tanh>>
+);
 case!(gru_bench, "tests/fixtures/keras/rnn/gru_bench.keras", Input<16, 8>, GRU<32>, Dense<1>);
 case!(
     stream_model,
@@ -135,6 +166,28 @@ fn stepping_reproduces_a_stateful_keras_gru_fed_in_chunks() {
             let y = model.step(&mut state, &step);
             for (g, w) in y.iter().zip(&want[t * 2..t * 2 + 2]) {
                 assert!((*g as f64 - w).abs() <= 1e-5, "step {t}: {g} vs {w}");
+            }
+        }
+    }
+}
+
+sequential! {
+    /// The TimeDistributed fixture's model, stepped: each step is one call of its Dense.
+    #[stream]
+    struct SteppedTimeDistributed { Input<5, 4>, TimeDistributed<Dense<3, tanh>> }
+}
+
+#[test]
+fn a_time_distributed_layer_steps_as_its_layer() {
+    let mut model = SteppedTimeDistributed::boxed_zeros();
+    let weights: Vec<f32> = fx::time_distributed_dense::FLAT_WEIGHTS.iter().map(|v| *v as f32).collect();
+    model.load_params(&weights).unwrap();
+    for (x, want) in fx::time_distributed_dense::X0.iter().zip(fx::time_distributed_dense::Y) {
+        let mut state = SteppedTimeDistributedState::ZEROS;
+        for t in 0..5 {
+            let y = model.step(&mut state, &SVector::<f32, 4>::from_fn(|i, _| x[t * 4 + i] as f32));
+            for (g, w) in y.iter().zip(&want[t * 3..t * 3 + 3]) {
+                assert!((*g as f64 - w).abs() <= 1e-5, "step {t}: {g} vs Keras {w}");
             }
         }
     }

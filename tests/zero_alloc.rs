@@ -263,7 +263,9 @@ sequential! {
         LSTM<4, return_sequences = true>,
         GRU<4, reset_after = false, go_backwards = true, return_sequences = true>,
         GRU<4, return_sequences = true>,
-        SimpleRNN<2, use_bias = false>,
+        Bidirectional<LSTM<3, return_sequences = true>, merge_mode = ave>,
+        TimeDistributed<Dense<4, relu>>,
+        Bidirectional<SimpleRNN<1, use_bias = false>>,
     }
 }
 
@@ -291,6 +293,7 @@ sequential! {
         Dropout<0.2>,
         LSTM<4, return_sequences = true>,
         SimpleRNN<4, return_sequences = true>,
+        TimeDistributed<Dense<2, relu>>,
         Dense<1>,
     }
 }

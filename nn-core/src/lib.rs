@@ -32,5 +32,5 @@ pub mod weights;
 
 pub use float::Float;
 pub use layer::{Layer, WeightMut, WeightRef, Zeroable, zeroed};
-pub use model::{FlatError, LayerInfo, LengthError, Model, Summary};
+pub use model::{FlatError, LayerInfo, LengthError, Model, Sublayer, Summary};
 pub use nalgebra;

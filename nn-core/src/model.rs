@@ -376,9 +376,23 @@ pub struct LayerInfo {
     /// Where a `.weights.h5` file keeps its variables under `layers/<key>/` (see
     /// [`crate::Layer::H5_GROUP`]).
     pub h5_group: &'static str,
+    /// The layers a wrapper holds (`Bidirectional`'s halves, `TimeDistributed`'s layer), whose
+    /// weights the model visits under their own names; empty for any other layer.
+    pub sublayers: &'static [Sublayer],
     /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
     /// empty in a Sequential model.
     pub inbound: &'static [&'static str],
+}
+
+/// A layer inside a wrapper layer, as its weights are found in files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sublayer {
+    /// The name its weights are visited under: the wrapper's and its own, Keras's path
+    /// (`bidirectional/forward_gru`, so that a weight is `bidirectional/forward_gru/gru_cell/kernel`).
+    pub name: &'static str,
+    /// Where a `.weights.h5` file keeps its variables under the wrapper's `layers/<key>/`
+    /// (`forward_layer/cell/vars`, `layer/vars`).
+    pub h5_group: &'static str,
 }
 
 /// A slice or count that had the wrong length.

@@ -56,6 +56,8 @@ pub enum Arg {
         span: Span,
         items: Vec<Arg>,
     },
+    /// A layer with arguments, or labelled, as a wrapper's argument: `GRU<8>`, `enc: GRU<8>`.
+    Layer(Box<LayerCall>),
 }
 
 #[derive(Clone)]
@@ -223,6 +225,10 @@ impl Parse for Arg {
             let items = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
             return Ok(Arg::Tuple { span: paren.span.join(), items: items.into_iter().collect() });
         }
+        let labelled = input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]);
+        if labelled || (input.peek(Ident::peek_any) && input.peek2(Token![<])) {
+            return input.parse().map(|call| Arg::Layer(Box::new(call)));
+        }
         if input.peek(Ident::peek_any) {
             let name = input.call(Ident::parse_any)?;
             if input.peek(syn::token::Paren) {
@@ -275,6 +281,7 @@ impl Arg {
             Arg::Bool(b) => b.span,
             Arg::Name(name) | Arg::Call { name, .. } | Arg::Named { name, .. } => name.span(),
             Arg::Tuple { span, .. } => *span,
+            Arg::Layer(call) => call.kind.span(),
         }
     }
 }
@@ -289,6 +296,7 @@ impl fmt::Display for Arg {
             Arg::Named { name, value } => write!(f, "{name} = {value}"),
             Arg::Tuple { items, .. } if items.len() == 1 => write!(f, "({},)", List(items)),
             Arg::Tuple { items, .. } => write!(f, "({})", List(items)),
+            Arg::Layer(call) => write!(f, "{call}"),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Code generation for a checked model. Nothing here validates: `check` and `graph` already did.
 
 use crate::ast::ItemHeader;
-use crate::catalog::Holder;
+use crate::catalog::{Holder, Leaf};
 use crate::ir::{Class, Model, Scalar, Value};
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -130,6 +130,28 @@ struct Field {
     /// Whether a `const fn` can read the field's weights: a layer, or a model type named without
     /// generic arguments (a concrete model from the macros).
     const_readable: bool,
+    /// The layers in it holding weights: the layer itself, or a wrapper's sublayers.
+    leaves: Vec<Leaf>,
+}
+
+impl Field {
+    /// The expression of `leaf` from `self`: `self.bidirectional.forward`.
+    fn place(&self, leaf: &Leaf) -> TokenStream {
+        let name = &self.name;
+        let path = leaf.path.iter().map(|p| format_ident!("{p}"));
+        quote!(self.#name #(.#path)*)
+    }
+
+    /// The name the model visits `leaf`'s weights under: the layer's, and below it the
+    /// sublayer's Keras name (`bidirectional/forward_gru`).
+    fn label(&self, leaf: &Leaf) -> String {
+        if leaf.name.is_empty() { self.name.to_string() } else { format!("{}/{}", self.name, leaf.name) }
+    }
+
+    /// Whether the field is a wrapper, whose weights are its sublayers'.
+    fn wraps(&self) -> bool {
+        self.leaves.iter().any(|l| !l.path.is_empty())
+    }
 }
 
 /// What every generated item needs: the model, its element type and its fields.
@@ -201,7 +223,14 @@ fn model_type(
         code.field_of.push(match holder {
             Holder::Nothing => None,
             Holder::Layer(ty) => {
-                code.fields.push(Field { name: layer.name.clone(), ty, nested: false, const_readable: true });
+                let leaves = layer.spec.leaves(&layer.input);
+                code.fields.push(Field {
+                    name: layer.name.clone(),
+                    ty,
+                    nested: false,
+                    const_readable: true,
+                    leaves,
+                });
                 Some(code.fields.len() - 1)
             }
             Holder::Model(ty) => {
@@ -211,6 +240,7 @@ fn model_type(
                     ty,
                     nested: true,
                     const_readable: concrete,
+                    leaves: Vec::new(),
                 });
                 Some(code.fields.len() - 1)
             }
@@ -282,20 +312,21 @@ fn inherent_impl(
     let field_types: Vec<_> = code.fields.iter().map(|f| &f.ty).collect();
     let configure = code.model.layers.iter().enumerate().flat_map(|(i, layer)| {
         let field = &layer.name;
-        let mut set: Vec<TokenStream> = layer
-            .spec
-            .options(&layer.input, &code.t)
-            .into_iter()
-            .map(|(option, value)| {
-                let option = format_ident!("{option}");
-                quote!(self.#field.#option = #value;)
-            })
-            .collect();
+        let mut set = Vec::new();
+        if let Some(f) = code.field(i) {
+            for leaf in &f.leaves {
+                let place = f.place(leaf);
+                for (option, value) in leaf.spec.options(&leaf.input, &code.t) {
+                    let option = format_ident!("{option}");
+                    set.push(quote!(#place.#option = #value;));
+                }
+                if leaf.spec.prepares() {
+                    set.push(quote!(#place.prepare();));
+                }
+            }
+        }
         if code.field(i).is_some_and(|f| f.nested) {
             set.push(quote!(self.#field.__nn_configure();));
-        }
-        if layer.spec.prepares() {
-            set.push(quote!(self.#field.prepare();));
         }
         set
     });
@@ -424,6 +455,17 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
         .enumerate()
         .map(|(i, layer)| {
             let layer_name = layer.name.to_string();
+            let sublayers: Vec<TokenStream> = match code.field(i) {
+                Some(f) if f.wraps() => f
+                    .leaves
+                    .iter()
+                    .map(|leaf| {
+                        let (name, group) = (f.label(leaf), &leaf.h5_group);
+                        quote!(::nn::Sublayer { name: #name, h5_group: #group })
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
             let (class, params, non_trainable, h5_group) = match code.field(i) {
                 None => {
                     let class = layer.spec.class();
@@ -452,6 +494,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     params: #params,
                     non_trainable: #non_trainable,
                     h5_group: #h5_group,
+                    sublayers: &[#(#sublayers),*],
                     inbound: &[#(#inbound),*],
                 }
             }
@@ -463,7 +506,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
 fn weight_walks(code: &Code) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>) {
     let mut walks = (Vec::new(), Vec::new(), Vec::new());
     for f in &code.fields {
-        let (name, label) = (&f.name, f.name.to_string());
+        let name = &f.name;
         if f.nested {
             walks.0.push(quote!(::nn::Model::init_keras(&mut self.#name, rng.next_u64());));
             walks.1.push(quote!(::nn::Model::visit_weights(&self.#name, &mut |layer, w| f(layer, w));));
@@ -472,8 +515,11 @@ fn weight_walks(code: &Code) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenSt
                 .push(quote!(::nn::Model::visit_weights_mut(&mut self.#name, &mut |layer, w| f(layer, w));));
         } else {
             walks.0.push(quote!(::nn::Layer::init_keras(&mut self.#name, &mut rng);));
-            walks.1.push(quote!(::nn::Layer::visit_weights(&self.#name, &mut |w| f(#label, w));));
-            walks.2.push(quote!(::nn::Layer::visit_weights_mut(&mut self.#name, &mut |w| f(#label, w));));
+            for leaf in &f.leaves {
+                let (place, label) = (f.place(leaf), f.label(leaf));
+                walks.1.push(quote!(::nn::Layer::visit_weights(&#place, &mut |w| f(#label, w));));
+                walks.2.push(quote!(::nn::Layer::visit_weights_mut(&mut #place, &mut |w| f(#label, w));));
+            }
         }
     }
     walks
@@ -575,7 +621,8 @@ fn from_bytes(model: &Model, fields: &[Field], ident: &syn::Ident) -> TokenStrea
         if f.nested {
             quote!(let at = self.#name.__nn_read_le_bytes(bytes, at);)
         } else {
-            quote!(let at = self.#name.read_le_bytes(bytes, at);)
+            let leaves = f.leaves.iter().map(|leaf| f.place(leaf));
+            quote!(#( let at = #leaves.read_le_bytes(bytes, at); )*)
         }
     });
     quote! {

@@ -110,18 +110,26 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
     // The weights, in the model's order, as the raw format's bytes.
     let mut variables = Vec::new();
     for layer in &model.layers {
-        let shapes = layer.spec.variable_shapes(&layer.input).ok_or_else(|| {
-            fail(format!("layer `{}`: nested models are not read from .keras files yet", layer.name))
-        })?;
-        variables.push((layer.name.to_string(), layer.spec.class(), layer.spec.h5_group(), shapes));
+        if layer.spec.variable_shapes(&layer.input).is_none() {
+            return Err(fail(format!(
+                "layer `{}`: nested models are not read from .keras files yet",
+                layer.name
+            )));
+        }
+        let groups: Vec<(String, Vec<Vec<usize>>)> = layer
+            .spec
+            .leaves(&layer.input)
+            .into_iter()
+            .map(|leaf| (leaf.h5_group, leaf.spec.variables(&leaf.input)))
+            .collect();
+        variables.push((layer.name.to_string(), layer.spec.class(), groups));
     }
     let borrowed: Vec<nn_core::weights::keras::Variables<'_>> = variables
         .iter()
-        .map(|(name, class, group, shapes)| nn_core::weights::keras::Variables {
+        .map(|(name, class, groups)| nn_core::weights::keras::Variables {
             name,
             class,
-            group,
-            shapes: shapes.clone(),
+            groups: groups.iter().map(|(g, shapes)| (g.as_str(), shapes.clone())).collect(),
         })
         .collect();
     let values = nn_core::weights::keras::read_variables(h5, &borrowed).map_err(fail)?;
@@ -249,6 +257,11 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
                 .iter()
                 .find(|e| e.name == other)
                 .ok_or_else(|| format!("layer `{name}`: Keras layer `{other}` is not supported by nn yet"))?;
+            if other == "Bidirectional" && config.get("merge_mode") == Some(&Json::Null) {
+                return Err(format!(
+                    "layer `{name}`: `Bidirectional` with `merge_mode=None` (two outputs) is not supported"
+                ));
+            }
             let mut args = Vec::new();
             for param in entry.params {
                 let Some(value) = config.get(param.name).filter(|v| **v != Json::Null) else { continue };
@@ -271,7 +284,13 @@ fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
         Json::Array(items) => {
             Arg::Tuple { span, items: items.iter().map(|v| arg_of(v, span)).collect::<Result<_, _>>()? }
         }
-        Json::Null | Json::Object(_) => return Err("only numbers, names and lists are supported".into()),
+        // A wrapped layer's config (`Bidirectional`'s `layer`).
+        Json::Object(_) if value.get("class_name").is_some() => {
+            Arg::Layer(Box::new(layer_call(value, span)?))
+        }
+        Json::Null | Json::Object(_) => {
+            return Err("only numbers, names, lists and layers are supported".into());
+        }
     })
 }
 

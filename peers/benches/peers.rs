@@ -2,7 +2,9 @@
 //! burn (ndarray and flex backends) and ndarray, with the ids of `benches/mlp.rs`
 //! (`M1/batch1/<peer>`, `M1/batch64/<peer>/64`, ...) so that the two runs can be put side by
 //! side. The same for the two CNNs (`kws/...`, `sensor/...`, as in `benches/conv.rs`) in candle,
-//! tract and burn: ndarray has no convolution.
+//! tract and burn: ndarray has no convolution. And the GRU model of `benches/rnn.rs`
+//! (`gru32/batch1/tract`, `gru32/batch64/tract/64`), in tract only: candle-core and burn-tensor
+//! have no GRU.
 //!
 //! Only inference is timed: each model is built (weights loaded, graph optimized) and its input
 //! prepared outside the timed loop, and each peer is checked against a plain-Rust reference
@@ -12,8 +14,8 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nn_peers::{
-    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Model, Ndarray, Peer, Spec, Tract,
-    TractCnn, check, single_thread,
+    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Gru, Model, Ndarray, Peer, Spec, Tract,
+    TractCnn, TractGru, check, single_thread,
 };
 use std::hint::black_box;
 
@@ -74,6 +76,18 @@ fn cnn(c: &mut Criterion, spec: &Cnn) {
     g.finish();
 }
 
+fn gru(c: &mut Criterion, spec: &Gru) {
+    let mut g = c.benchmark_group(format!("{}/batch1", spec.name()));
+    g.throughput(Throughput::Elements(1));
+    batch1::<TractGru>(&mut g, spec);
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("{}/batch64", spec.name()));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    batch64::<TractGru>(&mut g, spec);
+    g.finish();
+}
+
 fn main() {
     // Before criterion or any framework starts a thread.
     single_thread();
@@ -82,5 +96,6 @@ fn main() {
     model(&mut c, &Spec::m2());
     cnn(&mut c, &Cnn::kws());
     cnn(&mut c, &Cnn::sensor());
+    gru(&mut c, &Gru::gru32());
     c.final_summary();
 }

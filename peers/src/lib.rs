@@ -22,6 +22,10 @@
 //! with weights from the same LCG in Keras's layouts, checked against the hand-written
 //! direct loops of `benches/hand/conv.rs` ([`hand`]). ndarray has no convolution, so it has
 //! no CNN peer.
+//!
+//! And the GRU model of `benches/rnn.rs` ([`Gru`]): 16 steps of 8 features → Keras 3 GRU(32)
+//! (`reset_after = true`, the last output) → Dense(1), in tract only (as an ONNX `GRU` node),
+//! checked against a plain-Rust step-by-step loop. candle-core and burn-tensor have no GRU.
 #![allow(deprecated)] // burn's ndarray device is deprecated in favour of its flex backend.
 
 use std::error::Error;
@@ -316,6 +320,104 @@ impl Model for Cnn {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The GRU model
+// ---------------------------------------------------------------------------------------------
+
+/// `benches/rnn.rs`'s `GruModel`: `[batch, steps, input]` → Keras 3 `GRU(units)` with its
+/// defaults (tanh, recurrent sigmoid, bias, `reset_after = true`, the last output only) →
+/// `Dense(1)` linear. Weights in Keras's layouts, gates in Keras's (and ONNX's) order z, r, h.
+#[derive(Clone, Debug)]
+pub struct Gru {
+    /// The name in benchmark ids: `gru32`.
+    pub name: &'static str,
+    /// Time steps per sample.
+    pub steps: usize,
+    /// Features per time step.
+    pub input: usize,
+    pub units: usize,
+    /// Row-major `[input, 3 · units]`, columns z, r, h.
+    pub kernel: Vec<f32>,
+    /// Row-major `[units, 3 · units]`, columns z, r, h.
+    pub recurrent_kernel: Vec<f32>,
+    /// Row-major `[2, 3 · units]`: row 0 the input bias, row 1 the recurrent bias.
+    pub bias: Vec<f32>,
+    /// The Dense layer on the last output (`relu` false).
+    pub dense: Layer,
+}
+
+impl Gru {
+    /// gru32: 16 steps of 8 features → GRU(32) → Dense(1). Weights in Keras's `model.weights`
+    /// order (kernel, recurrent kernel, bias, dense kernel, dense bias) from one [`Lcg`] seeded
+    /// with 5.
+    pub fn gru32() -> Gru {
+        let (name, steps, input, units) = ("gru32", 16, 8, 32);
+        let mut rng = Lcg::new(5);
+        let mut draw = |n: usize| (0..n).map(|_| rng.next_weight()).collect::<Vec<f32>>();
+        let kernel = draw(input * 3 * units);
+        let recurrent_kernel = draw(units * 3 * units);
+        let bias = draw(2 * 3 * units);
+        let dense = Layer::seeded(&mut rng, units, 1, false);
+        Gru { name, steps, input, units, kernel, recurrent_kernel, bias, dense }
+    }
+    /// Input values per sample.
+    pub fn input_len(&self) -> usize {
+        self.steps * self.input
+    }
+    /// A Keras `[rows, 3 · units]` matrix in ONNX's layout, row-major `[1, 3 · units, rows]`.
+    fn onnx_gates(&self, keras: &[f32]) -> Vec<f32> {
+        let (cols, rows) = (3 * self.units, keras.len() / (3 * self.units));
+        (0..cols).flat_map(|j| (0..rows).map(move |i| keras[i * cols + j])).collect()
+    }
+}
+
+impl Model for Gru {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    /// As [`Spec::batch`]: values in [-0.5, 0.5), row-major `[batch, steps, input]`.
+    fn batch(&self, batch: usize) -> Vec<f32> {
+        let n = self.input_len();
+        (0..batch * n).map(|k| (((k % n + k / n) * 37) % 17) as f32 / 17.0 - 0.5).collect()
+    }
+    /// Keras's GRU (`reset_after = true`) step by step from `h = 0`, sample by sample, then the
+    /// Dense layer: with `x_g = x · W_g + b_g` and `h_g = h · U_g + c_g` (b the input bias, c the
+    /// recurrent bias), `z = σ(x_z + h_z)`, `r = σ(x_r + h_r)`, `hh = tanh(x_h + r ⊙ h_h)`,
+    /// `h = z ⊙ h + (1 − z) ⊙ hh`.
+    fn reference(&self, x: &[f32], batch: usize) -> Vec<f32> {
+        let (u, g) = (self.units, 3 * self.units);
+        let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+        assert_eq!(x.len(), batch * self.input_len());
+        let mut out = vec![];
+        for sample in x.chunks_exact(self.input_len()) {
+            let mut h = vec![0.0f32; u];
+            for xt in sample.chunks_exact(self.input) {
+                // All three gates of x · W + b and of h · U + c, as Keras computes them.
+                let mut xw = self.bias[..g].to_vec();
+                for (i, xi) in xt.iter().enumerate() {
+                    for (a, w) in xw.iter_mut().zip(&self.kernel[i * g..(i + 1) * g]) {
+                        *a += xi * w;
+                    }
+                }
+                let mut hu = self.bias[g..].to_vec();
+                for (i, hi) in h.iter().enumerate() {
+                    for (a, w) in hu.iter_mut().zip(&self.recurrent_kernel[i * g..(i + 1) * g]) {
+                        *a += hi * w;
+                    }
+                }
+                for (o, ho) in h.iter_mut().enumerate() {
+                    let z = sigmoid(xw[o] + hu[o]);
+                    let r = sigmoid(xw[u + o] + hu[u + o]);
+                    let hh = (xw[2 * u + o] + r * hu[2 * u + o]).tanh();
+                    *ho = z * *ho + (1.0 - z) * hh;
+                }
+            }
+            out.extend(reference(&Spec { name: self.name, layers: vec![self.dense.clone()] }, &h, 1));
+        }
+        out
+    }
+}
+
 /// Sets `RAYON_NUM_THREADS=1` unless the caller set it: candle's CPU matmul reads it on every
 /// call to choose between `gemm`'s single-threaded and rayon paths (and rayon sizes its global
 /// pool by it). Call before any thread is spawned.
@@ -346,21 +448,26 @@ pub trait Peer: Sized {
     fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>>;
 }
 
-/// Runs `P` once on `spec` at `batch` and checks it against [`reference`].
+/// Runs `P` twice on one instance on `spec` at `batch` and checks both outputs against the
+/// model's reference (max abs error 1e-4).
 pub fn check<P: Peer>(spec: &P::Model, batch: usize) -> Res<()> {
     let x = spec.batch(batch);
     let mut p = P::new(spec, batch)?;
     let xi = p.prepare(&x)?;
-    let y = p.run(&xi);
-    let got = p.to_vec(y)?;
     let want = spec.reference(&x, batch);
     let name = spec.name();
-    if got.len() != want.len() {
-        return Err(format!("{} {name}: {} outputs, expected {}", P::NAME, got.len(), want.len()).into());
-    }
-    let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    if err > 1e-4 {
-        return Err(format!("{} {name} batch {batch}: max abs error {err}", P::NAME).into());
+    // Twice on the same state, as the benches run it: a peer that carried state from one call
+    // to the next (tract's recurrent ops do by default, see [`stateless`]) fails the second call.
+    for call in 1..=2 {
+        let y = p.run(&xi);
+        let got = p.to_vec(y)?;
+        if got.len() != want.len() {
+            return Err(format!("{} {name}: {} outputs, expected {}", P::NAME, got.len(), want.len()).into());
+        }
+        let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        if err > 1e-4 {
+            return Err(format!("{} {name} batch {batch} call {call}: max abs error {err}", P::NAME).into());
+        }
     }
     Ok(())
 }
@@ -418,9 +525,10 @@ impl Peer for Candle {
 // ---------------------------------------------------------------------------------------------
 
 /// tract-onnx: an ONNX `ModelProto` built in memory ([`onnx_proto`] for the MLPs, MatMul, Add
-/// and Relu nodes; [`onnx_proto_cnn`] for the CNNs), weights as initializers, input shape fixed
-/// to `[batch, ..]`, `into_optimized()?.into_runnable()?`, and one `SimpleState` spawned once
-/// and reused for every run.
+/// and Relu nodes; [`onnx_proto_cnn`] for the CNNs; [`onnx_proto_gru`] for the GRU model),
+/// weights as initializers, input shape fixed to `[batch, ..]`, `into_typed()?`, recurrent ops
+/// made stateless ([`stateless`]), `into_optimized()?.into_runnable()?`, and one `SimpleState`
+/// spawned once and reused for every run.
 pub struct TractOn<M> {
     state: tract_onnx::prelude::TypedSimpleState,
     /// The input's shape, batch first.
@@ -432,6 +540,8 @@ pub struct TractOn<M> {
 pub type Tract = TractOn<Spec>;
 /// tract on a CNN.
 pub type TractCnn = TractOn<Cnn>;
+/// tract on the GRU model.
+pub type TractGru = TractOn<Gru>;
 
 /// A model that tract loads as ONNX.
 pub trait ToOnnx: Model {
@@ -456,6 +566,15 @@ impl ToOnnx for Cnn {
     }
     fn input_shape(&self, batch: usize) -> Vec<usize> {
         [&[batch][..], &self.input].concat()
+    }
+}
+
+impl ToOnnx for Gru {
+    fn onnx(&self, batch: usize) -> tract_onnx::pb::ModelProto {
+        onnx_proto_gru(self, batch)
+    }
+    fn input_shape(&self, batch: usize) -> Vec<usize> {
+        vec![batch, self.steps, self.input]
     }
 }
 
@@ -506,6 +625,37 @@ fn onnx_node(op: &str, inputs: &[&str], output: &str) -> tract_onnx::pb::NodePro
     }
 }
 
+/// An ONNX integer attribute.
+fn onnx_int(name: &str, i: i64) -> tract_onnx::pb::AttributeProto {
+    use tract_onnx::pb::*;
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_proto::AttributeType::Int as i32,
+        i,
+        ..Default::default()
+    }
+}
+
+/// An ONNX list-of-integers attribute.
+fn onnx_ints(name: &str, v: &[usize]) -> tract_onnx::pb::AttributeProto {
+    use tract_onnx::pb::*;
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_proto::AttributeType::Ints as i32,
+        ints: v.iter().map(|&i| i as i64).collect(),
+        ..Default::default()
+    }
+}
+
+/// `node` with the attributes `attrs`.
+fn onnx_with(
+    mut node: tract_onnx::pb::NodeProto,
+    attrs: Vec<tract_onnx::pb::AttributeProto>,
+) -> tract_onnx::pb::NodeProto {
+    node.attribute = attrs;
+    node
+}
+
 /// An ONNX model around `graph`: IR version 8, opset 17.
 fn onnx_model(graph: tract_onnx::pb::GraphProto) -> tract_onnx::pb::ModelProto {
     use tract_onnx::pb::*;
@@ -549,7 +699,9 @@ impl<M: ToOnnx> Peer for TractOn<M> {
     type Output = tract_onnx::prelude::TVec<tract_onnx::prelude::TValue>;
     fn new(spec: &M, batch: usize) -> Res<Self> {
         use tract_onnx::prelude::*;
-        let plan = onnx().model_for_proto_model(&spec.onnx(batch))?.into_optimized()?.into_runnable()?;
+        let mut model = onnx().model_for_proto_model(&spec.onnx(batch))?.into_typed()?;
+        stateless(&mut model);
+        let plan = model.into_optimized()?.into_runnable()?;
         Ok(TractOn { state: plan.spawn()?, shape: spec.input_shape(batch), model: std::marker::PhantomData })
     }
     fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
@@ -572,22 +724,7 @@ impl<M: ToOnnx> Peer for TractOn<M> {
 /// Add, and Softmax if the model ends with one.
 pub fn onnx_proto_cnn(cnn: &Cnn, batch: usize) -> tract_onnx::pb::ModelProto {
     use tract_onnx::pb::*;
-    let ints = |name: &str, v: &[usize]| AttributeProto {
-        name: name.into(),
-        r#type: attribute_proto::AttributeType::Ints as i32,
-        ints: v.iter().map(|&i| i as i64).collect(),
-        ..Default::default()
-    };
-    let int = |name: &str, i: i64| AttributeProto {
-        name: name.into(),
-        r#type: attribute_proto::AttributeType::Int as i32,
-        i,
-        ..Default::default()
-    };
-    let with = |mut n: NodeProto, attrs: Vec<AttributeProto>| {
-        n.attribute = attrs;
-        n
-    };
+    let (ints, int, with) = (onnx_ints, onnx_int, onnx_with);
     let r = cnn.input.len() - 1;
     let mut graph = GraphProto { name: cnn.name.into(), ..Default::default() };
     // [batch, spatial.., c] -> [batch, c, spatial..]
@@ -631,6 +768,60 @@ pub fn onnx_proto_cnn(cnn: &Cnn, batch: usize) -> tract_onnx::pb::ModelProto {
     graph.node.push(onnx_node("Identity", &[&a], "y"));
     graph.input.push(onnx_value_info("x", &cnn.input_shape(batch)));
     graph.output.push(onnx_value_info("y", &[batch, cnn.output()]));
+    onnx_model(graph)
+}
+
+/// Makes every recurrent op of a typed (not yet optimized) model start from its `initial_h`
+/// (zeros when the ONNX node has none) on every call, which is the ONNX contract. tract's ONNX
+/// importer builds GRU, LSTM and RNN with `reset_every_turn: false`: the hidden state then
+/// lives in the `SimpleState` and seeds the next call, for streaming, so reusing one state for
+/// independent inputs (as every peer here does) would start each call but the first from the
+/// last call's final state. A GRU with `linear_before_reset` and at least 4 steps is imported
+/// as the fused `GruSeq` op, otherwise as a `Scan`; both have the flag. The optimizer keeps it.
+pub fn stateless(model: &mut tract_onnx::prelude::TypedModel) {
+    use tract_onnx::tract_core::ops::{gru_seq::GruSeq, scan::Scan};
+    for node in &mut model.nodes {
+        if let Some(op) = node.op_as_mut::<GruSeq>() {
+            op.reset_every_turn = true;
+        } else if let Some(op) = node.op_as_mut::<Scan>() {
+            op.reset_every_turn = true;
+        }
+    }
+}
+
+/// The ONNX model of `gru` with input shape `[batch, steps, input]`: one `GRU` node with
+/// `linear_before_reset = 1` (Keras's `reset_after = true`) and `layout = 1` (batch first, as
+/// Keras), W `[1, 3 · units, input]` and R `[1, 3 · units, units]` (Keras's kernels transposed,
+/// gates z, r, h in both), B `[1, 6 · units]` (Keras's `[2, 3 · units]` bias as it is: input
+/// biases, then recurrent biases), no `initial_h` (zeros), only the `Y_h` output
+/// (`[batch, 1, units]` with `layout = 1`); then `Flatten` to `[batch, units]` and `MatMul` +
+/// `Add` for the Dense layer.
+pub fn onnx_proto_gru(gru: &Gru, batch: usize) -> tract_onnx::pb::ModelProto {
+    use tract_onnx::pb::*;
+    let (u, i) = (gru.units, gru.input);
+    let mut graph = GraphProto { name: gru.name.into(), ..Default::default() };
+    graph.initializer.push(onnx_initializer("W".into(), &[1, 3 * u, i], &gru.onnx_gates(&gru.kernel)));
+    graph.initializer.push(onnx_initializer(
+        "R".into(),
+        &[1, 3 * u, u],
+        &gru.onnx_gates(&gru.recurrent_kernel),
+    ));
+    graph.initializer.push(onnx_initializer("B".into(), &[1, 6 * u], &gru.bias));
+    let mut node = onnx_node("GRU", &["x", "W", "R", "B"], "yh");
+    // Outputs Y (the whole sequence, not wanted: empty name) and Y_h.
+    node.output = vec![String::new(), "yh".into()];
+    let attrs =
+        vec![onnx_int("hidden_size", u as i64), onnx_int("linear_before_reset", 1), onnx_int("layout", 1)];
+    graph.node.push(onnx_with(node, attrs));
+    graph.node.push(onnx_with(onnx_node("Flatten", &["yh"], "h"), vec![onnx_int("axis", 1)]));
+    let d = &gru.dense;
+    graph.initializer.push(onnx_initializer("wd".into(), &[d.input, d.output], &d.w));
+    graph.initializer.push(onnx_initializer("bd".into(), &[d.output], &d.b));
+    graph.node.push(onnx_node("MatMul", &["h", "wd"], "mmd"));
+    graph.node.push(onnx_node("Add", &["mmd", "bd"], "dense"));
+    graph.node.push(onnx_node("Identity", &["dense"], "y"));
+    graph.input.push(onnx_value_info("x", &gru.input_shape(batch)));
+    graph.output.push(onnx_value_info("y", &[batch, d.output]));
     onnx_model(graph)
 }
 

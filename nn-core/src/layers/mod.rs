@@ -11,6 +11,7 @@ mod recurrent;
 mod regularization;
 mod reshaping;
 mod window;
+mod wrappers;
 
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
@@ -24,6 +25,7 @@ pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout,
 };
 pub use reshaping::{Cropping, Flatten, Permute, RepeatVector, Reshape, UpSampling, ZeroPadding};
+pub use wrappers::{Ave, Bidirectional, Concat, MergeMode, Mul, Sum, TimeDistributed};
 
 /// The inherent items every layer has, for a layer without weights: `ZEROS` and the raw-weight
 /// reader the macros' `from_bytes` calls on every field.

@@ -20,9 +20,10 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
     let file =
         hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| WeightsError::Format(e.to_string()))?;
     let keys = keras_keys(M::LAYERS);
-    let key_of = |layer: &str| keys.iter().find(|(name, _)| *name == layer).map(|(_, key)| key.as_str());
     let path_of = |layer: &'static str, index: usize| {
-        format!("layers/{}/{}/{index}", key_of(layer).unwrap_or(layer), group_of(M::LAYERS, layer))
+        let (owner, group) = locate(M::LAYERS, layer);
+        let key = keys.iter().find(|(name, _)| *name == owner).map_or(owner, |(_, key)| key.as_str());
+        format!("layers/{key}/{group}/{index}")
     };
 
     // First pass: every variable is there with the model's shape and a numeric type.
@@ -42,14 +43,15 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
     // Nothing in the file that the model lacks: no other layer with variables, no extra ones.
     if let Ok(layers) = file.group("layers") {
         for key in layers.groups().map_err(|e| WeightsError::Format(e.to_string()))? {
-            let ours = keys.iter().find(|(_, k)| *k == key);
-            let have =
-                ours.and_then(|(name, _)| counts.iter().find(|(l, _)| l == name)).map_or(0, |(_, n)| *n);
-            let group = ours.map_or("vars", |(name, _)| group_of(M::LAYERS, name));
-            let vars = format!("layers/{key}/{group}");
-            let stored = file.group(&vars).and_then(|g| g.datasets()).map(|d| d.len()).unwrap_or(0);
-            if stored > have {
-                return Err(WeightsError::Extra { name: format!("{vars}/{have}") });
+            let ours = keys.iter().find(|(_, k)| *k == key).and_then(|(name, _)| info(M::LAYERS, name));
+            let groups = ours.map_or_else(|| alloc::vec![("", "vars")], groups_of);
+            for (name, group) in groups {
+                let have = counts.iter().find(|(l, _)| *l == name).map_or(0, |(_, n)| *n);
+                let vars = format!("layers/{key}/{group}");
+                let stored = file.group(&vars).and_then(|g| g.datasets()).map(|d| d.len()).unwrap_or(0);
+                if stored > have {
+                    return Err(WeightsError::Extra { name: format!("{vars}/{have}") });
+                }
             }
         }
     }
@@ -80,29 +82,21 @@ pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
     let mut layers = file.create_group("layers");
     for (name, key) in keras_keys(M::LAYERS) {
         let mut group = layers.create_group(&key);
-        let mine = values.iter().filter(|(layer, _, _, _)| *layer == name);
-        let fill = |vars: &mut hdf5_pure::GroupBuilder| {
-            for (i, (_, shape, _, data)) in mine.clone().enumerate() {
-                let dims: Vec<u64> = shape.iter().map(|d| *d as u64).collect();
-                vars.create_dataset(&format!("{i}")).with_f32_data(data).with_shape(&dims);
-            }
-        };
         let mut own = group.create_group("vars");
         own.set_attr("name", AttrValue::String(name.to_string()));
-        match group_of(M::LAYERS, name).strip_suffix("/vars") {
-            // A recurrent layer's variables are its cell's (`cell/vars`, named `gru_cell`).
-            Some(sub) => {
-                let mut child = group.create_group(sub);
-                let mut vars = child.create_group("vars");
-                let cell =
-                    mine.clone().next().and_then(|(_, _, w, _)| w.split_once('/')).map_or(sub, |(c, _)| c);
-                vars.set_attr("name", AttrValue::String(cell.to_string()));
-                fill(&mut vars);
-                child.add_group(vars.finish());
-                group.add_group(child.finish());
+        // Each group of variables (`vars`, `cell/vars`, `forward_layer/cell/vars`) with the
+        // values of the layer or sublayer it holds.
+        let mut nested: Vec<(&str, Vec<Dataset<'_>>)> = Vec::new();
+        for (scoped, path) in info(M::LAYERS, name).map(groups_of).unwrap_or_default() {
+            let mine: Vec<Dataset<'_>> =
+                values.iter().filter(|v| v.0 == scoped).map(|v| (v.1, &v.3[..])).collect();
+            if path == "vars" {
+                fill_vars(&mut own, &mine);
+            } else {
+                nested.push((path, mine));
             }
-            None => fill(&mut own),
         }
+        build_groups(&mut group, &nested);
         group.add_group(own.finish());
         layers.add_group(group.finish());
     }
@@ -113,38 +107,81 @@ pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
     file.finish().map_err(|e| WeightsError::Format(e.to_string()))
 }
 
-/// One layer's variables as `keras_model!` reads them: the layer's name and Keras class, the
-/// group holding them under its key (`vars`, `cell/vars`) and their shapes.
+/// One variable to write: its shape and values.
+type Dataset<'a> = (&'a [usize], &'a [f32]);
+
+/// Writes `vars` datasets `0`, `1`, ... with these shapes and values.
+fn fill_vars(vars: &mut hdf5_pure::GroupBuilder, values: &[Dataset<'_>]) {
+    for (i, (shape, data)) in values.iter().enumerate() {
+        let dims: Vec<u64> = shape.iter().map(|d| *d as u64).collect();
+        vars.create_dataset(&format!("{i}")).with_f32_data(data).with_shape(&dims);
+    }
+}
+
+/// Creates the groups along each path below `parent` (`cell/vars`: a `cell` group holding a
+/// `vars` group with the values), sharing common prefixes, each group with an empty `vars` of its
+/// own as Keras writes for every layer.
+fn build_groups(parent: &mut hdf5_pure::GroupBuilder, paths: &[(&str, Vec<Dataset<'_>>)]) {
+    use hdf5_pure::AttrValue;
+    let mut heads: Vec<&str> = Vec::new();
+    for (path, _) in paths {
+        let head = path.split('/').next().unwrap_or(path);
+        if !heads.contains(&head) {
+            heads.push(head);
+        }
+    }
+    for head in heads {
+        let mut child = parent.create_group(head);
+        let below: Vec<(&str, Vec<Dataset<'_>>)> = paths
+            .iter()
+            .filter_map(|(p, v)| p.strip_prefix(head)?.strip_prefix('/').map(|rest| (rest, v.clone())))
+            .collect();
+        let mut vars = child.create_group("vars");
+        vars.set_attr("name", AttrValue::String(head.to_string()));
+        let (leaves, deeper): (Vec<_>, Vec<_>) = below.into_iter().partition(|(p, _)| *p == "vars");
+        for (_, values) in &leaves {
+            fill_vars(&mut vars, values);
+        }
+        build_groups(&mut child, &deeper);
+        child.add_group(vars.finish());
+        parent.add_group(child.finish());
+    }
+}
+
+/// One layer's variables as `keras_model!` reads them: the layer's name and Keras class, and
+/// each group holding them under its key (`vars`, `cell/vars`, a wrapper's
+/// `forward_layer/cell/vars`) with the shapes of its variables.
 pub struct Variables<'a> {
     /// The layer's name.
     pub name: &'a str,
     /// Keras's class.
     pub class: &'a str,
-    /// See [`crate::Layer::H5_GROUP`].
-    pub group: &'a str,
-    /// Each variable's shape, in order.
-    pub shapes: Vec<Vec<usize>>,
+    /// Each group (see [`crate::LayerInfo::sublayers`]) and its variables' shapes, in order.
+    pub groups: Vec<(&'a str, Vec<Vec<usize>>)>,
 }
 
-/// Every variable of `layers` (in Keras's model order) from a `.weights.h5` file, flattened in that order: what `keras_model!` compiles into
-/// a model at build time. Errors are messages naming the layer.
+/// Every variable of `layers` (in Keras's model order) from a `.weights.h5` file, flattened in
+/// that order: what `keras_model!` compiles into a model at build time. Errors are messages
+/// naming the layer.
 pub fn read_variables(h5: &[u8], layers: &[Variables<'_>]) -> Result<Vec<f64>, String> {
     let file = hdf5_pure::File::from_bytes(h5.to_vec()).map_err(|e| e.to_string())?;
     let classes: Vec<&str> = layers.iter().map(|l| l.class).collect();
     let mut out = Vec::new();
-    for (Variables { name, group, shapes, .. }, key) in layers.iter().zip(keys_for(&classes)) {
-        for (i, shape) in shapes.iter().enumerate() {
-            let path = format!("layers/{key}/{group}/{i}");
-            let dataset =
-                file.dataset(&path).map_err(|_| format!("layer `{name}`: no `{path}` in the weights"))?;
-            let found: Vec<usize> =
-                dataset.shape().map_err(|e| e.to_string())?.iter().map(|d| *d as usize).collect();
-            if &found != shape {
-                return Err(format!(
-                    "layer `{name}`: `{path}` has shape {found:?}, the model expects {shape:?}"
-                ));
+    for (Variables { name, groups, .. }, key) in layers.iter().zip(keys_for(&classes)) {
+        for (group, shapes) in groups {
+            for (i, shape) in shapes.iter().enumerate() {
+                let path = format!("layers/{key}/{group}/{i}");
+                let dataset =
+                    file.dataset(&path).map_err(|_| format!("layer `{name}`: no `{path}` in the weights"))?;
+                let found: Vec<usize> =
+                    dataset.shape().map_err(|e| e.to_string())?.iter().map(|d| *d as usize).collect();
+                if &found != shape {
+                    return Err(format!(
+                        "layer `{name}`: `{path}` has shape {found:?}, the model expects {shape:?}"
+                    ));
+                }
+                out.extend(dataset.read_f64().map_err(|e| e.to_string())?);
             }
-            out.extend(dataset.read_f64().map_err(|e| e.to_string())?);
         }
     }
     Ok(out)
@@ -188,9 +225,33 @@ fn check_dataset(
     }
 }
 
-/// The group holding `layer`'s variables under its key (`vars`, or `cell/vars`).
-fn group_of(layers: &[LayerInfo], layer: &str) -> &'static str {
-    layers.iter().find(|l| l.name == layer).map_or("vars", |l| l.h5_group)
+/// The layer `name` of `layers`, if it is one.
+fn info<'a>(layers: &'a [LayerInfo], name: &str) -> Option<&'a LayerInfo> {
+    layers.iter().find(|l| l.name == name)
+}
+
+/// Each name the model visits a layer's weights under, with the group holding them below the
+/// layer's key: the layer's own (`vars`, `cell/vars`), or each sublayer's
+/// (`bidirectional/forward_gru` in `forward_layer/cell/vars`).
+fn groups_of(layer: &LayerInfo) -> Vec<(&'static str, &'static str)> {
+    if layer.sublayers.is_empty() {
+        return alloc::vec![(layer.name, layer.h5_group)];
+    }
+    layer.sublayers.iter().map(|s| (s.name, s.h5_group)).collect()
+}
+
+/// The layer whose key holds the weights visited under `name`, and the group below that key:
+/// a layer's own, or a sublayer's of the layer holding it.
+fn locate(layers: &[LayerInfo], name: &'static str) -> (&'static str, &'static str) {
+    for layer in layers {
+        if layer.name == name {
+            return (layer.name, layer.h5_group);
+        }
+        if let Some(sub) = layer.sublayers.iter().find(|s| s.name == name) {
+            return (layer.name, sub.h5_group);
+        }
+    }
+    (name, "vars")
 }
 
 /// Keras's `layers/<key>` for each layer, in order: the class in snake case with a per-class
@@ -314,6 +375,7 @@ mod tests {
             params: 0,
             non_trainable: 0,
             h5_group: "vars",
+            sublayers: &[],
             inbound: &[],
         };
         let layers = [

@@ -13,6 +13,7 @@ mod preprocessing;
 mod recurrent;
 mod regularization;
 mod reshaping;
+mod wrappers;
 
 use crate::ast::{Arg, LayerCall};
 use crate::ctxt::Ctxt;
@@ -97,6 +98,68 @@ pub trait LayerSpec {
     fn is_view(&self) -> bool {
         false
     }
+
+    /// The layers a wrapper holds (`Bidirectional`'s halves, `TimeDistributed`'s layer), fed
+    /// `input`: the model reads, visits and configures each as a layer of its own, so that
+    /// its weights keep their Keras names. Empty for any other layer.
+    fn sublayers(&self, input: &Shape) -> Vec<Sublayer> {
+        let _ = input;
+        Vec::new()
+    }
+}
+
+/// A layer inside a wrapper (see [`LayerSpec::sublayers`]).
+pub struct Sublayer {
+    /// The wrapper's field holding it (`forward`).
+    pub field: &'static str,
+    /// Keras's name of the layer (`forward_gru`), below the wrapper's in its weights' names.
+    pub name: String,
+    /// The group a `.weights.h5` file keeps it in, below the wrapper's (`forward_layer`).
+    pub h5: &'static str,
+    pub spec: Rc<dyn LayerSpec>,
+    /// What it is fed.
+    pub input: Shape,
+}
+
+/// A layer that holds weights itself (not a wrapper), found inside a layer: the layer itself,
+/// or the layers a wrapper holds, at any depth.
+pub struct Leaf {
+    /// The fields from the layer down to it (`[forward]`; empty for the layer itself).
+    pub path: Vec<&'static str>,
+    /// Its Keras name below the layer's (`forward_gru`; empty for the layer itself).
+    pub name: String,
+    /// Where a `.weights.h5` file keeps its variables below the layer's key (`vars`,
+    /// `forward_layer/cell/vars`).
+    pub h5_group: String,
+    pub spec: Rc<dyn LayerSpec>,
+    pub input: Shape,
+}
+
+/// The leaves of `spec` fed `input`, in weight order.
+pub fn leaves(spec: &Rc<dyn LayerSpec>, input: &Shape) -> Vec<Leaf> {
+    let subs = spec.sublayers(input);
+    if subs.is_empty() {
+        let h5_group = spec.h5_group().to_string();
+        return vec![Leaf {
+            path: Vec::new(),
+            name: String::new(),
+            h5_group,
+            spec: spec.clone(),
+            input: input.clone(),
+        }];
+    }
+    let mut out = Vec::new();
+    for sub in subs {
+        for leaf in leaves(&sub.spec, &sub.input) {
+            let mut path = vec![sub.field];
+            path.extend(leaf.path);
+            let name =
+                if leaf.name.is_empty() { sub.name.clone() } else { format!("{}/{}", sub.name, leaf.name) };
+            let h5_group = format!("{}/{}", sub.h5, leaf.h5_group);
+            out.push(Leaf { path, name, h5_group, ..leaf });
+        }
+    }
+    out
 }
 
 /// One entry of the layer table.
@@ -134,6 +197,8 @@ pub const LAYERS: &[Entry] = &[
     recurrent::SIMPLE_RNN,
     recurrent::GRU,
     recurrent::LSTM,
+    wrappers::BIDIRECTIONAL,
+    wrappers::TIME_DISTRIBUTED,
     conv::CONV1D,
     conv::CONV2D,
     conv::DEPTHWISE_CONV2D,
@@ -389,33 +454,12 @@ impl Spec {
         }
     }
 
-    /// The options to write after zeroing (see [`LayerSpec::options`]).
-    pub fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
-        match self {
-            Spec::Layer(layer) => layer.options(input, t),
-            _ => Vec::new(),
-        }
-    }
-
     /// How it runs one step of a sequence (see [`LayerSpec::stream`]).
     pub fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
         match self {
             Spec::Layer(layer) => layer.stream(input, t),
             _ => Err("cannot run one step at a time".into()),
         }
-    }
-
-    /// Where its variables are in a `.weights.h5` file (see [`LayerSpec::h5_group`]).
-    pub fn h5_group(&self) -> &'static str {
-        match self {
-            Spec::Layer(layer) => layer.h5_group(),
-            _ => "vars",
-        }
-    }
-
-    /// Whether the layer derives values from its options (see [`LayerSpec::prepares`]).
-    pub fn prepares(&self) -> bool {
-        matches!(self, Spec::Layer(layer) if layer.prepares())
     }
 
     /// The id table's size, for a layer that takes token ids (see [`LayerSpec::takes_ids`]).
@@ -429,6 +473,15 @@ impl Spec {
     /// Whether the layer's output is a view of its input (see [`LayerSpec::is_view`]).
     pub fn is_view(&self) -> bool {
         matches!(self, Spec::Layer(layer) if layer.is_view())
+    }
+
+    /// The layers holding weights in it (see [`leaves`]); none for a merge, an input or a
+    /// nested model.
+    pub fn leaves(&self, input: &Shape) -> Vec<Leaf> {
+        match self {
+            Spec::Layer(layer) => leaves(layer, input),
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub enum Kind {
     Axes,
     /// An activation, written as in `Dense<8, relu>`.
     Activation,
+    /// A layer, as a wrapper's argument: `TimeDistributed<Dense<8>>`, `TimeDistributed<Flatten>`.
+    Layer,
 }
 
 /// One parameter, named as in Keras's layer config.
@@ -65,6 +67,7 @@ pub enum Value {
     Numbers(Vec<f64>),
     Axes(Vec<i64>),
     Activation(Act),
+    Layer(Box<LayerCall>),
 }
 
 /// The values read for a layer's parameters, by position in its declaration.
@@ -155,6 +158,14 @@ impl Args {
     pub fn axes(&self, i: usize) -> Option<Vec<i64>> {
         match &self.values[i] {
             Some(Value::Axes(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// The layer given for parameter `i`, if any.
+    pub fn layer(&self, i: usize) -> Option<&LayerCall> {
+        match &self.values[i] {
+            Some(Value::Layer(call)) => Some(call),
             _ => None,
         }
     }
@@ -390,6 +401,22 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
             })
         }
         Kind::Activation => activation::resolve(arg, cx).map(Value::Activation),
+        Kind::Layer => match arg {
+            Arg::Layer(call) => Some(Value::Layer(call.clone())),
+            Arg::Name(kind) => Some(Value::Layer(Box::new(LayerCall {
+                label: None,
+                kind: kind.clone(),
+                model: None,
+                args: Vec::new(),
+            }))),
+            other => {
+                cx.error(
+                    other.span(),
+                    format!("option `{name}` of `{owner}` takes a layer, such as `GRU<8>`, found `{other}`"),
+                );
+                None
+            }
+        },
     }
 }
 

@@ -1,15 +1,16 @@
 //! Heap allocations per inference call of each peer, counted by a `#[global_allocator]`.
 //!
-//! For each model (M1, M2 and the CNNs kws and sensor) and batch size, each peer's model is built and its input prepared (not
-//! counted), run 10 times to warm up (not counted), then run 100 times while every `alloc`,
-//! `alloc_zeroed` and `realloc` is counted; the table shows the counts and bytes divided by 100.
+//! For each model (M1, M2, the CNNs kws and sensor, and gru32 in tract only) and batch size,
+//! each peer's model is built and its input prepared (not counted), run 10 times to warm up (not
+//! counted), then run 100 times while every `alloc`, `alloc_zeroed` and `realloc` is counted; the
+//! table shows the counts and bytes divided by 100.
 //! Outputs are dropped inside the counted region, as a caller's would be.
 //!
 //! Run with `cargo run -p nn-peers --release --bin alloc_count`.
 
 use nn_peers::{
-    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Model, Ndarray, Peer, Res, Spec, Tract,
-    TractCnn, check, single_thread,
+    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Gru, Model, Ndarray, Peer, Res, Spec,
+    Tract, TractCnn, TractGru, check, single_thread,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -77,6 +78,7 @@ fn main() {
     single_thread();
     let specs = [Spec::m1(), Spec::m2()];
     let cnns = [Cnn::kws(), Cnn::sensor()];
+    let gru = Gru::gru32();
     println!("Heap allocations per inference call ({CALLS} calls after {WARMUP} warm-up calls)\n");
     println!("| peer      | model  | batch | allocations / call | bytes / call |");
     println!("|-----------|--------|-------|--------------------|--------------|");
@@ -103,6 +105,10 @@ fn main() {
             ];
             print_rows(cnn.name(), batch, &rows);
         }
+    }
+    // Only tract runs the GRU model.
+    for batch in [1, 64] {
+        print_rows(gru.name(), batch, &[(TractGru::NAME, count::<TractGru>(&gru, batch))]);
     }
     // Evidence for the single-thread setting: no framework started a thread pool.
     let threads = std::fs::read_to_string("/proc/self/status")
