@@ -100,6 +100,48 @@ case!(
     Dense<1>
 );
 
+mod gru_return_state {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6, 3>;
+            (sequence, h) = gru: GRU<4, return_sequences = true, return_state = true>(x);
+            -> (sequence, h);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/rnn/gru_return_state.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        parity::check::<Dsl, Keras>(&Keras::KERAS, &parity::fixture!(gru_return_state, [X0], [Y0, Y1]));
+    }
+
+    #[test]
+    fn the_final_state_is_the_last_step_of_the_sequence() {
+        let model = Dsl::boxed_seeded(4);
+        let x = Tensor2::<f32, 6, 3>::from_slice(&[0.5; 18]);
+        let (sequence, h) = model.predict(&x);
+        assert_eq!(sequence.step(5).as_slice(), h.as_slice());
+    }
+}
+
+mod lstm_return_state {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6, 3>;
+            (out, h, c) = lstm: LSTM<4, return_state = true>(x);
+            -> (out, h, c);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/rnn/lstm_return_state.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        parity::check::<Dsl, Keras>(&Keras::KERAS, &parity::fixture!(lstm_return_state, [X0], [Y0, Y1, Y2]));
+    }
+}
+
 /// Keras's stateful GRU fed three chunks of 5 steps without a reset (the state carried from one
 /// call to the next) gives what one pass over the 15 steps gives.
 #[test]
@@ -191,4 +233,34 @@ fn a_time_distributed_layer_steps_as_its_layer() {
             }
         }
     }
+}
+
+functional! {
+    /// The final states of an encoder as inputs of other layers; the cell state unused.
+    struct Encoder {
+        x = Input<5, 2>;
+        (sequence, h, _) = encoder: LSTM<3, return_sequences = true, return_state = true>(x);
+        last = GlobalAveragePooling1D(sequence);
+        both = Concatenate(last, h);
+        y = Dense<1>(both);
+    }
+}
+
+#[test]
+fn final_states_feed_other_layers_and_show_their_tensor_in_the_summary() {
+    let model = Encoder::boxed_seeded(5);
+    let x = Tensor2::<f32, 5, 2>::from_slice(&[0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0]);
+    let sequence = model.encoder.forward(&x);
+    let mut mean = [0.0f32; 3];
+    for t in 0..5 {
+        for (m, v) in mean.iter_mut().zip(sequence.step(t).iter()) {
+            *m += v / 5.0;
+        }
+    }
+    let h = sequence.step(4);
+    let both: Vec<f32> = mean.iter().chain(h.iter()).copied().collect();
+    let want = model.dense.kernel * SVector::<f32, 6>::from_column_slice(&both) + model.dense.bias;
+    assert!((model.predict(&x) - want).amax() < 1e-6);
+    let concatenate = Encoder::LAYERS.iter().find(|l| l.class == "Concatenate").unwrap();
+    assert_eq!(concatenate.inbound, ["global_average_pooling1d[0][0]", "encoder[0][1]"]);
 }

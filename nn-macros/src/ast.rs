@@ -120,9 +120,14 @@ pub struct GraphDef {
     pub span: Span,
 }
 
-/// `name = Layer<args>(inputs);`, or `name = Layer<args>;` binding a layer to call later.
+/// `name = Layer<args>(inputs);`, or `name = Layer<args>;` binding a layer to call later; or
+/// `(name, h, c) = LSTM<args>(inputs);` binding a layer's further outputs too (`_` for one not
+/// used).
+#[derive(Clone)]
 pub struct Stmt {
     pub name: Ident,
+    /// The names of the outputs after the first, `None` for `_`.
+    pub more: Vec<Option<Ident>>,
     pub call: LayerCall,
     /// The nodes the layer is called on; `None` for a binding without a call.
     pub inputs: Option<Vec<Ident>>,
@@ -163,7 +168,21 @@ impl Parse for GraphDef {
 
 impl Parse for Stmt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let name: Ident = input.parse()?;
+        let (name, more) = if input.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let names = Punctuated::<Binder, Token![,]>::parse_terminated(&content)?;
+            let mut names = names.into_iter().map(|b| b.0);
+            let Some(Some(first)) = names.next() else {
+                return Err(syn::Error::new(
+                    paren.span.join(),
+                    "the first output needs a name: `(y, h) = GRU<..>(x);`",
+                ));
+            };
+            (first, names.collect())
+        } else {
+            (input.parse()?, Vec::new())
+        };
         input.parse::<Token![=]>()?;
         let call: LayerCall = input.parse()?;
         let inputs = if input.peek(syn::token::Paren) {
@@ -173,7 +192,20 @@ impl Parse for Stmt {
         } else {
             None
         };
-        Ok(Stmt { name, call, inputs })
+        Ok(Stmt { name, more, call, inputs })
+    }
+}
+
+/// A name in `(y, h) = ...`, or `_`.
+struct Binder(Option<Ident>);
+
+impl Parse for Binder {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Token![_]) {
+            input.parse::<Token![_]>()?;
+            return Ok(Binder(None));
+        }
+        input.parse().map(|name| Binder(Some(name)))
     }
 }
 

@@ -89,6 +89,18 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
             }
             Err(ShapeError::Operand(_)) => None,
         });
+        if let Some(shape) = &input
+            && !spec.states(shape).is_empty()
+        {
+            cx.error(
+                call.kind.span(),
+                format!(
+                    "`{call}` returns its final state as further outputs (`return_state`), which a Sequential \
+                     model cannot pass on; use `functional!` and bind them: `(y, h) = {}<..>(x);`",
+                    call.kind
+                ),
+            );
+        }
         shapes.push(input.zip(output.clone()));
         current = output;
     }
@@ -118,7 +130,12 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
     for (((spec, shape), name), call) in specs.into_iter().zip(shapes).zip(names).zip(&def.layers) {
         // `None` only for `Input` here: any other failure was reported and returns above.
         let (Some(spec), Some((input, output))) = (spec, shape) else { continue };
-        model.steps.push(Step { layer: model.layers.len(), args: vec![previous], output: output.clone() });
+        model.steps.push(Step {
+            layer: model.layers.len(),
+            args: vec![previous],
+            output: output.clone(),
+            states: Vec::new(),
+        });
         previous = Value::Step(model.steps.len() - 1);
         let span = call.kind.span();
         model.layers.push(LayerNode { name, span, spec, input, output, inbound: Vec::new() });

@@ -5,7 +5,7 @@ use crate::catalog::{Holder, Leaf};
 use crate::ir::{Class, Model, Scalar, Value};
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 
 /// The expression form: a block declaring a hidden `f32` model type and returning a
 /// Keras-initialised value of it (seed 0).
@@ -534,15 +534,20 @@ fn run_body(code: &Code) -> TokenStream {
     let local = |v: &Value| match v {
         Value::Input(i) => format_ident!("input{i}"),
         Value::Step(i) => format_ident!("x{}", i + 1),
+        Value::State(i, k) => format_ident!("x{}_{k}", i + 1),
     };
     // Inputs and views are references already.
     let reference = |v: &Value| {
         let l = local(v);
         match v {
             Value::Step(k) if !is_view[*k] => quote!(&#l),
+            Value::State(..) => quote!(&#l),
             _ => quote!(#l),
         }
     };
+    // The final states something reads: the others are not bound.
+    let used: Vec<Value> =
+        model.steps.iter().flat_map(|s| s.args.iter()).chain(&model.outputs).copied().collect();
     let bind_inputs = match model.inputs.len() {
         1 => quote!(let input0 = x;),
         n => {
@@ -565,6 +570,16 @@ fn run_body(code: &Code) -> TokenStream {
             None => {
                 let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
                 layer.spec.merge_call(&args, &shapes, &step.output).unwrap_or_else(|| quote!(*#(#args)*))
+            }
+            Some(Field { name, nested: false, .. }) if !step.states.is_empty() => {
+                // `return_state`: the output, `h` and `c`, each bound if something reads it.
+                let state = |k: usize| {
+                    let v = Value::State(i, k);
+                    if used.contains(&v) { local(&v).into_token_stream() } else { quote!(_) }
+                };
+                let (h, c) = (state(1), state(2));
+                steps.push(quote!(let (#out, #h, #c): (#out_ty, _, _) = self.#name.forward_with_state(level, #(#args),*);));
+                continue;
             }
             Some(Field { name, nested: false, .. }) => {
                 quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*))
@@ -591,6 +606,7 @@ fn run_body(code: &Code) -> TokenStream {
             let l = local(v);
             match v {
                 Value::Step(k) if !is_view[*k] => quote!(#l),
+                Value::State(..) => quote!(#l),
                 _ => quote!(*#l),
             }
         })
@@ -691,7 +707,9 @@ fn batch_body(code: &Code) -> TokenStream {
     // BENCHMARKS.md ran 9% (sensor) and 28% (KWS) slower at batch 64 chunked than sample by
     // sample.
     let tensors = model.inputs.iter().chain(model.steps.iter().map(|s| &s.output)).any(|s| s.rank() > 1);
-    if last.is_none() || nested || tensors || per_sample > BATCH_STACK {
+    // Final states only come from recurrent layers, which take sequences: never chunked.
+    let states = model.steps.iter().any(|s| !s.states.is_empty());
+    if last.is_none() || nested || tensors || states || per_sample > BATCH_STACK {
         return quote! {
             for (x, y) in xs.iter().zip(ys.iter_mut()) {
                 *y = ::nn::Model::run(self, level, x);
@@ -724,6 +742,7 @@ fn batch_body(code: &Code) -> TokenStream {
             let b = format_ident!("b{k}");
             quote!(&#b.0[..n])
         }
+        Value::State(..) => quote!(compile_error!("nn: a final state in a chunked batch")),
     };
     let at = |v: &Value| match v {
         Value::Input(_) if single_input => quote!(&xs[s]),
@@ -739,6 +758,7 @@ fn batch_body(code: &Code) -> TokenStream {
             let b = format_ident!("b{k}");
             quote!(&#b.0[s])
         }
+        Value::State(..) => quote!(compile_error!("nn: a final state in a chunked batch")),
     };
     let calls = model.steps.iter().enumerate().map(|(k, step)| {
         let b = format_ident!("b{k}");

@@ -2,7 +2,7 @@
 //! unused inputs and dead nodes, infers every shape, and names the layers as Keras would. Every
 //! mistake is recorded in the context; nothing here generates code.
 
-use crate::ast::{GraphDef, Stmt};
+use crate::ast::{GraphDef, LayerCall, Stmt};
 use crate::catalog::{self, Merge, ShapeError, Spec};
 use crate::check::{keras_names, scalar};
 use crate::ctxt::Ctxt;
@@ -22,6 +22,8 @@ enum Binding {
     Apply(Spec, Vec<usize>),
     /// `y = shared(x);`: a node computed by the layer bound in statement `.0`.
     Call(usize, Vec<usize>),
+    /// `h` in `(y, h) = GRU<..>(x);`: output `.1` (from 1) of the node of statement `.0`.
+    State(usize, usize),
     /// A statement whose mistakes were reported, with the nodes it did name (so that they do
     /// not also read as unused).
     Invalid(Vec<usize>),
@@ -29,12 +31,13 @@ enum Binding {
 
 impl Binding {
     fn is_node(&self) -> bool {
-        matches!(self, Binding::Input(_) | Binding::Apply(..) | Binding::Call(..))
+        matches!(self, Binding::Input(_) | Binding::Apply(..) | Binding::Call(..) | Binding::State(..))
     }
 
     fn args(&self) -> &[usize] {
         match self {
             Binding::Apply(_, args) | Binding::Call(_, args) | Binding::Invalid(args) => args,
+            Binding::State(node, _) => std::slice::from_ref(node),
             _ => &[],
         }
     }
@@ -45,7 +48,31 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
         cx.error(def.span, "a model needs an input and a layer, e.g. `x = Input<2>; y = Dense<1>(x);`");
         return None;
     }
-    let stmts = &def.stmts;
+    // `(y, h) = GRU<..>(x);` is the statement `y = GRU<..>(x);` and, for `h`, a node of its own
+    // taking the statement's second output.
+    let mut stmts: Vec<Stmt> = Vec::new();
+    let mut state_of: HashMap<usize, (usize, usize)> = HashMap::new();
+    for stmt in &def.stmts {
+        let source = stmts.len();
+        stmts.push(Stmt { more: Vec::new(), ..stmt.clone() });
+        for (k, name) in stmt.more.iter().enumerate() {
+            let Some(name) = name else { continue };
+            state_of.insert(stmts.len(), (source, k + 1));
+            let call = LayerCall {
+                label: None,
+                kind: Ident::new("return_state", name.span()),
+                model: None,
+                args: Vec::new(),
+            };
+            stmts.push(Stmt {
+                name: name.clone(),
+                more: Vec::new(),
+                call,
+                inputs: Some(vec![stmt.name.clone()]),
+            });
+        }
+    }
+    let stmts = &stmts[..];
     let mut by_name: HashMap<String, usize> = HashMap::new();
     for (i, stmt) in stmts.iter().enumerate() {
         if by_name.insert(stmt.name.to_string(), i).is_some() {
@@ -56,9 +83,16 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
     for (i, stmt) in stmts.iter().enumerate().rev() {
         by_name.insert(stmt.name.to_string(), i);
     }
-    let bindings: Vec<Binding> = stmts.iter().map(|s| bind(s, stmts, &by_name, cx)).collect();
+    let bindings: Vec<Binding> = stmts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match state_of.get(&i) {
+            Some(&(source, k)) => Binding::State(source, k),
+            None => bind(s, stmts, &by_name, cx),
+        })
+        .collect();
 
-    let outputs = outputs(def, &by_name, cx);
+    let outputs = outputs(def, stmts, &state_of, &by_name, cx);
     let order = topological_order(stmts, &bindings, cx)?;
     report_unused(stmts, &bindings, &outputs, cx);
 
@@ -189,12 +223,20 @@ fn resolve_node(
 }
 
 /// The statements `predict` returns: the `->` list, or else the last node a layer call binds.
-fn outputs(def: &GraphDef, by_name: &HashMap<String, usize>, cx: &mut Ctxt) -> Option<Vec<usize>> {
+fn outputs(
+    def: &GraphDef,
+    stmts: &[Stmt],
+    state_of: &HashMap<usize, (usize, usize)>,
+    by_name: &HashMap<String, usize>,
+    cx: &mut Ctxt,
+) -> Option<Vec<usize>> {
     match &def.outputs {
-        Some(names) => names.iter().map(|n| resolve_node(n, &def.stmts, by_name, cx)).collect(),
+        Some(names) => names.iter().map(|n| resolve_node(n, stmts, by_name, cx)).collect(),
         None => {
-            // The last node a layer computes: a model returning its own input is no default.
-            match (0..def.stmts.len()).rev().find(|&i| def.stmts[i].inputs.is_some()) {
+            // The last node a layer computes (its first output): a model returning its own
+            // input is no default.
+            let computed = |i: &usize| stmts[*i].inputs.is_some() && !state_of.contains_key(i);
+            match (0..stmts.len()).rev().find(computed) {
                 Some(last) => Some(vec![last]),
                 None => {
                     cx.error(
@@ -291,6 +333,10 @@ fn report_unused(stmts: &[Stmt], bindings: &[Binding], outputs: &Option<Vec<usiz
                 name.span(),
                 format!("no output depends on `{name}`: return it (`-> ({name}, ...)`) or remove it"),
             ),
+            Binding::State(..) => cx.error(
+                name.span(),
+                format!("no output depends on `{name}`: return it (`-> ({name}, ...)`) or bind it as `_`"),
+            ),
             Binding::Invalid(_) => {}
         }
     }
@@ -306,6 +352,7 @@ fn node_size(
 ) -> Option<Shape> {
     let (spec, args, name) = match &bindings[i] {
         Binding::Input(Spec::Input { shape }) => return Some(shape.clone()),
+        Binding::State(node, k) => return state_size(i, *node, *k, stmts, bindings, sizes, cx),
         Binding::Apply(spec, args) => (spec, args, stmts[i].call.to_string()),
         Binding::Call(layer, args) => match &bindings[*layer] {
             Binding::Layer(spec) => (spec, args, stmts[*layer].name.to_string()),
@@ -339,6 +386,46 @@ fn node_size(
         }
         Err(ShapeError::Message(why)) => {
             cx.error(stmts[i].call.kind.span(), format!("`{name}` {why}"));
+            None
+        }
+    }
+}
+
+/// The shape of output `k` (from 1) of node `node`, bound by statement `i`: a final state.
+fn state_size(
+    i: usize,
+    node: usize,
+    k: usize,
+    stmts: &[Stmt],
+    bindings: &[Binding],
+    sizes: &[Option<Shape>],
+    cx: &mut Ctxt,
+) -> Option<Shape> {
+    let (spec, args, call) = match &bindings[node] {
+        Binding::Apply(spec, args) => (spec, args, &stmts[node].call),
+        Binding::Call(layer, args) => match &bindings[*layer] {
+            Binding::Layer(spec) => (spec, args, &stmts[*layer].call),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let input = sizes[*args.first()?].clone()?;
+    let states = spec.states(&input);
+    match states.get(k - 1) {
+        Some(shape) => Some(shape.clone()),
+        None => {
+            let has = match states.len() {
+                0 => "has one output; `return_state = true` makes its final state the next".to_string(),
+                n => format!(
+                    "has {} outputs, the output and {n} final state{}",
+                    n + 1,
+                    if n > 1 { "s" } else { "" }
+                ),
+            };
+            cx.error(
+                stmts[i].name.span(),
+                format!("`{}` binds output {} of `{call}`, which {has}", stmts[i].name, k + 1),
+            );
             None
         }
     }
@@ -423,13 +510,18 @@ fn build(
         Binding::Call(layer, _) => layer,
         _ => i,
     };
-    let args = |i: usize| bindings[i].args();
+    // A final state is its node's: the layer graph only has the nodes computing them.
+    let node_of = |i: usize| match bindings[i] {
+        Binding::State(node, _) => node,
+        _ => i,
+    };
+    let args = |i: usize| -> Vec<usize> { bindings[i].args().iter().map(|&a| node_of(a)).collect() };
 
     // Keras's `_build_map`: nodes in post-order from the outputs, and each layer's first visit.
     let mut post = Vec::new();
     let mut op_index: HashMap<usize, usize> = HashMap::new();
     let mut done = vec![false; n];
-    let mut stack: Vec<(usize, usize)> = outputs.iter().rev().map(|&o| (o, 0)).collect();
+    let mut stack: Vec<(usize, usize)> = outputs.iter().rev().map(|&o| (node_of(o), 0)).collect();
     while let Some((node, next)) = stack.pop() {
         if next == 0 {
             if done[node] {
@@ -461,7 +553,7 @@ fn build(
         let depth = node_depth[node].max(op_depth.get(&op_of(node)).copied().unwrap_or(0));
         op_depth.insert(op_of(node), depth);
         node_depth[node] = depth;
-        for &arg in args(node) {
+        for arg in args(node) {
             node_depth[arg] = node_depth[arg].max(depth + 1);
         }
     }
@@ -484,7 +576,7 @@ fn build(
     let mut node_index = vec![0usize; n];
     let mut calls_so_far: HashMap<usize, usize> = HashMap::new();
     for (i, index) in node_index.iter_mut().enumerate() {
-        if bindings[i].is_node() {
+        if bindings[i].is_node() && !matches!(bindings[i], Binding::State(..)) {
             let count = calls_so_far.entry(op_of(i)).or_insert(0);
             *index = *count;
             *count += 1;
@@ -513,10 +605,17 @@ fn build(
         row_of.insert(op, model.layers.len());
         let calls: Vec<usize> =
             (0..n).filter(|&i| bindings[i].is_node() && op_of(i) == op && done[i]).collect();
+        let tensor = |a: usize| match bindings[a] {
+            Binding::State(_, k) => k,
+            _ => 0,
+        };
         let inbound = calls
             .iter()
-            .flat_map(|&call| args(call).iter())
-            .map(|&a| name_of.get(&op_of(a)).map(|name| format!("{name}[{}][0]", node_index[a])))
+            .flat_map(|&call| bindings[call].args().iter())
+            .map(|&a| {
+                let node = node_of(a);
+                name_of.get(&op_of(node)).map(|name| format!("{name}[{}][{}]", node_index[node], tensor(a)))
+            })
             .collect::<Option<Vec<String>>>()?;
         let last = *calls.last()?;
         let spec = specs[op].take()?;
@@ -544,9 +643,21 @@ fn build(
         if matches!(bindings[node], Binding::Input(_)) {
             continue;
         }
-        let values = args(node).iter().map(|a| value_of.get(a).copied()).collect::<Option<Vec<_>>>()?;
-        model.steps.push(Step { layer: row_of[&op_of(node)], args: values, output: sizes[node].clone()? });
-        value_of.insert(node, Value::Step(model.steps.len() - 1));
+        let values =
+            bindings[node].args().iter().map(|a| value_of.get(a).copied()).collect::<Option<Vec<_>>>()?;
+        let layer = &model.layers[row_of[&op_of(node)]];
+        let states = layer.spec.states(&layer.input);
+        let step = Step { layer: row_of[&op_of(node)], args: values, output: sizes[node].clone()?, states };
+        model.steps.push(step);
+        let value = model.steps.len() - 1;
+        value_of.insert(node, Value::Step(value));
+        for (i, binding) in bindings.iter().enumerate() {
+            if let Binding::State(source, k) = binding
+                && *source == node
+            {
+                value_of.insert(i, Value::State(value, *k));
+            }
+        }
     }
     model.outputs = outputs.iter().map(|o| value_of.get(o).copied()).collect::<Option<_>>()?;
     Some(model)

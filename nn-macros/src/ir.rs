@@ -62,6 +62,8 @@ pub struct Step {
     pub layer: usize,
     pub args: Vec<Value>,
     pub output: Shape,
+    /// The shapes of the layer's further outputs, its final states (`return_state`).
+    pub states: Vec<Shape>,
 }
 
 impl Model {
@@ -153,6 +155,7 @@ impl Model {
         match v {
             Value::Input(i) => &self.inputs[*i],
             Value::Step(i) => &self.steps[*i].output,
+            Value::State(i, k) => &self.steps[*i].states[k - 1],
         }
     }
 
@@ -182,4 +185,7 @@ pub enum Value {
     Input(usize),
     /// The result of the `i`-th step.
     Step(usize),
+    /// Output `k` (from 1, Keras's tensor index) after the first of the `i`-th step: a final
+    /// state of a recurrent layer with `return_state`.
+    State(usize, usize),
 }

@@ -294,11 +294,40 @@ fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
     })
 }
 
+/// The statement name of a tensor, from its `[layer, node, tensor]` history: `gru__0`, or
+/// `gru__0__1` for a layer's further output (`return_state`).
 fn node_ident(history: &Json, span: Span) -> Result<Ident, String> {
+    let (layer, node, tensor) = history_of(history)?;
+    match tensor {
+        0 => ident(&format!("{layer}__{node}"), span),
+        k => ident(&format!("{layer}__{node}__{k}"), span),
+    }
+}
+
+/// A tensor's `[layer, node index, tensor index]`.
+fn history_of(history: &Json) -> Result<(&str, usize, usize), String> {
     let triple = history.as_array().unwrap_or(&[]);
     let layer = triple.first().and_then(Json::as_str).ok_or("a tensor without keras_history")?;
-    let node = triple.get(1).and_then(Json::as_f64).unwrap_or(0.0);
-    ident(&format!("{layer}__{node}"), span)
+    let at = |i: usize| triple.get(i).and_then(Json::as_f64).unwrap_or(0.0) as usize;
+    Ok((layer, at(1), at(2)))
+}
+
+/// Every `[layer, node, tensor]` a config refers to, in its inbound nodes and outputs.
+fn histories(value: &Json, out: &mut Vec<(String, usize, usize)>) {
+    match value {
+        Json::Object(_) => {
+            if let Some(Ok((layer, node, tensor))) = value.get("keras_history").map(history_of) {
+                out.push((layer.to_string(), node, tensor));
+            }
+            if let Json::Object(fields) = value {
+                for (_, v) in fields {
+                    histories(v, out);
+                }
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|v| histories(v, out)),
+        _ => {}
+    }
 }
 
 /// The tensors a node is called on: one tensor, or a list of them (merges).
@@ -334,6 +363,25 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
         .iter()
         .filter_map(|t| t.as_array()?.first()?.as_str().map(str::to_string))
         .collect();
+    let mut used = Vec::new();
+    for layer in layers {
+        histories(layer.get("inbound_nodes").unwrap_or(&Json::Null), &mut used);
+    }
+    for t in triples("output_layers") {
+        if let Ok((layer, node, tensor)) = history_of(&t) {
+            used.push((layer.to_string(), node, tensor));
+        }
+    }
+    // The names of a call's further outputs (`return_state`), up to the last one used.
+    let more = |layer: &str, node: usize| -> Result<Vec<Option<Ident>>, String> {
+        let last = used.iter().filter(|(l, n, _)| l == layer && *n == node).map(|u| u.2).max().unwrap_or(0);
+        (1..=last)
+            .map(|k| {
+                let name = used.iter().any(|u| (u.0.as_str(), u.1, u.2) == (layer, node, k));
+                name.then(|| ident(&format!("{layer}__{node}__{k}"), span)).transpose()
+            })
+            .collect()
+    };
     let mut inputs = Vec::new();
     let mut stmts = Vec::new();
     for layer in layers {
@@ -342,10 +390,14 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
         let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
         if call.kind == "Input" {
             let position = input_order.iter().position(|n| n == name).unwrap_or(usize::MAX);
-            inputs.push((position, Stmt { name: ident(&format!("{name}__0"), span)?, call, inputs: None }));
+            inputs.push((
+                position,
+                Stmt { name: ident(&format!("{name}__0"), span)?, more: Vec::new(), call, inputs: None },
+            ));
         } else if nodes.len() == 1 {
             stmts.push(Stmt {
                 name: ident(&format!("{name}__0"), span)?,
+                more: more(name, 0)?,
                 call,
                 inputs: Some(node_inputs(&nodes[0], span)?),
             });
@@ -354,6 +406,7 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
             let LayerCall { kind, model, args, .. } = call;
             stmts.push(Stmt {
                 name: layer_ident.clone(),
+                more: Vec::new(),
                 call: LayerCall { label: None, kind, model, args },
                 inputs: None,
             });
@@ -362,6 +415,7 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
                     LayerCall { label: None, kind: layer_ident.clone(), model: None, args: Vec::new() };
                 stmts.push(Stmt {
                     name: ident(&format!("{name}__{i}"), span)?,
+                    more: more(name, i)?,
                     call,
                     inputs: Some(node_inputs(node, span)?),
                 });

@@ -14,7 +14,8 @@ const TOLERANCE: f64 = 1e-5;
 pub struct Fixture {
     pub name: &'static str,
     pub inputs: &'static [&'static [&'static [f64]]],
-    pub outputs: &'static [&'static [f64]],
+    /// Each output's samples.
+    pub outputs: &'static [&'static [&'static [f64]]],
     pub params: usize,
     pub layers: &'static [&'static str],
     pub weights: &'static [(&'static str, &'static [usize])],
@@ -31,42 +32,57 @@ fn f32s(v: &[f64]) -> Vec<f32> {
 /// Checks `model` against Keras's outputs through `predict_flat`, `predict` and
 /// `predict_flat_batch`; returns the worst error.
 fn worst_error<M: Model<Scalar = f32>>(model: &M, fx: &Fixture) -> f64 {
-    let samples = fx.outputs.len();
-    let out_len = fx.outputs[0].len();
+    let samples = fx.outputs[0].len();
+    let lens: Vec<usize> = fx.outputs.iter().map(|o| o[0].len()).collect();
+    let zeros = |n: usize| -> Vec<Vec<f32>> { lens.iter().map(|l| vec![0.0f32; n * l]).collect() };
     let mut worst = 0.0f64;
+    let mut compare = |got: &[Vec<f32>], sample: Option<usize>| {
+        for (g, o) in got.iter().zip(fx.outputs) {
+            let want: Vec<f64> = match sample {
+                Some(s) => o[s].to_vec(),
+                None => o.iter().flat_map(|s| s.iter().copied()).collect(),
+            };
+            for (g, w) in g.iter().zip(&want) {
+                worst = worst.max((*g as f64 - w).abs());
+            }
+        }
+    };
     for s in 0..samples {
         let xs: Vec<Vec<f32>> = fx.inputs.iter().map(|x| f32s(x[s])).collect();
         let refs: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
-        let mut y = vec![0.0f32; out_len];
-        model.predict_flat(&refs, &mut [&mut y]).unwrap();
-        for (g, w) in y.iter().zip(fx.outputs[s]) {
-            worst = worst.max((*g as f64 - w).abs());
-        }
+        let mut ys = zeros(1);
+        let mut outs: Vec<&mut [f32]> = ys.iter_mut().map(Vec::as_mut_slice).collect();
+        model.predict_flat(&refs, &mut outs).unwrap();
+        compare(&ys, Some(s));
         // `predict` on the typed input gives exactly what `predict_flat` gave.
         let mut x = M::Input::ZEROED;
         for (i, part) in xs.iter().enumerate() {
             x.read_flat(i, part).unwrap();
         }
-        let mut typed = vec![0.0f32; out_len];
-        model.predict(&x).write_flat(0, &mut typed);
-        assert_eq!(typed, y, "{}: predict and predict_flat differ", fx.name);
+        let y = model.predict(&x);
+        let mut typed = zeros(1);
+        for (i, t) in typed.iter_mut().enumerate() {
+            y.write_flat(i, t);
+        }
+        assert_eq!(typed, ys, "{}: predict and predict_flat differ", fx.name);
     }
     // The whole batch at once, laid out as Keras's `(batch, ...)` arrays.
     let batch: Vec<Vec<f32>> = fx.inputs.iter().map(|x| x.iter().flat_map(|s| f32s(s)).collect()).collect();
     let refs: Vec<&[f32]> = batch.iter().map(Vec::as_slice).collect();
-    let mut ys = vec![0.0f32; samples * out_len];
-    model.predict_flat_batch(&refs, &mut [&mut ys]).unwrap();
-    for (g, w) in ys.iter().zip(fx.outputs.iter().flat_map(|s| s.iter())) {
-        worst = worst.max((*g as f64 - w).abs());
-    }
+    let mut ys = zeros(samples);
+    let mut outs: Vec<&mut [f32]> = ys.iter_mut().map(Vec::as_mut_slice).collect();
+    model.predict_flat_batch(&refs, &mut outs).unwrap();
+    compare(&ys, None);
     // Wrong lengths are errors, never a panic.
     let short = &batch[0][..batch[0].len() - 1];
-    let mut y = vec![0.0f32; out_len];
     let mut rest: Vec<&[f32]> = refs.clone();
     rest[0] = short;
-    assert!(model.predict_flat(&rest, &mut [&mut y]).is_err());
-    assert!(model.predict_flat(&refs[..refs.len() - 1], &mut [&mut y]).is_err());
-    assert!(model.predict_flat_batch(&rest, &mut [&mut ys]).is_err());
+    let mut one = zeros(1);
+    let mut outs: Vec<&mut [f32]> = one.iter_mut().map(Vec::as_mut_slice).collect();
+    assert!(model.predict_flat(&rest, &mut outs).is_err());
+    assert!(model.predict_flat(&refs[..refs.len() - 1], &mut outs).is_err());
+    let mut outs: Vec<&mut [f32]> = ys.iter_mut().map(Vec::as_mut_slice).collect();
+    assert!(model.predict_flat_batch(&rest, &mut outs).is_err());
     worst
 }
 
@@ -122,10 +138,13 @@ pub fn check<D: Model<Scalar = f32> + Zeroable + PartialEq, K: Model<Scalar = f3
 
 macro_rules! fixture {
     ($name:ident, [$($x:ident),*]) => {
+        $crate::parity::fixture!($name, [$($x),*], [Y])
+    };
+    ($name:ident, [$($x:ident),*], [$($y:ident),*]) => {
         $crate::parity::Fixture {
             name: stringify!($name),
             inputs: &[$(fx::$name::$x),*],
-            outputs: fx::$name::Y,
+            outputs: &[$(fx::$name::$y),*],
             params: fx::$name::PARAMS,
             layers: fx::$name::LAYERS,
             weights: fx::$name::WEIGHTS,

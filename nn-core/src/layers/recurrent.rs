@@ -325,6 +325,38 @@ impl<
     fn bias_flat(&self) -> &[T] {
         &self.bias.as_flattened()[..C::BIAS_ROWS * GH]
     }
+
+    /// The pass with the final states, Keras's `return_state=True`: the output, then the last
+    /// `h`, then LSTM's last cell state `c` (zeros for the other cells, which Keras does not
+    /// return).
+    #[inline(always)]
+    pub fn forward_with_state(
+        &self,
+        level: Level,
+        x: &Tensor2<T, S, I>,
+    ) -> (O::Of<T, S, H>, SVector<T, H>, SVector<T, H>) {
+        const { assert!(GH == C::GATES * H, "Rnn: GH must be the cell's gates times H") };
+        // Every step's input projection at once.
+        let mut xs = <Tensor2<T, S, GH> as Tensor>::ZEROS;
+        let input_bias = if USE_BIAS { Some(&self.bias[0][..]) } else { None };
+        gemm::dense(level, x.as_slice(), self.kernel.as_flattened(), input_bias, xs.as_mut_slice(), I, GH);
+        let recurrent_bias = if USE_BIAS && C::BIAS_ROWS == 2 { Some(&self.bias[1][..]) } else { None };
+        let (mut h, mut c, mut scratch) = ([T::ZERO; H], [T::ZERO; H], [T::ZERO; GH]);
+        let mut y = <O::Of<T, S, H> as Tensor>::ZEROS;
+        let rk = self.recurrent_kernel.as_flattened();
+        for k in 0..S {
+            let t = if BACK { S - 1 - k } else { k };
+            let xt = &xs.as_slice()[t * GH..(t + 1) * GH];
+            self.cell.step(level, xt, rk, recurrent_bias, &mut h, &mut c, &mut scratch);
+            if O::SEQUENCES {
+                y.as_mut_slice()[k * H..(k + 1) * H].copy_from_slice(&h);
+            }
+        }
+        if !O::SEQUENCES {
+            y.as_mut_slice().copy_from_slice(&h);
+        }
+        (y, SVector::from(h), SVector::from(c))
+    }
 }
 
 impl<
@@ -353,27 +385,7 @@ impl<
 
     #[inline(always)]
     fn forward_at(&self, level: Level, x: &Tensor2<T, S, I>) -> Self::Output {
-        const { assert!(GH == C::GATES * H, "Rnn: GH must be the cell's gates times H") };
-        // Every step's input projection at once.
-        let mut xs = <Tensor2<T, S, GH> as Tensor>::ZEROS;
-        let input_bias = if USE_BIAS { Some(&self.bias[0][..]) } else { None };
-        gemm::dense(level, x.as_slice(), self.kernel.as_flattened(), input_bias, xs.as_mut_slice(), I, GH);
-        let recurrent_bias = if USE_BIAS && C::BIAS_ROWS == 2 { Some(&self.bias[1][..]) } else { None };
-        let (mut h, mut c, mut scratch) = ([T::ZERO; H], [T::ZERO; H], [T::ZERO; GH]);
-        let mut y = <O::Of<T, S, H> as Tensor>::ZEROS;
-        let rk = self.recurrent_kernel.as_flattened();
-        for k in 0..S {
-            let t = if BACK { S - 1 - k } else { k };
-            let xt = &xs.as_slice()[t * GH..(t + 1) * GH];
-            self.cell.step(level, xt, rk, recurrent_bias, &mut h, &mut c, &mut scratch);
-            if O::SEQUENCES {
-                y.as_mut_slice()[k * H..(k + 1) * H].copy_from_slice(&h);
-            }
-        }
-        if !O::SEQUENCES {
-            y.as_mut_slice().copy_from_slice(&h);
-        }
-        y
+        self.forward_with_state(level, x).0
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {

@@ -99,6 +99,14 @@ pub trait LayerSpec {
         false
     }
 
+    /// The shapes of the outputs after the first, Keras's `return_state=True` (the last `h`, and
+    /// LSTM's `c`): a functional model binds them as `(y, h, c) = LSTM<..>(x);`. The generated
+    /// call is then the nn-core layer's `forward_with_state`, giving the output and two states.
+    fn states(&self, input: &Shape) -> Vec<Shape> {
+        let _ = input;
+        Vec::new()
+    }
+
     /// The layers a wrapper holds (`Bidirectional`'s halves, `TimeDistributed`'s layer), fed
     /// `input`: the model reads, visits and configures each as a layer of its own, so that
     /// its weights keep their Keras names. Empty for any other layer.
@@ -473,6 +481,14 @@ impl Spec {
     /// Whether the layer's output is a view of its input (see [`LayerSpec::is_view`]).
     pub fn is_view(&self) -> bool {
         matches!(self, Spec::Layer(layer) if layer.is_view())
+    }
+
+    /// The shapes of its outputs after the first (see [`LayerSpec::states`]).
+    pub fn states(&self, input: &Shape) -> Vec<Shape> {
+        match self {
+            Spec::Layer(layer) => layer.states(input),
+            _ => Vec::new(),
+        }
     }
 
     /// The layers holding weights in it (see [`leaves`]); none for a merge, an input or a

@@ -61,18 +61,13 @@ struct Recurrent {
     use_bias: bool,
     sequences: bool,
     backwards: bool,
+    /// Keras's `return_state`: the final states are outputs too.
+    state: bool,
     reset_after: bool,
 }
 
 fn read(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args: Args = params::read(call, params, &["units"], cx)?;
-    if args.bool(args.at("return_state"), false) {
-        cx.error(
-            call.kind.span(),
-            format!("`{}` with `return_state = true` is not supported yet", call.kind),
-        );
-        return None;
-    }
     Some(Rc::new(Recurrent {
         kind,
         units: args.int(0, 1),
@@ -81,6 +76,7 @@ fn read(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Optio
         use_bias: args.bool(args.at("use_bias"), true),
         sequences: args.bool(args.at("return_sequences"), false),
         backwards: args.bool(args.at("go_backwards"), false),
+        state: args.bool(args.at("return_state"), false),
         // Only GRU declares it.
         reset_after: kind == Which::Gru && args.bool(args.at("reset_after"), true),
     }))
@@ -160,6 +156,15 @@ impl LayerSpec for Recurrent {
 
     fn h5_group(&self) -> &'static str {
         "cell/vars"
+    }
+
+    fn states(&self, _input: &Shape) -> Vec<Shape> {
+        let n = match (self.state, self.kind) {
+            (false, _) => 0,
+            (true, Which::Lstm) => 2,
+            (true, _) => 1,
+        };
+        vec![Shape::vector(self.units); n]
     }
 
     fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {

@@ -86,6 +86,13 @@ fn bidirectional(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
         );
         return None;
     }
+    if !forward.states(&Shape(vec![1, 1])).is_empty() {
+        cx.error(
+            layer.kind.span(),
+            "`Bidirectional` over a layer with `return_state = true` is not supported yet",
+        );
+        return None;
+    }
     // The mirror always reads: it is `layer` with one option changed.
     let backward = resolve(&mirrored(layer), &mut Ctxt::default()).and_then(|s| match s {
         Spec::Layer(l) => Some(l),
