@@ -181,6 +181,26 @@ CASES = [
         ),
         ["gru", "dense"],
     ),
+    # More wrappers (appended, so that the cases above keep their seeds).
+    (
+        "time_distributed_conv1d",
+        seq(
+            "Input((4, 10, 2))",
+            'TimeDistributed(Conv1D(3, 3, activation="relu"))',
+            "TimeDistributed(GlobalAveragePooling1D())",
+            "GRU(5)",
+        ),
+        ["time_distributed", "time_distributed_1", "gru"],
+    ),
+    (
+        "bidirectional_stacked",
+        seq(
+            "Input((6, 3))",
+            'Bidirectional(SimpleRNN(4, return_sequences=True), merge_mode="sum")',
+            "Bidirectional(LSTM(2))",
+        ),
+        ["bidirectional", "bidirectional_1"],
+    ),
 ]
 
 # The non-stateful copy of the STATEFUL model, run on the whole sequence.

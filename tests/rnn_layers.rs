@@ -89,6 +89,21 @@ case!(
     Input<5, 4>,
     TimeDistributed<Dense<3, tanh>>
 );
+case!(
+    time_distributed_conv1d,
+    "tests/fixtures/keras/rnn/time_distributed_conv1d.keras",
+    Input<4, 10, 2>,
+    TimeDistributed<Conv1D<3, 3, relu>>,
+    TimeDistributed<GlobalAveragePooling1D>,
+    GRU<5>
+);
+case!(
+    bidirectional_stacked,
+    "tests/fixtures/keras/rnn/bidirectional_stacked.keras",
+    Input<6, 3>,
+    Bidirectional<SimpleRNN<4, return_sequences = true>, merge_mode = sum>,
+    Bidirectional<LSTM<2>>
+);
 case!(gru_bench, "tests/fixtures/keras/rnn/gru_bench.keras", Input<16, 8>, GRU<32>, Dense<1>);
 case!(
     stream_model,

@@ -128,7 +128,14 @@ pub fn check<D: Model<Scalar = f32> + Zeroable + PartialEq, K: Model<Scalar = f3
         assert_eq!(params, f32s(fx.flat_weights), "{}: weights from a Keras file", fx.name);
     }
     let mut again = D::boxed_zeros();
-    again.load_keras_weights(&dsl.to_keras_weights().unwrap()).unwrap();
+    let written = dsl.to_keras_weights().unwrap();
+    if let Some(dir) = std::env::var_os("NN_EXPORT_DIR") {
+        // For `scripts/check_keras_load.py`, which has Keras read what we write.
+        let dir = std::path::Path::new(&dir).join(fx.dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{}.weights.h5", fx.name)), &written).unwrap();
+    }
+    again.load_keras_weights(&written).unwrap();
     again.load_safetensors(&dsl.to_safetensors().unwrap()).unwrap();
     assert!(*again == *dsl, "{}: weights written and read back", fx.name);
 
