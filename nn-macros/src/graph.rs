@@ -353,11 +353,14 @@ fn node_size(
     let (spec, args, name) = match &bindings[i] {
         Binding::Input(Spec::Input { shape }) => return Some(shape.clone()),
         Binding::State(node, k) => return state_size(i, *node, *k, stmts, bindings, sizes, cx),
-        Binding::Apply(spec, args) => (spec, args, stmts[i].call.to_string()),
-        Binding::Call(layer, args) => match &bindings[*layer] {
-            Binding::Layer(spec) => (spec, args, stmts[*layer].name.to_string()),
-            _ => return None,
-        },
+        Binding::Apply(..) => {
+            let (spec, args, _) = layer_call(i, stmts, bindings)?;
+            (spec, args, stmts[i].call.to_string())
+        }
+        Binding::Call(layer, _) => {
+            let (spec, args, _) = layer_call(i, stmts, bindings)?;
+            (spec, args, stmts[*layer].name.to_string())
+        }
         _ => return None,
     };
     if !spec.arity().accepts(args.len()) {
@@ -391,6 +394,22 @@ fn node_size(
     }
 }
 
+/// The layer computing node `i`, the nodes it is called on and the call that made the layer.
+fn layer_call<'a>(
+    i: usize,
+    stmts: &'a [Stmt],
+    bindings: &'a [Binding],
+) -> Option<(&'a Spec, &'a [usize], &'a LayerCall)> {
+    match &bindings[i] {
+        Binding::Apply(spec, args) => Some((spec, args, &stmts[i].call)),
+        Binding::Call(layer, args) => match &bindings[*layer] {
+            Binding::Layer(spec) => Some((spec, args, &stmts[*layer].call)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The shape of output `k` (from 1) of node `node`, bound by statement `i`: a final state.
 fn state_size(
     i: usize,
@@ -401,14 +420,7 @@ fn state_size(
     sizes: &[Option<Shape>],
     cx: &mut Ctxt,
 ) -> Option<Shape> {
-    let (spec, args, call) = match &bindings[node] {
-        Binding::Apply(spec, args) => (spec, args, &stmts[node].call),
-        Binding::Call(layer, args) => match &bindings[*layer] {
-            Binding::Layer(spec) => (spec, args, &stmts[*layer].call),
-            _ => return None,
-        },
-        _ => return None,
-    };
+    let (spec, args, call) = layer_call(node, stmts, bindings)?;
     let input = sizes[*args.first()?].clone()?;
     let states = spec.states(&input);
     match states.get(k - 1) {
