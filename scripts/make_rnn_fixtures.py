@@ -201,6 +201,22 @@ CASES = [
         ),
         ["bidirectional", "bidirectional_1"],
     ),
+    # An encoder's final states as a decoder's initial state (seq2seq).
+    (
+        "lstm_seq2seq",
+        "enc = Input((6, 3)); dec = Input((4, 2)); "
+        "_, h, c = LSTM(5, return_state=True)(enc); "
+        "y = LSTM(5, return_sequences=True)(dec, initial_state=[h, c]); "
+        "Model([enc, dec], Dense(2)(y))",
+        ["input_layer", "input_layer_1", "lstm", "lstm_1", "dense"],
+    ),
+    (
+        "gru_initial_state",
+        "x = Input((6, 3)); s, h = GRU(4, return_state=True)(x); "
+        "y = GRU(4, go_backwards=True)(x, initial_state=h); "
+        "Model(x, y)",
+        ["input_layer", "gru", "gru_1"],
+    ),
 ]
 
 # The non-stateful copy of the STATEFUL model, run on the whole sequence.

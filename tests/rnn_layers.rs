@@ -157,6 +157,43 @@ mod lstm_return_state {
     }
 }
 
+mod lstm_seq2seq {
+    use super::*;
+    functional! {
+        /// An encoder's final states as the decoder's initial state.
+        pub struct Dsl {
+            encoder_input = Input<6, 3>;
+            decoder_input = Input<4, 2>;
+            (_sequence, h, c) = lstm: LSTM<5, return_state = true>(encoder_input);
+            decoded = lstm_1: LSTM<5, return_sequences = true>(decoder_input, h, c);
+            y = dense: Dense<2>(decoded);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/rnn/lstm_seq2seq.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        parity::check::<Dsl, Keras>(&Keras::KERAS, &parity::fixture!(lstm_seq2seq, [X0, X1]));
+    }
+}
+
+mod gru_initial_state {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6, 3>;
+            (_sequence, h) = gru: GRU<4, return_state = true>(x);
+            y = gru_1: GRU<4, go_backwards = true>(x, h);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/rnn/gru_initial_state.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        parity::check::<Dsl, Keras>(&Keras::KERAS, &parity::fixture!(gru_initial_state, [X0]));
+    }
+}
+
 /// Keras's stateful GRU fed three chunks of 5 steps without a reset (the state carried from one
 /// call to the next) gives what one pass over the 15 steps gives.
 #[test]

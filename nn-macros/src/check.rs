@@ -3,7 +3,7 @@
 //! element-type rules are shared with `graph`, which does the same for `functional!`.
 
 use crate::ast::{ItemHeader, ModelDef};
-use crate::catalog::{self, Arity, ShapeError, Spec};
+use crate::catalog::{self, ShapeError, Spec};
 use crate::ctxt::Ctxt;
 use crate::ir::{Class, LayerNode, Model, Scalar, Step, Value};
 use crate::shape::Shape;
@@ -38,7 +38,7 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
             shapes.push(None);
             continue;
         }
-        if !matches!(spec.arity(), Arity::One) {
+        if !spec.arity().accepts(1) {
             cx.error(
                 call.kind.span(),
                 format!(

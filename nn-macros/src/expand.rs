@@ -571,14 +571,23 @@ fn run_body(code: &Code) -> TokenStream {
                 let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
                 layer.spec.merge_call(&args, &shapes, &step.output).unwrap_or_else(|| quote!(*#(#args)*))
             }
-            Some(Field { name, nested: false, .. }) if !step.states.is_empty() => {
-                // `return_state`: the output, `h` and `c`, each bound if something reads it.
+            Some(Field { name, nested: false, .. }) if !step.states.is_empty() || args.len() > 1 => {
+                // A recurrent layer's states: from `initial_state` (its further inputs, LSTM's
+                // `c` zeros for the others), and with `return_state` the last `h` and `c`,
+                // each bound if something reads it.
+                let call = match &args[..] {
+                    [x, h, c] => quote!(self.#name.forward_from_state(level, #x, #h, #c)),
+                    [x, h] => {
+                        quote!(self.#name.forward_from_state(level, #x, #h, &::nn::nalgebra::SVector::zeros()))
+                    }
+                    _ => quote!(self.#name.forward_with_state(level, #(#args),*)),
+                };
                 let state = |k: usize| {
                     let v = Value::State(i, k);
                     if used.contains(&v) { local(&v).into_token_stream() } else { quote!(_) }
                 };
                 let (h, c) = (state(1), state(2));
-                steps.push(quote!(let (#out, #h, #c): (#out_ty, _, _) = self.#name.forward_with_state(level, #(#args),*);));
+                steps.push(quote!(let (#out, #h, #c): (#out_ty, _, _) = #call;));
                 continue;
             }
             Some(Field { name, nested: false, .. }) => {

@@ -330,14 +330,20 @@ fn histories(value: &Json, out: &mut Vec<(String, usize, usize)>) {
     }
 }
 
-/// The tensors a node is called on: one tensor, or a list of them (merges).
+/// The tensors a node is called on: one tensor, or a list of them (merges), then a recurrent
+/// layer's `initial_state` (one tensor or a list).
 fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
     let args = node.get("args").and_then(Json::as_array).unwrap_or(&[]);
-    let tensors: Vec<&Json> = match args.first() {
+    let mut tensors: Vec<&Json> = match args.first() {
         Some(Json::Array(list)) => list.iter().collect(),
         Some(tensor) => vec![tensor],
         None => Vec::new(),
     };
+    match node.get("kwargs").and_then(|k| k.get("initial_state")) {
+        Some(Json::Array(states)) => tensors.extend(states),
+        Some(Json::Null) | None => {}
+        Some(state) => tensors.push(state),
+    }
     tensors
         .iter()
         .map(|t| {

@@ -33,4 +33,15 @@ functional! {
 // Bidirectional does not pass the states on yet.
 sequential! { struct Both { Input<6, 3>, Bidirectional<GRU<4, return_state = true>> } }
 
+// An initial state of the wrong size, and an LSTM given `h` without `c`.
+functional! {
+    struct Initial {
+        x = Input<6, 3>;
+        (y, h, c) = LSTM<4, return_state = true>(x);
+        wrong = GRU<5>(x, h);
+        half = LSTM<4>(x, h);
+        -> (y, c, wrong, half);
+    }
+}
+
 fn main() {}

@@ -335,13 +335,27 @@ impl<
         level: Level,
         x: &Tensor2<T, S, I>,
     ) -> (O::Of<T, S, H>, SVector<T, H>, SVector<T, H>) {
+        let zeros = SVector::<T, H>::from([T::ZERO; H]);
+        self.forward_from_state(level, x, &zeros, &zeros)
+    }
+
+    /// As [`Rnn::forward_with_state`], starting from the state `h0` (and LSTM's cell state `c0`,
+    /// unused by the other cells) instead of zeros: Keras's `initial_state`.
+    #[inline(always)]
+    pub fn forward_from_state(
+        &self,
+        level: Level,
+        x: &Tensor2<T, S, I>,
+        h0: &SVector<T, H>,
+        c0: &SVector<T, H>,
+    ) -> (O::Of<T, S, H>, SVector<T, H>, SVector<T, H>) {
         const { assert!(GH == C::GATES * H, "Rnn: GH must be the cell's gates times H") };
         // Every step's input projection at once.
         let mut xs = <Tensor2<T, S, GH> as Tensor>::ZEROS;
         let input_bias = if USE_BIAS { Some(&self.bias[0][..]) } else { None };
         gemm::dense(level, x.as_slice(), self.kernel.as_flattened(), input_bias, xs.as_mut_slice(), I, GH);
         let recurrent_bias = if USE_BIAS && C::BIAS_ROWS == 2 { Some(&self.bias[1][..]) } else { None };
-        let (mut h, mut c, mut scratch) = ([T::ZERO; H], [T::ZERO; H], [T::ZERO; GH]);
+        let (mut h, mut c, mut scratch) = (h0.data.0[0], c0.data.0[0], [T::ZERO; GH]);
         let mut y = <O::Of<T, S, H> as Tensor>::ZEROS;
         let rk = self.recurrent_kernel.as_flattened();
         for k in 0..S {

@@ -107,6 +107,13 @@ pub trait LayerSpec {
         Vec::new()
     }
 
+    /// The states the layer can start from instead of zeros, Keras's `initial_state`: a
+    /// functional model calls it on them after its input, `LSTM<8>(x, h, c)`. The generated
+    /// call is then the nn-core layer's `forward_from_state`.
+    fn initial_states(&self) -> Vec<Shape> {
+        Vec::new()
+    }
+
     /// The layers a wrapper holds (`Bidirectional`'s halves, `TimeDistributed`'s layer), fed
     /// `input`: the model reads, visits and configures each as a layer of its own, so that
     /// its weights keep their Keras names. Empty for any other layer.
@@ -285,6 +292,9 @@ pub enum Merge {
 #[derive(Clone, Copy)]
 pub enum Arity {
     One,
+    /// One input, or one and the `n` states it starts from (a recurrent layer's
+    /// `initial_state`).
+    OneOrWithStates(usize),
     Exactly(usize),
     AtLeast(usize),
 }
@@ -293,6 +303,7 @@ impl Arity {
     pub fn accepts(self, n: usize) -> bool {
         match self {
             Arity::One => n == 1,
+            Arity::OneOrWithStates(k) => n == 1 || n == 1 + k,
             Arity::Exactly(k) => n == k,
             Arity::AtLeast(k) => n >= k,
         }
@@ -303,6 +314,8 @@ impl std::fmt::Display for Arity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Arity::One => f.write_str("one input"),
+            Arity::OneOrWithStates(1) => f.write_str("one input, or its input and initial state"),
+            Arity::OneOrWithStates(k) => write!(f, "one input, or its input and {k} initial states"),
             Arity::Exactly(k) => write!(f, "exactly {k} inputs"),
             Arity::AtLeast(k) => write!(f, "at least {k} inputs"),
         }
@@ -348,6 +361,9 @@ impl Spec {
     pub fn arity(&self) -> Arity {
         match self {
             Spec::Input { .. } => Arity::Exactly(0),
+            Spec::Layer(layer) if !layer.initial_states().is_empty() => {
+                Arity::OneOrWithStates(layer.initial_states().len())
+            }
             Spec::Layer(_) | Spec::Nested { .. } => Arity::One,
             Spec::Merge { op: Merge::Subtract | Merge::Dot, .. } => Arity::Exactly(2),
             Spec::Merge { .. } => Arity::AtLeast(2),
@@ -364,7 +380,19 @@ impl Spec {
         };
         match self {
             Spec::Input { shape } => Ok(shape.clone()),
-            Spec::Layer(layer) => layer.output(first).map_err(ShapeError::Message),
+            Spec::Layer(layer) => {
+                for (k, (state, want)) in inputs[1..].iter().zip(layer.initial_states()).enumerate() {
+                    if *state != want {
+                        return Err(ShapeError::Message(format!(
+                            "starts from states of shape {}, but its input {} is {}",
+                            want.keras(),
+                            k + 2,
+                            state.keras()
+                        )));
+                    }
+                }
+                layer.output(first).map_err(ShapeError::Message)
+            }
             Spec::Nested { output, .. } if first.rank() == 1 => Ok(Shape::vector(output.value)),
             Spec::Nested { .. } => {
                 Err(ShapeError::Message(format!("takes vectors, but its input is {first}")))

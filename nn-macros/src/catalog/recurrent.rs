@@ -158,6 +158,11 @@ impl LayerSpec for Recurrent {
         "cell/vars"
     }
 
+    fn initial_states(&self) -> Vec<Shape> {
+        let n = if self.kind == Which::Lstm { 2 } else { 1 };
+        vec![Shape::vector(self.units); n]
+    }
+
     fn states(&self, _input: &Shape) -> Vec<Shape> {
         let n = match (self.state, self.kind) {
             (false, _) => 0,
