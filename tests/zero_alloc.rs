@@ -311,3 +311,29 @@ fn step_allocates_nothing() {
     assert_eq!(n, 0);
     assert!(out.is_finite());
 }
+
+functional! {
+    /// An encoder's final states, returned and as a decoder's initial state.
+    struct Seq2Seq {
+        encoder_input = Input<6, 3>;
+        decoder_input = Input<4, 2>;
+        (_sequence, h, c) = LSTM<5, return_state = true>(encoder_input);
+        decoded = LSTM<5, return_sequences = true>(decoder_input, h, c);
+        y = Dense<2>(decoded);
+        -> (y, h);
+    }
+}
+
+#[test]
+fn states_between_recurrent_layers_allocate_nothing() {
+    let model = Seq2Seq::boxed_seeded(3);
+    let x = (Tensor2::<f32, 6, 3>::from_slice(&[0.25; 18]), Tensor2::<f32, 4, 2>::from_slice(&[-0.5; 8]));
+    let xs = vec![x; 3];
+    let mut ys = vec![model.predict(&x); 3];
+    let n = allocations_in(|| {
+        std::hint::black_box(model.predict(&x));
+        model.predict_batch(&xs, &mut ys).unwrap();
+    });
+    assert_eq!(n, 0);
+    assert_eq!(ys[2], model.predict(&x));
+}

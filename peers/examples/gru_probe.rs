@@ -7,9 +7,15 @@ fn main() -> Res<()> {
         let want = g.reference(&x, batch);
         for st in [false, true] {
             let mut m = onnx().model_for_proto_model(&g.onnx(batch))?.into_typed()?;
-            if st { stateless(&mut m); }
+            if st {
+                stateless(&mut m);
+            }
             let m = m.into_optimized()?;
-            if batch == 1 && st { for n in &m.nodes { println!("  {} {}", n.name, n.op().name()); } }
+            if batch == 1 && st {
+                for n in &m.nodes {
+                    println!("  {} {}", n.name, n.op().name());
+                }
+            }
             let plan = m.into_runnable()?;
             let mut s = plan.spawn()?;
             let xi = Tensor::from_shape::<f32>(&g.input_shape(batch), &x)?.into_tvalue();
@@ -23,10 +29,17 @@ fn main() -> Res<()> {
             if st {
                 let t = std::time::Instant::now();
                 let n = if batch == 1 { 20000 } else { 500 };
-                for _ in 0..n { drop(plan.run(tvec!(xi.clone()))?); }
-                println!("  plan.run (fresh state each call): {:.2} µs/call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+                for _ in 0..n {
+                    drop(plan.run(tvec!(xi.clone()))?);
+                }
+                println!(
+                    "  plan.run (fresh state each call): {:.2} µs/call",
+                    t.elapsed().as_secs_f64() * 1e6 / n as f64
+                );
                 let t = std::time::Instant::now();
-                for _ in 0..n { drop(s.run(tvec!(xi.clone()))?); }
+                for _ in 0..n {
+                    drop(s.run(tvec!(xi.clone()))?);
+                }
                 println!("  reused state: {:.2} µs/call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
             }
         }
