@@ -715,7 +715,7 @@ impl<M: ToOnnx> Peer for TractOn<M> {
     fn new(spec: &M, batch: usize) -> Res<Self> {
         use tract_onnx::prelude::*;
         let mut model = onnx().model_for_proto_model(&spec.onnx(batch))?.into_typed()?;
-        // stateless(&mut model);
+        stateless(&mut model);
         let plan = model.into_optimized()?.into_runnable()?;
         Ok(TractOn { state: plan.spawn()?, shape: spec.input_shape(batch), model: std::marker::PhantomData })
     }
