@@ -15,7 +15,7 @@ It builds the benchmark executables: `benches/mlp.rs` for the default target (nn
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
 (separate target dir), `benches/conv.rs` for the default target (the CNNs kws and sensor: nn and
 the direct-loop baseline `hand_direct`; skipped with a message while the crate has no `conv`
-bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), and with --peers `nn-peers`'s bench (the MLPs and the CNNs). Then, round after
+bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), and with --peers `nn-peers`'s bench (the MLPs, the CNNs and the GRU(32) model). Then, round after
 round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
 benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
 only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
