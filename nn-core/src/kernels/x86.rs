@@ -552,12 +552,50 @@ unsafe fn exp_nonpositive<V: F32Math>(x: V) -> V {
         let x = V::max(c(EXP_CLAMP.0), x);
         let n = V::sub(V::fmadd(x, c(core::f32::consts::LOG2_E), c(ROUND)), c(ROUND));
         let r = V::fmadd(n, c(-LN2.1), V::fmadd(n, c(-LN2.0), x));
-        let mut p = c(EXP_POLY[0]);
-        for k in &EXP_POLY[1..] {
-            p = V::fmadd(p, r, c(*k));
-        }
-        let e = V::add(V::fmadd(V::mul(p, r), r, r), c(1.0));
+        let r2 = V::mul(r, r);
+        let p = estrin(r, r2, &EXP_POLY);
+        let e = V::add(V::fmadd(p, r2, r), c(1.0));
         V::scale2(e, n)
+    }
+}
+
+/// The polynomial `k[0] t^(N-1) + ... + k[N-1]` by Estrin's scheme (`t2 = t²`): pairs of
+/// coefficients in parallel, then joined by powers of `t²`, so that its latency is about `log2 N`
+/// fused multiply-adds rather than Horner's `N - 1`. The gates are one dependent chain per step,
+/// so their latency is the step's.
+#[inline(always)]
+unsafe fn estrin<V: F32Math, const N: usize>(t: V, t2: V, k: &[f32; N]) -> V {
+    // SAFETY: the caller runs under the registers' instruction set.
+    unsafe {
+        // Pairs from the constant term up: `k[N-1] + k[N-2] t`, then `k[N-3] + k[N-4] t`, ...
+        let mut terms = [V::zero(); N];
+        let mut len = 0;
+        let mut i = N;
+        while i >= 2 {
+            terms[len] = V::fmadd(V::set(k[i - 2]), t, V::set(k[i - 1]));
+            len += 1;
+            i -= 2;
+        }
+        if i == 1 {
+            terms[len] = V::set(k[0]);
+            len += 1;
+        }
+        // Join neighbours with the next power: `a + t^(2^j) b`.
+        let mut power = t2;
+        while len > 1 {
+            let mut joined = 0;
+            let mut j = 0;
+            while j < len {
+                terms[joined] = if j + 1 < len { V::fmadd(terms[j + 1], power, terms[j]) } else { terms[j] };
+                joined += 1;
+                j += 2;
+            }
+            len = joined;
+            if len > 1 {
+                power = V::mul(power, power);
+            }
+        }
+        terms[0]
     }
 }
 
@@ -583,14 +621,8 @@ unsafe fn tanh<V: F32Math>(x: V) -> V {
         let c = |v: f32| V::set(v);
         let x = V::min(c(TANH_CLAMP), V::max(c(-TANH_CLAMP), x));
         let x2 = V::mul(x, x);
-        let mut p = c(TANH_P[0]);
-        for k in &TANH_P[1..] {
-            p = V::fmadd(p, x2, c(*k));
-        }
-        let mut q = c(TANH_Q[0]);
-        for k in &TANH_Q[1..] {
-            q = V::fmadd(q, x2, c(*k));
-        }
+        let x4 = V::mul(x2, x2);
+        let (p, q) = (estrin(x2, x4, &TANH_P), estrin(x2, x4, &TANH_Q));
         V::select_lt(V::abs(x), c(TANH_LINEAR), x, V::div(V::mul(p, x), q))
     }
 }
@@ -656,13 +688,23 @@ unsafe fn cell<V: F32Math>(kind: Gates, n: usize, x: *const f32, s: *const f32, 
 /// [`cell`] in AVX-512 registers.
 ///
 /// # Safety
-/// AVX-512F must be available; `x` and `s` hold `kind.gates() · n` values, `h` `n` and, for
-/// LSTM, `c` `n`.
+/// AVX-512F, AVX2 and FMA must be available; `x` and `s` hold `kind.gates() · n` values, `h`
+/// `n` and, for LSTM, `c` `n`.
+///
+/// Units that are not a whole number of 512-bit registers (8 of a GRU(8)) run in 256-bit ones
+/// (the level has AVX2 and FMA too): whole registers need no masks, and a masked load of a
+/// gate the projection just stored waits for the store to retire rather than being forwarded.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
     // SAFETY: passed on from the caller.
-    unsafe { cell::<F32x16>(kind, n, x, s, h, c) }
+    unsafe {
+        if n % F32x16::LANES == 0 {
+            cell::<F32x16>(kind, n, x, s, h, c)
+        } else {
+            cell::<F32x8>(kind, n, x, s, h, c)
+        }
+    }
 }
 
 /// [`cell`] in AVX2 registers.
