@@ -131,7 +131,12 @@ macro_rules! simd_kernels {
             }
             #[cfg(target_arch = "x86_64")]
             {
-                if level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
+                // Outputs that fill 256-bit registers but not 512-bit ones (24 floats of a
+                // GRU(8) step) run in the former: whole registers need no masked store, which a
+                // following load of the outputs cannot take forwarded.
+                let lanes = |bytes: usize| bytes / core::mem::size_of::<$t>();
+                let wide = n % lanes(64) == 0 || n % lanes(32) != 0;
+                if wide && level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
                     // SAFETY: the CPU has AVX-512F; the lengths were checked above.
                     unsafe { super::x86::gemv512(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n) };
                     return true;
