@@ -135,7 +135,7 @@ macro_rules! simd_kernels {
                 // GRU(8) step) run in the former: whole registers need no masked store, which a
                 // following load of the outputs cannot take forwarded.
                 let lanes = |bytes: usize| bytes / core::mem::size_of::<$t>();
-                let wide = n % lanes(64) == 0 || n % lanes(32) != 0;
+                let wide = n.is_multiple_of(lanes(64)) || !n.is_multiple_of(lanes(32));
                 if wide && level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
                     // SAFETY: the CPU has AVX-512F; the lengths were checked above.
                     unsafe { super::x86::gemv512(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n) };

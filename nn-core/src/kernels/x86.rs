@@ -699,7 +699,7 @@ unsafe fn cell<V: F32Math>(kind: Gates, n: usize, x: *const f32, s: *const f32, 
 pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
     // SAFETY: passed on from the caller.
     unsafe {
-        if n % F32x16::LANES == 0 {
+        if n.is_multiple_of(F32x16::LANES) {
             cell::<F32x16>(kind, n, x, s, h, c)
         } else {
             cell::<F32x8>(kind, n, x, s, h, c)
