@@ -27,6 +27,20 @@ pub trait ActivationMeta: Copy + Debug + PartialEq {
     const NAME: &'static str;
     /// The activation with Keras's default options.
     const DEFAULT: Self;
+    /// Which gate function of the recurrent cells' SIMD kernels this is, if one
+    /// ([`crate::kernels::gates`]): a cell whose activations are all such runs its gates there.
+    #[doc(hidden)]
+    const GATE: Option<GateFn> = None;
+}
+
+/// The activations the recurrent cells' gate kernels compute.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GateFn {
+    /// [`Sigmoid`].
+    Sigmoid,
+    /// [`Tanh`].
+    Tanh,
 }
 
 /// An activation over a tensor of any rank; those that are not elementwise (softmax) act on
@@ -96,7 +110,7 @@ fn hard_sigmoid<T: Float>(x: T) -> T {
 }
 
 macro_rules! unit_activation {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, |$x:ident| $body:expr) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $(gate: $gate:ident,)? |$x:ident| $body:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq)]
         pub struct $ty;
@@ -107,6 +121,7 @@ macro_rules! unit_activation {
         impl ActivationMeta for $ty {
             const NAME: &'static str = $name;
             const DEFAULT: Self = $ty;
+            $(const GATE: Option<GateFn> = Some(GateFn::$gate);)?
         }
 
         impl Elementwise for $ty {
@@ -132,11 +147,11 @@ unit_activation!(
 );
 unit_activation!(
     /// The logistic function `1 / (1 + e^-x)`, stable for large `|x|`.
-    Sigmoid, "sigmoid", |x| sigmoid(x)
+    Sigmoid, "sigmoid", gate: Sigmoid, |x| sigmoid(x)
 );
 unit_activation!(
     /// The hyperbolic tangent.
-    Tanh, "tanh", |x| x.fast_tanh()
+    Tanh, "tanh", gate: Tanh, |x| x.fast_tanh()
 );
 unit_activation!(
     /// `scale * elu(x, alpha)` with jax's constants `alpha = 1.6732632423543772`,

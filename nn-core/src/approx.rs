@@ -6,26 +6,48 @@
 //! `generic_fast_tanh_float`), more than an `f32` holds.
 #![allow(clippy::excessive_precision)]
 
+// The constants, shared with the SIMD gate kernels (`kernels::x86`) so that both compute the
+// same approximation.
+
+/// `exp_f32`'s argument bounds: below the lower `e^x` is zero, above the upper infinite.
+pub(crate) const EXP_CLAMP: (f32, f32) = (-104.0, 88.8);
+/// ln 2 split so that `n * LN2.0` is exact.
+pub(crate) const LN2: (f32, f32) = (0.693_359_4, -2.121_944_4e-4);
+/// Adding and subtracting 1.5 · 2^23 rounds to an integer without `f32::round` (not in `core`).
+pub(crate) const ROUND: f32 = 12_582_912.0;
+/// Cephes's polynomial for `(e^r - 1 - r) / r^2`, highest degree first.
+pub(crate) const EXP_POLY: [f32; 6] =
+    [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1];
+/// `tanh_f32`'s clamp: `tanh` is ±1 in `f32` beyond.
+pub(crate) const TANH_CLAMP: f32 = 7.905_311;
+/// Below this `|x|`, `x` itself is tanh to within rounding and keeps its exact value.
+pub(crate) const TANH_LINEAR: f32 = 4e-4;
+/// The numerator's polynomial in `x^2` (times `x`), highest degree first.
+pub(crate) const TANH_P: [f32; 7] = [
+    -2.760_768_5e-16,
+    2.000_187_9e-13,
+    -8.604_671_5e-11,
+    5.122_297e-8,
+    1.485_722_4e-5,
+    6.372_619_3e-4,
+    4.893_524_6e-3,
+];
+/// The denominator's polynomial in `x^2`, highest degree first.
+pub(crate) const TANH_Q: [f32; 4] = [1.198_258_4e-6, 1.185_347e-4, 2.268_434_6e-3, 4.893_525e-3];
+
 /// `e^x` for `f32`: Cephes's `expf` reduction and polynomial, with the power of two applied in
 /// two halves so that neither overflows early nor flushes to zero early. `x` above 88.72 gives
 /// infinity, below -103.97 zero, as `f32::exp` does.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
-    // ln 2 split so that `n * LN2_HI` is exact.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Round to nearest without `f32::round` (not in `core`): adding 1.5 · 2^23 drops the fraction.
-    const ROUND: f32 = 12_582_912.0;
-    let clamped = x.clamp(-104.0, 88.8);
+    let clamped = x.clamp(EXP_CLAMP.0, EXP_CLAMP.1);
     let n = (clamped * LOG2E + ROUND) - ROUND;
-    let r = clamped - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    let r = clamped - n * LN2.0 - n * LN2.1;
+    let mut p = EXP_POLY[0];
+    for k in &EXP_POLY[1..] {
+        p = p * r + k;
+    }
     let e = p * r * r + r + 1.0;
     let n = n as i32;
     let half = n >> 1;
@@ -44,23 +66,18 @@ pub fn exp_f32(x: f32) -> f32 {
 /// (`generic_fast_tanh_float`), degree 13/6 on `|x| <= 7.9`, where `tanh` is ±1 in `f32` beyond.
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    let x = x.clamp(-CLAMP, CLAMP);
+    let x = x.clamp(-TANH_CLAMP, TANH_CLAMP);
     let x2 = x * x;
-    let mut p = -2.760_768_5e-16f32;
-    p = p * x2 + 2.000_187_9e-13;
-    p = p * x2 + -8.604_671_5e-11;
-    p = p * x2 + 5.122_297e-8;
-    p = p * x2 + 1.485_722_4e-5;
-    p = p * x2 + 6.372_619_3e-4;
-    p = p * x2 + 4.893_524_6e-3;
+    let mut p = TANH_P[0];
+    for k in &TANH_P[1..] {
+        p = p * x2 + k;
+    }
     let p = p * x;
-    let mut q = 1.198_258_4e-6f32;
-    q = q * x2 + 1.185_347e-4;
-    q = q * x2 + 2.268_434_6e-3;
-    q = q * x2 + 4.893_525e-3;
-    // Below 4e-4, `x` itself is tanh to within rounding and keeps its exact value.
-    if x.abs() < 4e-4 { x } else { p / q }
+    let mut q = TANH_Q[0];
+    for k in &TANH_Q[1..] {
+        q = q * x2 + k;
+    }
+    if x.abs() < TANH_LINEAR { x } else { p / q }
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub fn level() -> Level {
 }
 
 /// Whether this CPU can run code compiled for `level`.
+#[inline]
 pub fn supports(level: Level) -> bool {
     level <= self::level()
 }

@@ -7,6 +7,7 @@
 //! same sums in the same order per output, so results agree to rounding (tested to 1e-6).
 
 pub mod cpu;
+pub mod gates;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -48,6 +49,21 @@ pub trait Element:
     /// `y += x · w` for one sample with this type's kernel for `level`, or `false` where it has
     /// none.
     fn accumulate_one(level: Level, x: &[Self], w: &[Self], y: &mut [Self], k: usize, n: usize) -> bool;
+
+    /// A recurrent cell's gates with Keras's default activations over `h.len()` units with
+    /// this type's kernel for `level`, or `false` where it has none; see [`gates::Gates`].
+    #[inline(always)]
+    fn cell_gates(
+        level: Level,
+        kind: gates::Gates,
+        x: &[Self],
+        s: &[Self],
+        h: &mut [Self],
+        c: &mut [Self],
+    ) -> bool {
+        let _ = (level, kind, x, s, h, c);
+        false
+    }
 }
 
 impl Element for f32 {
@@ -67,6 +83,17 @@ impl Element for f32 {
     #[inline(always)]
     fn accumulate_one(level: Level, x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) -> bool {
         gemm::accumulate_one_f32(level, x, w, y, k, n)
+    }
+    #[inline(always)]
+    fn cell_gates(
+        level: Level,
+        kind: gates::Gates,
+        x: &[f32],
+        s: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+    ) -> bool {
+        gates::cell_f32(level, kind, x, s, h, c)
     }
 }
 

@@ -12,6 +12,7 @@
 // The tile loops index accumulators and input rows by the same `r`: that is the tile.
 #![allow(clippy::needless_range_loop)]
 
+use super::gates::Gates;
 use core::arch::x86_64::*;
 
 /// One SIMD register of `T`s, as the kernels use it. Each method is one or two intrinsics of
@@ -449,4 +450,270 @@ pub(crate) unsafe fn gemv512<T: Simd>(x: *const T, w: *const T, y: *mut T, k: us
 pub(crate) unsafe fn gemv256<T: Simd>(x: *const T, w: *const T, y: *mut T, k: usize, n: usize) {
     // SAFETY: passed on from the caller.
     unsafe { gemv::<T::Ymm>(x, w, y, k, n) }
+}
+
+/// The `f32` arithmetic the gate kernels need beyond [`Vector`]: the float and integer lane
+/// operations of `approx::exp_f32` and `approx::tanh_f32`.
+pub(crate) trait F32Math: Vector<T = f32> {
+    unsafe fn set(v: f32) -> Self;
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    unsafe fn sub(a: Self, b: Self) -> Self;
+    unsafe fn div(a: Self, b: Self) -> Self;
+    /// `min(a, b)`, `b` where either is NaN (so `min(bound, x)` keeps a NaN `x`).
+    unsafe fn min(a: Self, b: Self) -> Self;
+    /// `max(a, b)`, `b` where either is NaN.
+    unsafe fn max(a: Self, b: Self) -> Self;
+    unsafe fn abs(a: Self) -> Self;
+    /// `a < b ? then : otherwise` per lane (false where either is NaN).
+    unsafe fn select_lt(a: Self, b: Self, then: Self, otherwise: Self) -> Self;
+    /// `e · 2^n` for integral `n` in `-150..=128`, as `exp_f32` applies it: in two halves, so
+    /// that neither overflows nor flushes to zero early.
+    unsafe fn scale2(e: Self, n: Self) -> Self;
+}
+
+// Each register's intrinsics for `F32Math`, by name; `castsi_ps` reinterprets integer lanes.
+macro_rules! f32_math {
+    ($name:ident, set: $set:ident, mul: $mul:ident, sub: $sub:ident, div: $div:ident,
+     min: $min:ident, max: $max:ident, abs: |$aa:ident| $abs:expr,
+     select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr,
+     cvt: $cvt:ident, srai: $srai:ident, set1_epi32: $set1i:ident, add_epi32: $addi:ident,
+     sub_epi32: $subi:ident, slli: $slli:ident, castsi_ps: $cast:ident) => {
+        impl F32Math for $name {
+            #[inline(always)]
+            unsafe fn set(v: f32) -> Self {
+                unsafe { Self($set(v)) }
+            }
+            #[inline(always)]
+            unsafe fn mul(a: Self, b: Self) -> Self {
+                unsafe { Self($mul(a.0, b.0)) }
+            }
+            #[inline(always)]
+            unsafe fn sub(a: Self, b: Self) -> Self {
+                unsafe { Self($sub(a.0, b.0)) }
+            }
+            #[inline(always)]
+            unsafe fn div(a: Self, b: Self) -> Self {
+                unsafe { Self($div(a.0, b.0)) }
+            }
+            #[inline(always)]
+            unsafe fn min(a: Self, b: Self) -> Self {
+                unsafe { Self($min(a.0, b.0)) }
+            }
+            #[inline(always)]
+            unsafe fn max(a: Self, b: Self) -> Self {
+                unsafe { Self($max(a.0, b.0)) }
+            }
+            #[inline(always)]
+            unsafe fn abs($aa: Self) -> Self {
+                unsafe { Self($abs) }
+            }
+            #[inline(always)]
+            unsafe fn select_lt($la: Self, $lb: Self, $lt: Self, $lo: Self) -> Self {
+                unsafe { Self($select) }
+            }
+            #[inline(always)]
+            unsafe fn scale2(e: Self, n: Self) -> Self {
+                unsafe {
+                    let n = $cvt(n.0);
+                    let half = $srai::<1>(n);
+                    let bias = $set1i(127);
+                    let pow = |k| $cast($slli::<23>($addi(k, bias)));
+                    Self($mul($mul(e.0, pow(half)), pow($subi(n, half))))
+                }
+            }
+        }
+    };
+}
+
+f32_math!(F32x16, set: _mm512_set1_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps, div: _mm512_div_ps,
+    min: _mm512_min_ps, max: _mm512_max_ps, abs: |a| _mm512_abs_ps(a.0),
+    select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0),
+    cvt: _mm512_cvtps_epi32, srai: _mm512_srai_epi32, set1_epi32: _mm512_set1_epi32,
+    add_epi32: _mm512_add_epi32, sub_epi32: _mm512_sub_epi32, slli: _mm512_slli_epi32,
+    castsi_ps: _mm512_castsi512_ps);
+
+f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, div: _mm256_div_ps,
+    min: _mm256_min_ps, max: _mm256_max_ps, abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
+    select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)),
+    cvt: _mm256_cvtps_epi32, srai: _mm256_srai_epi32, set1_epi32: _mm256_set1_epi32,
+    add_epi32: _mm256_add_epi32, sub_epi32: _mm256_sub_epi32, slli: _mm256_slli_epi32,
+    castsi_ps: _mm256_castsi256_ps);
+
+/// `approx::exp_f32` over a register, for arguments at most 0 (sigmoid's `e^-|x|`), so the
+/// overflow to infinity above 88.72 never applies. The same reduction and polynomial, with
+/// fused multiply-adds: lanes agree with the scalar function to an ulp or two.
+#[inline(always)]
+unsafe fn exp_nonpositive<V: F32Math>(x: V) -> V {
+    use crate::approx::{EXP_CLAMP, EXP_POLY, LN2, ROUND};
+    // SAFETY: the caller runs under the registers' instruction set.
+    unsafe {
+        let c = |v: f32| V::set(v);
+        // NaN stays NaN through the bound (see `F32Math::max`).
+        let x = V::max(c(EXP_CLAMP.0), x);
+        let n = V::sub(V::fmadd(x, c(core::f32::consts::LOG2_E), c(ROUND)), c(ROUND));
+        let r = V::fmadd(n, c(-LN2.1), V::fmadd(n, c(-LN2.0), x));
+        let r2 = V::mul(r, r);
+        let p = estrin(r, r2, &EXP_POLY);
+        let e = V::add(V::fmadd(p, r2, r), c(1.0));
+        V::scale2(e, n)
+    }
+}
+
+/// The polynomial `k[0] t^(N-1) + ... + k[N-1]` by Estrin's scheme (`t2 = t²`): pairs of
+/// coefficients in parallel, then joined by powers of `t²`, so that its latency is about `log2 N`
+/// fused multiply-adds rather than Horner's `N - 1`. The gates are one dependent chain per step,
+/// so their latency is the step's.
+#[inline(always)]
+unsafe fn estrin<V: F32Math, const N: usize>(t: V, t2: V, k: &[f32; N]) -> V {
+    // SAFETY: the caller runs under the registers' instruction set.
+    unsafe {
+        // Pairs from the constant term up: `k[N-1] + k[N-2] t`, then `k[N-3] + k[N-4] t`, ...
+        let mut terms = [V::zero(); N];
+        let mut len = 0;
+        let mut i = N;
+        while i >= 2 {
+            terms[len] = V::fmadd(V::set(k[i - 2]), t, V::set(k[i - 1]));
+            len += 1;
+            i -= 2;
+        }
+        if i == 1 {
+            terms[len] = V::set(k[0]);
+            len += 1;
+        }
+        // Join neighbours with the next power: `a + t^(2^j) b`.
+        let mut power = t2;
+        while len > 1 {
+            let mut joined = 0;
+            let mut j = 0;
+            while j < len {
+                terms[joined] = if j + 1 < len { V::fmadd(terms[j + 1], power, terms[j]) } else { terms[j] };
+                joined += 1;
+                j += 2;
+            }
+            len = joined;
+            if len > 1 {
+                power = V::mul(power, power);
+            }
+        }
+        terms[0]
+    }
+}
+
+/// `activations::sigmoid` for `f32` over a register: `1 / (1 + e^-|x|)`, times `e^-|x|` for
+/// negative `x`.
+#[inline(always)]
+unsafe fn sigmoid<V: F32Math>(x: V) -> V {
+    // SAFETY: the caller runs under the registers' instruction set.
+    unsafe {
+        let e = exp_nonpositive(V::sub(V::zero(), V::abs(x)));
+        let s = V::div(V::set(1.0), V::add(V::set(1.0), e));
+        V::select_lt(x, V::zero(), V::mul(e, s), s)
+    }
+}
+
+/// `approx::tanh_f32` over a register: the same rational approximation, its polynomials in
+/// fused multiply-adds.
+#[inline(always)]
+unsafe fn tanh<V: F32Math>(x: V) -> V {
+    use crate::approx::{TANH_CLAMP, TANH_LINEAR, TANH_P, TANH_Q};
+    // SAFETY: the caller runs under the registers' instruction set.
+    unsafe {
+        let c = |v: f32| V::set(v);
+        let x = V::min(c(TANH_CLAMP), V::max(c(-TANH_CLAMP), x));
+        let x2 = V::mul(x, x);
+        let x4 = V::mul(x2, x2);
+        let (p, q) = (estrin(x2, x4, &TANH_P), estrin(x2, x4, &TANH_Q));
+        V::select_lt(V::abs(x), c(TANH_LINEAR), x, V::div(V::mul(p, x), q))
+    }
+}
+
+/// One register of units of [`cell`] at unit `o`: lanes `0..count` real.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn cell_lanes<V: F32Math>(
+    kind: Gates,
+    n: usize,
+    o: usize,
+    count: usize,
+    x: *const f32,
+    s: *const f32,
+    h: *mut f32,
+    c: *mut f32,
+) {
+    // SAFETY: the caller keeps `gates · n` values in `x` and `s`, `n` in `h` and `c`, and
+    // `o + count <= n`; masks keep every access within `count`.
+    unsafe {
+        let m = V::mask(count);
+        let whole = count >= V::LANES;
+        let ld = |p: *const f32, g: usize| {
+            let p = p.add(g * n + o);
+            if whole { V::load(p) } else { V::load_masked(p, m) }
+        };
+        let st =
+            |p: *mut f32, v: V| if whole { V::store(p.add(o), v) } else { V::store_masked(p.add(o), m, v) };
+        match kind {
+            Gates::Simple => st(h, tanh(V::add(ld(x, 0), ld(s, 0)))),
+            Gates::Gru => {
+                let z = sigmoid(V::add(ld(s, 0), ld(x, 0)));
+                let r = sigmoid(V::add(ld(s, 1), ld(x, 1)));
+                // Rounded as the portable cell rounds it: a fused multiply-add would differ where
+                // `x_h` and `r · s_h` nearly cancel, which `tanh` passes on near zero.
+                let cand = tanh(V::add(ld(x, 2), V::mul(r, ld(s, 2))));
+                st(h, V::fmadd(z, ld(h, 0), V::mul(V::sub(V::set(1.0), z), cand)));
+            }
+            Gates::Lstm => {
+                let pre = |g| V::add(ld(s, g), ld(x, g));
+                let (i, f, g, out) = (sigmoid(pre(0)), sigmoid(pre(1)), tanh(pre(2)), sigmoid(pre(3)));
+                let cv = V::fmadd(f, ld(c, 0), V::mul(i, g));
+                st(c, cv);
+                st(h, V::mul(out, tanh(cv)));
+            }
+        }
+    }
+}
+
+/// The gates and state update of a recurrent cell with Keras's default activations, after its
+/// projections (see [`Gates`]), one register of units at a time: every gate of those units is
+/// computed, activated and folded into the state without leaving registers.
+#[inline(always)]
+unsafe fn cell<V: F32Math>(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
+    let mut o = 0;
+    while o < n {
+        // SAFETY: passed on from the caller, `o < n`.
+        unsafe { cell_lanes::<V>(kind, n, o, (n - o).min(V::LANES), x, s, h, c) };
+        o += V::LANES;
+    }
+}
+
+/// [`cell`] in AVX-512 registers.
+///
+/// # Safety
+/// AVX-512F, AVX2 and FMA must be available; `x` and `s` hold `kind.gates() · n` values, `h`
+/// `n` and, for LSTM, `c` `n`.
+///
+/// Units that are not a whole number of 512-bit registers (8 of a GRU(8)) run in 256-bit ones
+/// (the level has AVX2 and FMA too): whole registers need no masks, and a masked load of a
+/// gate the projection just stored waits for the store to retire rather than being forwarded.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        if n.is_multiple_of(F32x16::LANES) {
+            cell::<F32x16>(kind, n, x, s, h, c)
+        } else {
+            cell::<F32x8>(kind, n, x, s, h, c)
+        }
+    }
+}
+
+/// [`cell`] in AVX2 registers.
+///
+/// # Safety
+/// AVX2 and FMA must be available; sizes as for [`cell512`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn cell256(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
+    // SAFETY: passed on from the caller.
+    unsafe { cell::<F32x8>(kind, n, x, s, h, c) }
 }

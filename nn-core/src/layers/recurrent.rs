@@ -7,9 +7,10 @@
 //! for GRU, `i, f, c, o` for LSTM.
 
 use crate::Float;
-use crate::activations::{ActivationFn, Sigmoid, Tanh};
+use crate::activations::{ActivationFn, GateFn, Sigmoid, Tanh};
 use crate::init::{Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
+use crate::kernels::gates::Gates;
 use crate::kernels::gemm;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Tensor, Tensor2};
@@ -64,6 +65,12 @@ fn project<T: Float>(level: Level, h: &[T], rk: &[T], rb: Option<&[T]>, scratch:
     }
 }
 
+/// Whether a cell's activations are Keras's defaults, `tanh` (`A`) and `sigmoid` (`R`), which
+/// the gate kernels compute ([`Gates`]).
+const fn default_activations<A: ActivationFn, R: ActivationFn>() -> bool {
+    matches!((A::GATE, R::GATE), (Some(GateFn::Tanh), Some(GateFn::Sigmoid)))
+}
+
 /// `SimpleRNN`: `h = activation(x · kernel + h · recurrent_kernel + bias)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SimpleCell<A = Tanh> {
@@ -91,6 +98,9 @@ impl<A: ActivationFn> Cell for SimpleCell<A> {
         s: &mut [T],
     ) {
         project(level, h, rk, None, s);
+        if matches!(A::GATE, Some(GateFn::Tanh)) && T::cell_gates(level, Gates::Simple, x, s, h, &mut []) {
+            return;
+        }
         for ((hv, xv), sv) in h.iter_mut().zip(x).zip(s.iter()) {
             *hv = *xv + *sv;
         }
@@ -141,6 +151,10 @@ impl<A: ActivationFn, R: ActivationFn, const RESET_AFTER: bool> Cell for GruCell
                     *v += *hi * *w;
                 }
             }
+        }
+        if RESET_AFTER && default_activations::<A, R>() && T::cell_gates(level, Gates::Gru, x, s, h, &mut [])
+        {
+            return;
         }
         let (zr, cand) = s.split_at_mut(2 * n);
         for (v, xv) in zr.iter_mut().zip(&x[..2 * n]) {
@@ -199,6 +213,9 @@ impl<A: ActivationFn, R: ActivationFn> Cell for LstmCell<A, R> {
     ) {
         let n = h.len();
         project(level, h, rk, None, s);
+        if default_activations::<A, R>() && T::cell_gates(level, Gates::Lstm, x, s, h, c) {
+            return;
+        }
         for (v, xv) in s.iter_mut().zip(x) {
             *v += *xv;
         }
@@ -484,7 +501,7 @@ impl<
     ) -> SVector<T, H> {
         let mut xp = [T::ZERO; GH];
         let input_bias = if USE_BIAS { Some(&self.bias[0][..]) } else { None };
-        gemm::dense(level, x.as_slice(), self.kernel.as_flattened(), input_bias, &mut xp, I, GH);
+        gemm::dense_one(level, x.as_slice(), self.kernel.as_flattened(), input_bias, &mut xp, I, GH);
         let recurrent_bias = if USE_BIAS && C::BIAS_ROWS == 2 { Some(&self.bias[1][..]) } else { None };
         let mut scratch = [T::ZERO; GH];
         let rk = self.recurrent_kernel.as_flattened();
