@@ -316,3 +316,24 @@ fn final_states_feed_other_layers_and_show_their_tensor_in_the_summary() {
     let concatenate = Encoder::LAYERS.iter().find(|l| l.class == "Concatenate").unwrap();
     assert_eq!(concatenate.inbound, ["global_average_pooling1d[0][0]", "encoder[0][1]"]);
 }
+
+sequential! {
+    /// Kernels too large for L1 together: `step` alternates the order of its products.
+    #[stream]
+    struct WideGru { Input<12, 64>, GRU<64, return_sequences = true> }
+}
+
+#[test]
+fn stepping_a_wide_gru_gives_what_predict_gives() {
+    let model = WideGru::boxed_seeded(6);
+    let x = Tensor2::<f32, 12, 64>::from_slice(&std::array::from_fn::<f32, 768, _>(|i| {
+        ((i * 29) % 23) as f32 / 23.0 - 0.5
+    }));
+    let whole = model.predict(&x);
+    let mut state = WideGruState::ZEROS;
+    for t in 0..12 {
+        let y = model.step(&mut state, &x.step(t).into_owned());
+        let want = whole.step(t);
+        assert!((y - want).amax() <= 1e-6, "step {t}: {}", (y - want).amax());
+    }
+}

@@ -28,11 +28,13 @@ pub struct RnnState<T, const H: usize> {
     pub h: [T; H],
     /// LSTM's cell state (unused by the others).
     pub c: [T; H],
+    /// Which of the step's two products runs first (they alternate, to reuse L1).
+    pub flip: bool,
 }
 
 impl<T: Float, const H: usize> RnnState<T, H> {
     /// The state before the first step.
-    pub const ZEROS: Self = RnnState { h: [T::ZERO; H], c: [T::ZERO; H] };
+    pub const ZEROS: Self = RnnState { h: [T::ZERO; H], c: [T::ZERO; H], flip: false };
 }
 
 /// The last `R` steps of `C` channels a causal convolution reads, oldest overwritten first;

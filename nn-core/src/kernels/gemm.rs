@@ -26,7 +26,9 @@ pub fn dense<T: Element>(
 
 /// [`dense`] for one sample (`x` holds `k` values): the one-sample kernel keeps several running
 /// sums per output register, where the batched kernel's one-row tile waits on a single FMA chain
-/// per register (a GRU(64) step spent 40% of its time there).
+/// per register (a GRU(64) step spent 40% of its time there). `backwards` reads the columns'
+/// blocks from the last (see [`Element::accumulate_one_ordered`]).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn dense_one<T: Element>(
     level: Level,
@@ -36,6 +38,7 @@ pub fn dense_one<T: Element>(
     y: &mut [T],
     k: usize,
     n: usize,
+    backwards: bool,
 ) {
     if y.len() < n || bias.is_some_and(|b| b.len() < n) {
         return;
@@ -44,7 +47,7 @@ pub fn dense_one<T: Element>(
         Some(b) => y[..n].copy_from_slice(&b[..n]),
         None => y[..n].fill(T::default()),
     }
-    if !T::accumulate_one(level, x, w, y, k, n) {
+    if !T::accumulate_one_ordered(level, x, w, y, k, n, backwards) {
         portable(x, k, w, bias, y, k, n);
     }
 }
@@ -122,10 +125,19 @@ macro_rules! simd_kernels {
         }
 
         /// `y += x · w` for one sample (`x` holds `k` values, `w` `k × n`, `y` `n`) with the
-        /// kernel for `level`. Returns `false`, touching nothing, where `level` has no kernel on
-        /// this CPU or the slices are too short: the caller then runs its portable loop.
+        /// kernel for `level`, its blocks of columns from the last one if `backwards` (the
+        /// same sums). Returns `false`, touching nothing, where `level` has no kernel on this
+        /// CPU or the slices are too short: the caller then runs its portable loop.
         #[inline(always)]
-        pub(crate) fn $one(level: Level, x: &[$t], w: &[$t], y: &mut [$t], k: usize, n: usize) -> bool {
+        pub(crate) fn $one(
+            level: Level,
+            x: &[$t],
+            w: &[$t],
+            y: &mut [$t],
+            k: usize,
+            n: usize,
+            backwards: bool,
+        ) -> bool {
             if k == 0 || n == 0 || x.len() < k || w.len() < k * n || y.len() < n {
                 return false;
             }
@@ -138,16 +150,16 @@ macro_rules! simd_kernels {
                 let wide = n.is_multiple_of(lanes(64)) || !n.is_multiple_of(lanes(32));
                 if wide && level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
                     // SAFETY: the CPU has AVX-512F; the lengths were checked above.
-                    unsafe { super::x86::gemv512(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n) };
+                    unsafe { super::x86::gemv512(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n, backwards) };
                     return true;
                 }
                 if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
                     // SAFETY: as above, with AVX2 and FMA.
-                    unsafe { super::x86::gemv256(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n) };
+                    unsafe { super::x86::gemv256(x.as_ptr(), w.as_ptr(), y.as_mut_ptr(), k, n, backwards) };
                     return true;
                 }
             }
-            let _ = level;
+            let _ = (level, backwards);
             false
         }
     };
@@ -196,6 +208,34 @@ mod tests {
             *v = T::of((s >> 8) as f64 / (1u32 << 24) as f64 - 0.5);
         }
         out
+    }
+
+    /// The one-sample kernel's columns read from the last block give the same sums, bit for
+    /// bit: each output's sum runs over the rows in the same order either way.
+    fn backwards_blocks_give_the_same_sums<T: Float>() {
+        for &(k, n) in &[(8, 24), (12, 300), (5, 129), (16, 256), (3, 1)] {
+            let (x, w, b) = (fill::<T>(k, 4), fill::<T>(k * n, 5), fill::<T>(n, 6));
+            for level in [Level::Avx2, Level::Avx512] {
+                if !cpu::supports(level) {
+                    continue;
+                }
+                let (mut forwards, mut backwards) = ([T::ZERO; 4096], [T::ZERO; 4096]);
+                dense_one(level, &x[..k], &w[..k * n], Some(&b[..n]), &mut forwards[..n], k, n, false);
+                dense_one(level, &x[..k], &w[..k * n], Some(&b[..n]), &mut backwards[..n], k, n, true);
+                assert!(forwards[..n] == backwards[..n], "{level:?} {k}x{n}");
+                assert!(forwards[..n] != [T::ZERO; 4096][..n], "{level:?} {k}x{n}: nothing computed");
+            }
+        }
+    }
+
+    #[test]
+    fn backwards_blocks_give_the_same_sums_f32() {
+        backwards_blocks_give_the_same_sums::<f32>();
+    }
+
+    #[test]
+    fn backwards_blocks_give_the_same_sums_f64() {
+        backwards_blocks_give_the_same_sums::<f64>();
     }
 
     fn agrees_on_ragged_shapes<T: Float>() {

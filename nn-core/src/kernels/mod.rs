@@ -48,7 +48,24 @@ pub trait Element:
 
     /// `y += x · w` for one sample with this type's kernel for `level`, or `false` where it has
     /// none.
-    fn accumulate_one(level: Level, x: &[Self], w: &[Self], y: &mut [Self], k: usize, n: usize) -> bool;
+    #[inline(always)]
+    fn accumulate_one(level: Level, x: &[Self], w: &[Self], y: &mut [Self], k: usize, n: usize) -> bool {
+        Self::accumulate_one_ordered(level, x, w, y, k, n, false)
+    }
+
+    /// As [`Element::accumulate_one`], reading the columns of `w` a block at a time from the last
+    /// block if `backwards`: the same sums, for a caller that alternates directions so that
+    /// what one product read last is what the next reads first, still in L1.
+    #[allow(clippy::too_many_arguments)]
+    fn accumulate_one_ordered(
+        level: Level,
+        x: &[Self],
+        w: &[Self],
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+        backwards: bool,
+    ) -> bool;
 
     /// A recurrent cell's gates with Keras's default activations over `h.len()` units with
     /// this type's kernel for `level`, or `false` where it has none; see [`gates::Gates`].
@@ -81,8 +98,16 @@ impl Element for f32 {
         gemm::dense_f32(level, x, stride, w, bias, y, k, n)
     }
     #[inline(always)]
-    fn accumulate_one(level: Level, x: &[f32], w: &[f32], y: &mut [f32], k: usize, n: usize) -> bool {
-        gemm::accumulate_one_f32(level, x, w, y, k, n)
+    fn accumulate_one_ordered(
+        level: Level,
+        x: &[f32],
+        w: &[f32],
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+        backwards: bool,
+    ) -> bool {
+        gemm::accumulate_one_f32(level, x, w, y, k, n, backwards)
     }
     #[inline(always)]
     fn cell_gates(
@@ -112,8 +137,16 @@ impl Element for f64 {
         gemm::dense_f64(level, x, stride, w, bias, y, k, n)
     }
     #[inline(always)]
-    fn accumulate_one(level: Level, x: &[f64], w: &[f64], y: &mut [f64], k: usize, n: usize) -> bool {
-        gemm::accumulate_one_f64(level, x, w, y, k, n)
+    fn accumulate_one_ordered(
+        level: Level,
+        x: &[f64],
+        w: &[f64],
+        y: &mut [f64],
+        k: usize,
+        n: usize,
+        backwards: bool,
+    ) -> bool {
+        gemm::accumulate_one_f64(level, x, w, y, k, n, backwards)
     }
 }
 

@@ -248,10 +248,11 @@ unsafe fn tile<V: Vector, const MR: usize>(
 /// pass, where the sizes are constants, so it folds to one block kernel call that LLVM can
 /// inline in turn (M1 went from ~140 to ~110 ns once whole layers inlined).
 #[inline(always)]
-unsafe fn gemv<V: Vector>(x: *const V::T, w: *const V::T, y: *mut V::T, k: usize, n: usize) {
+unsafe fn gemv<V: Vector>(x: *const V::T, w: *const V::T, y: *mut V::T, k: usize, n: usize, backwards: bool) {
     let block = if V::WIDE { 8 } else { 4 } * V::LANES;
-    let mut o = 0;
-    while o < n {
+    let count = n.div_ceil(block);
+    for j in 0..count {
+        let o = block * if backwards { count - 1 - j } else { j };
         let width = (n - o).min(block);
         let blocks = width.div_ceil(V::LANES);
         let last = width - V::LANES * (blocks - 1);
@@ -278,7 +279,6 @@ unsafe fn gemv<V: Vector>(x: *const V::T, w: *const V::T, y: *mut V::T, k: usize
                 }
             }
         }
-        o += block;
     }
 }
 
@@ -437,9 +437,16 @@ pub(crate) unsafe fn gemm256<T: Simd>(
 /// # Safety
 /// AVX-512F must be available; `x` holds `k`, `w` `k × n` and `y` `n` values.
 #[inline(always)]
-pub(crate) unsafe fn gemv512<T: Simd>(x: *const T, w: *const T, y: *mut T, k: usize, n: usize) {
+pub(crate) unsafe fn gemv512<T: Simd>(
+    x: *const T,
+    w: *const T,
+    y: *mut T,
+    k: usize,
+    n: usize,
+    backwards: bool,
+) {
     // SAFETY: passed on from the caller.
-    unsafe { gemv::<T::Zmm>(x, w, y, k, n) }
+    unsafe { gemv::<T::Zmm>(x, w, y, k, n, backwards) }
 }
 
 /// [`gemv`] in AVX2 registers.
@@ -447,9 +454,16 @@ pub(crate) unsafe fn gemv512<T: Simd>(x: *const T, w: *const T, y: *mut T, k: us
 /// # Safety
 /// AVX2 and FMA must be available; sizes as for [`gemv512`].
 #[inline(always)]
-pub(crate) unsafe fn gemv256<T: Simd>(x: *const T, w: *const T, y: *mut T, k: usize, n: usize) {
+pub(crate) unsafe fn gemv256<T: Simd>(
+    x: *const T,
+    w: *const T,
+    y: *mut T,
+    k: usize,
+    n: usize,
+    backwards: bool,
+) {
     // SAFETY: passed on from the caller.
-    unsafe { gemv::<T::Ymm>(x, w, y, k, n) }
+    unsafe { gemv::<T::Ymm>(x, w, y, k, n, backwards) }
 }
 
 /// The `f32` arithmetic the gate kernels need beyond [`Vector`]: the float and integer lane
