@@ -93,8 +93,7 @@ fn max_of<T: Float>(values: &[T]) -> T {
 #[inline(always)]
 fn sigmoid<T: Float>(x: T) -> T {
     let e = (-x.abs()).fast_exp();
-    let s = T::ONE / (T::ONE + e);
-    if x >= T::ZERO { s } else { e * s }
+    (if x >= T::ZERO { T::ONE } else { e }) / (T::ONE + e)
 }
 
 /// `ln(1 + e^x)` as `max(x, 0) + ln(1 + e^-|x|)` (jax's `logaddexp(x, 0)`), exact for large `|x|`.

@@ -478,20 +478,31 @@ pub(crate) trait F32Math: Vector<T = f32> {
     /// `max(a, b)`, `b` where either is NaN.
     unsafe fn max(a: Self, b: Self) -> Self;
     unsafe fn abs(a: Self) -> Self;
+    /// `-|a|`: one bitwise operation, where `0 - |a|` would be an abs and a subtraction in the
+    /// chain.
+    unsafe fn neg_abs(a: Self) -> Self;
     /// `a < b ? then : otherwise` per lane (false where either is NaN).
     unsafe fn select_lt(a: Self, b: Self, then: Self, otherwise: Self) -> Self;
     /// `e · 2^n` for integral `n` in `-150..=128`, as `exp_f32` applies it: in two halves, so
     /// that neither overflows nor flushes to zero early.
     unsafe fn scale2(e: Self, n: Self) -> Self;
+    /// [`F32Math::scale2`] in one AVX-512 `vscalefps` (the 256-bit registers borrow the low half
+    /// of a 512-bit one, so that AVX-512F suffices): the exact product rounded once, as the two
+    /// halves round it, in a third of their latency.
+    ///
+    /// # Safety
+    /// AVX-512F must be available.
+    unsafe fn scalef(e: Self, n: Self) -> Self;
 }
 
 // Each register's intrinsics for `F32Math`, by name; `castsi_ps` reinterprets integer lanes.
 macro_rules! f32_math {
     ($name:ident, set: $set:ident, mul: $mul:ident, sub: $sub:ident, div: $div:ident,
-     min: $min:ident, max: $max:ident, abs: |$aa:ident| $abs:expr,
+     min: $min:ident, max: $max:ident, abs: |$aa:ident| $abs:expr, neg_abs: |$na:ident| $neg_abs:expr,
      select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr,
      cvt: $cvt:ident, srai: $srai:ident, set1_epi32: $set1i:ident, add_epi32: $addi:ident,
-     sub_epi32: $subi:ident, slli: $slli:ident, castsi_ps: $cast:ident) => {
+     sub_epi32: $subi:ident, slli: $slli:ident, castsi_ps: $cast:ident,
+     scalef: |$fe:ident, $fn:ident| $scalef:expr) => {
         impl F32Math for $name {
             #[inline(always)]
             unsafe fn set(v: f32) -> Self {
@@ -522,6 +533,10 @@ macro_rules! f32_math {
                 unsafe { Self($abs) }
             }
             #[inline(always)]
+            unsafe fn neg_abs($na: Self) -> Self {
+                unsafe { Self($neg_abs) }
+            }
+            #[inline(always)]
             unsafe fn select_lt($la: Self, $lb: Self, $lt: Self, $lo: Self) -> Self {
                 unsafe { Self($select) }
             }
@@ -535,29 +550,36 @@ macro_rules! f32_math {
                     Self($mul($mul(e.0, pow(half)), pow($subi(n, half))))
                 }
             }
+            #[inline(always)]
+            unsafe fn scalef($fe: Self, $fn: Self) -> Self {
+                unsafe { Self($scalef) }
+            }
         }
     };
 }
 
 f32_math!(F32x16, set: _mm512_set1_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps, div: _mm512_div_ps,
     min: _mm512_min_ps, max: _mm512_max_ps, abs: |a| _mm512_abs_ps(a.0),
+    neg_abs: |a| _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a.0), _mm512_set1_epi32(i32::MIN))),
     select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0),
     cvt: _mm512_cvtps_epi32, srai: _mm512_srai_epi32, set1_epi32: _mm512_set1_epi32,
     add_epi32: _mm512_add_epi32, sub_epi32: _mm512_sub_epi32, slli: _mm512_slli_epi32,
-    castsi_ps: _mm512_castsi512_ps);
+    castsi_ps: _mm512_castsi512_ps, scalef: |e, n| _mm512_scalef_ps(e.0, n.0));
 
 f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, div: _mm256_div_ps,
     min: _mm256_min_ps, max: _mm256_max_ps, abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
+    neg_abs: |a| _mm256_or_ps(_mm256_set1_ps(-0.0), a.0),
     select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)),
     cvt: _mm256_cvtps_epi32, srai: _mm256_srai_epi32, set1_epi32: _mm256_set1_epi32,
     add_epi32: _mm256_add_epi32, sub_epi32: _mm256_sub_epi32, slli: _mm256_slli_epi32,
-    castsi_ps: _mm256_castsi256_ps);
+    castsi_ps: _mm256_castsi256_ps,
+    scalef: |e, n| _mm512_castps512_ps256(_mm512_scalef_ps(_mm512_castps256_ps512(e.0), _mm512_castps256_ps512(n.0))));
 
 /// `approx::exp_f32` over a register, for arguments at most 0 (sigmoid's `e^-|x|`), so the
 /// overflow to infinity above 88.72 never applies. The same reduction and polynomial, with
 /// fused multiply-adds: lanes agree with the scalar function to an ulp or two.
 #[inline(always)]
-unsafe fn exp_nonpositive<V: F32Math>(x: V) -> V {
+unsafe fn exp_nonpositive<V: F32Math, const SCALEF: bool>(x: V) -> V {
     use crate::approx::{EXP_CLAMP, EXP_POLY, LN2, ROUND};
     // SAFETY: the caller runs under the registers' instruction set.
     unsafe {
@@ -569,7 +591,7 @@ unsafe fn exp_nonpositive<V: F32Math>(x: V) -> V {
         let r2 = V::mul(r, r);
         let p = estrin(r, r2, &EXP_POLY);
         let e = V::add(V::fmadd(p, r2, r), c(1.0));
-        V::scale2(e, n)
+        if SCALEF { V::scalef(e, n) } else { V::scale2(e, n) }
     }
 }
 
@@ -613,15 +635,17 @@ unsafe fn estrin<V: F32Math, const N: usize>(t: V, t2: V, k: &[f32; N]) -> V {
     }
 }
 
-/// `activations::sigmoid` for `f32` over a register: `1 / (1 + e^-|x|)`, times `e^-|x|` for
-/// negative `x`.
+/// `activations::sigmoid` for `f32` over a register: `1 / (1 + e^-|x|)`, or `e^-|x|` over
+/// the same for negative `x`. The numerator is chosen while the denominator is summed, so the
+/// division ends the chain. `SCALEF`: the registers run under AVX-512F (see
+/// [`F32Math::scalef`]).
 #[inline(always)]
-unsafe fn sigmoid<V: F32Math>(x: V) -> V {
-    // SAFETY: the caller runs under the registers' instruction set.
+unsafe fn sigmoid<V: F32Math, const SCALEF: bool>(x: V) -> V {
+    // SAFETY: the caller runs under the registers' instruction set (and AVX-512F with `SCALEF`).
     unsafe {
-        let e = exp_nonpositive(V::sub(V::zero(), V::abs(x)));
-        let s = V::div(V::set(1.0), V::add(V::set(1.0), e));
-        V::select_lt(x, V::zero(), V::mul(e, s), s)
+        let one = V::set(1.0);
+        let e = exp_nonpositive::<V, SCALEF>(V::neg_abs(x));
+        V::div(V::select_lt(x, V::zero(), e, one), V::add(one, e))
     }
 }
 
@@ -644,7 +668,7 @@ unsafe fn tanh<V: F32Math>(x: V) -> V {
 /// One register of units of [`cell`] at unit `o`: lanes `0..count` real.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn cell_lanes<V: F32Math>(
+unsafe fn cell_lanes<V: F32Math, const SCALEF: bool>(
     kind: Gates,
     n: usize,
     o: usize,
@@ -668,8 +692,8 @@ unsafe fn cell_lanes<V: F32Math>(
         match kind {
             Gates::Simple => st(h, tanh(V::add(ld(x, 0), ld(s, 0)))),
             Gates::Gru => {
-                let z = sigmoid(V::add(ld(s, 0), ld(x, 0)));
-                let r = sigmoid(V::add(ld(s, 1), ld(x, 1)));
+                let z = sigmoid::<V, SCALEF>(V::add(ld(s, 0), ld(x, 0)));
+                let r = sigmoid::<V, SCALEF>(V::add(ld(s, 1), ld(x, 1)));
                 // Rounded as the portable cell rounds it: a fused multiply-add would differ where
                 // `x_h` and `r · s_h` nearly cancel, which `tanh` passes on near zero.
                 let cand = tanh(V::add(ld(x, 2), V::mul(r, ld(s, 2))));
@@ -677,6 +701,7 @@ unsafe fn cell_lanes<V: F32Math>(
             }
             Gates::Lstm => {
                 let pre = |g| V::add(ld(s, g), ld(x, g));
+                let sigmoid = |v| sigmoid::<V, SCALEF>(v);
                 let (i, f, g, out) = (sigmoid(pre(0)), sigmoid(pre(1)), tanh(pre(2)), sigmoid(pre(3)));
                 let cv = V::fmadd(f, ld(c, 0), V::mul(i, g));
                 st(c, cv);
@@ -690,11 +715,18 @@ unsafe fn cell_lanes<V: F32Math>(
 /// projections (see [`Gates`]), one register of units at a time: every gate of those units is
 /// computed, activated and folded into the state without leaving registers.
 #[inline(always)]
-unsafe fn cell<V: F32Math>(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
+unsafe fn cell<V: F32Math, const SCALEF: bool>(
+    kind: Gates,
+    n: usize,
+    x: *const f32,
+    s: *const f32,
+    h: *mut f32,
+    c: *mut f32,
+) {
     let mut o = 0;
     while o < n {
         // SAFETY: passed on from the caller, `o < n`.
-        unsafe { cell_lanes::<V>(kind, n, o, (n - o).min(V::LANES), x, s, h, c) };
+        unsafe { cell_lanes::<V, SCALEF>(kind, n, o, (n - o).min(V::LANES), x, s, h, c) };
         o += V::LANES;
     }
 }
@@ -714,9 +746,9 @@ pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32
     // SAFETY: passed on from the caller.
     unsafe {
         if n.is_multiple_of(F32x16::LANES) {
-            cell::<F32x16>(kind, n, x, s, h, c)
+            cell::<F32x16, true>(kind, n, x, s, h, c)
         } else {
-            cell::<F32x8>(kind, n, x, s, h, c)
+            cell::<F32x8, true>(kind, n, x, s, h, c)
         }
     }
 }
@@ -729,5 +761,5 @@ pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn cell256(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
     // SAFETY: passed on from the caller.
-    unsafe { cell::<F32x8>(kind, n, x, s, h, c) }
+    unsafe { cell::<F32x8, false>(kind, n, x, s, h, c) }
 }
