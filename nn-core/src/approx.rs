@@ -35,6 +35,48 @@ pub(crate) const TANH_P: [f32; 7] = [
 /// The denominator's polynomial in `x^2`, highest degree first.
 pub(crate) const TANH_Q: [f32; 4] = [1.198_258_4e-6, 1.185_347e-4, 2.268_434_6e-3, 4.893_525e-3];
 
+/// `tanh_f32`'s numerator `x · P(x²)` as one polynomial in `x` (even terms zero), highest
+/// degree first. The kernels evaluate it so: as deep as `P(x²)` alone, one multiply shorter.
+pub(crate) const TANH_NUMERATOR: [f32; 14] = odd_in_x(TANH_P);
+
+/// `σ(x) = 1/2 + tanh(x/2)/2` as `tanh_f32`'s rational, its halvings folded into the
+/// coefficients (powers of two, so exactly): `(x · P(x²/4)/4 + Q(x²/4)/2) / Q(x²/4)` for
+/// `|x| <= SIGMOID_CLAMP`. The gate kernels use it: it is half the latency of `1 / (1 + e^-x)`
+/// (no range reduction, no power of two), and a gate's error counts in absolute terms, where
+/// this one is within 2.5e-7 of the exact sigmoid (as `tanh_f32` is within 4e-7 of `tanh`). It
+/// loses relative accuracy below σ ≈ 1e-6, which a gate multiplying a bounded value does not
+/// see, so the `sigmoid` activation keeps `1 / (1 + e^-x)`.
+pub(crate) const SIGMOID_CLAMP: f32 = 2.0 * TANH_CLAMP;
+/// [`SIGMOID_CLAMP`]'s `P(x²/4)/4`, highest degree first.
+pub(crate) const SIGMOID_P: [f32; 7] = scaled(TANH_P, 0.25, 0.25);
+/// Its `Q(x²/4)`, highest degree first.
+pub(crate) const SIGMOID_Q: [f32; 4] = scaled(TANH_Q, 1.0, 0.25);
+
+/// `k[i] · first · per^degree(i)` for a polynomial listed highest degree first. `first` and
+/// `per` are powers of two, so each product is exact.
+const fn scaled<const N: usize>(k: [f32; N], first: f32, per: f32) -> [f32; N] {
+    let mut out = k;
+    let mut factor = first;
+    let mut i = N;
+    while i > 0 {
+        i -= 1;
+        out[i] = k[i] * factor;
+        factor *= per;
+    }
+    out
+}
+
+/// `x · p(x²)` as one polynomial in `x`, both listed highest degree first.
+const fn odd_in_x(p: [f32; 7]) -> [f32; 14] {
+    let mut out = [0.0; 14];
+    let mut k = 0;
+    while k < 7 {
+        out[2 * k] = p[k];
+        k += 1;
+    }
+    out
+}
+
 /// `e^x` for `f32`: Cephes's `expf` reduction and polynomial, with the power of two applied in
 /// two halves so that neither overflows early nor flushes to zero early. `x` above 88.72 gives
 /// infinity, below -103.97 zero, as `f32::exp` does.

@@ -328,7 +328,12 @@ unsafe fn block<V: Vector, const NB: usize, const S: usize>(
     unsafe {
         let lm = V::mask(last);
         let load = |p: *const V::T, b: usize| if b + 1 == NB { V::load_masked(p, lm) } else { V::load(p) };
+        // The outputs' current values start the first running sums, so no add follows the
+        // last FMA (a recurrent step waits on it).
         let mut acc = [[V::zero(); NB]; S];
+        for b in 0..NB {
+            acc[0][b] = load(y.add(V::LANES * b), b);
+        }
         let mut i = 0;
         while i + S <= k {
             for s in 0..S {
@@ -349,9 +354,8 @@ unsafe fn block<V: Vector, const NB: usize, const S: usize>(
             i += 1;
         }
         for b in 0..NB {
-            let sum = fold(&mut acc, b);
+            let out = fold(&mut acc, b);
             let yb = y.add(V::LANES * b);
-            let out = V::add(load(yb, b), sum);
             if b + 1 == NB { V::store_masked(yb, lm, out) } else { V::store(yb, out) }
         }
     }
@@ -466,43 +470,22 @@ pub(crate) unsafe fn gemv256<T: Simd>(
     unsafe { gemv::<T::Ymm>(x, w, y, k, n, backwards) }
 }
 
-/// The `f32` arithmetic the gate kernels need beyond [`Vector`]: the float and integer lane
-/// operations of `approx::exp_f32` and `approx::tanh_f32`.
+/// The `f32` arithmetic the gate kernels need beyond [`Vector`]: the lane operations of the
+/// rational `tanh` and sigmoid.
 pub(crate) trait F32Math: Vector<T = f32> {
     unsafe fn set(v: f32) -> Self;
     unsafe fn mul(a: Self, b: Self) -> Self;
     unsafe fn sub(a: Self, b: Self) -> Self;
     unsafe fn div(a: Self, b: Self) -> Self;
-    /// `min(a, b)`, `b` where either is NaN (so `min(bound, x)` keeps a NaN `x`).
-    unsafe fn min(a: Self, b: Self) -> Self;
-    /// `max(a, b)`, `b` where either is NaN.
-    unsafe fn max(a: Self, b: Self) -> Self;
     unsafe fn abs(a: Self) -> Self;
-    /// `-|a|`: one bitwise operation, where `0 - |a|` would be an abs and a subtraction in the
-    /// chain.
-    unsafe fn neg_abs(a: Self) -> Self;
     /// `a < b ? then : otherwise` per lane (false where either is NaN).
     unsafe fn select_lt(a: Self, b: Self, then: Self, otherwise: Self) -> Self;
-    /// `e · 2^n` for integral `n` in `-150..=128`, as `exp_f32` applies it: in two halves, so
-    /// that neither overflows nor flushes to zero early.
-    unsafe fn scale2(e: Self, n: Self) -> Self;
-    /// [`F32Math::scale2`] in one AVX-512 `vscalefps` (the 256-bit registers borrow the low half
-    /// of a 512-bit one, so that AVX-512F suffices): the exact product rounded once, as the two
-    /// halves round it, in a third of their latency.
-    ///
-    /// # Safety
-    /// AVX-512F must be available.
-    unsafe fn scalef(e: Self, n: Self) -> Self;
 }
 
-// Each register's intrinsics for `F32Math`, by name; `castsi_ps` reinterprets integer lanes.
+// Each register's intrinsics for `F32Math`, by name.
 macro_rules! f32_math {
     ($name:ident, set: $set:ident, mul: $mul:ident, sub: $sub:ident, div: $div:ident,
-     min: $min:ident, max: $max:ident, abs: |$aa:ident| $abs:expr, neg_abs: |$na:ident| $neg_abs:expr,
-     select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr,
-     cvt: $cvt:ident, srai: $srai:ident, set1_epi32: $set1i:ident, add_epi32: $addi:ident,
-     sub_epi32: $subi:ident, slli: $slli:ident, castsi_ps: $cast:ident,
-     scalef: |$fe:ident, $fn:ident| $scalef:expr) => {
+     abs: |$aa:ident| $abs:expr, select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr) => {
         impl F32Math for $name {
             #[inline(always)]
             unsafe fn set(v: f32) -> Self {
@@ -521,79 +504,24 @@ macro_rules! f32_math {
                 unsafe { Self($div(a.0, b.0)) }
             }
             #[inline(always)]
-            unsafe fn min(a: Self, b: Self) -> Self {
-                unsafe { Self($min(a.0, b.0)) }
-            }
-            #[inline(always)]
-            unsafe fn max(a: Self, b: Self) -> Self {
-                unsafe { Self($max(a.0, b.0)) }
-            }
-            #[inline(always)]
             unsafe fn abs($aa: Self) -> Self {
                 unsafe { Self($abs) }
             }
             #[inline(always)]
-            unsafe fn neg_abs($na: Self) -> Self {
-                unsafe { Self($neg_abs) }
-            }
-            #[inline(always)]
             unsafe fn select_lt($la: Self, $lb: Self, $lt: Self, $lo: Self) -> Self {
                 unsafe { Self($select) }
-            }
-            #[inline(always)]
-            unsafe fn scale2(e: Self, n: Self) -> Self {
-                unsafe {
-                    let n = $cvt(n.0);
-                    let half = $srai::<1>(n);
-                    let bias = $set1i(127);
-                    let pow = |k| $cast($slli::<23>($addi(k, bias)));
-                    Self($mul($mul(e.0, pow(half)), pow($subi(n, half))))
-                }
-            }
-            #[inline(always)]
-            unsafe fn scalef($fe: Self, $fn: Self) -> Self {
-                unsafe { Self($scalef) }
             }
         }
     };
 }
 
 f32_math!(F32x16, set: _mm512_set1_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps, div: _mm512_div_ps,
-    min: _mm512_min_ps, max: _mm512_max_ps, abs: |a| _mm512_abs_ps(a.0),
-    neg_abs: |a| _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a.0), _mm512_set1_epi32(i32::MIN))),
-    select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0),
-    cvt: _mm512_cvtps_epi32, srai: _mm512_srai_epi32, set1_epi32: _mm512_set1_epi32,
-    add_epi32: _mm512_add_epi32, sub_epi32: _mm512_sub_epi32, slli: _mm512_slli_epi32,
-    castsi_ps: _mm512_castsi512_ps, scalef: |e, n| _mm512_scalef_ps(e.0, n.0));
+    abs: |a| _mm512_abs_ps(a.0),
+    select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0));
 
 f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, div: _mm256_div_ps,
-    min: _mm256_min_ps, max: _mm256_max_ps, abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
-    neg_abs: |a| _mm256_or_ps(_mm256_set1_ps(-0.0), a.0),
-    select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)),
-    cvt: _mm256_cvtps_epi32, srai: _mm256_srai_epi32, set1_epi32: _mm256_set1_epi32,
-    add_epi32: _mm256_add_epi32, sub_epi32: _mm256_sub_epi32, slli: _mm256_slli_epi32,
-    castsi_ps: _mm256_castsi256_ps,
-    scalef: |e, n| _mm512_castps512_ps256(_mm512_scalef_ps(_mm512_castps256_ps512(e.0), _mm512_castps256_ps512(n.0))));
-
-/// `approx::exp_f32` over a register, for arguments at most 0 (sigmoid's `e^-|x|`), so the
-/// overflow to infinity above 88.72 never applies. The same reduction and polynomial, with
-/// fused multiply-adds: lanes agree with the scalar function to an ulp or two.
-#[inline(always)]
-unsafe fn exp_nonpositive<V: F32Math, const SCALEF: bool>(x: V) -> V {
-    use crate::approx::{EXP_CLAMP, EXP_POLY, LN2, ROUND};
-    // SAFETY: the caller runs under the registers' instruction set.
-    unsafe {
-        let c = |v: f32| V::set(v);
-        // NaN stays NaN through the bound (see `F32Math::max`).
-        let x = V::max(c(EXP_CLAMP.0), x);
-        let n = V::sub(V::fmadd(x, c(core::f32::consts::LOG2_E), c(ROUND)), c(ROUND));
-        let r = V::fmadd(n, c(-LN2.1), V::fmadd(n, c(-LN2.0), x));
-        let r2 = V::mul(r, r);
-        let p = estrin(r, r2, &EXP_POLY);
-        let e = V::add(V::fmadd(p, r2, r), c(1.0));
-        if SCALEF { V::scalef(e, n) } else { V::scale2(e, n) }
-    }
-}
+    abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
+    select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)));
 
 /// The polynomial `k[0] t^(N-1) + ... + k[N-1]` by Estrin's scheme (`t2 = t²`): pairs of
 /// coefficients in parallel, then joined by powers of `t²`, so that its latency is about `log2 N`
@@ -635,40 +563,51 @@ unsafe fn estrin<V: F32Math, const N: usize>(t: V, t2: V, k: &[f32; N]) -> V {
     }
 }
 
-/// `activations::sigmoid` for `f32` over a register: `1 / (1 + e^-|x|)`, or `e^-|x|` over
-/// the same for negative `x`. The numerator is chosen while the denominator is summed, so the
-/// division ends the chain. `SCALEF`: the registers run under AVX-512F (see
-/// [`F32Math::scalef`]).
+/// The gates' sigmoid over a register: `1/2 + tanh(x/2)/2` as `tanh_f32`'s rational, its
+/// halvings folded into the coefficients (see `approx::SIGMOID_CLAMP`). No range reduction and
+/// no power of two: about half the latency of `1 / (1 + e^-x)`, and GRU's `σ(r)` sits on the
+/// step's one dependent chain. Past the rational's range the sigmoid is 0 or 1, chosen beside
+/// the chain and blended in last (a NaN `x` stays NaN).
 #[inline(always)]
-unsafe fn sigmoid<V: F32Math, const SCALEF: bool>(x: V) -> V {
-    // SAFETY: the caller runs under the registers' instruction set (and AVX-512F with `SCALEF`).
+unsafe fn sigmoid<V: F32Math>(x: V) -> V {
+    use crate::approx::{SIGMOID_CLAMP, SIGMOID_P, SIGMOID_Q};
+    // SAFETY: the caller runs under the registers' instruction set.
     unsafe {
-        let one = V::set(1.0);
-        let e = exp_nonpositive::<V, SCALEF>(V::neg_abs(x));
-        V::div(V::select_lt(x, V::zero(), e, one), V::add(one, e))
+        let x2 = V::mul(x, x);
+        let x4 = V::mul(x2, x2);
+        let (p, q) = (estrin(x2, x4, &SIGMOID_P), estrin(x2, x4, &SIGMOID_Q));
+        // `x · P + Q/2` in one rounding: for negative `x` the two nearly cancel. `Q` has
+        // fewer terms than `P`, so halving it (exactly) is done before `P` is.
+        let s = V::div(V::fmadd(p, x, V::mul(q, V::set(0.5))), q);
+        let saturated = V::select_lt(x, V::zero(), V::zero(), V::set(1.0));
+        V::select_lt(V::set(SIGMOID_CLAMP), V::abs(x), saturated, s)
     }
 }
 
 /// `approx::tanh_f32` over a register: the same rational approximation, its polynomials in
-/// fused multiply-adds.
+/// fused multiply-adds, the numerator one polynomial in `x` (see `approx::TANH_NUMERATOR`).
+/// Rather than clamping `x` first, which would put a min and a max at the head of the chain,
+/// the rational runs on `x` as it is and lanes past the clamp take its value there, chosen
+/// beside the chain and blended in last.
 #[inline(always)]
 unsafe fn tanh<V: F32Math>(x: V) -> V {
-    use crate::approx::{TANH_CLAMP, TANH_LINEAR, TANH_P, TANH_Q};
+    use crate::approx::{TANH_CLAMP, TANH_LINEAR, TANH_NUMERATOR, TANH_Q, tanh_f32};
     // SAFETY: the caller runs under the registers' instruction set.
     unsafe {
         let c = |v: f32| V::set(v);
-        let x = V::min(c(TANH_CLAMP), V::max(c(-TANH_CLAMP), x));
         let x2 = V::mul(x, x);
-        let x4 = V::mul(x2, x2);
-        let (p, q) = (estrin(x2, x4, &TANH_P), estrin(x2, x4, &TANH_Q));
-        V::select_lt(V::abs(x), c(TANH_LINEAR), x, V::div(V::mul(p, x), q))
+        let t = V::div(estrin(x, x2, &TANH_NUMERATOR), estrin(x2, V::mul(x2, x2), &TANH_Q));
+        let edge = tanh_f32(TANH_CLAMP);
+        let ax = V::abs(x);
+        let t = V::select_lt(c(TANH_CLAMP), ax, V::select_lt(x, V::zero(), c(-edge), c(edge)), t);
+        V::select_lt(ax, c(TANH_LINEAR), x, t)
     }
 }
 
 /// One register of units of [`cell`] at unit `o`: lanes `0..count` real.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn cell_lanes<V: F32Math, const SCALEF: bool>(
+unsafe fn cell_lanes<V: F32Math>(
     kind: Gates,
     n: usize,
     o: usize,
@@ -692,16 +631,16 @@ unsafe fn cell_lanes<V: F32Math, const SCALEF: bool>(
         match kind {
             Gates::Simple => st(h, tanh(V::add(ld(x, 0), ld(s, 0)))),
             Gates::Gru => {
-                let z = sigmoid::<V, SCALEF>(V::add(ld(s, 0), ld(x, 0)));
-                let r = sigmoid::<V, SCALEF>(V::add(ld(s, 1), ld(x, 1)));
+                let z = sigmoid(V::add(ld(s, 0), ld(x, 0)));
+                let r = sigmoid(V::add(ld(s, 1), ld(x, 1)));
                 // Rounded as the portable cell rounds it: a fused multiply-add would differ where
                 // `x_h` and `r · s_h` nearly cancel, which `tanh` passes on near zero.
                 let cand = tanh(V::add(ld(x, 2), V::mul(r, ld(s, 2))));
-                st(h, V::fmadd(z, ld(h, 0), V::mul(V::sub(V::set(1.0), z), cand)));
+                // `z · h` is ready long before `h̃`, so one FMA follows `tanh`.
+                st(h, V::fmadd(V::sub(V::set(1.0), z), cand, V::mul(z, ld(h, 0))));
             }
             Gates::Lstm => {
                 let pre = |g| V::add(ld(s, g), ld(x, g));
-                let sigmoid = |v| sigmoid::<V, SCALEF>(v);
                 let (i, f, g, out) = (sigmoid(pre(0)), sigmoid(pre(1)), tanh(pre(2)), sigmoid(pre(3)));
                 let cv = V::fmadd(f, ld(c, 0), V::mul(i, g));
                 st(c, cv);
@@ -715,18 +654,11 @@ unsafe fn cell_lanes<V: F32Math, const SCALEF: bool>(
 /// projections (see [`Gates`]), one register of units at a time: every gate of those units is
 /// computed, activated and folded into the state without leaving registers.
 #[inline(always)]
-unsafe fn cell<V: F32Math, const SCALEF: bool>(
-    kind: Gates,
-    n: usize,
-    x: *const f32,
-    s: *const f32,
-    h: *mut f32,
-    c: *mut f32,
-) {
+unsafe fn cell<V: F32Math>(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
     let mut o = 0;
     while o < n {
         // SAFETY: passed on from the caller, `o < n`.
-        unsafe { cell_lanes::<V, SCALEF>(kind, n, o, (n - o).min(V::LANES), x, s, h, c) };
+        unsafe { cell_lanes::<V>(kind, n, o, (n - o).min(V::LANES), x, s, h, c) };
         o += V::LANES;
     }
 }
@@ -746,9 +678,9 @@ pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32
     // SAFETY: passed on from the caller.
     unsafe {
         if n.is_multiple_of(F32x16::LANES) {
-            cell::<F32x16, true>(kind, n, x, s, h, c)
+            cell::<F32x16>(kind, n, x, s, h, c)
         } else {
-            cell::<F32x8, true>(kind, n, x, s, h, c)
+            cell::<F32x8>(kind, n, x, s, h, c)
         }
     }
 }
@@ -761,5 +693,5 @@ pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn cell256(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
     // SAFETY: passed on from the caller.
-    unsafe { cell::<F32x8, false>(kind, n, x, s, h, c) }
+    unsafe { cell::<F32x8>(kind, n, x, s, h, c) }
 }
