@@ -6,17 +6,17 @@
 //! `generic_fast_tanh_float`), more than an `f32` holds.
 #![allow(clippy::excessive_precision)]
 
-// The constants, shared with the SIMD gate kernels (`kernels::x86`) so that both compute the
-// same approximation.
+// `tanh`'s constants, and the sigmoid's derived from them, are shared with the SIMD gate
+// kernels (`kernels::x86`) so that both compute the same approximation; `exp`'s are its own.
 
 /// `exp_f32`'s argument bounds: below the lower `e^x` is zero, above the upper infinite.
-pub(crate) const EXP_CLAMP: (f32, f32) = (-104.0, 88.8);
+const EXP_CLAMP: (f32, f32) = (-104.0, 88.8);
 /// ln 2 split so that `n * LN2.0` is exact.
-pub(crate) const LN2: (f32, f32) = (0.693_359_4, -2.121_944_4e-4);
+const LN2: (f32, f32) = (0.693_359_4, -2.121_944_4e-4);
 /// Adding and subtracting 1.5 · 2^23 rounds to an integer without `f32::round` (not in `core`).
-pub(crate) const ROUND: f32 = 12_582_912.0;
+const ROUND: f32 = 12_582_912.0;
 /// Cephes's polynomial for `(e^r - 1 - r) / r^2`, highest degree first.
-pub(crate) const EXP_POLY: [f32; 6] =
+const EXP_POLY: [f32; 6] =
     [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1];
 /// `tanh_f32`'s clamp: `tanh` is ±1 in `f32` beyond.
 pub(crate) const TANH_CLAMP: f32 = 7.905_311;
