@@ -28,6 +28,7 @@ pub mod merge;
 mod model;
 pub mod stream;
 pub mod tensor;
+pub mod train;
 pub mod weights;
 
 pub use float::Float;
