@@ -159,8 +159,8 @@
 
 pub use nn_core::{
     FlatError, Float, Layer, LayerInfo, LengthError, Model, Sublayer, Summary, WeightMut, WeightRef,
-    Zeroable, activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream, tensor, weights,
-    zeroed,
+    Zeroable, activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream, tensor, train,
+    weights, zeroed,
 };
 #[cfg(feature = "keras")]
 pub use nn_macros::keras_model;

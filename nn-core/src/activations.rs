@@ -54,12 +54,21 @@ pub trait ActivationFn: ActivationMeta {
     fn apply<X: Tensor>(&self, x: &mut X) {
         self.apply_rows(x.as_mut_slice(), X::LAST);
     }
+
+    /// The backward pass: turns `dy`, the gradient with respect to the activation's output
+    /// `y`, into the gradient with respect to its input `x`, in place, rows of `last` values.
+    /// The derivative is the one JAX's autodiff takes of Keras's formula (at a kink, the side
+    /// `jax.nn` picks: `relu'(0) = 0`, `leaky_relu'(0) = 1`).
+    fn backward_rows<T: Float>(&self, x: &[T], y: &[T], dy: &mut [T], last: usize);
 }
 
 /// An activation that acts on each element on its own; every such type is an [`ActivationFn`].
 pub trait Elementwise: ActivationMeta {
     /// The activation of one value.
     fn eval<T: Float>(&self, x: T) -> T;
+
+    /// Its derivative at `x`, where it is `y` (whichever is cheaper to use).
+    fn derivative<T: Float>(&self, x: T, y: T) -> T;
 }
 
 impl<E: Elementwise> ActivationFn for E {
@@ -68,6 +77,13 @@ impl<E: Elementwise> ActivationFn for E {
         // Over the plain slice: nalgebra's element iterator is strided and does not vectorize.
         for v in x {
             *v = self.eval(*v);
+        }
+    }
+
+    #[inline(always)]
+    fn backward_rows<T: Float>(&self, x: &[T], y: &[T], dy: &mut [T], _last: usize) {
+        for ((d, x), y) in dy.iter_mut().zip(x).zip(y) {
+            *d *= self.derivative(*x, *y);
         }
     }
 }
@@ -108,8 +124,21 @@ fn hard_sigmoid<T: Float>(x: T) -> T {
     (x + c(3.0)).clamp(T::ZERO, c(6.0)) / c(6.0)
 }
 
+/// `1` where `on`, else `0`: the slope of a piecewise-linear activation.
+#[inline(always)]
+fn step<T: Float>(on: bool) -> T {
+    if on { T::ONE } else { T::ZERO }
+}
+
+/// The slope of [`hard_sigmoid`]: `1/6` strictly inside `(-3, 3)`, as `jax.nn.relu6`'s.
+#[inline(always)]
+fn hard_sigmoid_grad<T: Float>(x: T) -> T {
+    step::<T>(x > c(-3.0) && x < c(3.0)) / c(6.0)
+}
+
 macro_rules! unit_activation {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $(gate: $gate:ident,)? |$x:ident| $body:expr) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $(gate: $gate:ident,)? |$x:ident| $body:expr,
+     grad |$gx:ident, $gy:ident| $grad:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq)]
         pub struct $ty;
@@ -128,29 +157,40 @@ macro_rules! unit_activation {
             fn eval<T: Float>(&self, $x: T) -> T {
                 $body
             }
+
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn derivative<T: Float>(&self, $gx: T, $gy: T) -> T {
+                $grad
+            }
         }
     };
 }
 
 unit_activation!(
     /// `x`: Keras's default when a layer names no activation.
-    Linear, "linear", |x| x
+    Linear, "linear", |x| x,
+    grad |x, y| T::ONE
 );
 unit_activation!(
     /// `max(x, 0)`. For Keras's `negative_slope`, `max_value` and `threshold` see [`ReluOptions`].
-    Relu, "relu", |x| relu(x)
+    Relu, "relu", |x| relu(x),
+    grad |x, y| step(x > T::ZERO)
 );
 unit_activation!(
     /// `min(max(x, 0), 6)`.
-    Relu6, "relu6", |x| x.clamp(T::ZERO, c(6.0))
+    Relu6, "relu6", |x| x.clamp(T::ZERO, c(6.0)),
+    grad |x, y| step(x > T::ZERO && x < c(6.0))
 );
 unit_activation!(
     /// The logistic function `1 / (1 + e^-x)`, stable for large `|x|`.
-    Sigmoid, "sigmoid", gate: Sigmoid, |x| sigmoid(x)
+    Sigmoid, "sigmoid", gate: Sigmoid, |x| sigmoid(x),
+    grad |x, y| y * (T::ONE - y)
 );
 unit_activation!(
     /// The hyperbolic tangent.
-    Tanh, "tanh", gate: Tanh, |x| x.fast_tanh()
+    Tanh, "tanh", gate: Tanh, |x| x.fast_tanh(),
+    grad |x, y| T::ONE - y * y
 );
 unit_activation!(
     /// `scale * elu(x, alpha)` with jax's constants `alpha = 1.6732632423543772`,
@@ -158,12 +198,17 @@ unit_activation!(
     Selu, "selu", |x| {
         let elu = if x > T::ZERO { x } else { c::<T>(1.6732632423543772) * x.exp_m1() };
         c::<T>(1.0507009873554805) * elu
-    }
+    },
+    grad |x, y| if x > T::ZERO { c(1.0507009873554805) } else { c::<T>(1.0507009873554805 * 1.6732632423543772) * x.exp() }
 );
 unit_activation!(
     /// The exact GELU, `x/2 * (1 + erf(x / sqrt 2))`: Keras's default (`approximate=False`),
     /// computed as jax does, `x/2 * erfc(-x / sqrt 2)`, which keeps precision for negative `x`.
-    Gelu, "gelu", |x| c::<T>(0.5) * x * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc_()
+    Gelu, "gelu", |x| c::<T>(0.5) * x * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc_(),
+    grad |x, y| {
+        let cdf = c::<T>(0.5) * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc_();
+        cdf + x * (-c::<T>(0.5) * x * x).exp() * c(0.3989422804014327)
+    }
 );
 unit_activation!(
     /// The tanh approximation of GELU, Keras's `gelu(x, approximate=True)`:
@@ -171,35 +216,56 @@ unit_activation!(
     GeluTanh, "gelu", |x| {
         let inner = c::<T>(0.7978845608028654) * (x + c::<T>(0.044715) * x * x * x);
         c::<T>(0.5) * x * (T::ONE + inner.fast_tanh())
+    },
+    grad |x, y| {
+        let k = c::<T>(0.7978845608028654);
+        let t = (k * (x + c::<T>(0.044715) * x * x * x)).fast_tanh();
+        c::<T>(0.5) * (T::ONE + t) + c::<T>(0.5) * x * (T::ONE - t * t) * k * (T::ONE + c::<T>(3.0 * 0.044715) * x * x)
     }
 );
 unit_activation!(
     /// `x * sigmoid(x)`, also known as swish.
-    Silu, "silu", |x| x * sigmoid(x)
+    Silu, "silu", |x| x * sigmoid(x),
+    grad |x, y| {
+        let s = sigmoid(x);
+        s + x * s * (T::ONE - s)
+    }
 );
 unit_activation!(
     /// `ln(1 + e^x)`, stable for large `|x|`.
-    Softplus, "softplus", |x| softplus(x)
+    Softplus, "softplus", |x| softplus(x),
+    grad |x, y| sigmoid(x)
 );
 unit_activation!(
     /// `x / (|x| + 1)`.
-    Softsign, "softsign", |x| x / (x.abs() + T::ONE)
+    Softsign, "softsign", |x| x / (x.abs() + T::ONE),
+    grad |x, y| {
+        let d = x.abs() + T::ONE;
+        T::ONE / (d * d)
+    }
 );
 unit_activation!(
     /// Keras 3's `relu6(x + 3) / 6` (Keras 2 used `0.2 x + 0.5`).
-    HardSigmoid, "hard_sigmoid", |x| hard_sigmoid(x)
+    HardSigmoid, "hard_sigmoid", |x| hard_sigmoid(x),
+    grad |x, y| hard_sigmoid_grad(x)
 );
 unit_activation!(
     /// `x * relu6(x + 3) / 6`, also known as hard swish.
-    HardSilu, "hard_silu", |x| x * hard_sigmoid(x)
+    HardSilu, "hard_silu", |x| x * hard_sigmoid(x),
+    grad |x, y| hard_sigmoid(x) + x * hard_sigmoid_grad(x)
 );
 unit_activation!(
     /// `e^x`.
-    Exponential, "exponential", |x| x.fast_exp()
+    Exponential, "exponential", |x| x.fast_exp(),
+    grad |x, y| y
 );
 unit_activation!(
     /// `x * tanh(softplus(x))`.
-    Mish, "mish", |x| x * softplus(x).tanh()
+    Mish, "mish", |x| x * softplus(x).tanh(),
+    grad |x, y| {
+        let t = softplus(x).tanh();
+        t + x * (T::ONE - t * t) * sigmoid(x)
+    }
 );
 
 /// `x` for `x >= 0`, `negative_slope * x` otherwise. Keras's activation defaults the slope to 0.2
@@ -220,6 +286,11 @@ impl Elementwise for LeakyRelu {
     fn eval<T: Float>(&self, x: T) -> T {
         if x >= T::ZERO { x } else { c::<T>(self.negative_slope) * x }
     }
+
+    #[inline(always)]
+    fn derivative<T: Float>(&self, x: T, _y: T) -> T {
+        if x >= T::ZERO { T::ONE } else { c(self.negative_slope) }
+    }
 }
 
 /// `x` for `x > 0`, `alpha * (e^x - 1)` otherwise; Keras's default `alpha` is 1.
@@ -238,6 +309,11 @@ impl Elementwise for Elu {
     #[inline(always)]
     fn eval<T: Float>(&self, x: T) -> T {
         if x > T::ZERO { x } else { c::<T>(self.alpha) * x.exp_m1() }
+    }
+
+    #[inline(always)]
+    fn derivative<T: Float>(&self, x: T, _y: T) -> T {
+        if x > T::ZERO { T::ONE } else { c::<T>(self.alpha) * x.exp() }
     }
 }
 
@@ -274,6 +350,24 @@ impl Elementwise for ReluOptions {
         }
         y
     }
+
+    /// Piece by piece, as Keras's `ReLU.static_call` composes them (`leaky_relu` when only a
+    /// slope is set, so a slope of 1 at 0).
+    #[inline(always)]
+    fn derivative<T: Float>(&self, x: T, _y: T) -> T {
+        let threshold = c::<T>(self.threshold);
+        if self.negative_slope != 0.0 && self.max_value == f64::INFINITY && self.threshold == 0.0 {
+            return if x >= T::ZERO { T::ONE } else { c(self.negative_slope) };
+        }
+        let mut d = step::<T>(x > threshold);
+        if self.max_value != f64::INFINITY && x >= c(self.max_value) {
+            d = T::ZERO;
+        }
+        if self.negative_slope != 0.0 && threshold > x {
+            d += c(self.negative_slope);
+        }
+        d
+    }
 }
 
 /// `e^x / sum(e^x)` over the last axis, computed as `e^(x - max x)` so it never overflows.
@@ -298,6 +392,17 @@ impl ActivationFn for Softmax {
             let inv = T::ONE / sum;
             for v in x {
                 *v *= inv;
+            }
+        }
+    }
+
+    /// `dx = y ⊙ (dy - Σ dy ⊙ y)` on each row.
+    #[inline]
+    fn backward_rows<T: Float>(&self, _x: &[T], y: &[T], dy: &mut [T], last: usize) {
+        for (y, d) in y.chunks_exact(last.max(1)).zip(dy.chunks_exact_mut(last.max(1))) {
+            let dot = y.iter().zip(d.iter()).fold(T::ZERO, |acc, (y, d)| acc + *y * *d);
+            for (d, y) in d.iter_mut().zip(y) {
+                *d = *y * (*d - dot);
             }
         }
     }
@@ -326,6 +431,17 @@ impl ActivationFn for LogSoftmax {
             let log_sum = sum.ln();
             for v in x {
                 *v = (*v - max) - log_sum;
+            }
+        }
+    }
+
+    /// `dx = dy - softmax(x) Σ dy` on each row, the softmax being `e^y`.
+    #[inline]
+    fn backward_rows<T: Float>(&self, _x: &[T], y: &[T], dy: &mut [T], last: usize) {
+        for (y, d) in y.chunks_exact(last.max(1)).zip(dy.chunks_exact_mut(last.max(1))) {
+            let sum = d.iter().fold(T::ZERO, |acc, d| acc + *d);
+            for (d, y) in d.iter_mut().zip(y) {
+                *d -= y.exp() * sum;
             }
         }
     }

@@ -117,6 +117,119 @@ pub fn dot<T: Float, const N: usize>(a: &SVector<T, N>, b: &SVector<T, N>, norma
     SVector::<T, 1>::from_array_storage(nalgebra::ArrayStorage([[d]]))
 }
 
+/// The backward passes of the merges, over a whole batch as flat slices (every merge but `Dot`
+/// is elementwise or row by row, so the batch axis is one more run of rows). Each **adds** the
+/// gradient with respect to operand `k` into `dx`, so a value read by several layers gathers
+/// all their gradients; `dy` is the gradient with respect to the merge's output.
+pub mod grad {
+    use crate::Float;
+
+    /// `Add` and each operand of `Average` before its division: `dx += dy`.
+    #[inline]
+    pub fn add<T: Float>(dy: &[T], dx: &mut [T]) {
+        for (d, g) in dx.iter_mut().zip(dy) {
+            *d += *g;
+        }
+    }
+
+    /// `Subtract`: `+dy` into the first operand, `-dy` into the second.
+    #[inline]
+    pub fn subtract<T: Float>(k: usize, dy: &[T], dx: &mut [T]) {
+        if k == 0 {
+            add(dy, dx);
+        } else {
+            for (d, g) in dx.iter_mut().zip(dy) {
+                *d -= *g;
+            }
+        }
+    }
+
+    /// `Average` of `count` operands: `dx += dy / count`.
+    #[inline]
+    pub fn average<T: Float>(count: usize, dy: &[T], dx: &mut [T]) {
+        let count = T::of(count as f64);
+        for (d, g) in dx.iter_mut().zip(dy) {
+            *d += *g / count;
+        }
+    }
+
+    /// `Multiply`: `dx += dy ·` the product of the other operands.
+    #[inline]
+    pub fn multiply<T: Float>(k: usize, xs: &[&[T]], dy: &[T], dx: &mut [T]) {
+        for (i, (d, g)) in dx.iter_mut().zip(dy).enumerate() {
+            let others = xs.iter().enumerate().filter(|(j, _)| *j != k).fold(T::ONE, |p, (_, x)| p * x[i]);
+            *d += *g * others;
+        }
+    }
+
+    /// `Maximum` (`max = true`) or `Minimum`: `dy` goes to the operand the fold picked. Where the
+    /// fold met a tie, each side takes half, as JAX's gradient of `maximum` gives it.
+    #[inline]
+    pub fn extremum<T: Float>(max: bool, k: usize, xs: &[&[T]], dy: &[T], dx: &mut [T]) {
+        let half = T::of(0.5);
+        for (i, (d, g)) in dx.iter_mut().zip(dy).enumerate() {
+            // The share of operand `k` in the running extremum after each fold step.
+            let (mut best, mut share) = (xs[0][i], if k == 0 { T::ONE } else { T::ZERO });
+            for (j, x) in xs.iter().enumerate().skip(1) {
+                let v = x[i];
+                let mine = if j == k { T::ONE } else { T::ZERO };
+                if v == best {
+                    share = (share + mine) * half;
+                } else if (v > best) == max {
+                    best = v;
+                    share = mine;
+                }
+            }
+            *d += *g * share;
+        }
+    }
+
+    /// `Concatenate` on the last axis: operand `k`'s columns of each row of `dy`, the operands'
+    /// last axes being `lasts`.
+    #[inline]
+    pub fn concatenate<T: Float>(k: usize, lasts: &[usize], dy: &[T], dx: &mut [T]) {
+        let width: usize = lasts.iter().sum();
+        let start: usize = lasts[..k].iter().sum();
+        let len = lasts[k];
+        if width == 0 || len == 0 {
+            return;
+        }
+        for (row, d) in dy.chunks_exact(width).zip(dx.chunks_exact_mut(len)) {
+            add(&row[start..start + len], d);
+        }
+    }
+
+    /// `Dot` of vectors of `n` features, sample by sample: the gradient with respect to operand
+    /// `k` of `a · b`, or of the cosine with `normalize` (each vector scaled by
+    /// `min(1 / |x|, 1e7)`, the cap having no gradient, as in Keras).
+    #[inline]
+    pub fn dot<T: Float>(k: usize, n: usize, normalize: bool, a: &[T], b: &[T], dy: &[T], dx: &mut [T]) {
+        let (mine, other) = if k == 0 { (a, b) } else { (b, a) };
+        let n = n.max(1);
+        let inv = |x: &[T]| {
+            let inv = T::ONE / x.iter().fold(T::ZERO, |s, v| s + *v * *v).sqrt();
+            if inv < T::of(1e7) { (inv, true) } else { (T::of(1e7), false) }
+        };
+        for (((x, o), g), d) in
+            mine.chunks_exact(n).zip(other.chunks_exact(n)).zip(dy).zip(dx.chunks_exact_mut(n))
+        {
+            if !normalize {
+                for (d, o) in d.iter_mut().zip(o) {
+                    *d += *g * *o;
+                }
+                continue;
+            }
+            let ((ix, free), (io, _)) = (inv(x), inv(o));
+            // With x̂ = x·ix and ô = o·io, d(x̂·ô)/dx = ix·(ô - (x̂·ô)·x̂) while ix follows |x|.
+            let cos = x.iter().zip(o).fold(T::ZERO, |s, (x, o)| s + *x * *o) * ix * io;
+            for ((d, x), o) in d.iter_mut().zip(x).zip(o) {
+                let radial = if free { cos * *x * ix } else { T::ZERO };
+                *d += *g * ix * (*o * io - radial);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

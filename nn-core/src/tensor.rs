@@ -236,6 +236,21 @@ pub fn cast_slice_mut<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(xs: &mut [X]) ->
     unsafe { core::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<Y>(), len) }
 }
 
+/// A slice of tensors as one run of their scalars, sample after sample: Keras's `(batch, ...)`
+/// array flattened.
+#[inline(always)]
+pub fn flatten<X: Tensor>(xs: &[X]) -> &[X::Scalar] {
+    // SAFETY: `xs` is `len(xs) * X::LEN` contiguous scalars (the trait's contract).
+    unsafe { core::slice::from_raw_parts(xs.as_ptr().cast::<X::Scalar>(), xs.len() * X::LEN) }
+}
+
+/// As [`flatten`], writable.
+#[inline(always)]
+pub fn flatten_mut<X: Tensor>(xs: &mut [X]) -> &mut [X::Scalar] {
+    // SAFETY: as in `flatten`, and `xs` is borrowed mutably for the result's lifetime.
+    unsafe { core::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<X::Scalar>(), xs.len() * X::LEN) }
+}
+
 /// A shape of rank 1 to 3 as `[height, width, channels]`: a sequence is one row of steps, a
 /// vector one pixel. Convolutions, pooling and padding walk every rank through this one grid.
 #[inline(always)]

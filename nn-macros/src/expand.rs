@@ -122,24 +122,29 @@ fn stream_items(model: &Model, ident: &syn::Ident, vis: &TokenStream) -> TokenSt
 }
 
 /// A layer field of the model struct.
-struct Field {
-    name: syn::Ident,
-    ty: TokenStream,
+pub(crate) struct Field {
+    pub(crate) name: syn::Ident,
+    pub(crate) ty: TokenStream,
     /// Whether the field is a whole model (called through `Model`) rather than a `Layer`.
-    nested: bool,
+    pub(crate) nested: bool,
     /// Whether a `const fn` can read the field's weights: a layer, or a model type named without
     /// generic arguments (a concrete model from the macros).
     const_readable: bool,
     /// The layers in it holding weights: the layer itself, or a wrapper's sublayers.
-    leaves: Vec<Leaf>,
+    pub(crate) leaves: Vec<Leaf>,
 }
 
 impl Field {
     /// The expression of `leaf` from `self`: `self.bidirectional.forward`.
     fn place(&self, leaf: &Leaf) -> TokenStream {
+        self.place_in(&quote!(self), leaf)
+    }
+
+    /// The expression of `leaf` from the model `model`: `grads.bidirectional.forward`.
+    pub(crate) fn place_in(&self, model: &TokenStream, leaf: &Leaf) -> TokenStream {
         let name = &self.name;
         let path = leaf.path.iter().map(|p| format_ident!("{p}"));
-        quote!(self.#name #(.#path)*)
+        quote!(#model.#name #(.#path)*)
     }
 
     /// The name the model visits `leaf`'s weights under: the layer's, and below it the
@@ -155,17 +160,17 @@ impl Field {
 }
 
 /// What every generated item needs: the model, its element type and its fields.
-struct Code<'a> {
-    model: &'a Model,
+pub(crate) struct Code<'a> {
+    pub(crate) model: &'a Model,
     /// The element type as written in the generated code (`f32`, or the type parameter).
-    t: TokenStream,
-    fields: Vec<Field>,
+    pub(crate) t: TokenStream,
+    pub(crate) fields: Vec<Field>,
     /// For each layer, its field, if it has one (merges and `Input` have none).
     field_of: Vec<Option<usize>>,
 }
 
 impl Code<'_> {
-    fn field(&self, layer: usize) -> Option<&Field> {
+    pub(crate) fn field(&self, layer: usize) -> Option<&Field> {
         self.field_of[layer].map(|f| &self.fields[f])
     }
 
@@ -250,12 +255,14 @@ fn model_type(
     let inherent = inherent_impl(&code, ident, &generics, &ty_args);
     let from_bytes = from_bytes(model, &code.fields, ident);
     let model_impl = model_impl(&code, ident, name, &generics, &ty_args);
+    let training = crate::sweep::trainable_impl(&code, ident, &generics, &ty_args);
     let field_types = code.fields.iter().map(|f| &f.ty);
     quote! {
         #struct_item
         #inherent
         #from_bytes
         #model_impl
+        #training
 
         // SAFETY: every field is a layer or model that is itself `Zeroable` (the bounds check
         // it), and `configure` restores the activation options zeroing loses.

@@ -21,6 +21,7 @@ mod keras;
 mod options;
 mod shape;
 mod spelling;
+mod sweep;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;

@@ -103,6 +103,46 @@ impl<T: Float, const N: usize, A: ActivationFn, L: Lead, K: Class> Layer for Act
     fn visit_weights_mut(&mut self, _f: &mut dyn FnMut(WeightMut<'_, T>)) {}
 }
 
+/// Keeps nothing: the input is the activation's argument.
+impl<T: Float, const N: usize, A: ActivationFn, L: Lead, K: Class> crate::train::Train
+    for Activation<T, N, A, L, K>
+{
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(
+        &mut self,
+        _level: crate::kernels::cpu::Level,
+        xs: &[Self::Input],
+        ys: &mut [Self::Output],
+        _kept: &mut [()],
+        _ctx: &mut crate::train::Ctx<'_>,
+    ) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: crate::kernels::cpu::Level,
+        xs: &[Self::Input],
+        ys: &[Self::Output],
+        _kept: &[()],
+        dys: &mut [Self::Output],
+        dxs: Option<&mut [Self::Input]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        for (((x, y), dy), dx) in xs.iter().zip(ys).zip(dys.iter_mut()).zip(dxs) {
+            self.activation.backward_rows(x.as_slice(), y.as_slice(), dy.as_mut_slice(), N);
+            for (d, g) in dx.as_mut_slice().iter_mut().zip(dy.as_slice()) {
+                *d += *g;
+            }
+        }
+    }
+}
+
 // SAFETY: the only field with a size is an activation that is itself `Zeroable`.
 unsafe impl<T: Float, const N: usize, A: Zeroable, L, K> Zeroable for Activation<T, N, A, L, K> {}
 

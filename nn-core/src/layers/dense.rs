@@ -226,6 +226,75 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     }
 }
 
+/// Keeps the pre-activation `x · kernel + bias`, which the activation's derivative reads.
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, L: Lead>
+    crate::train::Train for Dense<T, IN, OUT, A, USE_BIAS, L>
+{
+    type Kept = L::Of<T, OUT>;
+    const KEPT: Self::Kept = <L::Of<T, OUT> as Tensor>::ZEROS;
+
+    fn forward_train(
+        &mut self,
+        level: Level,
+        xs: &[Self::Input],
+        ys: &mut [Self::Output],
+        kept: &mut [Self::Kept],
+        _ctx: &mut crate::train::Ctx<'_>,
+    ) {
+        let (xs, zs) = (cast_slice::<_, SVector<T, IN>>(xs), cast_slice_mut::<_, SVector<T, OUT>>(kept));
+        let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
+        if !T::dense_rows(level, flat(xs), IN, self.kernel.as_slice(), bias, flat_mut(zs), IN, OUT) {
+            for (x, z) in xs.iter().zip(zs.iter_mut()) {
+                *z = if USE_BIAS { self.bias } else { SVector::zeros() };
+                self.accumulate(level, x, z);
+            }
+        }
+        for (y, z) in ys.iter_mut().zip(kept.iter()) {
+            *y = *z;
+            self.activation.apply(y);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[Self::Input],
+        ys: &[Self::Output],
+        kept: &[Self::Kept],
+        dys: &mut [Self::Output],
+        dxs: Option<&mut [Self::Input]>,
+        grads: Option<&mut Self>,
+    ) {
+        for ((z, y), dy) in kept.iter().zip(ys).zip(dys.iter_mut()) {
+            self.activation.backward_rows(z.as_slice(), y.as_slice(), dy.as_mut_slice(), OUT);
+        }
+        let xs = cast_slice::<_, SVector<T, IN>>(xs);
+        let dzs = cast_slice::<_, SVector<T, OUT>>(dys);
+        if let Some(grads) = grads {
+            // Keras's kernel row `i` (nalgebra's column) gathers `x[i] · dz` over the rows.
+            let kernel: &mut [[T; OUT]; IN] = &mut grads.kernel.data.0;
+            for (x, dz) in xs.iter().zip(dzs) {
+                for (row, &xi) in kernel.iter_mut().zip(x.iter()) {
+                    for (g, &d) in row.iter_mut().zip(dz.iter()) {
+                        *g += xi * d;
+                    }
+                }
+                if USE_BIAS {
+                    grads.bias += dz;
+                }
+            }
+        }
+        if let Some(dxs) = dxs {
+            let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
+            for (dx, dz) in cast_slice_mut::<_, SVector<T, IN>>(dxs).iter_mut().zip(dzs) {
+                for (d, row) in dx.iter_mut().zip(kernel) {
+                    *d += row.iter().zip(dz.iter()).fold(T::ZERO, |acc, (w, g)| acc + *w * *g);
+                }
+            }
+        }
+    }
+}
+
 // SAFETY: the fields are float matrices and an activation that is itself `Zeroable`.
 unsafe impl<T: Float, const IN: usize, const OUT: usize, A: Zeroable, const USE_BIAS: bool, L> Zeroable
     for Dense<T, IN, OUT, A, USE_BIAS, L>

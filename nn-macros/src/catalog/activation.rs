@@ -22,6 +22,10 @@ fn read(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
 }
 
 impl LayerSpec for Activation {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn stream(&self, input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
         super::per_step(input)
     }
@@ -119,6 +123,10 @@ struct Unit {
 }
 
 impl LayerSpec for Unit {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn stream(&self, input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
         super::per_step(input)
     }

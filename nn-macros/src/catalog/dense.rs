@@ -61,6 +61,10 @@ fn read(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
 }
 
 impl LayerSpec for Dense {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn stream(&self, input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
         super::per_step(input)
     }

@@ -93,6 +93,12 @@ pub trait LayerSpec {
         None
     }
 
+    /// Whether the nn-core layer implements `nn::train::Train`, its training passes: a model
+    /// trains only if all its layers do.
+    fn trains(&self) -> bool {
+        false
+    }
+
     /// Whether the output is the input's memory seen in another shape (`Flatten`, `Reshape`):
     /// the model then binds a reference to it, and the layer costs nothing.
     fn is_view(&self) -> bool {
@@ -469,6 +475,46 @@ impl Spec {
             }
             Merge::Dot => quote!(::nn::merge::dot(#(#args,)* #normalize)),
         })
+    }
+
+    /// The statement adding the gradient with respect to operand `k` of a merge into `dx`, over
+    /// a batch as flat slices: `vals` are the operands, `dy` the gradient of the output;
+    /// `None` for layers held in a field.
+    pub fn merge_grad(
+        &self,
+        k: usize,
+        vals: &[TokenStream],
+        inputs: &[Shape],
+        dy: &TokenStream,
+        dx: &TokenStream,
+    ) -> Option<TokenStream> {
+        let Spec::Merge { op, normalize } = self else { return None };
+        let count = vals.len();
+        Some(match op {
+            Merge::Add => quote!(::nn::merge::grad::add(#dy, #dx);),
+            Merge::Subtract => quote!(::nn::merge::grad::subtract(#k, #dy, #dx);),
+            Merge::Average => quote!(::nn::merge::grad::average(#count, #dy, #dx);),
+            Merge::Multiply => quote!(::nn::merge::grad::multiply(#k, &[#(#vals),*], #dy, #dx);),
+            Merge::Maximum => quote!(::nn::merge::grad::extremum(true, #k, &[#(#vals),*], #dy, #dx);),
+            Merge::Minimum => quote!(::nn::merge::grad::extremum(false, #k, &[#(#vals),*], #dy, #dx);),
+            Merge::Concatenate => {
+                let lasts = inputs.iter().map(Shape::last);
+                quote!(::nn::merge::grad::concatenate(#k, &[#(#lasts),*], #dy, #dx);)
+            }
+            Merge::Dot => {
+                let n = inputs[0].last();
+                quote!(::nn::merge::grad::dot(#k, #n, #normalize, #(#vals,)* #dy, #dx);)
+            }
+        })
+    }
+
+    /// Whether the layer has training passes (see [`LayerSpec::trains`]); merges do.
+    pub fn trains(&self) -> bool {
+        match self {
+            Spec::Layer(layer) => layer.trains(),
+            Spec::Input { .. } | Spec::Merge { .. } => true,
+            Spec::Nested { .. } => false,
+        }
     }
 
     /// Keras's shapes of the layer's variables, in order, fed `input`; `None` for a nested

@@ -74,6 +74,10 @@ struct View {
 }
 
 impl LayerSpec for View {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         if self.flatten { "Flatten" } else { "Reshape" }
     }
