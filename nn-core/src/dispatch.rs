@@ -10,6 +10,7 @@
 
 use crate::Model;
 use crate::kernels::cpu::{self, Level};
+use crate::train::Trainable;
 
 /// [`Model::run`] compiled for the best level this CPU supports.
 #[inline]
@@ -78,12 +79,91 @@ pub fn step<M: crate::stream::Streaming>(model: &M, state: &mut M::State, x: &M:
     model.run_step(cpu::level(), state, x)
 }
 
+/// A training step's forward pass ([`Trainable::forward_train`]), compiled for `level` or the
+/// best level below it this CPU supports.
+#[inline]
+pub fn forward_train<M: Trainable>(
+    level: Level,
+    model: &mut M,
+    b: &mut M::Buffers,
+    xs: &[M::Input],
+    rng: &mut crate::init::Rng,
+) {
+    let level = level.min(cpu::level());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level == Level::Avx512 {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA.
+            return unsafe { x86::forward_train_avx512(model, b, xs, rng) };
+        }
+        if level == Level::Avx2 {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { x86::forward_train_avx2(model, b, xs, rng) };
+        }
+    }
+    model.forward_train(level, b, xs, rng)
+}
+
+/// A training step's backward pass ([`Trainable::backward`]), compiled as [`forward_train`].
+#[inline]
+pub fn backward<M: Trainable>(level: Level, model: &M, b: &mut M::Buffers, xs: &[M::Input], grads: &mut M) {
+    let level = level.min(cpu::level());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level == Level::Avx512 {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA.
+            return unsafe { x86::backward_avx512(model, b, xs, grads) };
+        }
+        if level == Level::Avx2 {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { x86::backward_avx2(model, b, xs, grads) };
+        }
+    }
+    model.backward(level, b, xs, grads)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Level;
     use crate::Model;
 
     use crate::stream::Streaming;
+    use crate::train::Trainable;
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn forward_train_avx512<M: Trainable>(
+        model: &mut M,
+        b: &mut M::Buffers,
+        xs: &[M::Input],
+        rng: &mut crate::init::Rng,
+    ) {
+        model.forward_train(Level::Avx512, b, xs, rng)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn forward_train_avx2<M: Trainable>(
+        model: &mut M,
+        b: &mut M::Buffers,
+        xs: &[M::Input],
+        rng: &mut crate::init::Rng,
+    ) {
+        model.forward_train(Level::Avx2, b, xs, rng)
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn backward_avx512<M: Trainable>(
+        model: &M,
+        b: &mut M::Buffers,
+        xs: &[M::Input],
+        grads: &mut M,
+    ) {
+        model.backward(Level::Avx512, b, xs, grads)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn backward_avx2<M: Trainable>(model: &M, b: &mut M::Buffers, xs: &[M::Input], grads: &mut M) {
+        model.backward(Level::Avx2, b, xs, grads)
+    }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn step_avx512<M: Streaming>(model: &M, state: &mut M::State, x: &M::StepIn) -> M::StepOut {

@@ -39,6 +39,9 @@ pub trait Model: Sized {
     const SUMMARY_CONNECTIONS: bool = false;
     /// One entry per layer, in order, as `summary()` shows them (a shared layer once).
     const LAYERS: &'static [LayerInfo];
+    /// The name of the layer computing each output, in order: the prefix of Keras's
+    /// per-output training logs (`classify_loss`).
+    const OUTPUT_LAYERS: &'static [&'static str] = &[];
 
     /// Runs the network on one sample. Never allocates.
     ///

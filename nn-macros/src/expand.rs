@@ -394,6 +394,10 @@ fn model_impl(
         }
     });
     let infos = layer_infos(code);
+    let output_layers = model.outputs.iter().map(|v| match v {
+        Value::Step(k) | Value::State(k, _) => model.layers[model.steps[*k].layer].name.to_string(),
+        Value::Input(i) => format!("input_layer_{i}"),
+    });
     let class = model.class.name();
     let chain = model.chain;
     let run = run_body(code);
@@ -411,6 +415,7 @@ fn model_impl(
             const PARAMS: usize = 0 #( + #params )*;
             const NON_TRAINABLE: usize = 0 #( + #non_trainable )*;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(#infos),*];
+            const OUTPUT_LAYERS: &'static [&'static str] = &[#(#output_layers),*];
             const SUMMARY_CONNECTIONS: bool = !#chain;
 
             #[inline(always)]

@@ -608,6 +608,103 @@ impl Loss for KLDivergence {
     }
 }
 
+/// Any of Keras's losses, chosen at run time: what [`compile`](crate::train::Compile::compile)
+/// takes for each output (every loss type converts into it with `.into()`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub enum LossFunction {
+    MeanSquaredError(MeanSquaredError),
+    MeanAbsoluteError(MeanAbsoluteError),
+    Huber(Huber),
+    LogCosh(LogCosh),
+    BinaryCrossentropy(BinaryCrossentropy),
+    CategoricalCrossentropy(CategoricalCrossentropy),
+    SparseCategoricalCrossentropy(SparseCategoricalCrossentropy),
+    KLDivergence(KLDivergence),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $l:ident => $e:expr) => {
+        match $self {
+            LossFunction::MeanSquaredError($l) => $e,
+            LossFunction::MeanAbsoluteError($l) => $e,
+            LossFunction::Huber($l) => $e,
+            LossFunction::LogCosh($l) => $e,
+            LossFunction::BinaryCrossentropy($l) => $e,
+            LossFunction::CategoricalCrossentropy($l) => $e,
+            LossFunction::SparseCategoricalCrossentropy($l) => $e,
+            LossFunction::KLDivergence($l) => $e,
+        }
+    };
+}
+
+impl LossFunction {
+    /// The loss Keras names `name` in `compile(loss=name)` (`"mse"`, `"binary_crossentropy"`,
+    /// `"huber"`...), with its default options.
+    pub fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "mse" | "mean_squared_error" => MeanSquaredError.into(),
+            "mae" | "mean_absolute_error" => MeanAbsoluteError.into(),
+            "huber" | "huber_loss" => Huber::DEFAULT.into(),
+            "log_cosh" | "logcosh" => LogCosh.into(),
+            "binary_crossentropy" => BinaryCrossentropy::DEFAULT.into(),
+            "categorical_crossentropy" => CategoricalCrossentropy::DEFAULT.into(),
+            "sparse_categorical_crossentropy" => SparseCategoricalCrossentropy::DEFAULT.into(),
+            "kld" | "kl_divergence" => KLDivergence.into(),
+            _ => return None,
+        })
+    }
+
+    /// Keras's name of the loss object.
+    pub fn name(&self) -> &'static str {
+        fn name<L: Loss>(_: &L) -> &'static str {
+            L::NAME
+        }
+        dispatch!(self, l => name(l))
+    }
+
+    /// See [`Loss::target_len`].
+    pub fn target_len(&self, len: usize, last: usize) -> usize {
+        dispatch!(self, l => l.target_len(len, last))
+    }
+
+    /// See [`Loss::check_target`].
+    pub fn check_target<T: Float>(&self, y_true: &[T], last: usize) -> Result<(), usize> {
+        dispatch!(self, l => l.check_target(y_true, last))
+    }
+
+    /// See [`Loss::forward_backward`].
+    pub fn forward_backward<T: Float>(
+        &self,
+        y_true: &[T],
+        y_pred: &[T],
+        last: usize,
+        grad: Option<(&mut [T], T)>,
+    ) -> T {
+        dispatch!(self, l => l.forward_backward(y_true, y_pred, last, grad))
+    }
+}
+
+macro_rules! into_loss {
+    ($($ty:ident),*) => {$(
+        impl From<$ty> for LossFunction {
+            fn from(loss: $ty) -> Self {
+                LossFunction::$ty(loss)
+            }
+        }
+    )*};
+}
+into_loss!(
+    MeanSquaredError,
+    MeanAbsoluteError,
+    Huber,
+    LogCosh,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    KLDivergence
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -306,6 +306,73 @@ impl Metric for Accuracy {
     }
 }
 
+/// Any of Keras's metrics, chosen at run time, with the name Keras logs it under: what
+/// [`Trainer::metrics`](crate::train::Trainer::metrics) takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MetricFunction {
+    /// `"accuracy"` (or `"acc"`): resolved per output by [`resolve_accuracy`] once the output
+    /// and target shapes are known.
+    Accuracy(&'static str),
+    /// `"binary_accuracy"`.
+    BinaryAccuracy(BinaryAccuracy),
+    /// `"categorical_accuracy"`.
+    CategoricalAccuracy,
+    /// `"sparse_categorical_accuracy"`.
+    SparseCategoricalAccuracy,
+    /// `"mae"` or `"mean_absolute_error"`.
+    MeanAbsoluteError(&'static str),
+    /// `"mse"` or `"mean_squared_error"`.
+    MeanSquaredError(&'static str),
+}
+
+impl MetricFunction {
+    /// The metric Keras compiles `metrics=[name]` into.
+    pub fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "accuracy" => MetricFunction::Accuracy("accuracy"),
+            "acc" => MetricFunction::Accuracy("acc"),
+            "binary_accuracy" => MetricFunction::BinaryAccuracy(BinaryAccuracy::DEFAULT),
+            "categorical_accuracy" => MetricFunction::CategoricalAccuracy,
+            "sparse_categorical_accuracy" => MetricFunction::SparseCategoricalAccuracy,
+            "mae" => MetricFunction::MeanAbsoluteError("mae"),
+            "mean_absolute_error" => MetricFunction::MeanAbsoluteError("mean_absolute_error"),
+            "mse" => MetricFunction::MeanSquaredError("mse"),
+            "mean_squared_error" => MetricFunction::MeanSquaredError("mean_squared_error"),
+            _ => return None,
+        })
+    }
+
+    /// The name Keras logs it under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MetricFunction::Accuracy(name)
+            | MetricFunction::MeanAbsoluteError(name)
+            | MetricFunction::MeanSquaredError(name) => name,
+            MetricFunction::BinaryAccuracy(_) => BinaryAccuracy::NAME,
+            MetricFunction::CategoricalAccuracy => CategoricalAccuracy::NAME,
+            MetricFunction::SparseCategoricalAccuracy => SparseCategoricalAccuracy::NAME,
+        }
+    }
+
+    /// One sample's value, Keras's mean over its positions, for an output whose last axis is
+    /// `last` and whose targets hold `target_len` values per sample (which `"accuracy"`
+    /// resolves by).
+    pub fn sample_value<T: Float>(&self, y_true: &[T], y_pred: &[T], last: usize) -> T {
+        match self {
+            MetricFunction::Accuracy(_) => {
+                resolve_accuracy(last, y_true.len() == y_pred.len()).sample_value(y_true, y_pred, last)
+            }
+            MetricFunction::BinaryAccuracy(m) => m.sample_value(y_true, y_pred, last),
+            MetricFunction::CategoricalAccuracy => CategoricalAccuracy.sample_value(y_true, y_pred, last),
+            MetricFunction::SparseCategoricalAccuracy => {
+                SparseCategoricalAccuracy.sample_value(y_true, y_pred, last)
+            }
+            MetricFunction::MeanAbsoluteError(_) => MeanAbsoluteError.sample_value(y_true, y_pred, last),
+            MetricFunction::MeanSquaredError(_) => MeanSquaredError.sample_value(y_true, y_pred, last),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,22 @@ use crate::init::Rng;
 use crate::kernels::cpu::Level;
 use crate::layer::Layer;
 
+#[cfg(feature = "alloc")]
+mod callbacks;
+#[cfg(feature = "alloc")]
+mod fit;
 pub mod loss;
 pub mod metric;
 pub mod optimizer;
 pub mod schedule;
+
+#[cfg(feature = "alloc")]
+pub use callbacks::EarlyStopping;
+#[cfg(feature = "alloc")]
+pub use fit::{
+    Callback, Compile, CompileError, Control, Data, DataError, Fit, Flat, History, Logs, Losses, Trainer,
+    Typed, Verbosity,
+};
 
 /// What a training forward pass may draw on.
 #[derive(Debug)]
