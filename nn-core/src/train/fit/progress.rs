@@ -6,6 +6,7 @@
 use super::{Logs, Verbosity};
 
 /// One epoch's progress.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(super) struct Bar {
     verbose: Verbosity,
     steps: usize,
