@@ -24,7 +24,6 @@ pub fn trainable_impl(
     let sweep = Sweep { code };
     // An output that is a model input, or a view of one, has no gradient to give.
     let trains = model.steps.iter().all(|s| model.layers[s.layer].spec.trains() && s.states.is_empty())
-        && model.ids().iter().all(Option::is_none)
         && model.outputs.iter().all(|o| sweep.grad(o).is_some());
     if !trains || model.steps.is_empty() {
         return quote!();
@@ -105,7 +104,7 @@ struct Sweep<'a> {
 impl Sweep<'_> {
     fn is_view(&self, k: usize) -> bool {
         let model = self.code.model;
-        model.layers[model.steps[k].layer].spec.is_view()
+        model.layers[model.steps[k].layer].spec.trains_as_view()
     }
 
     /// The type of the layer computing step `k`, if it is held in a field.
@@ -118,10 +117,16 @@ impl Sweep<'_> {
         let (model, t) = (self.code.model, &self.code.t);
         let (mut fields, mut types, mut zeros) = (Vec::new(), Vec::new(), Vec::new());
         if model.inputs.len() > 1 {
-            for (i, shape) in model.inputs.iter().enumerate() {
-                let ty = shape.ty(t);
+            for (i, (shape, ids)) in model.inputs.iter().zip(model.ids()).enumerate() {
+                let ty = match ids {
+                    Some(v) => {
+                        let n = shape.len();
+                        quote!(::nn::tensor::Ids<#n, #v>)
+                    }
+                    None => shape.ty(t),
+                };
                 fields.push(format_ident!("i{i}"));
-                zeros.push(quote!(<#ty as ::nn::tensor::Tensor>::ZEROS));
+                zeros.push(quote!(<#ty as ::nn::tensor::Part<#t>>::ZERO));
                 types.push(ty);
             }
         }

@@ -99,6 +99,13 @@ pub trait LayerSpec {
         false
     }
 
+    /// Whether the training sweep too sees the output as the input's memory (`Flatten`,
+    /// `Reshape`); a layer that is a view only at inference (Dropout, the identity there) says
+    /// `false` and trains through its `Train` impl.
+    fn trains_as_view(&self) -> bool {
+        self.is_view()
+    }
+
     /// Whether the output is the input's memory seen in another shape (`Flatten`, `Reshape`):
     /// the model then binds a reference to it, and the layer costs nothing.
     fn is_view(&self) -> bool {
@@ -550,6 +557,11 @@ impl Spec {
             Spec::Layer(layer) => layer.takes_ids(),
             _ => None,
         }
+    }
+
+    /// Whether the training sweep sees the output as a view (see [`LayerSpec::trains_as_view`]).
+    pub fn trains_as_view(&self) -> bool {
+        matches!(self, Spec::Layer(layer) if layer.trains_as_view())
     }
 
     /// Whether the layer's output is a view of its input (see [`LayerSpec::is_view`]).
