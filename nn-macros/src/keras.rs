@@ -269,6 +269,10 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
                     .map_err(|e| format!("layer `{name}`: option `{}`: {e}", param.name))?;
                 args.push(Arg::Named { name: kind(param.name), value: Box::new(value) });
             }
+            if config.get("trainable") == Some(&Json::Bool(false)) {
+                let frozen = Arg::Bool(syn::LitBool::new(false, span));
+                args.push(Arg::Named { name: kind("trainable"), value: Box::new(frozen) });
+            }
             LayerCall { label, kind: kind(other), model: None, args }
         }
     })

@@ -210,10 +210,11 @@ impl Sweep<'_> {
             match self.code.field(step.layer) {
                 Some(field) => {
                     let (name, x) = (&field.name, self.val(&step.args[0]));
+                    let trainable = !layer.spec.frozen();
                     steps.push(quote! {
                         ::nn::train::Train::forward_train(
                             &mut self.#name, level, #x, &mut b.#v[..n], &mut b.#kept[..n],
-                            &mut ::nn::train::Ctx { trainable: true, rng: &mut *rng },
+                            &mut ::nn::train::Ctx { trainable: #trainable, rng: &mut *rng },
                         );
                     });
                 }
@@ -256,10 +257,13 @@ impl Sweep<'_> {
                         Some(g) => quote!(Some(#g)),
                         None => quote!(None),
                     };
+                    let grads = match model.layers[step.layer].spec.frozen() {
+                        true => quote!(None),
+                        false => quote!(Some(&mut grads.#name)),
+                    };
                     steps.push(quote! {
                         ::nn::train::Train::backward(
-                            &self.#name, level, #x, &b.#v[..n], &b.#kept[..n], &mut b.#d[..n], #dx,
-                            Some(&mut grads.#name),
+                            &self.#name, level, #x, &b.#v[..n], &b.#kept[..n], &mut b.#d[..n], #dx, #grads,
                         );
                     });
                 }
@@ -309,10 +313,13 @@ impl Sweep<'_> {
         (quote!(#( #values )*), quote!(#( #grads )*))
     }
 
-    /// `zip_trained`: every leaf of every field, in weight order.
+    /// `zip_trained`: every leaf of every field that is not frozen, in weight order.
     fn zip_trained(&self) -> TokenStream {
+        let model = self.code.model;
         let (this, grads) = (quote!(self), quote!(grads));
-        let calls = self.code.fields.iter().flat_map(|f| {
+        let frozen: Vec<&syn::Ident> =
+            model.layers.iter().filter(|l| l.spec.frozen()).map(|l| &l.name).collect();
+        let calls = self.code.fields.iter().filter(|f| !frozen.contains(&&f.name)).flat_map(|f| {
             f.leaves.iter().map(|leaf| {
                 let (p, g) = (f.place_in(&this, leaf), f.place_in(&grads, leaf));
                 quote!(::nn::train::zip_trained(&mut #p, &#g, f);)

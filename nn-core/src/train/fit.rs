@@ -484,6 +484,9 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         zero_weights(&mut *self.grads);
         crate::dispatch::backward(level, self.model, &mut staging.buffers, &staging.xs[..n], &mut self.grads);
         self.apply_gradients();
+        // Values layers derive from their weights (BatchNormalization's folded scale and
+        // shift) follow the update.
+        self.model.configure();
         total
     }
 
@@ -577,6 +580,12 @@ pub enum Control {
 pub trait Callback<M> {
     /// After epoch `epoch` (from 0).
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut M) -> Control;
+    /// After step `batch` (from 0) of an epoch, with the running logs (Keras's
+    /// `on_train_batch_end`): `logs()` builds them, so a callback that does not read them
+    /// costs the step nothing.
+    fn on_train_batch_end(&mut self, batch: usize, logs: &dyn Fn() -> Logs, model: &M) {
+        let _ = (batch, logs, model);
+    }
     /// After the last epoch.
     fn on_train_end(&mut self, model: &mut M) {
         let _ = model;
@@ -753,6 +762,19 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         self.fit_data(&data, None, options, callbacks)
     }
 
+    /// [`Trainer::fit_flat`] with flat validation data evaluated after every epoch.
+    pub fn fit_flat_validated(
+        &mut self,
+        (x, y): (&[&[M::Scalar]], &[&[M::Scalar]]),
+        (vx, vy): (&[&[M::Scalar]], &[&[M::Scalar]]),
+        options: Fit,
+        callbacks: &mut [&mut dyn Callback<M>],
+    ) -> Result<History, DataError> {
+        let lens = self.target_lens();
+        let (data, val) = (self.flat(x, y, &lens)?, self.flat(vx, vy, &lens)?);
+        self.fit_data(&data, Some(&val), options, callbacks)
+    }
+
     fn fit_data(
         &mut self,
         data: &dyn Data<M>,
@@ -788,6 +810,9 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
                 // Logs are drawn only when shown: the step itself allocates nothing.
                 if options.verbose == Verbosity::Bar {
                     bar.step(step + 1, &self.logs());
+                }
+                for callback in callbacks.iter_mut() {
+                    callback.on_train_batch_end(step, &|| self.logs(), &*self.model);
                 }
             }
             let mut logs = self.logs();

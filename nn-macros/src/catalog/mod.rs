@@ -99,6 +99,12 @@ pub trait LayerSpec {
         false
     }
 
+    /// Whether the layer is frozen (`trainable = false`): it gets no gradient and no optimizer
+    /// state, and runs as at inference in training (see [`Frozen`]).
+    fn frozen(&self) -> bool {
+        false
+    }
+
     /// Whether the training sweep too sees the output as the input's memory (`Flatten`,
     /// `Reshape`); a layer that is a view only at inference (Dropout, the identity there) says
     /// `false` and trains through its `Train` impl.
@@ -515,6 +521,11 @@ impl Spec {
         })
     }
 
+    /// Whether the layer is frozen (see [`LayerSpec::frozen`]).
+    pub fn frozen(&self) -> bool {
+        matches!(self, Spec::Layer(layer) if layer.frozen())
+    }
+
     /// Whether the layer has training passes (see [`LayerSpec::trains`]); merges do.
     pub fn trains(&self) -> bool {
         match self {
@@ -608,7 +619,9 @@ pub fn snake_case(class: &str) -> String {
 pub fn resolve(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
     let kind = call.kind.to_string();
     if let Some(entry) = LAYERS.iter().find(|e| e.name == kind) {
-        return (entry.read)(call, cx).map(Spec::Layer);
+        let (call, trainable) = trainable(call, cx);
+        let layer = (entry.read)(&call, cx)?;
+        return Some(Spec::Layer(if trainable { layer } else { Rc::new(Frozen(layer)) }));
     }
     match kind.as_str() {
         "Input" => input(call, cx),
@@ -630,6 +643,89 @@ pub fn resolve(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
             cx.error(call.kind.span(), format!("unknown layer `{kind}`; {hint}"));
             None
         }
+    }
+}
+
+/// The call without its `trainable = ..` option, which every layer with weights or a shape
+/// takes (Keras's base `Layer` argument), and the option's value.
+fn trainable(call: &LayerCall, cx: &mut Ctxt) -> (LayerCall, bool) {
+    let mut trainable = true;
+    let mut args = Vec::with_capacity(call.args.len());
+    for arg in &call.args {
+        match arg {
+            Arg::Named { name, value } if name == "trainable" => match &**value {
+                Arg::Bool(b) => trainable = b.value,
+                _ => cx.error(name.span(), "`trainable` is `true` or `false`"),
+            },
+            other => args.push(other.clone()),
+        }
+    }
+    (
+        LayerCall { label: call.label.clone(), kind: call.kind.clone(), model: call.model.clone(), args },
+        trainable,
+    )
+}
+
+/// A layer with `trainable = false`: the layer itself in every respect but training.
+struct Frozen(Rc<dyn LayerSpec>);
+
+impl LayerSpec for Frozen {
+    fn class(&self) -> &'static str {
+        self.0.class()
+    }
+    fn declared_input(&self) -> Option<Size> {
+        self.0.declared_input()
+    }
+    fn input_hint(&self) -> Option<String> {
+        self.0.input_hint()
+    }
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        self.0.output(input)
+    }
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        self.0.ty(input, t)
+    }
+    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        self.0.variables(input)
+    }
+    fn activation_value(&self) -> Option<&TokenStream> {
+        self.0.activation_value()
+    }
+    fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        self.0.options(input, t)
+    }
+    fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
+        self.0.stream(input, t)
+    }
+    fn h5_group(&self) -> &'static str {
+        self.0.h5_group()
+    }
+    fn prepares(&self) -> bool {
+        self.0.prepares()
+    }
+    fn takes_ids(&self) -> Option<usize> {
+        self.0.takes_ids()
+    }
+    fn trains(&self) -> bool {
+        self.0.trains()
+    }
+    fn frozen(&self) -> bool {
+        true
+    }
+    fn trains_as_view(&self) -> bool {
+        self.0.trains_as_view()
+    }
+    fn is_view(&self) -> bool {
+        self.0.is_view()
+    }
+    fn states(&self, input: &Shape) -> Vec<Shape> {
+        self.0.states(input)
+    }
+    fn initial_states(&self) -> Vec<Shape> {
+        self.0.initial_states()
+    }
+    fn sublayers(&self, input: &Shape) -> Vec<Sublayer> {
+        self.0.sublayers(input)
     }
 }
 
