@@ -146,6 +146,9 @@ impl fmt::Display for DataError {
 
 impl core::error::Error for DataError {}
 
+/// Flat inputs and targets, as [`Flat`] holds them: `(x, y)`.
+pub type FlatSet<'a, T> = (&'a [&'a [T]], &'a [&'a [T]]);
+
 /// Samples for training or evaluation: the model's inputs and each output's targets.
 pub trait Data<M: Model> {
     /// How many samples.
@@ -765,8 +768,8 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
     /// [`Trainer::fit_flat`] with flat validation data evaluated after every epoch.
     pub fn fit_flat_validated(
         &mut self,
-        (x, y): (&[&[M::Scalar]], &[&[M::Scalar]]),
-        (vx, vy): (&[&[M::Scalar]], &[&[M::Scalar]]),
+        (x, y): FlatSet<'_, M::Scalar>,
+        (vx, vy): FlatSet<'_, M::Scalar>,
         options: Fit,
         callbacks: &mut [&mut dyn Callback<M>],
     ) -> Result<History, DataError> {

@@ -25,8 +25,8 @@ pub mod schedule;
 pub use callbacks::EarlyStopping;
 #[cfg(feature = "alloc")]
 pub use fit::{
-    Callback, Compile, CompileError, Control, Data, DataError, Fit, Flat, History, Logs, Losses, Trainer,
-    Typed, Verbosity,
+    Callback, Compile, CompileError, Control, Data, DataError, Fit, Flat, FlatSet, History, Logs, Losses,
+    Trainer, Typed, Verbosity,
 };
 
 /// What a training forward pass may draw on.
