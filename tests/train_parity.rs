@@ -100,7 +100,7 @@ fn max_error(got: &[f32], want: &[f64]) -> f64 {
 /// Trains `model` on the case as Keras did and checks everything Keras recorded.
 fn check<M, O>(
     case: Case,
-    mut model: Box<M>,
+    model: &mut M,
     optimizer: O,
     losses: Losses,
     metrics: &[&[&str]],
@@ -220,7 +220,7 @@ fn sgd_with_momentum_on_an_mlp_with_categorical_crossentropy() {
     let sgd = SGD::new(0.1).momentum(0.9);
     check(
         case!(mlp_sgd_momentum),
-        ReluSoftmax::boxed_zeros(),
+        &mut *ReluSoftmax::boxed_zeros(),
         sgd,
         loss(CategoricalCrossentropy::DEFAULT),
         &[&["accuracy"]],
@@ -232,14 +232,14 @@ fn sgd_with_momentum_on_an_mlp_with_categorical_crossentropy() {
 fn sgd_with_nesterov_and_smoothed_crossentropy_from_logits() {
     let sgd = SGD::new(0.05).momentum(0.9).nesterov(true);
     let cce = CategoricalCrossentropy::DEFAULT.from_logits(true).label_smoothing(0.1);
-    check(case!(mlp_sgd_nesterov), ReluLogits::boxed_zeros(), sgd, loss(cce), &[&["accuracy"]], &[]);
+    check(case!(mlp_sgd_nesterov), &mut *ReluLogits::boxed_zeros(), sgd, loss(cce), &[&["accuracy"]], &[]);
 }
 
 #[test]
 fn adam_with_binary_crossentropy() {
     check(
         case!(mlp_adam_binary),
-        TanhSigmoid::boxed_zeros(),
+        &mut *TanhSigmoid::boxed_zeros(),
         Adam::new(0.01),
         loss(BinaryCrossentropy::DEFAULT),
         &[&["accuracy"]],
@@ -250,13 +250,27 @@ fn adam_with_binary_crossentropy() {
 #[test]
 fn adamw_with_squared_error_and_mae() {
     let adamw = AdamW::new(0.01).weight_decay(0.01);
-    check(case!(mlp_adamw_mse), GeluLinear::boxed_zeros(), adamw, loss(MeanSquaredError), &[&["mae"]], &[]);
+    check(
+        case!(mlp_adamw_mse),
+        &mut *GeluLinear::boxed_zeros(),
+        adamw,
+        loss(MeanSquaredError),
+        &[&["mae"]],
+        &[],
+    );
 }
 
 #[test]
 fn centered_rmsprop_with_momentum_and_huber() {
     let rms = RMSprop::new(0.005).momentum(0.5).centered(true);
-    check(case!(mlp_rmsprop_huber), EluLinear::boxed_zeros(), rms, loss(Huber::DEFAULT.delta(0.5)), &[], &[]);
+    check(
+        case!(mlp_rmsprop_huber),
+        &mut *EluLinear::boxed_zeros(),
+        rms,
+        loss(Huber::DEFAULT.delta(0.5)),
+        &[],
+        &[],
+    );
 }
 
 #[test]
@@ -264,7 +278,7 @@ fn amsgrad_with_sparse_categorical_crossentropy() {
     let adam = Adam::new(0.01).amsgrad(true);
     check(
         case!(mlp_adam_amsgrad_sparse),
-        SiluSoftmax::boxed_zeros(),
+        &mut *SiluSoftmax::boxed_zeros(),
         adam,
         loss(SparseCategoricalCrossentropy::DEFAULT),
         &[&["accuracy"]],
@@ -277,7 +291,7 @@ fn an_exponential_decay_schedule_with_global_clipnorm() {
     let sgd = SGD::new(LearningRate::exponential_decay(0.1, 2.0, 0.5)).global_clipnorm(0.5);
     check(
         case!(mlp_schedule_global_clipnorm),
-        ReluLinear::boxed_zeros(),
+        &mut *ReluLinear::boxed_zeros(),
         sgd,
         loss(MeanSquaredError),
         &[],
@@ -288,12 +302,19 @@ fn an_exponential_decay_schedule_with_global_clipnorm() {
 #[test]
 fn a_cosine_decay_schedule_with_clipnorm_and_absolute_error() {
     let adam = Adam::new(LearningRate::cosine_decay(0.01, 6.0)).clipnorm(0.1);
-    check(case!(mlp_cosine_clipnorm), ReluLinear::boxed_zeros(), adam, loss(MeanAbsoluteError), &[], &[]);
+    check(
+        case!(mlp_cosine_clipnorm),
+        &mut *ReluLinear::boxed_zeros(),
+        adam,
+        loss(MeanAbsoluteError),
+        &[],
+        &[],
+    );
 }
 
 #[test]
 fn a_frozen_layer_keeps_its_weights() {
-    check(case!(mlp_frozen), Frozen::boxed_zeros(), Adam::new(0.01), loss(MeanSquaredError), &[], &[]);
+    check(case!(mlp_frozen), &mut *Frozen::boxed_zeros(), Adam::new(0.01), loss(MeanSquaredError), &[], &[]);
 }
 
 #[test]
@@ -301,7 +322,7 @@ fn a_shared_layer_and_two_weighted_outputs() {
     let losses: Losses = [MeanSquaredError.into(), BinaryCrossentropy::DEFAULT.into()].into();
     check(
         case!(functional_shared_two_outputs),
-        SharedTwoOutputs::boxed_zeros(),
+        &mut *SharedTwoOutputs::boxed_zeros(),
         Adam::new(0.01),
         losses,
         &[&[], &["accuracy"]],
@@ -313,7 +334,7 @@ fn a_shared_layer_and_two_weighted_outputs() {
 fn a_residual_graph_with_validation_data() {
     check(
         case!(residual_rmsprop),
-        Residual::boxed_zeros(),
+        &mut *Residual::boxed_zeros(),
         RMSprop::new(0.01),
         loss(CategoricalCrossentropy::DEFAULT),
         &[&["accuracy"]],
@@ -323,19 +344,19 @@ fn a_residual_graph_with_validation_data() {
 
 #[test]
 fn kl_divergence_with_plain_sgd() {
-    check(case!(kld_sgd), Softmax3::boxed_zeros(), SGD::new(0.1), loss(KLDivergence), &[], &[]);
+    check(case!(kld_sgd), &mut *Softmax3::boxed_zeros(), SGD::new(0.1), loss(KLDivergence), &[], &[]);
 }
 
 #[test]
 fn log_cosh_with_adagrad() {
-    check(case!(logcosh_adagrad), Linear2::boxed_zeros(), Adagrad::new(0.1), loss(LogCosh), &[], &[]);
+    check(case!(logcosh_adagrad), &mut *Linear2::boxed_zeros(), Adagrad::new(0.1), loss(LogCosh), &[], &[]);
 }
 
 #[test]
 fn a_last_batch_smaller_than_the_others_weighs_by_its_size() {
     check(
         case!(mlp_partial_batch),
-        ReluSoftmax::boxed_zeros(),
+        &mut *ReluSoftmax::boxed_zeros(),
         Adam::new(0.01),
         loss(CategoricalCrossentropy::DEFAULT),
         &[&["accuracy"]],
