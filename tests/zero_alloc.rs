@@ -337,3 +337,68 @@ fn states_between_recurrent_layers_allocate_nothing() {
     assert_eq!(n, 0);
     assert_eq!(ys[2], model.predict(&x));
 }
+
+functional! {
+    struct SharedEncoder {
+        left = Input<8>;
+        right = Input<8>;
+        encoder = Dense<16, relu>;
+        a = encoder(left);
+        b = encoder(right);
+        d = Subtract(a, b);
+        m = Multiply(a, b);
+        features = Concatenate(d, m);
+        score = Dense<1, sigmoid>(features);
+        cosine = Dot<normalize = true>(a, b);
+        -> (score, cosine);
+    }
+}
+
+/// `train_on_batch` allocates only on its first call (the buffers for that batch size), on an
+/// MLP and on a functional model with a shared layer, two outputs and every kind of optimizer
+/// state (clipping, a schedule, weight decay).
+#[test]
+fn train_on_batch_allocates_nothing_after_the_first_call() {
+    use nn::train::Compile;
+    use nn::train::loss::{BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError};
+    use nn::train::optimizer::{Adam, SGD};
+    use nn::train::schedule::LearningRate;
+
+    let mut mnist = Mnist::boxed_seeded(3);
+    let x: Vec<SVector<f32, 784>> =
+        (0..32).map(|s| SVector::from_fn(|i, _| ((i + s) % 7) as f32 / 7.0)).collect();
+    let y: Vec<SVector<f32, 10>> =
+        (0..32).map(|s| SVector::from_fn(|i, _| f32::from(u8::from(i == s % 10)))).collect();
+    let adam = Adam::new(LearningRate::cosine_decay(0.01, 100.0)).global_clipnorm(1.0);
+    let mut trainer =
+        mnist.compile(adam, CategoricalCrossentropy::DEFAULT).unwrap().metrics(&["accuracy"]).unwrap();
+    trainer.train_on_batch(&x, &y).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            trainer.train_on_batch(&x, &y).unwrap();
+        }),
+        0
+    );
+    assert_eq!(
+        allocations_in(|| {
+            trainer.train_on_batch(&x[..7], &y[..7]).unwrap();
+        }),
+        0
+    );
+
+    let mut shared = SharedEncoder::boxed_seeded(4);
+    let x: Vec<_> = (0..16)
+        .map(|s| (SVector::from_fn(|i, _| (i * s % 5) as f32), SVector::from_fn(|i, _| (i + s) as f32 / 9.0)))
+        .collect();
+    let y: Vec<_> = (0..16).map(|s| (Vector1::new((s % 2) as f32), Vector1::new(0.5))).collect();
+    let losses = [BinaryCrossentropy::DEFAULT.into(), MeanSquaredError.into()];
+    let sgd = SGD::new(0.01).momentum(0.9).clipnorm(1.0).weight_decay(1e-4);
+    let mut trainer = shared.compile(sgd, losses).unwrap().loss_weights(&[1.0, 0.5]).unwrap();
+    trainer.train_on_batch(&x, &y).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            trainer.train_on_batch(&x, &y).unwrap();
+        }),
+        0
+    );
+}
