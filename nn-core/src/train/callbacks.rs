@@ -103,3 +103,94 @@ impl<M: Model> Callback<M> for EarlyStopping<M::Scalar> {
         }
     }
 }
+
+/// Keras's `ModelCheckpoint(filepath, monitor, save_best_only=True, save_weights_only=True)`:
+/// writes the model's weights to `path` whenever `monitor` improves (every epoch without
+/// `save_best_only`), in the format its extension names: `.weights.h5` (Keras's, with the
+/// `keras` feature), `.safetensors` (with the `safetensors` feature), anything else nn's raw
+/// format. A write that fails is kept in [`ModelCheckpoint::error`] and training goes on, as
+/// Keras only warns.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct ModelCheckpoint {
+    /// Where the weights go.
+    pub path: std::path::PathBuf,
+    /// The logged value watched (`"val_loss"`, Keras's default).
+    pub monitor: &'static str,
+    /// Whether to write only when `monitor` improves.
+    pub save_best_only: bool,
+    maximize: bool,
+    best: f64,
+    /// The last write's error, if it failed.
+    pub error: Option<std::string::String>,
+    /// The epochs whose weights were written.
+    pub saved: Vec<usize>,
+}
+
+#[cfg(feature = "std")]
+impl ModelCheckpoint {
+    /// Writing the best weights by `monitor` to `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>, monitor: &'static str) -> Self {
+        let maximize = monitor.contains("acc") || monitor.contains("auc");
+        ModelCheckpoint {
+            path: path.into(),
+            monitor,
+            save_best_only: true,
+            maximize,
+            best: if maximize { f64::NEG_INFINITY } else { f64::INFINITY },
+            error: None,
+            saved: Vec::new(),
+        }
+    }
+
+    /// Writing after every epoch, not only the best.
+    pub fn save_best_only(mut self, best_only: bool) -> Self {
+        self.save_best_only = best_only;
+        self
+    }
+
+    fn write<M: Model>(&self, model: &M) -> Result<(), std::string::String> {
+        use crate::weights::WeightFiles;
+        use std::string::ToString;
+        let name = self.path.to_string_lossy();
+        let bytes = if name.ends_with(".weights.h5") {
+            #[cfg(feature = "keras")]
+            {
+                model.to_keras_weights().map_err(|e| e.to_string())?
+            }
+            #[cfg(not(feature = "keras"))]
+            return Err("`.weights.h5` files need nn's `keras` feature".to_string());
+        } else if name.ends_with(".safetensors") {
+            #[cfg(feature = "safetensors")]
+            {
+                model.to_safetensors().map_err(|e| e.to_string())?
+            }
+            #[cfg(not(feature = "safetensors"))]
+            return Err("`.safetensors` files need nn's `safetensors` feature".to_string());
+        } else {
+            model.to_bytes()
+        };
+        std::fs::write(&self.path, bytes).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(feature = "std")]
+impl<M: Model> Callback<M> for ModelCheckpoint {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut M) -> Control {
+        let value = logs.get(self.monitor);
+        let improved = value.is_some_and(|v| if self.maximize { v > self.best } else { v < self.best });
+        if improved {
+            self.best = value.unwrap_or(self.best);
+        }
+        if improved || !self.save_best_only {
+            match self.write(model) {
+                Ok(()) => {
+                    self.saved.push(epoch);
+                    self.error = None;
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+        Control::Continue
+    }
+}

@@ -398,11 +398,16 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         self.iteration
     }
 
-    /// The bytes a training step over `batch` samples holds: the values and gradients of the
-    /// pass, the weight gradients and the optimizer's state.
-    pub fn bytes_per_step(&self, batch: usize) -> usize {
-        let scalar = core::mem::size_of::<M::Scalar>();
-        batch * M::BYTES_PER_SAMPLE + core::mem::size_of::<M>() + self.state.len() * scalar
+    /// The memory a training step over `batch` samples holds, a constant of the model and
+    /// optimizer: the values of the pass and their gradients, the weights' gradients and the
+    /// optimizer's state.
+    pub fn memory(&self, batch: usize) -> Memory {
+        Memory {
+            batch,
+            values: batch * M::BYTES_PER_SAMPLE,
+            gradients: core::mem::size_of::<M>(),
+            optimizer_state: self.state.len() * core::mem::size_of::<M::Scalar>(),
+        }
     }
 
     /// Copies `n` samples of `data` into the staging, sample `s` of the batch being
@@ -518,6 +523,43 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
 /// Sets every weight of `model` to zero (its gradients, before a step adds into them).
 fn zero_weights<M: Model>(model: &mut M) {
     model.visit_weights_mut(&mut |_, w| w.data.fill(M::Scalar::ZERO));
+}
+
+/// The bytes a training step holds (see [`Trainer::memory`]); `Display` writes them in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// The batch size.
+    pub batch: usize,
+    /// Every value of the pass over the batch, what layers keep for their gradients, and the
+    /// gradient of each value.
+    pub values: usize,
+    /// The gradient of every weight (a copy of the model's shape).
+    pub gradients: usize,
+    /// The optimizer's slots.
+    pub optimizer_state: usize,
+}
+
+impl Memory {
+    /// Every byte a step holds.
+    pub fn total(&self) -> usize {
+        self.values + self.gradients + self.optimizer_state
+    }
+}
+
+impl fmt::Display for Memory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kb = |b: usize| b as f64 / 1024.0;
+        write!(
+            f,
+            "Training step at batch {}: {:.1} KB (values and their gradients {:.1} KB, weight gradients {:.1} KB, \
+             optimizer state {:.1} KB)",
+            self.batch,
+            kb(self.total()),
+            kb(self.values),
+            kb(self.gradients),
+            kb(self.optimizer_state)
+        )
+    }
 }
 
 /// How `fit` shows its progress on standard error, as Keras's `verbose`.

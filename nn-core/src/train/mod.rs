@@ -23,10 +23,12 @@ pub mod schedule;
 
 #[cfg(feature = "alloc")]
 pub use callbacks::EarlyStopping;
+#[cfg(feature = "std")]
+pub use callbacks::ModelCheckpoint;
 #[cfg(feature = "alloc")]
 pub use fit::{
     Callback, Compile, CompileError, Control, Data, DataError, Fit, Flat, FlatSet, History, Logs, Losses,
-    Trainer, Typed, Verbosity,
+    Memory, Trainer, Typed, Verbosity,
 };
 
 /// What a training forward pass may draw on.
