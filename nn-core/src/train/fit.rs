@@ -853,9 +853,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
                 self.load(data, n, |s| order[start + s])?;
                 self.step(n);
                 // Logs are drawn only when shown: the step itself allocates nothing.
-                if options.verbose == Verbosity::Bar {
-                    bar.step(step + 1, &self.logs());
-                }
+                bar.step(step + 1, &|| self.logs());
                 for callback in callbacks.iter_mut() {
                     callback.on_train_batch_end(step, &|| self.logs(), &*self.model);
                 }

@@ -33,12 +33,12 @@ impl Bar {
         }
     }
 
-    /// After step `done` of the epoch.
-    pub(super) fn step(&mut self, done: usize, logs: &Logs) {
+    /// After step `done` of the epoch; `logs` is called only if the bar is drawn.
+    pub(super) fn step(&mut self, done: usize, logs: &dyn Fn() -> Logs) {
         self.done = done;
         #[cfg(feature = "std")]
         if self.verbose == Verbosity::Bar {
-            std::eprint!("\r{}", self.line(logs));
+            std::eprint!("\r{}", self.line(&logs()));
         }
         #[cfg(not(feature = "std"))]
         let _ = logs;
