@@ -18,9 +18,12 @@ sequential! {
     pub struct Digits { Input<64>, Dense<64, relu>, Dense<10, softmax> }
 }
 
-/// `examples/data/digits.bin` (see `examples/data/README.md`): the pixels scaled by 1/16 and
-/// the labels as floats, train split then test split.
-fn load() -> ((Vec<f32>, Vec<f32>), (Vec<f32>, Vec<f32>)) {
+/// Flat pixels (scaled by 1/16) and labels (as floats) of one split.
+type Split = (Vec<f32>, Vec<f32>);
+
+/// `examples/data/digits.bin` (see `examples/data/README.md`): the train split, then the test
+/// split.
+fn load() -> (Split, Split) {
     let bytes = include_bytes!("data/digits.bin");
     assert_eq!(&bytes[..8], b"DIGITS1\n", "examples/data/digits.bin: not a digits file");
     let count =
