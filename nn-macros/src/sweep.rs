@@ -52,6 +52,7 @@ pub fn trainable_impl(
                 #buffers { #( #fields: ::nn::train::Buffer::new(batch, #zeros), )* }
             }
 
+            #[inline(always)]
             #[allow(unused_variables)]
             fn forward_train(
                 &mut self,
@@ -78,6 +79,7 @@ pub fn trainable_impl(
                 }
             }
 
+            #[inline(always)]
             #[allow(unused_variables)]
             fn backward(
                 &self,

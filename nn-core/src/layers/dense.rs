@@ -233,6 +233,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     type Kept = L::Of<T, OUT>;
     const KEPT: Self::Kept = <L::Of<T, OUT> as Tensor>::ZEROS;
 
+    #[inline(always)]
     fn forward_train(
         &mut self,
         level: Level,
@@ -255,6 +256,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         }
     }
 
+    #[inline(always)]
     fn backward(
         &self,
         _level: Level,
@@ -269,30 +271,65 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             self.activation.backward_rows(z.as_slice(), y.as_slice(), dy.as_mut_slice(), OUT);
         }
         let xs = cast_slice::<_, SVector<T, IN>>(xs);
-        let dzs = cast_slice::<_, SVector<T, OUT>>(dys);
+        let dzs: &[[T; OUT]] = rows_of(cast_slice::<_, SVector<T, OUT>>(dys));
         if let Some(grads) = grads {
-            // Keras's kernel row `i` (nalgebra's column) gathers `x[i] · dz` over the rows.
-            let kernel: &mut [[T; OUT]; IN] = &mut grads.kernel.data.0;
-            for (x, dz) in xs.iter().zip(dzs) {
-                for (row, &xi) in kernel.iter_mut().zip(x.iter()) {
-                    for (g, &d) in row.iter_mut().zip(dz.iter()) {
-                        *g += xi * d;
+            // Keras's kernel row `i` (nalgebra's column) gathers `x[i] · dz` over the rows, held in
+            // registers across them (`OUT` is a constant).
+            for (i, row) in grads.kernel.data.0.iter_mut().enumerate() {
+                let mut acc = *row;
+                for (x, dz) in xs.iter().zip(dzs) {
+                    let xi = x.as_slice()[i];
+                    for (a, d) in acc.iter_mut().zip(dz) {
+                        *a += xi * *d;
                     }
                 }
-                if USE_BIAS {
-                    grads.bias += dz;
+                *row = acc;
+            }
+            if USE_BIAS {
+                let bias: &mut [T; OUT] = &mut grads.bias.data.0[0];
+                for dz in dzs {
+                    for (b, d) in bias.iter_mut().zip(dz) {
+                        *b += *d;
+                    }
                 }
             }
         }
         if let Some(dxs) = dxs {
+            // `dx[i] = kernel row i · dz`, in eight running sums so the dot product vectorizes.
             let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
             for (dx, dz) in cast_slice_mut::<_, SVector<T, IN>>(dxs).iter_mut().zip(dzs) {
-                for (d, row) in dx.iter_mut().zip(kernel) {
-                    *d += row.iter().zip(dz.iter()).fold(T::ZERO, |acc, (w, g)| acc + *w * *g);
+                for (d, row) in dx.as_mut_slice().iter_mut().zip(kernel) {
+                    *d += dot(row, dz);
                 }
             }
         }
     }
+}
+
+/// A slice of vectors as arrays, which index without nalgebra's strides.
+#[inline(always)]
+fn rows_of<T, const N: usize>(v: &[SVector<T, N>]) -> &[[T; N]] {
+    // SAFETY: `SVector<T, N>` is a `repr(C)` matrix over `ArrayStorage<T, N, 1>`, a
+    // `repr(transparent)` `[[T; N]; 1]`: exactly a `[T; N]`.
+    unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<[T; N]>(), v.len()) }
+}
+
+/// `a · b` in eight running sums, which LLVM keeps in one vector register.
+#[inline(always)]
+fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    let mut sums = [T::ZERO; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    let mut tail = T::ZERO;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += *x * *y;
+    }
+    ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7])) + tail
 }
 
 // SAFETY: the fields are float matrices and an activation that is itself `Zeroable`.

@@ -510,16 +510,20 @@ impl Optimizer for Adam {
         let n = param.len();
         let (m, rest) = state.split_at_mut(n);
         let (v, v_hat) = rest.split_at_mut(n);
-        for (i, ((w, &g), (m, v))) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)).enumerate() {
-            *m += (g - *m) * one_minus_beta_1;
-            *v += (g * g - *v) * one_minus_beta_2;
-            let v = if self.amsgrad {
+        // Two loops rather than a test per value: the plain one vectorizes.
+        if self.amsgrad {
+            for (i, ((w, &g), (m, v))) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)).enumerate() {
+                *m += (g - *m) * one_minus_beta_1;
+                *v += (g * g - *v) * one_minus_beta_2;
                 v_hat[i] = maximum(v_hat[i], *v);
-                v_hat[i]
-            } else {
-                *v
-            };
-            *w -= *m * alpha / (v.sqrt() + epsilon);
+                *w -= *m * alpha / (v_hat[i].sqrt() + epsilon);
+            }
+        } else {
+            for ((w, &g), (m, v)) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)) {
+                *m += (g - *m) * one_minus_beta_1;
+                *v += (g * g - *v) * one_minus_beta_2;
+                *w -= *m * alpha / (v.sqrt() + epsilon);
+            }
         }
     }
 }
