@@ -200,7 +200,8 @@ pub fn read(call: &LayerCall, params: &[Param], required: &[&str], cx: &mut Ctxt
                 match params.iter().position(|p| p.name == key) {
                     Some(i) => (i, &**value),
                     None => {
-                        let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+                        // Every layer of the table also takes `trainable` (see `catalog::resolve`).
+                        let names: Vec<&str> = params.iter().map(|p| p.name).chain(["trainable"]).collect();
                         cx.error(
                             name.span(),
                             format!("unknown option `{key}` for `{owner}`; {}", spelling::hint(&key, &names)),
