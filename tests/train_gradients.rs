@@ -37,7 +37,7 @@ fn gradient_error<M: Trainable<Scalar = f64> + Clone>(mut model: M, xs: &[M::Inp
         M::output_grad(&mut b, k, n).copy_from_slice(r);
     }
     let mut grads = M::zeros();
-    model.backward(cpu::level(), &mut b, xs, &mut grads);
+    model.backward(cpu::level(), &mut b, xs, None, &mut grads);
     let mut analytic = vec![0.0; M::PARAMS];
     grads.save_params(&mut analytic).unwrap();
 
@@ -154,4 +154,39 @@ functional! {
 #[test]
 fn a_siamese_graph_with_a_shared_layer_and_three_outputs_matches_finite_differences() {
     check(Siamese::seeded(5));
+}
+
+functional! {
+    struct Encoder<f64> {
+        x = Input<3>;
+        h = Dense<4, tanh>(x);
+        g = Dense<4, sigmoid>(x);
+        y = Add(h, g);
+    }
+}
+
+functional! {
+    /// A whole model as a layer, shared by two inputs, beside a layer reading an input directly.
+    struct NestedSiamese<f64> {
+        left = Input<3>;
+        right = Input<3>;
+        encoder = Model<Encoder, 3, 4>;
+        a = encoder(left);
+        b = encoder(right);
+        d = Subtract(a, b);
+        skip = Dense<4>(left);
+        c = Concatenate(d, skip);
+        y = Dense<2, softmax>(c);
+    }
+}
+
+sequential! {
+    /// A nested model after a layer, so its input's gradient flows back.
+    struct NestedInside<f64> { Input<3>, Dense<3, elu>, Model<Encoder, 3, 4>, Dense<2> }
+}
+
+#[test]
+fn nested_models_match_finite_differences() {
+    check(NestedSiamese::seeded(6));
+    check(NestedInside::seeded(7));
 }

@@ -112,14 +112,14 @@ pub fn backward<M: Trainable>(level: Level, model: &M, b: &mut M::Buffers, xs: &
     {
         if level == Level::Avx512 {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA.
-            return unsafe { x86::backward_avx512(model, b, xs, grads) };
+            return unsafe { x86::backward_avx512(model, b, xs, None, grads) };
         }
         if level == Level::Avx2 {
             // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { x86::backward_avx2(model, b, xs, grads) };
+            return unsafe { x86::backward_avx2(model, b, xs, None, grads) };
         }
     }
-    model.backward(level, b, xs, grads)
+    model.backward(level, b, xs, None, grads)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -155,14 +155,21 @@ mod x86 {
         model: &M,
         b: &mut M::Buffers,
         xs: &[M::Input],
+        dxs: Option<&mut [M::Input]>,
         grads: &mut M,
     ) {
-        model.backward(Level::Avx512, b, xs, grads)
+        model.backward(Level::Avx512, b, xs, dxs, grads)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn backward_avx2<M: Trainable>(model: &M, b: &mut M::Buffers, xs: &[M::Input], grads: &mut M) {
-        model.backward(Level::Avx2, b, xs, grads)
+    pub unsafe fn backward_avx2<M: Trainable>(
+        model: &M,
+        b: &mut M::Buffers,
+        xs: &[M::Input],
+        dxs: Option<&mut [M::Input]>,
+        grads: &mut M,
+    ) {
+        model.backward(Level::Avx2, b, xs, dxs, grads)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]

@@ -24,32 +24,36 @@ pub fn trainable_impl(
     let sweep = Sweep { code };
     // An output that is a model input, or a view of one, has no gradient to give.
     let trains = model.steps.iter().all(|s| model.layers[s.layer].spec.trains() && s.states.is_empty())
-        && model.outputs.iter().all(|o| sweep.grad(o).is_some());
+        && model.outputs.iter().all(|o| matches!(sweep.grad(o), Some(Grad::Slice(_))));
     if !trains || model.steps.is_empty() {
         return quote!();
     }
     let buffers = format_ident!("__{ident}Buffers");
-    let (fields, types, zeros) = sweep.buffer_fields();
+    let Buffers { fields, types, zeros, sizes } = sweep.buffer_fields();
     let forward = sweep.forward();
     let backward = sweep.backward();
     let zip = sweep.zip_trained();
     let (outputs, output_grads) = sweep.outputs();
     let t = &code.t;
+    // A nested model trains if its type does: a higher-ranked bound is checked only where the
+    // sweep is used, so a model nesting one that cannot train still compiles (and predicts).
+    let nested = code.fields.iter().filter(|f| f.nested).map(|f| &f.ty);
+    let bounds = quote!(where #( for<'nn> #nested: ::nn::train::Trainable, )*);
     let doc = format!("The values of a training pass of [`{ident}`] over a batch (`nn::train::Trainable`).");
     quote! {
         #[doc = #doc]
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
-        pub struct #buffers #generics {
-            #( #fields: ::nn::train::Buffer<#types>, )*
+        pub struct #buffers #generics #bounds {
+            #( #fields: #types, )*
         }
 
-        impl #generics ::nn::train::Trainable for #ident #ty_args {
+        impl #generics ::nn::train::Trainable for #ident #ty_args #bounds {
             type Buffers = #buffers #ty_args;
-            const BYTES_PER_SAMPLE: usize = 0 #( + ::core::mem::size_of::<#types>() )*;
+            const BYTES_PER_SAMPLE: usize = 0 #( + #sizes )*;
 
             fn buffers(batch: usize) -> Self::Buffers {
-                #buffers { #( #fields: ::nn::train::Buffer::new(batch, #zeros), )* }
+                #buffers { #( #fields: #zeros, )* }
             }
 
             #[inline(always)]
@@ -86,6 +90,7 @@ pub fn trainable_impl(
                 level: ::nn::kernels::cpu::Level,
                 b: &mut Self::Buffers,
                 xs: &[Self::Input],
+                mut dxs: Option<&mut [Self::Input]>,
                 grads: &mut Self,
             ) {
                 let n = xs.len();
@@ -103,21 +108,39 @@ struct Sweep<'a> {
     code: &'a Code<'a>,
 }
 
+/// The buffers' fields, types, constructors and bytes per sample.
+struct Buffers {
+    fields: Vec<syn::Ident>,
+    types: Vec<TokenStream>,
+    zeros: Vec<TokenStream>,
+    sizes: Vec<TokenStream>,
+}
+
+/// Where the gradient of a value goes.
+enum Grad {
+    /// A buffer: `&mut [X]`.
+    Slice(TokenStream),
+    /// The caller's gradient of the model's input, if it wants one: `Option<&mut [X]>`.
+    Optional(TokenStream),
+}
+
 impl Sweep<'_> {
     fn is_view(&self, k: usize) -> bool {
         let model = self.code.model;
         model.layers[model.steps[k].layer].spec.trains_as_view()
     }
 
-    /// The type of the layer computing step `k`, if it is held in a field.
-    fn layer_ty(&self, k: usize) -> Option<&TokenStream> {
-        self.code.field(self.code.model.steps[k].layer).map(|f| &f.ty)
-    }
-
-    /// Every buffer: its field, its element type and the value it starts as.
-    fn buffer_fields(&self) -> (Vec<syn::Ident>, Vec<TokenStream>, Vec<TokenStream>) {
+    /// Every buffer: its field, its type, how it is made for `batch` samples and its bytes per
+    /// sample.
+    fn buffer_fields(&self) -> Buffers {
         let (model, t) = (self.code.model, &self.code.t);
-        let (mut fields, mut types, mut zeros) = (Vec::new(), Vec::new(), Vec::new());
+        let mut b = Buffers { fields: Vec::new(), types: Vec::new(), zeros: Vec::new(), sizes: Vec::new() };
+        let mut per_sample = |name: syn::Ident, ty: TokenStream, zero: TokenStream| {
+            b.sizes.push(quote!(::core::mem::size_of::<#ty>()));
+            b.zeros.push(quote!(::nn::train::Buffer::new(batch, #zero)));
+            b.types.push(quote!(::nn::train::Buffer<#ty>));
+            b.fields.push(name);
+        };
         if model.inputs.len() > 1 {
             for (i, (shape, ids)) in model.inputs.iter().zip(model.ids()).enumerate() {
                 let ty = match ids {
@@ -127,28 +150,40 @@ impl Sweep<'_> {
                     }
                     None => shape.ty(t),
                 };
-                fields.push(format_ident!("i{i}"));
-                zeros.push(quote!(<#ty as ::nn::tensor::Part<#t>>::ZERO));
-                types.push(ty);
+                per_sample(format_ident!("i{i}"), ty.clone(), quote!(<#ty as ::nn::tensor::Part<#t>>::ZERO));
             }
         }
+        let mut nested = Vec::new();
         for (k, step) in model.steps.iter().enumerate() {
             if self.is_view(k) {
                 continue;
             }
             let ty = step.output.ty(t);
             for name in ["v", "d"] {
-                fields.push(format_ident!("{name}{k}"));
-                types.push(ty.clone());
-                zeros.push(quote!(<#ty as ::nn::tensor::Tensor>::ZEROS));
+                per_sample(
+                    format_ident!("{name}{k}"),
+                    ty.clone(),
+                    quote!(<#ty as ::nn::tensor::Tensor>::ZEROS),
+                );
             }
-            if let Some(layer) = self.layer_ty(k) {
-                fields.push(format_ident!("k{k}"));
-                types.push(quote!(<#layer as ::nn::train::Train>::Kept));
-                zeros.push(quote!(<#layer as ::nn::train::Train>::KEPT));
+            match self.code.field(step.layer) {
+                Some(f) if f.nested => nested.push((format_ident!("k{k}"), f.ty.clone())),
+                Some(f) => {
+                    let layer = &f.ty;
+                    let kept = quote!(<#layer as ::nn::train::Train>::Kept);
+                    per_sample(format_ident!("k{k}"), kept, quote!(<#layer as ::nn::train::Train>::KEPT));
+                }
+                None => {}
             }
         }
-        (fields, types, zeros)
+        // A nested model's call keeps its whole pass, in its own buffers.
+        for (name, ty) in nested {
+            b.sizes.push(quote!(<#ty as ::nn::train::Trainable>::BYTES_PER_SAMPLE));
+            b.zeros.push(quote!(<#ty as ::nn::train::Trainable>::buffers(batch)));
+            b.types.push(quote!(<#ty as ::nn::train::Trainable>::Buffers));
+            b.fields.push(name);
+        }
+        b
     }
 
     /// A value over the batch, `&[X]`.
@@ -173,18 +208,27 @@ impl Sweep<'_> {
         }
     }
 
-    /// The gradient of a value over the batch, `&mut [X]`; `None` for a model input.
-    fn grad(&self, v: &Value) -> Option<TokenStream> {
+    /// The gradient of a value over the batch: `&mut [X]`, or for the model's single input the
+    /// caller's `Option<&mut [X]>` (given when the model is nested in another); `None` where
+    /// no gradient is wanted (the inputs of a model with several).
+    fn grad(&self, v: &Value) -> Option<Grad> {
         let model = self.code.model;
         match v {
             Value::Step(k) if self.is_view(*k) => {
                 let ty = model.steps[*k].output.ty(&self.code.t);
-                self.grad(&model.steps[*k].args[0])
-                    .map(|g| quote!(::nn::tensor::cast_slice_mut::<_, #ty>(#g)))
+                self.grad(&model.steps[*k].args[0]).map(|g| match g {
+                    Grad::Slice(g) => Grad::Slice(quote!(::nn::tensor::cast_slice_mut::<_, #ty>(#g))),
+                    Grad::Optional(g) => {
+                        Grad::Optional(quote!(#g.map(|d| ::nn::tensor::cast_slice_mut::<_, #ty>(d))))
+                    }
+                })
             }
             Value::Step(k) => {
                 let b = format_ident!("d{k}");
-                Some(quote!(&mut b.#b[..n]))
+                Some(Grad::Slice(quote!(&mut b.#b[..n])))
+            }
+            Value::Input(_) if model.inputs.len() == 1 && model.ids()[0].is_none() => {
+                Some(Grad::Optional(quote!(dxs.as_deref_mut())))
             }
             Value::Input(_) | Value::State(..) => None,
         }
@@ -210,6 +254,14 @@ impl Sweep<'_> {
             zero.push(quote!(b.#d[..n].fill(<#ty as ::nn::tensor::Tensor>::ZEROS);));
             let layer = &model.layers[step.layer];
             match self.code.field(step.layer) {
+                Some(field) if field.nested => {
+                    let (name, ty, x) = (&field.name, &field.ty, self.val(&step.args[0]));
+                    steps.push(quote! {
+                        ::nn::train::Trainable::forward_train(&mut self.#name, level, &mut b.#kept, #x, &mut *rng);
+                        ::nn::tensor::flatten_mut(&mut b.#v[..n])
+                            .copy_from_slice(<#ty as ::nn::train::Trainable>::output(&b.#kept, 0, n));
+                    });
+                }
                 Some(field) => {
                     let (name, x) = (&field.name, self.val(&step.args[0]));
                     let trainable = !layer.spec.frozen();
@@ -252,13 +304,26 @@ impl Sweep<'_> {
                 continue;
             }
             let (v, kept, d) = (format_ident!("v{k}"), format_ident!("k{k}"), format_ident!("d{k}"));
+            let dx = match self.grad(&step.args[0]) {
+                Some(Grad::Slice(g)) => quote!(Some(#g)),
+                Some(Grad::Optional(g)) => g,
+                None => quote!(None),
+            };
             match self.code.field(step.layer) {
+                Some(field) if field.nested => {
+                    let (name, ty, x) = (&field.name, &field.ty, self.val(&step.args[0]));
+                    steps.push(quote! {
+                        for (g, d) in <#ty as ::nn::train::Trainable>::output_grad(&mut b.#kept, 0, n)
+                            .iter_mut()
+                            .zip(::nn::tensor::flatten(&b.#d[..n]))
+                        {
+                            *g += *d;
+                        }
+                        ::nn::train::Trainable::backward(&self.#name, level, &mut b.#kept, #x, #dx, &mut grads.#name);
+                    });
+                }
                 Some(field) => {
                     let (name, x) = (&field.name, self.val(&step.args[0]));
-                    let dx = match self.grad(&step.args[0]) {
-                        Some(g) => quote!(Some(#g)),
-                        None => quote!(None),
-                    };
                     let grads = match model.layers[step.layer].spec.frozen() {
                         true => quote!(None),
                         false => quote!(Some(&mut grads.#name)),
@@ -294,9 +359,15 @@ impl Sweep<'_> {
         step.args
             .iter()
             .enumerate()
-            .filter_map(|(j, a)| {
-                let dx = self.grad(a)?;
-                spec.merge_grad(j, &vals, &shapes, &dy, &quote!(::nn::tensor::flatten_mut(#dx)))
+            .filter_map(|(j, a)| match self.grad(a)? {
+                Grad::Slice(dx) => {
+                    spec.merge_grad(j, &vals, &shapes, &dy, &quote!(::nn::tensor::flatten_mut(#dx)))
+                }
+                Grad::Optional(dx) => {
+                    let add =
+                        spec.merge_grad(j, &vals, &shapes, &dy, &quote!(::nn::tensor::flatten_mut(dx)))?;
+                    Some(quote!(if let Some(dx) = #dx { #add }))
+                }
             })
             .collect()
     }
@@ -308,7 +379,7 @@ impl Sweep<'_> {
         for (k, out) in model.outputs.iter().enumerate() {
             let val = self.val(out);
             values.push(quote!(#k => ::nn::tensor::flatten(#val),));
-            if let Some(g) = self.grad(out) {
+            if let Some(Grad::Slice(g)) = self.grad(out) {
                 grads.push(quote!(#k => ::nn::tensor::flatten_mut(#g),));
             }
         }
@@ -322,10 +393,18 @@ impl Sweep<'_> {
         let frozen: Vec<&syn::Ident> =
             model.layers.iter().filter(|l| l.spec.frozen()).map(|l| &l.name).collect();
         let calls = self.code.fields.iter().filter(|f| !frozen.contains(&&f.name)).flat_map(|f| {
-            f.leaves.iter().map(|leaf| {
-                let (p, g) = (f.place_in(&this, leaf), f.place_in(&grads, leaf));
-                quote!(::nn::train::zip_trained(&mut #p, &#g, f);)
-            })
+            let name = &f.name;
+            let nested = f
+                .nested
+                .then(|| quote!(::nn::train::Trainable::zip_trained(&mut self.#name, &grads.#name, f);));
+            f.leaves
+                .iter()
+                .map(|leaf| {
+                    let (p, g) = (f.place_in(&this, leaf), f.place_in(&grads, leaf));
+                    quote!(::nn::train::zip_trained(&mut #p, &#g, f);)
+                })
+                .chain(nested)
+                .collect::<Vec<_>>()
         });
         quote!(#( #calls )*)
     }

@@ -133,8 +133,16 @@ pub trait Trainable: crate::Model {
     fn output_grad(b: &mut Self::Buffers, k: usize, n: usize) -> &mut [Self::Scalar];
 
     /// The backward pass over the batch of the last forward pass: adds every trained weight's
-    /// gradient into `grads`.
-    fn backward(&self, level: Level, b: &mut Self::Buffers, xs: &[Self::Input], grads: &mut Self);
+    /// gradient into `grads` and, when given (a model nested in another), the gradient with
+    /// respect to each input sample into `dxs`.
+    fn backward(
+        &self,
+        level: Level,
+        b: &mut Self::Buffers,
+        xs: &[Self::Input],
+        dxs: Option<&mut [Self::Input]>,
+        grads: &mut Self,
+    );
 
     /// Calls `f(param, grad)` for every trained weight tensor, in `visit_weights` order,
     /// skipping frozen layers and weights that are not trained.

@@ -530,8 +530,9 @@ impl Spec {
     pub fn trains(&self) -> bool {
         match self {
             Spec::Layer(layer) => layer.trains(),
-            Spec::Input { .. } | Spec::Merge { .. } => true,
-            Spec::Nested { .. } => false,
+            // A nested model trains if its own type is `Trainable`, which the sweep requires in
+            // a bound rather than here.
+            Spec::Input { .. } | Spec::Merge { .. } | Spec::Nested { .. } => true,
         }
     }
 
