@@ -184,3 +184,22 @@ fn the_memory_of_a_step_is_a_constant_of_the_model_and_optimizer() {
     assert_eq!(adam.optimizer_state, 2 * 33 * 4);
     assert!(adam.to_string().starts_with("Training step at batch 32: "));
 }
+
+sequential! {
+    #[compile(optimizer = Adam(learning_rate = 0.05, amsgrad = true), loss = binary_crossentropy, metrics = [accuracy])]
+    struct CompiledXor { Input<2>, Dense<8, tanh>, Dense<1, sigmoid> }
+}
+
+#[test]
+fn a_compile_attribute_gives_the_trainer_compile_would() {
+    let (x, y) = xor();
+    let mut attribute = CompiledXor::seeded(9);
+    let mut by_hand = CompiledXor::seeded(9);
+    let a = attribute.compiled().fit(&x, &y, silent(3, 2), &mut []).unwrap();
+    let adam = Adam::new(0.05).amsgrad(true);
+    let mut trainer =
+        by_hand.compile(adam, BinaryCrossentropy::DEFAULT).unwrap().metrics(&["accuracy"]).unwrap();
+    let b = trainer.fit(&x, &y, silent(3, 2), &mut []).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(attribute, by_hand);
+}

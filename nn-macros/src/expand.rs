@@ -24,8 +24,12 @@ pub fn item(model: &Model, header: &ItemHeader) -> TokenStream {
     let vis = &header.vis;
     let name = snake_case(&header.ident.to_string());
     let stream = header.attrs.iter().any(|a| a.path().is_ident("stream"));
-    let attrs: Vec<syn::Attribute> =
-        header.attrs.iter().filter(|a| !a.path().is_ident("stream")).cloned().collect();
+    let attrs: Vec<syn::Attribute> = header
+        .attrs
+        .iter()
+        .filter(|a| !a.path().is_ident("stream") && !a.path().is_ident("compile"))
+        .cloned()
+        .collect();
     let mut tokens = model_type(model, &header.ident, &name, &attrs, &quote!(#vis), &quote!(#vis));
     if stream {
         tokens.extend(stream_items(model, &header.ident, &quote!(#vis)));

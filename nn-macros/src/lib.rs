@@ -10,6 +10,7 @@ mod activation;
 mod ast;
 mod catalog;
 mod check;
+mod compile;
 mod ctxt;
 mod expand;
 mod graph;
@@ -39,7 +40,8 @@ pub fn sequential(input: TokenStream) -> TokenStream {
     let model = check::sequential(&def, &mut cx);
     fits_the_stack(model.as_ref(), def.item.as_ref(), def.span, &mut cx);
     streams(model.as_ref(), def.item.as_ref(), &mut cx);
-    finish(cx, model, def.item.as_ref()).into()
+    let compiled = compiles(model.as_ref(), def.item.as_ref(), &mut cx);
+    finish(cx, model, def.item.as_ref(), compiled).into()
 }
 
 /// Builds a Keras-style functional model, any acyclic graph of layers:
@@ -55,7 +57,8 @@ pub fn functional(input: TokenStream) -> TokenStream {
     let model = graph::functional(&def, &mut cx);
     fits_the_stack(model.as_ref(), def.item.as_ref(), def.span, &mut cx);
     streams(model.as_ref(), def.item.as_ref(), &mut cx);
-    finish(cx, model, def.item.as_ref()).into()
+    let compiled = compiles(model.as_ref(), def.item.as_ref(), &mut cx);
+    finish(cx, model, def.item.as_ref(), compiled).into()
 }
 
 /// A Keras 3 `.keras` file, read while compiling, as a typed model with Keras's weights
@@ -111,7 +114,35 @@ fn streams(model: Option<&ir::Model>, item: Option<&ast::ItemHeader>, cx: &mut c
 }
 
 /// The model's code, or every mistake recorded.
-fn finish(cx: ctxt::Ctxt, model: Option<ir::Model>, item: Option<&ast::ItemHeader>) -> TokenStream2 {
+/// `#[compile(...)]`: checked against the model; `fn compiled` for the model's inherent impl.
+fn compiles(model: Option<&ir::Model>, item: Option<&ast::ItemHeader>, cx: &mut ctxt::Ctxt) -> TokenStream2 {
+    let (Some(model), Some(item)) = (model, item) else { return TokenStream2::new() };
+    let Some(attr) = item.attrs.iter().find(|a| a.path().is_ident("compile")) else {
+        return TokenStream2::new();
+    };
+    let span = syn::spanned::Spanned::span(attr);
+    if let ir::Scalar::Generic(t) = &model.scalar {
+        cx.error(
+            t.span(),
+            "`#[compile]` needs a concrete element type (`f32` or `f64`): call `compile` on a value instead",
+        );
+        return TokenStream2::new();
+    }
+    if let Some(why) = sweep::untrainable(model) {
+        cx.error(span, format!("`#[compile]`: {why}, so this model cannot train"));
+        return TokenStream2::new();
+    }
+    let method = compile::compiled(model, &item.attrs, cx);
+    let ident = &item.ident;
+    quote::quote!(impl #ident { #method })
+}
+
+fn finish(
+    cx: ctxt::Ctxt,
+    model: Option<ir::Model>,
+    item: Option<&ast::ItemHeader>,
+    compiled: TokenStream2,
+) -> TokenStream2 {
     if let Err(errors) = cx.finish() {
         return match item {
             Some(_) => quote::quote!(#(#errors)*),
@@ -127,6 +158,10 @@ fn finish(cx: ctxt::Ctxt, model: Option<ir::Model>, item: Option<&ast::ItemHeade
     match (model, item) {
         (None, _) => quote::quote!(::core::compile_error!("the model could not be checked")),
         (Some(model), None) => expand::expression(&model),
-        (Some(model), Some(header)) => expand::item(&model, header),
+        (Some(model), Some(header)) => {
+            let mut tokens = expand::item(&model, header);
+            tokens.extend(compiled);
+            tokens
+        }
     }
 }

@@ -13,6 +13,15 @@ use crate::ir::Value;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+/// The first layer of `model` without a backward pass, in Keras's terms, if any.
+pub fn untrainable(model: &crate::ir::Model) -> Option<String> {
+    model.steps.iter().find_map(|s| {
+        let layer = &model.layers[s.layer];
+        (!layer.spec.trains() || !s.states.is_empty())
+            .then(|| format!("`{}` ({}) has no backward pass yet", layer.name, layer.spec.class()))
+    })
+}
+
 /// `impl Trainable` and its buffer type, or nothing if some layer cannot train.
 pub fn trainable_impl(
     code: &Code,
