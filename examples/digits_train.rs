@@ -55,7 +55,7 @@ fn main() {
         .and_then(|t| t.metrics(&["accuracy"]))
         .expect("the loss and metric fit the model")
         .seed(0);
-    println!("{}", trainer.memory(32));
+    println!("{}", trainer.summary(32));
     let options = Fit { epochs: 30, batch_size: 32, verbose: Verbosity::Line, ..Fit::default() };
     let history =
         trainer.fit_flat(&[&x_train], &[&y_train], options, &mut []).expect("the data fits the model");

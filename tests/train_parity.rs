@@ -313,6 +313,14 @@ fn a_cosine_decay_schedule_with_clipnorm_and_absolute_error() {
 }
 
 #[test]
+fn a_frozen_layer_counts_as_not_trainable_in_the_summary() {
+    assert_eq!(<Frozen as Model>::NON_TRAINABLE, 40);
+    let summary = Frozen::zeros().summary().to_string();
+    assert!(summary.contains("Trainable params: 9 (36.00 B)"), "{summary}");
+    assert!(summary.contains("Non-trainable params: 40 (160.00 B)"), "{summary}");
+}
+
+#[test]
 fn a_frozen_layer_keeps_its_weights() {
     check(case!(mlp_frozen), &mut *Frozen::boxed_zeros(), Adam::new(0.01), loss(MeanSquaredError), &[], &[]);
 }

@@ -389,10 +389,14 @@ fn model_impl(
         let ty = &f.ty;
         if f.nested { quote!(<#ty as ::nn::Model>::PARAMS) } else { quote!(<#ty as ::nn::Layer>::PARAMS) }
     });
+    // A frozen layer's weights all count as not trained, as in Keras's summary.
+    let frozen: Vec<&syn::Ident> = model.layers.iter().filter(|l| l.spec.frozen()).map(|l| &l.name).collect();
     let non_trainable = code.fields.iter().map(|f| {
         let ty = &f.ty;
         if f.nested {
             quote!(<#ty as ::nn::Model>::NON_TRAINABLE)
+        } else if frozen.contains(&&f.name) {
+            quote!(<#ty as ::nn::Layer>::PARAMS)
         } else {
             quote!(<#ty as ::nn::Layer>::NON_TRAINABLE)
         }
@@ -490,7 +494,11 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                 Some(Field { ty, nested: false, .. }) => (
                     quote!(<#ty as ::nn::Layer>::CLASS),
                     quote!(<#ty as ::nn::Layer>::PARAMS),
-                    quote!(<#ty as ::nn::Layer>::NON_TRAINABLE),
+                    if layer.spec.frozen() {
+                        quote!(<#ty as ::nn::Layer>::PARAMS)
+                    } else {
+                        quote!(<#ty as ::nn::Layer>::NON_TRAINABLE)
+                    },
                     quote!(<#ty as ::nn::Layer>::H5_GROUP),
                 ),
                 Some(Field { ty, nested: true, .. }) => (

@@ -398,6 +398,12 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         self.iteration
     }
 
+    /// Keras's `model.summary()` followed by what a training step over `batch` samples holds
+    /// ([`Trainer::memory`]).
+    pub fn summary(&self, batch: usize) -> TrainingSummary {
+        TrainingSummary { model: self.model.summary(), memory: self.memory(batch) }
+    }
+
     /// The memory a training step over `batch` samples holds, a constant of the model and
     /// optimizer: the values of the pass and their gradients, the weights' gradients and the
     /// optimizer's state.
@@ -559,6 +565,21 @@ impl fmt::Display for Memory {
             kb(self.gradients),
             kb(self.optimizer_state)
         )
+    }
+}
+
+/// A model's summary and the memory of its training step, as [`Trainer::summary`] prints them.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainingSummary {
+    /// The model's summary table.
+    pub model: crate::Summary,
+    /// What a step holds.
+    pub memory: Memory,
+}
+
+impl fmt::Display for TrainingSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.model, self.memory)
     }
 }
 

@@ -28,7 +28,7 @@ pub use callbacks::ModelCheckpoint;
 #[cfg(feature = "alloc")]
 pub use fit::{
     Callback, Compile, CompileError, Control, Data, DataError, Fit, Flat, FlatSet, History, Logs, Losses,
-    Memory, Trainer, Typed, Verbosity,
+    Memory, Trainer, TrainingSummary, Typed, Verbosity,
 };
 
 /// What a training forward pass may draw on.
