@@ -72,5 +72,50 @@ impl<T: Float, const S: usize, const V: usize, const D: usize> Layer for Embeddi
     }
 }
 
+/// Keeps nothing: the ids say which rows each step read. Ids have no gradient, so there is no
+/// `dx` (the layer always reads a model input, and the sweep passes `None`).
+impl<T: Float, const S: usize, const V: usize, const D: usize> crate::train::Train for Embedding<T, S, V, D> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(
+        &mut self,
+        _level: crate::kernels::cpu::Level,
+        xs: &[Ids<S, V>],
+        ys: &mut [Tensor2<T, S, D>],
+        _kept: &mut [()],
+        _ctx: &mut crate::train::Ctx<'_>,
+    ) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    /// Adds each step's output gradient into the row its id read: an id read several times,
+    /// in one sample or across the batch, gathers every one (JAX's gradient of a gather, a
+    /// scatter-add). An id past the table read nothing and gets nothing.
+    fn backward(
+        &self,
+        _level: crate::kernels::cpu::Level,
+        xs: &[Ids<S, V>],
+        _ys: &[Tensor2<T, S, D>],
+        _kept: &[()],
+        dys: &mut [Tensor2<T, S, D>],
+        _dxs: Option<&mut [Ids<S, V>]>,
+        grads: Option<&mut Self>,
+    ) {
+        let Some(grads) = grads else { return };
+        for (x, dy) in xs.iter().zip(dys.iter()) {
+            for (id, dy) in x.0.iter().zip(dy.as_slice().chunks_exact(D.max(1))) {
+                if let Some(row) = grads.embeddings.get_mut(*id as usize) {
+                    for (g, d) in row.iter_mut().zip(dy) {
+                        *g += *d;
+                    }
+                }
+            }
+        }
+    }
+}
+
 // SAFETY: a float array.
 unsafe impl<T: Float, const S: usize, const V: usize, const D: usize> Zeroable for Embedding<T, S, V, D> {}

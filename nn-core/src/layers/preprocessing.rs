@@ -2,8 +2,10 @@
 //! so that raw data can go in (`keras/src/layers/preprocessing/`).
 
 use crate::Float;
+use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, flatten, flatten_mut};
+use crate::train::Ctx;
 use crate::weights::bytes;
 use core::marker::PhantomData;
 
@@ -52,6 +54,42 @@ impl<X: Tensor> Layer for Rescaling<X> {
             *v = *v * scale + offset;
         }
         y
+    }
+}
+
+/// Keeps nothing: `dx = scale · dy`, JAX's derivative of `x · scale + offset`.
+impl<X: Tensor> crate::train::Train for Rescaling<X> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let scale = X::Scalar::of(self.scale);
+        add_grad(dys, dxs, |dy, _| dy * scale);
+    }
+}
+
+/// `dx += grad(dy, channel)` over a batch, if there is a `dx` to add into.
+#[inline(always)]
+fn add_grad<X: Tensor>(dys: &[X], dxs: Option<&mut [X]>, grad: impl Fn(X::Scalar, usize) -> X::Scalar) {
+    let Some(dxs) = dxs else { return };
+    let last = X::LAST.max(1);
+    for (i, (dx, dy)) in flatten_mut(dxs).iter_mut().zip(flatten(dys)).enumerate() {
+        *dx += grad(*dy, i % last);
     }
 }
 
@@ -160,6 +198,38 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Layer
             f(WeightMut { name: "variance", shape: Self::SHAPE, data: &mut self.variance });
             f(WeightMut { name: "count", shape: &[], data: &mut self.count });
         }
+    }
+}
+
+/// Keeps nothing. The mean and variance are constants, or weights that are not trained: the
+/// backward pass gives `dx` only, `dy / deviation` (with `INVERT`, `dy · deviation`), JAX's
+/// derivative of the forward formula.
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> crate::train::Train
+    for Normalization<X, C, ADAPTED, INVERT>
+{
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        const { assert!(X::LAST == C, "Normalization: C must be the input's last axis") };
+        let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
+        // As the forward pass: a division, not a multiplication by the reciprocal.
+        add_grad(dys, dxs, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
     }
 }
 
