@@ -1,22 +1,40 @@
 //! `Dropout`, `SpatialDropout1D/2D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout` and
 //! `ActivityRegularization`: layers that only act while training, so at inference each is its
-//! input unchanged. Inside a model they are views of their input and cost nothing; their options
-//! (rates, noise, penalties) are read and checked but change nothing here.
+//! input unchanged (inside a model, a view of its input that costs nothing). While training
+//! they run as Keras 3 does with `training=True` (`keras/src/layers/regularization/`), their
+//! random draws from the training pass's generator ([`Ctx::rng`]): the same seed gives the same
+//! masks and noise. Keras's `trainable=False` does not stop them; only inference does.
 
+use crate::Float;
+use crate::init::Rng;
+use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, grid};
+use crate::train::{Ctx, Train};
 use core::marker::PhantomData;
 
 macro_rules! identity_layer {
-    ($(#[$doc:meta])* $name:ident, $classes:expr) => {
+    (
+        $(#[$doc:meta])* $name:ident, $classes:expr,
+        { $( $(#[$field_doc:meta])* $field:ident: $ty:ty = $default:expr ),* $(,)? }
+    ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub struct $name<X> {
+            $( $(#[$field_doc])* pub $field: $ty, )*
             _shapes: PhantomData<fn(X) -> X>,
         }
 
         impl<X> $name<X> {
-            super::no_weights!();
+            /// The layer with Keras's defaults; the macros set the options from the model.
+            pub const ZEROS: Self = Self { $( $field: $default, )* _shapes: PhantomData };
+
+            /// Reads nothing: the layer has no weights. Kept so the macros treat every layer
+            /// alike.
+            #[doc(hidden)]
+            pub const fn read_le_bytes(&mut self, _bytes: &[u8], at: usize) -> usize {
+                at
+            }
         }
 
         impl<X: Tensor> Layer for $name<X> {
@@ -35,42 +53,377 @@ macro_rules! identity_layer {
             }
         }
 
-        // SAFETY: zero-sized.
+        // SAFETY: `f64`s and `bool`s, for which all zero bits are valid values.
         unsafe impl<X> Zeroable for $name<X> {}
     };
 }
 
 identity_layer! {
-    /// `Dropout`: zeroes a random `rate` of its inputs while training; the identity here.
-    Dropout, ["Dropout"; 2]
+    /// `Dropout`: while training, zeroes each value with probability `rate` and divides the
+    /// others by `1 - rate` (Keras's `random.dropout`); the identity at inference.
+    Dropout, ["Dropout"; 2],
+    {
+        /// The fraction of values dropped.
+        rate: f64 = 0.0,
+        /// Keras's `noise_shape`: the axes (batch axis first, then the tensor's) along which
+        /// one draw is shared, where `noise_shape` has a 1.
+        shared: [bool; 4] = [false; 4],
+    }
 }
 
 identity_layer! {
-    /// `SpatialDropout1D` over a sequence, `SpatialDropout2D` over an image: drops whole
-    /// channels while training; the identity here.
-    SpatialDropout, ["SpatialDropout1D", "SpatialDropout2D"]
+    /// `SpatialDropout1D` over a sequence, `SpatialDropout2D` over an image: while training,
+    /// drops whole channels of a sample (one draw per sample and channel, Keras's
+    /// `noise_shape` of `(batch, 1, channels)` or `(batch, 1, 1, channels)`); the identity at
+    /// inference.
+    SpatialDropout, ["SpatialDropout1D", "SpatialDropout2D"],
+    {
+        /// The fraction of channels dropped.
+        rate: f64 = 0.0,
+    }
 }
 
 identity_layer! {
-    /// `GaussianNoise`: adds noise of deviation `stddev` while training; the identity here.
-    GaussianNoise, ["GaussianNoise"; 2]
+    /// `GaussianNoise`: while training, adds noise drawn from `N(0, stddev)`; the identity at
+    /// inference.
+    GaussianNoise, ["GaussianNoise"; 2],
+    {
+        /// The deviation of the noise.
+        stddev: f64 = 0.0,
+    }
 }
 
 identity_layer! {
-    /// `GaussianDropout`: multiplies by noise of mean 1 while training; the identity here.
-    GaussianDropout, ["GaussianDropout"; 2]
+    /// `GaussianDropout`: while training, multiplies by noise drawn from
+    /// `N(1, sqrt(rate / (1 - rate)))`; the identity at inference.
+    GaussianDropout, ["GaussianDropout"; 2],
+    {
+        /// The drop probability the noise's deviation is derived from.
+        rate: f64 = 0.0,
+    }
 }
 
 identity_layer! {
-    /// `AlphaDropout`: dropout that keeps SELU's mean and variance while training; the
-    /// identity here.
-    AlphaDropout, ["AlphaDropout"; 2]
+    /// `AlphaDropout`: while training, sets a random `rate` of the values to SELU's negative
+    /// saturation and rescales so that the mean and variance stay; the identity at inference.
+    AlphaDropout, ["AlphaDropout"; 2],
+    {
+        /// The fraction of values dropped.
+        rate: f64 = 0.0,
+        /// Keras's `noise_shape`, as [`Dropout::shared`].
+        shared: [bool; 4] = [false; 4],
+    }
 }
 
 identity_layer! {
-    /// `ActivityRegularization`: adds an L1/L2 penalty on its input to the training loss; the
-    /// identity here.
-    ActivityRegularization, ["ActivityRegularization"; 2]
+    /// `ActivityRegularization`: adds `(l1 · Σ|x| + l2 · Σx²) / batch` to the training loss
+    /// (Keras's activity regularizer, over the whole batch and normalized by its size); the
+    /// identity.
+    ///
+    /// The penalty reaches training through the gradient only: the backward pass adds its
+    /// derivative to the gradient it passes on, but the loss a trainer reports (`fit`'s logs)
+    /// does not include the penalty, which Keras's does: the `Train` contract has no way for a
+    /// layer to add to the loss.
+    ActivityRegularization, ["ActivityRegularization"; 2],
+    {
+        /// The weight of the sum of absolute values.
+        l1: f64 = 0.0,
+        /// The weight of the sum of squares.
+        l2: f64 = 0.0,
+    }
+}
+
+/// Fills every sample of `noise` with `draw()`, one draw per position of Keras's `noise_shape`:
+/// along an axis marked in `shared` (the batch axis first, then the tensor's), every position
+/// copies the draw at index 0 of that axis.
+fn draw_noise<X: Tensor>(noise: &mut [X], shared: [bool; 4], mut draw: impl FnMut() -> X::Scalar) {
+    let rank = X::SHAPE.len().min(3);
+    // The tensor's axes as `grid`'s [height, width, channels], the leading ones of size 1.
+    let [_, w, c] = grid(X::SHAPE);
+    let mut share = [false; 3];
+    for (k, s) in share[3 - rank..].iter_mut().enumerate() {
+        *s = shared[k + 1];
+    }
+    let (w, c) = (w.max(1), c.max(1));
+    for s in 0..noise.len() {
+        if s > 0 && shared[0] {
+            noise[s] = noise[0];
+            continue;
+        }
+        let values = noise[s].as_mut_slice();
+        for j in 0..values.len() {
+            // The index of the first draw along every shared axis.
+            let at = [j / (w * c), j / c % w, j % c];
+            let [row, col, channel]: [usize; 3] = core::array::from_fn(|k| if share[k] { 0 } else { at[k] });
+            let from = row * w * c + col * c + channel;
+            // Every index sharing a draw comes after the one that made it.
+            values[j] = if from < j { values[from] } else { draw() };
+        }
+    }
+}
+
+/// Keeps and fills `masks` with Keras's dropout mask, 1 where a value is kept (a uniform draw
+/// below `1 - rate`, as `jax.random.bernoulli(p = 1 - rate)`) and 0 where it is dropped; all
+/// ones for a `rate` of 0, which Keras does not draw for.
+fn dropout_masks<X: Tensor>(masks: &mut [X], rate: f64, shared: [bool; 4], rng: &mut Rng) {
+    let keep = 1.0 - rate;
+    if rate > 0.0 {
+        draw_noise(masks, shared, || if rng.next_f64() < keep { X::Scalar::ONE } else { X::Scalar::ZERO });
+    } else {
+        masks.fill(fill::<X>(X::Scalar::ONE));
+    }
+}
+
+/// A tensor holding `v` everywhere.
+fn fill<X: Tensor>(v: X::Scalar) -> X {
+    let mut x = X::ZEROS;
+    x.as_mut_slice().fill(v);
+    x
+}
+
+/// `ys[i] = f(xs[i], kept[i])` elementwise, over the batch.
+#[inline(always)]
+fn zip_map<X: Tensor>(xs: &[X], kept: &[X], ys: &mut [X], f: impl Fn(X::Scalar, X::Scalar) -> X::Scalar) {
+    for ((x, k), y) in xs.iter().zip(kept).zip(ys) {
+        for ((x, k), y) in x.as_slice().iter().zip(k.as_slice()).zip(y.as_mut_slice()) {
+            *y = f(*x, *k);
+        }
+    }
+}
+
+/// `dxs[i] += f(dys[i], kept[i])` elementwise, if there is a `dx` to add into.
+#[inline(always)]
+fn add_grad<X: Tensor>(
+    dys: &[X],
+    kept: &[X],
+    dxs: Option<&mut [X]>,
+    f: impl Fn(X::Scalar, X::Scalar) -> X::Scalar,
+) {
+    let Some(dxs) = dxs else { return };
+    for ((dy, k), dx) in dys.iter().zip(kept).zip(dxs) {
+        for ((dy, k), dx) in dy.as_slice().iter().zip(k.as_slice()).zip(dx.as_mut_slice()) {
+            *dx += f(*dy, *k);
+        }
+    }
+}
+
+/// Dropout's forward and backward passes over a mask, shared by `Dropout` and
+/// `SpatialDropout`: `select(mask, x / (1 - rate), 0)` as Keras's JAX `dropout`, whose
+/// derivative is `select(mask, dy / (1 - rate), 0)`.
+fn dropout_apply<X: Tensor>(xs: &[X], masks: &[X], ys: &mut [X], rate: f64) {
+    let keep = X::Scalar::of(1.0 - rate);
+    zip_map(xs, masks, ys, |x, m| if m != X::Scalar::ZERO { x / keep } else { X::Scalar::ZERO });
+}
+
+/// See [`dropout_apply`].
+fn dropout_grad<X: Tensor>(dys: &[X], masks: &[X], dxs: Option<&mut [X]>, rate: f64) {
+    let keep = X::Scalar::of(1.0 - rate);
+    add_grad(dys, masks, dxs, |dy, m| if m != X::Scalar::ZERO { dy / keep } else { X::Scalar::ZERO });
+}
+
+/// Keeps the mask: 1 where a value was kept, 0 where it was dropped.
+impl<X: Tensor> Train for Dropout<X> {
+    type Kept = X;
+    const KEPT: X = X::ZEROS;
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [X], ctx: &mut Ctx<'_>) {
+        dropout_masks(kept, self.rate, self.shared, ctx.rng);
+        dropout_apply(xs, kept, ys, self.rate);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        kept: &[X],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        dropout_grad(dys, kept, dxs, self.rate);
+    }
+}
+
+/// Keeps the mask, each channel's draw repeated over the sample's steps or pixels.
+impl<X: Tensor> Train for SpatialDropout<X> {
+    type Kept = X;
+    const KEPT: X = X::ZEROS;
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [X], ctx: &mut Ctx<'_>) {
+        // Keras's noise shape: the batch and channel axes drawn, every axis between shared.
+        let mut shared = [false; 4];
+        let rank = X::SHAPE.len().min(3);
+        shared[1..rank].fill(true);
+        dropout_masks(kept, self.rate, shared, ctx.rng);
+        dropout_apply(xs, kept, ys, self.rate);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        kept: &[X],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        dropout_grad(dys, kept, dxs, self.rate);
+    }
+}
+
+/// Keeps nothing: the noise is added, so `dx = dy`.
+impl<X: Tensor> Train for GaussianNoise<X> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], ctx: &mut Ctx<'_>) {
+        let stddev = X::Scalar::of(self.stddev);
+        let active = self.stddev > 0.0;
+        for (x, y) in xs.iter().zip(ys) {
+            *y = *x;
+            if active {
+                // Keras: `x + (normal · stddev + 0)`, the noise in the element type.
+                for v in y.as_mut_slice() {
+                    *v += X::Scalar::of(ctx.rng.next_normal()) * stddev + X::Scalar::ZERO;
+                }
+            }
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        for (dx, dy) in dxs.iter_mut().zip(dys.iter()) {
+            for (d, g) in dx.as_mut_slice().iter_mut().zip(dy.as_slice()) {
+                *d += *g;
+            }
+        }
+    }
+}
+
+/// Keeps the noise each value was multiplied by.
+impl<X: Tensor> Train for GaussianDropout<X> {
+    type Kept = X;
+    const KEPT: X = X::ZEROS;
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [X], ctx: &mut Ctx<'_>) {
+        if self.rate > 0.0 {
+            // Keras: `normal · stddev + 1` in the element type, `stddev` in Python's floats.
+            let stddev = X::Scalar::of(libm::sqrt(self.rate / (1.0 - self.rate)));
+            draw_noise(kept, [false; 4], || X::Scalar::of(ctx.rng.next_normal()) * stddev + X::Scalar::ONE);
+        } else {
+            kept.fill(fill::<X>(X::Scalar::ONE));
+        }
+        zip_map(xs, kept, ys, |x, noise| x * noise);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        kept: &[X],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        add_grad(dys, kept, dxs, |dy, noise| dy * noise);
+    }
+}
+
+/// SELU's `alpha` and `scale`, as Keras's `AlphaDropout` writes them.
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+
+impl<X: Tensor> AlphaDropout<X> {
+    /// Keras's affine correction `(a, b)` and the value dropped ones take, `alpha_p`, all in
+    /// Python's floats: `a = ((1 - rate)(1 + rate · alpha_p²))^-1/2`, `b = -a · alpha_p · rate`.
+    fn affine(&self) -> (f64, f64, f64) {
+        let alpha_p = -SELU_ALPHA * SELU_SCALE;
+        let a = libm::pow((1.0 - self.rate) * (1.0 + self.rate * alpha_p * alpha_p), -0.5);
+        (a, -a * alpha_p * self.rate, alpha_p)
+    }
+}
+
+/// Keeps the mask: 1 where a value was kept (a uniform draw at least `rate`, as Keras's
+/// `greater_equal(uniform, rate)`), 0 where it was set to `alpha_p`.
+impl<X: Tensor> Train for AlphaDropout<X> {
+    type Kept = X;
+    const KEPT: X = X::ZEROS;
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [X], ctx: &mut Ctx<'_>) {
+        if self.rate > 0.0 {
+            let rate = self.rate;
+            draw_noise(kept, self.shared, || {
+                if ctx.rng.next_f64() >= rate { X::Scalar::ONE } else { X::Scalar::ZERO }
+            });
+            let (a, b, alpha_p) = self.affine();
+            let (a, b, alpha_p) = (X::Scalar::of(a), X::Scalar::of(b), X::Scalar::of(alpha_p));
+            // Keras: `x · kept + alpha_p · (1 - kept)`, then `a · that + b`.
+            zip_map(xs, kept, ys, |x, m| a * (x * m + alpha_p * (X::Scalar::ONE - m)) + b);
+        } else {
+            // Keras returns the input unchanged, drawing nothing.
+            kept.fill(fill::<X>(X::Scalar::ONE));
+            zip_map(xs, kept, ys, |x, _| x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        kept: &[X],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let a = if self.rate > 0.0 { X::Scalar::of(self.affine().0) } else { X::Scalar::ONE };
+        add_grad(dys, kept, dxs, |dy, m| a * dy * m);
+    }
+}
+
+/// Keeps nothing: the penalty's derivative reads the input.
+impl<X: Tensor> Train for ActivityRegularization<X> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = *x;
+        }
+    }
+
+    /// `dx = dy + (l1 · sign(x) + 2 · l2 · x) / batch`: JAX's derivative of the penalty, whose
+    /// `|x|` has slope 1 at 0 (`select(x >= 0, g, -g)`).
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let n = X::Scalar::of(xs.len() as f64);
+        let (l1, l2) = (X::Scalar::of(self.l1), X::Scalar::of(self.l2));
+        let two = X::Scalar::of(2.0);
+        add_grad(dys, xs, dxs, |dy, x| {
+            let sign = if x >= X::Scalar::ZERO { X::Scalar::ONE } else { -X::Scalar::ONE };
+            dy + (l1 * sign + l2 * (two * x)) / n
+        });
+    }
 }
 
 #[cfg(test)]
