@@ -119,3 +119,35 @@ impl<T: Float, const S: usize, const V: usize, const D: usize> crate::train::Tra
 
 // SAFETY: a float array.
 unsafe impl<T: Float, const S: usize, const V: usize, const D: usize> Zeroable for Embedding<T, S, V, D> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::cpu::Level;
+    use crate::train::{Ctx, Train};
+
+    #[test]
+    fn each_occurrence_of_an_id_adds_into_its_row() {
+        let mut e = Embedding::<f64, 3, 3, 2>::ZEROS;
+        e.embeddings = [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]];
+        // Id 2 twice in the first sample, 0 in both; 7 is past the table.
+        let xs = [Ids([2, 0, 2]), Ids([0, 7, 1])];
+        let mut ys = [Tensor2::ZEROS; 2];
+        e.forward_train(
+            Level::Portable,
+            &xs,
+            &mut ys,
+            &mut [(); 2],
+            &mut Ctx { trainable: true, rng: &mut Rng::new(1) },
+        );
+        assert_eq!(ys[0].as_slice(), &[4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
+        let mut dys = [
+            Tensor2::from_rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+            Tensor2::from_rows([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]]),
+        ];
+        let mut grads = Embedding::ZEROS;
+        grads.embeddings[1] = [0.5, 0.5];
+        e.backward(Level::Portable, &xs, &ys, &[(); 2], &mut dys, None, Some(&mut grads));
+        assert_eq!(grads.embeddings, [[13.0, 24.0], [50.5, 60.5], [6.0, 8.0]]);
+    }
+}

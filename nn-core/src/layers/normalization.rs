@@ -785,4 +785,202 @@ mod tests {
         let y = gn.forward(&Tensor2::from_rows([[1.0, 3.0, 0.0, 0.0], [1.0, 3.0, 4.0, 4.0]]));
         assert_eq!(y.as_slice(), &[-1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0]);
     }
+
+    /// Runs `layer`'s training passes on `xs` with output gradient `dys`: the outputs, the
+    /// input gradients and the weight gradients (from a zeroed copy).
+    fn train<L: Train + Zeroable, const N: usize>(
+        layer: &mut L,
+        xs: &[L::Input; N],
+        dys: &[L::Output; N],
+        trainable: bool,
+    ) -> ([L::Output; N], [L::Input; N], L)
+    where
+        L::Input: Tensor,
+        L::Output: Tensor,
+    {
+        let mut ys = [L::Output::ZEROS; N];
+        let mut kept = [L::KEPT; N];
+        layer.forward_train(
+            Level::Portable,
+            xs,
+            &mut ys,
+            &mut kept,
+            &mut Ctx { trainable, rng: &mut Rng::new(1) },
+        );
+        let (mut dys, mut dxs) = (*dys, [L::Input::ZEROS; N]);
+        let mut grads: L = crate::zeroed();
+        layer.backward(Level::Portable, xs, &ys, &kept, &mut dys, Some(&mut dxs), Some(&mut grads));
+        (ys, dxs, grads)
+    }
+
+    fn close(got: &[f32], want: &[f64]) {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((f64::from(*g) - w).abs() <= 2e-6 * w.abs().max(1.0), "{got:?}\n vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn batch_norm_training_on_two_values_has_no_input_gradient() {
+        // One channel, x = 1 and 3, no epsilon: mean 2, variance 1, y = -1 and 1 whatever x
+        // is, so dx = 0; dgamma = Σ dy · x̂ = -1, dbeta = Σ dy = 1; the moving statistics
+        // move a tenth of the way to (2, 1).
+        let mut bn = BatchNormalization::<nalgebra::Vector1<f64>, 1>::ZEROS;
+        (bn.epsilon, bn.momentum, bn.moving_mean, bn.moving_variance) = (0.0, 0.9, [0.0], [3.0]);
+        let xs = [nalgebra::Vector1::new(1.0), nalgebra::Vector1::new(3.0)];
+        let dys = [nalgebra::Vector1::new(1.0), nalgebra::Vector1::new(0.0)];
+        let (ys, dxs, grads) = train(&mut bn, &xs, &dys, true);
+        assert_eq!((ys[0][0], ys[1][0]), (-1.0, 1.0));
+        assert_eq!((dxs[0][0], dxs[1][0]), (0.0, 0.0));
+        assert_eq!((grads.gamma, grads.beta), ([-1.0], [1.0]));
+        assert_eq!((grads.moving_mean, grads.moving_variance), ([0.0], [0.0]), "untrained");
+        assert!((bn.moving_mean[0] - 0.2).abs() < 1e-15 && (bn.moving_variance[0] - 2.8).abs() < 1e-15);
+        // Folded again: inference now uses the new statistics.
+        let y = bn.forward(&nalgebra::Vector1::new(0.2));
+        assert!(y[0].abs() < 1e-15, "{y}");
+    }
+
+    // Keras 3 (JAX, float32): a BatchNormalization(momentum=0.9) with gamma (1.5, -0.5, 2),
+    // beta (0.25, 0, -1), moving mean (0.5, -1, 0.25) and variance (2, 0.5, 1.5), called on
+    // `X` with training=True, and JAX's gradients of `Σ R · y`.
+    const X: [[f32; 3]; 4] = [[1.0, -2.0, 0.5], [3.0, 0.0, -1.5], [-0.5, 1.0, 2.0], [2.0, 4.0, 0.25]];
+    const R: [[f32; 3]; 4] = [[0.3, -1.0, 0.7], [1.2, 0.4, -0.6], [-0.8, 0.9, 0.1], [0.5, -0.2, 1.1]];
+
+    fn keras_bn() -> BatchNormalization<Vector3<f32>, 3> {
+        let mut bn = BatchNormalization::<Vector3<f32>, 3>::ZEROS;
+        bn.gamma = [1.5, -0.5, 2.0];
+        bn.beta = [0.25, 0.0, -1.0];
+        bn.moving_mean = [0.5, -1.0, 0.25];
+        bn.moving_variance = [2.0, 0.5, 1.5];
+        bn.momentum = 0.9;
+        bn.prepare();
+        bn
+    }
+
+    #[test]
+    fn batch_norm_training_matches_keras() {
+        let mut bn = keras_bn();
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (ys, dxs, grads) = train(&mut bn, &xs, &dys, true);
+        close(
+            flatten(&ys),
+            &[
+                -0.18490135669708252,
+                0.6350175142288208,
+                -0.6982051134109497,
+                2.1345725059509277,
+                0.17318660020828247,
+                -3.917351245880127,
+                -1.9245069026947021,
+                -0.05772887170314789,
+                1.7161545753479004,
+                0.9748356342315674,
+                -0.750475287437439,
+                -1.1005983352661133,
+            ],
+        );
+        close(&bn.moving_mean, &[0.5874999761581421, -0.824999988079071, 0.2562499940395355]);
+        close(&bn.moving_variance, &[1.9671874046325684, 0.918749988079071, 1.5042967796325684]);
+        close(
+            flatten(&dxs),
+            &[
+                0.23722484707832336,
+                0.1681210994720459,
+                0.539146900177002,
+                0.015788942575454712,
+                -0.10529347509145737,
+                -0.8659058213233948,
+                -0.0895865261554718,
+                -0.19581763446331024,
+                -0.9421411752700806,
+                -0.16342735290527344,
+                0.1329900324344635,
+                1.2689002752304077,
+            ],
+        );
+        close(&grads.gamma, &[2.8220267295837402, 0.935207724571228, 1.0613123178482056]);
+        close(&grads.beta, &[1.2000000476837158, 0.09999994933605194, 1.2999999523162842]);
+    }
+
+    #[test]
+    fn frozen_batch_norm_matches_keras_inference_gradients() {
+        let mut bn = keras_bn();
+        let before = bn.clone();
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (ys, dxs, grads) = train(&mut bn, &xs, &dys, false);
+        assert_eq!(bn, before, "no update when frozen");
+        assert_eq!(ys, xs.map(|x| bn.forward(&x)));
+        close(
+            flatten(&dxs),
+            &[
+                0.31811851263046265,
+                0.7064007520675659,
+                1.142714262008667,
+                1.2724740505218506,
+                -0.2825603187084198,
+                -0.9794694781303406,
+                -0.8483160138130188,
+                -0.6357606649398804,
+                0.16324490308761597,
+                0.5301975011825562,
+                0.1412801593542099,
+                1.7956939935684204,
+            ],
+        );
+        close(&grads.gamma, &[3.322571277618408, 3.108163356781006, 1.1427143812179565]);
+        close(&grads.beta, &[1.2000000476837158, 0.09999994933605194, 1.2999999523162842]);
+    }
+
+    #[test]
+    fn layer_norm_rms_scaling_gradients_match_keras() {
+        // Keras 3 (JAX, float32): LayerNormalization(rms_scaling=True), gamma (1.5, -0.5, 2).
+        let mut ln = LayerNormalization::<Vector3<f32>, 3, false, true, true>::ZEROS;
+        ln.gamma = [1.5, -0.5, 2.0];
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (_, dxs, grads) = train(&mut ln, &xs, &dys, true);
+        close(
+            flatten(&dxs),
+            &[
+                0.31701359152793884,
+                0.4214126169681549,
+                1.0517559051513672,
+                0.04607135057449341,
+                0.07629711180925369,
+                0.09140998125076294,
+                -0.9423589110374451,
+                -0.46592578291893005,
+                -0.002373605966567993,
+                0.5083439946174622,
+                -0.3697358965873718,
+                1.85174560546875,
+            ],
+        );
+        close(&grads.gamma, &[3.1942620277404785, 1.8770800828933716, 1.121656060218811]);
+    }
+
+    #[test]
+    fn group_norm_keeps_each_groups_statistics() {
+        let mut gn = GroupNormalization::<Tensor2<f64, 2, 4>, 4, 2>::ZEROS;
+        gn.epsilon = 0.0;
+        let xs = [Tensor2::from_rows([[1.0, 3.0, 0.0, 0.0], [1.0, 3.0, 4.0, 4.0]])];
+        let mut ys = [Tensor2::ZEROS];
+        let mut kept = [<GroupNormalization<Tensor2<f64, 2, 4>, 4, 2> as Train>::KEPT];
+        gn.forward_train(
+            Level::Portable,
+            &xs,
+            &mut ys,
+            &mut kept,
+            &mut Ctx { trainable: true, rng: &mut Rng::new(1) },
+        );
+        // Group 0: mean 2, variance 1; group 1: mean 2, variance 4.
+        assert_eq!(kept[0], [(2.0, 1.0), (2.0, 0.5)]);
+        assert_eq!(ys[0], gn.forward(&xs[0]));
+        // A gradient equal to the output (of `Σ y² / 2`) on a group whose output is ±1 only:
+        // Σ g = 0 and mean(g · x̂) = 1, so dx = rstd · (x̂ - x̂) = 0; per channel, over the two
+        // steps, dgamma = Σ x̂² and dbeta = Σ x̂.
+        let (_, dxs, grads) = train(&mut gn, &xs, &ys, true);
+        assert!(dxs[0].as_slice().iter().all(|d| d.abs() < 1e-15), "{:?}", dxs[0]);
+        assert_eq!(grads.gamma, [2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(grads.beta, [-2.0, 2.0, 0.0, 0.0]);
+    }
 }

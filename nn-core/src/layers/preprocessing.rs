@@ -263,4 +263,31 @@ mod tests {
         let r = Rescaling::<Tensor2<f64, 1, 2>> { scale: 2.0, offset: -1.0, ..Rescaling::ZEROS };
         assert_eq!(r.forward(&Tensor2::from_rows([[0.0, 3.0]])).as_slice(), &[-1.0, 5.0]);
     }
+
+    #[test]
+    fn rescaling_and_normalization_scale_the_gradient() {
+        use crate::train::Train;
+        let xs = [Tensor2::<f64, 1, 2>::from_rows([[1.0, 2.0]])];
+        let ys = xs;
+        let grad = |layer: &dyn Fn(&mut [Tensor2<f64, 1, 2>], &mut [Tensor2<f64, 1, 2>])| {
+            let (mut dys, mut dxs) =
+                ([Tensor2::from_rows([[1.0, -3.0]])], [Tensor2::from_rows([[0.5, 0.5]])]);
+            layer(&mut dys, &mut dxs);
+            dxs[0]
+        };
+        let r = Rescaling::<Tensor2<f64, 1, 2>> { scale: 2.0, offset: -1.0, ..Rescaling::ZEROS };
+        let dx = grad(&|dys, dxs| r.backward(Level::Portable, &xs, &ys, &[()], dys, Some(dxs), None));
+        assert_eq!(dx.as_slice(), &[2.5, -5.5]);
+        let mut norm = Normalization::<Tensor2<f64, 1, 2>, 2>::ZEROS;
+        norm.variance = [4.0, 0.25];
+        let dx = grad(&|dys, dxs| norm.backward(Level::Portable, &xs, &ys, &[()], dys, Some(dxs), None));
+        assert_eq!(dx.as_slice(), &[1.0, -5.5]);
+        let mut inverse = Normalization::<Tensor2<f64, 1, 2>, 2, true, true>::ZEROS;
+        inverse.variance = [4.0, 0.25];
+        let mut grads = inverse.clone();
+        let (mut dys, mut dxs) = ([Tensor2::from_rows([[1.0, -3.0]])], [Tensor2::from_rows([[0.5, 0.5]])]);
+        inverse.backward(Level::Portable, &xs, &ys, &[()], &mut dys, Some(&mut dxs), Some(&mut grads));
+        assert_eq!(dxs[0].as_slice(), &[2.5, -1.0]);
+        assert_eq!(grads, inverse, "the mean and variance are not trained");
+    }
 }

@@ -342,8 +342,8 @@ impl<X: Tensor> Train for GaussianDropout<X> {
 }
 
 /// SELU's `alpha` and `scale`, as Keras's `AlphaDropout` writes them.
-const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
-const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+const SELU_ALPHA: f64 = 1.6732632423543772;
+const SELU_SCALE: f64 = 1.0507009873554805;
 
 impl<X: Tensor> AlphaDropout<X> {
     /// Keras's affine correction `(a, b)` and the value dropped ones take, `alpha_p`, all in
@@ -439,5 +439,109 @@ mod tests {
         assert_eq!(<SpatialDropout<Tensor2<f32, 2, 3>> as Layer>::CLASS, "SpatialDropout1D");
         assert_eq!(<SpatialDropout<Tensor3<f32, 1, 2, 3>> as Layer>::CLASS, "SpatialDropout2D");
         assert_eq!(<GaussianNoise<Tensor3<f32, 1, 2, 3>> as Layer>::CLASS, "GaussianNoise");
+    }
+
+    fn ctx(rng: &mut Rng) -> Ctx<'_> {
+        Ctx { trainable: false, rng }
+    }
+
+    #[test]
+    fn noise_shape_shares_a_draw_along_its_ones() {
+        let mut count = 0.0;
+        let mut counter = || {
+            count += 1.0;
+            count
+        };
+        // `noise_shape = (None, 1, 3)` on two samples of (2, 3): one draw per channel.
+        let mut noise = [Tensor2::<f64, 2, 3>::ZEROS; 2];
+        draw_noise(&mut noise, [false, true, false, false], &mut counter);
+        assert_eq!(noise[0].as_slice(), &[1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
+        assert_eq!(noise[1].as_slice(), &[4.0, 5.0, 6.0, 4.0, 5.0, 6.0]);
+        // `(1, 2, 2, 1)` on (2, 2, 2): one draw per pixel, shared by the samples.
+        let mut noise = [Tensor3::<f64, 2, 2, 2>::ZEROS; 2];
+        draw_noise(&mut noise, [true, false, false, true], &mut counter);
+        assert_eq!(noise[0].as_slice(), &[7.0, 7.0, 8.0, 8.0, 9.0, 9.0, 10.0, 10.0]);
+        assert_eq!(noise[1], noise[0]);
+    }
+
+    #[test]
+    fn dropout_divides_what_it_keeps_and_passes_the_gradient_through_the_mask() {
+        let mut drop = Dropout::<Tensor2<f64, 4, 8>>::ZEROS;
+        drop.rate = 0.5;
+        let xs = [Tensor2::from_slice(&[3.0; 32])];
+        let (mut ys, mut masks) = ([Tensor2::ZEROS], [Tensor2::ZEROS]);
+        drop.forward_train(Level::Portable, &xs, &mut ys, &mut masks, &mut ctx(&mut Rng::new(2)));
+        let kept = masks[0].as_slice().iter().filter(|m| **m == 1.0).count();
+        assert!(kept > 4 && kept < 28, "kept {kept} of 32");
+        let (mut dys, mut dxs) = ([Tensor2::from_slice(&[1.0; 32])], [Tensor2::from_slice(&[0.5; 32])]);
+        drop.backward(Level::Portable, &xs, &ys, &masks, &mut dys, Some(&mut dxs), None);
+        for ((m, y), dx) in masks[0].as_slice().iter().zip(ys[0].as_slice()).zip(dxs[0].as_slice()) {
+            // Kept: 3 / 0.5 and 0.5 + 1 / 0.5; dropped: 0 and 0.5 (added to, not overwritten).
+            assert_eq!((*y, *dx), if *m == 1.0 { (6.0, 2.5) } else { (0.0, 0.5) });
+        }
+    }
+
+    #[test]
+    fn alpha_dropout_uses_keras_affine_correction() {
+        // Keras, rate 0.3: a = 0.8609526162463561, b = 0.4540920681370629, alpha_p =
+        // -1.7580993408473766 (computed by `AlphaDropout.call`'s formulas in Python).
+        let mut alpha = AlphaDropout::<Tensor2<f64, 5, 4>>::ZEROS;
+        alpha.rate = 0.3;
+        let (a, b, alpha_p) = alpha.affine();
+        assert!((a - 0.8609526162463561).abs() < 1e-15 && (b - 0.4540920681370629).abs() < 1e-15);
+        assert_eq!(alpha_p, -1.7580993408473766);
+        let xs = [Tensor2::from_slice(&core::array::from_fn::<f64, 20, _>(|i| i as f64 - 10.0))];
+        let (mut ys, mut masks) = ([Tensor2::ZEROS], [Tensor2::ZEROS]);
+        alpha.forward_train(Level::Portable, &xs, &mut ys, &mut masks, &mut ctx(&mut Rng::new(3)));
+        let (mut dys, mut dxs) = ([Tensor2::from_slice(&[1.0; 20])], [Tensor2::ZEROS]);
+        alpha.backward(Level::Portable, &xs, &ys, &masks, &mut dys, Some(&mut dxs), None);
+        let mut dropped = 0;
+        for (((x, m), y), dx) in
+            xs[0].as_slice().iter().zip(masks[0].as_slice()).zip(ys[0].as_slice()).zip(dxs[0].as_slice())
+        {
+            let (want, grad) = if *m == 1.0 { (a * x + b, a) } else { (a * alpha_p + b, 0.0) };
+            dropped += usize::from(*m == 0.0);
+            assert!((y - want).abs() < 1e-14 && *dx == grad, "{x}: {y} vs {want}, {dx}");
+        }
+        assert!(dropped > 0 && dropped < 20);
+    }
+
+    #[test]
+    fn gaussian_layers_add_or_multiply_their_noise() {
+        let xs = [Tensor2::<f64, 10, 10>::from_slice(&[2.0; 100])];
+        let mut ys = [Tensor2::ZEROS];
+        let mut noise = GaussianNoise::<Tensor2<f64, 10, 10>>::ZEROS;
+        noise.stddev = 0.5;
+        noise.forward_train(Level::Portable, &xs, &mut ys, &mut [()], &mut ctx(&mut Rng::new(4)));
+        let deviations: f64 = ys[0].as_slice().iter().map(|y| (y - 2.0) * (y - 2.0)).sum::<f64>() / 100.0;
+        assert!((deviations.sqrt() - 0.5).abs() < 0.15, "{deviations}");
+        let mut dropout = GaussianDropout::<Tensor2<f64, 10, 10>>::ZEROS;
+        dropout.rate = 0.2;
+        let mut kept = [Tensor2::ZEROS];
+        dropout.forward_train(Level::Portable, &xs, &mut ys, &mut kept, &mut ctx(&mut Rng::new(5)));
+        let (mut dys, mut dxs) = ([Tensor2::from_slice(&[3.0; 100])], [Tensor2::ZEROS]);
+        dropout.backward(Level::Portable, &xs, &ys, &kept, &mut dys, Some(&mut dxs), None);
+        for ((y, k), dx) in ys[0].as_slice().iter().zip(kept[0].as_slice()).zip(dxs[0].as_slice()) {
+            assert_eq!((*y, *dx), (2.0 * k, 3.0 * k));
+        }
+        // N(1, sqrt(0.2 / 0.8) = 0.5).
+        let mean = kept[0].as_slice().iter().sum::<f64>() / 100.0;
+        assert!((mean - 1.0).abs() < 0.15, "{mean}");
+    }
+
+    #[test]
+    fn activity_regularization_adds_the_penalty_gradient_over_the_batch() {
+        let mut reg = ActivityRegularization::<nalgebra::Vector3<f64>>::ZEROS;
+        (reg.l1, reg.l2) = (0.5, 0.25);
+        let xs = [nalgebra::Vector3::new(-2.0, 0.0, 3.0), nalgebra::Vector3::new(1.0, 1.0, 1.0)];
+        let mut ys = [nalgebra::Vector3::zeros(); 2];
+        reg.forward_train(Level::Portable, &xs, &mut ys, &mut [(); 2], &mut ctx(&mut Rng::new(1)));
+        assert_eq!(ys, xs);
+        let (mut dys, mut dxs) =
+            ([nalgebra::Vector3::new(1.0, 1.0, 1.0); 2], [nalgebra::Vector3::zeros(); 2]);
+        reg.backward(Level::Portable, &xs, &ys, &[(); 2], &mut dys, Some(&mut dxs), None);
+        // dy + (0.5 · sign(x) + 2 · 0.25 · x) / 2, the slope of |x| being 1 at 0 (JAX's).
+        assert_eq!(dxs[0], nalgebra::Vector3::new(1.0 - 0.75, 1.25, 2.0));
+        assert_eq!(dxs[1], nalgebra::Vector3::new(1.5, 1.5, 1.5));
     }
 }
