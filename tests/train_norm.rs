@@ -572,3 +572,16 @@ fn spatial_dropout_drops_whole_channels_and_noise_shape_shares_draws() {
         }
     }
 }
+
+nn::keras_model! { struct TrainingOptions = "tests/fixtures/keras/norm/training_options.keras"; }
+
+#[test]
+fn keras_files_carry_the_training_options() {
+    // `noise_shape=(None, 1, 4)` and `(None, 5, 1)` (lists holding null in the config), and
+    // `momentum=0.8`.
+    let model = TrainingOptions::KERAS;
+    assert_eq!((model.dropout.rate, model.dropout.shared), (0.5, [false, true, false, false]));
+    assert_eq!((model.alpha_dropout.rate, model.alpha_dropout.shared), (0.2, [false, false, true, false]));
+    assert_eq!(model.batch_normalization.momentum, 0.8);
+    assert_eq!(DenseBn::ZEROS.batch_normalization.momentum, 0.99, "Keras's default");
+}
