@@ -267,9 +267,10 @@ mod tests {
     #[test]
     fn rescaling_and_normalization_scale_the_gradient() {
         use crate::train::Train;
+        type Row = [Tensor2<f64, 1, 2>];
         let xs = [Tensor2::<f64, 1, 2>::from_rows([[1.0, 2.0]])];
         let ys = xs;
-        let grad = |layer: &dyn Fn(&mut [Tensor2<f64, 1, 2>], &mut [Tensor2<f64, 1, 2>])| {
+        let grad = |layer: &dyn Fn(&mut Row, &mut Row)| {
             let (mut dys, mut dxs) =
                 ([Tensor2::from_rows([[1.0, -3.0]])], [Tensor2::from_rows([[0.5, 0.5]])]);
             layer(&mut dys, &mut dxs);
