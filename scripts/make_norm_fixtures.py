@@ -221,6 +221,19 @@ CASES = [
             "activation_1", "dense_2",
         ],
     ),
+    # Options that matter only while training, which `keras_model!` must carry: a noise shape
+    # with `None` (a list holding null in the config) and a momentum.
+    (
+        "training_options",
+        seq(
+            "Input((5, 4))",
+            "Dropout(0.5, noise_shape=(None, 1, 4))",
+            "AlphaDropout(0.2, noise_shape=(None, 5, 1))",
+            "BatchNormalization(momentum=0.8)",
+            "Dense(3)",
+        ),
+        ["dropout", "alpha_dropout", "batch_normalization", "dense"],
+    ),
 ]
 
 

@@ -141,6 +141,17 @@ case!(
 
 case!(embedding, "tests/fixtures/keras/norm/embedding.keras", Input<7>, Embedding<20, 4>);
 
+// Options that matter only while training (checked in `tests/train_norm.rs`).
+case!(
+    training_options,
+    "tests/fixtures/keras/norm/training_options.keras",
+    Input<5, 4>,
+    Dropout<0.5, noise_shape = (None, 1, 4)>,
+    AlphaDropout<0.2, noise_shape = (None, 5, 1)>,
+    BatchNormalization<momentum = 0.8>,
+    Dense<3>
+);
+
 // The whole models: a Dropout MLP, a LeakyReLU MLP, a residual block with LayerNormalization
 // and a Dense + BatchNormalization MLP.
 case!(

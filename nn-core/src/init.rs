@@ -30,6 +30,15 @@ impl Rng {
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
+
+    /// A standard normal draw (mean 0, deviation 1), by the Box–Muller transform of two
+    /// uniform draws: what the noise layers (`GaussianNoise`, `GaussianDropout`) draw while
+    /// training.
+    pub fn next_normal(&mut self) -> f64 {
+        // `1 - u` lies in (0, 1], so the logarithm is finite.
+        let (u, v) = (1.0 - self.next_f64(), self.next_f64());
+        libm::sqrt(-2.0 * libm::log(u)) * libm::cos(core::f64::consts::TAU * v)
+    }
 }
 
 /// Fills `w` with Keras's `glorot_uniform`: uniform on `[-limit, limit)` with
@@ -66,6 +75,16 @@ mod tests {
         glorot_uniform(&mut c, 4, 2, &mut Rng::new(2));
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn normal_draws_have_mean_zero_and_deviation_one() {
+        let mut rng = Rng::new(11);
+        let draws: [f64; 20000] = core::array::from_fn(|_| rng.next_normal());
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let variance = draws.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / draws.len() as f64;
+        assert!(mean.abs() < 0.03 && (variance - 1.0).abs() < 0.05, "mean {mean}, variance {variance}");
+        assert!(draws.iter().all(|d| d.is_finite()));
     }
 
     #[test]

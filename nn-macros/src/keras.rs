@@ -292,7 +292,10 @@ fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
         Json::Object(_) if value.get("class_name").is_some() => {
             Arg::Layer(Box::new(layer_call(value, span)?))
         }
-        Json::Null | Json::Object(_) => {
+        // Inside a list (a top-level `null` is an option left at its default): Keras's unknown
+        // size, `noise_shape = [null, 1, 8]`.
+        Json::Null => Arg::Name(ident("None", span)?),
+        Json::Object(_) => {
             return Err("only numbers, names, lists and layers are supported".into());
         }
     })

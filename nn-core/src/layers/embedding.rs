@@ -72,5 +72,82 @@ impl<T: Float, const S: usize, const V: usize, const D: usize> Layer for Embeddi
     }
 }
 
+/// Keeps nothing: the ids say which rows each step read. Ids have no gradient, so there is no
+/// `dx` (the layer always reads a model input, and the sweep passes `None`).
+impl<T: Float, const S: usize, const V: usize, const D: usize> crate::train::Train for Embedding<T, S, V, D> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(
+        &mut self,
+        _level: crate::kernels::cpu::Level,
+        xs: &[Ids<S, V>],
+        ys: &mut [Tensor2<T, S, D>],
+        _kept: &mut [()],
+        _ctx: &mut crate::train::Ctx<'_>,
+    ) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    /// Adds each step's output gradient into the row its id read: an id read several times,
+    /// in one sample or across the batch, gathers every one (JAX's gradient of a gather, a
+    /// scatter-add). An id past the table read nothing and gets nothing.
+    fn backward(
+        &self,
+        _level: crate::kernels::cpu::Level,
+        xs: &[Ids<S, V>],
+        _ys: &[Tensor2<T, S, D>],
+        _kept: &[()],
+        dys: &mut [Tensor2<T, S, D>],
+        _dxs: Option<&mut [Ids<S, V>]>,
+        grads: Option<&mut Self>,
+    ) {
+        let Some(grads) = grads else { return };
+        for (x, dy) in xs.iter().zip(dys.iter()) {
+            for (id, dy) in x.0.iter().zip(dy.as_slice().chunks_exact(D.max(1))) {
+                if let Some(row) = grads.embeddings.get_mut(*id as usize) {
+                    for (g, d) in row.iter_mut().zip(dy) {
+                        *g += *d;
+                    }
+                }
+            }
+        }
+    }
+}
+
 // SAFETY: a float array.
 unsafe impl<T: Float, const S: usize, const V: usize, const D: usize> Zeroable for Embedding<T, S, V, D> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::cpu::Level;
+    use crate::train::{Ctx, Train};
+
+    #[test]
+    fn each_occurrence_of_an_id_adds_into_its_row() {
+        let mut e = Embedding::<f64, 3, 3, 2>::ZEROS;
+        e.embeddings = [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]];
+        // Id 2 twice in the first sample, 0 in both; 7 is past the table.
+        let xs = [Ids([2, 0, 2]), Ids([0, 7, 1])];
+        let mut ys = [Tensor2::ZEROS; 2];
+        e.forward_train(
+            Level::Portable,
+            &xs,
+            &mut ys,
+            &mut [(); 2],
+            &mut Ctx { trainable: true, rng: &mut Rng::new(1) },
+        );
+        assert_eq!(ys[0].as_slice(), &[4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
+        let mut dys = [
+            Tensor2::from_rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+            Tensor2::from_rows([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]]),
+        ];
+        let mut grads = Embedding::ZEROS;
+        grads.embeddings[1] = [0.5, 0.5];
+        e.backward(Level::Portable, &xs, &ys, &[(); 2], &mut dys, None, Some(&mut grads));
+        assert_eq!(grads.embeddings, [[13.0, 24.0], [50.5, 60.5], [6.0, 8.0]]);
+    }
+}

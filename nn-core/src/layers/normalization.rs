@@ -7,8 +7,10 @@
 use crate::Float;
 use crate::float::{constant, sqrt, to_f64};
 use crate::init::Rng;
+use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, flatten, flatten_mut};
+use crate::train::{Ctx, Train};
 use crate::weights::bytes;
 use core::marker::PhantomData;
 
@@ -81,6 +83,87 @@ fn moments<'a, T: Float>(values: impl Iterator<Item = &'a T> + Clone, n: usize) 
     (mean, variance)
 }
 
+/// How a group of values is normalized, for [`group_backward`].
+#[derive(Clone, Copy)]
+enum Form {
+    /// `y = (x - mean) · rstd · gamma + beta`.
+    Centered,
+    /// Keras's `rms_scaling`: `y = x · rstd · gamma`, `rstd` still from the variance.
+    Rms,
+}
+
+/// The gradients a group's backward pass adds into: `gamma`'s and `beta`'s, those the layer
+/// trains.
+struct AffineGrads<'a, T, const C: usize> {
+    gamma: Option<&'a mut [T; C]>,
+    beta: Option<&'a mut [T; C]>,
+}
+
+impl<'a, T, const C: usize> AffineGrads<'a, T, C> {
+    /// The gradient fields of `grads` (`None` for a frozen layer) that `scale` and `center` say
+    /// exist.
+    fn of(grads: Option<(&'a mut [T; C], &'a mut [T; C])>, scale: bool, center: bool) -> Self {
+        match grads {
+            Some((gamma, beta)) => {
+                AffineGrads { gamma: scale.then_some(gamma), beta: center.then_some(beta) }
+            }
+            None => AffineGrads { gamma: None, beta: None },
+        }
+    }
+}
+
+/// The backward pass of one group of `count` values normalized together, at the flat
+/// positions `at` of `x` (and of `dy`, `dx`; a position's channel is `position % C`), with the
+/// group's `mean` and `rstd = 1 / sqrt(variance + epsilon)`.
+///
+/// JAX's derivative of Keras's formula, the mean and variance being functions of every value of
+/// the group: with `g = dy · gamma`, `x̂ = (x - mean) · rstd` and `z` the value before `gamma`
+/// (`x̂`, or `x · rstd` with [`Form::Rms`]),
+/// `dx = rstd · (g - mean(g) - x̂ · mean(g · z))` (no `mean(g)` term with `Rms`, which subtracts
+/// no mean), `dgamma += dy · z`, `dbeta += dy`. Adds into `dx` and `grads`.
+#[allow(clippy::too_many_arguments)]
+fn group_backward<T: Float, const C: usize>(
+    at: impl Iterator<Item = usize> + Clone,
+    count: usize,
+    (mean, rstd): (T, T),
+    form: Form,
+    gamma: Option<&[T; C]>,
+    (x, dy): (&[T], &[T]),
+    dx: Option<&mut [T]>,
+    grads: &mut AffineGrads<'_, T, C>,
+) {
+    let rms = matches!(form, Form::Rms);
+    let (mut sum_g, mut sum_gz) = (T::ZERO, T::ZERO);
+    for p in at.clone() {
+        let (c, dy) = (p % C, dy[p]);
+        let z = if rms { x[p] * rstd } else { (x[p] - mean) * rstd };
+        let g = gamma.map_or(dy, |gamma| dy * gamma[c]);
+        sum_g += g;
+        sum_gz += g * z;
+        if let Some(dgamma) = grads.gamma.as_deref_mut() {
+            dgamma[c] += dy * z;
+        }
+        if let Some(dbeta) = grads.beta.as_deref_mut() {
+            dbeta[c] += dy;
+        }
+    }
+    let Some(dx) = dx else { return };
+    let n = T::of(count as f64);
+    let (mean_g, mean_gz) = (if rms { T::ZERO } else { sum_g / n }, sum_gz / n);
+    for p in at {
+        let xhat = (x[p] - mean) * rstd;
+        let g = gamma.map_or(dy[p], |gamma| dy[p] * gamma[p % C]);
+        dx[p] += rstd * (g - mean_g - xhat * mean_gz);
+    }
+}
+
+/// The batch's length, as long as every slice a pass reads (the contract makes them equal; a
+/// shorter one shortens the batch rather than panicking).
+#[inline(always)]
+fn batch_len(lens: &[usize]) -> usize {
+    lens.iter().copied().min().unwrap_or(0)
+}
+
 /// `BatchNormalization` at inference: each channel of the last axis (`C` values) normalized
 /// with the moving statistics Keras learned, then scaled by `gamma` (with `SCALE`) and shifted
 /// by `beta` (with `CENTER`). The moving mean and variance are weights that are not trained, so
@@ -119,6 +202,9 @@ where
     pub moving_variance: [X::Scalar; C],
     /// Added to the variance; Keras's default is 1e-3.
     pub epsilon: f64,
+    /// How much of the moving statistics a training step keeps:
+    /// `moving = moving · momentum + batch · (1 - momentum)`; Keras's default is 0.99.
+    pub momentum: f64,
     /// `gamma / sqrt(moving_variance + epsilon)`, from [`prepare`](Self::prepare).
     scale: [X::Scalar; C],
     /// `beta - moving_mean · scale`, from [`prepare`](Self::prepare).
@@ -137,6 +223,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool>
             moving_mean: [X::Scalar::ZERO; C],
             moving_variance: [X::Scalar::ONE; C],
             epsilon: 1e-3,
+            momentum: 0.99,
             scale: [X::Scalar::ZERO; C],
             shift: [X::Scalar::ZERO; C],
             _shape: PhantomData,
@@ -203,7 +290,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
     }
 
     fn init_keras(&mut self, _rng: &mut Rng) {
-        *self = Self { epsilon: self.epsilon, ..Self::ZEROS };
+        *self = Self { epsilon: self.epsilon, momentum: self.momentum, ..Self::ZEROS };
         self.prepare();
     }
 
@@ -219,6 +306,103 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
         f(WeightMut { name: "moving_variance", shape: Self::SHAPE, data: &mut self.moving_variance });
         // Every path that sets weights comes through here (or `read_le_bytes`, `init_keras`).
         self.prepare();
+    }
+}
+
+/// Training mode as Keras 3's `BatchNormalization.call(training=True)` on a trainable layer:
+/// each channel normalized by the batch's mean and biased variance (`jnp.var`) over every
+/// sample and every row, the moving statistics then updated as
+/// `moving · momentum + batch · (1 - momentum)` and the folded scale and shift redone
+/// ([`BatchNormalization::prepare`]). A frozen layer (`ctx.trainable` false) runs in inference
+/// mode, moving statistics and no update, as Keras 3 does.
+///
+/// Keeps whether the pass used the batch's statistics (`true`) or the moving ones, so the
+/// backward pass differentiates the map that ran. The batch's mean and variance are not kept:
+/// they are a whole batch's, not a sample's, so the backward pass takes them again from the
+/// inputs, with the same sums and so the same values.
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Train
+    for BatchNormalization<X, C, CENTER, SCALE>
+{
+    type Kept = bool;
+    const KEPT: bool = false;
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [bool], ctx: &mut Ctx<'_>) {
+        const { assert!(X::LAST == C, "BatchNormalization: C must be the input's last axis") };
+        let n = batch_len(&[xs.len(), ys.len(), kept.len()]);
+        kept[..n].fill(ctx.trainable);
+        if !ctx.trainable || n == 0 {
+            // An empty batch has no statistics: the moving ones stay as they are.
+            for (x, y) in xs.iter().zip(ys.iter_mut()) {
+                *y = self.forward(x);
+            }
+            return;
+        }
+        let x = flatten(&xs[..n]);
+        let count = n * (X::LEN / C);
+        let (momentum, rest) = (X::Scalar::of(self.momentum), X::Scalar::of(1.0 - self.momentum));
+        let (mut inv, mut res) = ([X::Scalar::ZERO; C], [X::Scalar::ZERO; C]);
+        for c in 0..C {
+            let (mean, variance) = moments(x.iter().skip(c).step_by(C), count);
+            let gamma = SCALE.then_some(self.gamma[c]);
+            (inv[c], res[c]) =
+                affine(mean, rstd(variance, self.epsilon), gamma, CENTER.then_some(self.beta[c]));
+            self.moving_mean[c] = self.moving_mean[c] * momentum + mean * rest;
+            self.moving_variance[c] = self.moving_variance[c] * momentum + variance * rest;
+        }
+        self.prepare();
+        for (x, y) in xs[..n].iter().zip(ys.iter_mut()) {
+            *y = *x;
+            apply_rows(y.as_mut_slice(), &inv, &res);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        kept: &[bool],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        grads: Option<&mut Self>,
+    ) {
+        let n = batch_len(&[xs.len(), kept.len(), dys.len(), dxs.as_ref().map_or(usize::MAX, |d| d.len())]);
+        let Some(&training) = kept.first() else { return };
+        let (x, dy) = (flatten(&xs[..n]), flatten(&dys[..n]));
+        let mut dx = dxs.map(|d| flatten_mut(&mut d[..n]));
+        let mut grads = AffineGrads::of(grads.map(|g| (&mut g.gamma, &mut g.beta)), SCALE, CENTER);
+        let gamma = SCALE.then_some(&self.gamma);
+        for c in 0..C {
+            let at = (c..x.len()).step_by(C);
+            if training {
+                let (mean, variance) = moments(x.iter().skip(c).step_by(C), n * (X::LEN / C));
+                let stats = (mean, rstd(variance, self.epsilon));
+                group_backward(
+                    at,
+                    n * (X::LEN / C),
+                    stats,
+                    Form::Centered,
+                    gamma,
+                    (x, dy),
+                    dx.as_deref_mut(),
+                    &mut grads,
+                );
+                continue;
+            }
+            // Inference mode: `y = x · scale + shift`, the moving statistics constants.
+            let rstd = rstd(self.moving_variance[c], self.epsilon);
+            for p in at {
+                if let Some(dx) = dx.as_deref_mut() {
+                    dx[p] += dy[p] * self.scale[c];
+                }
+                if let Some(dgamma) = grads.gamma.as_deref_mut() {
+                    dgamma[c] += dy[p] * (x[p] - self.moving_mean[c]) * rstd;
+                }
+                if let Some(dbeta) = grads.beta.as_deref_mut() {
+                    dbeta[c] += dy[p];
+                }
+            }
+        }
     }
 }
 
@@ -318,6 +502,56 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
     }
 }
 
+/// Keeps nothing: the statistics of each row are the input's, taken again by the backward pass
+/// (a row's count, `LEN / C`, is no const parameter of the layer, so a fixed-size `Kept` could
+/// not hold them), with the same sums and so the same values.
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool> Train
+    for LayerNormalization<X, C, CENTER, SCALE, RMS>
+{
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        mut dxs: Option<&mut [X]>,
+        grads: Option<&mut Self>,
+    ) {
+        let n = batch_len(&[xs.len(), dys.len(), dxs.as_ref().map_or(usize::MAX, |d| d.len())]);
+        let mut grads = AffineGrads::of(grads.map(|g| (&mut g.gamma, &mut g.beta)), SCALE, CENTER && !RMS);
+        let gamma = SCALE.then_some(&self.gamma);
+        let form = if RMS { Form::Rms } else { Form::Centered };
+        for s in 0..n {
+            let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
+            let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
+            for start in (0..X::LEN).step_by(C.max(1)) {
+                let (mean, variance) = moments(x[start..start + C].iter(), C);
+                let stats = (mean, rstd(variance, self.epsilon));
+                group_backward(
+                    start..start + C,
+                    C,
+                    stats,
+                    form,
+                    gamma,
+                    (x, dy),
+                    dx.as_deref_mut(),
+                    &mut grads,
+                );
+            }
+        }
+    }
+}
+
 /// `GroupNormalization` over the last axis: its `C` channels split into `G` groups of
 /// consecutive channels, each group normalized by the mean and variance of all its values over
 /// every step or pixel, then scaled by `gamma` (with `SCALE`) and shifted by `beta` (with
@@ -369,6 +603,44 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
     pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
         read_affine(bytes, at, (&mut self.gamma, SCALE), (&mut self.beta, CENTER))
     }
+
+    /// Channels per group.
+    const WIDTH: usize = {
+        assert!(X::LAST == C && G > 0 && C.is_multiple_of(G), "GroupNormalization: G must divide C");
+        C / G
+    };
+
+    /// The flat positions of group `g`'s values in a sample: its channels of every row.
+    #[inline(always)]
+    fn group(g: usize) -> impl Iterator<Item = usize> + Clone {
+        let width = Self::WIDTH;
+        (0..X::LEN / C).flat_map(move |row| row * C + g * width..row * C + (g + 1) * width)
+    }
+
+    /// Each group's mean and `rstd`.
+    #[inline(always)]
+    fn statistics(&self, x: &X) -> [(X::Scalar, X::Scalar); G] {
+        let (xs, count) = (x.as_slice(), X::LEN / C * Self::WIDTH);
+        core::array::from_fn(|g| {
+            let group = xs.chunks_exact(C).flat_map(|row| &row[g * Self::WIDTH..(g + 1) * Self::WIDTH]);
+            let (mean, variance) = moments(group, count);
+            (mean, rstd(variance, self.epsilon))
+        })
+    }
+
+    /// `x` normalized with its groups' `statistics`, then scaled and shifted.
+    #[inline(always)]
+    fn normalize(&self, x: &X, statistics: &[(X::Scalar, X::Scalar); G]) -> X {
+        let mut inv = [X::Scalar::ZERO; C];
+        let mut res = [X::Scalar::ZERO; C];
+        for (c, (inv, res)) in inv.iter_mut().zip(&mut res).enumerate() {
+            let (mean, rstd) = statistics[c / Self::WIDTH];
+            (*inv, *res) = affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
+        }
+        let mut y = *x;
+        apply_rows(y.as_mut_slice(), &inv, &res);
+        y
+    }
 }
 
 impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Layer
@@ -382,24 +654,7 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(X::LAST == C && G > 0 && C.is_multiple_of(G), "GroupNormalization: G must divide C") };
-        let width = C / G;
-        let rows = X::LEN / C;
-        let mut inv = [X::Scalar::ZERO; C];
-        let mut res = [X::Scalar::ZERO; C];
-        let xs = x.as_slice();
-        for g in 0..G {
-            let group = xs.chunks_exact(C).flat_map(|row| &row[g * width..(g + 1) * width]);
-            let (mean, variance) = moments(group, rows * width);
-            let rstd = rstd(variance, self.epsilon);
-            for c in g * width..(g + 1) * width {
-                (inv[c], res[c]) =
-                    affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
-            }
-        }
-        let mut y = *x;
-        apply_rows(y.as_mut_slice(), &inv, &res);
-        y
+        self.normalize(x, &self.statistics(x))
     }
 
     fn init_keras(&mut self, _rng: &mut Rng) {
@@ -412,6 +667,60 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
         visit_affine_mut(Self::SHAPE, (&mut self.gamma, SCALE), (&mut self.beta, CENTER), f);
+    }
+}
+
+/// Keeps each group's mean and `rstd`, what the backward pass needs beyond the input.
+impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Train
+    for GroupNormalization<X, C, G, CENTER, SCALE>
+{
+    type Kept = [(X::Scalar, X::Scalar); G];
+    const KEPT: Self::Kept = [(X::Scalar::ZERO, X::Scalar::ZERO); G];
+
+    fn forward_train(
+        &mut self,
+        _level: Level,
+        xs: &[X],
+        ys: &mut [X],
+        kept: &mut [Self::Kept],
+        _ctx: &mut Ctx<'_>,
+    ) {
+        for ((x, y), k) in xs.iter().zip(ys).zip(kept) {
+            *k = self.statistics(x);
+            *y = self.normalize(x, k);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        kept: &[Self::Kept],
+        dys: &mut [X],
+        mut dxs: Option<&mut [X]>,
+        grads: Option<&mut Self>,
+    ) {
+        let n = batch_len(&[xs.len(), kept.len(), dys.len(), dxs.as_ref().map_or(usize::MAX, |d| d.len())]);
+        let mut grads = AffineGrads::of(grads.map(|g| (&mut g.gamma, &mut g.beta)), SCALE, CENTER);
+        let gamma = SCALE.then_some(&self.gamma);
+        let count = X::LEN / C * Self::WIDTH;
+        for s in 0..n {
+            let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
+            let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
+            for (g, stats) in kept[s].iter().enumerate() {
+                group_backward(
+                    Self::group(g),
+                    count,
+                    *stats,
+                    Form::Centered,
+                    gamma,
+                    (x, dy),
+                    dx.as_deref_mut(),
+                    &mut grads,
+                );
+            }
+        }
     }
 }
 
@@ -475,5 +784,203 @@ mod tests {
         // Group 0 holds 1, 3, 1, 3 (mean 2, variance 1); group 1 holds 0, 0, 4, 4 (2, 4).
         let y = gn.forward(&Tensor2::from_rows([[1.0, 3.0, 0.0, 0.0], [1.0, 3.0, 4.0, 4.0]]));
         assert_eq!(y.as_slice(), &[-1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0]);
+    }
+
+    /// Runs `layer`'s training passes on `xs` with output gradient `dys`: the outputs, the
+    /// input gradients and the weight gradients (from a zeroed copy).
+    fn train<L: Train + Zeroable, const N: usize>(
+        layer: &mut L,
+        xs: &[L::Input; N],
+        dys: &[L::Output; N],
+        trainable: bool,
+    ) -> ([L::Output; N], [L::Input; N], L)
+    where
+        L::Input: Tensor,
+        L::Output: Tensor,
+    {
+        let mut ys = [L::Output::ZEROS; N];
+        let mut kept = [L::KEPT; N];
+        layer.forward_train(
+            Level::Portable,
+            xs,
+            &mut ys,
+            &mut kept,
+            &mut Ctx { trainable, rng: &mut Rng::new(1) },
+        );
+        let (mut dys, mut dxs) = (*dys, [L::Input::ZEROS; N]);
+        let mut grads: L = crate::zeroed();
+        layer.backward(Level::Portable, xs, &ys, &kept, &mut dys, Some(&mut dxs), Some(&mut grads));
+        (ys, dxs, grads)
+    }
+
+    fn close(got: &[f32], want: &[f64]) {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((f64::from(*g) - w).abs() <= 2e-6 * w.abs().max(1.0), "{got:?}\n vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn batch_norm_training_on_two_values_has_no_input_gradient() {
+        // One channel, x = 1 and 3, no epsilon: mean 2, variance 1, y = -1 and 1 whatever x
+        // is, so dx = 0; dgamma = Σ dy · x̂ = -1, dbeta = Σ dy = 1; the moving statistics
+        // move a tenth of the way to (2, 1).
+        let mut bn = BatchNormalization::<nalgebra::Vector1<f64>, 1>::ZEROS;
+        (bn.epsilon, bn.momentum, bn.moving_mean, bn.moving_variance) = (0.0, 0.9, [0.0], [3.0]);
+        let xs = [nalgebra::Vector1::new(1.0), nalgebra::Vector1::new(3.0)];
+        let dys = [nalgebra::Vector1::new(1.0), nalgebra::Vector1::new(0.0)];
+        let (ys, dxs, grads) = train(&mut bn, &xs, &dys, true);
+        assert_eq!((ys[0][0], ys[1][0]), (-1.0, 1.0));
+        assert_eq!((dxs[0][0], dxs[1][0]), (0.0, 0.0));
+        assert_eq!((grads.gamma, grads.beta), ([-1.0], [1.0]));
+        assert_eq!((grads.moving_mean, grads.moving_variance), ([0.0], [0.0]), "untrained");
+        assert!((bn.moving_mean[0] - 0.2).abs() < 1e-15 && (bn.moving_variance[0] - 2.8).abs() < 1e-15);
+        // Folded again: inference now uses the new statistics.
+        let y = bn.forward(&nalgebra::Vector1::new(0.2));
+        assert!(y[0].abs() < 1e-15, "{y}");
+    }
+
+    // Keras 3 (JAX, float32): a BatchNormalization(momentum=0.9) with gamma (1.5, -0.5, 2),
+    // beta (0.25, 0, -1), moving mean (0.5, -1, 0.25) and variance (2, 0.5, 1.5), called on
+    // `X` with training=True, and JAX's gradients of `Σ R · y`.
+    const X: [[f32; 3]; 4] = [[1.0, -2.0, 0.5], [3.0, 0.0, -1.5], [-0.5, 1.0, 2.0], [2.0, 4.0, 0.25]];
+    const R: [[f32; 3]; 4] = [[0.3, -1.0, 0.7], [1.2, 0.4, -0.6], [-0.8, 0.9, 0.1], [0.5, -0.2, 1.1]];
+
+    fn keras_bn() -> BatchNormalization<Vector3<f32>, 3> {
+        let mut bn = BatchNormalization::<Vector3<f32>, 3>::ZEROS;
+        bn.gamma = [1.5, -0.5, 2.0];
+        bn.beta = [0.25, 0.0, -1.0];
+        bn.moving_mean = [0.5, -1.0, 0.25];
+        bn.moving_variance = [2.0, 0.5, 1.5];
+        bn.momentum = 0.9;
+        bn.prepare();
+        bn
+    }
+
+    #[test]
+    fn batch_norm_training_matches_keras() {
+        let mut bn = keras_bn();
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (ys, dxs, grads) = train(&mut bn, &xs, &dys, true);
+        close(
+            flatten(&ys),
+            &[
+                -0.18490135669708252,
+                0.6350175142288208,
+                -0.6982051134109497,
+                2.1345725059509277,
+                0.17318660020828247,
+                -3.917351245880127,
+                -1.9245069026947021,
+                -0.05772887170314789,
+                1.7161545753479004,
+                0.9748356342315674,
+                -0.750475287437439,
+                -1.1005983352661133,
+            ],
+        );
+        close(&bn.moving_mean, &[0.5874999761581421, -0.824999988079071, 0.2562499940395355]);
+        close(&bn.moving_variance, &[1.9671874046325684, 0.918749988079071, 1.5042967796325684]);
+        close(
+            flatten(&dxs),
+            &[
+                0.23722484707832336,
+                0.1681210994720459,
+                0.539146900177002,
+                0.015788942575454712,
+                -0.10529347509145737,
+                -0.8659058213233948,
+                -0.0895865261554718,
+                -0.19581763446331024,
+                -0.9421411752700806,
+                -0.16342735290527344,
+                0.1329900324344635,
+                1.2689002752304077,
+            ],
+        );
+        close(&grads.gamma, &[2.8220267295837402, 0.935207724571228, 1.0613123178482056]);
+        close(&grads.beta, &[1.2000000476837158, 0.09999994933605194, 1.2999999523162842]);
+    }
+
+    #[test]
+    fn frozen_batch_norm_matches_keras_inference_gradients() {
+        let mut bn = keras_bn();
+        let before = bn.clone();
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (ys, dxs, grads) = train(&mut bn, &xs, &dys, false);
+        assert_eq!(bn, before, "no update when frozen");
+        assert_eq!(ys, xs.map(|x| bn.forward(&x)));
+        close(
+            flatten(&dxs),
+            &[
+                0.31811851263046265,
+                0.7064007520675659,
+                1.142714262008667,
+                1.2724740505218506,
+                -0.2825603187084198,
+                -0.9794694781303406,
+                -0.8483160138130188,
+                -0.6357606649398804,
+                0.16324490308761597,
+                0.5301975011825562,
+                0.1412801593542099,
+                1.7956939935684204,
+            ],
+        );
+        close(&grads.gamma, &[3.322571277618408, 3.108163356781006, 1.1427143812179565]);
+        close(&grads.beta, &[1.2000000476837158, 0.09999994933605194, 1.2999999523162842]);
+    }
+
+    #[test]
+    fn layer_norm_rms_scaling_gradients_match_keras() {
+        // Keras 3 (JAX, float32): LayerNormalization(rms_scaling=True), gamma (1.5, -0.5, 2).
+        let mut ln = LayerNormalization::<Vector3<f32>, 3, false, true, true>::ZEROS;
+        ln.gamma = [1.5, -0.5, 2.0];
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (_, dxs, grads) = train(&mut ln, &xs, &dys, true);
+        close(
+            flatten(&dxs),
+            &[
+                0.31701359152793884,
+                0.4214126169681549,
+                1.0517559051513672,
+                0.04607135057449341,
+                0.07629711180925369,
+                0.09140998125076294,
+                -0.9423589110374451,
+                -0.46592578291893005,
+                -0.002373605966567993,
+                0.5083439946174622,
+                -0.3697358965873718,
+                1.85174560546875,
+            ],
+        );
+        close(&grads.gamma, &[3.1942620277404785, 1.8770800828933716, 1.121656060218811]);
+    }
+
+    #[test]
+    fn group_norm_keeps_each_groups_statistics() {
+        let mut gn = GroupNormalization::<Tensor2<f64, 2, 4>, 4, 2>::ZEROS;
+        gn.epsilon = 0.0;
+        let xs = [Tensor2::from_rows([[1.0, 3.0, 0.0, 0.0], [1.0, 3.0, 4.0, 4.0]])];
+        let mut ys = [Tensor2::ZEROS];
+        let mut kept = [<GroupNormalization<Tensor2<f64, 2, 4>, 4, 2> as Train>::KEPT];
+        gn.forward_train(
+            Level::Portable,
+            &xs,
+            &mut ys,
+            &mut kept,
+            &mut Ctx { trainable: true, rng: &mut Rng::new(1) },
+        );
+        // Group 0: mean 2, variance 1; group 1: mean 2, variance 4.
+        assert_eq!(kept[0], [(2.0, 1.0), (2.0, 0.5)]);
+        assert_eq!(ys[0], gn.forward(&xs[0]));
+        // A gradient equal to the output (of `Σ y² / 2`) on a group whose output is ±1 only:
+        // Σ g = 0 and mean(g · x̂) = 1, so dx = rstd · (x̂ - x̂) = 0; per channel, over the two
+        // steps, dgamma = Σ x̂² and dbeta = Σ x̂.
+        let (_, dxs, grads) = train(&mut gn, &xs, &ys, true);
+        assert!(dxs[0].as_slice().iter().all(|d| d.abs() < 1e-15), "{:?}", dxs[0]);
+        assert_eq!(grads.gamma, [2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(grads.beta, [-2.0, 2.0, 0.0, 0.0]);
     }
 }

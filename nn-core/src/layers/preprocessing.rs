@@ -2,8 +2,10 @@
 //! so that raw data can go in (`keras/src/layers/preprocessing/`).
 
 use crate::Float;
+use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, flatten, flatten_mut};
+use crate::train::Ctx;
 use crate::weights::bytes;
 use core::marker::PhantomData;
 
@@ -52,6 +54,42 @@ impl<X: Tensor> Layer for Rescaling<X> {
             *v = *v * scale + offset;
         }
         y
+    }
+}
+
+/// Keeps nothing: `dx = scale · dy`, JAX's derivative of `x · scale + offset`.
+impl<X: Tensor> crate::train::Train for Rescaling<X> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let scale = X::Scalar::of(self.scale);
+        add_grad(dys, dxs, |dy, _| dy * scale);
+    }
+}
+
+/// `dx += grad(dy, channel)` over a batch, if there is a `dx` to add into.
+#[inline(always)]
+fn add_grad<X: Tensor>(dys: &[X], dxs: Option<&mut [X]>, grad: impl Fn(X::Scalar, usize) -> X::Scalar) {
+    let Some(dxs) = dxs else { return };
+    let last = X::LAST.max(1);
+    for (i, (dx, dy)) in flatten_mut(dxs).iter_mut().zip(flatten(dys)).enumerate() {
+        *dx += grad(*dy, i % last);
     }
 }
 
@@ -163,6 +201,38 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Layer
     }
 }
 
+/// Keeps nothing. The mean and variance are constants, or weights that are not trained: the
+/// backward pass gives `dx` only, `dy / deviation` (with `INVERT`, `dy · deviation`), JAX's
+/// derivative of the forward formula.
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> crate::train::Train
+    for Normalization<X, C, ADAPTED, INVERT>
+{
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        const { assert!(X::LAST == C, "Normalization: C must be the input's last axis") };
+        let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
+        // As the forward pass: a division, not a multiplication by the reciprocal.
+        add_grad(dys, dxs, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
+    }
+}
+
 // SAFETY: float arrays.
 unsafe impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Zeroable
     for Normalization<X, C, ADAPTED, INVERT>
@@ -192,5 +262,33 @@ mod tests {
     fn rescaling_scales_then_offsets() {
         let r = Rescaling::<Tensor2<f64, 1, 2>> { scale: 2.0, offset: -1.0, ..Rescaling::ZEROS };
         assert_eq!(r.forward(&Tensor2::from_rows([[0.0, 3.0]])).as_slice(), &[-1.0, 5.0]);
+    }
+
+    #[test]
+    fn rescaling_and_normalization_scale_the_gradient() {
+        use crate::train::Train;
+        type Row = [Tensor2<f64, 1, 2>];
+        let xs = [Tensor2::<f64, 1, 2>::from_rows([[1.0, 2.0]])];
+        let ys = xs;
+        let grad = |layer: &dyn Fn(&mut Row, &mut Row)| {
+            let (mut dys, mut dxs) =
+                ([Tensor2::from_rows([[1.0, -3.0]])], [Tensor2::from_rows([[0.5, 0.5]])]);
+            layer(&mut dys, &mut dxs);
+            dxs[0]
+        };
+        let r = Rescaling::<Tensor2<f64, 1, 2>> { scale: 2.0, offset: -1.0, ..Rescaling::ZEROS };
+        let dx = grad(&|dys, dxs| r.backward(Level::Portable, &xs, &ys, &[()], dys, Some(dxs), None));
+        assert_eq!(dx.as_slice(), &[2.5, -5.5]);
+        let mut norm = Normalization::<Tensor2<f64, 1, 2>, 2>::ZEROS;
+        norm.variance = [4.0, 0.25];
+        let dx = grad(&|dys, dxs| norm.backward(Level::Portable, &xs, &ys, &[()], dys, Some(dxs), None));
+        assert_eq!(dx.as_slice(), &[1.0, -5.5]);
+        let mut inverse = Normalization::<Tensor2<f64, 1, 2>, 2, true, true>::ZEROS;
+        inverse.variance = [4.0, 0.25];
+        let mut grads = inverse.clone();
+        let (mut dys, mut dxs) = ([Tensor2::from_rows([[1.0, -3.0]])], [Tensor2::from_rows([[0.5, 0.5]])]);
+        inverse.backward(Level::Portable, &xs, &ys, &[()], &mut dys, Some(&mut dxs), Some(&mut grads));
+        assert_eq!(dxs[0].as_slice(), &[2.5, -1.0]);
+        assert_eq!(grads, inverse, "the mean and variance are not trained");
     }
 }

@@ -37,6 +37,10 @@ struct Embedding {
 }
 
 impl LayerSpec for Embedding {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "Embedding"
     }

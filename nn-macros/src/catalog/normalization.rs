@@ -64,6 +64,8 @@ struct Normalization {
     epsilon: f64,
     center: bool,
     scale: bool,
+    /// BatchNormalization's `momentum`.
+    momentum: f64,
 }
 
 fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
@@ -79,6 +81,7 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
         epsilon: args.number(args.at("epsilon"), 1e-3),
         center: args.bool(args.at("center"), true),
         scale: args.bool(args.at("scale"), true),
+        momentum: if matches!(norm, Norm::Batch) { args.number(args.at("momentum"), 0.99) } else { 0.99 },
     }))
 }
 
@@ -121,6 +124,10 @@ impl Normalization {
 }
 
 impl LayerSpec for Normalization {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         match self.norm {
             Norm::Batch => "BatchNormalization",
@@ -160,7 +167,10 @@ impl LayerSpec for Normalization {
     }
 
     fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
-        let epsilon = self.epsilon;
-        vec![("epsilon", quote!(#epsilon))]
+        let (epsilon, momentum) = (self.epsilon, self.momentum);
+        match self.norm {
+            Norm::Batch => vec![("epsilon", quote!(#epsilon)), ("momentum", quote!(#momentum))],
+            _ => vec![("epsilon", quote!(#epsilon))],
+        }
     }
 }

@@ -21,6 +21,7 @@ pub enum Kind {
     /// axis, or one number per axis for several), or `((1, 0), (2, 1))`.
     Pads(usize),
     /// A tuple of whole numbers of any length, `-1` allowed once: Reshape's target shape.
+    /// `None`, Keras's unknown size (Dropout's `noise_shape = (None, 1, 8)`), reads as `-1`.
     Dims,
     /// One of these names, written bare: `padding = same`.
     Choice(&'static [&'static str]),
@@ -121,6 +122,14 @@ impl Args {
         match &self.values[i] {
             Some(Value::Dims(v)) => v.clone(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The sizes given for parameter `i`, if it was given.
+    pub fn given_dims(&self, i: usize) -> Option<Vec<i64>> {
+        match &self.values[i] {
+            Some(Value::Dims(v)) => Some(v.clone()),
+            _ => None,
         }
     }
 
@@ -342,6 +351,7 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
             for item in items {
                 match item {
                     Arg::Number(n) if n.value == -1.0 => dims.push(-1),
+                    Arg::Name(n) if n == "None" => dims.push(-1),
                     other => dims.push(whole(other, 1, cx)? as i64),
                 }
             }

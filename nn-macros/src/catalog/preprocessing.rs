@@ -45,6 +45,10 @@ struct Rescaling {
 }
 
 impl LayerSpec for Rescaling {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "Rescaling"
     }
@@ -80,6 +84,10 @@ impl Normalization {
 }
 
 impl LayerSpec for Normalization {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "Normalization"
     }
