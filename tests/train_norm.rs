@@ -5,118 +5,16 @@
 //! BatchNormalization's moving statistics after a training pass against Keras's update, the
 //! dropout layers' draws (the same seed gives the same masks, which the differences rely on).
 //!
-//! The harness is `tests/train_gradients.rs`'s, with two changes: weights that are not trained
-//! (BatchNormalization's moving statistics, an adapted Normalization's mean and variance) must
-//! get a zero gradient and are left out of the comparison, since the output may well depend on
-//! them; and a penalty (ActivityRegularization's) can be added to the projection.
+//! The harness is `tests/gradcheck/`, shared by every `train_*` test.
 
+mod gradcheck;
+
+use gradcheck::{check, check_inputs, gradient_error, inputs};
 use nn::init::Rng;
 use nn::kernels::cpu;
 use nn::prelude::*;
-use nn::tensor::{Ids, Tensors};
+use nn::tensor::Ids;
 use nn::train::Trainable;
-
-/// What the sweep differentiates beyond the projection: a function of the outputs (flat, per
-/// output) and the batch size.
-type Penalty = fn(&[&[f64]], usize) -> f64;
-
-/// `Σ_outputs Σ r·y` over the batch after a training forward pass, plus `penalty`.
-fn projected<M: Trainable<Scalar = f64>>(
-    model: &mut M,
-    b: &mut M::Buffers,
-    xs: &[M::Input],
-    r: &[Vec<f64>],
-    penalty: Option<Penalty>,
-) -> f64 {
-    model.forward_train(cpu::level(), b, xs, &mut Rng::new(7));
-    let n = xs.len();
-    let outputs: Vec<&[f64]> = (0..r.len()).map(|k| M::output(b, k, n)).collect();
-    let projection: f64 =
-        outputs.iter().zip(r).map(|(y, r)| y.iter().zip(r).map(|(y, r)| y * r).sum::<f64>()).sum();
-    projection + penalty.map_or(0.0, |p| p(&outputs, n))
-}
-
-/// Which of the model's parameters (in `save_params` order) are trained.
-fn trained<M: Trainable<Scalar = f64> + Clone>(model: &M) -> Vec<bool> {
-    let mut marked = model.clone();
-    marked.zip_trained(&M::zeros(), &mut |p, _| p.fill(f64::NAN));
-    let mut params = vec![0.0; M::PARAMS];
-    marked.save_params(&mut params).unwrap();
-    params.iter().map(|p| p.is_nan()).collect()
-}
-
-/// The relative error `|a - n| / (|a| + |n|)` between the sweep's gradient and central
-/// differences, over every trained weight.
-fn gradient_error<M: Trainable<Scalar = f64> + Clone>(
-    mut model: M,
-    xs: &[M::Input],
-    penalty: Option<Penalty>,
-) -> f64 {
-    let n = xs.len();
-    let mut rng = Rng::new(99);
-    let mut b = M::buffers(n);
-    let trained = trained(&model);
-    let mut params = vec![0.0; M::PARAMS];
-    model.save_params(&mut params).unwrap();
-    model.forward_train(cpu::level(), &mut b, xs, &mut Rng::new(7));
-    let r: Vec<Vec<f64>> = (0..M::Output::COUNT)
-        .map(|k| (0..M::output(&b, k, n).len()).map(|_| rng.next_f64() * 2.0 - 1.0).collect())
-        .collect();
-    for (k, r) in r.iter().enumerate() {
-        M::output_grad(&mut b, k, n).copy_from_slice(r);
-    }
-    let mut grads = M::zeros();
-    model.backward(cpu::level(), &mut b, xs, &mut grads);
-    let mut analytic = vec![0.0; M::PARAMS];
-    grads.save_params(&mut analytic).unwrap();
-
-    // From the weights before the pass (it moved BatchNormalization's statistics).
-    model.load_params(&params).unwrap();
-    let eps = 1e-6;
-    let (mut diff, mut norm) = (0.0f64, 0.0f64);
-    for i in 0..M::PARAMS {
-        if !trained[i] {
-            assert_eq!(analytic[i], 0.0, "a gradient for untrained parameter {i}");
-            continue;
-        }
-        let mut p = params.clone();
-        p[i] += eps;
-        model.load_params(&p).unwrap();
-        let up = projected(&mut model, &mut b, xs, &r, penalty);
-        p[i] -= 2.0 * eps;
-        model.load_params(&p).unwrap();
-        let down = projected(&mut model, &mut b, xs, &r, penalty);
-        let numeric = (up - down) / (2.0 * eps);
-        diff += (numeric - analytic[i]).powi(2);
-        norm += numeric.powi(2) + analytic[i].powi(2);
-    }
-    model.load_params(&params).unwrap();
-    assert!(norm > 0.0, "every gradient is zero: the check would prove nothing");
-    diff.sqrt() / norm.sqrt()
-}
-
-fn inputs<X: Tensors<f64>>(count: usize, seed: u64) -> Vec<X> {
-    let mut rng = Rng::new(seed);
-    (0..count)
-        .map(|_| {
-            let mut x = X::ZEROED;
-            for i in 0..X::COUNT {
-                let v: Vec<f64> = (0..X::len_of(i)).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
-                x.read_flat(i, &v).unwrap();
-            }
-            x
-        })
-        .collect()
-}
-
-fn check_inputs<M: Trainable<Scalar = f64> + Clone>(model: M, xs: &[M::Input], penalty: Option<Penalty>) {
-    let error = gradient_error(model, xs, penalty);
-    assert!(error <= 1e-6, "relative error {error:e}");
-}
-
-fn check<M: Trainable<Scalar = f64> + Clone>(model: M) {
-    check_inputs(model, &inputs::<M::Input>(5, 3), None);
-}
 
 // BatchNormalization in training mode: batch statistics over the samples (and the steps or
 // pixels), and the gradient through them.
@@ -383,7 +281,7 @@ fn embedding_adds_each_occurrence_into_its_row() {
     trained.forward_train(cpu::level(), &mut b, &xs, &mut Rng::new(1));
     Embedded::output_grad(&mut b, 0, 1)[0] = 1.0;
     let mut grads = Embedded::zeros();
-    trained.backward(cpu::level(), &mut b, &xs, &mut grads);
+    trained.backward(cpu::level(), &mut b, &xs, None, &mut grads);
     // Through the sigmoid: dz = y (1 - y); step s's row gets dz · kernel[4s..4s + 4].
     let y = Embedded::output(&b, 0, 1)[0];
     let dz = y * (1.0 - y);
@@ -584,4 +482,23 @@ fn keras_files_carry_the_training_options() {
     assert_eq!((model.alpha_dropout.rate, model.alpha_dropout.shared), (0.2, [false, false, true, false]));
     assert_eq!(model.batch_normalization.momentum, 0.8);
     assert_eq!(DenseBn::ZEROS.batch_normalization.momentum, 0.99, "Keras's default");
+}
+
+sequential! {
+    struct FrozenBn<f64> { Input<6>, Dense<5>, BatchNormalization<trainable = false>, Dense<2, tanh> }
+}
+
+#[test]
+fn a_frozen_batch_normalization_in_a_model_passes_gradients_through_its_inference_map() {
+    let mut model = FrozenBn::seeded(71);
+    model.batch_normalization.moving_mean = core::array::from_fn(|i| 0.1 * i as f64);
+    model.batch_normalization.moving_variance = core::array::from_fn(|i| 0.5 + 0.25 * i as f64);
+    model.batch_normalization.prepare();
+    let before = model.batch_normalization.clone();
+    check(model.clone());
+    // A training pass leaves a frozen layer's statistics alone.
+    let xs = inputs::<SVector<f64, 6>>(4, 5);
+    let mut b = <FrozenBn as Trainable>::buffers(4);
+    model.forward_train(cpu::level(), &mut b, &xs, &mut Rng::new(1));
+    assert_eq!(model.batch_normalization, before);
 }
