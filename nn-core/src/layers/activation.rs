@@ -5,8 +5,10 @@
 use crate::Float;
 use crate::activations::{ActivationFn, Elu, LeakyRelu, ReluOptions};
 use crate::init::Rng;
+use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Lead, One, Tensor, grid};
+use crate::train::{Ctx, Train};
 use crate::weights::bytes;
 use core::marker::PhantomData;
 
@@ -191,33 +193,90 @@ impl<X: Tensor, const AXIS: usize> Layer for Softmax<X, AXIS> {
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(AXIS < X::SHAPE.len(), "Softmax: no such axis") };
         let mut y = *x;
-        if AXIS + 1 == X::SHAPE.len() {
+        if Self::LAST_AXIS {
             crate::activations::Softmax.apply(&mut y);
             return y;
         }
+        let v = y.as_mut_slice();
+        Self::runs(|n, start, stride| {
+            let at = |k: usize| start + k * stride;
+            let max = (1..n).fold(v[at(0)], |m, k| if v[at(k)] > m { v[at(k)] } else { m });
+            let mut sum = X::Scalar::ZERO;
+            for k in 0..n {
+                v[at(k)] = (v[at(k)] - max).fast_exp();
+                sum += v[at(k)];
+            }
+            let inv = X::Scalar::ONE / sum;
+            for k in 0..n {
+                v[at(k)] *= inv;
+            }
+        });
+        y
+    }
+}
+
+impl<X: Tensor, const AXIS: usize> Softmax<X, AXIS> {
+    /// Whether the axis is the last, where the softmax acts on contiguous runs.
+    const LAST_AXIS: bool = {
+        assert!(AXIS < X::SHAPE.len(), "Softmax: no such axis");
+        AXIS + 1 == X::SHAPE.len()
+    };
+
+    /// Calls `f(n, start, stride)` for every run of `n` elements along the axis, one for each
+    /// position of the other axes: its `k`-th element is at `start + k · stride`.
+    #[inline(always)]
+    fn runs(mut f: impl FnMut(usize, usize, usize)) {
         // Elements `stride` apart along the axis, `n` of them, from each start below.
         let n = X::SHAPE[AXIS];
         let stride: usize = X::SHAPE[AXIS + 1..].iter().product();
-        let v = y.as_mut_slice();
-        for outer in 0..X::LEN / (n * stride) {
+        for outer in 0..X::LEN / (n * stride).max(1) {
             for inner in 0..stride {
                 let start = outer * n * stride + inner;
-                let at = |k: usize| start + k * stride;
-                let max = (1..n).fold(v[at(0)], |m, k| if v[at(k)] > m { v[at(k)] } else { m });
-                let mut sum = X::Scalar::ZERO;
-                for k in 0..n {
-                    v[at(k)] = (v[at(k)] - max).fast_exp();
-                    sum += v[at(k)];
-                }
-                let inv = X::Scalar::ONE / sum;
-                for k in 0..n {
-                    v[at(k)] *= inv;
-                }
+                f(n, start, stride);
             }
         }
-        y
+    }
+}
+
+/// Keeps nothing: the gradient is `y (dy - Σ y dy)` along the axis (JAX's softmax rule), which
+/// reads only the output.
+impl<X: Tensor, const AXIS: usize> Train for Softmax<X, AXIS> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        super::forward_each(self, xs, ys);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        for (((x, y), dy), dx) in xs.iter().zip(ys).zip(dys.iter_mut()).zip(dxs) {
+            let (y, g) = (y.as_slice(), dy.as_mut_slice());
+            if Self::LAST_AXIS {
+                crate::activations::Softmax.backward_rows(x.as_slice(), y, g, X::LAST);
+            } else {
+                Self::runs(|n, start, stride| {
+                    let at = |k: usize| start + k * stride;
+                    let dot = (0..n).fold(X::Scalar::ZERO, |acc, k| acc + y[at(k)] * g[at(k)]);
+                    for k in 0..n {
+                        g[at(k)] = y[at(k)] * (g[at(k)] - dot);
+                    }
+                });
+            }
+            for (d, g) in dx.as_mut_slice().iter_mut().zip(g.iter()) {
+                *d += *g;
+            }
+        }
     }
 }
 
@@ -253,6 +312,26 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> PReLU<X, AH, 
         _ => &[AH, AW, AC],
     };
 
+    /// Calls `f(value, at)` for every value of a tensor of the input's shape, with `at` the
+    /// index of its `alpha` (shared axes at 0).
+    #[inline(always)]
+    fn each<V>(values: &mut [V], mut f: impl FnMut(&mut V, [usize; 3])) {
+        let [_, w, c] = grid(X::SHAPE);
+        const {
+            let [h, w, c] = grid(X::SHAPE);
+            assert!(
+                (AH == h || AH == 1) && (AW == w || AW == 1) && (AC == c || AC == 1),
+                "PReLU: alpha's shape"
+            );
+        };
+        for (p, pixel) in values.chunks_exact_mut(c).enumerate() {
+            let (i, j) = (if AH == 1 { 0 } else { p / w }, if AW == 1 { 0 } else { p % w });
+            for (k, v) in pixel.iter_mut().enumerate() {
+                f(v, [i, j, if AC == 1 { 0 } else { k }]);
+            }
+        }
+    }
+
     /// Reads `alpha` from raw weight bytes.
     #[doc(hidden)]
     pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
@@ -269,26 +348,14 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Layer for PRe
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        let [_, w, c] = grid(X::SHAPE);
-        const {
-            let [h, w, c] = grid(X::SHAPE);
-            assert!(
-                (AH == h || AH == 1) && (AW == w || AW == 1) && (AC == c || AC == 1),
-                "PReLU: alpha's shape"
-            );
-        };
         let mut y = *x;
         let zero = X::Scalar::ZERO;
-        for (p, pixel) in y.as_mut_slice().chunks_exact_mut(c).enumerate() {
-            let (iy, ix) = (p / w, p % w);
-            let row = &self.alpha[if AH == 1 { 0 } else { iy }][if AW == 1 { 0 } else { ix }];
-            for (k, v) in pixel.iter_mut().enumerate() {
-                let alpha = row[if AC == 1 { 0 } else { k }];
-                // Keras: relu(x) - alpha · relu(-x).
-                let (pos, neg) = (if *v > zero { *v } else { zero }, if *v < zero { -*v } else { zero });
-                *v = pos + -alpha * neg;
-            }
-        }
+        Self::each(y.as_mut_slice(), |v, [i, j, k]| {
+            let alpha = self.alpha[i][j][k];
+            // Keras: relu(x) - alpha · relu(-x).
+            let (pos, neg) = (if *v > zero { *v } else { zero }, if *v < zero { -*v } else { zero });
+            *v = pos + -alpha * neg;
+        });
         y
     }
 
@@ -303,6 +370,56 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Layer for PRe
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
         let data = self.alpha.as_flattened_mut().as_flattened_mut();
         f(WeightMut { name: "alpha", shape: Self::SHAPE, data });
+    }
+}
+
+/// Keeps nothing: the input says which side of zero each value was on. The gradient follows
+/// JAX through Keras's `relu(x) - alpha · relu(-x)`: `dy` for `x > 0`, `alpha · dy` for `x < 0`
+/// and 0 at `x = 0` (JAX's `relu` has derivative 0 there, on both terms); `alpha` gathers
+/// `x · dy` over the negative values it scales (summed over the shared axes and the batch).
+impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Train for PReLU<X, AH, AW, AC> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        super::forward_each(self, xs, ys);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        mut dxs: Option<&mut [X]>,
+        mut grads: Option<&mut Self>,
+    ) {
+        let zero = X::Scalar::ZERO;
+        for (s, (x, dy)) in xs.iter().zip(dys.iter_mut()).enumerate() {
+            let x = x.as_slice();
+            // `dy` becomes `dx` in place, one value at a time, `alpha`'s share taken first.
+            let mut at = 0;
+            Self::each(dy.as_mut_slice(), |g, [i, j, k]| {
+                let v = x[at];
+                at += 1;
+                *g = if v > zero {
+                    *g
+                } else if v < zero {
+                    if let Some(grads) = grads.as_deref_mut() {
+                        grads.alpha[i][j][k] += v * *g;
+                    }
+                    self.alpha[i][j][k] * *g
+                } else {
+                    zero
+                };
+            });
+            if let Some(dx) = dxs.as_deref_mut().and_then(|dxs| dxs.get_mut(s)) {
+                for (d, g) in dx.as_mut_slice().iter_mut().zip(dy.as_slice()) {
+                    *d += *g;
+                }
+            }
+        }
     }
 }
 
@@ -361,6 +478,51 @@ mod tests {
         let y =
             Softmax::<Tensor3<f64, 1, 2, 2>, 1>::ZEROS.forward(&Tensor3::from_slice(&[0.0, 1.0, 0.0, 1.0]));
         assert_eq!(y.as_slice(), &[0.5; 4]);
+    }
+
+    #[test]
+    fn prelu_gradient_is_zero_at_zero_as_jax_gives() {
+        // Keras 3 on JAX, alpha = 0.5, x = [0, 1, -1], dy = 1: dx = [0, 1, 0.5] and
+        // d alpha = [0, 0, -1].
+        let mut p = PReLU::<Vector3<f64>, 1, 1, 3>::ZEROS;
+        p.alpha = [[[0.5; 3]]];
+        let mut grads = PReLU::ZEROS;
+        grads.alpha = [[[10.0; 3]]];
+        let x = Vector3::new(0.0, 1.0, -1.0);
+        let (y, dx) =
+            super::super::backprop(&mut p, x, Vector3::repeat(1.0), Vector3::repeat(100.0), &mut grads);
+        assert_eq!(y.as_slice(), &[0.0, 1.0, -0.5]);
+        assert_eq!(dx.as_slice(), &[100.0, 101.0, 100.5]);
+        assert_eq!(grads.alpha, [[[10.0, 10.0, 9.0]]]);
+    }
+
+    #[test]
+    fn prelu_alpha_gathers_its_gradient_over_the_shared_axes() {
+        use crate::tensor::Tensor3;
+        // 1×2 image of 2 channels, alpha shared over height and width: one per channel.
+        let mut p = PReLU::<Tensor3<f64, 1, 2, 2>, 1, 1, 2>::ZEROS;
+        p.alpha = [[[0.5, 2.0]]];
+        let mut grads = PReLU::ZEROS;
+        let x = Tensor3::from_slice(&[-1.0, -1.0, -3.0, 2.0]);
+        let dy = Tensor3::from_slice(&[1.0, 10.0, 100.0, 1000.0]);
+        let (_, dx) = super::super::backprop(&mut p, x, dy, Tensor3::ZEROS, &mut grads);
+        assert_eq!(dx.as_slice(), &[0.5, 20.0, 50.0, 1000.0]);
+        // Channel 0: -1·1 - 3·100; channel 1: -1·10 (the positive value adds nothing).
+        assert_eq!(grads.alpha, [[[-301.0, -10.0]]]);
+    }
+
+    #[test]
+    fn softmax_gradient_runs_along_its_axis() {
+        use crate::tensor::Tensor2;
+        // Over the steps (axis 0) of 2 steps × 2 channels, all outputs 1/2: channel 0 gets
+        // y (dy - Σ y dy) = 0.5 · ([1, 0] - 0.5), channel 1 nothing.
+        let x = Tensor2::<f64, 2, 2>::ZEROS;
+        let dy = Tensor2::from_rows([[1.0, 0.0], [0.0, 0.0]]);
+        let dx = super::super::input_grad(Softmax::<Tensor2<f64, 2, 2>, 0>::ZEROS, x, dy);
+        assert_eq!(dx.as_slice(), &[0.25, 0.0, -0.25, 0.0]);
+        // Over the last axis, the same along each step.
+        let dx = super::super::input_grad(Softmax::<Tensor2<f64, 2, 2>, 1>::ZEROS, x, dy);
+        assert_eq!(dx.as_slice(), &[0.25, -0.25, 0.0, 0.0]);
     }
 
     #[test]

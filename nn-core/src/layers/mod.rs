@@ -42,3 +42,53 @@ macro_rules! no_weights {
     };
 }
 use no_weights;
+
+/// The training forward pass of a layer that keeps nothing: its inference pass on each sample.
+#[inline(always)]
+fn forward_each<L: crate::Layer>(layer: &L, xs: &[L::Input], ys: &mut [L::Output]) {
+    for (x, y) in xs.iter().zip(ys) {
+        *y = layer.forward(x);
+    }
+}
+
+/// One sample through a layer's training passes: its output and the gradient of its input for
+/// output gradient `dy`, which the backward pass adds to `dx0` (so a test sees that it adds).
+/// Weight gradients are added into `grads`.
+#[cfg(test)]
+fn backprop<L: crate::train::Train>(
+    layer: &mut L,
+    x: L::Input,
+    dy: L::Output,
+    dx0: L::Input,
+    grads: &mut L,
+) -> (L::Output, L::Input)
+where
+    L::Input: Copy,
+    L::Output: Copy,
+{
+    let level = crate::kernels::cpu::Level::Portable;
+    let mut rng = crate::init::Rng::new(0);
+    let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng };
+    let (mut y, mut kept, mut dy, mut dx) = ([dy], [L::KEPT], [dy], [dx0]);
+    layer.forward_train(level, &[x], &mut y, &mut kept, &mut ctx);
+    layer.backward(level, &[x], &y, &kept, &mut dy, Some(&mut dx), Some(grads));
+    (y[0], dx[0])
+}
+
+/// The gradient of one sample's input through a layer without weights, from output gradient
+/// `dy`; the backward pass adds it to a buffer holding 100s, taken off after (so a layer that
+/// overwrote the buffer rather than adding fails).
+#[cfg(test)]
+fn input_grad<L: crate::train::Train + Copy>(layer: L, x: L::Input, dy: L::Output) -> L::Input
+where
+    L::Input: crate::tensor::Tensor<Scalar = f64>,
+    L::Output: Copy,
+{
+    use crate::tensor::Tensor;
+    let mut dx0 = L::Input::ZEROS;
+    dx0.as_mut_slice().fill(100.0);
+    let (mut layer, mut grads) = (layer, layer);
+    let mut dx = backprop(&mut layer, x, dy, dx0, &mut grads).1;
+    dx.as_mut_slice().iter_mut().for_each(|d| *d -= 100.0);
+    dx
+}

@@ -3,9 +3,12 @@
 
 use super::window::Window;
 use crate::Float;
+use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
 use crate::tensor::{Tensor, grid};
+use crate::train::{Ctx, Train};
 use core::marker::PhantomData;
+use core::ops::Range;
 
 /// How a pool combines the values under its window.
 pub trait PoolOp: Copy + core::fmt::Debug + PartialEq + 'static {
@@ -62,6 +65,14 @@ impl PoolOp for Average {
     fn finish<T: Float>(acc: T, count: usize) -> T {
         acc / T::of(count as f64)
     }
+}
+
+/// The rows (or columns) `lo..hi` of the input under the window of output `o`, for a window of
+/// `k` moved `s` over an axis of `n` padded with `p` before it: only taps inside the input, so
+/// that `same` padding costs no test per tap.
+#[inline(always)]
+fn span(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
+    ((o * s).saturating_sub(p).min(n), (o * s + k).saturating_sub(p).min(n))
 }
 
 /// A pool of `KH × KW` positions (`KH = 1` over a sequence), moved `SH`, `SW`, over an input
@@ -136,10 +147,6 @@ impl<
         // convolution). An unknown step keeps the pixel loop scalar and the channels in
         // registers.
         let step = core::hint::black_box(1);
-        // The window's rows and columns inside the input: no per-tap padding test.
-        let span = |o: usize, s: usize, p: usize, k: usize, n: usize| {
-            ((o * s).saturating_sub(p).min(n), (o * s + k).saturating_sub(p).min(n))
-        };
         for oy in 0..win.oh {
             let (y0, y1) = span(oy, SH, PH, KH, win.h);
             let mut ox = 0;
@@ -179,6 +186,164 @@ unsafe impl<
     const PW: usize,
 > Zeroable for Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
 {
+}
+
+impl<
+    X: Tensor,
+    Y: Tensor<Scalar = X::Scalar>,
+    Op,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+> Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
+{
+    /// Calls `f(at, corner, rows, cols)` for every output pixel: `at` is the index of its first
+    /// channel in the output, `corner` where its window's first tap falls on the padded input
+    /// (`[oy · SH, ox · SW]`), `rows` and `cols` the input rows and columns under the window.
+    #[inline(always)]
+    fn windows(mut f: impl FnMut(usize, [usize; 2], Range<usize>, Range<usize>)) {
+        const { assert!(X::LAST == Y::LAST && KH > 0 && KW > 0, "Pool: the channels or the window") };
+        let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
+        for oy in 0..win.oh {
+            let (y0, y1) = span(oy, SH, PH, KH, win.h);
+            for ox in 0..win.ow {
+                let (x0, x1) = span(ox, SW, PW, KW, win.w);
+                f((oy * win.ow + ox) * win.c, [oy * SH, ox * SW], y0..y1, x0..x1);
+            }
+        }
+    }
+}
+
+/// Keeps, for every output value, which tap of its window gave the maximum, `i · KW + j` for
+/// the tap `i` rows and `j` columns into the window (a small whole number, exact in any float):
+/// the backward pass routes the output's gradient to that one input value. Keras 3 on JAX
+/// differentiates `reduce_window(max)` by select-and-scatter, which picks the first tap in
+/// window (row-major) order holding the maximum, so a tie gives the whole gradient to the
+/// first; padding counts there as a `-∞` tap, so a window whose first tap is padding and whose
+/// inputs are all `-∞` gives its gradient to nobody.
+impl<
+    X: Tensor,
+    Y: Tensor<Scalar = X::Scalar>,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+> Train for Pool<X, Y, Max, KH, KW, SH, SW, PH, PW>
+{
+    type Kept = Y;
+    const KEPT: Y = Y::ZEROS;
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], kept: &mut [Y], _ctx: &mut Ctx<'_>) {
+        let [_, w, c] = grid(X::SHAPE);
+        let minus_inf = X::Scalar::of(f64::NEG_INFINITY);
+        for ((x, y), arg) in xs.iter().zip(ys).zip(kept) {
+            let (x, y, arg) = (x.as_slice(), y.as_mut_slice(), arg.as_mut_slice());
+            Self::windows(|at, [top, left], rows, cols| {
+                let (out, arg) = (&mut y[at..at + c], &mut arg[at..at + c]);
+                out.fill(minus_inf);
+                // Until a value beats `-∞`, the first tap wins, padding or not (the backward
+                // pass sends nothing to padding).
+                arg.fill(X::Scalar::ZERO);
+                for iy in rows {
+                    for ix in cols.clone() {
+                        let tap = X::Scalar::of(((iy + PH - top) * KW + ix + PW - left) as f64);
+                        let pixel = &x[(iy * w + ix) * c..(iy * w + ix + 1) * c];
+                        // `>`, not `>=`: a tie keeps the earlier tap, as the forward pass keeps
+                        // the earlier value.
+                        for ((o, a), v) in out.iter_mut().zip(arg.iter_mut()).zip(pixel) {
+                            if *v > *o {
+                                *o = *v;
+                                *a = tap;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[Y],
+        kept: &[Y],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        let [h, w, c] = grid(X::SHAPE);
+        for ((dy, arg), dx) in dys.iter().zip(kept).zip(dxs) {
+            let (dy, arg, dx) = (dy.as_slice(), arg.as_slice(), dx.as_mut_slice());
+            Self::windows(|at, [top, left], _, _| {
+                for ch in 0..c {
+                    let tap = arg[at + ch].as_f64() as usize;
+                    let iy = (top + tap / KW).checked_sub(PH).filter(|&iy| iy < h);
+                    let ix = (left + tap % KW).checked_sub(PW).filter(|&ix| ix < w);
+                    if let (Some(iy), Some(ix)) = (iy, ix)
+                        && let Some(d) = dx.get_mut((iy * w + ix) * c + ch)
+                    {
+                        *d += dy[at + ch];
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Keeps nothing: each output's gradient is shared equally by the inputs under its window, and
+/// with `same` padding by those inside the input only, as Keras divides by their number.
+impl<
+    X: Tensor,
+    Y: Tensor<Scalar = X::Scalar>,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+> Train for Pool<X, Y, Average, KH, KW, SH, SW, PH, PW>
+{
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        super::forward_each(self, xs, ys);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[Y],
+        _kept: &[()],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        let [_, w, c] = grid(X::SHAPE);
+        for (dy, dx) in dys.iter().zip(dxs) {
+            let (dy, dx) = (dy.as_slice(), dx.as_mut_slice());
+            Self::windows(|at, _, rows, cols| {
+                let share = X::Scalar::ONE / X::Scalar::of((rows.len() * cols.len()) as f64);
+                let dy = &dy[at..at + c];
+                for iy in rows {
+                    for ix in cols.clone() {
+                        for (d, g) in dx[(iy * w + ix) * c..(iy * w + ix + 1) * c].iter_mut().zip(dy) {
+                            *d += *g * share;
+                        }
+                    }
+                }
+            });
+        }
+    }
 }
 
 /// `GlobalMaxPooling1D/2D` and `GlobalAveragePooling1D/2D`: every step or pixel pooled into one
@@ -222,6 +387,88 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for GlobalPool<
 // SAFETY: zero-sized.
 unsafe impl<X, Y, Op> Zeroable for GlobalPool<X, Y, Op> {}
 
+/// Keeps nothing: Keras's global max pool is `ops.max` over the positions, whose JAX
+/// gradient splits each channel's gradient equally among every position holding the maximum
+/// (not select-and-scatter's first one), which the backward pass finds again by comparing
+/// the input with the output.
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Max> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        super::forward_each(self, xs, ys);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        ys: &[Y],
+        _kept: &[()],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        for (((x, y), dy), dx) in xs.iter().zip(ys).zip(dys.iter_mut()).zip(dxs) {
+            let (x, y, dy) = (x.as_slice(), y.as_slice(), dy.as_mut_slice());
+            // The ties per channel, in an output-shaped scratch (one value per channel).
+            let mut ties = Y::ZEROS;
+            let ties = ties.as_mut_slice();
+            for pixel in x.chunks_exact(X::LAST) {
+                for ((t, v), m) in ties.iter_mut().zip(pixel).zip(y) {
+                    if v == m {
+                        *t += X::Scalar::ONE;
+                    }
+                }
+            }
+            // A channel without a match (NaN) has ties 0; its quotient is never added.
+            for (g, t) in dy.iter_mut().zip(ties.iter()) {
+                *g /= *t;
+            }
+            for (pixel, d) in x.chunks_exact(X::LAST).zip(dx.as_mut_slice().chunks_exact_mut(X::LAST)) {
+                for (((d, v), m), g) in d.iter_mut().zip(pixel).zip(y).zip(dy.iter()) {
+                    if v == m {
+                        *d += *g;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps nothing: every position gets an equal share of its channel's gradient.
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Average> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        super::forward_each(self, xs, ys);
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[Y],
+        _kept: &[()],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        let [h, w, _] = grid(X::SHAPE);
+        let share = X::Scalar::ONE / X::Scalar::of((h * w) as f64);
+        for (dy, dx) in dys.iter().zip(dxs) {
+            for d in dx.as_mut_slice().chunks_exact_mut(X::LAST) {
+                for (d, g) in d.iter_mut().zip(dy.as_slice()) {
+                    *d += *g * share;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +492,89 @@ mod tests {
             <Pool<Tensor3<f32, 2, 2, 2>, Tensor3<f32, 1, 1, 2>, Max, 2, 2, 2, 2, 0, 0> as Layer>::CLASS,
             "MaxPooling2D"
         );
+    }
+
+    type Seq<const S: usize> = Tensor2<f64, S, 1>;
+
+    #[test]
+    fn max_pooling_gives_a_tie_to_the_first_tap_in_window_order() {
+        // MaxPooling1D(3, strides=1, padding="same") over [1, 3, 3, 0, 2, 2]: one step of
+        // padding before and after. Keras 3 on JAX gives [0, 3, 1, 0, 2, 0] for dy = 1.
+        let pool = Pool::<Seq<6>, Seq<6>, Max, 1, 3, 1, 1, 0, 1>::ZEROS;
+        let dy = Seq::<6>::from_slice(&[1.0; 6]);
+        let dx = super::super::input_grad(pool, Seq::<6>::from_slice(&[1.0, 3.0, 3.0, 0.0, 2.0, 2.0]), dy);
+        assert_eq!(dx.as_slice(), &[0.0, 3.0, 1.0, 0.0, 2.0, 0.0]);
+        // Two channels, 2×2 windows: each channel's own maximum, the first of a tie.
+        let pool = Pool::<Tensor3<f64, 2, 2, 2>, Tensor3<f64, 1, 1, 2>, Max, 2, 2, 2, 2, 0, 0>::ZEROS;
+        let x = Tensor3::from_slice(&[0.0, 1.0, 5.0, 1.0, 5.0, -1.0, 5.0, 0.0]);
+        let dx = super::super::input_grad(pool, x, Tensor3::from_slice(&[2.0, 3.0]));
+        assert_eq!(dx.as_slice(), &[0.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_pooling_counts_padding_as_a_minus_infinity_tap() {
+        // All inputs -∞, MaxPooling1D(3, strides=1, padding="same"): the first window starts on
+        // padding, which wins the tie and takes its gradient; the others start on an input.
+        // Keras 3 on JAX: dy = [1, 10, 100] gives [10, 100, 0].
+        let pool = Pool::<Seq<3>, Seq<3>, Max, 1, 3, 1, 1, 0, 1>::ZEROS;
+        let x = Seq::<3>::from_slice(&[f64::NEG_INFINITY; 3]);
+        let dx = super::super::input_grad(pool, x, Seq::<3>::from_slice(&[1.0, 10.0, 100.0]));
+        assert_eq!(dx.as_slice(), &[10.0, 100.0, 0.0]);
+        // MaxPooling2D(3, strides=1, padding="same") on a 2×2 image of -∞: only the last window
+        // starts on an input (JAX: [1000, 0, 0, 0]).
+        let pool = Pool::<Tensor3<f64, 2, 2, 1>, Tensor3<f64, 2, 2, 1>, Max, 3, 3, 1, 1, 1, 1>::ZEROS;
+        let x = Tensor3::from_slice(&[f64::NEG_INFINITY; 4]);
+        let dx = super::super::input_grad(pool, x, Tensor3::from_slice(&[1.0, 10.0, 100.0, 1000.0]));
+        assert_eq!(dx.as_slice(), &[1000.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_pooling_keeps_the_forward_pass_output() {
+        let pool = Pool::<Tensor3<f64, 3, 3, 1>, Tensor3<f64, 2, 2, 1>, Max, 2, 2, 2, 2, 0, 0>::ZEROS;
+        let x = Tensor3::from_slice(&[1.0, -2.0, 3.0, 4.0, 0.5, -6.0, 7.0, 8.0, 9.0]);
+        let (y, _) = super::super::backprop(&mut { pool }, x, Tensor3::ZEROS, Tensor3::ZEROS, &mut { pool });
+        assert_eq!(y, pool.forward(&x));
+        assert_eq!(y.as_slice(), &[4.0, 3.0, 8.0, 9.0]);
+    }
+
+    #[test]
+    fn same_average_shares_the_gradient_among_the_inputs_only() {
+        // AveragePooling1D(3, strides=2, padding="same") over 4 steps: windows [x0, x1, x2] and
+        // [x2, x3, pad], the second a mean of 2. Keras 3 on JAX: dy = [1, 10] gives
+        // [1/3, 1/3, 1/3 + 5, 5].
+        let pool = Pool::<Seq<4>, Seq<2>, Average, 1, 3, 1, 2, 0, 0>::ZEROS;
+        let dx = super::super::input_grad(
+            pool,
+            Seq::<4>::from_slice(&[1.0, 2.0, 3.0, 6.0]),
+            Seq::<2>::from_slice(&[1.0, 10.0]),
+        );
+        let want = [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0 + 5.0, 5.0];
+        for (d, w) in dx.as_slice().iter().zip(want) {
+            assert!((d - w).abs() < 1e-12, "{dx:?}");
+        }
+    }
+
+    #[test]
+    fn global_max_splits_a_tie_equally() {
+        // ops.max's JAX gradient: [1, 3, 3, 0] gives [0, 0.5, 0.5, 0].
+        let x = Tensor2::<f64, 4, 2>::from_rows([[1.0, 0.0], [3.0, 2.0], [3.0, 1.0], [0.0, 0.0]]);
+        let dx = super::super::input_grad(
+            GlobalPool::<_, SVector<f64, 2>, Max>::ZEROS,
+            x,
+            SVector::from([1.0, 4.0]),
+        );
+        assert_eq!(dx.as_slice(), &[0.0, 0.0, 0.5, 4.0, 0.5, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn global_average_shares_the_gradient_equally() {
+        let x = Tensor3::<f64, 2, 2, 1>::from_slice(&[1.0, 2.0, 3.0, 4.0]);
+        let dx = super::super::input_grad(
+            GlobalPool::<_, Tensor3<f64, 1, 1, 1>, Average>::ZEROS,
+            x,
+            Tensor3::from_slice(&[2.0]),
+        );
+        assert_eq!(dx.as_slice(), &[0.5; 4]);
     }
 
     #[test]

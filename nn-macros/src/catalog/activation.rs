@@ -166,6 +166,10 @@ impl SoftmaxOver {
 }
 
 impl LayerSpec for SoftmaxOver {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "Softmax"
     }
@@ -204,6 +208,10 @@ impl PRelu {
 }
 
 impl LayerSpec for PRelu {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "PReLU"
     }

@@ -92,6 +92,10 @@ impl Pool {
 }
 
 impl LayerSpec for Pool {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         match (self.op, self.rank) {
             (Op::Max, 1) => "MaxPooling1D",
@@ -128,6 +132,10 @@ fn read_global(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<R
 }
 
 impl LayerSpec for Global {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         match (self.op, self.rank) {
             (Op::Max, 1) => "GlobalMaxPooling1D",

@@ -135,6 +135,10 @@ fn read_permute(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
 }
 
 impl LayerSpec for Permute {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "Permute"
     }
@@ -164,6 +168,10 @@ impl LayerSpec for Permute {
 struct Repeat(usize);
 
 impl LayerSpec for Repeat {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         "RepeatVector"
     }
@@ -211,6 +219,10 @@ fn read_edges(call: &LayerCall, edges: Edges, rank: usize, cx: &mut Ctxt) -> Opt
 }
 
 impl LayerSpec for EdgeLayer {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         match (self.edges, self.rank) {
             (Edges::Pad, 1) => "ZeroPadding1D",
@@ -262,6 +274,10 @@ fn read_up(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerS
 }
 
 impl LayerSpec for Up {
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn class(&self) -> &'static str {
         if self.rank == 1 { "UpSampling1D" } else { "UpSampling2D" }
     }

@@ -1,0 +1,260 @@
+//! Finite-difference checks, in f64, of the backward passes of the pooling, reshaping and
+//! activation layers (PReLU, Softmax over any axis): each sits between Dense layers, whose
+//! weight gradients are exact only if the layer passes the right gradient back, with the
+//! harness of `tests/train_gradients.rs`. Inputs and weights are random, so no max-pooling
+//! window holds a tie and no ReLU or PReLU input sits at its kink.
+
+use nn::init::Rng;
+use nn::kernels::cpu;
+use nn::prelude::*;
+use nn::tensor::Tensors;
+use nn::train::Trainable;
+
+/// `Σ_outputs Σ r·y` over the batch after a training forward pass.
+fn projected<M: Trainable<Scalar = f64>>(
+    model: &mut M,
+    b: &mut M::Buffers,
+    xs: &[M::Input],
+    r: &[Vec<f64>],
+) -> f64 {
+    model.forward_train(cpu::level(), b, xs, &mut Rng::new(7));
+    r.iter()
+        .enumerate()
+        .map(|(k, r)| M::output(b, k, xs.len()).iter().zip(r).map(|(y, r)| y * r).sum::<f64>())
+        .sum()
+}
+
+/// The relative error `|a - n| / (|a| + |n|)` between the sweep's gradient and central
+/// differences, over every weight.
+fn gradient_error<M: Trainable<Scalar = f64> + Clone>(mut model: M, xs: &[M::Input]) -> f64 {
+    let n = xs.len();
+    let mut rng = Rng::new(99);
+    let mut b = M::buffers(n);
+    model.forward_train(cpu::level(), &mut b, xs, &mut Rng::new(7));
+    let r: Vec<Vec<f64>> = (0..M::Output::COUNT)
+        .map(|k| (0..M::output(&b, k, n).len()).map(|_| rng.next_f64() * 2.0 - 1.0).collect())
+        .collect();
+    for (k, r) in r.iter().enumerate() {
+        M::output_grad(&mut b, k, n).copy_from_slice(r);
+    }
+    let mut grads = M::zeros();
+    model.backward(cpu::level(), &mut b, xs, &mut grads);
+    let mut analytic = vec![0.0; M::PARAMS];
+    grads.save_params(&mut analytic).unwrap();
+
+    let mut params = vec![0.0; M::PARAMS];
+    model.save_params(&mut params).unwrap();
+    let eps = 1e-6;
+    let (mut diff, mut norm) = (0.0f64, 0.0f64);
+    for i in 0..M::PARAMS {
+        let mut p = params.clone();
+        p[i] += eps;
+        model.load_params(&p).unwrap();
+        let up = projected(&mut model, &mut b, xs, &r);
+        p[i] -= 2.0 * eps;
+        model.load_params(&p).unwrap();
+        let down = projected(&mut model, &mut b, xs, &r);
+        let numeric = (up - down) / (2.0 * eps);
+        diff += (numeric - analytic[i]).powi(2);
+        norm += numeric.powi(2) + analytic[i].powi(2);
+    }
+    model.load_params(&params).unwrap();
+    assert!(norm > 0.0, "every gradient is zero: the check would prove nothing");
+    diff.sqrt() / norm.sqrt()
+}
+
+fn inputs<X: Tensors<f64>>(count: usize, seed: u64) -> Vec<X> {
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .map(|_| {
+            let mut x = X::ZEROED;
+            for i in 0..X::COUNT {
+                let v: Vec<f64> = (0..X::len_of(i)).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
+                x.read_flat(i, &v).unwrap();
+            }
+            x
+        })
+        .collect()
+}
+
+fn check<M: Trainable<Scalar = f64> + Clone>(model: M) {
+    let xs = inputs::<M::Input>(5, 3);
+    let error = gradient_error(model, &xs);
+    assert!(error <= 1e-6, "relative error {error:e}");
+}
+
+/// Every weight uniform in `[-1, 1)`: PReLU's `alpha` starts at zero, which would hide its
+/// part in the input's gradient.
+fn randomized<M: Model<Scalar = f64>>(mut model: M, seed: u64) -> M {
+    let mut rng = Rng::new(seed);
+    let params: Vec<f64> = (0..M::PARAMS).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
+    model.load_params(&params).unwrap();
+    model
+}
+
+/// A test per model: `name => Struct` checks `Struct::seeded(seed)`.
+macro_rules! checks {
+    ($($name:ident => $model:ident($seed:literal)),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            check($model::seeded($seed));
+        }
+    )*};
+}
+
+// Pooling: every pool between a Dense layer (whose gradient reads the pool's) and a Dense
+// layer after it.
+sequential! { struct MaxPool1<f64> { Input<7, 3>, Dense<4, tanh>, MaxPooling1D<2>, Flatten, Dense<2> } }
+sequential! {
+    struct MaxPool1Same<f64> { Input<7, 3>, Dense<3>, MaxPooling1D<3, strides = 2, padding = same>, Flatten, Dense<2> }
+}
+sequential! {
+    struct MaxPool1Overlapping<f64> { Input<6, 2>, Dense<3>, MaxPooling1D<3, strides = 1, padding = same>, Flatten, Dense<2> }
+}
+sequential! { struct MaxPool2<f64> { Input<5, 6, 2>, Dense<3>, MaxPooling2D<2>, Flatten, Dense<2> } }
+sequential! {
+    struct MaxPool2Same<f64> {
+        Input<7, 6, 2>, Dense<3>, MaxPooling2D<(3, 2), strides = (2, 1), padding = same>, Flatten, Dense<2>
+    }
+}
+sequential! {
+    struct MaxPool2Overlapping<f64> { Input<5, 5, 1>, Dense<2>, MaxPooling2D<3, strides = 1>, Flatten, Dense<2> }
+}
+sequential! { struct AvgPool1<f64> { Input<10, 2>, Dense<3>, AveragePooling1D<4, strides = 3>, Flatten, Dense<2> } }
+sequential! {
+    struct AvgPool1Same<f64> { Input<11, 2>, Dense<3>, AveragePooling1D<3, strides = 2, padding = same>, Flatten, Dense<2> }
+}
+sequential! {
+    struct AvgPool2<f64> { Input<8, 6, 2>, Dense<3>, AveragePooling2D<2, strides = (2, 1)>, Flatten, Dense<2> }
+}
+sequential! {
+    struct AvgPool2Same<f64> {
+        Input<7, 5, 2>, Dense<3>, AveragePooling2D<3, strides = 2, padding = same>, Flatten, Dense<2>
+    }
+}
+sequential! { struct GlobalMax1<f64> { Input<6, 3>, Dense<4>, GlobalMaxPooling1D, Dense<2> } }
+sequential! {
+    struct GlobalAvg1<f64> { Input<6, 3>, Dense<4>, GlobalAveragePooling1D<keepdims = true>, Flatten, Dense<2> }
+}
+sequential! {
+    struct GlobalMax2<f64> { Input<5, 4, 3>, Dense<4>, GlobalMaxPooling2D<keepdims = true>, Dense<2>, Flatten, Dense<2> }
+}
+sequential! { struct GlobalAvg2<f64> { Input<5, 4, 3>, Dense<4>, GlobalAveragePooling2D, Dense<2> } }
+// Pools reading the model's input: they pass no gradient back (`dxs` is `None`).
+sequential! {
+    struct PoolsOnTheInput<f64> { Input<6, 4, 2>, MaxPooling2D<2>, Dense<3>, AveragePooling2D<(1, 2)>, Flatten, Dense<2> }
+}
+functional! {
+    struct GlobalPoolsOnTheInput<f64> {
+        x = Input<5, 3>;
+        a = GlobalMaxPooling1D(x);
+        b = GlobalAveragePooling1D(x);
+        c = Concatenate(a, b);
+        y = Dense<2>(c);
+    }
+}
+// Keras's `cnn_bn_pool` fixture without its BatchNormalization, Dense layers on the pixels in
+// place of its convolutions (a Cropping2D making the second's valid 3×3 shape).
+sequential! {
+    struct CnnPoolShape<f64> {
+        Input<8, 8, 1>, Dense<4>, ReLU, MaxPooling2D<2>, Dense<6>, Cropping2D<1>, GlobalAveragePooling2D,
+        Dense<3, softmax>
+    }
+}
+
+checks! {
+    max_pooling1d => MaxPool1(1),
+    max_pooling1d_same_strided => MaxPool1Same(2),
+    max_pooling1d_overlapping_windows => MaxPool1Overlapping(3),
+    max_pooling2d => MaxPool2(4),
+    max_pooling2d_same_strided => MaxPool2Same(5),
+    max_pooling2d_overlapping_windows => MaxPool2Overlapping(6),
+    average_pooling1d => AvgPool1(7),
+    average_pooling1d_same_counts_only_the_input => AvgPool1Same(8),
+    average_pooling2d => AvgPool2(9),
+    average_pooling2d_same_counts_only_the_input => AvgPool2Same(10),
+    global_max_pooling1d => GlobalMax1(11),
+    global_average_pooling1d_keepdims => GlobalAvg1(12),
+    global_max_pooling2d_keepdims => GlobalMax2(13),
+    global_average_pooling2d => GlobalAvg2(14),
+    pools_on_the_model_input => PoolsOnTheInput(15),
+    global_pools_on_the_model_input => GlobalPoolsOnTheInput(16),
+    the_cnn_bn_pool_shape_without_normalization => CnnPoolShape(17),
+}
+
+// Reshaping.
+sequential! { struct PermuteSequence<f64> { Input<5, 3>, Dense<4>, Permute<(2, 1)>, Dense<2>, Flatten, Dense<2> } }
+sequential! {
+    struct PermuteImage<f64> { Input<3, 4, 2>, Dense<3>, Permute<(2, 3, 1)>, Dense<2>, Permute<(3, 1, 2)>, Flatten, Dense<2> }
+}
+sequential! { struct Repeat<f64> { Input<4>, Dense<3, tanh>, RepeatVector<3>, Dense<2>, Flatten, Dense<2> } }
+sequential! {
+    struct Padding1<f64> { Input<5, 2>, Dense<3>, ZeroPadding1D<(1, 2)>, Dense<2>, ZeroPadding1D, Flatten, Dense<2> }
+}
+sequential! {
+    struct Padding2<f64> {
+        Input<4, 3, 2>, Dense<3>, ZeroPadding2D<((1, 0), (2, 1))>, Dense<2>, ZeroPadding2D, Flatten, Dense<2>
+    }
+}
+sequential! { struct Crop1<f64> { Input<7, 2>, Dense<3>, Cropping1D<(2, 1)>, Flatten, Dense<2> } }
+sequential! { struct Crop2<f64> { Input<6, 5, 2>, Dense<3>, Cropping2D<((1, 2), (0, 1))>, Flatten, Dense<2> } }
+sequential! { struct Up1<f64> { Input<4, 3>, Dense<2>, UpSampling1D<3>, Flatten, Dense<2> } }
+sequential! { struct Up2<f64> { Input<3, 2, 2>, Dense<3>, UpSampling2D<(2, 3)>, Flatten, Dense<2> } }
+
+checks! {
+    permute_sequence => PermuteSequence(21),
+    permute_image => PermuteImage(22),
+    repeat_vector_sums_its_copies => Repeat(23),
+    zero_padding1d => Padding1(24),
+    zero_padding2d => Padding2(25),
+    cropping1d => Crop1(26),
+    cropping2d => Crop2(27),
+    up_sampling1d_sums_its_repeats => Up1(28),
+    up_sampling2d_sums_its_repeats => Up2(29),
+}
+
+// Activation layers.
+sequential! { struct PreluVector<f64> { Input<6>, Dense<6>, PReLU, Dense<2> } }
+sequential! { struct PreluSequence<f64> { Input<5, 3>, Dense<4>, PReLU<shared_axes = 1>, Flatten, Dense<2> } }
+sequential! {
+    struct PreluImage<f64> {
+        Input<4, 5, 3>, Dense<3>, PReLU<shared_axes = (1, 2)>, Dense<2>, PReLU, Dense<2>, PReLU<shared_axes = 3>,
+        Flatten, Dense<2>
+    }
+}
+sequential! {
+    struct SoftmaxSequence<f64> { Input<5, 4>, Dense<4>, Softmax<1>, Dense<3>, Softmax, Flatten, Dense<2> }
+}
+sequential! {
+    struct SoftmaxImage<f64> {
+        Input<3, 4, 2>, Dense<3>, Softmax<1>, Dense<3>, Softmax<axis = 2>, Dense<2>, Softmax<-1>, Flatten, Dense<2>
+    }
+}
+
+#[test]
+fn prelu_vector() {
+    check(randomized(PreluVector::seeded(31), 131));
+}
+
+#[test]
+fn prelu_shared_over_the_steps() {
+    check(randomized(PreluSequence::seeded(32), 132));
+}
+
+#[test]
+fn prelu_on_images_shared_and_not() {
+    check(randomized(PreluImage::seeded(33), 133));
+}
+
+/// Keras's initial `alpha` of zero: the gradient of `alpha` is still `x · dy` on the negative
+/// inputs. (One PReLU: after a zero-alpha PReLU, a Dense layer with Keras's zero bias would
+/// feed the next one exact zeros, its kink.)
+#[test]
+fn prelu_from_keras_zero_alpha() {
+    check(PreluSequence::seeded(34));
+}
+
+checks! {
+    softmax_over_each_axis_of_a_sequence => SoftmaxSequence(35),
+    softmax_over_each_axis_of_an_image => SoftmaxImage(36),
+}
