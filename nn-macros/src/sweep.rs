@@ -265,8 +265,12 @@ impl Sweep<'_> {
             match self.code.field(step.layer) {
                 Some(field) if field.nested => {
                     let (name, ty, x) = (&field.name, &field.ty, self.val(&step.args[0]));
+                    // Cast, not passed as is: a nested model's sizes are taken on trust and
+                    // `run` reports a mismatch once; the sweep must not report it again.
                     steps.push(quote! {
-                        ::nn::train::Trainable::forward_train(&mut self.#name, level, &mut b.#kept, #x, &mut *rng);
+                        ::nn::train::Trainable::forward_train(
+                            &mut self.#name, level, &mut b.#kept, ::nn::tensor::cast_slice(#x), &mut *rng,
+                        );
                         ::nn::tensor::flatten_mut(&mut b.#v[..n])
                             .copy_from_slice(<#ty as ::nn::train::Trainable>::output(&b.#kept, 0, n));
                     });
@@ -321,6 +325,11 @@ impl Sweep<'_> {
             match self.code.field(step.layer) {
                 Some(field) if field.nested => {
                     let (name, ty, x) = (&field.name, &field.ty, self.val(&step.args[0]));
+                    let cast_dx = match self.grad(&step.args[0]) {
+                        Some(Grad::Slice(g)) => quote!(Some(::nn::tensor::cast_slice_mut(#g))),
+                        Some(Grad::Optional(g)) => quote!(#g.map(|d| ::nn::tensor::cast_slice_mut(d))),
+                        None => quote!(None),
+                    };
                     steps.push(quote! {
                         for (g, d) in <#ty as ::nn::train::Trainable>::output_grad(&mut b.#kept, 0, n)
                             .iter_mut()
@@ -328,7 +337,9 @@ impl Sweep<'_> {
                         {
                             *g += *d;
                         }
-                        ::nn::train::Trainable::backward(&self.#name, level, &mut b.#kept, #x, #dx, &mut grads.#name);
+                        ::nn::train::Trainable::backward(
+                            &self.#name, level, &mut b.#kept, ::nn::tensor::cast_slice(#x), #cast_dx, &mut grads.#name,
+                        );
                     });
                 }
                 Some(field) => {
