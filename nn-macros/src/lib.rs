@@ -13,6 +13,7 @@ mod check;
 mod ctxt;
 mod expand;
 mod graph;
+mod initializer;
 mod ir;
 #[cfg(feature = "keras")]
 mod json;
