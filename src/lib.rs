@@ -42,6 +42,18 @@
 //! `hard_silu`/`hard_swish`, `softplus`, `softsign`, `exponential`, `mish`. Options are positional
 //! or named: `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`.
 //!
+//! Initializers: `Dense<8, relu, kernel_initializer = he_normal, bias_initializer = zeros>`
+//! picks the initializers [`Model::seeded`] and `init_keras` draw the layer's weights from, by
+//! Keras's names: `glorot_uniform` (the kernels' default), `glorot_normal`, `he_uniform`,
+//! `he_normal`, `lecun_uniform`, `lecun_normal`, `orthogonal(gain = 1.0)`, `zeros` (the biases'
+//! default), `ones`, `constant(value = 0.0)`, `random_normal(mean = 0.0, stddev = 0.05)`,
+//! `random_uniform(minval = -0.05, maxval = 0.05)`, `truncated_normal(mean = 0.0, stddev =
+//! 0.05)` (Keras's defaults shown; options positional or named), and Keras's aliases `zero`,
+//! `one`, `normal`, `uniform`. The distributions are Keras's ([`init::Initializer`]); the draws
+//! come from nn's own seeded generator, so the same seed gives the same weights, but not
+//! Keras's: Keras's `seed` option is not taken, and `keras_model!` ignores it in a file's
+//! config.
+//!
 //! Rust macros are invoked with `()`, `[]` or `{}`; Keras-like `sequential!< ... >` is not Rust.
 //!
 //! ## Images and sequences
@@ -153,7 +165,9 @@
 //! reads a Keras 3 archive while compiling, relative to the crate's `Cargo.toml`, and declares
 //! the model it holds as `sequential!`/`functional!` would, with `Name::KERAS`, a constant
 //! holding Keras's weights. `, check [inputs] => [outputs]` after the path embeds one input and
-//! Keras's output for it, which `self_test()` re-runs.
+//! Keras's output for it, which `self_test()` re-runs. The layers' initializers in the config
+//! (`"kernel_initializer": {"class_name": "HeNormal", ...}`) become the DSL's
+//! (`kernel_initializer = he_normal`), for `Name::seeded`; their `seed` is ignored.
 #![no_std]
 #![warn(missing_docs)]
 

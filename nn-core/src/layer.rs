@@ -1,7 +1,8 @@
 //! The [`Layer`] trait every layer implements, and the weight views layers hand out.
 
+use crate::Float;
+use crate::init::{Initializers, Rng};
 use crate::kernels::cpu::Level;
-use crate::{Float, init::Rng};
 
 /// One layer: a typed function from `Input` to `Output` with its own weights.
 ///
@@ -55,6 +56,19 @@ pub trait Layer {
     /// biases), drawing from `rng`. Layers without weights keep the default, which does nothing.
     fn init_keras(&mut self, rng: &mut Rng) {
         let _ = rng;
+    }
+
+    /// Re-initialises the weights with the given initializers, drawing from `rng`: each weight
+    /// reads the field of `init` for its Keras argument (a Dense kernel `init.kernel`, its bias
+    /// `init.bias`) with Keras's fans for its shape, and ignores the others. A model calls this
+    /// for a layer given initializers (`Dense<8, kernel_initializer = he_normal>`), and
+    /// [`Layer::init_keras`] for the others.
+    ///
+    /// Layers that take no initializers keep the default, which is `init_keras`; a layer that
+    /// takes them implements `init_keras` as `init_with(rng, &Initializers::KERAS)`.
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        let _ = init;
+        self.init_keras(rng);
     }
 
     /// Calls `f` once per weight tensor, in Keras's `layer.weights` order, with Keras's weight

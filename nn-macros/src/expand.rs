@@ -538,7 +538,20 @@ fn weight_walks(code: &Code) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenSt
                 .2
                 .push(quote!(::nn::Model::visit_weights_mut(&mut self.#name, &mut |layer, w| f(layer, w));));
         } else {
-            walks.0.push(quote!(::nn::Layer::init_keras(&mut self.#name, &mut rng);));
+            let given: Vec<Option<TokenStream>> = f.leaves.iter().map(|l| l.spec.initializers()).collect();
+            if given.iter().all(Option::is_none) {
+                walks.0.push(quote!(::nn::Layer::init_keras(&mut self.#name, &mut rng);));
+            } else {
+                // Leaf by leaf, in weight order, which is the order a wrapper's `init_keras`
+                // draws in: a wrapped layer given initializers gets them.
+                for (leaf, init) in f.leaves.iter().zip(given) {
+                    let place = f.place(leaf);
+                    walks.0.push(match init {
+                        Some(init) => quote!(::nn::Layer::init_with(&mut #place, &mut rng, &#init);),
+                        None => quote!(::nn::Layer::init_keras(&mut #place, &mut rng);),
+                    });
+                }
+            }
             for leaf in &f.leaves {
                 let (place, label) = (f.place(leaf), f.label(leaf));
                 walks.1.push(quote!(::nn::Layer::visit_weights(&#place, &mut |w| f(#label, w));));

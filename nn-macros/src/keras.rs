@@ -7,9 +7,10 @@
 //! the model's `const fn from_bytes`.
 
 use crate::ast::{Arg, GraphDef, ItemHeader, LayerCall, ModelDef, Number, Stmt};
+use crate::catalog::params::Kind;
 use crate::json::Json;
 use crate::shape::MAX_RANK;
-use crate::{catalog, check, ctxt::Ctxt, expand, graph, ir};
+use crate::{catalog, check, ctxt::Ctxt, expand, graph, initializer, ir};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -265,8 +266,11 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
             let mut args = Vec::new();
             for param in entry.params {
                 let Some(value) = config.get(param.name).filter(|v| **v != Json::Null) else { continue };
-                let value = arg_of(value, span)
-                    .map_err(|e| format!("layer `{name}`: option `{}`: {e}", param.name))?;
+                let value = match param.kind {
+                    Kind::Initializer => initializer_arg(value, span),
+                    _ => arg_of(value, span),
+                }
+                .map_err(|e| format!("layer `{name}`: option `{}`: {e}", param.name))?;
                 args.push(Arg::Named { name: kind(param.name), value: Box::new(value) });
             }
             if config.get("trainable") == Some(&Json::Bool(false)) {
@@ -299,6 +303,50 @@ fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
             return Err("only numbers, names, lists and layers are supported".into());
         }
     })
+}
+
+/// A Keras initializer's config as the DSL's argument: `{"class_name": "HeNormal", "config":
+/// {"seed": null}, ...}` becomes `he_normal`, `{"class_name": "Orthogonal", "config": {"gain":
+/// 2.0, "seed": null}}` becomes `orthogonal(gain = 2.0)` (the class in snake case, its numbers
+/// as options; a bare name, as older configs write it, is read the same way).
+///
+/// `seed` is dropped: it names a stream of Keras's backend, which nn cannot reproduce; nn draws
+/// from the seed given to `Model::seeded` instead. `input_axes` and `output_axes` (how
+/// VarianceScaling computes fans for unusual kernels) are supported only unset.
+fn initializer_arg(value: &Json, span: Span) -> Result<Arg, String> {
+    let (class, config) = match value {
+        Json::String(s) => (s.as_str(), None),
+        Json::Object(_) => {
+            let class =
+                value.get("class_name").and_then(Json::as_str).ok_or("an initializer without a class")?;
+            (class, value.get("config"))
+        }
+        _ => return Err("expected an initializer's config".into()),
+    };
+    // `OrthogonalInitializer` is Keras's alias kept for compatibility.
+    let class = if class == "OrthogonalInitializer" { "Orthogonal" } else { class };
+    let snake = catalog::snake_case(class);
+    if !initializer::names().contains(&snake.as_str()) {
+        return Err(format!(
+            "Keras initializer `{class}` is not supported by nn; supported: {}",
+            initializer::names().join(", ")
+        ));
+    }
+    let mut args = Vec::new();
+    if let Some(Json::Object(fields)) = config {
+        for (key, v) in fields {
+            match v {
+                _ if key == "seed" => {}
+                Json::Null => {}
+                Json::Number(n) => {
+                    args.push(Arg::Named { name: ident(key, span)?, value: Box::new(number(*n, span)) })
+                }
+                _ => return Err(format!("initializer `{class}`: option `{key}` is supported only unset")),
+            }
+        }
+    }
+    let name = Ident::new(&snake, span);
+    Ok(if args.is_empty() { Arg::Name(name) } else { Arg::Call { name, args } })
 }
 
 /// The statement name of a tensor, from its `[layer, node, tensor]` history: `gru__0`, or
@@ -444,4 +492,48 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
         outputs: Some(outputs),
         span,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arg(config: &str) -> Result<String, String> {
+        let json = Json::parse(config)?;
+        initializer_arg(&json, Span::call_site()).map(|a| a.to_string())
+    }
+
+    #[test]
+    fn keras_initializer_configs_become_dsl_arguments() {
+        // As Keras 3 writes them: the seed is dropped, unset axes too.
+        let he = r#"{"module": "keras.initializers", "class_name": "HeNormal",
+            "config": {"seed": null, "input_axes": null, "output_axes": null}, "registered_name": null}"#;
+        assert_eq!(arg(he).unwrap(), "he_normal");
+        let seeded = r#"{"module": "keras.initializers", "class_name": "GlorotNormal",
+            "config": {"seed": 42}, "registered_name": null}"#;
+        assert_eq!(arg(seeded).unwrap(), "glorot_normal");
+        let orthogonal = r#"{"module": "keras.initializers", "class_name": "Orthogonal",
+            "config": {"seed": null, "gain": 2.0}, "registered_name": null}"#;
+        assert_eq!(arg(orthogonal).unwrap(), "orthogonal(gain = 2)");
+        let normal = r#"{"module": "keras.initializers", "class_name": "RandomNormal",
+            "config": {"seed": null, "mean": 0.5, "stddev": 0.1}, "registered_name": null}"#;
+        assert_eq!(arg(normal).unwrap(), "random_normal(mean = 0.5, stddev = 0.1)");
+        let constant = r#"{"module": "keras.initializers", "class_name": "Constant",
+            "config": {"value": 0.1}, "registered_name": null}"#;
+        assert_eq!(arg(constant).unwrap(), "constant(value = 0.1)");
+        let zeros = r#"{"module": "keras.initializers", "class_name": "Zeros", "config": {},
+            "registered_name": null}"#;
+        assert_eq!(arg(zeros).unwrap(), "zeros");
+        // A bare name, and Keras's compatibility alias.
+        assert_eq!(arg(r#""he_uniform""#).unwrap(), "he_uniform");
+        assert_eq!(arg(r#"{"class_name": "OrthogonalInitializer", "config": {}}"#).unwrap(), "orthogonal");
+    }
+
+    #[test]
+    fn unsupported_initializers_are_named() {
+        let vs = r#"{"class_name": "VarianceScaling", "config": {"scale": 2.0, "mode": "fan_out"}}"#;
+        assert!(arg(vs).unwrap_err().contains("`VarianceScaling` is not supported"));
+        let axes = r#"{"class_name": "HeNormal", "config": {"input_axes": [0, 1]}}"#;
+        assert!(arg(axes).unwrap_err().contains("`input_axes` is supported only unset"));
+    }
 }

@@ -14,6 +14,7 @@ mod compile;
 mod ctxt;
 mod expand;
 mod graph;
+mod initializer;
 mod ir;
 #[cfg(feature = "keras")]
 mod json;

@@ -2,7 +2,7 @@
 
 use crate::Float;
 use crate::activations::{ActivationFn, Linear};
-use crate::init::{Rng, glorot_uniform};
+use crate::init::{Initializers, Rng};
 use crate::kernels::cpu::Level;
 use crate::kernels::{flat, flat_mut};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
@@ -207,8 +207,19 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        glorot_uniform(self.kernel.as_mut_slice(), IN, OUT, rng);
-        self.bias.fill(T::ZERO);
+        self.init_with(rng, &Initializers::KERAS);
+    }
+
+    /// `init.kernel` over the kernel, Keras's shape `(IN, OUT)` (fans `IN` and `OUT`), then
+    /// `init.bias` over the bias, shape `(OUT,)` (both fans `OUT`), as Keras builds them; without
+    /// a bias, it stays zero and draws nothing.
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        init.kernel.fill(self.kernel.as_mut_slice(), IN, OUT, rng);
+        if USE_BIAS {
+            init.bias.fill(self.bias.as_mut_slice(), OUT, OUT, rng);
+        } else {
+            self.bias.fill(T::ZERO);
+        }
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, T>)) {
@@ -448,6 +459,33 @@ mod tests {
         });
         assert_eq!(seen, 2);
         assert_eq!(<Dense<f32, 2, 3> as Layer>::PARAMS, 9);
+    }
+
+    #[test]
+    fn init_with_fills_kernel_and_bias_with_their_initializers_and_fans() {
+        use crate::init::Initializer;
+        let init = Initializers {
+            kernel: Initializer::HeUniform,
+            bias: Initializer::Constant { value: 0.1 },
+            ..Initializers::KERAS
+        };
+        let mut d = Dense::<f64, 6, 3>::ZEROS;
+        d.init_with(&mut Rng::new(2), &init);
+        // The kernel's fan_in is IN: he_uniform's limit is sqrt(6 / 6).
+        let mut kernel = [0.0f64; 18];
+        Initializer::HeUniform.fill(&mut kernel, 6, 3, &mut Rng::new(2));
+        assert_eq!(d.kernel.as_slice(), &kernel);
+        assert!(d.bias.iter().all(|b| *b == 0.1));
+        // Without a bias, the bias stays zero.
+        let mut d = Dense::<f64, 6, 3, Linear, false>::ZEROS;
+        d.init_with(&mut Rng::new(2), &init);
+        assert_eq!(d.kernel.as_slice(), &kernel);
+        assert!(d.bias.iter().all(|b| *b == 0.0));
+        // Keras's defaults are `init_keras`.
+        let (mut a, mut b) = (Dense::<f32, 6, 3>::ZEROS, Dense::<f32, 6, 3>::ZEROS);
+        a.init_with(&mut Rng::new(3), &Initializers::KERAS);
+        b.init_keras(&mut Rng::new(3));
+        assert_eq!(a, b);
     }
 
     #[test]

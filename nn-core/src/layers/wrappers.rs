@@ -8,7 +8,7 @@
 //! them.
 
 use crate::Float;
-use crate::init::Rng;
+use crate::init::{Initializers, Rng};
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Tensor, cast_slice, cast_slice_mut};
@@ -146,6 +146,11 @@ where
         self.backward.init_keras(rng);
     }
 
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        self.forward.init_with(rng, init);
+        self.backward.init_with(rng, init);
+    }
+
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, F::Scalar>)) {
         self.forward.visit_weights(f);
         self.backward.visit_weights(f);
@@ -225,6 +230,10 @@ where
 
     fn init_keras(&mut self, rng: &mut Rng) {
         self.layer.init_keras(rng);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        self.layer.init_with(rng, init);
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, L::Scalar>)) {

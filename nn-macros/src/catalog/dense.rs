@@ -14,6 +14,8 @@ const PARAMS: &[Param] = &[
     positional("units", Kind::Int { min: 1 }),
     param("activation", Kind::Activation),
     param("use_bias", Kind::Bool),
+    param("kernel_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
 ];
 
 pub const DENSE: Entry = Entry { name: "Dense", params: PARAMS, read };
@@ -23,6 +25,8 @@ struct Dense {
     units: usize,
     activation: Act,
     use_bias: bool,
+    /// `kernel_initializer`, `bias_initializer`.
+    initializers: Option<TokenStream>,
 }
 
 /// `Dense<UNITS>`, `Dense<UNITS, activation>`, or `Dense<INPUTS, UNITS, ...>` with the input
@@ -57,6 +61,7 @@ fn read(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
         units: args.int(0, 1),
         activation: args.activation(1),
         use_bias: args.bool(2, true),
+        initializers: args.initializers().expr(),
     }))
 }
 
@@ -98,5 +103,9 @@ impl LayerSpec for Dense {
 
     fn activation_value(&self) -> Option<&TokenStream> {
         self.activation.value.as_ref()
+    }
+
+    fn initializers(&self) -> Option<TokenStream> {
+        self.initializers.clone()
     }
 }

@@ -58,6 +58,16 @@ pub trait LayerSpec {
         None
     }
 
+    /// The expression of the `::nn::init::Initializers` the layer was given
+    /// (`kernel_initializer = he_normal`), which the model's `init_keras` hands to its
+    /// `Layer::init_with`; `None` for a layer given none, or only Keras's defaults, which the
+    /// model initializes with its `Layer::init_keras`. A layer taking initializers declares
+    /// `<field>_initializer` parameters of kind `params::Kind::Initializer` and returns its
+    /// `Args::initializers().expr()`.
+    fn initializers(&self) -> Option<TokenStream> {
+        None
+    }
+
     /// The options a zeroed layer lacks, as (field, const value) pairs the model writes after
     /// zeroing: its activation's options, an `epsilon`, Normalization's mean and variance.
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
@@ -694,6 +704,9 @@ impl LayerSpec for Frozen {
     }
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         self.0.options(input, t)
+    }
+    fn initializers(&self) -> Option<TokenStream> {
+        self.0.initializers()
     }
     fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
         self.0.stream(input, t)

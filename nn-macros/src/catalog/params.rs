@@ -5,6 +5,7 @@
 use crate::activation::{self, Act};
 use crate::ast::{Arg, LayerCall};
 use crate::ctxt::Ctxt;
+use crate::initializer::{self, Given, Init};
 use crate::spelling;
 
 /// What a parameter accepts.
@@ -39,6 +40,11 @@ pub enum Kind {
     Activation,
     /// A layer, as a wrapper's argument: `TimeDistributed<Dense<8>>`, `TimeDistributed<Flatten>`.
     Layer,
+    /// A weight initializer, by Keras's snake-case name with its options: `he_normal`,
+    /// `orthogonal(gain = 2.0)`. The parameter is named `<field>_initializer` after the field of
+    /// nn-core's `Initializers` it sets (`kernel_initializer`), and read with
+    /// [`Args::initializers`].
+    Initializer,
 }
 
 /// One parameter, named as in Keras's layer config.
@@ -69,6 +75,7 @@ pub enum Value {
     Axes(Vec<i64>),
     Activation(Act),
     Layer(Box<LayerCall>),
+    Initializer(Init),
 }
 
 /// The values read for a layer's parameters, by position in its declaration.
@@ -177,6 +184,18 @@ impl Args {
             Some(Value::Layer(call)) => Some(call),
             _ => None,
         }
+    }
+
+    /// Every initializer given (the parameters of kind [`Kind::Initializer`]), for the layer's
+    /// [`LayerSpec::initializers`](super::LayerSpec::initializers).
+    pub fn initializers(&self) -> Given {
+        let mut given = Given::default();
+        for (name, value) in self.names.iter().zip(&self.values) {
+            if let Some(Value::Initializer(init)) = value {
+                given.add(name, init.clone());
+            }
+        }
+        given
     }
 
     pub fn activation(&self, i: usize) -> Act {
@@ -412,6 +431,7 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
             })
         }
         Kind::Activation => activation::resolve(arg, cx).map(Value::Activation),
+        Kind::Initializer => initializer::resolve(owner, name, arg, cx).map(Value::Initializer),
         Kind::Layer => match arg {
             Arg::Layer(call) => Some(Value::Layer(call.clone())),
             Arg::Name(kind) => Some(Value::Layer(Box::new(LayerCall {
