@@ -218,3 +218,18 @@ fn keras_draws_and_nn_draws_pass_the_same_distribution_checks() {
         check_distributions(&weights(&KerasInit::seeded(seed)), &format!("nn seed {seed}"));
     }
 }
+
+sequential! {
+    struct Embedded { Input<4>, Embedding<10, 3, embeddings_initializer = random_normal(stddev = 0.5)>, Flatten, Dense<1> }
+}
+
+#[test]
+fn embeddings_take_their_initializer() {
+    let model = Embedded::seeded(3);
+    let table = model.embedding.embeddings.as_flattened();
+    let mean = table.iter().sum::<f32>() / table.len() as f32;
+    let var = table.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / table.len() as f32;
+    // 30 draws of N(0, 0.25): far from the default uniform(-0.05, 0.05).
+    assert!(var > 0.05 && var < 0.6, "variance {var}");
+    assert_eq!(Embedded::seeded(3), model);
+}

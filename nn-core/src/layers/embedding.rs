@@ -1,7 +1,7 @@
 //! `Embedding`: token ids in, one learned row of the table per id out.
 
 use crate::Float;
-use crate::init::{Rng, uniform};
+use crate::init::{Initializers, Rng};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Ids, Tensor, Tensor2};
 use crate::weights::bytes;
@@ -60,7 +60,11 @@ impl<T: Float, const S: usize, const V: usize, const D: usize> Layer for Embeddi
 
     /// Keras's default: uniform in [-0.05, 0.05].
     fn init_keras(&mut self, rng: &mut Rng) {
-        uniform(self.embeddings.as_flattened_mut(), 0.05, rng);
+        self.init_with(rng, &Initializers::KERAS);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        init.embeddings.fill(self.embeddings.as_flattened_mut(), V, D, rng);
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, T>)) {

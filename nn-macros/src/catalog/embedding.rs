@@ -11,6 +11,7 @@ const PARAMS: &[Param] = &[
     positional("input_dim", Kind::Int { min: 1 }),
     positional("output_dim", Kind::Int { min: 1 }),
     param("mask_zero", Kind::Bool),
+    param("embeddings_initializer", Kind::Initializer),
 ];
 
 pub const EMBEDDING: Entry = Entry {
@@ -27,18 +28,27 @@ pub const EMBEDDING: Entry = Entry {
             );
             return None;
         }
-        Some(Rc::new(Embedding { vocabulary: args.int(0, 1), dim: args.int(1, 1) }))
+        Some(Rc::new(Embedding {
+            vocabulary: args.int(0, 1),
+            dim: args.int(1, 1),
+            initializers: args.initializers().expr(),
+        }))
     },
 };
 
 struct Embedding {
     vocabulary: usize,
     dim: usize,
+    initializers: Option<TokenStream>,
 }
 
 impl LayerSpec for Embedding {
     fn trains(&self) -> bool {
         true
+    }
+
+    fn initializers(&self) -> Option<TokenStream> {
+        self.initializers.clone()
     }
 
     fn class(&self) -> &'static str {
