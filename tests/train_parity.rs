@@ -371,3 +371,17 @@ fn a_last_batch_smaller_than_the_others_weighs_by_its_size() {
         &[],
     );
 }
+
+sequential! { struct EmbeddingText { Input<6>, Embedding<20, 4>, GlobalAveragePooling1D, Dense<1, sigmoid> } }
+
+#[test]
+fn an_embedding_model_with_repeated_ids() {
+    check(
+        case!(embedding_text),
+        &mut *EmbeddingText::boxed_zeros(),
+        Adam::new(0.01),
+        loss(BinaryCrossentropy::DEFAULT),
+        &[&["accuracy"]],
+        &[],
+    );
+}
