@@ -302,6 +302,21 @@ fn check_lengths<T>(slots: usize, param: &[T], grad: &[T], state: &[T]) {
 }
 
 /// Builder methods for the options of [`Common`], on each optimizer.
+/// Builder methods setting Keras's options by name: `.momentum(0.9)`.
+macro_rules! setters {
+    ($name:ident { $($field:ident: $ty:ty),* }) => {
+        impl $name {
+            $(
+                #[doc = concat!("Sets Keras's `", stringify!($field), "`.")]
+                pub const fn $field(mut self, $field: $ty) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}
+
 macro_rules! common_options {
     ($name:ident) => {
         impl $name {
@@ -370,19 +385,9 @@ impl SGD {
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Self::default().learning_rate(learning_rate)
     }
-
-    /// Sets `momentum`.
-    pub const fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
-
-    /// Sets `nesterov`.
-    pub const fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
-        self
-    }
 }
+
+setters!(SGD { momentum: f64, nesterov: bool });
 
 common_options!(SGD);
 
@@ -459,31 +464,9 @@ impl Adam {
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Self::default().learning_rate(learning_rate)
     }
-
-    /// Sets `beta_1`.
-    pub const fn beta_1(mut self, beta_1: f64) -> Self {
-        self.beta_1 = beta_1;
-        self
-    }
-
-    /// Sets `beta_2`.
-    pub const fn beta_2(mut self, beta_2: f64) -> Self {
-        self.beta_2 = beta_2;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub const fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// Sets `amsgrad`.
-    pub const fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
-    }
 }
+
+setters!(Adam { beta_1: f64, beta_2: f64, epsilon: f64, amsgrad: bool });
 
 common_options!(Adam);
 
@@ -560,30 +543,6 @@ impl AdamW {
         Self::default().learning_rate(learning_rate)
     }
 
-    /// Sets `beta_1`.
-    pub const fn beta_1(mut self, beta_1: f64) -> Self {
-        self.beta_1 = beta_1;
-        self
-    }
-
-    /// Sets `beta_2`.
-    pub const fn beta_2(mut self, beta_2: f64) -> Self {
-        self.beta_2 = beta_2;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub const fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// Sets `amsgrad`.
-    pub const fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
-    }
-
     /// The Adam optimizer with the same options, which AdamW is.
     pub const fn adam(&self) -> Adam {
         Adam {
@@ -595,6 +554,8 @@ impl AdamW {
         }
     }
 }
+
+setters!(AdamW { beta_1: f64, beta_2: f64, epsilon: f64, amsgrad: bool });
 
 common_options!(AdamW);
 
@@ -659,31 +620,9 @@ impl RMSprop {
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Self::default().learning_rate(learning_rate)
     }
-
-    /// Sets `rho`.
-    pub const fn rho(mut self, rho: f64) -> Self {
-        self.rho = rho;
-        self
-    }
-
-    /// Sets `momentum`.
-    pub const fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub const fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// Sets `centered`.
-    pub const fn centered(mut self, centered: bool) -> Self {
-        self.centered = centered;
-        self
-    }
 }
+
+setters!(RMSprop { rho: f64, momentum: f64, epsilon: f64, centered: bool });
 
 common_options!(RMSprop);
 
@@ -753,19 +692,9 @@ impl Adagrad {
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Self::default().learning_rate(learning_rate)
     }
-
-    /// Sets `initial_accumulator_value`.
-    pub const fn initial_accumulator_value(mut self, initial_accumulator_value: f64) -> Self {
-        self.initial_accumulator_value = initial_accumulator_value;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub const fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
 }
+
+setters!(Adagrad { initial_accumulator_value: f64, epsilon: f64 });
 
 common_options!(Adagrad);
 
