@@ -2,6 +2,7 @@
 //! each output pixel reads, for any rank (a sequence is one row of steps, see
 //! [`crate::tensor::grid`]).
 
+use crate::Float;
 use crate::tensor::{Tensor, grid};
 
 /// A window of taps `dh`/`dw` apart (dilation), moved `sh`/`sw` per output pixel
@@ -58,6 +59,71 @@ impl Window {
         let y = (oy * self.sh).checked_sub(self.ph)?;
         let x = (ox * self.sw).checked_sub(self.pw)?;
         (y + (kh - 1) * self.dh < self.h && x + (kw - 1) * self.dw < self.w).then_some(y * self.w + x)
+    }
+
+    /// Copies the input `x` under the `KH × KW` taps of output pixel `(oy, ox)` into `patch`
+    /// (zeros where a tap falls on padding): one row of the patch matrix a convolution
+    /// multiplies by its kernel. `C` is the input's channels.
+    #[inline(always)]
+    pub fn gather<T: Float, const KH: usize, const KW: usize, const C: usize>(
+        &self,
+        x: &[T],
+        oy: usize,
+        ox: usize,
+        patch: &mut [[[T; C]; KW]; KH],
+    ) {
+        // Inside the input and undilated along the row (most pixels), each kernel row is one
+        // run of memory: KH copies and no per-tap test.
+        if self.dw == 1
+            && let Some(p0) = self.inside(oy, ox, KH, KW)
+        {
+            for (i, row) in patch.iter_mut().enumerate() {
+                let p = p0 + i * self.dh * self.w;
+                row.as_flattened_mut().copy_from_slice(&x[p * C..(p + KW) * C]);
+            }
+            return;
+        }
+        for (i, row) in patch.iter_mut().enumerate() {
+            for (j, taps) in row.iter_mut().enumerate() {
+                match self.tap(oy, ox, i, j) {
+                    Some(p) => taps.copy_from_slice(&x[p * C..(p + 1) * C]),
+                    None => taps.fill(T::ZERO),
+                }
+            }
+        }
+    }
+
+    /// The transpose of [`Window::gather`]: adds `patch`, the gradient of the patch of output
+    /// pixel `(oy, ox)`, into `dx` at the input pixels under its taps; taps on padding have no
+    /// input to reach.
+    #[inline(always)]
+    pub fn scatter_add<T: Float, const KH: usize, const KW: usize, const C: usize>(
+        &self,
+        patch: &[[[T; C]; KW]; KH],
+        oy: usize,
+        ox: usize,
+        dx: &mut [T],
+    ) {
+        if self.dw == 1
+            && let Some(p0) = self.inside(oy, ox, KH, KW)
+        {
+            for (i, row) in patch.iter().enumerate() {
+                let p = p0 + i * self.dh * self.w;
+                for (d, g) in dx[p * C..(p + KW) * C].iter_mut().zip(row.as_flattened()) {
+                    *d += *g;
+                }
+            }
+            return;
+        }
+        for (i, row) in patch.iter().enumerate() {
+            for (j, taps) in row.iter().enumerate() {
+                if let Some(p) = self.tap(oy, ox, i, j) {
+                    for (d, g) in dx[p * C..(p + 1) * C].iter_mut().zip(taps) {
+                        *d += *g;
+                    }
+                }
+            }
+        }
     }
 
     /// The output pixels `lo..hi` of row `oy` whose undilated one-row `1 × kw` windows all fall

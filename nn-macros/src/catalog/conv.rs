@@ -189,6 +189,10 @@ impl LayerSpec for Conv {
         if self.window.rank == 1 { "Conv1D" } else { "Conv2D" }
     }
 
+    fn trains(&self) -> bool {
+        true
+    }
+
     fn output(&self, input: &Shape) -> Result<Shape, String> {
         let (_, channels) = spatial(input, self.window.rank)?;
         if !channels.is_multiple_of(self.groups) || !self.filters.is_multiple_of(self.groups) {
@@ -277,6 +281,10 @@ fn read_separable(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> 
 impl LayerSpec for Depthwise {
     fn class(&self) -> &'static str {
         if self.filters.is_some() { "SeparableConv2D" } else { "DepthwiseConv2D" }
+    }
+
+    fn trains(&self) -> bool {
+        true
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {

@@ -1,0 +1,315 @@
+//! Finite-difference checks of the convolutions' backward passes (Conv1D, Conv2D,
+//! DepthwiseConv2D, SeparableConv2D) through the generated sweep, in f64: every padding,
+//! strides, dilation, groups, with and without bias, under activations with a kink (relu)
+//! and without (tanh). A layer that reads a model input computes no input gradient, so each
+//! convolution under test follows a layer whose weights then check it. The harness is
+//! tests/train_gradients.rs's.
+//!
+//! Last, the Keras fixture `conv1d_causal_dilated` of tests/fixtures/train.rs: the same model
+//! trained by `fit`'s steps from Keras's initial weights must follow Keras's weights step by step.
+
+use nn::init::Rng;
+use nn::kernels::cpu;
+use nn::prelude::*;
+use nn::tensor::Tensors;
+use nn::train::Trainable;
+
+#[allow(clippy::approx_constant, clippy::excessive_precision, dead_code)]
+mod fx {
+    include!("fixtures/train.rs");
+}
+
+/// `Σ_outputs Σ r·y` over the batch after a training forward pass.
+fn projected<M: Trainable<Scalar = f64>>(
+    model: &mut M,
+    b: &mut M::Buffers,
+    xs: &[M::Input],
+    r: &[Vec<f64>],
+) -> f64 {
+    model.forward_train(cpu::level(), b, xs, &mut Rng::new(7));
+    r.iter()
+        .enumerate()
+        .map(|(k, r)| M::output(b, k, xs.len()).iter().zip(r).map(|(y, r)| y * r).sum::<f64>())
+        .sum()
+}
+
+/// The relative error `|a - n| / (|a| + |n|)` between the sweep's gradient and central
+/// differences, over every weight.
+fn gradient_error<M: Trainable<Scalar = f64> + Clone>(mut model: M, xs: &[M::Input]) -> f64 {
+    let n = xs.len();
+    let mut rng = Rng::new(99);
+    let mut b = M::buffers(n);
+    model.forward_train(cpu::level(), &mut b, xs, &mut Rng::new(7));
+    let r: Vec<Vec<f64>> = (0..M::Output::COUNT)
+        .map(|k| (0..M::output(&b, k, n).len()).map(|_| rng.next_f64() * 2.0 - 1.0).collect())
+        .collect();
+    for (k, r) in r.iter().enumerate() {
+        M::output_grad(&mut b, k, n).copy_from_slice(r);
+    }
+    let mut grads = M::zeros();
+    model.backward(cpu::level(), &mut b, xs, &mut grads);
+    let mut analytic = vec![0.0; M::PARAMS];
+    grads.save_params(&mut analytic).unwrap();
+
+    let mut params = vec![0.0; M::PARAMS];
+    model.save_params(&mut params).unwrap();
+    let eps = 1e-6;
+    let (mut diff, mut norm) = (0.0f64, 0.0f64);
+    for i in 0..M::PARAMS {
+        let mut p = params.clone();
+        p[i] += eps;
+        model.load_params(&p).unwrap();
+        let up = projected(&mut model, &mut b, xs, &r);
+        p[i] -= 2.0 * eps;
+        model.load_params(&p).unwrap();
+        let down = projected(&mut model, &mut b, xs, &r);
+        let numeric = (up - down) / (2.0 * eps);
+        diff += (numeric - analytic[i]).powi(2);
+        norm += numeric.powi(2) + analytic[i].powi(2);
+    }
+    model.load_params(&params).unwrap();
+    assert!(norm > 0.0, "every gradient is zero: the check would prove nothing");
+    diff.sqrt() / norm.sqrt()
+}
+
+fn inputs<X: Tensors<f64>>(count: usize, seed: u64) -> Vec<X> {
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .map(|_| {
+            let mut x = X::ZEROED;
+            for i in 0..X::COUNT {
+                let v: Vec<f64> = (0..X::len_of(i)).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
+                x.read_flat(i, &v).unwrap();
+            }
+            x
+        })
+        .collect()
+}
+
+fn check<M: Trainable<Scalar = f64> + Clone>(model: M) {
+    let xs = inputs::<M::Input>(5, 3);
+    let error = gradient_error(model, &xs);
+    assert!(error <= 1e-6, "relative error {error:e}");
+}
+
+sequential! {
+    struct Conv1dValid<f64> { Input<10, 3>, Dense<3, tanh>, Conv1D<4, 3, relu>, Conv1D<2, 2, tanh> }
+}
+
+#[test]
+fn conv1d_valid_with_relu_and_tanh() {
+    check(Conv1dValid::seeded(1));
+}
+
+sequential! {
+    struct Conv1dSame<f64> { Input<11, 3>, Dense<3, tanh>, Conv1D<4, 4, padding = same, tanh>, Conv1D<3, 3, padding = same> }
+}
+
+#[test]
+fn conv1d_same() {
+    check(Conv1dSame::seeded(2));
+}
+
+sequential! {
+    struct Conv1dCausal<f64> { Input<9, 2>, Dense<2, tanh>, Conv1D<3, 3, padding = causal, relu>, Conv1D<2, 2, padding = causal> }
+}
+
+#[test]
+fn conv1d_causal() {
+    check(Conv1dCausal::seeded(3));
+}
+
+sequential! {
+    struct Conv1dStrided<f64> {
+        Input<11, 3>, Dense<3, tanh>, Conv1D<4, 4, strides = 2, padding = same, tanh>, Conv1D<3, 2, strides = 2>
+    }
+}
+
+#[test]
+fn conv1d_stride_2_same_and_valid() {
+    check(Conv1dStrided::seeded(4));
+}
+
+sequential! {
+    struct Conv1dDilated<f64> {
+        Input<14, 2>, Dense<3, tanh>, Conv1D<4, 3, dilation_rate = 2, padding = same, relu>,
+        Conv1D<3, 2, dilation_rate = 4>, Conv1D<2, 2, dilation_rate = 4, padding = causal, tanh>
+    }
+}
+
+#[test]
+fn conv1d_dilation_2_and_4() {
+    check(Conv1dDilated::seeded(5));
+}
+
+sequential! {
+    struct Conv1dGroups<f64> {
+        Input<9, 3>, Dense<4, tanh>, Conv1D<6, 3, groups = 2, use_bias = false, relu>,
+        Conv1D<4, 2, groups = 2, padding = causal, tanh>
+    }
+}
+
+#[test]
+fn conv1d_groups_2_without_bias() {
+    check(Conv1dGroups::seeded(6));
+}
+
+sequential! {
+    struct Conv1dNoBias<f64> { Input<8, 2>, Dense<3, tanh>, Conv1D<4, 3, use_bias = false, padding = same, tanh> }
+}
+
+#[test]
+fn conv1d_without_bias() {
+    check(Conv1dNoBias::seeded(7));
+}
+
+sequential! {
+    /// Patches of 3 × 64 channels: too wide for a block of 24 rows, so the block of 12.
+    struct Conv1dWide<f64> { Input<6, 2>, Dense<64, tanh>, Conv1D<2, 3, padding = same, relu> }
+}
+
+#[test]
+fn conv1d_with_wide_patches() {
+    check(Conv1dWide::seeded(8));
+}
+
+sequential! {
+    struct Conv2dSame<f64> {
+        Input<7, 6, 2>, Dense<3, tanh>, Conv2D<4, (3, 2), strides = (2, 1), padding = same, relu>,
+        Conv2D<2, (3, 2), padding = same, tanh>
+    }
+}
+
+#[test]
+fn conv2d_3x2_kernels_strides_2_1_same() {
+    check(Conv2dSame::seeded(9));
+}
+
+sequential! {
+    struct Conv2dValid<f64> {
+        Input<7, 6, 2>, Dense<3, tanh>, Conv2D<4, (3, 2), strides = (2, 1), tanh>, Conv2D<2, (2, 3)>
+    }
+}
+
+#[test]
+fn conv2d_3x2_kernels_strides_2_1_valid() {
+    check(Conv2dValid::seeded(10));
+}
+
+sequential! {
+    struct Conv2dDilated<f64> {
+        Input<9, 8, 2>, Dense<2, tanh>, Conv2D<3, (3, 2), dilation_rate = (2, 2), padding = same, relu>,
+        Conv2D<2, 2, dilation_rate = (2, 2)>
+    }
+}
+
+#[test]
+fn conv2d_dilation_2_2() {
+    check(Conv2dDilated::seeded(11));
+}
+
+sequential! {
+    struct Conv2dGroups<f64> {
+        Input<6, 6, 3>, Dense<4, tanh>, Conv2D<4, 3, groups = 2, padding = same, use_bias = false, tanh>,
+        Conv2D<6, (2, 3), groups = 2, strides = (1, 2), relu>
+    }
+}
+
+#[test]
+fn conv2d_groups() {
+    check(Conv2dGroups::seeded(12));
+}
+
+sequential! {
+    struct Depthwise<f64> {
+        Input<7, 7, 3>, Dense<3, tanh>, DepthwiseConv2D<3, depth_multiplier = 2, strides = 2, padding = same, relu>,
+        DepthwiseConv2D<(2, 3), use_bias = false, tanh>, DepthwiseConv2D<2, dilation_rate = (1, 2), padding = same>
+    }
+}
+
+#[test]
+fn depthwise_conv2d_with_depth_multiplier_2_strides_and_same() {
+    check(Depthwise::seeded(13));
+}
+
+sequential! {
+    struct Separable<f64> {
+        Input<8, 7, 3>, Dense<3, tanh>, SeparableConv2D<5, 3, depth_multiplier = 2, padding = same, relu>,
+        SeparableConv2D<3, (2, 3), strides = 2, use_bias = false, tanh>, SeparableConv2D<2, 2, dilation_rate = (1, 2)>
+    }
+}
+
+#[test]
+fn separable_conv2d() {
+    check(Separable::seeded(14));
+}
+
+sequential! {
+    struct ConvFlattenDense<f64> { Input<6, 5, 2>, Conv2D<3, 3, padding = same, tanh>, Conv2D<4, 2, strides = 2, relu>, Flatten, Dense<2> }
+}
+
+#[test]
+fn conv2d_flatten_dense() {
+    check(ConvFlattenDense::seeded(15));
+}
+
+sequential! {
+    /// Keras fixture `conv1d_causal_dilated` (tests/fixtures/train.rs).
+    struct CausalDilated<f64> {
+        Input<16, 2>, Conv1D<4, 3, padding = causal, dilation_rate = 2, relu>,
+        Conv1D<4, 3, padding = causal, dilation_rate = 4>, Flatten, Dense<1>
+    }
+}
+
+#[test]
+fn the_causal_dilated_fixture_model() {
+    check(CausalDilated::seeded(16));
+    let mut model = CausalDilated::zeros();
+    model.load_params(fx::conv1d_causal_dilated::FLAT_WEIGHTS).unwrap();
+    check(model);
+}
+
+sequential! {
+    struct DepthwiseFirst<f64> { Input<6, 6, 2>, DepthwiseConv2D<3, depth_multiplier = 2, tanh>, Flatten, Dense<2> }
+}
+
+sequential! {
+    struct SeparableFirst<f64> { Input<6, 6, 2>, SeparableConv2D<3, 3, strides = 2, padding = same, tanh>, Flatten, Dense<2> }
+}
+
+#[test]
+fn depthwise_and_separable_reading_the_model_input() {
+    check(DepthwiseFirst::seeded(17));
+    check(SeparableFirst::seeded(18));
+}
+
+/// Keras's `fit` of the fixture (Adam at 0.005, mean squared error, batches of 8 in order): the
+/// weights after every step within float32's reach of Keras's (computed in float32 by JAX; the
+/// largest difference was 3e-7).
+#[test]
+fn the_causal_dilated_fixture_trains_as_keras_does() {
+    use fx::conv1d_causal_dilated as k;
+    use nn::train::Compile;
+    use nn::train::loss::MeanSquaredError;
+    use nn::train::optimizer::Adam;
+    let mut model = CausalDilated::zeros();
+    model.load_params(k::FLAT_WEIGHTS).unwrap();
+    let mut trainer = model.compile(Adam::new(0.005), MeanSquaredError).unwrap();
+    let (x_len, y_len) = (16 * 2, 1);
+    let mut worst = 0.0f64;
+    for (step, want) in k::STEP_WEIGHTS.iter().enumerate() {
+        let batch = step % k::STEPS_PER_EPOCH;
+        let (lo, hi) = (batch * k::BATCH_SIZE, ((batch + 1) * k::BATCH_SIZE).min(k::SAMPLES));
+        trainer
+            .train_on_batch_flat(&[&k::X[0][lo * x_len..hi * x_len]], &[&k::Y[0][lo * y_len..hi * y_len]])
+            .unwrap();
+        let mut got = vec![0.0; CausalDilated::PARAMS];
+        trainer.model().save_params(&mut got).unwrap();
+        for (i, (g, w)) in got.iter().zip(want.iter()).enumerate() {
+            let error = (g - w).abs() / w.abs().max(1.0);
+            assert!(error < 1e-5, "step {step}, weight {i}: {g} against Keras's {w}");
+            worst = worst.max(error);
+        }
+    }
+    assert!(worst > 0.0, "nothing to compare");
+}
