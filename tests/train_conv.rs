@@ -8,88 +8,14 @@
 //! Last, the Keras fixture `conv1d_causal_dilated` of tests/fixtures/train.rs: the same model
 //! trained by `fit`'s steps from Keras's initial weights must follow Keras's weights step by step.
 
-use nn::init::Rng;
-use nn::kernels::cpu;
+mod gradcheck;
+
+use gradcheck::check;
 use nn::prelude::*;
-use nn::tensor::Tensors;
-use nn::train::Trainable;
 
 #[allow(clippy::approx_constant, clippy::excessive_precision, dead_code)]
 mod fx {
     include!("fixtures/train.rs");
-}
-
-/// `Σ_outputs Σ r·y` over the batch after a training forward pass.
-fn projected<M: Trainable<Scalar = f64>>(
-    model: &mut M,
-    b: &mut M::Buffers,
-    xs: &[M::Input],
-    r: &[Vec<f64>],
-) -> f64 {
-    model.forward_train(cpu::level(), b, xs, &mut Rng::new(7));
-    r.iter()
-        .enumerate()
-        .map(|(k, r)| M::output(b, k, xs.len()).iter().zip(r).map(|(y, r)| y * r).sum::<f64>())
-        .sum()
-}
-
-/// The relative error `|a - n| / (|a| + |n|)` between the sweep's gradient and central
-/// differences, over every weight.
-fn gradient_error<M: Trainable<Scalar = f64> + Clone>(mut model: M, xs: &[M::Input]) -> f64 {
-    let n = xs.len();
-    let mut rng = Rng::new(99);
-    let mut b = M::buffers(n);
-    model.forward_train(cpu::level(), &mut b, xs, &mut Rng::new(7));
-    let r: Vec<Vec<f64>> = (0..M::Output::COUNT)
-        .map(|k| (0..M::output(&b, k, n).len()).map(|_| rng.next_f64() * 2.0 - 1.0).collect())
-        .collect();
-    for (k, r) in r.iter().enumerate() {
-        M::output_grad(&mut b, k, n).copy_from_slice(r);
-    }
-    let mut grads = M::zeros();
-    model.backward(cpu::level(), &mut b, xs, &mut grads);
-    let mut analytic = vec![0.0; M::PARAMS];
-    grads.save_params(&mut analytic).unwrap();
-
-    let mut params = vec![0.0; M::PARAMS];
-    model.save_params(&mut params).unwrap();
-    let eps = 1e-6;
-    let (mut diff, mut norm) = (0.0f64, 0.0f64);
-    for i in 0..M::PARAMS {
-        let mut p = params.clone();
-        p[i] += eps;
-        model.load_params(&p).unwrap();
-        let up = projected(&mut model, &mut b, xs, &r);
-        p[i] -= 2.0 * eps;
-        model.load_params(&p).unwrap();
-        let down = projected(&mut model, &mut b, xs, &r);
-        let numeric = (up - down) / (2.0 * eps);
-        diff += (numeric - analytic[i]).powi(2);
-        norm += numeric.powi(2) + analytic[i].powi(2);
-    }
-    model.load_params(&params).unwrap();
-    assert!(norm > 0.0, "every gradient is zero: the check would prove nothing");
-    diff.sqrt() / norm.sqrt()
-}
-
-fn inputs<X: Tensors<f64>>(count: usize, seed: u64) -> Vec<X> {
-    let mut rng = Rng::new(seed);
-    (0..count)
-        .map(|_| {
-            let mut x = X::ZEROED;
-            for i in 0..X::COUNT {
-                let v: Vec<f64> = (0..X::len_of(i)).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
-                x.read_flat(i, &v).unwrap();
-            }
-            x
-        })
-        .collect()
-}
-
-fn check<M: Trainable<Scalar = f64> + Clone>(model: M) {
-    let xs = inputs::<M::Input>(5, 3);
-    let error = gradient_error(model, &xs);
-    assert!(error <= 1e-6, "relative error {error:e}");
 }
 
 sequential! {

@@ -385,3 +385,42 @@ fn an_embedding_model_with_repeated_ids() {
         &[],
     );
 }
+
+sequential! {
+    struct CnnBnPool {
+        Input<8, 8, 1>, Conv2D<4, 3, padding = same>, BatchNormalization, ReLU, MaxPooling2D<2>, Conv2D<6, 3>,
+        GlobalAveragePooling2D, Dense<3, softmax>
+    }
+}
+
+sequential! {
+    struct CausalDilated {
+        Input<16, 2>, Conv1D<4, 3, padding = causal, dilation_rate = 2, relu>,
+        Conv1D<4, 3, padding = causal, dilation_rate = 4>, Flatten, Dense<1>
+    }
+}
+
+#[test]
+fn a_cnn_with_batch_normalization_and_pooling_moving_statistics_included() {
+    let sgd = SGD::new(0.05).momentum(0.9);
+    check(
+        case!(cnn_bn_pool),
+        &mut *CnnBnPool::boxed_zeros(),
+        sgd,
+        loss(CategoricalCrossentropy::DEFAULT),
+        &[&["accuracy"]],
+        &[],
+    );
+}
+
+#[test]
+fn a_causal_dilated_conv1d() {
+    check(
+        case!(conv1d_causal_dilated),
+        &mut *CausalDilated::boxed_zeros(),
+        Adam::new(0.005),
+        loss(MeanSquaredError),
+        &[],
+        &[],
+    );
+}

@@ -402,3 +402,36 @@ fn train_on_batch_allocates_nothing_after_the_first_call() {
         0
     );
 }
+
+sequential! {
+    struct CnnBn {
+        Input<12, 10, 1>, Conv2D<8, 3, padding = same>, BatchNormalization, ReLU, MaxPooling2D<2>,
+        Conv2D<8, 3>, Dropout<0.25>, GlobalAveragePooling2D, Dense<4, softmax>
+    }
+}
+
+/// A CNN with BatchNormalization (batch statistics, moving averages) and Dropout (masks drawn
+/// each step) trains with no allocation after its first step.
+#[test]
+fn a_cnn_with_batch_normalization_trains_without_allocating() {
+    use nn::train::Compile;
+    use nn::train::loss::CategoricalCrossentropy;
+    use nn::train::optimizer::RMSprop;
+
+    let mut model = CnnBn::boxed_seeded(5);
+    let x: Vec<Tensor3<f32, 12, 10, 1>> = (0..16)
+        .map(|s| Tensor3::from_slice(&(0..120).map(|i| ((i * 7 + s) % 13) as f32 / 13.0).collect::<Vec<_>>()))
+        .collect();
+    let y: Vec<SVector<f32, 4>> =
+        (0..16).map(|s| SVector::from_fn(|i, _| f32::from(u8::from(i == s % 4)))).collect();
+    let rms = RMSprop::new(0.001).momentum(0.5).centered(true);
+    let mut trainer =
+        model.compile(rms, CategoricalCrossentropy::DEFAULT).unwrap().metrics(&["accuracy"]).unwrap();
+    trainer.train_on_batch(&x, &y).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            trainer.train_on_batch(&x, &y).unwrap();
+        }),
+        0
+    );
+}
