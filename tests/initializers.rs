@@ -233,3 +233,24 @@ fn embeddings_take_their_initializer() {
     assert!(var > 0.05 && var < 0.6, "variance {var}");
     assert_eq!(Embedded::seeded(3), model);
 }
+
+sequential! {
+    struct Convs {
+        Input<8, 8, 2>, Conv2D<16, 3, kernel_initializer = he_normal, bias_initializer = constant(0.1)>,
+        SeparableConv2D<4, 3, depthwise_initializer = ones, pointwise_initializer = zeros>, Flatten, Dense<1>
+    }
+}
+
+#[test]
+fn convolutions_take_their_initializers() {
+    let model = Convs::seeded(4);
+    let kernel = model.conv2d.kernel.as_flattened().as_flattened().as_flattened();
+    // he_normal: a truncated normal of variance about 2 / fan_in, fan_in = 3·3·2.
+    let var = kernel.iter().map(|v| v * v).sum::<f32>() / kernel.len() as f32;
+    assert!((var - 2.0 / 18.0).abs() < 0.04, "variance {var}");
+    assert!(model.conv2d.bias.iter().all(|b| *b == 0.1));
+    let sep = &model.separable_conv2d;
+    assert!(sep.depthwise.kernel.as_flattened().as_flattened().as_flattened().iter().all(|w| *w == 1.0));
+    assert!(sep.pointwise.as_flattened().iter().all(|w| *w == 0.0));
+    assert_eq!(Convs::seeded(4), model);
+}

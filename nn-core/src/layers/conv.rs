@@ -9,7 +9,7 @@
 use super::window::Window;
 use crate::Float;
 use crate::activations::{ActivationFn, Linear};
-use crate::init::{Rng, glorot_uniform};
+use crate::init::{Initializers, Rng, compute_fans};
 use crate::kernels::cpu::Level;
 use crate::kernels::gemm;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
@@ -281,14 +281,22 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        let field = KH * KW;
-        glorot_uniform(
+        self.init_with(rng, &Initializers::KERAS);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        let (fan_in, fan_out) = compute_fans(Self::KERNEL_SHAPE);
+        init.kernel.fill(
             self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
-            CG * field,
-            F * field,
+            fan_in,
+            fan_out,
             rng,
         );
-        self.bias = [X::Scalar::ZERO; F];
+        if USE_BIAS {
+            init.bias.fill(&mut self.bias, F, F, rng);
+        } else {
+            self.bias = [X::Scalar::ZERO; F];
+        }
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
@@ -449,14 +457,18 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        let field = KH * KW;
-        glorot_uniform(
-            self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
-            C * field,
-            M * field,
-            rng,
-        );
-        self.bias = [[X::Scalar::ZERO; M]; C];
+        self.init_with(rng, &Initializers::KERAS);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        let (fan_in, fan_out) = compute_fans(Self::KERNEL_SHAPE);
+        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
+        init.depthwise.fill(kernel, fan_in, fan_out, rng);
+        if USE_BIAS {
+            init.bias.fill(self.bias.as_flattened_mut(), C * M, C * M, rng);
+        } else {
+            self.bias = [[X::Scalar::ZERO; M]; C];
+        }
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
@@ -613,9 +625,18 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        self.depthwise.init_keras(rng);
-        glorot_uniform(self.pointwise.as_flattened_mut(), CM, F, rng);
-        self.bias = [X::Scalar::ZERO; F];
+        self.init_with(rng, &Initializers::KERAS);
+    }
+
+    /// Keras's order: the depthwise kernel, the pointwise kernel, the bias.
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        self.depthwise.init_with(rng, init);
+        init.pointwise.fill(self.pointwise.as_flattened_mut(), CM, F, rng);
+        if USE_BIAS {
+            init.bias.fill(&mut self.bias, F, F, rng);
+        } else {
+            self.bias = [X::Scalar::ZERO; F];
+        }
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {

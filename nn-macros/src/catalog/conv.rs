@@ -95,6 +95,8 @@ const CONV1D_PARAMS: &[Param] = &[
     param("groups", Kind::Int { min: 1 }),
     param("activation", Kind::Activation),
     param("use_bias", Kind::Bool),
+    param("kernel_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
 ];
 
 const CONV2D_PARAMS: &[Param] = &[
@@ -107,6 +109,8 @@ const CONV2D_PARAMS: &[Param] = &[
     param("groups", Kind::Int { min: 1 }),
     param("activation", Kind::Activation),
     param("use_bias", Kind::Bool),
+    param("kernel_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
 ];
 
 pub const CONV1D: Entry = Entry { name: "Conv1D", params: CONV1D_PARAMS, read: |c, cx| read_conv(c, 1, cx) };
@@ -160,6 +164,7 @@ struct Conv {
     window: Window,
     filters: usize,
     groups: usize,
+    initializers: Option<TokenStream>,
 }
 
 fn read_conv(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
@@ -169,10 +174,15 @@ fn read_conv(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn Laye
         window: Window::read(&args, rank),
         filters: args.int(args.at("filters"), 1),
         groups: args.int(args.at("groups"), 1),
+        initializers: args.initializers().expr(),
     }))
 }
 
 impl LayerSpec for Conv {
+    fn initializers(&self) -> Option<TokenStream> {
+        self.initializers.clone()
+    }
+
     fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
         let w = &self.window;
         if w.rank != 1 || !matches!(w.padding, Padding::Causal) {
@@ -232,6 +242,8 @@ const DEPTHWISE_PARAMS: &[Param] = &[
     param("dilation_rate", Kind::Ints(2)),
     param("activation", Kind::Activation),
     param("use_bias", Kind::Bool),
+    param("depthwise_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
 ];
 
 pub const DEPTHWISE_CONV2D: Entry =
@@ -247,6 +259,9 @@ const SEPARABLE_PARAMS: &[Param] = &[
     param("dilation_rate", Kind::Ints(2)),
     param("activation", Kind::Activation),
     param("use_bias", Kind::Bool),
+    param("depthwise_initializer", Kind::Initializer),
+    param("pointwise_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
 ];
 
 pub const SEPARABLE_CONV2D: Entry =
@@ -258,6 +273,7 @@ struct Depthwise {
     multiplier: usize,
     /// `SeparableConv2D`'s pointwise filters.
     filters: Option<usize>,
+    initializers: Option<TokenStream>,
 }
 
 fn read_depthwise(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
@@ -266,6 +282,7 @@ fn read_depthwise(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> 
         window: Window::read(&args, 2),
         multiplier: args.int(args.at("depth_multiplier"), 1),
         filters: None,
+        initializers: args.initializers().expr(),
     }))
 }
 
@@ -275,10 +292,15 @@ fn read_separable(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> 
         window: Window::read(&args, 2),
         multiplier: args.int(args.at("depth_multiplier"), 1),
         filters: Some(args.int(args.at("filters"), 1)),
+        initializers: args.initializers().expr(),
     }))
 }
 
 impl LayerSpec for Depthwise {
+    fn initializers(&self) -> Option<TokenStream> {
+        self.initializers.clone()
+    }
+
     fn class(&self) -> &'static str {
         if self.filters.is_some() { "SeparableConv2D" } else { "DepthwiseConv2D" }
     }
