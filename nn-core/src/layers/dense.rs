@@ -273,12 +273,12 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     #[inline(always)]
     fn backward(
         &self,
-        _level: Level,
+        level: Level,
         xs: &[Self::Input],
         ys: &[Self::Output],
         kept: &[Self::Kept],
         dys: &mut [Self::Output],
-        dxs: Option<&mut [Self::Input]>,
+        mut dxs: Option<&mut [Self::Input]>,
         grads: Option<&mut Self>,
     ) {
         for ((z, y), dy) in kept.iter().zip(ys).zip(dys.iter_mut()) {
@@ -286,26 +286,69 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         }
         let xs = cast_slice::<_, SVector<T, IN>>(xs);
         let dzs: &[[T; OUT]] = rows_of(cast_slice::<_, SVector<T, OUT>>(dys));
-        if let Some(grads) = grads {
-            // Keras's kernel row `i` (nalgebra's column) gathers `x[i] · dz` over the rows, held in
-            // registers across them (`OUT` is a constant).
-            for (i, row) in grads.kernel.data.0.iter_mut().enumerate() {
-                let mut acc = *row;
+        let (mut kernel, bias) = match grads {
+            Some(g) => (Some(g.kernel.as_mut_slice()), Some(&mut g.bias)),
+            None => (None, None),
+        };
+        if let Some(bias) = bias.filter(|_| USE_BIAS) {
+            let bias: &mut [T; OUT] = &mut bias.data.0[0];
+            for dz in dzs {
+                for (b, d) in bias.iter_mut().zip(dz) {
+                    *b += *d;
+                }
+            }
+        }
+        // The rows as a product's: the batched kernels compute `xᵀ · dz` and `dz · kernelᵀ`.
+        let dz = dzs.as_flattened();
+        let gather = |q: usize, row: &mut [[[T; IN]; 1]; 1]| row[0][0] = xs[q].data.0[0];
+        let scatter = dxs.as_deref_mut().map(|dxs| {
+            let dxs = cast_slice_mut::<_, SVector<T, IN>>(dxs);
+            move |q: usize, row: &[[[T; IN]; 1]; 1]| {
+                for (d, g) in dxs[q].iter_mut().zip(&row[0][0]) {
+                    *d += *g;
+                }
+            }
+        });
+        let wide = !super::product::product_backward::<T, 24, 1, 1, IN, OUT>(
+            level,
+            dz,
+            self.kernel.as_slice(),
+            kernel.as_deref_mut(),
+            gather,
+            scatter,
+        );
+        if wide {
+            self.backward_rows(xs, dzs, dxs, kernel);
+        }
+    }
+}
+
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, L: Lead>
+    Dense<T, IN, OUT, A, USE_BIAS, L>
+{
+    /// The backward pass's products in plain loops, for rows too wide for the batched ones'
+    /// stack buffers: the kernel's gradient and the input's.
+    #[inline(always)]
+    fn backward_rows(
+        &self,
+        xs: &[SVector<T, IN>],
+        dzs: &[[T; OUT]],
+        dxs: Option<&mut [L::Of<T, IN>]>,
+        kernel: Option<&mut [T]>,
+    ) {
+        if let Some(kernel) = kernel {
+            // Keras's kernel row `i` gathers `x[i] · dz` over the rows, held in registers
+            // across them (`OUT` is a constant).
+            for (i, row) in kernel.chunks_exact_mut(OUT).enumerate() {
+                let mut acc = [T::ZERO; OUT];
+                acc.copy_from_slice(row);
                 for (x, dz) in xs.iter().zip(dzs) {
                     let xi = x.as_slice()[i];
                     for (a, d) in acc.iter_mut().zip(dz) {
                         *a += xi * *d;
                     }
                 }
-                *row = acc;
-            }
-            if USE_BIAS {
-                let bias: &mut [T; OUT] = &mut grads.bias.data.0[0];
-                for dz in dzs {
-                    for (b, d) in bias.iter_mut().zip(dz) {
-                        *b += *d;
-                    }
-                }
+                row.copy_from_slice(&acc);
             }
         }
         if let Some(dxs) = dxs {
@@ -370,6 +413,39 @@ mod tests {
     use super::*;
     use crate::activations::{Sigmoid, Softmax};
     use nalgebra::{Vector2, Vector3};
+
+    /// The batched products and the plain loops (for rows too wide for the products' buffers)
+    /// give the same gradients, on every level.
+    #[test]
+    fn the_backward_products_and_loops_agree() {
+        use crate::train::Train;
+        let mut rng = Rng::new(3);
+        let mut dense = Dense::<f64, 7, 5, Sigmoid>::ZEROS;
+        dense.init_keras(&mut rng);
+        dense.bias = SVector::from_fn(|i, _| 0.1 * i as f64);
+        let xs: [SVector<f64, 7>; 30] =
+            core::array::from_fn(|s| SVector::from_fn(|i, _| ((i * 3 + s) % 5) as f64 - 2.0));
+        let dys: [SVector<f64, 5>; 30] =
+            core::array::from_fn(|s| SVector::from_fn(|i, _| ((i + 2 * s) % 7) as f64 * 0.1));
+        let mut ys = [SVector::zeros(); 30];
+        let mut kept = [SVector::zeros(); 30];
+        let mut rng = Rng::new(1);
+        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng };
+        dense.forward_train(Level::Portable, &xs, &mut ys, &mut kept, &mut ctx);
+        for level in [Level::Portable, crate::kernels::cpu::level()] {
+            let (mut g, mut dx, mut dz) = (Dense::<f64, 7, 5, Sigmoid>::ZEROS, [SVector::zeros(); 30], dys);
+            dense.backward(level, &xs, &ys, &kept, &mut dz, Some(&mut dx), Some(&mut g));
+            // The loops, from the activation's gradient the pass above left in `dz`.
+            let (mut kernel, mut dx2) = ([0.0; 35], [SVector::<f64, 7>::zeros(); 30]);
+            dense.backward_rows(&xs, rows_of(&dz), Some(&mut dx2), Some(&mut kernel));
+            for (a, b) in g.kernel.as_slice().iter().zip(&kernel) {
+                assert!((a - b).abs() < 1e-12, "{a} {b}");
+            }
+            for (a, b) in dx.iter().zip(&dx2) {
+                assert!((a - b).norm() < 1e-12);
+            }
+        }
+    }
 
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

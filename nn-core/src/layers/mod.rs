@@ -7,6 +7,7 @@ mod embedding;
 mod normalization;
 mod pooling;
 mod preprocessing;
+mod product;
 mod recurrent;
 mod regularization;
 mod reshaping;

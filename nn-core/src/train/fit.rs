@@ -507,8 +507,11 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
     /// Keras's `optimizer.apply_gradients`: the global norm first (for `global_clipnorm`),
     /// then each trained tensor clipped, decayed and updated.
     fn apply_gradients(&mut self) {
+        // The global norm costs a pass over every gradient: only `global_clipnorm` reads it.
         let mut norm_sq = M::Scalar::ZERO;
-        self.model.zip_trained(&self.grads, &mut |_, g| norm_sq += optimizer::squared_norm(g));
+        if self.optimizer.common().global_clipnorm.is_some() {
+            self.model.zip_trained(&self.grads, &mut |_, g| norm_sq += optimizer::squared_norm(g));
+        }
         let scalars = optimizer::begin_step(&self.optimizer, self.iteration, norm_sq);
         let (opt, iteration, slots) = (&self.optimizer, self.iteration, self.optimizer.slots());
         let mut state = &mut self.state[..];
