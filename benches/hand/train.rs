@@ -85,27 +85,49 @@ pub struct Adam {
     pub beta_1: f32,
     pub beta_2: f32,
     pub epsilon: f32,
+    /// Whether `epsilon` is added to `sqrt(v̂)` (PyTorch, candle, burn) rather than to the
+    /// uncorrected `sqrt(v)` (Keras, nn).
+    pub epsilon_on_v_hat: bool,
     /// Steps taken.
     pub iterations: i32,
+    /// What the update adds to `sqrt(v)` in the current step.
+    step_epsilon: f32,
 }
 
 impl Adam {
     /// Keras's `Adam(learning_rate)`.
     pub fn new(learning_rate: f32) -> Self {
-        Adam { learning_rate, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, iterations: 0 }
+        Adam {
+            learning_rate,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            epsilon_on_v_hat: false,
+            iterations: 0,
+            step_epsilon: 1e-7,
+        }
+    }
+
+    /// The same with `epsilon` added to `sqrt(v̂)`, as candle's and burn's Adam add it (the
+    /// reference `peers/` checks them against).
+    pub fn on_v_hat(learning_rate: f32) -> Self {
+        Adam { epsilon_on_v_hat: true, ..Adam::new(learning_rate) }
     }
 
     /// Counts a step and returns its step size, `lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)`.
     pub fn next_step(&mut self) -> f32 {
         self.iterations += 1;
         let t = self.iterations;
-        self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t))
+        let correction_2 = (1.0 - self.beta_2.powi(t)).sqrt();
+        // `m̂ / (sqrt(v̂) + eps)` is `m / (sqrt(v) + eps · sqrt(1 - beta_2^t))` times the step size.
+        self.step_epsilon = if self.epsilon_on_v_hat { self.epsilon * correction_2 } else { self.epsilon };
+        self.learning_rate * correction_2 / (1.0 - self.beta_1.powi(t))
     }
 
     /// `m = beta_1 m + (1 - beta_1) g`, `v = beta_2 v + (1 - beta_2) g²`,
     /// `w -= alpha m / (sqrt(v) + epsilon)`.
     pub fn update(&self, alpha: f32, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
+        let (b1, b2, eps) = (self.beta_1, self.beta_2, self.step_epsilon);
         for (((w, g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;

@@ -80,7 +80,7 @@ fn peer<P: TrainPeer>(data: &[(Vec<f32>, Vec<u32>)]) -> Res<(f64, f64, u64)> {
     check_train::<P>()?;
     let mut p = P::new(&hand::glorot(1))?;
     let batches: Vec<P::Batch> = data.iter().map(|(x, y)| p.prepare(x, y)).collect::<Res<_>>()?;
-    Ok(count(|i| drop(black_box(p.step(&batches[i % batches.len()])))))
+    Ok(count(|i| _ = black_box(p.step(&batches[i % batches.len()]))))
 }
 
 fn row(name: &str, r: Res<(f64, f64, u64)>) {
@@ -102,15 +102,10 @@ fn main() {
     let start = hand::glorot(1);
     let mut na = HandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
     let na_batches: Vec<_> = data.iter().map(|(x, _)| HandNalgebra::batch(x)).collect();
-    row(
-        "hand_nalgebra",
-        Ok(count(|i| drop(black_box(na.step(&na_batches[i % data.len()], &data[i % data.len()].1))))),
-    );
+    let n = data.len();
+    row("hand_nalgebra", Ok(count(|i| _ = black_box(na.step(&na_batches[i % n], &data[i % n].1)))));
     let mut ar = HandArrays::from_flat(&start, hand::Adam::new(LR as f32));
-    row(
-        "hand_arrays",
-        Ok(count(|i| drop(black_box(ar.step(&data[i % data.len()].0, &data[i % data.len()].1))))),
-    );
+    row("hand_arrays", Ok(count(|i| _ = black_box(ar.step(&data[i % n].0, &data[i % n].1)))));
     row(CandleTrain::NAME, peer::<CandleTrain>(&data));
     row(BurnTrain::NAME, peer::<BurnTrain>(&data));
     row(BurnFlexTrain::NAME, peer::<BurnFlexTrain>(&data));
