@@ -10,19 +10,24 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
     python3 scripts/bench.py --before REV  # ... plus benches/mlp.rs built from git revision REV
                                         # (in a worktree under /tmp), to check that the Dense
                                         # figures do not regress
+    python3 scripts/bench.py --train-only [--peers]  # only the training step (benches/train.rs,
+                                        # and peers/'s with --peers), in the same interleaved
+                                        # rounds; prints its section and writes it to
+                                        # target/bench-train.md, leaving BENCHMARKS.md alone
 
 It builds the benchmark executables: `benches/mlp.rs` for the default target (nn, the
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
 (separate target dir), `benches/conv.rs` for the default target (the CNNs kws and sensor: nn and
 the direct-loop baseline `hand_direct`; skipped with a message while the crate has no `conv`
-bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), and with --peers `nn-peers`'s bench (the MLPs, the CNNs and the GRU(32) model). Then, round after
+bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/train.rs` (the training step of the digits MLP: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training step in candle and burn). Then, round after
 round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
 benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
 only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
 spread of the per-round default / native ratios is reported beside them. The CNNs get a second
 table, with the FMA limit from their FLOPs per sample (see `cnn_macs`). Last, it times clean
 and incremental release builds of `examples/mnist_mlp.rs` (M2) and its size, and writes
-BENCHMARKS.md.
+BENCHMARKS.md. With --peers it also runs `nn-peers`'s `train_alloc_count` once, for the
+training section's heap allocations per step.
 """
 
 import json
@@ -38,9 +43,16 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_ARGS = ["--warm-up-time", "1", "--measurement-time", "3"]
 
 
-def run(cmd, env=None, cwd=ROOT):
+def run(cmd, env=None, cwd=ROOT, capture=False):
+    """Runs `cmd`; with `capture`, also returns its standard output (printed all the same)."""
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True)
+    if not capture:
+        subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True)
+        return None
+    out = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
+    print(out, end="", flush=True)
+    return out
 
 
 def bench_executable(args, env=None, cwd=ROOT):
@@ -87,9 +99,83 @@ def timed_build(target_dir, touch=None):
     return time.time() - start
 
 
+def train_builds(peers):
+    """The training benchmarks: nn's `benches/train.rs` and, with --peers, peers/'s."""
+    builds = {}
+    if has_bench("train"):
+        builds["train"] = (bench_executable(["--bench", "train"]), {})
+    else:
+        print("note: no `train` bench target in the nn package (benches/train.rs): skipping the training "
+              "step", flush=True)
+    if peers:
+        builds["peers-train"] = (bench_executable(["-p", "nn-peers", "--bench", "train"]),
+                                 {"RAYON_NUM_THREADS": "1"})
+    return builds
+
+
+def run_rounds(builds, rounds):
+    """Every build once per round, in turn: per build, one dict of criterion medians per round,
+    and the standard output of the `train` build's last run (its memory line)."""
+    results = {name: [] for name in builds}
+    home = ROOT / "target" / "bench-rounds"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    train_out = None
+    for r in range(rounds):
+        for name, (exe, env) in builds.items():
+            criterion_home = home / f"{name}-{r}"
+            out = run([exe, "--bench", *BENCH_ARGS], env={**env, "CRITERION_HOME": str(criterion_home)},
+                      capture=name == "train")
+            if name == "train":
+                train_out = out
+            results[name].append(medians(criterion_home))
+    return results, train_out
+
+
+def train_allocations():
+    """peers/'s `train_alloc_count` table (heap allocations per training step), or None."""
+    try:
+        return run(["cargo", "run", "-p", "nn-peers", "--release", "--bin", "train_alloc_count"],
+                   env={"RAYON_NUM_THREADS": "1"}, capture=True)
+    except subprocess.CalledProcessError as e:
+        print(f"note: train_alloc_count failed ({e}): no allocation table", flush=True)
+        return None
+
+
+def best(runs):
+    """Per benchmark id, the fastest of its per-round medians."""
+    return {k: min(r[k] for r in runs if k in r) for k in set().union(*runs)} if runs else {}
+
+
+def train_only(peers, rounds):
+    builds = train_builds(peers)
+    if not builds:
+        sys.exit("nothing to run: no `train` bench target and no --peers")
+    results, train_out = run_rounds(builds, rounds)
+    allocs = train_allocations() if peers else None
+    m = {}
+    for runs in results.values():
+        m.update(best(runs))
+    lines = [f"Training step only (`python3 scripts/bench.py --train-only{' --peers' if peers else ''}` on "
+             f"{date.today()}: {cpu_name()}, {os.cpu_count()} vCPU, rustc {rustc_version()}, default target; best of "
+             f"{rounds} interleaved rounds)."]
+    lines += train_report(m, results, train_out, allocs)
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "target" / "bench-train.md"
+    out.write_text(text)
+    print(text)
+    print(f"(written to {out})")
+
+
+def rustc_version():
+    return subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()[1]
+
+
 def main():
     peers = "--peers" in sys.argv
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    if "--train-only" in sys.argv:
+        train_only(peers, rounds)
+        return
     native_env = {"RUSTFLAGS": "-C target-cpu=native", "CARGO_TARGET_DIR": str(ROOT / "target" / "native")}
     builds = {"default": (bench_executable(["--bench", "mlp"]), {}),
               "native": (bench_executable(["--bench", "mlp"], native_env), {})}
@@ -104,6 +190,7 @@ def main():
         builds["rnn"] = (bench_executable(["--bench", "rnn"]), {})
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
+    builds.update(train_builds(peers))
     before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
     if before:
         tree = Path("/tmp") / f"nn-before-{before}"
@@ -112,14 +199,8 @@ def main():
         env = {"CARGO_TARGET_DIR": str(ROOT / "target" / "before")}
         builds["before"] = (bench_executable(["--bench", "mlp"], env, cwd=tree), {})
 
-    results = {name: [] for name in builds}
-    home = ROOT / "target" / "bench-rounds"
-    subprocess.run(["rm", "-rf", str(home)], check=True)
-    for r in range(rounds):
-        for name, (exe, env) in builds.items():
-            criterion_home = home / f"{name}-{r}"
-            run([exe, "--bench", *BENCH_ARGS], env={**env, "CRITERION_HOME": str(criterion_home)})
-            results[name].append(medians(criterion_home))
+    results, train_out = run_rounds(builds, rounds)
+    allocs = train_allocations() if peers else None
 
     build_dir = ROOT / "target" / "buildtime"
     subprocess.run(["rm", "-rf", str(build_dir)], check=True)
@@ -127,9 +208,8 @@ def main():
     incremental = timed_build(str(build_dir), touch=ROOT / "examples" / "mnist_mlp.rs")
     size = (build_dir / "release" / "examples" / "mnist_mlp").stat().st_size
 
-    best = lambda runs: {k: min(r[k] for r in runs if k in r) for k in set().union(*runs)}
     ours = best(results["default"])
-    for extra in ("conv", "norm", "rnn", "peers"):
+    for extra in ("conv", "norm", "rnn", "peers", "train", "peers-train"):
         if extra in results:
             ours.update(best(results[extra]))
     spread = {}
@@ -142,7 +222,8 @@ def main():
     then = None
     if before:
         then = (before, best(results["before"]), results["before"], results["default"])
-    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread, then)
+    train = (results, train_out, allocs)
+    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread, then, train)
 
 
 def fmt(ns):
@@ -292,6 +373,75 @@ def rnn_report(m):
             "|---|---|---|---|---|---|---|", *rows]
 
 
+# The training step's rows: benchmark id name, what it is.
+TRAIN_ROWS = [
+    ("nn", "nn: `train_on_batch_flat`, class ids, SparseCategoricalCrossentropy"),
+    ("nn_onehot", "nn: typed `train_on_batch`, one-hot targets, CategoricalCrossentropy"),
+    ("hand_nalgebra", "hand_nalgebra: nalgebra `DMatrix` operators (gemm via matrixmultiply)"),
+    ("hand_arrays", "hand_arrays: plain loops over flat slices"),
+    ("candle", "candle: candle-nn `Linear`, `cross_entropy`, `AdamW` (no decay), `backward_step`"),
+    ("burn", "burn: `nn::Linear` module, `CrossEntropyLoss`, `Adam`, on `Device::ndarray().autodiff()`"),
+    ("burn-flex", "burn-flex: the same on `Device::flex().autodiff()`"),
+]
+
+
+def train_report(m, results, train_out, allocs):
+    """The training step (benches/train.rs and peers/'s), or nothing if it was not measured.
+
+    `results` are the per-round medians of every build (for the per-round spread of each ratio
+    to nn), `train_out` the standard output of benches/train.rs (its `nn-train-memory` line),
+    `allocs` the table of peers/'s train_alloc_count or None.
+    """
+    key = lambda name: f"train_digits/batch32/{name}/32"
+    nn = m.get(key("nn"))
+    if nn is None:
+        return []
+    # Per round, every build's medians together: the round's ratio of each row to nn.
+    per_round = []
+    for r in range(max(len(v) for v in results.values())):
+        merged = {}
+        for runs in results.values():
+            if r < len(runs):
+                merged.update(runs[r])
+        per_round.append(merged)
+    lines = ["", "Training step (`benches/train.rs`" + (" and peers/'s" if "peers-train" in results else "")
+             + ", same rounds): one step at batch 32 (forward, loss, backward, Adam update, the loss read back) "
+             "of the digits MLP of examples/digits_train.rs, Input 64 → Dense 64 relu → Dense 10 softmax, "
+             "Adam(0.001), cross-entropy over class ids; every step on the next batch of the digits train split, in "
+             "runs of 1,320 steps (30 epochs) from the same first weights, each run's first step untimed. Before "
+             "timing, every implementation's weights after 1 and 10 steps match nn's (benches) or the hand-written "
+             "step's (peers) to 1e-5.", "",
+             "| implementation | µs / step | steps / s | samples / s | time / nn | per round |",
+             "|---|---|---|---|---|---|"]
+    ratios = []
+    for name, what in TRAIN_ROWS:
+        v = m.get(key(name))
+        if v is None:
+            continue
+        rounds = [d[key(name)] / d[key("nn")] for d in per_round if key(name) in d and key("nn") in d]
+        spread = f"{min(rounds):.2f}–{max(rounds):.2f}×" if rounds and name != "nn" else "–"
+        lines.append(f"| {what} | {v / 1000:.1f} | {1e9 / v:,.0f} | {32e9 / v:,.0f} | {v / nn:.2f}× | {spread} |")
+        if name != "nn":
+            ratios.append(f"{name} / nn = {v / nn:.2f}×")
+    lines += ["", "Ratios (time per step, same run): " + ", ".join(ratios) + "."]
+    mem = None
+    for line in (train_out or "").splitlines():
+        if line.startswith("nn-train-memory "):
+            mem = dict(kv.split("=") for kv in line.split()[1:])
+    if mem:
+        kb = lambda k: int(mem[k]) / 1024
+        lines += ["", f"Memory of nn's step at batch {mem['batch']} (`Trainer::memory`): {kb('total'):.1f} KB, "
+                  f"allocated once and reused: values and their gradients {kb('values'):.1f} KB, weight gradients "
+                  f"{kb('gradients'):.1f} KB, optimizer state {kb('optimizer_state'):.1f} KB. nn allocates nothing "
+                  "per step after the first (tests/zero_alloc.rs)."]
+    if allocs:
+        table = [l for l in allocs.splitlines() if l.startswith("|")]
+        lines += ["", "Heap allocations per step (peers/'s `train_alloc_count`: 100 steps after 10; peak live bytes "
+                  "is the most heap memory live at once during those steps beyond what was live before them):", "",
+                  *table]
+    return lines
+
+
 def before_report(m, then):
     """The Dense models against a build of an earlier revision, from the same rounds."""
     rev, old, old_rounds, new_rounds = then
@@ -309,7 +459,7 @@ def before_report(m, then):
     return lines
 
 
-def write_report(m, native, peers, clean, incremental, size, rounds, spread, then=None):
+def write_report(m, native, peers, clean, incremental, size, rounds, spread, then=None, train=None):
     peak_id = next((k for k in m if k.startswith("peak/fma")), None)
     read_m2 = m.get("peak/read_m2_weights")
     peak_flops = None
@@ -325,7 +475,7 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread, the
         "# Benchmarks",
         "",
         f"Regenerated by `python3 scripts/bench.py{' --peers' if peers else ''}` on {date.today()}: "
-        f"{cpu_name()}, {os.cpu_count()} vCPU, rustc {subprocess.run(['rustc', '--version'], capture_output=True, text=True).stdout.split()[1]}, "
+        f"{cpu_name()}, {os.cpu_count()} vCPU, rustc {rustc_version()}, "
         "f32, default target (`cargo bench`, no `-C target-cpu`) unless a column says native. Batch-64 rows "
         f"are per sample. Each figure is the best of {rounds} criterion medians, from {rounds} rounds that "
         "ran every build in turn (see the script's header for why); all columns come from one run of the "
@@ -368,6 +518,8 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread, the
     lines += cnn_report(m, peers, peak_flops)
     lines += norm_report(m)
     lines += rnn_report(m)
+    if train:
+        lines += train_report(m, *train)
     if then:
         lines += before_report(m, then)
     lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "

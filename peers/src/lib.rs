@@ -156,6 +156,15 @@ impl Model for Spec {
 #[path = "../../benches/hand/conv.rs"]
 pub mod hand;
 
+/// The hand-written training steps of `benches/hand/train.rs`: the reference of [`train`].
+#[path = "../../benches/hand/train.rs"]
+pub mod hand_train;
+
+/// nalgebra, as `benches/hand/train.rs` reaches it (`crate::nalgebra`).
+pub use nalgebra;
+
+pub mod train;
+
 /// A convolution followed by relu, its kernel in Keras's layout `(k.., c_in, filters)`.
 #[derive(Clone, Debug)]
 pub struct Conv {

@@ -1,0 +1,211 @@
+//! The training step: `train_on_batch` at batch 32 on the digits MLP of
+//! `examples/digits_train.rs` (Input 64 → Dense 64 relu → Dense 10 softmax, `Adam(0.001)`,
+//! sparse categorical cross-entropy), beside the same step written by hand
+//! (`hand/train.rs`: nalgebra `DMatrix` and plain loops), in the same run; candle and burn are
+//! timed by `peers/` (`benches/train.rs` there) in the same `scripts/bench.py` run.
+//! Run with `cargo bench --bench train`.
+//!
+//! Ids (`train_digits/batch32/<name>/32`, throughput 32 samples):
+//!
+//! - `nn`: `train_on_batch_flat` with the class ids as floats, `SparseCategoricalCrossentropy`
+//!   (what `examples/digits_train.rs` trains with, through `fit_flat`);
+//! - `nn_onehot`: typed `train_on_batch` (`SVector<f32, 64>` in, one-hot `SVector<f32, 10>`
+//!   targets), `CategoricalCrossentropy`;
+//! - `hand_nalgebra`, `hand_arrays`: `hand/train.rs`.
+//!
+//! Every step reads the next batch of the digits train split (44 batches of 32). Each
+//! implementation runs from the same first weights ([`hand::glorot`]) in runs of at most
+//! [`hand::RUN`] steps (30 epochs) before it starts again from them; the model, optimizer and
+//! first step of a run are not timed ([`hand::timed_runs`]). Before anything is timed, one step
+//! (and ten) of each from the same start must give the same weights to 1e-5.
+//!
+//! The KWS CNN of `benches/conv.rs` is not here yet: nn has no backward pass for Conv2D,
+//! MaxPooling2D and GlobalAveragePooling2D, so that model is not `Trainable`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use nn::prelude::*;
+use nn::train::Compile;
+use nn::train::loss::{CategoricalCrossentropy, SparseCategoricalCrossentropy};
+use nn::train::optimizer::Adam;
+use std::hint::black_box;
+use std::time::Instant;
+
+// `hand/train.rs` reaches nalgebra as `crate::nalgebra`.
+use nn::nalgebra;
+
+#[path = "hand/train.rs"]
+#[allow(dead_code)]
+mod hand;
+
+sequential! {
+    struct Digits { Input<64>, Dense<64, relu>, Dense<10, softmax> }
+}
+
+const LR: f64 = 0.001;
+const B: usize = hand::BATCH;
+
+/// One batch in every form the implementations take.
+struct Batch {
+    /// Row-major `[32, 64]` pixels.
+    x: Vec<f32>,
+    /// Class ids.
+    y: Vec<u32>,
+    /// Class ids as floats (`train_on_batch_flat`).
+    y_ids: Vec<f32>,
+    /// Typed inputs and one-hot targets (`train_on_batch`).
+    xs: Vec<SVector<f32, 64>>,
+    ys: Vec<SVector<f32, 10>>,
+    /// The `64 × 32` matrix of `hand_nalgebra`.
+    na: nalgebra::DMatrix<f32>,
+}
+
+fn batches() -> Vec<Batch> {
+    hand::digits_batches()
+        .into_iter()
+        .map(|(x, y)| Batch {
+            y_ids: y.iter().map(|&c| c as f32).collect(),
+            xs: x.chunks_exact(64).map(SVector::from_column_slice).collect(),
+            ys: y.iter().map(|&c| SVector::from_fn(|i, _| f32::from(u8::from(i == c as usize)))).collect(),
+            na: hand::HandNalgebra::batch(&x),
+            x,
+            y,
+        })
+        .collect()
+}
+
+fn nn_model(start: &[f32]) -> Box<Digits> {
+    let mut model = Digits::boxed_zeros();
+    model.load_params(start).unwrap();
+    model
+}
+
+fn weights(model: &Digits) -> Vec<f32> {
+    let mut w = vec![0.0; Digits::PARAMS];
+    model.save_params(&mut w).unwrap();
+    w
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// The weights after `steps` steps of each implementation from `start`: nn (ids), nn (one-hot),
+/// hand_nalgebra, hand_arrays.
+fn after(start: &[f32], data: &[Batch], steps: usize) -> [Vec<f32>; 4] {
+    let mut ids = nn_model(start);
+    let mut t = ids.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+    for b in data.iter().cycle().take(steps) {
+        t.train_on_batch_flat(&[&b.x], &[&b.y_ids]).unwrap();
+    }
+    drop(t);
+    let mut onehot = nn_model(start);
+    let mut t = onehot.compile(Adam::new(LR), CategoricalCrossentropy::DEFAULT).unwrap();
+    for b in data.iter().cycle().take(steps) {
+        t.train_on_batch(&b.xs, &b.ys).unwrap();
+    }
+    drop(t);
+    let mut na = hand::HandNalgebra::from_flat(start, hand::Adam::new(LR as f32));
+    let mut ar = hand::HandArrays::from_flat(start, hand::Adam::new(LR as f32));
+    for b in data.iter().cycle().take(steps) {
+        na.step(&b.na, &b.y);
+        ar.step(&b.x, &b.y);
+    }
+    [weights(&ids), weights(&onehot), na.to_flat(), ar.to_flat()]
+}
+
+fn digits(c: &mut Criterion) {
+    let start = hand::glorot(1);
+    let data = batches();
+    // The four agree before they race: one step, and ten, from the same weights.
+    for steps in [1, 10] {
+        let [ids, onehot, na, ar] = after(&start, &data, steps);
+        assert!(max_diff(&ids, &start) > 1e-4, "a step moves the weights");
+        for (name, w) in [("nn one-hot", &onehot), ("hand_nalgebra", &na), ("hand_arrays", &ar)] {
+            let d = max_diff(&ids, w);
+            assert!(d < 1e-5, "{steps} step(s): nn and {name} differ by {d}");
+            println!("after {steps} step(s), nn's weights and {name}'s differ by at most {d:e}");
+        }
+    }
+    {
+        let mut model = nn_model(&start);
+        let trainer = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+        let m = trainer.memory(B);
+        println!("{m}");
+        // For scripts/bench.py.
+        println!(
+            "nn-train-memory batch={} values={} gradients={} optimizer_state={} total={}",
+            m.batch,
+            m.values,
+            m.gradients,
+            m.optimizer_state,
+            m.total()
+        );
+    }
+
+    let nb = data.len();
+    let mut g = c.benchmark_group("train_digits/batch32");
+    g.throughput(Throughput::Elements(B as u64));
+    g.bench_function(BenchmarkId::new("nn", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut model = nn_model(&start);
+                let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+                t.train_on_batch_flat(&[&data[0].x], &[&data[0].y_ids]).unwrap();
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(t.train_on_batch_flat(&[black_box(&b.x)], &[&b.y_ids]).unwrap());
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.bench_function(BenchmarkId::new("nn_onehot", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut model = nn_model(&start);
+                let mut t = model.compile(Adam::new(LR), CategoricalCrossentropy::DEFAULT).unwrap();
+                t.train_on_batch(&data[0].xs, &data[0].ys).unwrap();
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(t.train_on_batch(black_box(&b.xs), &b.ys).unwrap());
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.bench_function(BenchmarkId::new("hand_nalgebra", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut h = hand::HandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
+                h.step(&data[0].na, &data[0].y);
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(h.step(black_box(&b.na), &b.y));
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.bench_function(BenchmarkId::new("hand_arrays", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut h = hand::HandArrays::from_flat(&start, hand::Adam::new(LR as f32));
+                h.step(&data[0].x, &data[0].y);
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(h.step(black_box(&b.x), &b.y));
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, digits);
+criterion_main!(benches);
