@@ -8,7 +8,7 @@ use crate::init::Rng;
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Lead, One, Tensor, grid};
-use crate::train::{Ctx, Train};
+use crate::train::Train;
 use crate::weights::bytes;
 use core::marker::PhantomData;
 
@@ -111,19 +111,6 @@ impl<T: Float, const N: usize, A: ActivationFn, L: Lead, K: Class> crate::train:
 {
     type Kept = ();
     const KEPT: () = ();
-
-    fn forward_train(
-        &mut self,
-        _level: crate::kernels::cpu::Level,
-        xs: &[Self::Input],
-        ys: &mut [Self::Output],
-        _kept: &mut [()],
-        _ctx: &mut crate::train::Ctx<'_>,
-    ) {
-        for (x, y) in xs.iter().zip(ys) {
-            *y = self.forward(x);
-        }
-    }
 
     fn backward(
         &self,
@@ -244,10 +231,6 @@ impl<X: Tensor, const AXIS: usize> Softmax<X, AXIS> {
 impl<X: Tensor, const AXIS: usize> Train for Softmax<X, AXIS> {
     type Kept = ();
     const KEPT: () = ();
-
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
 
     fn backward(
         &self,
@@ -380,10 +363,6 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Layer for PRe
 impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Train for PReLU<X, AH, AW, AC> {
     type Kept = ();
     const KEPT: () = ();
-
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
 
     fn backward(
         &self,

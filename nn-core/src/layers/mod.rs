@@ -44,14 +44,6 @@ macro_rules! no_weights {
 }
 use no_weights;
 
-/// The training forward pass of a layer that keeps nothing: its inference pass on each sample.
-#[inline(always)]
-fn forward_each<L: crate::Layer>(layer: &L, xs: &[L::Input], ys: &mut [L::Output]) {
-    for (x, y) in xs.iter().zip(ys) {
-        *y = layer.forward(x);
-    }
-}
-
 /// One sample through a layer's training passes: its output and the gradient of its input for
 /// output gradient `dy`, which the backward pass adds to `dx0` (so a test sees that it adds).
 /// Weight gradients are added into `grads`.

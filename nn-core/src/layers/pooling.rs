@@ -313,10 +313,6 @@ impl<
     type Kept = ();
     const KEPT: () = ();
 
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
-
     fn backward(
         &self,
         _level: Level,
@@ -395,10 +391,6 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Max> {
     type Kept = ();
     const KEPT: () = ();
 
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
-
     fn backward(
         &self,
         _level: Level,
@@ -441,10 +433,6 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Max> {
 impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Average> {
     type Kept = ();
     const KEPT: () = ();
-
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
 
     fn backward(
         &self,

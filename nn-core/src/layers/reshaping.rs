@@ -6,7 +6,7 @@
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
 use crate::tensor::{Tensor, grid, view};
-use crate::train::{Ctx, Train};
+use crate::train::Train;
 use core::marker::PhantomData;
 
 /// Declares a weightless layer type over `X` and `Y` with the given const parameters: its doc,
@@ -121,17 +121,6 @@ macro_rules! moves_pixels {
             type Kept = ();
             const KEPT: () = ();
 
-            fn forward_train(
-                &mut self,
-                _level: Level,
-                xs: &[X],
-                ys: &mut [Y],
-                _kept: &mut [()],
-                _ctx: &mut Ctx<'_>,
-            ) {
-                super::forward_each(self, xs, ys);
-            }
-
             fn backward(
                 &self,
                 _level: Level,
@@ -231,10 +220,6 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const P0: usize, const P1: usize,
     type Kept = ();
     const KEPT: () = ();
 
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
-
     fn backward(
         &self,
         _level: Level,
@@ -274,10 +259,6 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Layer for RepeatVector<X, Y> {
 impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for RepeatVector<X, Y> {
     type Kept = ();
     const KEPT: () = ();
-
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
-        super::forward_each(self, xs, ys);
-    }
 
     fn backward(
         &self,

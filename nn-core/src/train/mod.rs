@@ -56,7 +56,9 @@ pub trait Train: Layer + Sized {
     /// The forward pass in training mode: `ys[i]` from `xs[i]`, keeping in `kept[i]` what
     /// [`Train::backward`] needs. The slices have one length, the batch's; a layer computing
     /// batch statistics (BatchNormalization) takes them over the whole slice, and may update
-    /// its non-trained weights (moving averages), which is why it takes `&mut self`.
+    /// its non-trained weights (moving averages), which is why it takes `&mut self`. By default,
+    /// for a layer that keeps nothing, its inference pass on each sample.
+    #[inline(always)]
     fn forward_train(
         &mut self,
         level: Level,
@@ -64,7 +66,12 @@ pub trait Train: Layer + Sized {
         ys: &mut [Self::Output],
         kept: &mut [Self::Kept],
         ctx: &mut Ctx<'_>,
-    );
+    ) {
+        let _ = (kept, ctx);
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward_at(level, x);
+        }
+    }
 
     /// The backward pass: from `dys`, the gradient of the loss with respect to `ys` (scratch:
     /// the layer may overwrite it), **adds** the gradient with respect to each weight into
