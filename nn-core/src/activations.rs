@@ -380,27 +380,39 @@ impl ActivationMeta for Softmax {
 }
 
 impl ActivationFn for Softmax {
-    #[inline]
+    /// Each row shifted by its maximum, then every value exponentiated in one loop (a row of
+    /// ten classes is too short to vectorize on its own; a batch of them is not), then each
+    /// row divided by its sum. Inlined so that the loop compiles for the caller's level.
+    #[inline(always)]
     fn apply_rows<T: Float>(&self, x: &mut [T], last: usize) {
-        for x in x.chunks_exact_mut(last.max(1)) {
-            let max = max_of(x);
+        let last = last.max(1);
+        for row in x.chunks_exact_mut(last) {
+            let max = max_of(row);
+            for v in row.iter_mut() {
+                *v -= max;
+            }
+        }
+        let whole = x.len() / last * last;
+        for v in x[..whole].iter_mut() {
+            *v = v.fast_exp();
+        }
+        for row in x.chunks_exact_mut(last) {
             let mut sum = T::ZERO;
-            for v in x.iter_mut() {
-                *v = (*v - max).fast_exp();
+            for v in row.iter() {
                 sum += *v;
             }
             let inv = T::ONE / sum;
-            for v in x {
+            for v in row {
                 *v *= inv;
             }
         }
     }
 
     /// `dx = y ⊙ (dy - Σ dy ⊙ y)` on each row.
-    #[inline]
+    #[inline(always)]
     fn backward_rows<T: Float>(&self, _x: &[T], y: &[T], dy: &mut [T], last: usize) {
         for (y, d) in y.chunks_exact(last.max(1)).zip(dy.chunks_exact_mut(last.max(1))) {
-            let dot = y.iter().zip(d.iter()).fold(T::ZERO, |acc, (y, d)| acc + *y * *d);
+            let dot = crate::kernels::dot(y, d);
             for (d, y) in d.iter_mut().zip(y) {
                 *d = *y * (*d - dot);
             }

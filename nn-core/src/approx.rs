@@ -84,17 +84,22 @@ const fn odd_in_x(p: [f32; 7]) -> [f32; 14] {
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     let clamped = x.clamp(EXP_CLAMP.0, EXP_CLAMP.1);
-    let n = (clamped * LOG2E + ROUND) - ROUND;
+    let shifted = clamped * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = clamped - n * LN2.0 - n * LN2.1;
     let mut p = EXP_POLY[0];
     for k in &EXP_POLY[1..] {
         p = p * r + k;
     }
     let e = p * r * r + r + 1.0;
-    let n = n as i32;
+    // `shifted` lies in [2^23, 2^24), where the ulp is 1: its low mantissa bits hold `n` as an
+    // integer. Read from there, not through `n as i32`, whose saturation LLVM does not
+    // vectorize (a softmax spent most of its time converting lane by lane). NaN gives a
+    // meaningless `n`, discarded below; the arithmetic wraps rather than panics on it.
+    let n = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let half = n >> 1;
-    let scale = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
-    let y = e * scale(half) * scale(n - half);
+    let scale = |k: i32| f32::from_bits((k.wrapping_add(127) as u32) << 23);
+    let y = e * scale(half) * scale(n.wrapping_sub(half));
     if x > 88.722_84 {
         f32::INFINITY
     } else if x.is_nan() {

@@ -106,7 +106,7 @@ pub fn trainable_impl(
                 #backward
             }
 
-            fn zip_trained(&mut self, grads: &Self, f: &mut ::nn::train::Update<'_, #t>) {
+            fn zip_trained(&mut self, grads: &mut Self, f: &mut ::nn::train::Update<'_, #t>) {
                 #zip
             }
         }
@@ -416,12 +416,12 @@ impl Sweep<'_> {
             let name = &f.name;
             let nested = f
                 .nested
-                .then(|| quote!(::nn::train::Trainable::zip_trained(&mut self.#name, &grads.#name, f);));
+                .then(|| quote!(::nn::train::Trainable::zip_trained(&mut self.#name, &mut grads.#name, f);));
             f.leaves
                 .iter()
                 .map(|leaf| {
                     let (p, g) = (f.place_in(&this, leaf), f.place_in(&grads, leaf));
-                    quote!(::nn::train::zip_trained(&mut #p, &#g, f);)
+                    quote!(::nn::train::zip_trained(&mut #p, &mut #g, f);)
                 })
                 .chain(nested)
                 .collect::<Vec<_>>()

@@ -33,7 +33,7 @@ fn projected<M: Trainable<Scalar = f64>>(
 /// Which of the model's parameters (in `save_params` order) are trained.
 fn trained<M: Trainable<Scalar = f64> + Clone>(model: &M) -> Vec<bool> {
     let mut marked = model.clone();
-    marked.zip_trained(&M::zeros(), &mut |p, _| p.fill(f64::NAN));
+    marked.zip_trained(&mut M::zeros(), &mut |p, _| p.fill(f64::NAN));
     let mut params = vec![0.0; M::PARAMS];
     marked.save_params(&mut params).unwrap();
     params.iter().map(|p| p.is_nan()).collect()

@@ -1,14 +1,107 @@
-//! The batched dense product `Y = X · W + b`, the hot loop of a Dense layer over a batch.
+//! The batched product `C = start + A · B`: the hot loop of a Dense layer over a batch, of a
+//! convolution over its patches, and of both layers' backward passes.
 //!
-//! Shapes are row-major as Keras lays them out: `x` is `rows × k` (one sample per row), `w` is
-//! `k × n` (Keras's kernel), `y` is `rows × n`. Each output is `b[o]`, then `+ x[r][i]·w[i][o]`
-//! for `i` in order, at every level, so levels differ only by FMA rounding.
+//! Shapes are row-major as Keras lays them out: in the forward pass `x` is `rows × k` (one
+//! sample per row), `w` is `k × n` (Keras's kernel), `y` is `rows × n`. Each output is its
+//! start (`b[o]`, zero, or its own value), then `+ x[r][i]·w[i][o]` for `i` in order, at every
+//! level, so levels differ only by FMA rounding. [`Product`] also gives `A` arbitrary strides,
+//! so a backward pass multiplies by a transpose (`xᵀ · dy`) without writing it out.
 //!
 //! `f32` and `f64` have x86-64 kernels (AVX-512 and AVX2, in `super::x86`), for batches and for
 //! single samples; everything else runs the portable loop here.
 
 use super::Element;
 use super::cpu::Level;
+
+/// The shape and strides of a product `C = start + A · B`: `A` is `m × k` with `A[i][p]` at
+/// `a[i * a_row + p * a_col]`, `B` is `k × n` with row `p` at `b[p * ldb..]`, and `C` is
+/// `m × n` with row `i` at `c[i * ldc..]`.
+///
+/// ```
+/// use nn_core::kernels::{cpu, gemm::{self, Product, Start}};
+///
+/// // C += Aᵀ · B, with A = [[1, 2], [3, 4]] stored row-major: Aᵀ[i][p] = a[p * 2 + i].
+/// let (a, b) = ([1.0f32, 2.0, 3.0, 4.0], [1.0f32, 0.0, 0.0, 1.0]);
+/// let mut c = [10.0f32; 4];
+/// let p = Product { m: 2, k: 2, n: 2, a_row: 1, a_col: 2, ldb: 2, ldc: 2 };
+/// gemm::product(cpu::level(), &p, &a, &b, &mut c, Start::Add);
+/// assert_eq!(c, [11.0, 13.0, 12.0, 14.0]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Product {
+    /// Rows of `A` and `C`.
+    pub m: usize,
+    /// Columns of `A`, rows of `B`.
+    pub k: usize,
+    /// Columns of `B` and `C`.
+    pub n: usize,
+    /// How far apart consecutive rows of `A` start.
+    pub a_row: usize,
+    /// How far apart consecutive elements of a row of `A` are.
+    pub a_col: usize,
+    /// How far apart consecutive rows of `B` start.
+    pub ldb: usize,
+    /// How far apart consecutive rows of `C` start (at least `n`).
+    pub ldc: usize,
+}
+
+/// Where the outputs of a [`product`] start before `A · B` is added.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Start<'a, T> {
+    /// A bias of `n` values, the same for every row.
+    Bias(&'a [T]),
+    /// Zero: `C = A · B`.
+    Zero,
+    /// The outputs' own values: `C += A · B`.
+    Add,
+}
+
+impl<'a, T> Start<'a, T> {
+    /// A bias if there is one, else zero.
+    #[inline(always)]
+    pub fn bias(bias: Option<&'a [T]>) -> Self {
+        bias.map_or(Start::Zero, Start::Bias)
+    }
+}
+
+impl Product {
+    /// Whether operands of these lengths hold every element the product reads and writes (and
+    /// the product has anything to compute): the arithmetic is checked, so no stride can
+    /// wrap an index around.
+    pub fn fits(&self, a: usize, b: usize, c: usize, bias: Option<usize>) -> bool {
+        let last = |count: usize, step: usize| (count - 1).checked_mul(step);
+        if self.m == 0 || self.k == 0 || self.n == 0 || self.ldc < self.n || bias.is_some_and(|l| l < self.n)
+        {
+            return false;
+        }
+        let a_end =
+            last(self.m, self.a_row).zip(last(self.k, self.a_col)).and_then(|(r, c)| r.checked_add(c));
+        let b_end = last(self.k, self.ldb).and_then(|r| r.checked_add(self.n - 1));
+        let c_end = last(self.m, self.ldc).and_then(|r| r.checked_add(self.n - 1));
+        a_end.is_some_and(|e| e < a) && b_end.is_some_and(|e| e < b) && c_end.is_some_and(|e| e < c)
+    }
+
+    /// Row-major rows of `k` values `stride` apart times a row-major `k × n` matrix, into
+    /// row-major outputs: as many rows as `x` values and `y` values hold.
+    #[inline(always)]
+    fn rows(x: usize, stride: usize, y: usize, k: usize, n: usize) -> Self {
+        let m = if stride == 0 || n == 0 { 0 } else { rows_in(x, stride, k).min(y / n) };
+        Product { m, k, n, a_row: stride, a_col: 1, ldb: n, ldc: n }
+    }
+}
+
+/// `c = start + A · B` (see [`Product`]) with the kernel for `level`. Operands too short for
+/// `p` leave `c` untouched rather than read or write out of bounds.
+#[inline(always)]
+pub fn product<T: Element>(level: Level, p: &Product, a: &[T], b: &[T], c: &mut [T], start: Start<'_, T>) {
+    let bias = match start {
+        Start::Bias(b) => Some(b.len()),
+        _ => None,
+    };
+    if p.fits(a.len(), b.len(), c.len(), bias) && !T::product(level, p, a, b, c, start) {
+        portable(p, a, b, c, start);
+    }
+}
 
 /// `y = x · w + bias` over as many whole rows as `x` and `y` both hold, with the kernel for
 /// `level`. Slices too short for `k` and `n` leave `y` untouched rather than read out of bounds.
@@ -40,7 +133,7 @@ pub fn dense_one<T: Element>(
     n: usize,
     backwards: bool,
 ) {
-    if y.len() < n || bias.is_some_and(|b| b.len() < n) {
+    if y.len() < n || bias.is_some_and(|b| b.len() < n) || x.len() < k {
         return;
     }
     match bias {
@@ -48,7 +141,7 @@ pub fn dense_one<T: Element>(
         None => y[..n].fill(T::default()),
     }
     if !T::accumulate_one_ordered(level, x, w, y, k, n, backwards) {
-        portable(x, k, w, bias, y, k, n);
+        product(Level::Portable, &Product::rows(k, k, n, k, n), x, w, y, Start::Add);
     }
 }
 
@@ -56,6 +149,7 @@ pub fn dense_one<T: Element>(
 /// `x[r * stride..r * stride + k]`. A stride-1 convolution reads its patches this way straight
 /// from its input, with nothing gathered.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn dense_strided<T: Element>(
     level: Level,
     x: &[T],
@@ -66,12 +160,26 @@ pub fn dense_strided<T: Element>(
     k: usize,
     n: usize,
 ) {
-    if k == 0 || n == 0 || stride == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
-        return;
-    }
-    if !T::dense_rows(level, x, stride, w, bias, y, k, n) {
-        portable(x, stride, w, bias, y, k, n);
-    }
+    product(level, &Product::rows(x.len(), stride, y.len(), k, n), x, w, y, Start::bias(bias));
+}
+
+/// [`dense_strided`] with `T`'s register-blocked kernel for `level` only: `false`, touching
+/// nothing, where it has none (a layer then runs a loop of its own).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn dense_rows<T: Element>(
+    level: Level,
+    x: &[T],
+    stride: usize,
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    k: usize,
+    n: usize,
+) -> bool {
+    let p = Product::rows(x.len(), stride, y.len(), k, n);
+    p.fits(x.len(), w.len(), y.len(), bias.map(<[T]>::len))
+        && T::product(level, &p, x, w, y, Start::bias(bias))
 }
 
 /// How many rows of `k` values, `stride` apart, `x` holds whole.
@@ -80,47 +188,41 @@ fn rows_in(x: usize, stride: usize, k: usize) -> usize {
     if x < k { 0 } else { (x - k) / stride + 1 }
 }
 
-/// The kernels of an element type that has them on x86-64: `dense_rows` and `accumulate_one`
-/// for its `Float` impl.
+/// The kernels of an element type that has them on x86-64: `product` and `accumulate_one`
+/// for its `Element` impl.
 macro_rules! simd_kernels {
-    ($t:ty, $dense:ident, $one:ident) => {
-        /// The register-blocked batched product for `level` over as many whole rows as `x` and
-        /// `y` both hold. Returns `false`, touching nothing, where `level` has no kernel on this
-        /// CPU or the slices do not fit `k` and `n`.
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) fn $dense(
+    ($t:ty, $product:ident, $one:ident) => {
+        /// The register-blocked product for `level`, on operands [`Product::fits`] accepted.
+        /// Returns `false`, touching nothing, where `level` has no kernel on this CPU.
+        #[inline(always)]
+        pub(crate) fn $product(
             level: Level,
-            x: &[$t],
-            stride: usize,
-            w: &[$t],
-            bias: Option<&[$t]>,
-            y: &mut [$t],
-            k: usize,
-            n: usize,
+            p: &Product,
+            a: &[$t],
+            b: &[$t],
+            c: &mut [$t],
+            start: Start<'_, $t>,
         ) -> bool {
-            if k == 0 || n == 0 || stride == 0 || w.len() < k * n || bias.is_some_and(|b| b.len() < n) {
-                return false;
-            }
-            let rows = rows_in(x.len(), stride, k).min(y.len() / n);
             #[cfg(target_arch = "x86_64")]
             {
-                let bias = bias.map(<[$t]>::as_ptr);
+                use super::x86::Init;
+                let init = match start {
+                    Start::Bias(bias) => Init::Bias(bias.as_ptr()),
+                    Start::Zero => Init::Zero,
+                    Start::Add => Init::Add,
+                };
                 if level >= Level::Avx512 && super::cpu::supports(Level::Avx512) {
-                    // SAFETY: the CPU has AVX-512F; `rows`, `stride`, `k` and `n` fit the slices.
-                    unsafe {
-                        super::x86::gemm512(x.as_ptr(), stride, w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n)
-                    };
+                    // SAFETY: the CPU has AVX-512F; the caller checked that `p` fits the slices.
+                    unsafe { super::x86::gemm512(p, a.as_ptr(), b.as_ptr(), init, c.as_mut_ptr()) };
                     return true;
                 }
                 if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
                     // SAFETY: as above, with AVX2 and FMA.
-                    unsafe {
-                        super::x86::gemm256(x.as_ptr(), stride, w.as_ptr(), bias, y.as_mut_ptr(), rows, k, n)
-                    };
+                    unsafe { super::x86::gemm256(p, a.as_ptr(), b.as_ptr(), init, c.as_mut_ptr()) };
                     return true;
                 }
             }
-            let _ = (level, rows, bias);
+            let _ = (level, p, a, b, c, start);
             false
         }
 
@@ -165,29 +267,23 @@ macro_rules! simd_kernels {
     };
 }
 
-simd_kernels!(f32, dense_f32, accumulate_one_f32);
-simd_kernels!(f64, dense_f64, accumulate_one_f64);
+simd_kernels!(f32, product_f32, accumulate_one_f32);
+simd_kernels!(f64, product_f64, accumulate_one_f64);
 
-/// The portable kernel, for every element type and target.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn portable<T: Element>(
-    x: &[T],
-    stride: usize,
-    w: &[T],
-    bias: Option<&[T]>,
-    y: &mut [T],
-    k: usize,
-    n: usize,
-) {
-    let rows = rows_in(x.len(), stride, k);
-    for (r, yr) in y.chunks_exact_mut(n).take(rows).enumerate() {
-        match bias {
-            Some(b) => yr.copy_from_slice(&b[..n]),
-            None => yr.fill(T::default()),
+/// The portable kernel, for every element type and target, on operands [`Product::fits`]
+/// accepted.
+pub(crate) fn portable<T: Element>(p: &Product, a: &[T], b: &[T], c: &mut [T], start: Start<'_, T>) {
+    for i in 0..p.m {
+        let row = &mut c[i * p.ldc..i * p.ldc + p.n];
+        match start {
+            Start::Bias(bias) => row.copy_from_slice(&bias[..p.n]),
+            Start::Zero => row.fill(T::default()),
+            Start::Add => {}
         }
-        for (xi, wr) in x[r * stride..r * stride + k].iter().zip(w.chunks_exact(n)) {
-            for (a, wv) in yr.iter_mut().zip(wr) {
-                *a += *xi * *wv;
+        for q in 0..p.k {
+            let x = a[i * p.a_row + q * p.a_col];
+            for (acc, w) in row.iter_mut().zip(&b[q * p.ldb..q * p.ldb + p.n]) {
+                *acc += x * *w;
             }
         }
     }
@@ -253,7 +349,8 @@ mod tests {
         ] {
             let (x, w, b) = (fill::<T>(rows * k, 1), fill::<T>(k * n, 2), fill::<T>(n, 3));
             let mut want = [T::ZERO; 4096];
-            portable(&x[..rows * k], k, &w[..k * n], Some(&b[..n]), &mut want[..rows * n], k, n);
+            let p = Product::rows(rows * k, k, rows * n, k, n);
+            portable(&p, &x[..rows * k], &w[..k * n], &mut want[..rows * n], Start::Bias(&b[..n]));
             for level in [Level::Portable, Level::Avx2, Level::Avx512] {
                 if !cpu::supports(level) {
                     continue;
@@ -308,6 +405,56 @@ mod tests {
                 assert_eq!(got[rows * n], 7.0, "{level:?} read a row past the input");
             }
         }
+    }
+
+    /// `A` read through a transpose's strides, added into `C` with a row stride past `n`: every
+    /// level computes what the plain triple loop does, and writes nothing between the rows.
+    fn strided_products_add_as_the_loop_does<T: Float>() {
+        for &(m, k, n) in &[(40, 32, 64), (13, 7, 33), (1, 5, 17), (30, 1, 10), (9, 24, 2)] {
+            let ldc = n + 3;
+            // A is the transpose of a row-major `k × m` matrix: A[i][p] = x[p * m + i].
+            let (x, b) = (fill::<T>(k * m, 7), fill::<T>(k * n, 8));
+            let start = fill::<T>(m * ldc, 9);
+            let mut want = start;
+            for i in 0..m {
+                for j in 0..n {
+                    for q in 0..k {
+                        want[i * ldc + j] += x[q * m + i] * b[q * n + j];
+                    }
+                }
+            }
+            let p = Product { m, k, n, a_row: 1, a_col: m, ldb: n, ldc };
+            for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+                if !cpu::supports(level) {
+                    continue;
+                }
+                let mut got = start;
+                product(level, &p, &x[..k * m], &b[..k * n], &mut got[..m * ldc], Start::Add);
+                for i in 0..m * ldc {
+                    let tol = T::of(1e-5) * want[i].abs().max(T::ONE);
+                    assert!((got[i] - want[i]).abs() <= tol, "{level:?} {m}x{k}x{n} [{i}]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strided_products_add_as_the_loop_does_f32() {
+        strided_products_add_as_the_loop_does::<f32>();
+    }
+
+    #[test]
+    fn strided_products_add_as_the_loop_does_f64() {
+        strided_products_add_as_the_loop_does::<f64>();
+    }
+
+    #[test]
+    fn strides_that_overflow_do_not_fit() {
+        let p = Product { m: 2, k: 2, n: 1, a_row: usize::MAX, a_col: 1, ldb: 1, ldc: 1 };
+        assert!(!p.fits(usize::MAX, 4, 4, None));
+        let mut c = [5.0f32; 2];
+        product(cpu::level(), &p, &[1.0; 4], &[1.0; 2], &mut c, Start::Add);
+        assert_eq!(c, [5.0; 2]);
     }
 
     #[test]

@@ -32,18 +32,15 @@ pub trait Element:
     + core::ops::AddAssign
     + sealed::Sealed
 {
-    /// The batched dense product with this type's register-blocked kernel for `level`, or
-    /// `false` where it has none; see [`gemm::dense_strided`].
-    #[allow(clippy::too_many_arguments)]
-    fn dense_rows(
+    /// The batched product with this type's register-blocked kernel for `level`, on operands
+    /// [`gemm::Product::fits`] accepted, or `false` where it has none; see [`gemm::product`].
+    fn product(
         level: Level,
-        x: &[Self],
-        stride: usize,
-        w: &[Self],
-        bias: Option<&[Self]>,
-        y: &mut [Self],
-        k: usize,
-        n: usize,
+        p: &gemm::Product,
+        a: &[Self],
+        b: &[Self],
+        c: &mut [Self],
+        start: gemm::Start<'_, Self>,
     ) -> bool;
 
     /// `y += x · w` for one sample with this type's kernel for `level`, or `false` where it has
@@ -85,17 +82,15 @@ pub trait Element:
 
 impl Element for f32 {
     #[inline(always)]
-    fn dense_rows(
+    fn product(
         level: Level,
-        x: &[f32],
-        stride: usize,
-        w: &[f32],
-        bias: Option<&[f32]>,
-        y: &mut [f32],
-        k: usize,
-        n: usize,
+        p: &gemm::Product,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        start: gemm::Start<'_, f32>,
     ) -> bool {
-        gemm::dense_f32(level, x, stride, w, bias, y, k, n)
+        gemm::product_f32(level, p, a, b, c, start)
     }
     #[inline(always)]
     fn accumulate_one_ordered(
@@ -124,17 +119,15 @@ impl Element for f32 {
 
 impl Element for f64 {
     #[inline(always)]
-    fn dense_rows(
+    fn product(
         level: Level,
-        x: &[f64],
-        stride: usize,
-        w: &[f64],
-        bias: Option<&[f64]>,
-        y: &mut [f64],
-        k: usize,
-        n: usize,
+        p: &gemm::Product,
+        a: &[f64],
+        b: &[f64],
+        c: &mut [f64],
+        start: gemm::Start<'_, f64>,
     ) -> bool {
-        gemm::dense_f64(level, x, stride, w, bias, y, k, n)
+        gemm::product_f64(level, p, a, b, c, start)
     }
     #[inline(always)]
     fn accumulate_one_ordered(
@@ -148,6 +141,27 @@ impl Element for f64 {
     ) -> bool {
         gemm::accumulate_one_f64(level, x, w, y, k, n, backwards)
     }
+}
+
+/// `a · b` in eight running sums, which LLVM keeps in one vector register: one running sum
+/// waits on every add, and a loop around it vectorizes across its calls instead, gathering
+/// (a softmax's backward pass over rows of ten did).
+#[inline(always)]
+pub(crate) fn dot<T: Element>(a: &[T], b: &[T]) -> T {
+    let zero = T::default();
+    let mut sums = [zero; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    let mut tail = zero;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += *x * *y;
+    }
+    ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7])) + tail
 }
 
 /// A value aligned to a cache line. The batch pass keeps its stack buffers in these, so that a

@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::gates::Gates;
+use super::gemm::Product;
 use core::arch::x86_64::*;
 
 /// One SIMD register of `T`s, as the kernels use it. Each method is one or two intrinsics of
@@ -126,45 +127,54 @@ vector!(F64x4(__m256d) of f64, lanes: 4, wide: false, mask: __m256i,
     load_masked: |p, m| _mm256_maskload_pd(p, m), store: _mm256_storeu_pd,
     store_masked: |p, m, v| _mm256_maskstore_pd(p, m, v.0), fmadd: _mm256_fmadd_pd, add: _mm256_add_pd);
 
-/// The batched product `y = x · w + bias` (`x` holds `rows` rows of `k` values, each `stride`
-/// after the last, `w` `k × n`, `bias` `n` and `y` `rows × n` values), in tiles two registers wide and up to 12 samples high in 512-bit
-/// registers (24 accumulators of 32, each kernel load feeding 24 FMAs; 14 rows measured slower:
-/// the compiler spills), 6 in 256-bit ones (12 of 16).
+/// Where the accumulators of a tile of [`gemm`] start, as raw pointers: [`Start`] once its
+/// slices were checked.
+#[derive(Clone, Copy)]
+pub(crate) enum Init<T> {
+    /// A bias of `n` values, the same for every row.
+    Bias(*const T),
+    /// Zero.
+    Zero,
+    /// The outputs' own values: the product adds into them.
+    Add,
+}
+
+/// The batched product `C = init + A · B` of a [`Product`]'s shape and strides (`A[i][p]` at
+/// `a[i * a_row + p * a_col]`, row `p` of `B` at `b[p * ldb]`, row `i` of `C` at
+/// `c[i * ldc]`), in tiles two registers wide and up to 12 rows high in 512-bit registers (24
+/// accumulators of 32, each load of `B` feeding 24 FMAs; 14 rows measured slower: the
+/// compiler spills), 6 in 256-bit ones (12 of 16). `A`'s elements are broadcast one at a
+/// time, so its strides are free: a backward pass multiplies by `xᵀ` without transposing `x`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm<V: Vector>(
-    x: *const V::T,
-    stride: usize,
-    w: *const V::T,
-    bias: Option<*const V::T>,
-    y: *mut V::T,
-    rows: usize,
-    k: usize,
-    n: usize,
-) {
+unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Init<V::T>, c: *mut V::T) {
     let mr_max = if V::WIDE { 12 } else { 6 };
     let mut o = 0;
-    while o < n {
-        let width = (n - o).min(2 * V::LANES);
+    while o < p.n {
+        let width = (p.n - o).min(2 * V::LANES);
         let mut r = 0;
-        while r < rows {
-            let mr = balanced(rows - r, mr_max);
-            // SAFETY: `r + mr <= rows` and `o + width <= n`: in bounds of every slice.
+        while r < p.m {
+            let mr = balanced(p.m - r, mr_max);
+            // SAFETY: `r + mr <= m` and `o + width <= n`: in bounds of every operand.
             unsafe {
-                let (x, w, y, bias) = (x.add(r * stride), w.add(o), y.add(r * n + o), bias.map(|b| b.add(o)));
+                let (a, b, c) = (a.add(r * p.a_row), b.add(o), c.add(r * p.ldc + o));
+                let init = match init {
+                    Init::Bias(bias) => Init::Bias(bias.add(o)),
+                    other => other,
+                };
+                let t = Tile { a, b, c, init, width };
                 match mr {
-                    12 => tile::<V, 12>(x, stride, w, bias, y, k, n, width),
-                    11 => tile::<V, 11>(x, stride, w, bias, y, k, n, width),
-                    10 => tile::<V, 10>(x, stride, w, bias, y, k, n, width),
-                    9 => tile::<V, 9>(x, stride, w, bias, y, k, n, width),
-                    8 => tile::<V, 8>(x, stride, w, bias, y, k, n, width),
-                    7 => tile::<V, 7>(x, stride, w, bias, y, k, n, width),
-                    6 => tile::<V, 6>(x, stride, w, bias, y, k, n, width),
-                    5 => tile::<V, 5>(x, stride, w, bias, y, k, n, width),
-                    4 => tile::<V, 4>(x, stride, w, bias, y, k, n, width),
-                    3 => tile::<V, 3>(x, stride, w, bias, y, k, n, width),
-                    2 => tile::<V, 2>(x, stride, w, bias, y, k, n, width),
-                    _ => tile::<V, 1>(x, stride, w, bias, y, k, n, width),
+                    12 => tile::<V, 12>(p, t),
+                    11 => tile::<V, 11>(p, t),
+                    10 => tile::<V, 10>(p, t),
+                    9 => tile::<V, 9>(p, t),
+                    8 => tile::<V, 8>(p, t),
+                    7 => tile::<V, 7>(p, t),
+                    6 => tile::<V, 6>(p, t),
+                    5 => tile::<V, 5>(p, t),
+                    4 => tile::<V, 4>(p, t),
+                    3 => tile::<V, 3>(p, t),
+                    2 => tile::<V, 2>(p, t),
+                    _ => tile::<V, 1>(p, t),
                 }
             }
             r += mr;
@@ -182,57 +192,68 @@ fn balanced(rows: usize, max: usize) -> usize {
     rows.div_ceil(tiles)
 }
 
-/// One tile of [`gemm`]: `MR` samples × `width` outputs (at most two registers).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn tile<V: Vector, const MR: usize>(
-    x: *const V::T,
-    stride: usize,
-    w: *const V::T,
-    bias: Option<*const V::T>,
-    y: *mut V::T,
-    k: usize,
-    n: usize,
+/// Where one tile of [`gemm`] reads and writes: its first row of `A`, its first columns of
+/// `B` and `C`, how its accumulators start, and how many columns (at most two registers).
+#[derive(Clone, Copy)]
+struct Tile<T> {
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    init: Init<T>,
     width: usize,
-) {
+}
+
+/// One tile of [`gemm`]: `MR` rows × `width` columns.
+#[inline(always)]
+unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
     let lanes = V::LANES;
-    let two = width > lanes;
-    // SAFETY: the caller keeps `MR` rows of `k` in `x` (`stride` apart), `k` rows of `n` in
-    // `w` and `MR` of `n`
-    // in `y`, `width` columns of each from here; masks keep every access within `width`.
+    let two = t.width > lanes;
+    let (a, b, c) = (t.a, t.b, t.c);
+    // SAFETY: the caller keeps `MR` rows of `A`, `k` rows of `B` and `MR` rows of `C` at
+    // these strides, `width` columns of each from here; masks keep every access within
+    // `width`.
     unsafe {
-        let (m0, m1) = (V::mask(width.min(lanes)), V::mask(width.saturating_sub(lanes)));
-        let (b0, b1) = match bias {
-            Some(b) => {
-                (V::load_masked(b, m0), if two { V::load_masked(b.add(lanes), m1) } else { V::zero() })
+        let (m0, m1) = (V::mask(t.width.min(lanes)), V::mask(t.width.saturating_sub(lanes)));
+        let second = |v: *const V::T| if two { V::load_masked(v.add(lanes), m1) } else { V::zero() };
+        let (mut acc0, mut acc1) = ([V::zero(); MR], [V::zero(); MR]);
+        match t.init {
+            Init::Bias(bias) => {
+                acc0 = [V::load_masked(bias, m0); MR];
+                acc1 = [second(bias); MR];
             }
-            None => (V::zero(), V::zero()),
-        };
-        let mut acc0 = [b0; MR];
-        let mut acc1 = [b1; MR];
-        if two {
-            for i in 0..k {
-                let w0 = V::load(w.add(i * n));
-                let w1 = V::load_masked(w.add(i * n + lanes), m1);
+            Init::Zero => {}
+            Init::Add => {
                 for r in 0..MR {
-                    let a = V::splat(x.add(r * stride + i));
-                    acc0[r] = V::fmadd(a, w0, acc0[r]);
-                    acc1[r] = V::fmadd(a, w1, acc1[r]);
+                    acc0[r] = V::load_masked(c.add(r * p.ldc), m0);
+                    acc1[r] = second(c.add(r * p.ldc));
+                }
+            }
+        }
+        if two {
+            for i in 0..p.k {
+                let w0 = V::load(b.add(i * p.ldb));
+                let w1 = V::load_masked(b.add(i * p.ldb + lanes), m1);
+                let ai = a.add(i * p.a_col);
+                for r in 0..MR {
+                    let x = V::splat(ai.add(r * p.a_row));
+                    acc0[r] = V::fmadd(x, w0, acc0[r]);
+                    acc1[r] = V::fmadd(x, w1, acc1[r]);
                 }
             }
         } else {
             // A tile one register wide or less: half the multiplies.
-            for i in 0..k {
-                let w0 = V::load_masked(w.add(i * n), m0);
+            for i in 0..p.k {
+                let w0 = V::load_masked(b.add(i * p.ldb), m0);
+                let ai = a.add(i * p.a_col);
                 for r in 0..MR {
-                    acc0[r] = V::fmadd(V::splat(x.add(r * stride + i)), w0, acc0[r]);
+                    acc0[r] = V::fmadd(V::splat(ai.add(r * p.a_row)), w0, acc0[r]);
                 }
             }
         }
         for r in 0..MR {
-            V::store_masked(y.add(r * n), m0, acc0[r]);
+            V::store_masked(c.add(r * p.ldc), m0, acc0[r]);
             if two {
-                V::store_masked(y.add(r * n + lanes), m1, acc1[r]);
+                V::store_masked(c.add(r * p.ldc + lanes), m1, acc1[r]);
             }
         }
     }
@@ -398,42 +419,21 @@ impl Simd for f64 {
 /// [`gemm`] in AVX-512 registers.
 ///
 /// # Safety
-/// AVX-512F must be available; `x` holds `rows` rows of `k` values, `stride` apart, `w` `k × n`,
-/// `bias` `n` and `y` `rows × n` values.
+/// AVX-512F must be available; the operands hold every element `p` reads and writes.
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm512<T: Simd>(
-    x: *const T,
-    stride: usize,
-    w: *const T,
-    bias: Option<*const T>,
-    y: *mut T,
-    rows: usize,
-    k: usize,
-    n: usize,
-) {
+pub(crate) unsafe fn gemm512<T: Simd>(p: &Product, a: *const T, b: *const T, init: Init<T>, c: *mut T) {
     // SAFETY: passed on from the caller.
-    unsafe { gemm::<T::Zmm>(x, stride, w, bias, y, rows, k, n) }
+    unsafe { gemm::<T::Zmm>(p, a, b, init, c) }
 }
 
 /// [`gemm`] in AVX2 registers.
 ///
 /// # Safety
-/// AVX2 and FMA must be available; sizes as for [`gemm512`].
+/// AVX2 and FMA must be available; operands as for [`gemm512`].
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm256<T: Simd>(
-    x: *const T,
-    stride: usize,
-    w: *const T,
-    bias: Option<*const T>,
-    y: *mut T,
-    rows: usize,
-    k: usize,
-    n: usize,
-) {
+pub(crate) unsafe fn gemm256<T: Simd>(p: &Product, a: *const T, b: *const T, init: Init<T>, c: *mut T) {
     // SAFETY: passed on from the caller.
-    unsafe { gemm::<T::Ymm>(x, stride, w, bias, y, rows, k, n) }
+    unsafe { gemm::<T::Ymm>(p, a, b, init, c) }
 }
 
 /// [`gemv`] in AVX-512 registers.

@@ -98,7 +98,16 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         let rows = xs.len().min(ys.len());
         let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
         let (xs, ys) = (&xs[..rows], &mut ys[..rows]);
-        if T::dense_rows(level, flat(xs), IN, self.kernel.as_slice(), bias, flat_mut(ys), IN, OUT) {
+        if crate::kernels::gemm::dense_rows(
+            level,
+            flat(xs),
+            IN,
+            self.kernel.as_slice(),
+            bias,
+            flat_mut(ys),
+            IN,
+            OUT,
+        ) {
             for y in ys {
                 self.activation.apply(y);
             }
@@ -258,16 +267,27 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     ) {
         let (xs, zs) = (cast_slice::<_, SVector<T, IN>>(xs), cast_slice_mut::<_, SVector<T, OUT>>(kept));
         let bias = if USE_BIAS { Some(self.bias.as_slice()) } else { None };
-        if !T::dense_rows(level, flat(xs), IN, self.kernel.as_slice(), bias, flat_mut(zs), IN, OUT) {
+        if !crate::kernels::gemm::dense_rows(
+            level,
+            flat(xs),
+            IN,
+            self.kernel.as_slice(),
+            bias,
+            flat_mut(zs),
+            IN,
+            OUT,
+        ) {
             for (x, z) in xs.iter().zip(zs.iter_mut()) {
                 *z = if USE_BIAS { self.bias } else { SVector::zeros() };
                 self.accumulate(level, x, z);
             }
         }
-        for (y, z) in ys.iter_mut().zip(kept.iter()) {
-            *y = *z;
-            self.activation.apply(y);
-        }
+        // The activation over the whole batch at once: a softmax then exponentiates every
+        // row in one vectorized loop.
+        let rows = ys.len().min(kept.len());
+        let ys = crate::tensor::flatten_mut(&mut ys[..rows]);
+        ys.copy_from_slice(crate::tensor::flatten(&kept[..rows]));
+        self.activation.apply_rows(ys, OUT);
     }
 
     #[inline(always)]
@@ -291,33 +311,26 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             None => (None, None),
         };
         if let Some(bias) = bias.filter(|_| USE_BIAS) {
-            let bias: &mut [T; OUT] = &mut bias.data.0[0];
+            // Summed in a local array, which stays in registers: summed in place, every row
+            // waited on the store of the last.
+            let mut sum = bias.data.0[0];
             for dz in dzs {
-                for (b, d) in bias.iter_mut().zip(dz) {
+                for (b, d) in sum.iter_mut().zip(dz) {
                     *b += *d;
                 }
             }
+            bias.data.0[0] = sum;
         }
         // The rows as a product's: the batched kernels compute `xᵀ · dz` and `dz · kernelᵀ`.
-        let dz = dzs.as_flattened();
-        let gather = |q: usize, row: &mut [[[T; IN]; 1]; 1]| row[0][0] = xs[q].data.0[0];
-        let scatter = dxs.as_deref_mut().map(|dxs| {
-            let dxs = cast_slice_mut::<_, SVector<T, IN>>(dxs);
-            move |q: usize, row: &[[[T; IN]; 1]; 1]| {
-                for (d, g) in dxs[q].iter_mut().zip(&row[0][0]) {
-                    *d += *g;
-                }
-            }
-        });
-        let wide = !super::product::product_backward::<T, 24, 1, 1, IN, OUT>(
+        let done = super::product::rows_backward::<T, IN, OUT>(
             level,
-            dz,
+            flat(xs),
+            dzs.as_flattened(),
             self.kernel.as_slice(),
             kernel.as_deref_mut(),
-            gather,
-            scatter,
+            dxs.as_deref_mut().map(|d| flat_mut(cast_slice_mut::<_, SVector<T, IN>>(d))),
         );
-        if wide {
+        if !done {
             self.backward_rows(xs, dzs, dxs, kernel);
         }
     }
@@ -356,7 +369,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             let kernel: &[[T; OUT]; IN] = &self.kernel.data.0;
             for (dx, dz) in cast_slice_mut::<_, SVector<T, IN>>(dxs).iter_mut().zip(dzs) {
                 for (d, row) in dx.as_mut_slice().iter_mut().zip(kernel) {
-                    *d += dot(row, dz);
+                    *d += crate::kernels::dot(row, dz);
                 }
             }
         }
@@ -369,24 +382,6 @@ fn rows_of<T, const N: usize>(v: &[SVector<T, N>]) -> &[[T; N]] {
     // SAFETY: `SVector<T, N>` is a `repr(C)` matrix over `ArrayStorage<T, N, 1>`, a
     // `repr(transparent)` `[[T; N]; 1]`: exactly a `[T; N]`.
     unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<[T; N]>(), v.len()) }
-}
-
-/// `a · b` in eight running sums, which LLVM keeps in one vector register.
-#[inline(always)]
-fn dot<T: Float>(a: &[T], b: &[T]) -> T {
-    let mut sums = [T::ZERO; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            sums[k] += x[k] * y[k];
-        }
-    }
-    let mut tail = T::ZERO;
-    for (x, y) in ra.iter().zip(rb) {
-        tail += *x * *y;
-    }
-    ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7])) + tail
 }
 
 // SAFETY: the fields are float matrices and an activation that is itself `Zeroable`.

@@ -218,7 +218,7 @@ struct Staging<M: Trainable> {
     xs: Vec<M::Input>,
     /// Per output, the batch's targets, flat.
     targets: Vec<Vec<M::Scalar>>,
-    /// Per output, the loss's gradient for one sample.
+    /// The loss's gradient for the batch, one output at a time.
     grad: Vec<M::Scalar>,
     /// The batch's outputs in inference mode (`test_on_batch`).
     ys: Vec<M::Output>,
@@ -279,8 +279,6 @@ pub struct Trainer<'m, M: Trainable, O> {
     pub(super) rng: Rng,
     staging: Option<Staging<M>>,
     tracker: Tracker<M::Scalar>,
-    /// The largest trained tensor, for the optimizer's scratch copy of its gradient.
-    max_tensor: usize,
 }
 
 impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
@@ -315,9 +313,7 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         let mut grads = crate::boxed::zeroed_box::<M>();
         grads.configure();
         let slots = optimizer.slots();
-        let mut max_tensor = 0;
-        model.zip_trained(&grads, &mut |p, _| {
-            max_tensor = max_tensor.max(p.len());
+        model.zip_trained(&mut grads, &mut |p, _| {
             let start = state.len();
             state.resize(start + slots * p.len(), M::Scalar::ZERO);
             optimizer.init_state(&mut state[start..]);
@@ -338,7 +334,6 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
             rng: Rng::new(0),
             staging: None,
             tracker,
-            max_tensor,
         })
     }
 
@@ -423,8 +418,7 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         let staging = match &mut self.staging {
             Some(s) if s.capacity >= n => s,
             _ => {
-                let max_tensor = self.max_tensor;
-                self.staging = Some(Staging::new(heads, n, max_tensor));
+                self.staging = Some(Staging::new(heads, n));
                 self.staging.as_mut().expect("staged above")
             }
         };
@@ -446,8 +440,8 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
 }
 
 impl<M: Trainable> Staging<M> {
-    fn new(heads: &[Head], n: usize, max_tensor: usize) -> Self {
-        let widest = heads.iter().map(|h| h.len).max().unwrap_or(0).max(max_tensor);
+    fn new(heads: &[Head], n: usize) -> Self {
+        let widest = heads.iter().map(|h| h.len).max().unwrap_or(0) * n;
         Staging {
             capacity: n,
             buffers: M::buffers(n),
@@ -476,19 +470,23 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         for (k, head) in self.heads.iter().enumerate() {
             let positions = (head.len / head.last.max(1)).max(1);
             let scale = M::Scalar::of(head.weight) / M::Scalar::of((n * positions) as f64);
-            let mut sum = M::Scalar::ZERO;
-            for s in 0..n {
-                let y_true = &staging.targets[k][s * head.target_len..(s + 1) * head.target_len];
-                let y_pred = &M::output(&staging.buffers, k, n)[s * head.len..(s + 1) * head.len];
-                let grad = &mut staging.grad[..head.len];
-                sum += head.loss.forward_backward(y_true, y_pred, head.last, Some((grad, scale)));
-                for (m, metric) in self.tracker.metrics[k].iter_mut().zip(&head.metrics) {
-                    m.update(metric.sample_value(y_true, y_pred, head.last), 1);
+            // The whole batch in one call: the loss sums its rows in order, as sample after
+            // sample would.
+            let (len, target_len) = (n * head.len, head.target_len);
+            let y_true = &staging.targets[k][..n * target_len];
+            let y_pred = &M::output(&staging.buffers, k, n)[..len];
+            let grad = &mut staging.grad[..len];
+            let sum = head.loss.forward_backward(y_true, y_pred, head.last, Some((&mut *grad, scale)));
+            for (m, metric) in self.tracker.metrics[k].iter_mut().zip(&head.metrics) {
+                let samples =
+                    y_true.chunks_exact(target_len.max(1)).zip(y_pred.chunks_exact(head.len.max(1)));
+                for (t, p) in samples {
+                    m.update(metric.sample_value(t, p, head.last), 1);
                 }
-                let dy = &mut M::output_grad(&mut staging.buffers, k, n)[s * head.len..(s + 1) * head.len];
-                for (d, g) in dy.iter_mut().zip(grad.iter()) {
-                    *d += *g;
-                }
+            }
+            let dy = &mut M::output_grad(&mut staging.buffers, k, n)[..len];
+            for (d, g) in dy.iter_mut().zip(grad.iter()) {
+                *d += *g;
             }
             let loss = sum / M::Scalar::of((n * positions) as f64);
             self.tracker.output_losses[k].update(loss * M::Scalar::of(n as f64), n);
@@ -510,21 +508,18 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         // The global norm costs a pass over every gradient: only `global_clipnorm` reads it.
         let mut norm_sq = M::Scalar::ZERO;
         if self.optimizer.common().global_clipnorm.is_some() {
-            self.model.zip_trained(&self.grads, &mut |_, g| norm_sq += optimizer::squared_norm(g));
+            self.model.zip_trained(&mut self.grads, &mut |_, g| norm_sq += optimizer::squared_norm(g));
         }
         let scalars = optimizer::begin_step(&self.optimizer, self.iteration, norm_sq);
         let (opt, iteration, slots) = (&self.optimizer, self.iteration, self.optimizer.slots());
         let mut state = &mut self.state[..];
-        let scratch = &mut self.staging.as_mut().expect("staged").grad;
         let update: &mut Update<'_, M::Scalar> = &mut |p, g| {
             let (mine, rest) = core::mem::take(&mut state).split_at_mut(slots * p.len());
             state = rest;
-            // `apply` clips in place; the gradients stay as the sweep left them.
-            let grad = &mut scratch[..g.len()];
-            grad.copy_from_slice(g);
-            optimizer::apply(opt, &scalars, iteration, p, grad, mine);
+            // `apply` clips the gradient in place.
+            optimizer::apply(opt, &scalars, iteration, p, g, mine);
         };
-        self.model.zip_trained(&self.grads, update);
+        self.model.zip_trained(&mut self.grads, update);
         self.iteration += 1;
     }
 }

@@ -491,27 +491,36 @@ fn crossentropy_row<T: Float>(
         for &x in p {
             total += x;
         }
+        // A zero target adds nothing to the sum and its probability gets only the sum's
+        // cotangent: no logarithm, no division (a one-hot row of ten classes needs one of each).
         match g {
             None => {
                 for (i, &x) in p.iter().enumerate() {
-                    sum += target(i) * clip(x / total, lo, hi).0.ln();
+                    let t = target(i);
+                    if t != T::ZERO {
+                        sum += t * clip(x / total, lo, hi).0.ln();
+                    }
                 }
             }
             Some(g) => {
-                // First the cotangent of each normalised probability (kept in `g`) and of the
-                // sum (the quotient's denominator), then each prediction gets both.
+                // First the cotangent of each normalised probability (kept in `g`, over the
+                // sum) and of the sum (the quotient's denominator), then each prediction gets
+                // both.
                 let inv_total_sq = T::ONE / (total * total);
                 let mut ct_total = T::ZERO;
                 for (i, (g, &x)) in g.iter_mut().zip(p).enumerate() {
                     let t = target(i);
-                    let (c, pass) = clip(x / total, lo, hi);
-                    sum += t * c.ln();
-                    let ct_p = -ct * t / c * pass;
-                    ct_total += -(ct_p * inv_total_sq * x);
-                    *g = ct_p;
+                    *g = T::ZERO;
+                    if t != T::ZERO {
+                        let (c, pass) = clip(x / total, lo, hi);
+                        sum += t * c.ln();
+                        let ct_p = -ct * t / c * pass;
+                        ct_total += -(ct_p * inv_total_sq * x);
+                        *g = ct_p / total;
+                    }
                 }
                 for g in g.iter_mut() {
-                    *g = *g / total + ct_total;
+                    *g += ct_total;
                 }
             }
         }

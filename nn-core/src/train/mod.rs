@@ -90,13 +90,14 @@ pub trait Train: Layer + Sized {
     );
 }
 
-/// What an optimizer does to one weight tensor: `f(param, grad)`.
-pub type Update<'a, T> = dyn FnMut(&mut [T], &[T]) + 'a;
+/// What an optimizer does to one weight tensor: `f(param, grad)`. The gradient is writable so
+/// that clipping happens in place; the next step zeroes it anyway.
+pub type Update<'a, T> = dyn FnMut(&mut [T], &mut [T]) + 'a;
 
 /// Calls `f(param, grad)` for each of `layer`'s trained weight tensors, in `visit_weights`
 /// order, with the matching tensor of `grads` (the tensors after the first
 /// `PARAMS - NON_TRAINABLE` values, BatchNormalization's moving statistics, are not trained).
-pub fn zip_trained<L: Layer>(layer: &mut L, grads: &L, f: &mut Update<'_, L::Scalar>) {
+pub fn zip_trained<L: Layer>(layer: &mut L, grads: &mut L, f: &mut Update<'_, L::Scalar>) {
     let trained = L::PARAMS - L::NON_TRAINABLE;
     let (mut index, mut seen) = (0usize, 0usize);
     layer.visit_weights_mut(&mut |w| {
@@ -104,7 +105,7 @@ pub fn zip_trained<L: Layer>(layer: &mut L, grads: &L, f: &mut Update<'_, L::Sca
             // Tensors are few (at most a handful a layer): finding the k-th of `grads` by
             // visiting it again costs nothing next to the update.
             let mut k = 0;
-            grads.visit_weights(&mut |g| {
+            grads.visit_weights_mut(&mut |g| {
                 if k == index {
                     f(w.data, g.data);
                 }
@@ -153,7 +154,7 @@ pub trait Trainable: crate::Model {
 
     /// Calls `f(param, grad)` for every trained weight tensor, in `visit_weights` order,
     /// skipping frozen layers and weights that are not trained.
-    fn zip_trained(&mut self, grads: &Self, f: &mut Update<'_, Self::Scalar>);
+    fn zip_trained(&mut self, grads: &mut Self, f: &mut Update<'_, Self::Scalar>);
 
     /// The bytes one sample takes in [`Trainable::Buffers`]: the values a step keeps and their
     /// gradients.
