@@ -844,6 +844,9 @@ impl<
     type Kept = Y;
     const KEPT: Y = Y::ZEROS;
 
+    // Both passes inline into each level's copy of the model's, so that the activation's
+    // loops and the patches' gathers compile for that level, as the inference pass does.
+    #[inline(always)]
     fn forward_train(
         &mut self,
         level: Level,
@@ -860,6 +863,7 @@ impl<
         }
     }
 
+    #[inline(always)]
     fn backward(
         &self,
         level: Level,

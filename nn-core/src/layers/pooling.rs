@@ -200,22 +200,28 @@ impl<
     const PW: usize,
 > Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
 {
-    /// Calls `f(at, corner, rows, cols)` for every output pixel: `at` is the index of its first
-    /// channel in the output, `corner` where its window's first tap falls on the padded input
+    /// Every output pixel as `(at, corner, rows, cols)`: `at` is the index of its first channel
+    /// in the output, `corner` where its window's first tap falls on the padded input
     /// (`[oy · SH, ox · SW]`), `rows` and `cols` the input rows and columns under the window.
+    /// An iterator rather than a callback, so that each caller's loop body inlines into the
+    /// level's pass (a callback stayed a call, compiled for no level).
     #[inline(always)]
-    fn windows(mut f: impl FnMut(usize, [usize; 2], Range<usize>, Range<usize>)) {
+    fn windows() -> impl Iterator<Item = (usize, [usize; 2], Range<usize>, Range<usize>)> {
         const { assert!(X::LAST == Y::LAST && KH > 0 && KW > 0, "Pool: the channels or the window") };
         let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
-        for oy in 0..win.oh {
+        (0..win.oh).flat_map(move |oy| {
             let (y0, y1) = span(oy, SH, PH, KH, win.h);
-            for ox in 0..win.ow {
+            (0..win.ow).map(move |ox| {
                 let (x0, x1) = span(ox, SW, PW, KW, win.w);
-                f((oy * win.ow + ox) * win.c, [oy * SH, ox * SW], y0..y1, x0..x1);
-            }
-        }
+                ((oy * win.ow + ox) * win.c, [oy * SH, ox * SW], y0..y1, x0..x1)
+            })
+        })
     }
 }
+
+/// Channels a max-pool's training pass holds at a time: a 512-bit register of `f32`, two
+/// 256-bit ones.
+const LANES: usize = 16;
 
 /// Keeps, for every output value, which tap of its window gave the maximum, `i · KW + j` for
 /// the tap `i` rows and `j` columns into the window (a small whole number, exact in any float):
@@ -238,32 +244,41 @@ impl<
     type Kept = Y;
     const KEPT: Y = Y::ZEROS;
 
+    // Inlined into each level's pass, so the selects below compile to its vector blends.
+    #[inline(always)]
     fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], kept: &mut [Y], _ctx: &mut Ctx<'_>) {
         let [_, w, c] = grid(X::SHAPE);
         let minus_inf = X::Scalar::of(f64::NEG_INFINITY);
         for ((x, y), arg) in xs.iter().zip(ys).zip(kept) {
             let (x, y, arg) = (x.as_slice(), y.as_mut_slice(), arg.as_mut_slice());
-            Self::windows(|at, [top, left], rows, cols| {
-                let (out, arg) = (&mut y[at..at + c], &mut arg[at..at + c]);
-                out.fill(minus_inf);
-                // Until a value beats `-∞`, the first tap wins, padding or not (the backward
-                // pass sends nothing to padding).
-                arg.fill(X::Scalar::ZERO);
-                for iy in rows {
-                    for ix in cols.clone() {
-                        let tap = X::Scalar::of(((iy + PH - top) * KW + ix + PW - left) as f64);
-                        let pixel = &x[(iy * w + ix) * c..(iy * w + ix + 1) * c];
-                        // `>`, not `>=`: a tie keeps the earlier tap, as the forward pass keeps
-                        // the earlier value.
-                        for ((o, a), v) in out.iter_mut().zip(arg.iter_mut()).zip(pixel) {
-                            if *v > *o {
-                                *o = *v;
-                                *a = tap;
+            for (at, [top, left], rows, cols) in Self::windows() {
+                // A block of channels at a time in local arrays, written out once: in the
+                // output's own memory LLVM could not prove the selects free of the input and
+                // turned them into branches, which real data mispredicts (a fifth of a KWS
+                // training step).
+                for c0 in (0..c).step_by(LANES) {
+                    let lanes = LANES.min(c - c0);
+                    let (mut out, mut best) = ([minus_inf; LANES], [X::Scalar::ZERO; LANES]);
+                    // Until a value beats `-∞`, the first tap wins, padding or not (the
+                    // backward pass sends nothing to padding).
+                    for iy in rows.clone() {
+                        for ix in cols.clone() {
+                            let tap = X::Scalar::of(((iy + PH - top) * KW + ix + PW - left) as f64);
+                            let at_x = (iy * w + ix) * c + c0;
+                            let pixel = &x[at_x..at_x + lanes];
+                            // `>`, not `>=`: a tie keeps the earlier tap, as the forward pass
+                            // keeps the earlier value.
+                            for ((o, b), v) in out.iter_mut().zip(best.iter_mut()).zip(pixel) {
+                                let wins = *v > *o;
+                                *o = if wins { *v } else { *o };
+                                *b = if wins { tap } else { *b };
                             }
                         }
                     }
+                    y[at + c0..at + c0 + lanes].copy_from_slice(&out[..lanes]);
+                    arg[at + c0..at + c0 + lanes].copy_from_slice(&best[..lanes]);
                 }
-            });
+            }
         }
     }
 
@@ -281,7 +296,7 @@ impl<
         let [h, w, c] = grid(X::SHAPE);
         for ((dy, arg), dx) in dys.iter().zip(kept).zip(dxs) {
             let (dy, arg, dx) = (dy.as_slice(), arg.as_slice(), dx.as_mut_slice());
-            Self::windows(|at, [top, left], _, _| {
+            for (at, [top, left], _, _) in Self::windows() {
                 for ch in 0..c {
                     let tap = arg[at + ch].as_f64() as usize;
                     let iy = (top + tap / KW).checked_sub(PH).filter(|&iy| iy < h);
@@ -292,7 +307,7 @@ impl<
                         *d += dy[at + ch];
                     }
                 }
-            });
+            }
         }
     }
 }
@@ -327,7 +342,7 @@ impl<
         let [_, w, c] = grid(X::SHAPE);
         for (dy, dx) in dys.iter().zip(dxs) {
             let (dy, dx) = (dy.as_slice(), dx.as_mut_slice());
-            Self::windows(|at, _, rows, cols| {
+            for (at, _, rows, cols) in Self::windows() {
                 let share = X::Scalar::ONE / X::Scalar::of((rows.len() * cols.len()) as f64);
                 let dy = &dy[at..at + c];
                 for iy in rows {
@@ -337,7 +352,7 @@ impl<
                         }
                     }
                 }
-            });
+            }
         }
     }
 }

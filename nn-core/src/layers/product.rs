@@ -11,10 +11,13 @@
 use crate::Float;
 use crate::kernels::cpu::Level;
 use crate::kernels::gemm::{self, Product, Start};
+use core::mem::MaybeUninit;
 
-/// Values of the kernel's transpose that the rows' gradient holds at a time on the stack
-/// (16 KiB of `f32`; zeroing it costs a tenth of a 64 × 64 layer's products at batch 32).
-const WT_VALUES: usize = 4096;
+/// Values of the kernel's transpose that the rows' gradient holds at a time on the stack (32
+/// KiB of `f32`): all of a 3×3 convolution's from 32 to 56 channels, so that it is transposed
+/// once per call rather than once per block of rows (a fifth of a KWS training step when it
+/// held half as many).
+const WT_VALUES: usize = 8192;
 
 /// `g (k × f) += xᵀ · dy` over the rows `dy` holds, with `x` row-major (`k` values a row).
 #[inline(always)]
@@ -24,15 +27,40 @@ fn weight_gradient<T: Float>(level: Level, x: &[T], dy: &[T], g: &mut [T], k: us
     gemm::product(level, &p, x, dy, g, Start::Add);
 }
 
-/// Columns `q0..q0 + qs` of `wᵀ` (`f × k`, `w` being `k × f` row-major) as `f` rows of `qs`,
-/// written in order (strided loads are cheaper than strided stores).
-#[inline(always)]
-fn transpose<T: Float>(w: &[T], f: usize, q0: usize, qs: usize, wt: &mut [T]) {
-    let w = &w[q0 * f..(q0 + qs) * f];
-    for (j, row) in wt[..f * qs].chunks_exact_mut(qs).enumerate() {
-        for (q, v) in row.iter_mut().enumerate() {
-            *v = w[q * f + j];
+/// Room on the stack for a block of a kernel's transpose, initialised only as far as a block
+/// writes it: zeroing 32 KiB for a 10-class Dense layer's 640 values cost more than its
+/// transpose.
+struct Transpose<T> {
+    values: [MaybeUninit<T>; WT_VALUES],
+    /// How many values the last [`Transpose::fill`] wrote: `values[..len]` are initialised.
+    len: usize,
+}
+
+impl<T: Float> Transpose<T> {
+    #[inline(always)]
+    fn new() -> Self {
+        Transpose { values: [MaybeUninit::uninit(); WT_VALUES], len: 0 }
+    }
+
+    /// Writes `rows × cols` values (at most [`WT_VALUES`]), `at(r, c)` at `r * cols + c`, in
+    /// order (the strided reads are `at`'s: cheaper than strided writes).
+    #[inline(always)]
+    fn fill(&mut self, rows: usize, cols: usize, at: impl Fn(usize, usize) -> T) {
+        let len = (rows * cols).min(WT_VALUES);
+        for (r, row) in self.values[..len].chunks_exact_mut(cols.max(1)).enumerate() {
+            for (c, v) in row.iter_mut().enumerate() {
+                v.write(at(r, c));
+            }
         }
+        self.len = len / cols.max(1) * cols;
+    }
+
+    /// What the last [`Transpose::fill`] wrote.
+    #[inline(always)]
+    fn filled(&self) -> &[T] {
+        // SAFETY: `fill` wrote every value of `values[..len]` (whole rows of `cols`, which is
+        // what `len` counts), and `MaybeUninit<T>` has `T`'s layout.
+        unsafe { core::slice::from_raw_parts(self.values.as_ptr().cast::<T>(), self.len) }
     }
 }
 
@@ -40,7 +68,9 @@ fn transpose<T: Float>(w: &[T], f: usize, q0: usize, qs: usize, wt: &mut [T]) {
 /// their gradients (`F` values each), `w` is `K × F` in Keras's layout. `g` (`w`'s shape)
 /// gains `xᵀ · dy`, `dx` (`x`'s shape) gains `dy · wᵀ`. Returns `false`, touching nothing,
 /// where `F` is too wide for a column of `wᵀ` on the stack.
-#[inline(always)]
+// Never inlined: a model of many layers would hold a transpose's room per layer in one frame
+// (unoptimized builds overflowed a test thread's stack).
+#[inline(never)]
 pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
     level: Level,
     x: &[T],
@@ -59,12 +89,13 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
     if let Some(dx) = dx {
         let rows = dy.len() / f;
         let qb = (WT_VALUES / f).min(k);
-        let mut wt = [T::ZERO; WT_VALUES];
+        let mut wt = Transpose::new();
         for q0 in (0..k).step_by(qb) {
+            // Columns `q0..q0 + qs` of `wᵀ`, as `f` rows of `qs`.
             let qs = qb.min(k - q0);
-            transpose(w, f, q0, qs, &mut wt);
+            wt.fill(f, qs, |j, q| w[(q0 + q) * f + j]);
             let p = Product { m: rows, k: f, n: qs, a_row: f, a_col: 1, ldb: qs, ldc: k };
-            gemm::product(level, &p, dy, &wt[..f * qs], dx.get_mut(q0..).unwrap_or_default(), Start::Add);
+            gemm::product(level, &p, dy, wt.filled(), dx.get_mut(q0..).unwrap_or_default(), Start::Add);
         }
     }
     true
@@ -83,7 +114,8 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
 /// once for the whole call when all of them fit). On 64 samples in `f32` (KWS's and Sensor's
 /// convolutions, a 3×3 one of 32 to 32 channels), the two took 2.5 to 6 times the forward
 /// pass, and 3 to 13 times less than the direct loop.
-#[inline(always)]
+// Never inlined, as `rows_backward`.
+#[inline(never)]
 pub(super) fn product_backward<
     T: Float,
     const ROWS: usize,
@@ -106,11 +138,10 @@ pub(super) fn product_backward<
     }
     let total = dy.len() / F;
     let mut rows = [[[[T::ZERO; C]; KW]; KH]; ROWS];
-    let mut wt = [T::ZERO; WT_VALUES];
-    let whole = fb == F;
-    if whole && scatter.is_some() {
-        transpose(w, F, 0, k, &mut wt);
-    }
+    let mut wt = Transpose::new();
+    // Which block of filters `wt` holds: with all of them (the usual case), it is transposed
+    // once for the call.
+    let mut held = None;
     for start in (0..total).step_by(ROWS) {
         let n = ROWS.min(total - start);
         let dy = &dy[start * F..(start + n) * F];
@@ -127,19 +158,13 @@ pub(super) fn product_backward<
         // `x`'s rows become their gradient, `dy · wᵀ`, `fb` filters at a time.
         for f0 in (0..F).step_by(fb) {
             let fs = fb.min(F - f0);
-            if !whole {
-                // Rows `f0..f0 + fs` of `wᵀ`: the transpose of `w`'s columns `f0..`, as `fs`
-                // rows of `k`.
-                for (q, wrow) in w.chunks_exact(F).enumerate() {
-                    for (j, &v) in wrow[f0..f0 + fs].iter().enumerate() {
-                        wt[j * k + q] = v;
-                    }
-                }
+            if held != Some(f0) {
+                wt.fill(fs, k, |j, q| w[q * F + f0 + j]);
+                held = Some(f0);
             }
-            let wt = if whole { &wt[f0 * k..(f0 + fs) * k] } else { &wt[..fs * k] };
             let p = Product { m: n, k: fs, n: k, a_row: F, a_col: 1, ldb: k, ldc: k };
             let start = if f0 == 0 { Start::Zero } else { Start::Add };
-            gemm::product(level, &p, &dy[f0..], wt, x, start);
+            gemm::product(level, &p, &dy[f0..], wt.filled(), x, start);
         }
         for (r, row) in rows[..n].iter().enumerate() {
             scatter(start + r, row);
