@@ -68,9 +68,11 @@ impl<T: Float> Transpose<T> {
 /// their gradients (`F` values each), `w` is `K × F` in Keras's layout. `g` (`w`'s shape)
 /// gains `xᵀ · dy`, `dx` (`x`'s shape) gains `dy · wᵀ`. Returns `false`, touching nothing,
 /// where `F` is too wide for a column of `wᵀ` on the stack.
-// Never inlined: a model of many layers would hold a transpose's room per layer in one frame
-// (unoptimized builds overflowed a test thread's stack).
-#[inline(never)]
+// Inlined where optimized (the frames' buffers then share one slot, and the layer's sizes fold
+// into the loops); never in unoptimized builds, where each inlined copy keeps its own room for
+// a transpose and a model of many layers overflowed a test thread's stack.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
     level: Level,
     x: &[T],
@@ -114,8 +116,10 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
 /// once for the whole call when all of them fit). On 64 samples in `f32` (KWS's and Sensor's
 /// convolutions, a 3×3 one of 32 to 32 channels), the two took 2.5 to 6 times the forward
 /// pass, and 3 to 13 times less than the direct loop.
-// Never inlined, as `rows_backward`.
-#[inline(never)]
+// Inlined where optimized, as `rows_backward`: the closures' divisions by the window's sizes
+// then become multiplications by constants.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn product_backward<
     T: Float,
     const ROWS: usize,
