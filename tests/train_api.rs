@@ -203,3 +203,21 @@ fn a_compile_attribute_gives_the_trainer_compile_would() {
     assert_eq!(a, b);
     assert_eq!(attribute, by_hand);
 }
+
+sequential! {
+    struct Penalized { Input<2>, Dense<2, use_bias = false>, ActivityRegularization<l1 = 0.5, l2 = 0.25>, Dense<1, use_bias = false> }
+}
+
+#[test]
+fn the_logged_loss_includes_activity_regularization_as_keras_total_loss_does() {
+    // h = x · [[1, 0], [0, 2]] = [1, -4] and [3, 2]; y = h · [1, 1] = -3 and 5.
+    let mut model = Penalized::zeros();
+    model.load_params(&[1.0, 0.0, 0.0, 2.0, 1.0, 1.0]).unwrap();
+    let x = [Vector2::new(1.0, -2.0), Vector2::new(3.0, 1.0)];
+    let y = [Vector1::new(-3.0), Vector1::new(4.0)];
+    let mut trainer = model.compile(SGD::new(0.0), MeanSquaredError).unwrap();
+    let loss = trainer.train_on_batch(&x, &y).unwrap();
+    // MSE (0 + 1) / 2, then the penalty (0.5 · Σ|h| + 0.25 · Σh²) / 2 = (0.5 · 10 + 0.25 · 30) / 2.
+    let expected = 0.5 + (0.5 * 10.0 + 0.25 * 30.0) / 2.0;
+    assert!((loss - expected).abs() < 1e-5, "{loss} against {expected}");
+}

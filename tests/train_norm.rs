@@ -127,7 +127,7 @@ fn a_frozen_batch_normalization_runs_and_differentiates_its_inference_map() {
             xs,
             &mut ys,
             &mut kept,
-            &mut Ctx { trainable: false, rng: &mut Rng::new(7) },
+            &mut Ctx { trainable: false, rng: &mut Rng::new(7), penalty: &mut 0.0 },
         );
         (ys, kept)
     };

@@ -88,7 +88,7 @@ pub fn forward_train<M: Trainable>(
     b: &mut M::Buffers,
     xs: &[M::Input],
     rng: &mut crate::init::Rng,
-) {
+) -> f64 {
     let level = level.min(cpu::level());
     #[cfg(target_arch = "x86_64")]
     {
@@ -136,7 +136,7 @@ mod x86 {
         b: &mut M::Buffers,
         xs: &[M::Input],
         rng: &mut crate::init::Rng,
-    ) {
+    ) -> f64 {
         model.forward_train(Level::Avx512, b, xs, rng)
     }
 
@@ -146,7 +146,7 @@ mod x86 {
         b: &mut M::Buffers,
         xs: &[M::Input],
         rng: &mut crate::init::Rng,
-    ) {
+    ) -> f64 {
         model.forward_train(Level::Avx2, b, xs, rng)
     }
 

@@ -73,9 +73,11 @@ pub fn trainable_impl(
                 b: &mut Self::Buffers,
                 xs: &[Self::Input],
                 rng: &mut ::nn::init::Rng,
-            ) {
+            ) -> f64 {
                 let n = xs.len();
+                let mut penalty = 0.0;
                 #forward
+                penalty
             }
 
             fn output(b: &Self::Buffers, k: usize, n: usize) -> &[#t] {
@@ -268,7 +270,7 @@ impl Sweep<'_> {
                     // Cast, not passed as is: a nested model's sizes are taken on trust and
                     // `run` reports a mismatch once; the sweep must not report it again.
                     steps.push(quote! {
-                        ::nn::train::Trainable::forward_train(
+                        penalty += ::nn::train::Trainable::forward_train(
                             &mut self.#name, level, &mut b.#kept, ::nn::tensor::cast_slice(#x), &mut *rng,
                         );
                         ::nn::tensor::flatten_mut(&mut b.#v[..n])
@@ -281,7 +283,7 @@ impl Sweep<'_> {
                     steps.push(quote! {
                         ::nn::train::Train::forward_train(
                             &mut self.#name, level, #x, &mut b.#v[..n], &mut b.#kept[..n],
-                            &mut ::nn::train::Ctx { trainable: #trainable, rng: &mut *rng },
+                            &mut ::nn::train::Ctx { trainable: #trainable, rng: &mut *rng, penalty: &mut penalty },
                         );
                     });
                 }

@@ -1357,7 +1357,7 @@ mod tests {
         let mut layer = layer.clone();
         let (mut ys, mut kept) = ([L::Output::ZEROS; N], [L::KEPT; N]);
         let mut rng = Rng::new(1);
-        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng };
+        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
         layer.forward_train(level, xs, &mut ys, &mut kept, &mut ctx);
         let mut grads = layer.clone();
         grads.visit_weights_mut(&mut |w| w.data.fill(0.0));
@@ -1517,7 +1517,7 @@ mod tests {
         }
         let (mut ys, mut kept) = ([Tensor3::ZEROS; 2], [<S as crate::train::Train>::KEPT; 2]);
         let mut rng = Rng::new(1);
-        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng };
+        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
         crate::train::Train::forward_train(&mut sep, Level::Portable, &xs, &mut ys, &mut kept, &mut ctx);
         let (mut want, mut want_dx) = (S::ZEROS, [Tensor3::ZEROS; 2]);
         sep.backward_direct(&xs, &kept, flatten(&dz), Some(&mut want_dx), Some(&mut want));

@@ -425,7 +425,7 @@ mod tests {
         let mut ys = [SVector::zeros(); 30];
         let mut kept = [SVector::zeros(); 30];
         let mut rng = Rng::new(1);
-        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng };
+        let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
         dense.forward_train(Level::Portable, &xs, &mut ys, &mut kept, &mut ctx);
         for level in [Level::Portable, crate::kernels::cpu::level()] {
             let (mut g, mut dx, mut dz) = (Dense::<f64, 7, 5, Sigmoid>::ZEROS, [SVector::zeros(); 30], dys);

@@ -144,7 +144,7 @@ mod tests {
             &xs,
             &mut ys,
             &mut [(); 2],
-            &mut Ctx { trainable: true, rng: &mut Rng::new(1) },
+            &mut Ctx { trainable: true, rng: &mut Rng::new(1), penalty: &mut 0.0 },
         );
         assert_eq!(ys[0].as_slice(), &[4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
         let mut dys = [

@@ -61,7 +61,7 @@ where
 {
     let level = crate::kernels::cpu::Level::Portable;
     let mut rng = crate::init::Rng::new(0);
-    let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng };
+    let mut ctx = crate::train::Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
     let (mut y, mut kept, mut dy, mut dx) = ([dy], [L::KEPT], [dy], [dx0]);
     layer.forward_train(level, &[x], &mut y, &mut kept, &mut ctx);
     layer.backward(level, &[x], &y, &kept, &mut dy, Some(&mut dx), Some(grads));

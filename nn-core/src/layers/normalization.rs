@@ -805,7 +805,7 @@ mod tests {
             xs,
             &mut ys,
             &mut kept,
-            &mut Ctx { trainable, rng: &mut Rng::new(1) },
+            &mut Ctx { trainable, rng: &mut Rng::new(1), penalty: &mut 0.0 },
         );
         let (mut dys, mut dxs) = (*dys, [L::Input::ZEROS; N]);
         let mut grads: L = crate::zeroed();
@@ -970,7 +970,7 @@ mod tests {
             &xs,
             &mut ys,
             &mut kept,
-            &mut Ctx { trainable: true, rng: &mut Rng::new(1) },
+            &mut Ctx { trainable: true, rng: &mut Rng::new(1), penalty: &mut 0.0 },
         );
         // Group 0: mean 2, variance 1; group 1: mean 2, variance 4.
         assert_eq!(kept[0], [(2.0, 1.0), (2.0, 0.5)]);

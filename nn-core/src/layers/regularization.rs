@@ -398,10 +398,26 @@ impl<X: Tensor> Train for ActivityRegularization<X> {
     type Kept = ();
     const KEPT: () = ();
 
-    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+    /// The identity, adding `(l1 · Σ|x| + l2 · Σx²) / batch` to the step's penalty.
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], ctx: &mut Ctx<'_>) {
+        let (l1, l2) = (X::Scalar::of(self.l1), X::Scalar::of(self.l2));
+        let (mut abs, mut squares) = (X::Scalar::ZERO, X::Scalar::ZERO);
         for (x, y) in xs.iter().zip(ys) {
             *y = *x;
+            for &v in x.as_slice() {
+                abs += if v < X::Scalar::ZERO { -v } else { v };
+                squares += v * v;
+            }
         }
+        // Keras's `L1L2` regularizer: the two terms only where their weight is not zero.
+        let mut penalty = X::Scalar::ZERO;
+        if self.l1 != 0.0 {
+            penalty += l1 * abs;
+        }
+        if self.l2 != 0.0 {
+            penalty += l2 * squares;
+        }
+        *ctx.penalty += (penalty / X::Scalar::of(xs.len().max(1) as f64)).as_f64();
     }
 
     /// `dx = dy + (l1 · sign(x) + 2 · l2 · x) / batch`: JAX's derivative of the penalty, whose
@@ -441,8 +457,8 @@ mod tests {
         assert_eq!(<GaussianNoise<Tensor3<f32, 1, 2, 3>> as Layer>::CLASS, "GaussianNoise");
     }
 
-    fn ctx(rng: &mut Rng) -> Ctx<'_> {
-        Ctx { trainable: false, rng }
+    fn ctx<'a>(rng: &'a mut Rng, penalty: &'a mut f64) -> Ctx<'a> {
+        Ctx { trainable: false, rng, penalty }
     }
 
     #[test]
@@ -470,7 +486,7 @@ mod tests {
         drop.rate = 0.5;
         let xs = [Tensor2::from_slice(&[3.0; 32])];
         let (mut ys, mut masks) = ([Tensor2::ZEROS], [Tensor2::ZEROS]);
-        drop.forward_train(Level::Portable, &xs, &mut ys, &mut masks, &mut ctx(&mut Rng::new(2)));
+        drop.forward_train(Level::Portable, &xs, &mut ys, &mut masks, &mut ctx(&mut Rng::new(2), &mut 0.0));
         let kept = masks[0].as_slice().iter().filter(|m| **m == 1.0).count();
         assert!(kept > 4 && kept < 28, "kept {kept} of 32");
         let (mut dys, mut dxs) = ([Tensor2::from_slice(&[1.0; 32])], [Tensor2::from_slice(&[0.5; 32])]);
@@ -492,7 +508,7 @@ mod tests {
         assert_eq!(alpha_p, -1.7580993408473766);
         let xs = [Tensor2::from_slice(&core::array::from_fn::<f64, 20, _>(|i| i as f64 - 10.0))];
         let (mut ys, mut masks) = ([Tensor2::ZEROS], [Tensor2::ZEROS]);
-        alpha.forward_train(Level::Portable, &xs, &mut ys, &mut masks, &mut ctx(&mut Rng::new(3)));
+        alpha.forward_train(Level::Portable, &xs, &mut ys, &mut masks, &mut ctx(&mut Rng::new(3), &mut 0.0));
         let (mut dys, mut dxs) = ([Tensor2::from_slice(&[1.0; 20])], [Tensor2::ZEROS]);
         alpha.backward(Level::Portable, &xs, &ys, &masks, &mut dys, Some(&mut dxs), None);
         let mut dropped = 0;
@@ -512,13 +528,13 @@ mod tests {
         let mut ys = [Tensor2::ZEROS];
         let mut noise = GaussianNoise::<Tensor2<f64, 10, 10>>::ZEROS;
         noise.stddev = 0.5;
-        noise.forward_train(Level::Portable, &xs, &mut ys, &mut [()], &mut ctx(&mut Rng::new(4)));
+        noise.forward_train(Level::Portable, &xs, &mut ys, &mut [()], &mut ctx(&mut Rng::new(4), &mut 0.0));
         let deviations: f64 = ys[0].as_slice().iter().map(|y| (y - 2.0) * (y - 2.0)).sum::<f64>() / 100.0;
         assert!((deviations.sqrt() - 0.5).abs() < 0.15, "{deviations}");
         let mut dropout = GaussianDropout::<Tensor2<f64, 10, 10>>::ZEROS;
         dropout.rate = 0.2;
         let mut kept = [Tensor2::ZEROS];
-        dropout.forward_train(Level::Portable, &xs, &mut ys, &mut kept, &mut ctx(&mut Rng::new(5)));
+        dropout.forward_train(Level::Portable, &xs, &mut ys, &mut kept, &mut ctx(&mut Rng::new(5), &mut 0.0));
         let (mut dys, mut dxs) = ([Tensor2::from_slice(&[3.0; 100])], [Tensor2::ZEROS]);
         dropout.backward(Level::Portable, &xs, &ys, &kept, &mut dys, Some(&mut dxs), None);
         for ((y, k), dx) in ys[0].as_slice().iter().zip(kept[0].as_slice()).zip(dxs[0].as_slice()) {
@@ -530,13 +546,22 @@ mod tests {
     }
 
     #[test]
-    fn activity_regularization_adds_the_penalty_gradient_over_the_batch() {
+    fn activity_regularization_adds_the_penalty_and_its_gradient_over_the_batch() {
         let mut reg = ActivityRegularization::<nalgebra::Vector3<f64>>::ZEROS;
         (reg.l1, reg.l2) = (0.5, 0.25);
         let xs = [nalgebra::Vector3::new(-2.0, 0.0, 3.0), nalgebra::Vector3::new(1.0, 1.0, 1.0)];
         let mut ys = [nalgebra::Vector3::zeros(); 2];
-        reg.forward_train(Level::Portable, &xs, &mut ys, &mut [(); 2], &mut ctx(&mut Rng::new(1)));
+        let mut penalty = 1.0;
+        reg.forward_train(
+            Level::Portable,
+            &xs,
+            &mut ys,
+            &mut [(); 2],
+            &mut ctx(&mut Rng::new(1), &mut penalty),
+        );
         assert_eq!(ys, xs);
+        // 1 before, then (0.5 · Σ|x| + 0.25 · Σx²) / 2 = (0.5 · 8 + 0.25 · 16) / 2.
+        assert_eq!(penalty, 1.0 + 4.0);
         let (mut dys, mut dxs) =
             ([nalgebra::Vector3::new(1.0, 1.0, 1.0); 2], [nalgebra::Vector3::zeros(); 2]);
         reg.backward(Level::Portable, &xs, &ys, &[(); 2], &mut dys, Some(&mut dxs), None);

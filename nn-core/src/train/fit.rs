@@ -459,13 +459,14 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
     fn step(&mut self, n: usize) -> M::Scalar {
         let level = crate::kernels::cpu::level();
         let staging = self.staging.as_mut().expect("staged");
-        crate::dispatch::forward_train(
+        let penalty = crate::dispatch::forward_train(
             level,
             self.model,
             &mut staging.buffers,
             &staging.xs[..n],
             &mut self.rng,
         );
+        // Keras's total loss: the compiled losses, then what the layers added (`model.losses`).
         let mut total = M::Scalar::ZERO;
         for (k, head) in self.heads.iter().enumerate() {
             let positions = (head.len / head.last.max(1)).max(1);
@@ -492,6 +493,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
             self.tracker.output_losses[k].update(loss * M::Scalar::of(n as f64), n);
             total += M::Scalar::of(head.weight) * loss;
         }
+        total += M::Scalar::of(penalty);
         self.tracker.loss.update(total * M::Scalar::of(n as f64), n);
         zero_weights(&mut *self.grads);
         crate::dispatch::backward(level, self.model, &mut staging.buffers, &staging.xs[..n], &mut self.grads);

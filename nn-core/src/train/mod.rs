@@ -39,6 +39,9 @@ pub struct Ctx<'a> {
     pub trainable: bool,
     /// The random draws of the dropout and noise layers.
     pub rng: &'a mut Rng,
+    /// What the layers add to the batch's loss (Keras's `layer.losses`: ActivityRegularization's
+    /// penalty), which the step's logged loss includes as Keras's does.
+    pub penalty: &'a mut f64,
 }
 
 /// A layer's training passes over a batch. Neither allocates.
@@ -130,7 +133,14 @@ pub trait Trainable: crate::Model {
 
     /// The training forward pass over `xs` (at most the buffers' batch), keeping every value in
     /// `b` and zeroing every value's gradient; the outputs are then [`Trainable::output`].
-    fn forward_train(&mut self, level: Level, b: &mut Self::Buffers, xs: &[Self::Input], rng: &mut Rng);
+    /// Returns what the layers add to the batch's loss ([`Ctx::penalty`]).
+    fn forward_train(
+        &mut self,
+        level: Level,
+        b: &mut Self::Buffers,
+        xs: &[Self::Input],
+        rng: &mut Rng,
+    ) -> f64;
 
     /// Output `k` of the last forward pass, every sample's values one after another (Keras's
     /// `(batch, ...)` array flattened).
