@@ -262,7 +262,8 @@ impl Sweep<'_> {
             }
             let (v, kept, d) = (format_ident!("v{k}"), format_ident!("k{k}"), format_ident!("d{k}"));
             let ty = step.output.ty(&self.code.t);
-            zero.push(quote!(b.#d[..n].fill(<#ty as ::nn::tensor::Tensor>::ZEROS);));
+            // Zeroed as scalars (a memset): filling with the tensor's `ZEROS` copied it in.
+            zero.push(quote!(::nn::tensor::flatten_mut::<#ty>(&mut b.#d[..n]).fill(::core::default::Default::default());));
             let layer = &model.layers[step.layer];
             match self.code.field(step.layer) {
                 Some(field) if field.nested => {
