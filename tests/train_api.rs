@@ -221,3 +221,14 @@ fn the_logged_loss_includes_activity_regularization_as_keras_total_loss_does() {
     let expected = 0.5 + (0.5 * 10.0 + 0.25 * 30.0) / 2.0;
     assert!((loss - expected).abs() < 1e-5, "{loss} against {expected}");
 }
+
+#[test]
+fn typed_targets_for_a_sparse_loss_are_an_error_not_a_panic() {
+    let mut model = Classes::seeded(1);
+    let mut trainer = model.compile(SGD::default(), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+    let err = trainer.train_on_batch(&[Vector2::new(1.0, 2.0)], &[Vector3::new(0.0, 1.0, 0.0)]).err();
+    assert_eq!(err, Some(DataError::TargetSize { output: 0, expected: 1, found: 3 }));
+    assert!(err.unwrap().to_string().contains("flat API"));
+    // The same batch as class ids trains.
+    assert!(trainer.train_on_batch_flat(&[&[1.0, 2.0]], &[&[1.0]]).is_ok());
+}

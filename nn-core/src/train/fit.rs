@@ -116,6 +116,17 @@ pub enum DataError {
         /// The sample.
         sample: usize,
     },
+    /// Targets of the wrong size for their output's loss: typed targets are shaped like the
+    /// output, while a sparse loss takes one class id per row (pass those through the flat
+    /// API, as Keras takes them from numpy).
+    TargetSize {
+        /// The output.
+        output: usize,
+        /// Values per sample the loss takes.
+        expected: usize,
+        /// Values per sample the targets hold.
+        found: usize,
+    },
     /// An input value that is not a valid token id.
     Id {
         /// The input.
@@ -136,6 +147,11 @@ impl fmt::Display for DataError {
             DataError::Target { output, sample } => {
                 write!(f, "targets of output {output}: sample {sample} is not a class of the output")
             }
+            DataError::TargetSize { output, expected, found } => write!(
+                f,
+                "targets of output {output}: its loss takes {expected} values a sample, the targets \
+                 hold {found} (a sparse loss takes class ids: pass them through the flat API)"
+            ),
             DataError::Id { input, sample } => {
                 write!(f, "input {input}: sample {sample} holds an invalid id")
             }
@@ -157,6 +173,13 @@ pub trait Data<M: Model> {
     fn input(&self, i: usize, x: &mut M::Input) -> Result<(), DataError>;
     /// Writes sample `i`'s targets for output `k` into `y`.
     fn target(&self, i: usize, k: usize, y: &mut [M::Scalar]);
+    /// How many target values a sample holds for output `k`, if the data fixes it (typed
+    /// targets are shaped like the output); the trainer refuses data whose count is not the
+    /// loss's.
+    fn target_len(&self, k: usize) -> Option<usize> {
+        let _ = k;
+        None
+    }
 }
 
 /// Typed data: one model input per sample, one target per sample shaped like the output.
@@ -178,6 +201,9 @@ impl<M: Model> Data<M> for Typed<'_, M> {
     }
     fn target(&self, i: usize, k: usize, y: &mut [M::Scalar]) {
         self.y[i].write_flat(k, y);
+    }
+    fn target_len(&self, k: usize) -> Option<usize> {
+        Some(M::Output::len_of(k))
     }
 }
 
@@ -427,6 +453,9 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         }
         for (k, head) in heads.iter().enumerate() {
             let len = head.target_len;
+            if let Some(found) = data.target_len(k).filter(|&found| found != len) {
+                return Err(DataError::TargetSize { output: k, expected: len, found });
+            }
             for s in 0..n {
                 let y = &mut staging.targets[k][s * len..(s + 1) * len];
                 data.target(pick(s), k, y);
