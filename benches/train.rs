@@ -19,8 +19,17 @@
 //! first step of a run are not timed ([`hand::timed_runs`]). Before anything is timed, one step
 //! (and ten) of each from the same start must give the same weights to 1e-5.
 //!
-//! The KWS CNN of `benches/conv.rs` is not here yet: nn has no backward pass for Conv2D,
-//! MaxPooling2D and GlobalAveragePooling2D, so that model is not `Trainable`.
+//! And the same for the KWS CNN of `benches/conv.rs` (Input (49, 10, 1) → Conv2D 16 (5, 3)
+//! strides (2, 1) relu → MaxPooling2D 2 → Conv2D 32 3×3 same relu → GlobalAveragePooling2D →
+//! Dense 12 softmax), `Adam(0.001)`, sparse categorical cross-entropy over 12 class ids, on
+//! synthetic data ([`hand_kws::batches`]: 44 batches of 32 inputs uniform in [-1, 1) and
+//! random labels), ids `train_kws/batch32/<name>/32`: `nn` (`train_on_batch_flat`, ids as
+//! floats), `hand_nalgebra` and `hand_arrays` (`hand/train_kws.rs`: im2col products over
+//! nalgebra, direct loops over slices). Timed and checked in the same way, from
+//! [`hand_kws::glorot`]'s weights, to 1e-5 ([`KWS_TOLERANCE`]).
+//!
+//! Each model's `Trainer::memory(32)` is printed twice: as `Display` shows it, and as a
+//! `nn-train-memory key=value...` line for `scripts/bench.py` (the KWS line with `model=kws`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use nn::prelude::*;
@@ -37,8 +46,26 @@ use nn::nalgebra;
 #[allow(dead_code)]
 mod hand;
 
+#[path = "hand/train_kws.rs"]
+#[allow(dead_code)]
+mod hand_kws;
+
+// `hand/train_kws.rs` reaches `hand/train.rs` as `crate::hand_train`, as in `peers/`.
+use hand as hand_train;
+
 sequential! {
     struct Digits { Input<64>, Dense<64, relu>, Dense<10, softmax> }
+}
+
+sequential! {
+    struct Kws {
+        Input<49, 10, 1>,
+        Conv2D<16, (5, 3), strides = (2, 1), relu>,
+        MaxPooling2D<2>,
+        Conv2D<32, 3, padding = same, relu>,
+        GlobalAveragePooling2D,
+        Dense<12, softmax>,
+    }
 }
 
 const LR: f64 = 0.001;
@@ -207,5 +234,134 @@ fn digits(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, digits);
+/// How far nn's KWS weights and each hand-written step's may be apart after 1 and 10 steps: as
+/// for the MLP. They come within about 1e-7 (a few units in the last place of weights below 1),
+/// although a first-layer kernel gradient sums 32 × 184 terms in a different order in each
+/// implementation; a pooling window whose two largest values came within rounding of each
+/// other would send a gradient elsewhere and show up well above this.
+const KWS_TOLERANCE: f32 = 1e-5;
+
+/// One KWS batch in every form the implementations take.
+struct KwsBatch {
+    /// Row-major `[32, 49, 10, 1]` inputs.
+    x: Vec<f32>,
+    /// Class ids.
+    y: Vec<u32>,
+    /// Class ids as floats (`train_on_batch_flat`).
+    y_ids: Vec<f32>,
+}
+
+fn kws_model(start: &[f32]) -> Box<Kws> {
+    let mut model = Kws::boxed_zeros();
+    model.load_params(start).unwrap();
+    model
+}
+
+fn kws_weights(model: &Kws) -> Vec<f32> {
+    let mut w = vec![0.0; Kws::PARAMS];
+    model.save_params(&mut w).unwrap();
+    w
+}
+
+/// The KWS weights after `steps` steps of each implementation from `start`: nn, hand_nalgebra,
+/// hand_arrays.
+fn kws_after(start: &[f32], data: &[KwsBatch], steps: usize) -> [Vec<f32>; 3] {
+    let mut model = kws_model(start);
+    let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+    for b in data.iter().cycle().take(steps) {
+        t.train_on_batch_flat(&[&b.x], &[&b.y_ids]).unwrap();
+    }
+    drop(t);
+    let mut na = hand_kws::KwsHandNalgebra::from_flat(start, hand::Adam::new(LR as f32));
+    let mut ar = hand_kws::KwsHandArrays::from_flat(start, hand::Adam::new(LR as f32));
+    for b in data.iter().cycle().take(steps) {
+        na.step(&b.x, &b.y);
+        ar.step(&b.x, &b.y);
+    }
+    [kws_weights(&model), na.to_flat(), ar.to_flat()]
+}
+
+fn kws(c: &mut Criterion) {
+    assert_eq!(Kws::PARAMS, hand_kws::PARAMS);
+    let start = hand_kws::glorot(1);
+    let data: Vec<KwsBatch> = hand_kws::batches()
+        .into_iter()
+        .map(|(x, y)| KwsBatch { y_ids: y.iter().map(|&c| c as f32).collect(), x, y })
+        .collect();
+    // The three agree before they race: one step, and ten, from the same weights.
+    for steps in [1, 10] {
+        let [ours, na, ar] = kws_after(&start, &data, steps);
+        assert!(max_diff(&ours, &start) > 1e-4, "a step moves the weights");
+        for (name, w) in [("hand_nalgebra", &na), ("hand_arrays", &ar)] {
+            let d = max_diff(&ours, w);
+            assert!(d < KWS_TOLERANCE, "kws, {steps} step(s): nn and {name} differ by {d}");
+            println!("kws: after {steps} step(s), nn's weights and {name}'s differ by at most {d:e}");
+        }
+    }
+    {
+        let mut model = kws_model(&start);
+        let trainer = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+        let m = trainer.memory(B);
+        println!("kws: {m}");
+        // For scripts/bench.py.
+        println!(
+            "nn-train-memory model=kws batch={} values={} gradients={} optimizer_state={} total={}",
+            m.batch,
+            m.values,
+            m.gradients,
+            m.optimizer_state,
+            m.total()
+        );
+    }
+
+    let nb = data.len();
+    let mut g = c.benchmark_group("train_kws/batch32");
+    g.throughput(Throughput::Elements(B as u64));
+    g.bench_function(BenchmarkId::new("nn", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut model = kws_model(&start);
+                let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+                t.train_on_batch_flat(&[&data[0].x], &[&data[0].y_ids]).unwrap();
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(t.train_on_batch_flat(&[black_box(&b.x)], &[&b.y_ids]).unwrap());
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.bench_function(BenchmarkId::new("hand_nalgebra", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut h = hand_kws::KwsHandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
+                h.step(&data[0].x, &data[0].y);
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(h.step(black_box(&b.x), &b.y));
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.bench_function(BenchmarkId::new("hand_arrays", B), |bench| {
+        bench.iter_custom(|iters| {
+            hand::timed_runs(iters, |k| {
+                let mut h = hand_kws::KwsHandArrays::from_flat(&start, hand::Adam::new(LR as f32));
+                h.step(&data[0].x, &data[0].y);
+                let t0 = Instant::now();
+                for i in 1..=k as usize {
+                    let b = &data[i % nb];
+                    black_box(h.step(black_box(&b.x), &b.y));
+                }
+                t0.elapsed()
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, digits, kws);
 criterion_main!(benches);

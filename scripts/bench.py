@@ -19,7 +19,7 @@ It builds the benchmark executables: `benches/mlp.rs` for the default target (nn
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
 (separate target dir), `benches/conv.rs` for the default target (the CNNs kws and sensor: nn and
 the direct-loop baseline `hand_direct`; skipped with a message while the crate has no `conv`
-bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/train.rs` (the training step of the digits MLP: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training step in candle and burn). Then, round after
+bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/train.rs` (the training step of the digits MLP and of the KWS CNN: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training steps in candle and burn). Then, round after
 round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
 benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
 only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
@@ -384,37 +384,31 @@ TRAIN_ROWS = [
     ("burn-flex", "burn-flex: the same on `Device::flex().autodiff()`"),
 ]
 
+# The same for the KWS CNN (`train_kws/batch32/<name>/32`).
+TRAIN_KWS_ROWS = [
+    ("nn", "nn: `train_on_batch_flat`, class ids, SparseCategoricalCrossentropy"),
+    ("hand_nalgebra", "hand_nalgebra: im2col into nalgebra `DMatrix`, every product a gemm via matrixmultiply"),
+    ("hand_arrays", "hand_arrays: direct convolution loops over flat slices"),
+    ("candle", "candle: candle-nn `Conv2d` (strides (2, 1) as two stride-2 convolutions), max pooling as `reshape` + "
+               "`max`, `mean`, `Linear`, `cross_entropy`, `AdamW` (no decay), `backward_step`"),
+    ("burn", "burn: `nn::conv::Conv2d`, `MaxPool2d`, `AdaptiveAvgPool2d`, `nn::Linear` module, `CrossEntropyLoss`, "
+             "`Adam`, on `Device::ndarray().autodiff()`"),
+    ("burn-flex", "burn-flex: the same on `Device::flex().autodiff()`"),
+]
 
-def train_report(m, results, train_out, allocs):
-    """The training step (benches/train.rs and peers/'s), or nothing if it was not measured.
 
-    `results` are the per-round medians of every build (for the per-round spread of each ratio
-    to nn), `train_out` the standard output of benches/train.rs (its `nn-train-memory` line),
-    `allocs` the table of peers/'s train_alloc_count or None.
-    """
-    key = lambda name: f"train_digits/batch32/{name}/32"
+def train_table(m, per_round, group, rows, intro):
+    """One model's table of training steps (ids `<group>/<name>/32`) and its ratios to nn, or
+    nothing if nn was not measured."""
+    key = lambda name: f"{group}/{name}/32"
     nn = m.get(key("nn"))
     if nn is None:
         return []
-    # Per round, every build's medians together: the round's ratio of each row to nn.
-    per_round = []
-    for r in range(max(len(v) for v in results.values())):
-        merged = {}
-        for runs in results.values():
-            if r < len(runs):
-                merged.update(runs[r])
-        per_round.append(merged)
-    lines = ["", "Training step (`benches/train.rs`" + (" and peers/'s" if "peers-train" in results else "")
-             + ", same rounds): one step at batch 32 (forward, loss, backward, Adam update, the loss read back) "
-             "of the digits MLP of examples/digits_train.rs, Input 64 → Dense 64 relu → Dense 10 softmax, "
-             "Adam(0.001), cross-entropy over class ids; every step on the next batch of the digits train split, in "
-             "runs of 1,320 steps (30 epochs) from the same first weights, each run's first step untimed. Before "
-             "timing, every implementation's weights after 1 and 10 steps match nn's (benches) or the hand-written "
-             "step's (peers) to 1e-5.", "",
+    lines = ["", intro, "",
              "| implementation | µs / step | steps / s | samples / s | time / nn | per round |",
              "|---|---|---|---|---|---|"]
     ratios = []
-    for name, what in TRAIN_ROWS:
+    for name, what in rows:
         v = m.get(key(name))
         if v is None:
             continue
@@ -424,22 +418,92 @@ def train_report(m, results, train_out, allocs):
         if name != "nn":
             ratios.append(f"{name} / nn = {v / nn:.2f}×")
     lines += ["", "Ratios (time per step, same run): " + ", ".join(ratios) + "."]
-    mem = None
+    return lines
+
+
+def train_memory(train_out):
+    """The `nn-train-memory` lines of benches/train.rs, per model (`model=`; the digits MLP's
+    line has none)."""
+    mems = {}
     for line in (train_out or "").splitlines():
         if line.startswith("nn-train-memory "):
             mem = dict(kv.split("=") for kv in line.split()[1:])
-    if mem:
-        kb = lambda k: int(mem[k]) / 1024
-        lines += ["", f"Memory of nn's step at batch {mem['batch']} (`Trainer::memory`): {kb('total'):.1f} KB, "
-                  f"allocated once and reused: values and their gradients {kb('values'):.1f} KB, weight gradients "
-                  f"{kb('gradients'):.1f} KB, optimizer state {kb('optimizer_state'):.1f} KB. nn allocates nothing "
-                  "per step after the first (tests/zero_alloc.rs)."]
-    if allocs:
-        table = [l for l in allocs.splitlines() if l.startswith("|")]
-        lines += ["", "Heap allocations per step (peers/'s `train_alloc_count`: 100 steps after 10; peak live bytes "
-                  "is the most heap memory live at once during those steps beyond what was live before them):", "",
-                  *table]
-    return lines
+            mems[mem.pop("model", "digits")] = mem
+    return mems
+
+
+def train_alloc_tables(allocs):
+    """The tables of peers/'s train_alloc_count, per model: the rows under each
+    `Heap allocations per training step, <model>, ...` title."""
+    tables, current = {}, None
+    for line in (allocs or "").splitlines():
+        if line.startswith("Heap allocations per training step, "):
+            current = line[len("Heap allocations per training step, "):].split(",")[0]
+            tables[current] = []
+        elif line.startswith("|") and current is not None:
+            tables[current].append(line)
+    return tables
+
+
+def train_report(m, results, train_out, allocs):
+    """The training step (benches/train.rs and peers/'s), or nothing if it was not measured.
+
+    `results` are the per-round medians of every build (for the per-round spread of each ratio
+    to nn), `train_out` the standard output of benches/train.rs (its `nn-train-memory` lines),
+    `allocs` the tables of peers/'s train_alloc_count or None. The digits MLP, then the KWS CNN.
+    """
+    # Per round, every build's medians together: the round's ratio of each row to nn.
+    per_round = []
+    for r in range(max((len(v) for v in results.values()), default=0)):
+        merged = {}
+        for runs in results.values():
+            if r < len(runs):
+                merged.update(runs[r])
+        per_round.append(merged)
+    sources = "`benches/train.rs`" + (" and peers/'s" if "peers-train" in results else "")
+    mems = train_memory(train_out)
+    tables = train_alloc_tables(allocs)
+    lines = train_table(
+        m, per_round, "train_digits/batch32", TRAIN_ROWS,
+        f"Training step ({sources}, same rounds): one step at batch 32 (forward, loss, backward, Adam update, the "
+        "loss read back) of the digits MLP of examples/digits_train.rs, Input 64 → Dense 64 relu → Dense 10 softmax, "
+        "Adam(0.001), cross-entropy over class ids; every step on the next batch of the digits train split, in "
+        "runs of 1,320 steps (30 epochs) from the same first weights, each run's first step untimed. Before "
+        "timing, every implementation's weights after 1 and 10 steps match nn's (benches) or the hand-written "
+        "step's (peers) to 1e-5.")
+    if lines:
+        mem = mems.get("digits")
+        if mem:
+            kb = lambda k: int(mem[k]) / 1024
+            lines += ["", f"Memory of nn's step at batch {mem['batch']} (`Trainer::memory`): {kb('total'):.1f} KB, "
+                      f"allocated once and reused: values and their gradients {kb('values'):.1f} KB, weight gradients "
+                      f"{kb('gradients'):.1f} KB, optimizer state {kb('optimizer_state'):.1f} KB. nn allocates nothing "
+                      "per step after the first (tests/zero_alloc.rs)."]
+        table = tables.get("digits MLP")
+        if table:
+            lines += ["", "Heap allocations per step (peers/'s `train_alloc_count`: 100 steps after 10; peak live "
+                      "bytes is the most heap memory live at once during those steps beyond what was live before "
+                      "them):", "", *table]
+    kws = train_table(
+        m, per_round, "train_kws/batch32", TRAIN_KWS_ROWS,
+        f"Training step of the KWS CNN ({sources}, same rounds): one step at batch 32 of the CNN of benches/conv.rs, "
+        "Input (49, 10, 1) → Conv2D 16 (5, 3) strides (2, 1) relu → MaxPooling2D 2 → Conv2D 32 3×3 same relu → "
+        "GlobalAveragePooling2D → Dense 12 softmax, Adam(0.001), cross-entropy over 12 class ids; every step on the "
+        "next of 44 synthetic batches (inputs uniform in [-1, 1), random labels; benches/hand/train_kws.rs), timed "
+        "as the MLP's. candle and burn compute channels first: weights and inputs are converted once, outside the "
+        "step. Before timing, every implementation's weights after 1 and 10 steps match nn's (benches) or the "
+        "hand-written step's (peers) to 1e-5.")
+    if kws:
+        mem = mems.get("kws")
+        if mem:
+            kb = lambda k: int(mem[k]) / 1024
+            kws += ["", f"Memory of nn's KWS step at batch {mem['batch']} (`Trainer::memory`): {kb('total'):.1f} KB "
+                    f"(values and their gradients {kb('values'):.1f} KB, weight gradients {kb('gradients'):.1f} KB, "
+                    f"optimizer state {kb('optimizer_state'):.1f} KB), allocated once and reused."]
+        table = tables.get("KWS CNN")
+        if table:
+            kws += ["", "Heap allocations per KWS step (peers/'s `train_alloc_count`, as above):", "", *table]
+    return lines + kws
 
 
 def before_report(m, then):

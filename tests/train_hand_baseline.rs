@@ -1,6 +1,6 @@
 //! The hand-written training steps that `benches/train.rs` races nn against
-//! (`benches/hand/train.rs`) compute what `train_on_batch` computes: from the same weights,
-//! one step and ten give the same weights to 1e-5.
+//! (`benches/hand/train.rs`, `benches/hand/train_kws.rs`) compute what `train_on_batch`
+//! computes: from the same weights, one step and ten give the same weights to 1e-5.
 
 use nn::nalgebra;
 use nn::prelude::*;
@@ -12,8 +12,26 @@ use nn::train::optimizer::Adam;
 #[allow(dead_code)]
 mod hand;
 
+#[path = "../benches/hand/train_kws.rs"]
+#[allow(dead_code)]
+mod hand_kws;
+
+// `hand/train_kws.rs` reaches `hand/train.rs` as `crate::hand_train`.
+use hand as hand_train;
+
 sequential! {
     struct Digits { Input<64>, Dense<64, relu>, Dense<10, softmax> }
+}
+
+sequential! {
+    struct Kws {
+        Input<49, 10, 1>,
+        Conv2D<16, (5, 3), strides = (2, 1), relu>,
+        MaxPooling2D<2>,
+        Conv2D<32, 3, padding = same, relu>,
+        GlobalAveragePooling2D,
+        Dense<12, softmax>,
+    }
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -63,6 +81,39 @@ fn hand_written_steps_train_the_weights_nn_trains() {
         }
         for (name, w) in [("one-hot", typed), ("hand_nalgebra", na.to_flat()), ("hand_arrays", ar.to_flat())]
         {
+            let d = max_diff(&ours, &w);
+            assert!(d < 1e-5, "{steps} step(s): nn and {name} differ by {d}");
+        }
+    }
+}
+
+#[test]
+fn hand_written_kws_steps_train_the_weights_nn_trains() {
+    let start = hand_kws::glorot(1);
+    let data = hand_kws::batches();
+    assert_eq!((data.len(), Kws::PARAMS), (hand_kws::BATCHES, hand_kws::PARAMS));
+    for steps in [1, 10] {
+        let batches = || data.iter().cycle().take(steps);
+        let mut model = Kws::boxed_zeros();
+        model.load_params(&start).unwrap();
+        let mut trainer = model.compile(Adam::new(0.001), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+        let mut losses = Vec::new();
+        for (x, y) in batches() {
+            let ids: Vec<f32> = y.iter().map(|&c| c as f32).collect();
+            losses.push(trainer.train_on_batch_flat(&[x], &[&ids]).unwrap() as f32);
+        }
+        drop(trainer);
+        let mut ours = vec![0.0; Kws::PARAMS];
+        model.save_params(&mut ours).unwrap();
+        assert!(max_diff(&ours, &start) > 1e-4);
+
+        let mut na = hand_kws::KwsHandNalgebra::from_flat(&start, hand::Adam::new(0.001));
+        let mut ar = hand_kws::KwsHandArrays::from_flat(&start, hand::Adam::new(0.001));
+        for ((x, y), loss) in batches().zip(&losses) {
+            let (l_na, l_ar) = (na.step(x, y), ar.step(x, y));
+            assert!((l_na - loss).abs() < 1e-5 && (l_ar - loss).abs() < 1e-5, "{loss} {l_na} {l_ar}");
+        }
+        for (name, w) in [("hand_nalgebra", na.to_flat()), ("hand_arrays", ar.to_flat())] {
             let d = max_diff(&ours, &w);
             assert!(d < 1e-5, "{steps} step(s): nn and {name} differ by {d}");
         }

@@ -160,6 +160,11 @@ pub mod hand;
 #[path = "../../benches/hand/train.rs"]
 pub mod hand_train;
 
+/// The hand-written KWS training steps of `benches/hand/train_kws.rs`: the reference of the
+/// KWS peers of [`train`].
+#[path = "../../benches/hand/train_kws.rs"]
+pub mod hand_train_kws;
+
 /// nalgebra, as `benches/hand/train.rs` reaches it (`crate::nalgebra`).
 pub use nalgebra;
 

@@ -1,8 +1,9 @@
 //! Heap allocations per training step of each training peer (and of the hand-written steps),
-//! counted by a `#[global_allocator]`: the digits MLP of `benches/train.rs`, batch 32.
+//! counted by a `#[global_allocator]`: the digits MLP and the KWS CNN of `benches/train.rs`,
+//! batch 32, one table each.
 //!
 //! Each is built and its batches prepared (not counted), takes 10 warm-up steps (not counted),
-//! then 100 steps, batch after batch of the digits train split, while every `alloc`,
+//! then 100 steps, batch after batch of its task's data, while every `alloc`,
 //! `alloc_zeroed` and `realloc` is counted; the table shows the counts and bytes divided by 100,
 //! and the most heap memory live at once during those steps beyond what was live before them
 //! (the memory a step works in, beyond the model and optimizer state it keeps). nn's
@@ -12,7 +13,11 @@
 //! Run with `cargo run -p nn-peers --release --bin train_alloc_count`.
 
 use nn_peers::hand_train::{self as hand, HandArrays, HandNalgebra};
-use nn_peers::train::{BurnFlexTrain, BurnTrain, CandleTrain, LR, TrainPeer, check_train};
+use nn_peers::hand_train_kws::{KwsHandArrays, KwsHandNalgebra};
+use nn_peers::train::{
+    BurnFlexKwsTrain, BurnFlexTrain, BurnKwsTrain, BurnTrain, CandleKwsTrain, CandleTrain, Digits, Kws, LR,
+    Task, TrainPeer, check_train,
+};
 use nn_peers::{Res, single_thread};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -78,7 +83,7 @@ fn count(mut step: impl FnMut(usize)) -> (f64, f64, u64) {
 
 fn peer<P: TrainPeer>(data: &[(Vec<f32>, Vec<u32>)]) -> Res<(f64, f64, u64)> {
     check_train::<P>()?;
-    let mut p = P::new(&hand::glorot(1))?;
+    let mut p = P::new(&P::Task::start())?;
     let batches: Vec<P::Batch> = data.iter().map(|(x, y)| p.prepare(x, y)).collect::<Res<_>>()?;
     Ok(count(|i| _ = black_box(p.step(&batches[i % batches.len()]))))
 }
@@ -90,16 +95,22 @@ fn row(name: &str, r: Res<(f64, f64, u64)>) {
     }
 }
 
-fn main() {
-    single_thread();
-    let data = hand::digits_batches();
+/// The table's title and header.
+fn header<T: Task>() {
     println!(
-        "Heap allocations per training step, digits MLP, batch {} ({STEPS} steps after {WARMUP} warm-up steps)\n",
+        "Heap allocations per training step, {}, batch {} ({STEPS} steps after {WARMUP} warm-up steps)\n",
+        T::TITLE,
         hand::BATCH
     );
     println!("| peer          | allocations / step | bytes / step | peak live bytes |");
     println!("|---------------|--------------------|--------------|-----------------|");
-    let start = hand::glorot(1);
+}
+
+fn main() {
+    single_thread();
+    let data = Digits::batches();
+    header::<Digits>();
+    let start = Digits::start();
     let mut na = HandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
     let na_batches: Vec<_> = data.iter().map(|(x, _)| HandNalgebra::batch(x)).collect();
     let n = data.len();
@@ -109,6 +120,20 @@ fn main() {
     row(CandleTrain::NAME, peer::<CandleTrain>(&data));
     row(BurnTrain::NAME, peer::<BurnTrain>(&data));
     row(BurnFlexTrain::NAME, peer::<BurnFlexTrain>(&data));
+
+    let data = Kws::batches();
+    println!();
+    header::<Kws>();
+    let start = Kws::start();
+    let n = data.len();
+    let mut na = KwsHandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
+    row("hand_nalgebra", Ok(count(|i| _ = black_box(na.step(&data[i % n].0, &data[i % n].1)))));
+    let mut ar = KwsHandArrays::from_flat(&start, hand::Adam::new(LR as f32));
+    row("hand_arrays", Ok(count(|i| _ = black_box(ar.step(&data[i % n].0, &data[i % n].1)))));
+    row(CandleKwsTrain::NAME, peer::<CandleKwsTrain>(&data));
+    row(BurnKwsTrain::NAME, peer::<BurnKwsTrain>(&data));
+    row(BurnFlexKwsTrain::NAME, peer::<BurnFlexKwsTrain>(&data));
+
     let threads = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("Threads:")).map(|l| l[8..].trim().to_string()))
