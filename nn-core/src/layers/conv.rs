@@ -6,8 +6,8 @@
 //! A sequence is a one-row image (`Conv1D`'s kernel `(k, c, f)` is `Conv2D`'s `(1, k, c, f)` in
 //! the same memory), so one implementation serves both ranks.
 
-use super::product::product_backward;
-use super::window::Window;
+use super::product::{ByClosures, bias_gradient, product_backward};
+use super::window::{Patches, Window};
 use crate::Float;
 use crate::activations::{ActivationFn, Linear};
 use crate::init::{Initializers, Rng, compute_fans};
@@ -699,16 +699,6 @@ unsafe impl<
 {
 }
 
-/// `g += Σ rows of dz` (`n` wide): a bias's gradient.
-#[inline(always)]
-fn add_rows<T: Float>(dz: &[T], g: &mut [T], n: usize) {
-    for row in dz.chunks_exact(n) {
-        for (b, d) in g.iter_mut().zip(row) {
-            *b += *d;
-        }
-    }
-}
-
 /// Keras's kernel array `(kh, kw, c, f)`.
 type Kernel<T, const KH: usize, const KW: usize, const C: usize, const F: usize> = [[[[T; F]; C]; KW]; KH];
 
@@ -757,26 +747,10 @@ impl<
         dx: Option<&mut [X::Scalar]>,
         gk: Option<&mut [X::Scalar]>,
     ) -> bool {
-        let win = Self::WINDOW;
-        let pixels = win.positions();
         let samples = (dz.len() / Y::LEN.max(1)).min(x.len() / X::LEN.max(1));
         let dz = &dz[..samples * Y::LEN];
-        // Output pixel `q` of the batch: its sample's values and its place in the grid.
-        let at = move |q: usize| {
-            let (s, p) = (q / pixels, q % pixels);
-            (s * X::LEN..(s + 1) * X::LEN, p / win.ow, p % win.ow)
-        };
-        let gather = |q, patch: &mut _| {
-            let (sample, oy, ox) = at(q);
-            win.gather(&x[sample], oy, ox, patch);
-        };
-        let scatter = dx.map(|dx| {
-            move |q, patch: &_| {
-                let (sample, oy, ox) = at(q);
-                win.scatter_add(patch, oy, ox, &mut dx[sample]);
-            }
-        });
-        product_backward::<_, ROWS, KH, KW, CG, F>(level, dz, self.kernel_flat(), gk, gather, scatter)
+        let mut patches = Patches { win: Self::WINDOW, len: X::LEN, x, dx };
+        product_backward::<_, ROWS, KH, KW, CG, F>(level, dz, self.kernel_flat(), gk, &mut patches)
     }
 
     /// The backward pass of any number of groups as the direct loop: for every output pixel and
@@ -855,12 +829,15 @@ impl<
         kept: &mut [Y],
         _ctx: &mut crate::train::Ctx<'_>,
     ) {
-        for ((x, y), z) in xs.iter().zip(ys.iter_mut()).zip(kept.iter_mut()) {
-            *z = Y::ZEROS;
+        // Every path of `convolve` writes every output (from the bias, or zero), so the kept
+        // pre-activations need no zeroing; the activation then runs over the whole batch.
+        for (x, z) in xs.iter().zip(kept.iter_mut()) {
             self.convolve(level, x.as_slice(), z.as_mut_slice());
-            *y = *z;
-            self.activation.apply(y);
         }
+        let rows = ys.len().min(kept.len());
+        let ys = flatten_mut(&mut ys[..rows]);
+        ys.copy_from_slice(flatten(&kept[..rows]));
+        self.activation.apply_rows(ys, F);
     }
 
     #[inline(always)]
@@ -882,7 +859,7 @@ impl<
         let mut dx = dxs.map(|d| flatten_mut(&mut d[..n]));
         let mut gk = grads.map(|g| {
             if USE_BIAS {
-                add_rows(dz, &mut g.bias, F);
+                bias_gradient(dz, &mut g.bias);
             }
             &mut g.kernel
         });
@@ -1012,7 +989,7 @@ impl<
         }
         let mut gk = grads.map(|g| {
             if USE_BIAS {
-                add_rows(flatten(&dys[..n]), g.bias.as_flattened_mut(), C * M);
+                bias_gradient(flatten(&dys[..n]), g.bias.as_flattened_mut());
             }
             &mut g.kernel
         });
@@ -1074,14 +1051,8 @@ impl<
             let dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
             self.depthwise.pixel_backward(xs[s].as_slice(), p, &row[0][0], dx, gd.as_deref_mut());
         });
-        product_backward::<_, ROWS, 1, 1, CM, F>(
-            level,
-            dz,
-            self.pointwise.as_flattened(),
-            gp,
-            gather,
-            scatter,
-        )
+        let mut rows = ByClosures { gather, scatter };
+        product_backward::<_, ROWS, 1, 1, CM, F>(level, dz, self.pointwise.as_flattened(), gp, &mut rows)
     }
 
     /// [`SeparableConv::backward_by_rows`] one pixel at a time, for pixels of too many channels.
@@ -1179,7 +1150,7 @@ impl<
         }
         let dz = flatten(&dys[..n]);
         if USE_BIAS && let Some(g) = grads.as_deref_mut() {
-            add_rows(dz, &mut g.bias, F);
+            bias_gradient(dz, &mut g.bias);
         }
         let mut dxs = dxs.map(|d| &mut d[..n]);
         let (xs, kept) = (&xs[..n], &kept[..n]);

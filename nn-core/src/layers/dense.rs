@@ -311,15 +311,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             None => (None, None),
         };
         if let Some(bias) = bias.filter(|_| USE_BIAS) {
-            // Summed in a local array, which stays in registers: summed in place, every row
-            // waited on the store of the last.
-            let mut sum = bias.data.0[0];
-            for dz in dzs {
-                for (b, d) in sum.iter_mut().zip(dz) {
-                    *b += *d;
-                }
-            }
-            bias.data.0[0] = sum;
+            super::product::bias_gradient(dzs.as_flattened(), bias.as_mut_slice());
         }
         // The rows as a product's: the batched kernels compute `xᵀ · dz` and `dz · kernelᵀ`.
         let done = super::product::rows_backward::<T, IN, OUT>(

@@ -27,6 +27,26 @@ fn weight_gradient<T: Float>(level: Level, x: &[T], dy: &[T], g: &mut [T], k: us
     gemm::product(level, &p, x, dy, g, Start::Add);
 }
 
+/// `g += Σ rows of dy` (`g.len()` wide): a bias's gradient. Summed a block of up to 64 values
+/// at a time in a local array, which stays in registers: summed in `g`'s memory, every row
+/// waited on the store of the last (a seventh of a convolution's backward pass).
+#[inline(always)]
+pub(super) fn bias_gradient<T: Float>(dy: &[T], g: &mut [T]) {
+    const BLOCK: usize = 64;
+    let n = g.len();
+    for c0 in (0..n).step_by(BLOCK) {
+        let w = BLOCK.min(n - c0);
+        let mut sum = [T::ZERO; BLOCK];
+        sum[..w].copy_from_slice(&g[c0..c0 + w]);
+        for row in dy.chunks_exact(n) {
+            for (s, d) in sum.iter_mut().zip(&row[c0..c0 + w]) {
+                *s += *d;
+            }
+        }
+        g[c0..c0 + w].copy_from_slice(&sum[..w]);
+    }
+}
+
 /// Room on the stack for a block of a kernel's transpose, initialised only as far as a block
 /// writes it: zeroing 32 KiB for a 10-class Dense layer's 640 values cost more than its
 /// transpose.
@@ -103,21 +123,62 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
     true
 }
 
+/// Where the rows of a product's `x` come from, and where their gradient goes back to: each
+/// row a patch `[kh][kw][c]` of the layer's input (a convolution's, [`super::window`]'s
+/// `Patches`; for a separable convolution's pointwise step, a pixel of the depthwise output).
+/// A trait rather than closures: its methods inline into the pass, so the arithmetic that
+/// finds a row's sample and pixel divides by constants (called as closures, they stayed out
+/// of line and divided at run time, a seventh of a KWS training step).
+pub(super) trait Rows<T, const KH: usize, const KW: usize, const C: usize> {
+    /// Writes row `q` of `x`.
+    fn gather(&mut self, q: usize, row: &mut [[[T; C]; KW]; KH]);
+    /// Whether the rows' gradient goes anywhere.
+    fn scatters(&self) -> bool;
+    /// Takes row `q`'s gradient, `dy · wᵀ`, back to where the row came from (possibly in
+    /// several parts, which add up).
+    fn scatter(&mut self, q: usize, row: &[[[T; C]; KW]; KH]);
+}
+
+/// [`Rows`] from two closures, for a layer whose rows are few enough not to matter.
+pub(super) struct ByClosures<G, S> {
+    pub gather: G,
+    pub scatter: Option<S>,
+}
+
+impl<T, const KH: usize, const KW: usize, const C: usize, G, S> Rows<T, KH, KW, C> for ByClosures<G, S>
+where
+    G: FnMut(usize, &mut [[[T; C]; KW]; KH]),
+    S: FnMut(usize, &[[[T; C]; KW]; KH]),
+{
+    #[inline(always)]
+    fn gather(&mut self, q: usize, row: &mut [[[T; C]; KW]; KH]) {
+        (self.gather)(q, row);
+    }
+    #[inline(always)]
+    fn scatters(&self) -> bool {
+        self.scatter.is_some()
+    }
+    #[inline(always)]
+    fn scatter(&mut self, q: usize, row: &[[[T; C]; KW]; KH]) {
+        if let Some(scatter) = self.scatter.as_mut() {
+            scatter(q, row);
+        }
+    }
+}
+
 /// The backward pass of `y = x · w` over the `total` rows whose gradient `dy` holds (`F`
-/// values each), `ROWS` at a time, where each row of `x` is gathered from the layer's input as
-/// a patch `[kh][kw][c]` (a convolution's; for a separable convolution's pointwise step, a
-/// pixel of the depthwise output). `gather(q, row)` writes row `q` of `x`; `scatter(q, row)`
-/// takes row `q`'s gradient, `dy · wᵀ`, back to where it came from (possibly in several
-/// parts, which add up); `g` (`w`'s shape) gains `xᵀ · dy`. Returns `false`, touching
-/// nothing, for a patch too wide for a row of `wᵀ` on the stack.
+/// values each), `ROWS` at a time, each row of `x` gathered by `rows` (which takes the rows'
+/// gradient, `dy · wᵀ`, back if it [scatters](Rows::scatters)); `g` (`w`'s shape) gains
+/// `xᵀ · dy`. Returns `false`, touching nothing, for a patch too wide for a row of `wᵀ` on
+/// the stack.
 ///
 /// Each block of rows is gathered once: its weight gradient added into `g`, then the same
 /// buffer overwritten with the rows' gradient, `wᵀ`'s filters a block at a time (transposed
 /// once for the whole call when all of them fit). On 64 samples in `f32` (KWS's and Sensor's
 /// convolutions, a 3×3 one of 32 to 32 channels), the two took 2.5 to 6 times the forward
 /// pass, and 3 to 13 times less than the direct loop.
-// Inlined where optimized, as `rows_backward`: the closures' divisions by the window's sizes
-// then become multiplications by constants.
+// Inlined where optimized, as `rows_backward`: the rows' divisions by the window's sizes then
+// become multiplications by constants.
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn product_backward<
@@ -132,8 +193,7 @@ pub(super) fn product_backward<
     dy: &[T],
     w: &[T],
     mut g: Option<&mut [T]>,
-    mut gather: impl FnMut(usize, &mut [[[T; C]; KW]; KH]),
-    mut scatter: Option<impl FnMut(usize, &[[[T; C]; KW]; KH])>,
+    rows: &mut impl Rows<T, KH, KW, C>,
 ) -> bool {
     let k = KH * KW * C;
     let fb = (WT_VALUES / k.max(1)).min(F);
@@ -141,7 +201,8 @@ pub(super) fn product_backward<
         return false;
     }
     let total = dy.len() / F;
-    let mut rows = [[[[T::ZERO; C]; KW]; KH]; ROWS];
+    let scatters = rows.scatters();
+    let mut block = [[[[T::ZERO; C]; KW]; KH]; ROWS];
     let mut wt = Transpose::new();
     // Which block of filters `wt` holds: with all of them (the usual case), it is transposed
     // once for the call.
@@ -149,16 +210,18 @@ pub(super) fn product_backward<
     for start in (0..total).step_by(ROWS) {
         let n = ROWS.min(total - start);
         let dy = &dy[start * F..(start + n) * F];
-        if g.is_some() || scatter.is_some() {
-            for (r, row) in rows[..n].iter_mut().enumerate() {
-                gather(start + r, row);
+        if g.is_some() || scatters {
+            for (r, row) in block[..n].iter_mut().enumerate() {
+                rows.gather(start + r, row);
             }
         }
-        let x = rows[..n].as_flattened_mut().as_flattened_mut().as_flattened_mut();
+        let x = block[..n].as_flattened_mut().as_flattened_mut().as_flattened_mut();
         if let Some(g) = g.as_deref_mut() {
             weight_gradient(level, x, dy, g, k, F);
         }
-        let Some(scatter) = scatter.as_mut() else { continue };
+        if !scatters {
+            continue;
+        }
         // `x`'s rows become their gradient, `dy · wᵀ`, `fb` filters at a time.
         for f0 in (0..F).step_by(fb) {
             let fs = fb.min(F - f0);
@@ -170,8 +233,8 @@ pub(super) fn product_backward<
             let start = if f0 == 0 { Start::Zero } else { Start::Add };
             gemm::product(level, &p, &dy[f0..], wt.filled(), x, start);
         }
-        for (r, row) in rows[..n].iter().enumerate() {
-            scatter(start + r, row);
+        for (r, row) in block[..n].iter().enumerate() {
+            rows.scatter(start + r, row);
         }
     }
     true

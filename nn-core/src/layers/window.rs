@@ -137,3 +137,44 @@ impl Window {
         (lo < hi).then(|| (lo, hi, y * self.w + lo * self.sw - self.pw))
     }
 }
+
+/// A batch's patches as the rows of a convolution's backward product: row `q` is the patch of
+/// output pixel `q % pixels` of sample `q / pixels`, gathered from `x` and its gradient added
+/// into `dx`; every sample holds `len` input values.
+pub(crate) struct Patches<'a, T> {
+    pub win: Window,
+    pub len: usize,
+    pub x: &'a [T],
+    pub dx: Option<&'a mut [T]>,
+}
+
+impl<T> Patches<'_, T> {
+    /// Row `q`'s sample (its values in `x`) and output pixel.
+    #[inline(always)]
+    fn at(&self, q: usize) -> (core::ops::Range<usize>, usize, usize) {
+        let pixels = self.win.positions();
+        let (s, p) = (q / pixels, q % pixels);
+        (s * self.len..(s + 1) * self.len, p / self.win.ow, p % self.win.ow)
+    }
+}
+
+impl<T: Float, const KH: usize, const KW: usize, const C: usize> super::product::Rows<T, KH, KW, C>
+    for Patches<'_, T>
+{
+    #[inline(always)]
+    fn gather(&mut self, q: usize, row: &mut [[[T; C]; KW]; KH]) {
+        let (sample, oy, ox) = self.at(q);
+        self.win.gather(&self.x[sample], oy, ox, row);
+    }
+    #[inline(always)]
+    fn scatters(&self) -> bool {
+        self.dx.is_some()
+    }
+    #[inline(always)]
+    fn scatter(&mut self, q: usize, row: &[[[T; C]; KW]; KH]) {
+        let (sample, oy, ox) = self.at(q);
+        if let Some(dx) = self.dx.as_deref_mut() {
+            self.win.scatter_add(row, oy, ox, &mut dx[sample]);
+        }
+    }
+}
