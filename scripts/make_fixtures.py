@@ -22,7 +22,7 @@ Writes (overwriting):
   (`model.save_weights`) and <name>.safetensors (every weight as
   "<layer.name>/<weight name>", Keras shape, float32, metadata {"format": "keras"})
   for the models in KERAS_MODELS: seed_sequential, seed_functional, xor (trained),
-  every_activation, and residual, siamese, multi_io (same builders and seeds as
+  every_activation, new_activations, and residual, siamese, multi_io (same builders and seeds as
   functional.rs, so the same weights), plus tests/fixtures/keras_models.rs: one
   `pub mod <name>` each with LAYERS, WEIGHTS (names and shapes), inputs X0, ...
   and `model.predict` outputs Y0, .... Each file is loaded back and checked.
@@ -133,6 +133,41 @@ ELEMENTWISE = [
     ("EXPONENTIAL", "keras.activations.exponential(x)", A.exponential, "EXP_INPUTS"),
     ("MISH", "keras.activations.mish(x)", A.mish, "INPUTS"),
     ("LINEAR", "keras.activations.linear(x)", A.linear, "INPUTS"),
+    ("CELU", "keras.activations.celu(x)  (alpha=1.0)", A.celu, "INPUTS"),
+    ("CELU_05", "keras.activations.celu(x, alpha=0.5)", lambda x: A.celu(x, alpha=0.5), "INPUTS"),
+    ("HARD_TANH", "keras.activations.hard_tanh(x)", A.hard_tanh, "INPUTS"),
+    ("LOG_SIGMOID", "keras.activations.log_sigmoid(x)", A.log_sigmoid, "INPUTS"),
+    ("SPARSE_PLUS", "keras.activations.sparse_plus(x)", A.sparse_plus, "INPUTS"),
+    ("SQUAREPLUS", "keras.activations.squareplus(x)  (b=4)", A.squareplus, "INPUTS"),
+    ("SQUAREPLUS_1", "keras.activations.squareplus(x, b=1.0)", lambda x: A.squareplus(x, b=1.0), "INPUTS"),
+    ("TANH_SHRINK", "keras.activations.tanh_shrink(x)", A.tanh_shrink, "INPUTS"),
+    ("HARD_SHRINK", "keras.activations.hard_shrink(x)  (threshold=0.5)", A.hard_shrink, "INPUTS"),
+    (
+        "HARD_SHRINK_1",
+        "keras.activations.hard_shrink(x, threshold=1.0)",
+        lambda x: A.hard_shrink(x, threshold=1.0),
+        "INPUTS",
+    ),
+    ("SOFT_SHRINK", "keras.activations.soft_shrink(x)  (threshold=0.5)", A.soft_shrink, "INPUTS"),
+    (
+        "SOFT_SHRINK_1",
+        "keras.activations.soft_shrink(x, threshold=1.0)",
+        lambda x: A.soft_shrink(x, threshold=1.0),
+        "INPUTS",
+    ),
+    # threshold has no defaults: Keras requires both options.
+    (
+        "THRESHOLD",
+        "keras.activations.threshold(x, threshold=0.5, default_value=-2.0)",
+        lambda x: A.threshold(x, threshold=0.5, default_value=-2.0),
+        "INPUTS",
+    ),
+    (
+        "THRESHOLD_NEG",
+        "keras.activations.threshold(x, threshold=-1.0, default_value=0.0)",
+        lambda x: A.threshold(x, threshold=-1.0, default_value=0.0),
+        "INPUTS",
+    ),
 ]
 
 # Tiny Dense(3, activation="tanh") parity case: kernel is [in=4, out=3].
@@ -502,6 +537,16 @@ EVERY_ACTIVATION_SPREAD = 0.6  # target std of each unit's x @ kernel across the
 EVERY_ACTIVATION_BOUND = 8.0  # asserted bound on |pre-activation| and |output| of every layer
 EVERY_ACTIVATION_MIN_SPREAD = 1e-2  # a unit is "live" if its output's std over X0 exceeds this
 
+# The activations Keras 3 added, by name (so with their defaults; `threshold` has none, so no
+# Keras model can name it): the first four as Dense(6, activation=a), the others as Dense(6)
+# then Activation(a), side by side as in every_activation.
+NEW_ACTIVATIONS_DENSE = ["celu", "hard_tanh", "log_sigmoid", "sparse_plus"]
+NEW_ACTIVATIONS_LAYER = ["squareplus", "tanh_shrink", "hard_shrink", "soft_shrink"]
+# Inputs where an activation's output jumps, and how far every pre-activation must stay from
+# them: within float32 rounding of a jump, nn and Keras could land on opposite sides.
+NEW_ACTIVATIONS_JUMPS = {"hard_shrink": (-0.5, 0.5)}
+NEW_ACTIVATIONS_JUMP_MARGIN = 1e-3
+
 
 def build_seed_sequential():
     return keras.Sequential([keras.Input((1,)), L.Dense(2)])
@@ -530,6 +575,13 @@ def build_every_activation():
     would test the chain's conditioning rather than the activations."""
     x = keras.Input((4,))
     heads = [L.Dense(6, activation=a)(x) for a in EVERY_ACTIVATION]
+    return keras.Model(x, L.Concatenate()(heads))
+
+
+def build_new_activations():
+    x = keras.Input((4,))
+    heads = [L.Dense(6, activation=a)(x) for a in NEW_ACTIVATIONS_DENSE]
+    heads += [L.Activation(a)(L.Dense(6)(x)) for a in NEW_ACTIVATIONS_LAYER]
     return keras.Model(x, L.Concatenate()(heads))
 
 
@@ -571,6 +623,32 @@ def prepare_every_activation(name: str, seed: int, layer_names):
     weights the signal fades layer by layer and the outputs stop depending on the input; this
     way every activation sees pre-activations of both signs and moderate size. Checked."""
     model, xs = prepare_seeded(name, build_every_activation, seed, layer_names, uniform_inputs)
+    rescale_heads(name, model, xs)
+    return model, xs
+
+
+def prepare_new_activations(name: str, seed: int, layer_names):
+    """`build_new_activations`, seeded and rescaled as `prepare_every_activation`; then checked
+    that no input of an `Activation` layer comes near a jump of its activation."""
+    model, xs = prepare_seeded(name, build_new_activations, seed, layer_names, uniform_inputs)
+    rescale_heads(name, model, xs)
+    for layer in model.layers:
+        act = getattr(layer, "activation", None)
+        jumps = NEW_ACTIVATIONS_JUMPS.get(getattr(act, "__name__", None), ())
+        if not jumps:
+            continue
+        if not isinstance(layer, L.Activation):
+            raise AssertionError(f"{name}: {layer.name}: jumps are checked on Activation layers only")
+        z = np.asarray(keras.Model(model.input, layer.input)(xs[0]))
+        gap = min(np.min(np.abs(z - j)) for j in jumps)
+        if not gap > NEW_ACTIVATIONS_JUMP_MARGIN:
+            raise AssertionError(f"{name}: {layer.name} ({act.__name__}) input within {gap} of a jump")
+    return model, xs
+
+
+def rescale_heads(name: str, model, xs) -> None:
+    """The rescale of `prepare_every_activation`, on every Dense layer of `model` (each reads
+    the model's input)."""
     for layer in model.layers:
         if not isinstance(layer, L.Dense):
             continue
@@ -590,7 +668,6 @@ def prepare_every_activation(name: str, seed: int, layer_names):
             raise AssertionError(f"{name}: {layer.name} ({act}) pre-activations all one sign or zero bias")
         if not np.sum(np.std(h, axis=0) > EVERY_ACTIVATION_MIN_SPREAD) >= 4:
             raise AssertionError(f"{name}: {layer.name} ({act}) has fewer than 4 live units")
-    return model, xs
 
 
 # (name, prepare() -> (model, inputs), doc). Each prepare checks the expected
@@ -626,6 +703,21 @@ KERAS_MODELS = [
         "Input((4,)), then Dense(6, activation=a)(input) for a in "
         + ", ".join(EVERY_ACTIVATION)
         + ", concatenated; seed 1007, weights rescaled on X0 (`prepare_every_activation`), inputs in [-1, 1]",
+    ),
+    (
+        "new_activations",
+        lambda: prepare_new_activations(
+            "new_activations",
+            1012,
+            # Keras lists the layers by depth: the Dense layers under an Activation first.
+            ["input_layer", "dense_4", "dense_5", "dense_6", "dense_7", "dense", "dense_1", "dense_2"]
+            + ["dense_3", "activation", "activation_1", "activation_2", "activation_3", "concatenate"],
+        ),
+        "Input((4,)), then Dense(6, activation=a)(input) for a in "
+        + ", ".join(NEW_ACTIVATIONS_DENSE)
+        + ", and Activation(a)(Dense(6)(input)) for a in "
+        + ", ".join(NEW_ACTIVATIONS_LAYER)
+        + ", concatenated; seed 1012, weights rescaled on X0 as every_activation's, inputs in [-1, 1]",
     ),
 ] + [
     (

@@ -39,8 +39,11 @@
 //! Activations: `linear`, `relu` (options `negative_slope`, `max_value`, `threshold`), `relu6`,
 //! `leaky_relu(negative_slope)`, `elu(alpha)`, `selu`, `gelu` (`gelu(approximate = true)` for the
 //! tanh form), `sigmoid`, `hard_sigmoid`, `tanh`, `softmax`, `log_softmax`, `silu`/`swish`,
-//! `hard_silu`/`hard_swish`, `softplus`, `softsign`, `exponential`, `mish`. Options are positional
-//! or named: `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`.
+//! `hard_silu`/`hard_swish`, `softplus`, `softsign`, `exponential`, `mish`, `celu(alpha)`,
+//! `hard_tanh`, `log_sigmoid`, `sparse_plus`, `squareplus(b)`, `tanh_shrink`,
+//! `hard_shrink(threshold)`, `soft_shrink(threshold)`, `threshold(threshold, default_value)` (both
+//! required: Keras defaults neither). Options are positional or named: `leaky_relu(0.1)`,
+//! `leaky_relu(negative_slope = 0.1)`.
 //!
 //! Initializers: `Dense<8, relu, kernel_initializer = he_normal, bias_initializer = zeros>`
 //! picks the initializers [`Model::seeded`] and `init_keras` draw the layer's weights from, by

@@ -39,6 +39,27 @@ functional! {
 }
 
 functional! {
+    /// The activations Keras 3 added, four on Dense layers and four as Activation layers, side
+    /// by side as the fixture script builds them.
+    struct NewActivations {
+        x = Input<4>;
+        h0 = Dense<6, celu>(x);
+        h1 = Dense<6, hard_tanh>(x);
+        h2 = Dense<6, log_sigmoid>(x);
+        h3 = Dense<6, sparse_plus>(x);
+        d4 = Dense<6>(x);
+        h4 = Activation<squareplus>(d4);
+        d5 = Dense<6>(x);
+        h5 = Activation<tanh_shrink>(d5);
+        d6 = Dense<6>(x);
+        h6 = Activation<hard_shrink>(d6);
+        d7 = Dense<6>(x);
+        h7 = Activation<soft_shrink>(d7);
+        out = Concatenate(h0, h1, h2, h3, h4, h5, h6, h7);
+    }
+}
+
+functional! {
     struct Residual {
         inp = Input<4>; h = Dense<8, relu>(inp); h2 = Dense<4>(h); s = Add(inp, h2); out = Dense<2, softmax>(s);
     }
@@ -121,6 +142,14 @@ fn trained_xor_matches_keras_and_solves_xor() {
 fn every_activation_matches_keras() {
     check_all::<EveryActivation>("every_activation", |m| {
         let (xs, ys) = (&fx::every_activation::X0, &fx::every_activation::Y0);
+        xs.iter().zip(ys).map(|(x, y)| err(&m.predict(&v(x)), y)).fold(0.0, f64::max)
+    });
+}
+
+#[test]
+fn the_activations_keras_3_added_match_keras() {
+    check_all::<NewActivations>("new_activations", |m| {
+        let (xs, ys) = (&fx::new_activations::X0, &fx::new_activations::Y0);
         xs.iter().zip(ys).map(|(x, y)| err(&m.predict(&v(x)), y)).fold(0.0, f64::max)
     });
 }
@@ -217,6 +246,7 @@ fn written_keras_weights_read_back() {
     round_trip::<SeedFunctional>("seed_functional");
     round_trip::<Xor>("xor");
     round_trip::<EveryActivation>("every_activation");
+    round_trip::<NewActivations>("new_activations");
     round_trip::<Residual>("residual");
     round_trip::<Siamese>("siamese");
     round_trip::<MultiIo>("multi_io");

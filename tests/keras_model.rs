@@ -18,6 +18,7 @@ nn::keras_model! {
     pub struct Xor = "tests/fixtures/keras/xor.keras", check [0.0, 1.0] => [0.9990947246551514];
 }
 nn::keras_model! { pub struct EveryActivation = "tests/fixtures/keras/every_activation.keras"; }
+nn::keras_model! { pub struct NewActivations = "tests/fixtures/keras/new_activations.keras"; }
 nn::keras_model! { pub struct Residual = "tests/fixtures/keras/residual.keras"; }
 nn::keras_model! { pub struct Siamese = "tests/fixtures/keras/siamese.keras"; }
 nn::keras_model! { pub struct MultiIo = "tests/fixtures/keras/multi_io.keras"; }
@@ -97,6 +98,21 @@ fn compiled_keras_models_reproduce_keras() {
         })
         .fold(0.0, f64::max);
     report("multi_io", worst);
+}
+
+#[test]
+fn the_activations_keras_3_added_compile_from_their_keras_names() {
+    let m = NewActivations::KERAS;
+    report(
+        "new_activations",
+        fx::new_activations::X0
+            .iter()
+            .zip(&fx::new_activations::Y0)
+            .map(|(x, y)| err(&m.predict(&v(x)), y))
+            .fold(0.0, f64::max),
+    );
+    let names: Vec<_> = NewActivations::LAYERS.iter().map(|l| l.name).collect();
+    assert_eq!(names, fx::new_activations::LAYERS);
 }
 
 #[test]

@@ -59,6 +59,24 @@ fn elementwise_activations_match_keras_in_f32_and_f64() {
     check("hard_sigmoid", HardSigmoid, x, &fx::HARD_SIGMOID_F32, &fx::HARD_SIGMOID_F64);
     check("hard_silu", HardSilu, x, &fx::HARD_SILU_F32, &fx::HARD_SILU_F64);
     check("mish", Mish, x, &fx::MISH_F32, &fx::MISH_F64);
+    check("celu", Celu::DEFAULT, x, &fx::CELU_F32, &fx::CELU_F64);
+    check("celu(0.5)", Celu { alpha: 0.5 }, x, &fx::CELU_05_F32, &fx::CELU_05_F64);
+    check("hard_tanh", HardTanh, x, &fx::HARD_TANH_F32, &fx::HARD_TANH_F64);
+    check("log_sigmoid", LogSigmoid, x, &fx::LOG_SIGMOID_F32, &fx::LOG_SIGMOID_F64);
+    check("sparse_plus", SparsePlus, x, &fx::SPARSE_PLUS_F32, &fx::SPARSE_PLUS_F64);
+    check("squareplus", Squareplus::DEFAULT, x, &fx::SQUAREPLUS_F32, &fx::SQUAREPLUS_F64);
+    check("squareplus(1)", Squareplus { b: 1.0 }, x, &fx::SQUAREPLUS_1_F32, &fx::SQUAREPLUS_1_F64);
+    check("tanh_shrink", TanhShrink, x, &fx::TANH_SHRINK_F32, &fx::TANH_SHRINK_F64);
+    check("hard_shrink", HardShrink::DEFAULT, x, &fx::HARD_SHRINK_F32, &fx::HARD_SHRINK_F64);
+    let hard_shrink = HardShrink { threshold: 1.0 };
+    check("hard_shrink(1)", hard_shrink, x, &fx::HARD_SHRINK_1_F32, &fx::HARD_SHRINK_1_F64);
+    check("soft_shrink", SoftShrink::DEFAULT, x, &fx::SOFT_SHRINK_F32, &fx::SOFT_SHRINK_F64);
+    let soft_shrink = SoftShrink { threshold: 1.0 };
+    check("soft_shrink(1)", soft_shrink, x, &fx::SOFT_SHRINK_1_F32, &fx::SOFT_SHRINK_1_F64);
+    let threshold = Threshold { threshold: 0.5, default_value: -2.0 };
+    check("threshold", threshold, x, &fx::THRESHOLD_F32, &fx::THRESHOLD_F64);
+    let threshold = Threshold { threshold: -1.0, default_value: 0.0 };
+    check("threshold(-1, 0)", threshold, x, &fx::THRESHOLD_NEG_F32, &fx::THRESHOLD_NEG_F64);
     let e = &fx::EXP_INPUTS;
     check("exponential", Exponential, e, &fx::EXPONENTIAL_F32, &fx::EXPONENTIAL_F64);
 }

@@ -32,6 +32,33 @@ fn every_activation_matches_finite_differences() {
     check(Activations::seeded(2));
 }
 
+functional! {
+    /// The activations Keras 3 added, each on its own head reading the input: in a chain, a
+    /// flat piece (`threshold`'s default value, `hard_shrink`'s zeros) would hide the
+    /// derivatives before it.
+    struct NewActivations<f64> {
+        x = Input<4>;
+        h0 = Dense<4, celu>(x);
+        h1 = Dense<4, celu(0.5)>(x);
+        h2 = Dense<4, hard_tanh>(x);
+        h3 = Dense<4, log_sigmoid>(x);
+        h4 = Dense<4, sparse_plus>(x);
+        h5 = Dense<4, squareplus(b = 1.0)>(x);
+        d6 = Dense<4>(x);
+        h6 = Activation<tanh_shrink>(d6);
+        d7 = Dense<4>(x);
+        h7 = Activation<hard_shrink(0.2)>(d7);
+        h8 = Dense<4, soft_shrink(threshold = 0.2)>(x);
+        h9 = Dense<4, threshold(0.1, -0.5)>(x);
+        y = Concatenate(h0, h1, h2, h3, h4, h5, h6, h7, h8, h9);
+    }
+}
+
+#[test]
+fn the_activations_keras_3_added_match_finite_differences() {
+    check(NewActivations::seeded(8));
+}
+
 sequential! {
     struct Sequence<f64> { Input<3, 4>, Dense<5, tanh>, Flatten, Dense<6, sigmoid>, Reshape<(2, 3)>, Dense<2>, Activation<softmax> }
 }

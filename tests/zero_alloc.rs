@@ -42,7 +42,10 @@ sequential! {
         Dense<8, gelu>, Dense<8, gelu(approximate = true)>, Dense<8, sigmoid>, Dense<8, tanh>,
         Dense<8, silu>, Dense<8, softplus>, Dense<8, softsign>, Dense<8, hard_sigmoid>,
         Dense<8, hard_silu>, Dense<8, mish>, Dense<8, relu6>, Dense<8, relu(threshold = 0.1)>,
-        Dense<8, exponential>, Dense<8, log_softmax>, Activation<softmax>, Dense<3, use_bias = false>
+        Dense<8, exponential>, Dense<8, celu(0.5)>, Dense<8, hard_tanh>, Dense<8, log_sigmoid>,
+        Dense<8, sparse_plus>, Dense<8, squareplus>, Dense<8, tanh_shrink>, Dense<8, hard_shrink>,
+        Dense<8, soft_shrink>, Dense<8, threshold(0.1, 0.0)>, Dense<8, log_softmax>, Activation<softmax>,
+        Dense<3, use_bias = false>
     }
 }
 

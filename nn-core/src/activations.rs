@@ -267,55 +267,153 @@ unit_activation!(
         t + x * (T::ONE - t * t) * sigmoid(x)
     }
 );
-
-/// `x` for `x >= 0`, `negative_slope * x` otherwise. Keras's activation defaults the slope to 0.2
-/// (its `LeakyReLU` layer to 0.3).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LeakyRelu {
-    /// The slope for negative inputs.
-    pub negative_slope: f64,
-}
-
-impl ActivationMeta for LeakyRelu {
-    const NAME: &'static str = "leaky_relu";
-    const DEFAULT: Self = LeakyRelu { negative_slope: 0.2 };
-}
-
-impl Elementwise for LeakyRelu {
-    #[inline(always)]
-    fn eval<T: Float>(&self, x: T) -> T {
-        if x >= T::ZERO { x } else { c::<T>(self.negative_slope) * x }
+unit_activation!(
+    /// `-1` below -1, `1` above 1, `x` between.
+    HardTanh, "hard_tanh", |x| x.clamp(-T::ONE, T::ONE),
+    // jax.grad of Keras's `where(x > 1, 1, where(x < -1, -1, x))`: 1 at `x == ±1` (where
+    // `relu6`'s clip gives 0).
+    grad |x, y| step(x >= -T::ONE && x <= T::ONE)
+);
+unit_activation!(
+    /// `ln(sigmoid(x))`, computed as jax does, `-softplus(-x)`: exact for large `|x|`.
+    LogSigmoid, "log_sigmoid", |x| -softplus(-x),
+    grad |x, y| sigmoid(-x)
+);
+unit_activation!(
+    /// `0` for `x <= -1`, `(x + 1)^2 / 4` between, `x` for `x >= 1`: a softplus made of
+    /// pieces, its slope continuous.
+    SparsePlus, "sparse_plus", |x| {
+        let square = (x + T::ONE) * (x + T::ONE) * c(0.25);
+        if x <= -T::ONE { T::ZERO } else if x >= T::ONE { x } else { square }
+    },
+    grad |x, y| {
+        let slope = (x + T::ONE) * c(0.5);
+        if x <= -T::ONE { T::ZERO } else if x >= T::ONE { T::ONE } else { slope }
     }
-
-    #[inline(always)]
-    fn derivative<T: Float>(&self, x: T, _y: T) -> T {
-        if x >= T::ZERO { T::ONE } else { c(self.negative_slope) }
+);
+unit_activation!(
+    /// `x - tanh(x)`.
+    TanhShrink, "tanh_shrink", |x| x - x.fast_tanh(),
+    // `tanh(x)^2`: jax's `1 - (1 - tanh(x)^2)` without its cancellation near 0.
+    grad |x, y| {
+        let t = x.fast_tanh();
+        t * t
     }
+);
+
+/// A type per activation with options: public `f64` fields named as Keras's arguments, `DEFAULT`
+/// holding Keras's defaults, and each field bound as a `T` for the formula and its derivative.
+macro_rules! activation_with_options {
+    ($(#[$doc:meta])* $ty:ident, $name:literal,
+     { $($(#[$fdoc:meta])* $field:ident = $default:literal),+ $(,)? },
+     |$x:ident| $body:expr, grad |$gx:ident, $gy:ident| $grad:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $ty {
+            $($(#[$fdoc])* pub $field: f64,)+
+        }
+
+        // SAFETY: plain `f64` options, which a model's `configure` restores after zeroing.
+        unsafe impl Zeroable for $ty {}
+
+        impl ActivationMeta for $ty {
+            const NAME: &'static str = $name;
+            const DEFAULT: Self = $ty { $($field: $default),+ };
+        }
+
+        impl Elementwise for $ty {
+            #[inline(always)]
+            fn eval<T: Float>(&self, $x: T) -> T {
+                $(let $field = c::<T>(self.$field);)+
+                $body
+            }
+
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn derivative<T: Float>(&self, $gx: T, $gy: T) -> T {
+                $(let $field = c::<T>(self.$field);)+
+                $grad
+            }
+        }
+    };
 }
 
-/// `x` for `x > 0`, `alpha * (e^x - 1)` otherwise; Keras's default `alpha` is 1.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Elu {
-    /// The scale of the negative part.
-    pub alpha: f64,
-}
-
-impl ActivationMeta for Elu {
-    const NAME: &'static str = "elu";
-    const DEFAULT: Self = Elu { alpha: 1.0 };
-}
-
-impl Elementwise for Elu {
-    #[inline(always)]
-    fn eval<T: Float>(&self, x: T) -> T {
-        if x > T::ZERO { x } else { c::<T>(self.alpha) * x.exp_m1() }
-    }
-
-    #[inline(always)]
-    fn derivative<T: Float>(&self, x: T, _y: T) -> T {
-        if x > T::ZERO { T::ONE } else { c::<T>(self.alpha) * x.exp() }
-    }
-}
+activation_with_options!(
+    /// `x` for `x >= 0`, `negative_slope * x` otherwise. Keras's activation defaults the slope to
+    /// 0.2 (its `LeakyReLU` layer to 0.3).
+    LeakyRelu, "leaky_relu", {
+        /// The slope for negative inputs.
+        negative_slope = 0.2,
+    },
+    |x| if x >= T::ZERO { x } else { negative_slope * x },
+    grad |x, y| if x >= T::ZERO { T::ONE } else { negative_slope }
+);
+activation_with_options!(
+    /// `x` for `x > 0`, `alpha * (e^x - 1)` otherwise; Keras's default `alpha` is 1.
+    Elu, "elu", {
+        /// The scale of the negative part.
+        alpha = 1.0,
+    },
+    |x| if x > T::ZERO { x } else { alpha * x.exp_m1() },
+    grad |x, y| if x > T::ZERO { T::ONE } else { alpha * x.exp() }
+);
+activation_with_options!(
+    /// `x` for `x > 0`, `alpha * (e^(x / alpha) - 1)` otherwise (jax's `max(x, 0) + alpha *
+    /// expm1(min(x, 0) / alpha)`, the same values); Keras's default `alpha` is 1. Its slope is
+    /// 1 on both sides of 0 whatever `alpha` (unlike [`Elu`]'s), so it has no kink.
+    Celu, "celu", {
+        /// The scale of the negative part, and of its input.
+        alpha = 1.0,
+    },
+    |x| if x > T::ZERO { x } else { alpha * (x / alpha).exp_m1() },
+    grad |x, y| if x > T::ZERO { T::ONE } else { (x / alpha).exp() }
+);
+activation_with_options!(
+    /// `(x + sqrt(x^2 + b)) / 2`, a smooth relu; Keras's default `b` is 4. Computed as Keras
+    /// writes it, so for large negative `x` it rounds to 0 as Keras's does.
+    Squareplus, "squareplus", {
+        /// The smoothness: the curve's value at 0 is `sqrt(b) / 2`.
+        b = 4.0,
+    },
+    |x| (x + (x * x + b).sqrt()) * c(0.5),
+    // With b = 0, 0/0 at x = 0: NaN, as jax's gradient.
+    grad |x, y| (T::ONE + x / (x * x + b).sqrt()) * c(0.5)
+);
+activation_with_options!(
+    /// `x` where `|x| > threshold`, else 0; Keras's default `threshold` is 0.5.
+    HardShrink, "hard_shrink", {
+        /// Values with `|x|` at or below it become 0.
+        threshold = 0.5,
+    },
+    |x| if x.abs() > threshold { x } else { T::ZERO },
+    // jax.grad of Keras's `where(|x| > threshold, x, 0)`: 0 at `|x| == threshold`.
+    grad |x, y| step(x.abs() > threshold)
+);
+activation_with_options!(
+    /// `x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0; Keras's
+    /// default `threshold` is 0.5.
+    SoftShrink, "soft_shrink", {
+        /// How far every value moves towards 0 (values within it become 0).
+        threshold = 0.5,
+    },
+    |x| if x > threshold { x - threshold } else if x < -threshold { x + threshold } else { T::ZERO },
+    // jax.grad of Keras's nested `where`: 0 at `x == ±threshold`.
+    grad |x, y| step(x > threshold || x < -threshold)
+);
+activation_with_options!(
+    /// `x` where `x > threshold`, else `default_value`. Keras gives neither option a default, and
+    /// the DSL requires both: `DEFAULT` (both 0, which is `relu`) is only what a zeroed layer
+    /// holds until its model sets the options.
+    Threshold, "threshold", {
+        /// Values at or below it are replaced.
+        threshold = 0.0,
+        /// What replaces them.
+        default_value = 0.0,
+    },
+    |x| if x > threshold { x } else { default_value },
+    // jax.grad of Keras's `where(x > threshold, x, default_value)`: 0 at `x == threshold`.
+    grad |x, y| step(x > threshold)
+);
 
 /// Keras's `relu(x, negative_slope, max_value, threshold)` with every option.
 ///
@@ -505,11 +603,7 @@ impl ActivationFn for LogSoftmax {
     }
 }
 
-// SAFETY: zero-sized, or plain `f64` options that a model's `configure` restores after zeroing.
-unsafe impl Zeroable for LeakyRelu {}
-// SAFETY: as above.
-unsafe impl Zeroable for Elu {}
-// SAFETY: as above.
+// SAFETY: plain `f64` options that a model's `configure` restores after zeroing, or zero-sized.
 unsafe impl Zeroable for ReluOptions {}
 // SAFETY: as above.
 unsafe impl Zeroable for Softmax {}
@@ -551,6 +645,34 @@ mod tests {
         assert_eq!(HardSigmoid.eval(-3.0f32), 0.0);
         assert_eq!(HardSigmoid.eval(1.5f32), 0.75);
         assert_eq!(HardSilu.eval(1.5f32), 1.125);
+    }
+
+    /// Each value is `jax.grad` of Keras's function there (jax 0.10.2, float64): the side
+    /// jax's `where` and `clip` pick at every kink.
+    #[test]
+    fn derivatives_at_kinks_are_jax_grads() {
+        let hard_tanh = |x: f64| HardTanh.derivative(x, HardTanh.eval(x));
+        assert_eq!([-1.5, -1.0, 1.0, 1.5].map(hard_tanh), [0.0, 1.0, 1.0, 0.0]);
+        let sparse_plus = |x: f64| SparsePlus.derivative(x, SparsePlus.eval(x));
+        assert_eq!([-1.0, 0.0, 0.5, 1.0].map(sparse_plus), [0.0, 0.5, 0.75, 1.0]);
+        let hard_shrink = |x: f64| HardShrink::DEFAULT.derivative(x, 0.0);
+        assert_eq!([-0.5, 0.0, 0.5, 0.7, -0.7].map(hard_shrink), [0.0, 0.0, 0.0, 1.0, 1.0]);
+        let soft_shrink = |x: f64| SoftShrink::DEFAULT.derivative(x, 0.0);
+        assert_eq!([-0.5, 0.0, 0.5, 0.7, -0.7].map(soft_shrink), [0.0, 0.0, 0.0, 1.0, 1.0]);
+        // A negative threshold keeps every value on one of the outer pieces, as Keras's `where`.
+        let wide = SoftShrink { threshold: -1.0 };
+        assert_eq!([-1.0f64, 0.0, 1.0].map(|x| wide.eval(x)), [-2.0, 1.0, 2.0]);
+        assert_eq!(HardShrink { threshold: -1.0 }.derivative(0.0f64, 0.0), 1.0);
+        let threshold = Threshold { threshold: 0.5, default_value: -2.0 };
+        assert_eq!([0.0f64, 0.5, 1.0].map(|x| threshold.eval(x)), [-2.0, -2.0, 1.0]);
+        assert_eq!([0.0f64, 0.5, 1.0].map(|x| threshold.derivative(x, 0.0)), [0.0, 0.0, 1.0]);
+        let celu = Celu { alpha: 0.5 };
+        assert_eq!([0.0f64, -0.0, 1.0].map(|x| celu.derivative(x, 0.0)), [1.0, 1.0, 1.0]);
+        assert!((celu.derivative(-1.0f64, 0.0) - 0.1353352832366127).abs() < 1e-16);
+        assert_eq!(LogSigmoid.derivative(0.0f64, 0.0), 0.5);
+        assert_eq!(TanhShrink.derivative(0.0f64, 0.0), 0.0);
+        assert_eq!(Squareplus::DEFAULT.derivative(0.0f64, 1.0), 0.5);
+        assert!(Squareplus { b: 0.0 }.derivative(0.0f64, 0.0).is_nan());
     }
 
     #[test]

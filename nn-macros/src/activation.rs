@@ -29,6 +29,15 @@ pub const NAMES: &[&str] = &[
     "softsign",
     "exponential",
     "mish",
+    "celu",
+    "hard_tanh",
+    "log_sigmoid",
+    "sparse_plus",
+    "squareplus",
+    "tanh_shrink",
+    "hard_shrink",
+    "soft_shrink",
+    "threshold",
 ];
 
 /// A resolved activation.
@@ -92,20 +101,34 @@ pub fn resolve(arg: &Arg, cx: &mut Ctxt) -> Option<Act> {
                 }
             }
         }
-        "leaky_relu" => {
-            let v = opts(&[number("negative_slope")]);
-            let slope = v[0].map_or(0.2, |(v, _)| v.number());
-            Act {
-                ty: quote!(::nn::activations::LeakyRelu),
-                value: Some(quote!(::nn::activations::LeakyRelu { negative_slope: #slope })),
+        "leaky_relu" => numbers(&key, "LeakyRelu", &[("negative_slope", 0.2)], &args, cx),
+        "elu" => numbers(&key, "Elu", &[("alpha", 1.0)], &args, cx),
+        "celu" => numbers(&key, "Celu", &[("alpha", 1.0)], &args, cx),
+        "squareplus" => numbers(&key, "Squareplus", &[("b", 4.0)], &args, cx),
+        "hard_shrink" => numbers(&key, "HardShrink", &[("threshold", 0.5)], &args, cx),
+        "soft_shrink" => numbers(&key, "SoftShrink", &[("threshold", 0.5)], &args, cx),
+        "threshold" => {
+            // Keras's `threshold(x, threshold, default_value)` defaults neither option.
+            let spec = [number("threshold"), number("default_value")];
+            let given = options::resolve(&key, &args, &spec, cx);
+            let missing = missing(&args, &spec);
+            if !missing.is_empty() {
+                let missing = missing.join("` and `");
+                cx.error(
+                    name.span(),
+                    format!(
+                        "`threshold` needs its `{missing}`, which Keras does not default: write \
+                         `threshold(THRESHOLD, DEFAULT_VALUE)`"
+                    ),
+                );
+                return None;
             }
-        }
-        "elu" => {
-            let v = opts(&[number("alpha")]);
-            let alpha = v[0].map_or(1.0, |(v, _)| v.number());
+            let [threshold, default_value] = [0, 1].map(|i| given[i].map_or(0.0, |(v, _)| v.number()));
             Act {
-                ty: quote!(::nn::activations::Elu),
-                value: Some(quote!(::nn::activations::Elu { alpha: #alpha })),
+                ty: quote!(::nn::activations::Threshold),
+                value: Some(quote!(::nn::activations::Threshold {
+                    threshold: #threshold, default_value: #default_value
+                })),
             }
         }
         "gelu" => {
@@ -128,6 +151,10 @@ pub fn resolve(arg: &Arg, cx: &mut Ctxt) -> Option<Act> {
                 "softsign" => "Softsign",
                 "exponential" => "Exponential",
                 "mish" => "Mish",
+                "hard_tanh" => "HardTanh",
+                "log_sigmoid" => "LogSigmoid",
+                "sparse_plus" => "SparsePlus",
+                "tanh_shrink" => "TanhShrink",
                 _ => {
                     let hint = spelling::hint(&key, NAMES);
                     cx.error(name.span(), format!("unknown activation `{key}`; {hint}"));
@@ -138,4 +165,25 @@ pub fn resolve(arg: &Arg, cx: &mut Ctxt) -> Option<Act> {
             unit(ty)
         }
     })
+}
+
+/// nn-core's activation `ty` with one `f64` field per option, each Keras's default (`defaults`,
+/// by Keras's argument names) unless `args` gives it.
+fn numbers(key: &str, ty: &str, defaults: &[(&'static str, f64)], args: &[&Arg], cx: &mut Ctxt) -> Act {
+    let spec: Vec<Opt> = defaults.iter().map(|&(name, _)| Opt { name, kind: Kind::Number }).collect();
+    let given = options::resolve(key, args, &spec, cx);
+    let fields = defaults.iter().zip(given).map(|(&(name, default), v)| {
+        let (field, value) = (format_ident!("{name}"), v.map_or(default, |(v, _)| v.number()));
+        quote!(#field: #value)
+    });
+    let ty = format_ident!("{ty}");
+    Act { ty: quote!(::nn::activations::#ty), value: Some(quote!(::nn::activations::#ty { #(#fields),* })) }
+}
+
+/// The options of `spec` that `args` does not mention, neither by position nor by name (one
+/// given with a wrong value has its own error already).
+fn missing(args: &[&Arg], spec: &[Opt]) -> Vec<&'static str> {
+    let positional = args.iter().filter(|a| !matches!(a, Arg::Named { .. })).count();
+    let named = |o: &Opt| args.iter().any(|a| matches!(a, Arg::Named { name, .. } if name == o.name));
+    spec.iter().enumerate().filter(|&(i, o)| i >= positional && !named(o)).map(|(_, o)| o.name).collect()
 }
