@@ -837,7 +837,7 @@ impl<
         let rows = ys.len().min(kept.len());
         let ys = flatten_mut(&mut ys[..rows]);
         ys.copy_from_slice(flatten(&kept[..rows]));
-        self.activation.apply_rows(ys, F);
+        self.activation.apply_batch(ys, F);
     }
 
     #[inline(always)]

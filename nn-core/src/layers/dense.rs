@@ -287,7 +287,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         let rows = ys.len().min(kept.len());
         let ys = crate::tensor::flatten_mut(&mut ys[..rows]);
         ys.copy_from_slice(crate::tensor::flatten(&kept[..rows]));
-        self.activation.apply_rows(ys, OUT);
+        self.activation.apply_batch(ys, OUT);
     }
 
     #[inline(always)]
