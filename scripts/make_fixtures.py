@@ -875,11 +875,11 @@ def keras_module(name: str, prepare, doc: str) -> str:
 
 
 def unsupported_fixture() -> None:
-    """`unsupported.keras`: a model with a layer nn does not support yet (UnitNormalization),
-    for the compile-fail test of `keras_model!`."""
+    """`unsupported.keras`: a model with a layer nn does not support yet (SpectralNormalization;
+    UnitNormalization until nn supported it), for the compile-fail test of `keras_model!`."""
     keras.utils.clear_session()
     keras.utils.set_random_seed(1010)
-    model = keras.Sequential([keras.Input((4,)), L.Dense(4), L.UnitNormalization(), L.Dense(1)])
+    model = keras.Sequential([keras.Input((4,)), L.Dense(4), L.SpectralNormalization(L.Dense(4)), L.Dense(1)])
     model.save(KERAS_DIR / "unsupported.keras")
     pin_archive(KERAS_DIR / "unsupported.keras")
 

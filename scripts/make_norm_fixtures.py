@@ -234,6 +234,9 @@ CASES = [
         ),
         ["dropout", "alpha_dropout", "batch_normalization", "dense"],
     ),
+    # UnitNormalization: no weights; the last axis by default and by number.
+    ("unit_norm_vector", seq("Input((6,))", "Dense(8)", "UnitNormalization()"), ["dense", "unit_normalization"]),
+    ("unit_norm_image", seq("Input((4, 5, 3))", "UnitNormalization(axis=3)"), ["unit_normalization"]),
 ]
 
 

@@ -152,6 +152,21 @@ case!(
     Dense<3>
 );
 
+// UnitNormalization: the last axis by default and by number.
+case!(
+    unit_norm_vector,
+    "tests/fixtures/keras/norm/unit_norm_vector.keras",
+    Input<6>,
+    Dense<8>,
+    UnitNormalization
+);
+case!(
+    unit_norm_image,
+    "tests/fixtures/keras/norm/unit_norm_image.keras",
+    Input<4, 5, 3>,
+    UnitNormalization<axis = 3>
+);
+
 // The whole models: a Dropout MLP, a LeakyReLU MLP, a residual block with LayerNormalization
 // and a Dense + BatchNormalization MLP.
 case!(

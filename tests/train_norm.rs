@@ -248,6 +248,22 @@ fn group_normalization_matches_finite_differences() {
     check(VectorGn::seeded(24));
 }
 
+// UnitNormalization: no weights, so the check is of its input gradient, through the Dense
+// layer before it.
+
+sequential! {
+    struct DenseUn<f64> { Input<4>, Dense<5, tanh>, UnitNormalization, Dense<3> }
+}
+sequential! {
+    struct ImageUn<f64> { Input<2, 2, 3>, Dense<4>, UnitNormalization<axis = 3>, Flatten, Dense<2> }
+}
+
+#[test]
+fn unit_normalization_matches_finite_differences() {
+    check(DenseUn::seeded(25));
+    check(ImageUn::seeded(26));
+}
+
 // Embedding: the table's gradient gathers every occurrence of an id.
 
 sequential! {

@@ -1,8 +1,8 @@
-//! `BatchNormalization`, `LayerNormalization` and `GroupNormalization`, over the last axis (the
-//! channels) of a vector, sequence or image, with Keras 3's formulas
-//! (`keras/src/layers/normalization/`): each ends as `y = x · inv + res` per channel, with
-//! `inv = gamma / sqrt(variance + epsilon)` and `res = beta - mean · inv`, in that order, so the
-//! rounding matches Keras's.
+//! `BatchNormalization`, `LayerNormalization`, `GroupNormalization` and `UnitNormalization`,
+//! over the last axis (the channels) of a vector, sequence or image, with Keras 3's formulas
+//! (`keras/src/layers/normalization/`): the first three end as `y = x · inv + res` per channel,
+//! with `inv = gamma / sqrt(variance + epsilon)` and `res = beta - mean · inv`, in that order, so
+//! the rounding matches Keras's; UnitNormalization scales each row by its inverse L2 norm.
 
 use crate::Float;
 use crate::float::{constant, sqrt, to_f64};
@@ -552,6 +552,131 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
     }
 }
 
+/// `1 / sqrt(Σ x² / n + epsilon)` over `row`, as Keras's `rsqrt(mean(square(x)) + epsilon)`
+/// (`n` the row's length) for RMSNormalization, and `rsqrt(sum(square(x)))` (`n = 1`, no
+/// epsilon) for UnitNormalization.
+#[inline(always)]
+fn rsqrt_mean_square<T: Float>(row: &[T], n: usize, epsilon: f64) -> T {
+    let sum = row.iter().fold(T::ZERO, |s, v| s + *v * *v);
+    rstd(sum / T::of(n as f64), epsilon)
+}
+
+/// UnitNormalization's bound on `1 / ‖x‖`: Keras's `ops.normalize(x, order=2, epsilon=1e-12)`
+/// takes `minimum(rsqrt(sum(square(x))), 1 / epsilon)`.
+const UNIT_EPSILON: f64 = 1e-12;
+
+/// Keras's `UnitNormalization` over the last axis: each row of `C` values (a vector, each step,
+/// each pixel) divided by its L2 norm, `y = x · min(1 / sqrt(Σ x²), 1e12)`
+/// (`keras.ops.normalize`, whose `epsilon` the layer fixes at 1e-12 and which bounds the inverse
+/// norm rather than the norm). No weights.
+///
+/// ```
+/// use nn_core::layers::UnitNormalization;
+/// use nn_core::{Layer, nalgebra::Vector2};
+/// let un = UnitNormalization::<Vector2<f64>, 2>::ZEROS;
+/// assert_eq!(un.forward(&Vector2::new(0.0, -4.0)), Vector2::new(0.0, -1.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UnitNormalization<X, const C: usize> {
+    _shapes: PhantomData<fn(X) -> X>,
+}
+
+impl<X, const C: usize> UnitNormalization<X, C> {
+    super::no_weights!();
+
+    /// `min(1 / ‖row‖, 1e12)`, and whether the norm's branch was taken: 1 where
+    /// `1 / ‖row‖` is below the bound, 0 where above, and 2 for a tie (where JAX's `minimum`
+    /// hands each side half the gradient).
+    #[inline(always)]
+    fn inverse_norm<T: Float>(row: &[T]) -> (T, T, usize) {
+        let (rsqrt, bound) = (rsqrt_mean_square(row, 1, 0.0), T::of(1.0 / UNIT_EPSILON));
+        match rsqrt.partial_cmp(&bound) {
+            Some(core::cmp::Ordering::Less) => (rsqrt, rsqrt, 1),
+            Some(core::cmp::Ordering::Equal) => (rsqrt, bound, 2),
+            _ => (rsqrt, bound, 0),
+        }
+    }
+}
+
+impl<X: Tensor, const C: usize> Layer for UnitNormalization<X, C> {
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = X;
+    const CLASS: &'static str = "UnitNormalization";
+    const PARAMS: usize = 0;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> X {
+        const { assert!(X::LAST == C, "UnitNormalization: C must be the input's last axis") };
+        let mut y = *x;
+        for row in y.as_mut_slice().chunks_exact_mut(C) {
+            let (_, inv, _) = Self::inverse_norm(row);
+            for v in row {
+                *v *= inv;
+            }
+        }
+        y
+    }
+}
+
+/// Keeps nothing: each row's norm is taken again from the input.
+///
+/// JAX's derivative of Keras's formula: below the bound, `dx = (dy - z · Σ dy · z) / ‖x‖` with
+/// `z = x / ‖x‖` (RMSNormalization's with a count of one); where the bound `1e12` is taken (a
+/// norm under 1e-12, zero included), `dx = dy · 1e12`, the norm's branch getting no gradient
+/// from `minimum`; at a tie, half of the norm's term, as `jnp.minimum` splits it. (JAX itself
+/// gives NaN where the bound is taken and `‖x‖⁻³` overflows, zero included, from `0 · ∞`; the
+/// finite value here is its limit.)
+impl<X: Tensor, const C: usize> Train for UnitNormalization<X, C> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        let n = batch_len(&[xs.len(), dys.len(), dxs.len()]);
+        let mut none = AffineGrads::<X::Scalar, C> { gamma: None, beta: None };
+        for s in 0..n {
+            let (x, dy, dx) = (xs[s].as_slice(), dys[s].as_slice(), dxs[s].as_mut_slice());
+            for start in (0..X::LEN).step_by(C.max(1)) {
+                let (rsqrt, bound, branch) = Self::inverse_norm(&x[start..start + C]);
+                if branch == 0 {
+                    for p in start..start + C {
+                        dx[p] += dy[p] * bound;
+                    }
+                    continue;
+                }
+                // A count of two halves the norm's term: `rsqrt` is the bound at a tie.
+                let stats = (X::Scalar::ZERO, rsqrt);
+                group_backward(
+                    start..start + C,
+                    branch,
+                    stats,
+                    Form::Rms,
+                    None,
+                    (x, dy),
+                    Some(dx),
+                    &mut none,
+                );
+            }
+        }
+    }
+}
+
 /// `GroupNormalization` over the last axis: its `C` channels split into `G` groups of
 /// consecutive channels, each group normalized by the mean and variance of all its values over
 /// every step or pixel, then scaled by `gamma` (with `SCALE`) and shifted by `beta` (with
@@ -734,6 +859,8 @@ unsafe impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, co
     for LayerNormalization<X, C, CENTER, SCALE, RMS>
 {
 }
+// SAFETY: zero-sized.
+unsafe impl<X, const C: usize> Zeroable for UnitNormalization<X, C> {}
 // SAFETY: as above.
 unsafe impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Zeroable
     for GroupNormalization<X, C, G, CENTER, SCALE>
@@ -956,6 +1083,34 @@ mod tests {
             ],
         );
         close(&grads.gamma, &[3.1942620277404785, 1.8770800828933716, 1.121656060218811]);
+    }
+
+    #[test]
+    fn unit_norm_divides_each_row_by_its_norm_bounded_at_1e12() {
+        let un = UnitNormalization::<Tensor2<f64, 3, 4>, 4>::ZEROS;
+        let y = un.forward(&Tensor2::from_rows([[1.0, -1.0, 1.0, 1.0], [0.0; 4], [5e-13, 0.0, 0.0, 0.0]]));
+        // Norms 2, 0 (the bound: 0 · 1e12) and 5e-13 (under 1e-12: times 1e12, not 1 / 5e-13).
+        assert_eq!(y.as_slice(), &[0.5, -0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0]);
+        assert_eq!(<UnitNormalization<Tensor2<f64, 3, 4>, 4> as Layer>::PARAMS, 0);
+    }
+
+    #[test]
+    fn unit_norm_gradients_match_jax_on_each_side_of_the_bound() {
+        // JAX (float32) of `Σ (0.3, -1, 0.7) · keras.ops.normalize(x, order=2, epsilon=1e-12)`:
+        // the norm's branch for (1, 2, -2), the bound for 5e-13, a tie at 1e-12 (rsqrt(1e-24)
+        // is 1e12 exactly in f32), where `minimum` gives the norm's term half.
+        type U = UnitNormalization<nalgebra::Vector3<f32>, 3>;
+        let r = nalgebra::Vector3::new(0.3f32, -1.0, 0.7);
+        let cases: [([f32; 3], [f64; 3]); 3] = [
+            ([1.0, 2.0, -2.0], [0.21481481, -0.10370372, 0.00370371]),
+            ([5e-13, 0.0, 0.0], [3.0000002e11, -1e12, 6.9999998e11]),
+            ([1e-12, 0.0, 0.0], [1.5000001e11, -1e12, 6.9999998e11]),
+        ];
+        let mut un = U::ZEROS;
+        for (x, want) in cases {
+            let (_, dxs, _) = train(&mut un, &[nalgebra::Vector3::from(x)], &[r], true);
+            close(dxs[0].as_slice(), &want);
+        }
     }
 
     #[test]

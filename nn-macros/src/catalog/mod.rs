@@ -229,6 +229,7 @@ pub const LAYERS: &[Entry] = &[
     normalization::BATCH_NORMALIZATION,
     normalization::LAYER_NORMALIZATION,
     normalization::GROUP_NORMALIZATION,
+    normalization::UNIT_NORMALIZATION,
     regularization::DROPOUT,
     regularization::SPATIAL_DROPOUT1D,
     regularization::SPATIAL_DROPOUT2D,

@@ -1,5 +1,5 @@
-//! `BatchNormalization`, `LayerNormalization` and `GroupNormalization` (nn-core's
-//! `layers/normalization.rs`).
+//! `BatchNormalization`, `LayerNormalization`, `GroupNormalization` and `UnitNormalization`
+//! (nn-core's `layers/normalization.rs`).
 
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
@@ -31,6 +31,8 @@ const GROUP_PARAMS: &[Param] = &[
     param("center", Kind::Bool),
     param("scale", Kind::Bool),
 ];
+/// Keras fixes UnitNormalization's epsilon (1e-12): `axis` is its only option.
+const UNIT_PARAMS: &[Param] = &[param("axis", Kind::Axes)];
 
 pub const BATCH_NORMALIZATION: Entry = Entry {
     name: "BatchNormalization",
@@ -47,6 +49,11 @@ pub const GROUP_NORMALIZATION: Entry = Entry {
     params: GROUP_PARAMS,
     read: |c, cx| read(c, Norm::Group(32), GROUP_PARAMS, cx),
 };
+pub const UNIT_NORMALIZATION: Entry = Entry {
+    name: "UnitNormalization",
+    params: UNIT_PARAMS,
+    read: |c, cx| read(c, Norm::Unit, UNIT_PARAMS, cx),
+};
 
 #[derive(Clone, Copy)]
 enum Norm {
@@ -56,6 +63,8 @@ enum Norm {
     },
     /// The number of groups; -1 is one per channel.
     Group(i64),
+    /// UnitNormalization: no weights, no options but the axis.
+    Unit,
 }
 
 struct Normalization {
@@ -75,9 +84,14 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
         Norm::Group(default) => Norm::Group(args.axes(args.at("groups")).map_or(default, |g| g[0])),
         batch => batch,
     };
+    let axes = args.axes(args.at("axis"));
+    if matches!(norm, Norm::Unit) {
+        let (epsilon, center, scale, momentum) = (0.0, false, false, 0.99);
+        return Some(Rc::new(Normalization { norm, axes, epsilon, center, scale, momentum }));
+    }
     Some(Rc::new(Normalization {
         norm,
-        axes: args.axes(args.at("axis")),
+        axes,
         epsilon: args.number(args.at("epsilon"), 1e-3),
         center: args.bool(args.at("center"), true),
         scale: args.bool(args.at("scale"), true),
@@ -118,6 +132,7 @@ impl Normalization {
     fn weights(&self) -> (bool, bool) {
         match self.norm {
             Norm::Layer { rms: true } => (true, false),
+            Norm::Unit => (false, false),
             _ => (self.scale, self.center),
         }
     }
@@ -133,6 +148,7 @@ impl LayerSpec for Normalization {
             Norm::Batch => "BatchNormalization",
             Norm::Layer { .. } => "LayerNormalization",
             Norm::Group(_) => "GroupNormalization",
+            Norm::Unit => "UnitNormalization",
         }
     }
 
@@ -152,6 +168,7 @@ impl LayerSpec for Normalization {
                 let g = self.groups(c).unwrap_or(1);
                 quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale>)
             }
+            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #c>),
         }
     }
 
@@ -170,6 +187,7 @@ impl LayerSpec for Normalization {
         let (epsilon, momentum) = (self.epsilon, self.momentum);
         match self.norm {
             Norm::Batch => vec![("epsilon", quote!(#epsilon)), ("momentum", quote!(#momentum))],
+            Norm::Unit => vec![],
             _ => vec![("epsilon", quote!(#epsilon))],
         }
     }
