@@ -27,10 +27,10 @@ index in CASES), default initializers; then, from `np.random.default_rng(seed)`:
 1. for a case in ADAPT, the data every weight-carrying Normalization layer is adapted on
    (`layer.adapt(data)`): ADAPT_SAMPLES samples of the model's input shape, 1 + 2 * N(0, 1)
    rounded to multiples of 1/32; those layers' weights are left as `adapt` set them;
-2. every other weight, in `model.weights` order (see `overwrite_weights`): gamma
-   1 + 0.3 * N(0, 1), beta and bias 0.5 * N(0, 1), moving_mean 0.5 * N(0, 1), moving_variance
-   U(0.5, 2.0), PReLU alpha 0.25 + 0.2 * N(0, 1); Dense/Conv kernels and Embedding embeddings
-   keep their Keras initialisation;
+2. every other weight, in `model.weights` order (see `overwrite_weights`): gamma (and
+   RMSNormalization's scale) 1 + 0.3 * N(0, 1), beta and bias 0.5 * N(0, 1), moving_mean
+   0.5 * N(0, 1), moving_variance U(0.5, 2.0), PReLU alpha 0.25 + 0.2 * N(0, 1); Dense/Conv
+   kernels and Embedding embeddings keep their Keras initialisation;
 3. the inputs: N(0, 1) rounded to multiples of 1/32 and clipped to [-3, 3] (so exact in
    float32), or, for an integer (Embedding) input, ids drawn uniformly from [0, input_dim),
    fed to `model.predict` as float32 arrays holding integers (the model Input is int32; feeding
@@ -237,6 +237,14 @@ CASES = [
     # UnitNormalization: no weights; the last axis by default and by number.
     ("unit_norm_vector", seq("Input((6,))", "Dense(8)", "UnitNormalization()"), ["dense", "unit_normalization"]),
     ("unit_norm_image", seq("Input((4, 5, 3))", "UnitNormalization(axis=3)"), ["unit_normalization"]),
+    # RMSNormalization: a scale weight, Keras's epsilon and another; its config saves `axis` as a
+    # list.
+    ("rms_norm_vector", seq("Input((6,))", "Dense(8)", "RMSNormalization()"), ["dense", "rms_normalization"]),
+    (
+        "rms_norm_sequence",
+        seq("Input((5, 4))", "RMSNormalization(axis=2, epsilon=1e-3)"),
+        ["rms_normalization"],
+    ),
 ]
 
 
@@ -255,6 +263,7 @@ DRAWS = {
     "moving_mean": normal(0.0, 0.5),
     "moving_variance": lambda rng, shape: rng.uniform(0.5, 2.0, size=shape),
     "alpha": normal(0.25, 0.2),
+    "scale": normal(1.0, 0.3),
 }
 # Weight names left as Keras initialised them.
 KEEP = {"kernel", "embeddings"}

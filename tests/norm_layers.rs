@@ -167,6 +167,21 @@ case!(
     UnitNormalization<axis = 3>
 );
 
+// RMSNormalization: Keras's epsilon and another; Keras saves `axis` as a list (`[-1]`, `[2]`).
+case!(
+    rms_norm_vector,
+    "tests/fixtures/keras/norm/rms_norm_vector.keras",
+    Input<6>,
+    Dense<8>,
+    RMSNormalization
+);
+case!(
+    rms_norm_sequence,
+    "tests/fixtures/keras/norm/rms_norm_sequence.keras",
+    Input<5, 4>,
+    RMSNormalization<axis = 2, epsilon = 1e-3>
+);
+
 // The whole models: a Dropout MLP, a LeakyReLU MLP, a residual block with LayerNormalization
 // and a Dense + BatchNormalization MLP.
 case!(

@@ -264,6 +264,27 @@ fn unit_normalization_matches_finite_differences() {
     check(ImageUn::seeded(26));
 }
 
+// RMSNormalization: `scale`'s gradient and the input's.
+
+sequential! {
+    struct DenseRms<f64> { Input<4>, Dense<5, tanh>, RMSNormalization, Dense<3> }
+}
+sequential! {
+    struct ImageRms<f64> { Input<2, 2, 3>, Dense<4>, RMSNormalization<epsilon = 0.01>, Flatten, Dense<2> }
+}
+sequential! {
+    struct InputRms<f64> { Input<3, 4>, RMSNormalization, Dense<2> }
+}
+
+#[test]
+fn rms_normalization_matches_finite_differences() {
+    let mut model = DenseRms::seeded(27);
+    model.rms_normalization.scale = [1.5, -0.7, 0.3, 2.0, 0.9];
+    check(model);
+    check(ImageRms::seeded(28));
+    check(InputRms::seeded(29));
+}
+
 // Embedding: the table's gradient gathers every occurrence of an id.
 
 sequential! {

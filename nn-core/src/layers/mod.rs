@@ -18,7 +18,9 @@ pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, cl
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
 pub use embedding::Embedding;
-pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
+pub use normalization::{
+    BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
+};
 pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
 pub use preprocessing::{Normalization, Rescaling};
 pub use recurrent::{Cell, GruCell, Last, LstmCell, Returns, Rnn, Sequence, SimpleCell};

@@ -1,8 +1,9 @@
-//! `BatchNormalization`, `LayerNormalization`, `GroupNormalization` and `UnitNormalization`,
-//! over the last axis (the channels) of a vector, sequence or image, with Keras 3's formulas
-//! (`keras/src/layers/normalization/`): the first three end as `y = x · inv + res` per channel,
-//! with `inv = gamma / sqrt(variance + epsilon)` and `res = beta - mean · inv`, in that order, so
-//! the rounding matches Keras's; UnitNormalization scales each row by its inverse L2 norm.
+//! `BatchNormalization`, `LayerNormalization`, `GroupNormalization`, `UnitNormalization` and
+//! `RMSNormalization`, over the last axis (the channels) of a vector, sequence or image, with
+//! Keras 3's formulas (`keras/src/layers/normalization/`): the first three end as
+//! `y = x · inv + res` per channel, with `inv = gamma / sqrt(variance + epsilon)` and
+//! `res = beta - mean · inv`, in that order, so the rounding matches Keras's; the last two scale
+//! each row by its inverse L2 norm or root mean square.
 
 use crate::Float;
 use crate::float::{constant, sqrt, to_f64};
@@ -677,6 +678,124 @@ impl<X: Tensor, const C: usize> Train for UnitNormalization<X, C> {
     }
 }
 
+/// Keras 3's `RMSNormalization` over the last axis: each row of `C` values divided by its root
+/// mean square and scaled per channel, `y = x · rsqrt(mean(x²) + epsilon) · scale`
+/// (`keras.ops.rms_normalization`). Unlike LayerNormalization's `rms_scaling`, which takes the
+/// variance, this takes the mean of the squares. Its one weight is `scale` (ones at first).
+///
+/// ```
+/// use nn_core::layers::RMSNormalization;
+/// use nn_core::{Layer, nalgebra::Vector2};
+/// let mut rms = RMSNormalization::<Vector2<f64>, 2>::ZEROS;
+/// rms.epsilon = 0.0;
+/// rms.scale = [1.0, 0.5];
+/// // The mean of (1, 49) is 25 (the variance would be 9): divided by 5.
+/// let y = rms.forward(&Vector2::new(1.0, 7.0));
+/// assert!((y - Vector2::new(0.2, 0.7)).abs().max() < 1e-15);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RMSNormalization<X, const C: usize>
+where
+    X: Tensor,
+{
+    /// The scale per channel.
+    pub scale: [X::Scalar; C],
+    /// Added to the mean square; Keras's default is 1e-6.
+    pub epsilon: f64,
+    _shape: PhantomData<fn(X) -> X>,
+}
+
+impl<X: Tensor, const C: usize> RMSNormalization<X, C> {
+    /// Keras's initial state: `scale` ones.
+    pub const ZEROS: Self =
+        RMSNormalization { scale: [X::Scalar::ONE; C], epsilon: 1e-6, _shape: PhantomData };
+    const SHAPE: &'static [usize] = &[C];
+
+    /// Reads `scale` from raw bytes.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        bytes::read(bytes, at, &mut self.scale)
+    }
+}
+
+impl<X: Tensor, const C: usize> Layer for RMSNormalization<X, C> {
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = X;
+    const CLASS: &'static str = "RMSNormalization";
+    const PARAMS: usize = C;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> X {
+        const { assert!(X::LAST == C, "RMSNormalization: C must be the input's last axis") };
+        let mut y = *x;
+        for row in y.as_mut_slice().chunks_exact_mut(C) {
+            let rrms = rsqrt_mean_square(row, C, self.epsilon);
+            for (v, s) in row.iter_mut().zip(&self.scale) {
+                *v = *v * rrms * *s;
+            }
+        }
+        y
+    }
+
+    fn init_keras(&mut self, _rng: &mut Rng) {
+        *self = Self { epsilon: self.epsilon, ..Self::ZEROS };
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
+        f(WeightRef { name: "scale", shape: Self::SHAPE, data: &self.scale });
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
+        f(WeightMut { name: "scale", shape: Self::SHAPE, data: &mut self.scale });
+    }
+}
+
+/// Keeps nothing: each row's mean square is taken again from the input. JAX's derivative is
+/// LayerNormalization's `rms_scaling` one with no mean: with `z = x · rrms` and
+/// `g = dy · scale`, `dx = rrms · (g - z · mean(g · z))`, `dscale += dy · z`.
+impl<X: Tensor, const C: usize> Train for RMSNormalization<X, C> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], _kept: &mut [()], _ctx: &mut Ctx<'_>) {
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        mut dxs: Option<&mut [X]>,
+        grads: Option<&mut Self>,
+    ) {
+        let n = batch_len(&[xs.len(), dys.len(), dxs.as_ref().map_or(usize::MAX, |d| d.len())]);
+        let mut grads = AffineGrads { gamma: grads.map(|g| &mut g.scale), beta: None };
+        for s in 0..n {
+            let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
+            let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
+            for start in (0..X::LEN).step_by(C.max(1)) {
+                let stats = (X::Scalar::ZERO, rsqrt_mean_square(&x[start..start + C], C, self.epsilon));
+                group_backward(
+                    start..start + C,
+                    C,
+                    stats,
+                    Form::Rms,
+                    Some(&self.scale),
+                    (x, dy),
+                    dx.as_deref_mut(),
+                    &mut grads,
+                );
+            }
+        }
+    }
+}
+
 /// `GroupNormalization` over the last axis: its `C` channels split into `G` groups of
 /// consecutive channels, each group normalized by the mean and variance of all its values over
 /// every step or pixel, then scaled by `gamma` (with `SCALE`) and shifted by `beta` (with
@@ -861,6 +980,8 @@ unsafe impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, co
 }
 // SAFETY: zero-sized.
 unsafe impl<X, const C: usize> Zeroable for UnitNormalization<X, C> {}
+// SAFETY: a float array and an `f64`.
+unsafe impl<X: Tensor, const C: usize> Zeroable for RMSNormalization<X, C> {}
 // SAFETY: as above.
 unsafe impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Zeroable
     for GroupNormalization<X, C, G, CENTER, SCALE>
@@ -1111,6 +1232,46 @@ mod tests {
             let (_, dxs, _) = train(&mut un, &[nalgebra::Vector3::from(x)], &[r], true);
             close(dxs[0].as_slice(), &want);
         }
+    }
+
+    #[test]
+    fn rms_norm_divides_each_row_by_its_root_mean_square() {
+        let mut rms = RMSNormalization::<Tensor2<f64, 2, 2>, 2>::ZEROS;
+        rms.epsilon = 0.0;
+        rms.scale = [2.0, -1.0];
+        // mean(9, 16) = 12.5 (not the variance, 12.25); mean(4, 4) = 4.
+        let y = rms.forward(&Tensor2::from_rows([[3.0, -4.0], [2.0, 2.0]]));
+        let r = 1.0 / 12.5f64.sqrt();
+        assert_eq!(y.as_slice(), &[3.0 * r * 2.0, 4.0 * r, 2.0, -1.0]);
+        assert_eq!(<RMSNormalization<Tensor2<f64, 2, 2>, 2> as Layer>::PARAMS, 2);
+    }
+
+    #[test]
+    fn rms_norm_gradients_match_keras() {
+        // Keras 3 (JAX, float32): `keras.ops.rms_normalization(x, scale, axis=[-1],
+        // epsilon=1e-6)` with scale (1.5, -0.5, 2), and JAX's gradients of `Σ R · y`.
+        let mut rms = RMSNormalization::<Vector3<f32>, 3>::ZEROS;
+        rms.scale = [1.5, -0.5, 2.0];
+        let (xs, dys) = (X.map(Vector3::from), R.map(Vector3::from));
+        let (_, dxs, grads) = train(&mut rms, &xs, &dys, true);
+        close(
+            flatten(&dxs),
+            &[
+                0.31856998801231384,
+                0.4211602807044983,
+                1.0475013256072998,
+                -0.061967551708221436,
+                -0.10327954590320587,
+                -0.12393558025360107,
+                -0.8675183057785034,
+                -0.4193604588508606,
+                -0.0071992576122283936,
+                0.19557589292526245,
+                -0.1502205729484558,
+                0.838922381401062,
+            ],
+        );
+        close(&grads.scale, &[2.774876594543457, 1.8828378915786743, 0.9868597984313965]);
     }
 
     #[test]

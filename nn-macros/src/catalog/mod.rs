@@ -230,6 +230,7 @@ pub const LAYERS: &[Entry] = &[
     normalization::LAYER_NORMALIZATION,
     normalization::GROUP_NORMALIZATION,
     normalization::UNIT_NORMALIZATION,
+    normalization::RMS_NORMALIZATION,
     regularization::DROPOUT,
     regularization::SPATIAL_DROPOUT1D,
     regularization::SPATIAL_DROPOUT2D,

@@ -1,5 +1,5 @@
-//! `BatchNormalization`, `LayerNormalization`, `GroupNormalization` and `UnitNormalization`
-//! (nn-core's `layers/normalization.rs`).
+//! `BatchNormalization`, `LayerNormalization`, `GroupNormalization`, `UnitNormalization` and
+//! `RMSNormalization` (nn-core's `layers/normalization.rs`).
 
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
@@ -33,6 +33,7 @@ const GROUP_PARAMS: &[Param] = &[
 ];
 /// Keras fixes UnitNormalization's epsilon (1e-12): `axis` is its only option.
 const UNIT_PARAMS: &[Param] = &[param("axis", Kind::Axes)];
+const RMS_PARAMS: &[Param] = &[param("axis", Kind::Axes), param("epsilon", Kind::Number)];
 
 pub const BATCH_NORMALIZATION: Entry = Entry {
     name: "BatchNormalization",
@@ -54,6 +55,8 @@ pub const UNIT_NORMALIZATION: Entry = Entry {
     params: UNIT_PARAMS,
     read: |c, cx| read(c, Norm::Unit, UNIT_PARAMS, cx),
 };
+pub const RMS_NORMALIZATION: Entry =
+    Entry { name: "RMSNormalization", params: RMS_PARAMS, read: |c, cx| read(c, Norm::Rms, RMS_PARAMS, cx) };
 
 #[derive(Clone, Copy)]
 enum Norm {
@@ -65,6 +68,8 @@ enum Norm {
     Group(i64),
     /// UnitNormalization: no weights, no options but the axis.
     Unit,
+    /// RMSNormalization: a `scale` weight, an `epsilon` (1e-6 by default).
+    Rms,
 }
 
 struct Normalization {
@@ -85,8 +90,9 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
         batch => batch,
     };
     let axes = args.axes(args.at("axis"));
-    if matches!(norm, Norm::Unit) {
-        let (epsilon, center, scale, momentum) = (0.0, false, false, 0.99);
+    if let Norm::Unit | Norm::Rms = norm {
+        let epsilon = if matches!(norm, Norm::Rms) { args.number(args.at("epsilon"), 1e-6) } else { 0.0 };
+        let (center, scale, momentum) = (false, matches!(norm, Norm::Rms), 0.99);
         return Some(Rc::new(Normalization { norm, axes, epsilon, center, scale, momentum }));
     }
     Some(Rc::new(Normalization {
@@ -133,6 +139,7 @@ impl Normalization {
         match self.norm {
             Norm::Layer { rms: true } => (true, false),
             Norm::Unit => (false, false),
+            Norm::Rms => (true, false),
             _ => (self.scale, self.center),
         }
     }
@@ -149,6 +156,7 @@ impl LayerSpec for Normalization {
             Norm::Layer { .. } => "LayerNormalization",
             Norm::Group(_) => "GroupNormalization",
             Norm::Unit => "UnitNormalization",
+            Norm::Rms => "RMSNormalization",
         }
     }
 
@@ -169,6 +177,7 @@ impl LayerSpec for Normalization {
                 quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale>)
             }
             Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #c>),
+            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #c>),
         }
     }
 
