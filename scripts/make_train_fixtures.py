@@ -290,6 +290,16 @@ CASES = [
         targets=["onehot"],
         samples=30,
     ),
+    # RMSNormalization's scale trains; UnitNormalization passes gradients through its norm.
+    dict(
+        name="rms_unit_norm",
+        model=seq(
+            MLP4, "Dense(6)", "RMSNormalization()", 'Dense(6, activation="tanh")', "UnitNormalization()", "Dense(2)"
+        ),
+        layers=["dense", "rms_normalization", "dense_1", "unit_normalization", "dense_2"],
+        compile='optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse"',
+        targets=["regression"],
+    ),
 ]
 
 TARGET_KINDS = {"onehot", "sparse", "binary", "regression", "probs"}

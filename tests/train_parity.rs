@@ -424,3 +424,21 @@ fn a_causal_dilated_conv1d() {
         &[],
     );
 }
+
+sequential! {
+    struct RmsUnitNorm {
+        Input<4>, Dense<6>, RMSNormalization, Dense<6, tanh>, UnitNormalization, Dense<2>
+    }
+}
+
+#[test]
+fn rms_and_unit_normalization_train_as_keras() {
+    check(
+        case!(rms_unit_norm),
+        &mut *RmsUnitNorm::boxed_zeros(),
+        Adam::new(0.01),
+        loss(MeanSquaredError),
+        &[],
+        &[],
+    );
+}
