@@ -5,7 +5,11 @@ Run from the repository root (same venv as scripts/make_fixtures.py):
 
     python3.11 -m venv .venv
     .venv/bin/pip install -r scripts/requirements.txt
-    .venv/bin/python scripts/make_norm_fixtures.py
+    .venv/bin/python scripts/make_norm_fixtures.py [CASE ...]
+
+With case names, only those cases are generated and spliced into the existing
+tests/fixtures/norm_layers.rs (each case is seeded by its index in CASES, so a new case appended
+to CASES leaves every other case's files and values untouched).
 
 Writes (overwriting), in the format of scripts/make_tensor_fixtures.py (whose helpers it uses):
 
@@ -58,7 +62,7 @@ SEED_BASE = 3000
 ADAPT_SAMPLES = 20
 
 # Whole models, with a SUMMARY constant.
-WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp"}
+WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
 ADAPT = {"normalization_adapted"}
@@ -233,6 +237,12 @@ CASES = [
             "Dense(3)",
         ),
         ["dropout", "alpha_dropout", "batch_normalization", "dense"],
+    ),
+    # Identity: the input unchanged, in a model whose summary is checked.
+    (
+        "identity",
+        seq("Input((5, 4))", "Identity()", "Dense(3)", "Identity()"),
+        ["identity", "dense", "identity_1"],
     ),
 ]
 
@@ -419,10 +429,38 @@ def main() -> int:
         f"// saved to tests/fixtures/keras/{NORM_SUBDIR}/<case>.{{keras,weights.h5,safetensors}}; values\n"
         "// are exact f64 renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
     )
+    only = sys.argv[1:]
+    unknown = set(only) - set(names)
+    if unknown:
+        raise SystemExit(f"unknown cases: {sorted(unknown)}")
+    if only:
+        # Only the named cases (seeded by their index as always), spliced into the existing file:
+        # the other cases' files and values stay exactly as they were generated.
+        text = OUTPUT.read_text(encoding="utf-8")
+        for i, case in enumerate(CASES):
+            if case[0] in only:
+                text = splice_module(text, case[0], norm_module(i, *case))
+        OUTPUT.write_text(text, encoding="utf-8")
+        print(f"updated {OUTPUT} and {NORM_DIR}/ with {', '.join(only)} ({mf.versions()})")
+        return 0
     modules = [norm_module(i, *case) for i, case in enumerate(CASES)]
     OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
     print(f"wrote {OUTPUT} and {NORM_DIR}/ ({len(CASES)} cases; {mf.versions()})")
     return 0
+
+
+def splice_module(text: str, name: str, module: str) -> str:
+    """`text` with case `name`'s module (its doc comment, `pub mod name {` to the closing `}`)
+    replaced by `module`, or `module` appended if the case is new."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line == f"pub mod {name} {{"), None)
+    if start is None:
+        return text.rstrip("\n") + "\n\n" + module
+    end = lines.index("}", start)
+    while start > 0 and lines[start - 1].startswith("///"):
+        start -= 1
+    new = module.rstrip("\n").split("\n")
+    return "\n".join(lines[:start] + new + lines[end + 1 :])
 
 
 if __name__ == "__main__":

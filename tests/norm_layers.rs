@@ -92,6 +92,14 @@ case!(
     Dense<3>
 );
 case!(
+    identity,
+    "tests/fixtures/keras/norm/identity.keras",
+    Input<5, 4>,
+    Identity,
+    Dense<3>,
+    Identity
+);
+case!(
     spatial_dropout2d,
     "tests/fixtures/keras/norm/spatial_dropout2d.keras",
     Input<4, 5, 3>,
@@ -280,4 +288,6 @@ fn summaries_count_the_moving_statistics_apart() {
         table(&residual_layer_norm::Dsl::ZEROS.summary().to_string()),
         table(fx::residual_layer_norm::SUMMARY)
     );
+    assert_eq!(table(&identity::Dsl::ZEROS.summary().to_string()), table(fx::identity::SUMMARY));
+    assert_eq!(table(&identity::Keras::KERAS.summary().to_string()), table(fx::identity::SUMMARY));
 }

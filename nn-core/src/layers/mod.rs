@@ -4,6 +4,7 @@ mod activation;
 mod conv;
 mod dense;
 mod embedding;
+mod identity;
 mod normalization;
 mod pooling;
 mod preprocessing;
@@ -18,6 +19,7 @@ pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, cl
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
 pub use embedding::Embedding;
+pub use identity::Identity;
 pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization};
 pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
 pub use preprocessing::{Normalization, Rescaling};

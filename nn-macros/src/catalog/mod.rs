@@ -6,6 +6,7 @@ mod activation;
 mod conv;
 mod dense;
 mod embedding;
+mod identity;
 mod normalization;
 pub mod params;
 mod pooling;
@@ -236,6 +237,7 @@ pub const LAYERS: &[Entry] = &[
     regularization::GAUSSIAN_DROPOUT,
     regularization::ALPHA_DROPOUT,
     regularization::ACTIVITY_REGULARIZATION,
+    identity::IDENTITY,
     preprocessing::RESCALING,
     preprocessing::NORMALIZATION,
     recurrent::SIMPLE_RNN,
