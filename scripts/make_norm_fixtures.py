@@ -62,7 +62,7 @@ SEED_BASE = 3000
 ADAPT_SAMPLES = 20
 
 # Whole models, with a SUMMARY constant.
-WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity"}
+WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
 ADAPT = {"normalization_adapted"}
@@ -243,6 +243,66 @@ CASES = [
         "identity",
         seq("Input((5, 4))", "Identity()", "Dense(3)", "Identity()"),
         ["identity", "dense", "identity_1"],
+    ),
+    # Random image augmentations: the identity at inference (`training=False`), options and all.
+    (
+        "random_augmentations",
+        seq(
+            "Input((6, 5, 3))",
+            'RandomFlip("horizontal", seed=3)',
+            'RandomRotation((-0.2, 0.3), fill_mode="constant", interpolation="nearest", fill_value=1.0)',
+            "RandomZoom(0.1, (-0.2, 0.1))",
+            'RandomTranslation(0.1, 0.2, fill_mode="wrap")',
+            "RandomContrast(0.3, value_range=(0, 1))",
+            "RandomBrightness(0.2, value_range=(-3, 3))",
+            "Conv2D(2, 3)",
+        ),
+        [
+            "random_flip",
+            "random_rotation",
+            "random_zoom",
+            "random_translation",
+            "random_contrast",
+            "random_brightness",
+            "conv2d",
+        ],
+    ),
+    # RandomHue first: RandomColorJitter holds a RandomHue, which takes the next name. No
+    # RandomShear: Keras 3.15 cannot load its own saved config (it writes `x_factor` as
+    # (-f, f), which its constructor rejects).
+    (
+        "random_image_layers",
+        seq(
+            "Input((5, 4, 3))",
+            "RandomHue(0.2)",
+            "RandomColorDegeneration(0.4)",
+            "RandomColorJitter(value_range=(0, 1), brightness_factor=0.2, hue_factor=0.1)",
+            'RandomElasticTransform(0.5, scale=0.2, fill_mode="mirror")',
+            "RandomErasing(0.3, scale=(0.1, 0.2), fill_value=0.5)",
+            "RandomGaussianBlur(0.5, kernel_size=3, sigma=(0.5, 1.0))",
+            "RandomGrayscale(0.3)",
+            "RandomInvert(0.5, value_range=(0, 1))",
+            'RandomPerspective(0.4, scale=0.5, interpolation="nearest")',
+            "RandomPosterization((1, 4))",
+            "RandomSaturation((0.2, 0.8))",
+            "RandomSharpness(0.3)",
+            "Dense(2)",
+        ),
+        [
+            "random_hue",
+            "random_color_degeneration",
+            "random_color_jitter",
+            "random_elastic_transform",
+            "random_erasing",
+            "random_gaussian_blur",
+            "random_grayscale",
+            "random_invert",
+            "random_perspective",
+            "random_posterization",
+            "random_saturation",
+            "random_sharpness",
+            "dense",
+        ],
     ),
 ]
 

@@ -100,6 +100,56 @@ case!(
     Identity
 );
 case!(
+    random_augmentations,
+    "tests/fixtures/keras/norm/random_augmentations.keras",
+    Input<6, 5, 3>,
+    RandomFlip<horizontal, seed = 3>,
+    RandomRotation<(-0.2, 0.3), fill_mode = constant, interpolation = nearest, fill_value = 1.0>,
+    RandomZoom<0.1, (-0.2, 0.1)>,
+    RandomTranslation<0.1, 0.2, fill_mode = wrap>,
+    RandomContrast<0.3, value_range = (0, 1)>,
+    RandomBrightness<0.2, value_range = (-3, 3)>,
+    Conv2D<2, 3>
+);
+case!(
+    random_image_layers,
+    "tests/fixtures/keras/norm/random_image_layers.keras",
+    Input<5, 4, 3>,
+    RandomHue<0.2>,
+    RandomColorDegeneration<0.4>,
+    RandomColorJitter<value_range = (0, 1), brightness_factor = 0.2, hue_factor = 0.1>,
+    RandomElasticTransform<0.5, scale = 0.2, fill_mode = mirror>,
+    RandomErasing<0.3, scale = (0.1, 0.2), fill_value = 0.5>,
+    RandomGaussianBlur<0.5, kernel_size = 3, sigma = (0.5, 1.0)>,
+    RandomGrayscale<0.3>,
+    RandomInvert<0.5, value_range = (0, 1)>,
+    RandomPerspective<0.4, scale = 0.5, interpolation = nearest>,
+    RandomPosterization<(1, 4)>,
+    RandomSaturation<(0.2, 0.8)>,
+    RandomSharpness<0.3>,
+    Dense<2>
+);
+
+// RandomShear reads its options too, though Keras cannot reload a model saved with it; without
+// weights of its own, it leaves the seeded weights as they are without it.
+sequential! {
+    struct Sheared { Input<4, 4, 2>, RandomShear<0.2, 0.1, fill_mode = nearest>, Flatten, Dense<1> }
+}
+sequential! {
+    struct Unsheared { Input<4, 4, 2>, Flatten, Dense<1> }
+}
+
+#[test]
+fn random_shear_is_its_input_at_inference() {
+    let x =
+        Tensor3::<f32, 4, 4, 2>::from_slice(&core::array::from_fn::<f32, 32, _>(|i| i as f32 / 8.0 - 2.0));
+    let (sheared, plain) = (Sheared::seeded(1), Unsheared::seeded(1));
+    assert_eq!(sheared.dense, plain.dense);
+    assert_eq!(sheared.predict(&x), plain.predict(&x));
+    assert_ne!(plain.predict(&x)[0], 0.0);
+}
+
+case!(
     spatial_dropout2d,
     "tests/fixtures/keras/norm/spatial_dropout2d.keras",
     Input<4, 5, 3>,
@@ -289,5 +339,20 @@ fn summaries_count_the_moving_statistics_apart() {
         table(fx::residual_layer_norm::SUMMARY)
     );
     assert_eq!(table(&identity::Dsl::ZEROS.summary().to_string()), table(fx::identity::SUMMARY));
+    for (dsl, keras, want) in [
+        (
+            random_augmentations::Dsl::ZEROS.summary().to_string(),
+            random_augmentations::Keras::KERAS.summary().to_string(),
+            fx::random_augmentations::SUMMARY,
+        ),
+        (
+            random_image_layers::Dsl::ZEROS.summary().to_string(),
+            random_image_layers::Keras::KERAS.summary().to_string(),
+            fx::random_image_layers::SUMMARY,
+        ),
+    ] {
+        assert_eq!(table(&dsl), table(want));
+        assert_eq!(table(&keras), table(want));
+    }
     assert_eq!(table(&identity::Keras::KERAS.summary().to_string()), table(fx::identity::SUMMARY));
 }

@@ -1,6 +1,7 @@
 //! Layers, one file per family.
 
 mod activation;
+mod augmentation;
 mod conv;
 mod dense;
 mod embedding;
@@ -16,6 +17,12 @@ mod window;
 mod wrappers;
 
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
+pub use augmentation::{
+    RandomBrightness, RandomColorDegeneration, RandomColorJitter, RandomContrast, RandomElasticTransform,
+    RandomErasing, RandomFlip, RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert,
+    RandomPerspective, RandomPosterization, RandomRotation, RandomSaturation, RandomSharpness, RandomShear,
+    RandomTranslation, RandomZoom,
+};
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
 pub use embedding::Embedding;
