@@ -62,7 +62,7 @@ SEED_BASE = 3000
 ADAPT_SAMPLES = 20
 
 # Whole models, with a SUMMARY constant.
-WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers"}
+WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers", "category_encoding"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
 ADAPT = {"normalization_adapted"}
@@ -267,6 +267,27 @@ CASES = [
             "conv2d",
         ],
     ),
+    # CategoryEncoding: ids in; each mode, and one_hot on a single id (Keras drops its axis).
+    (
+        "category_encoding",
+        seq('Input((6,), dtype="int32")', "CategoryEncoding(5)", "Dense(3)"),
+        ["category_encoding", "dense"],
+    ),
+    (
+        "category_encoding_count",
+        seq('Input((8,), dtype="int32")', 'CategoryEncoding(4, output_mode="count")'),
+        ["category_encoding"],
+    ),
+    (
+        "category_encoding_one_hot",
+        seq('Input((5,), dtype="int32")', 'CategoryEncoding(6, output_mode="one_hot")', "Dense(2)"),
+        ["category_encoding", "dense"],
+    ),
+    (
+        "category_encoding_one_id",
+        seq('Input((1,), dtype="int32")', 'CategoryEncoding(7, output_mode="one_hot")'),
+        ["category_encoding"],
+    ),
     # RandomHue first: RandomColorJitter holds a RandomHue, which takes the next name. No
     # RandomShear: Keras 3.15 cannot load its own saved config (it writes `x_factor` as
     # (-f, f), which its constructor rejects).
@@ -372,8 +393,9 @@ def seeded_model(name: str, src: str, seed: int, layer_names):
 
 def embedding_input_dim(name: str, model) -> int:
     dims = [layer.input_dim for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
+    dims += [layer.num_tokens for layer in model.layers if isinstance(layer, keras.layers.CategoryEncoding)]
     if len(dims) != 1:
-        raise AssertionError(f"{name}: expected one Embedding layer for the integer input")
+        raise AssertionError(f"{name}: expected one Embedding or CategoryEncoding layer for the integer input")
     return dims[0]
 
 

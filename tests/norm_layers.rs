@@ -5,6 +5,7 @@
 mod parity;
 
 use nn::prelude::*;
+use nn::tensor::Ids;
 use parity::{case, check, fixture};
 
 #[allow(clippy::approx_constant, clippy::excessive_precision, dead_code)]
@@ -147,6 +148,46 @@ fn random_shear_is_its_input_at_inference() {
     assert_eq!(sheared.dense, plain.dense);
     assert_eq!(sheared.predict(&x), plain.predict(&x));
     assert_ne!(plain.predict(&x)[0], 0.0);
+}
+
+case!(
+    category_encoding,
+    "tests/fixtures/keras/norm/category_encoding.keras",
+    Input<6>,
+    CategoryEncoding<5>,
+    Dense<3>
+);
+case!(
+    category_encoding_count,
+    "tests/fixtures/keras/norm/category_encoding_count.keras",
+    Input<8>,
+    CategoryEncoding<4, output_mode = count>
+);
+case!(
+    category_encoding_one_hot,
+    "tests/fixtures/keras/norm/category_encoding_one_hot.keras",
+    Input<5>,
+    CategoryEncoding<6, output_mode = one_hot>,
+    Dense<2>
+);
+case!(
+    category_encoding_one_id,
+    "tests/fixtures/keras/norm/category_encoding_one_id.keras",
+    Input<1>,
+    CategoryEncoding<7, output_mode = one_hot>
+);
+
+#[test]
+fn category_encoding_reads_ids_and_refuses_bad_ones_at_the_checked_entry_points() {
+    let model = category_encoding_count::Keras::KERAS;
+    let y = model.predict(&Ids::<8, 4>::new([3, 3, 0, 1, 3, 0, 2, 3]).unwrap());
+    assert_eq!(y.as_slice(), &[2.0, 1.0, 1.0, 4.0]);
+    assert_eq!(Ids::<8, 4>::new([0, 1, 2, 4, 0, 0, 0, 0]), Err(3));
+    let mut out = [0.0f32; 4];
+    let bad = [0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0];
+    assert!(model.predict_flat(&[&bad], &mut [&mut out]).is_err());
+    let one = category_encoding_one_id::Dsl::ZEROS.predict(&Ids([5]));
+    assert_eq!(one.as_slice(), &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
 }
 
 case!(
@@ -339,6 +380,10 @@ fn summaries_count_the_moving_statistics_apart() {
         table(fx::residual_layer_norm::SUMMARY)
     );
     assert_eq!(table(&identity::Dsl::ZEROS.summary().to_string()), table(fx::identity::SUMMARY));
+    assert_eq!(
+        table(&category_encoding::Dsl::ZEROS.summary().to_string()),
+        table(fx::category_encoding::SUMMARY)
+    );
     for (dsl, keras, want) in [
         (
             random_augmentations::Dsl::ZEROS.summary().to_string(),

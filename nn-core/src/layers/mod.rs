@@ -5,6 +5,7 @@ mod augmentation;
 mod conv;
 mod dense;
 mod embedding;
+mod encoding;
 mod identity;
 mod normalization;
 mod pooling;
@@ -26,6 +27,7 @@ pub use augmentation::{
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
 pub use embedding::Embedding;
+pub use encoding::{COUNT, CategoryEncoding, MULTI_HOT, ONE_HOT};
 pub use identity::Identity;
 pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization};
 pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};

@@ -7,6 +7,7 @@ mod augmentation;
 mod conv;
 mod dense;
 mod embedding;
+mod encoding;
 mod identity;
 mod normalization;
 pub mod params;
@@ -228,6 +229,7 @@ pub struct Entry {
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
     embedding::EMBEDDING,
+    encoding::CATEGORY_ENCODING,
     activation::ACTIVATION,
     activation::RELU,
     activation::LEAKY_RELU,
