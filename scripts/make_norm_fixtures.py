@@ -5,7 +5,11 @@ Run from the repository root (same venv as scripts/make_fixtures.py):
 
     python3.11 -m venv .venv
     .venv/bin/pip install -r scripts/requirements.txt
-    .venv/bin/python scripts/make_norm_fixtures.py
+    .venv/bin/python scripts/make_norm_fixtures.py [CASE ...]
+
+With case names, only those cases are generated and spliced into the existing
+tests/fixtures/norm_layers.rs (each case is seeded by its index in CASES, so a new case appended
+to CASES leaves every other case's files and values untouched).
 
 Writes (overwriting), in the format of scripts/make_tensor_fixtures.py (whose helpers it uses):
 
@@ -22,7 +26,7 @@ Writes (overwriting), in the format of scripts/make_tensor_fixtures.py (whose he
   .safetensors file and in FLAT_WEIGHTS; the .keras and .weights.h5 files keep Keras's int32.
 
 Seeding: `keras.utils.set_random_seed(seed)` before building (seed = SEED_BASE + the case's
-index in CASES), default initializers; then, from `np.random.default_rng(seed)`:
+index in CASES, or the index SEED_INDEX fixes for it), default initializers; then, from `np.random.default_rng(seed)`:
 
 1. for a case in ADAPT, the data every weight-carrying Normalization layer is adapted on
    (`layer.adapt(data)`): ADAPT_SAMPLES samples of the model's input shape, 1 + 2 * N(0, 1)
@@ -58,7 +62,7 @@ SEED_BASE = 3000
 ADAPT_SAMPLES = 20
 
 # Whole models, with a SUMMARY constant.
-WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp"}
+WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers", "category_encoding"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
 ADAPT = {"normalization_adapted"}
@@ -245,7 +249,112 @@ CASES = [
         seq("Input((5, 4))", "RMSNormalization(axis=2, epsilon=1e-3)"),
         ["rms_normalization"],
     ),
+    # Identity: the input unchanged, in a model whose summary is checked.
+    (
+        "identity",
+        seq("Input((5, 4))", "Identity()", "Dense(3)", "Identity()"),
+        ["identity", "dense", "identity_1"],
+    ),
+    # Random image augmentations: the identity at inference (`training=False`), options and all.
+    (
+        "random_augmentations",
+        seq(
+            "Input((6, 5, 3))",
+            'RandomFlip("horizontal", seed=3)',
+            'RandomRotation((-0.2, 0.3), fill_mode="constant", interpolation="nearest", fill_value=1.0)',
+            "RandomZoom(0.1, (-0.2, 0.1))",
+            'RandomTranslation(0.1, 0.2, fill_mode="wrap")',
+            "RandomContrast(0.3, value_range=(0, 1))",
+            "RandomBrightness(0.2, value_range=(-3, 3))",
+            "Conv2D(2, 3)",
+        ),
+        [
+            "random_flip",
+            "random_rotation",
+            "random_zoom",
+            "random_translation",
+            "random_contrast",
+            "random_brightness",
+            "conv2d",
+        ],
+    ),
+    # CategoryEncoding: ids in; each mode, and one_hot on a single id (Keras drops its axis).
+    (
+        "category_encoding",
+        seq('Input((6,), dtype="int32")', "CategoryEncoding(5)", "Dense(3)"),
+        ["category_encoding", "dense"],
+    ),
+    (
+        "category_encoding_count",
+        seq('Input((8,), dtype="int32")', 'CategoryEncoding(4, output_mode="count")'),
+        ["category_encoding"],
+    ),
+    (
+        "category_encoding_one_hot",
+        seq('Input((5,), dtype="int32")', 'CategoryEncoding(6, output_mode="one_hot")', "Dense(2)"),
+        ["category_encoding", "dense"],
+    ),
+    (
+        "category_encoding_one_id",
+        seq('Input((1,), dtype="int32")', 'CategoryEncoding(7, output_mode="one_hot")'),
+        ["category_encoding"],
+    ),
+    # RandomHue first: RandomColorJitter holds a RandomHue, which takes the next name. No
+    # RandomShear: Keras 3.15 cannot load its own saved config (it writes `x_factor` as
+    # (-f, f), which its constructor rejects).
+    (
+        "random_image_layers",
+        seq(
+            "Input((5, 4, 3))",
+            "RandomHue(0.2)",
+            "RandomColorDegeneration(0.4)",
+            "RandomColorJitter(value_range=(0, 1), brightness_factor=0.2, hue_factor=0.1)",
+            'RandomElasticTransform(0.5, scale=0.2, fill_mode="mirror")',
+            "RandomErasing(0.3, scale=(0.1, 0.2), fill_value=0.5)",
+            "RandomGaussianBlur(0.5, kernel_size=3, sigma=(0.5, 1.0))",
+            "RandomGrayscale(0.3)",
+            "RandomInvert(0.5, value_range=(0, 1))",
+            'RandomPerspective(0.4, scale=0.5, interpolation="nearest")',
+            "RandomPosterization((1, 4))",
+            "RandomSaturation((0.2, 0.8))",
+            "RandomSharpness(0.3)",
+            "Dense(2)",
+        ),
+        [
+            "random_hue",
+            "random_color_degeneration",
+            "random_color_jitter",
+            "random_elastic_transform",
+            "random_erasing",
+            "random_gaussian_blur",
+            "random_grayscale",
+            "random_invert",
+            "random_perspective",
+            "random_posterization",
+            "random_saturation",
+            "random_sharpness",
+            "dense",
+        ],
+    ),
 ]
+
+
+# Two changes appended cases at the same time, each after the first 35: the second's were
+# generated at indices 35 to 41, so their seeds keep those indices.
+SEED_INDEX = {
+    "identity": 35,
+    "random_augmentations": 36,
+    "category_encoding": 37,
+    "category_encoding_count": 38,
+    "category_encoding_one_hot": 39,
+    "category_encoding_one_id": 40,
+    "random_image_layers": 41,
+}
+
+
+def seed_index(index: int, name: str) -> int:
+    """The index a case is seeded by: its place in CASES, unless SEED_INDEX fixes it."""
+    return SEED_INDEX.get(name, index)
 
 
 # ---------------------------------------------------------------- seeding
@@ -314,8 +423,9 @@ def seeded_model(name: str, src: str, seed: int, layer_names):
 
 def embedding_input_dim(name: str, model) -> int:
     dims = [layer.input_dim for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
+    dims += [layer.num_tokens for layer in model.layers if isinstance(layer, keras.layers.CategoryEncoding)]
     if len(dims) != 1:
-        raise AssertionError(f"{name}: expected one Embedding layer for the integer input")
+        raise AssertionError(f"{name}: expected one Embedding or CategoryEncoding layer for the integer input")
     return dims[0]
 
 
@@ -431,10 +541,38 @@ def main() -> int:
         f"// saved to tests/fixtures/keras/{NORM_SUBDIR}/<case>.{{keras,weights.h5,safetensors}}; values\n"
         "// are exact f64 renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
     )
-    modules = [norm_module(i, *case) for i, case in enumerate(CASES)]
+    only = sys.argv[1:]
+    unknown = set(only) - set(names)
+    if unknown:
+        raise SystemExit(f"unknown cases: {sorted(unknown)}")
+    if only:
+        # Only the named cases (seeded by their index as always), spliced into the existing file:
+        # the other cases' files and values stay exactly as they were generated.
+        text = OUTPUT.read_text(encoding="utf-8")
+        for i, case in enumerate(CASES):
+            if case[0] in only:
+                text = splice_module(text, case[0], norm_module(seed_index(i, case[0]), *case))
+        OUTPUT.write_text(text, encoding="utf-8")
+        print(f"updated {OUTPUT} and {NORM_DIR}/ with {', '.join(only)} ({mf.versions()})")
+        return 0
+    modules = [norm_module(seed_index(i, case[0]), *case) for i, case in enumerate(CASES)]
     OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
     print(f"wrote {OUTPUT} and {NORM_DIR}/ ({len(CASES)} cases; {mf.versions()})")
     return 0
+
+
+def splice_module(text: str, name: str, module: str) -> str:
+    """`text` with case `name`'s module (its doc comment, `pub mod name {` to the closing `}`)
+    replaced by `module`, or `module` appended if the case is new."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line == f"pub mod {name} {{"), None)
+    if start is None:
+        return text.rstrip("\n") + "\n\n" + module
+    end = lines.index("}", start)
+    while start > 0 and lines[start - 1].startswith("///"):
+        start -= 1
+    new = module.rstrip("\n").split("\n")
+    return "\n".join(lines[:start] + new + lines[end + 1 :])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 mod parity;
 
 use nn::prelude::*;
+use nn::tensor::Ids;
 use parity::{case, check, fixture};
 
 #[allow(clippy::approx_constant, clippy::excessive_precision, dead_code)]
@@ -91,6 +92,104 @@ case!(
     ActivityRegularization<l1 = 0.01, l2 = 0.01>,
     Dense<3>
 );
+case!(
+    identity,
+    "tests/fixtures/keras/norm/identity.keras",
+    Input<5, 4>,
+    Identity,
+    Dense<3>,
+    Identity
+);
+case!(
+    random_augmentations,
+    "tests/fixtures/keras/norm/random_augmentations.keras",
+    Input<6, 5, 3>,
+    RandomFlip<horizontal, seed = 3>,
+    RandomRotation<(-0.2, 0.3), fill_mode = constant, interpolation = nearest, fill_value = 1.0>,
+    RandomZoom<0.1, (-0.2, 0.1)>,
+    RandomTranslation<0.1, 0.2, fill_mode = wrap>,
+    RandomContrast<0.3, value_range = (0, 1)>,
+    RandomBrightness<0.2, value_range = (-3, 3)>,
+    Conv2D<2, 3>
+);
+case!(
+    random_image_layers,
+    "tests/fixtures/keras/norm/random_image_layers.keras",
+    Input<5, 4, 3>,
+    RandomHue<0.2>,
+    RandomColorDegeneration<0.4>,
+    RandomColorJitter<value_range = (0, 1), brightness_factor = 0.2, hue_factor = 0.1>,
+    RandomElasticTransform<0.5, scale = 0.2, fill_mode = mirror>,
+    RandomErasing<0.3, scale = (0.1, 0.2), fill_value = 0.5>,
+    RandomGaussianBlur<0.5, kernel_size = 3, sigma = (0.5, 1.0)>,
+    RandomGrayscale<0.3>,
+    RandomInvert<0.5, value_range = (0, 1)>,
+    RandomPerspective<0.4, scale = 0.5, interpolation = nearest>,
+    RandomPosterization<(1, 4)>,
+    RandomSaturation<(0.2, 0.8)>,
+    RandomSharpness<0.3>,
+    Dense<2>
+);
+
+// RandomShear reads its options too, though Keras cannot reload a model saved with it; without
+// weights of its own, it leaves the seeded weights as they are without it.
+sequential! {
+    struct Sheared { Input<4, 4, 2>, RandomShear<0.2, 0.1, fill_mode = nearest>, Flatten, Dense<1> }
+}
+sequential! {
+    struct Unsheared { Input<4, 4, 2>, Flatten, Dense<1> }
+}
+
+#[test]
+fn random_shear_is_its_input_at_inference() {
+    let x =
+        Tensor3::<f32, 4, 4, 2>::from_slice(&core::array::from_fn::<f32, 32, _>(|i| i as f32 / 8.0 - 2.0));
+    let (sheared, plain) = (Sheared::seeded(1), Unsheared::seeded(1));
+    assert_eq!(sheared.dense, plain.dense);
+    assert_eq!(sheared.predict(&x), plain.predict(&x));
+    assert_ne!(plain.predict(&x)[0], 0.0);
+}
+
+case!(
+    category_encoding,
+    "tests/fixtures/keras/norm/category_encoding.keras",
+    Input<6>,
+    CategoryEncoding<5>,
+    Dense<3>
+);
+case!(
+    category_encoding_count,
+    "tests/fixtures/keras/norm/category_encoding_count.keras",
+    Input<8>,
+    CategoryEncoding<4, output_mode = count>
+);
+case!(
+    category_encoding_one_hot,
+    "tests/fixtures/keras/norm/category_encoding_one_hot.keras",
+    Input<5>,
+    CategoryEncoding<6, output_mode = one_hot>,
+    Dense<2>
+);
+case!(
+    category_encoding_one_id,
+    "tests/fixtures/keras/norm/category_encoding_one_id.keras",
+    Input<1>,
+    CategoryEncoding<7, output_mode = one_hot>
+);
+
+#[test]
+fn category_encoding_reads_ids_and_refuses_bad_ones_at_the_checked_entry_points() {
+    let model = category_encoding_count::Keras::KERAS;
+    let y = model.predict(&Ids::<8, 4>::new([3, 3, 0, 1, 3, 0, 2, 3]).unwrap());
+    assert_eq!(y.as_slice(), &[2.0, 1.0, 1.0, 4.0]);
+    assert_eq!(Ids::<8, 4>::new([0, 1, 2, 4, 0, 0, 0, 0]), Err(3));
+    let mut out = [0.0f32; 4];
+    let bad = [0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0];
+    assert!(model.predict_flat(&[&bad], &mut [&mut out]).is_err());
+    let one = category_encoding_one_id::Dsl::ZEROS.predict(&Ids([5]));
+    assert_eq!(one.as_slice(), &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+}
+
 case!(
     spatial_dropout2d,
     "tests/fixtures/keras/norm/spatial_dropout2d.keras",
@@ -310,4 +409,25 @@ fn summaries_count_the_moving_statistics_apart() {
         table(&residual_layer_norm::Dsl::ZEROS.summary().to_string()),
         table(fx::residual_layer_norm::SUMMARY)
     );
+    assert_eq!(table(&identity::Dsl::ZEROS.summary().to_string()), table(fx::identity::SUMMARY));
+    assert_eq!(
+        table(&category_encoding::Dsl::ZEROS.summary().to_string()),
+        table(fx::category_encoding::SUMMARY)
+    );
+    for (dsl, keras, want) in [
+        (
+            random_augmentations::Dsl::ZEROS.summary().to_string(),
+            random_augmentations::Keras::KERAS.summary().to_string(),
+            fx::random_augmentations::SUMMARY,
+        ),
+        (
+            random_image_layers::Dsl::ZEROS.summary().to_string(),
+            random_image_layers::Keras::KERAS.summary().to_string(),
+            fx::random_image_layers::SUMMARY,
+        ),
+    ] {
+        assert_eq!(table(&dsl), table(want));
+        assert_eq!(table(&keras), table(want));
+    }
+    assert_eq!(table(&identity::Keras::KERAS.summary().to_string()), table(fx::identity::SUMMARY));
 }

@@ -69,6 +69,24 @@ fn dense_on_sequences_and_views_match_finite_differences() {
 }
 
 functional! {
+    struct WithIdentity<f64> {
+        x = Input<2, 3>;
+        i = Identity(x);
+        h = Dense<4, tanh>(i);
+        j = Identity(h);
+        k = Identity(j);
+        s = Add(j, k);
+        f = Flatten(s);
+        y = Dense<2>(f);
+    }
+}
+
+#[test]
+fn identity_passes_the_gradient_through_as_a_view() {
+    check(WithIdentity::seeded(4));
+}
+
+functional! {
     struct Residual<f64> {
         x = Input<4>;
         h = Dense<4, tanh>(x);

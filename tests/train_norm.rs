@@ -309,6 +309,26 @@ fn embedding_matches_finite_differences_with_repeated_ids() {
     check_inputs(EmbeddedSequence::seeded(31), &xs, None);
 }
 
+// CategoryEncoding: no weights and no gradient for its ids; the layers after it train.
+sequential! {
+    struct Counted<f64> { Input<6>, CategoryEncoding<5, output_mode = count>, Dense<3, tanh>, Dense<2> }
+}
+sequential! {
+    struct OneHot<f64> { Input<4>, CategoryEncoding<6, output_mode = one_hot>, Dense<3, tanh>, Flatten, Dense<1> }
+}
+
+#[test]
+fn category_encoding_feeds_trained_layers_matching_finite_differences() {
+    let xs: Vec<Ids<6, 5>> = [[0, 4, 4, 2, 0, 4], [1, 1, 1, 1, 1, 1], [3, 2, 1, 0, 4, 3]]
+        .into_iter()
+        .map(|ids| Ids::new(ids).unwrap())
+        .collect();
+    check_inputs(Counted::seeded(33), &xs, None);
+    let xs: Vec<Ids<4, 6>> =
+        [[5, 0, 5, 2], [1, 1, 3, 4], [0, 0, 0, 0]].into_iter().map(|ids| Ids::new(ids).unwrap()).collect();
+    check_inputs(OneHot::seeded(34), &xs, None);
+}
+
 #[test]
 fn embedding_adds_each_occurrence_into_its_row() {
     let model = Embedded::seeded(32);

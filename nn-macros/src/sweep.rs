@@ -17,8 +17,9 @@ use quote::{format_ident, quote};
 pub fn untrainable(model: &crate::ir::Model) -> Option<String> {
     model.steps.iter().find_map(|s| {
         let layer = &model.layers[s.layer];
+        let why = if layer.spec.trains() { "has no backward pass yet" } else { layer.spec.untrained() };
         (!layer.spec.trains() || !s.states.is_empty())
-            .then(|| format!("`{}` ({}) has no backward pass yet", layer.name, layer.spec.class()))
+            .then(|| format!("`{}` ({}) {why}", layer.name, layer.spec.class()))
     })
 }
 

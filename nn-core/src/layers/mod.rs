@@ -1,9 +1,12 @@
 //! Layers, one file per family.
 
 mod activation;
+mod augmentation;
 mod conv;
 mod dense;
 mod embedding;
+mod encoding;
+mod identity;
 mod normalization;
 mod pooling;
 mod preprocessing;
@@ -15,9 +18,17 @@ mod window;
 mod wrappers;
 
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
+pub use augmentation::{
+    RandomBrightness, RandomColorDegeneration, RandomColorJitter, RandomContrast, RandomElasticTransform,
+    RandomErasing, RandomFlip, RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert,
+    RandomPerspective, RandomPosterization, RandomRotation, RandomSaturation, RandomSharpness, RandomShear,
+    RandomTranslation, RandomZoom,
+};
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;
 pub use embedding::Embedding;
+pub use encoding::{COUNT, CategoryEncoding, MULTI_HOT, ONE_HOT};
+pub use identity::Identity;
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
 };

@@ -3,9 +3,12 @@
 //! adding a layer means its `LayerSpec` and one entry in [`LAYERS`].
 
 mod activation;
+mod augmentation;
 mod conv;
 mod dense;
 mod embedding;
+mod encoding;
+mod identity;
 mod normalization;
 pub mod params;
 mod pooling;
@@ -107,6 +110,12 @@ pub trait LayerSpec {
     /// trains only if all its layers do.
     fn trains(&self) -> bool {
         false
+    }
+
+    /// Why the layer has no training passes, when [`LayerSpec::trains`] is false, as the end of
+    /// a sentence naming it.
+    fn untrained(&self) -> &'static str {
+        "has no backward pass yet"
     }
 
     /// Whether the layer is frozen (`trainable = false`): it gets no gradient and no optimizer
@@ -220,6 +229,7 @@ pub struct Entry {
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
     embedding::EMBEDDING,
+    encoding::CATEGORY_ENCODING,
     activation::ACTIVATION,
     activation::RELU,
     activation::LEAKY_RELU,
@@ -238,6 +248,26 @@ pub const LAYERS: &[Entry] = &[
     regularization::GAUSSIAN_DROPOUT,
     regularization::ALPHA_DROPOUT,
     regularization::ACTIVITY_REGULARIZATION,
+    identity::IDENTITY,
+    augmentation::RANDOM_FLIP,
+    augmentation::RANDOM_ROTATION,
+    augmentation::RANDOM_ZOOM,
+    augmentation::RANDOM_TRANSLATION,
+    augmentation::RANDOM_CONTRAST,
+    augmentation::RANDOM_BRIGHTNESS,
+    augmentation::RANDOM_COLOR_DEGENERATION,
+    augmentation::RANDOM_COLOR_JITTER,
+    augmentation::RANDOM_ELASTIC_TRANSFORM,
+    augmentation::RANDOM_ERASING,
+    augmentation::RANDOM_GAUSSIAN_BLUR,
+    augmentation::RANDOM_GRAYSCALE,
+    augmentation::RANDOM_HUE,
+    augmentation::RANDOM_INVERT,
+    augmentation::RANDOM_PERSPECTIVE,
+    augmentation::RANDOM_POSTERIZATION,
+    augmentation::RANDOM_SATURATION,
+    augmentation::RANDOM_SHARPNESS,
+    augmentation::RANDOM_SHEAR,
     preprocessing::RESCALING,
     preprocessing::NORMALIZATION,
     recurrent::SIMPLE_RNN,
@@ -548,6 +578,14 @@ impl Spec {
         }
     }
 
+    /// Why the layer has no training passes (see [`LayerSpec::untrained`]).
+    pub fn untrained(&self) -> &'static str {
+        match self {
+            Spec::Layer(layer) => layer.untrained(),
+            _ => "has no backward pass yet",
+        }
+    }
+
     /// Keras's shapes of the layer's variables, in order, fed `input`; `None` for a nested
     /// model, whose variables are its own layers'.
     pub fn variable_shapes(&self, input: &Shape) -> Option<Vec<Vec<usize>>> {
@@ -724,6 +762,9 @@ impl LayerSpec for Frozen {
     }
     fn trains(&self) -> bool {
         self.0.trains()
+    }
+    fn untrained(&self) -> &'static str {
+        self.0.untrained()
     }
     fn frozen(&self) -> bool {
         true
