@@ -62,7 +62,7 @@ SEED_BASE = 3000
 ADAPT_SAMPLES = 20
 
 # Whole models, with a SUMMARY constant.
-WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers", "category_encoding"}
+WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers", "category_encoding", "mix_layers"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
 ADAPT = {"normalization_adapted"}
@@ -335,6 +335,23 @@ CASES = [
             "random_sharpness",
             "dense",
         ],
+    ),
+    # The non-`Random*` augmentations of the same folder: the identity at inference too (Solarization
+    # first: RandAugment holds one, which takes the next name). Not
+    # Equalization: its symbolic call returns its input tensor itself, and Keras 3.15.1 refuses the
+    # model as a cycle.
+    (
+        "mix_layers",
+        seq(
+            "Input((6, 5, 3))",
+            "Solarization(0.2, 0.3, value_range=(0, 1))",
+            "AugMix(value_range=(0, 1), num_chains=2, seed=1)",
+            "CutMix(0.5, seed=2)",
+            "MixUp(0.3)",
+            "RandAugment(value_range=(0, 1), num_ops=1, factor=0.4)",
+            "Dense(2)",
+        ),
+        ["solarization", "aug_mix", "cut_mix", "mix_up", "rand_augment", "dense"],
     ),
 ]
 

@@ -130,6 +130,17 @@ case!(
     RandomSharpness<0.3>,
     Dense<2>
 );
+case!(
+    mix_layers,
+    "tests/fixtures/keras/norm/mix_layers.keras",
+    Input<6, 5, 3>,
+    Solarization<0.2, 0.3, value_range = (0, 1)>,
+    AugMix<value_range = (0, 1), num_chains = 2, seed = 1>,
+    CutMix<0.5, seed = 2>,
+    MixUp<0.3>,
+    RandAugment<value_range = (0, 1), num_ops = 1, factor = 0.4>,
+    Dense<2>
+);
 
 // RandomShear reads its options too, though Keras cannot reload a model saved with it; without
 // weights of its own, it leaves the seeded weights as they are without it.
@@ -424,6 +435,11 @@ fn summaries_count_the_moving_statistics_apart() {
             random_image_layers::Dsl::ZEROS.summary().to_string(),
             random_image_layers::Keras::KERAS.summary().to_string(),
             fx::random_image_layers::SUMMARY,
+        ),
+        (
+            mix_layers::Dsl::ZEROS.summary().to_string(),
+            mix_layers::Keras::KERAS.summary().to_string(),
+            fx::mix_layers::SUMMARY,
         ),
     ] {
         assert_eq!(table(&dsl), table(want));

@@ -1,7 +1,9 @@
 //! Keras 3's random image augmentation layers (`keras/src/layers/preprocessing/
 //! image_preprocessing/`): `RandomFlip`, `RandomRotation`, `RandomZoom`, `RandomTranslation`,
-//! `RandomContrast`, `RandomBrightness` and the other `Random*` layers whose inference call
-//! returns its input. At inference (`training=False`, what `model.predict` runs) each is the
+//! `RandomContrast`, `RandomBrightness`, the other `Random*` layers, and `AugMix`, `CutMix`,
+//! `MixUp`, `RandAugment`, `Solarization` and `Equalization`: every layer of that folder whose
+//! inference call returns its input (checked one by one against Keras 3.15.1 with
+//! `training=False`; RandomCrop, which resizes at inference, and AutoContrast are not). At inference (`training=False`, what `model.predict` runs) each is the
 //! identity: Keras's `transform_images` only casts to the compute dtype (float32 stays float32)
 //! unless `training`, so in a model each is a view of its input that costs nothing.
 //!
@@ -85,6 +87,19 @@ augmentation! {
     RandomSharpness,
     /// `RandomShear`: shears images in training.
     RandomShear,
+    /// `AugMix`: mixes chains of random augmentations in training.
+    AugMix,
+    /// `CutMix`: pastes a patch of another image of the batch in training.
+    CutMix,
+    /// `MixUp`: blends pairs of images of the batch in training.
+    MixUp,
+    /// `RandAugment`: applies random operations of random strength in training.
+    RandAugment,
+    /// `Solarization`: inverts the values above a random threshold in training.
+    Solarization,
+    /// `Equalization`: equalizes each channel's histogram in training (Keras 3's
+    /// `transform_images` returns its input unless `training`).
+    Equalization,
 }
 
 #[cfg(test)]
@@ -98,6 +113,8 @@ mod tests {
         assert_eq!(RandomFlip::ZEROS.forward(&x), x);
         assert_eq!(RandomRotation::ZEROS.forward(&x), x);
         assert_eq!(RandomShear::ZEROS.forward(&x), x);
+        assert_eq!(Equalization::ZEROS.forward(&x), x);
+        assert_eq!(<MixUp<Tensor3<f32, 2, 2, 3>> as Layer>::CLASS, "MixUp");
         assert_eq!(<RandomBrightness<Tensor3<f32, 2, 2, 3>> as Layer>::CLASS, "RandomBrightness");
         assert_eq!(
             <RandomColorDegeneration<Tensor3<f64, 1, 1, 1>> as Layer>::CLASS,

@@ -19,10 +19,10 @@ mod wrappers;
 
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
 pub use augmentation::{
-    RandomBrightness, RandomColorDegeneration, RandomColorJitter, RandomContrast, RandomElasticTransform,
-    RandomErasing, RandomFlip, RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert,
-    RandomPerspective, RandomPosterization, RandomRotation, RandomSaturation, RandomSharpness, RandomShear,
-    RandomTranslation, RandomZoom,
+    AugMix, CutMix, Equalization, MixUp, RandAugment, RandomBrightness, RandomColorDegeneration,
+    RandomColorJitter, RandomContrast, RandomElasticTransform, RandomErasing, RandomFlip, RandomGaussianBlur,
+    RandomGrayscale, RandomHue, RandomInvert, RandomPerspective, RandomPosterization, RandomRotation,
+    RandomSaturation, RandomSharpness, RandomShear, RandomTranslation, RandomZoom, Solarization,
 };
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use dense::Dense;

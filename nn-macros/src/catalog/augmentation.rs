@@ -215,6 +215,55 @@ augmentation!(
     []
 );
 
+augmentation!(
+    AUG_MIX,
+    "AugMix",
+    [
+        VALUE_RANGE,
+        param("num_chains", Kind::Int { min: 1 }),
+        param("chain_depth", Kind::Numbers),
+        param("factor", Kind::Numbers),
+        param("alpha", Kind::Numbers),
+        param("all_ops", Kind::Bool),
+        INTERPOLATION,
+        SEED,
+        DATA_FORMAT,
+    ],
+    []
+);
+augmentation!(CUT_MIX, "CutMix", [positional("factor", Kind::Numbers), SEED, DATA_FORMAT], []);
+augmentation!(MIX_UP, "MixUp", [positional("alpha", Kind::Numbers), DATA_FORMAT, SEED], []);
+augmentation!(
+    RAND_AUGMENT,
+    "RandAugment",
+    [
+        VALUE_RANGE,
+        param("num_ops", Kind::Int { min: 0 }),
+        param("factor", Kind::Numbers),
+        INTERPOLATION,
+        SEED,
+        DATA_FORMAT,
+    ],
+    []
+);
+augmentation!(
+    SOLARIZATION,
+    "Solarization",
+    [
+        positional("addition_factor", Kind::Numbers),
+        positional("threshold_factor", Kind::Numbers),
+        VALUE_RANGE,
+        SEED,
+    ],
+    []
+);
+augmentation!(
+    EQUALIZATION,
+    "Equalization",
+    [VALUE_RANGE, param("bins", Kind::Int { min: 1 }), DATA_FORMAT],
+    []
+);
+
 /// A random augmentation layer, by its Keras class.
 struct Augmentation(&'static str);
 
