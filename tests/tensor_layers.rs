@@ -221,3 +221,13 @@ fn summaries_print_keras_shapes() {
     assert_eq!(table(&kws_cnn::Keras::KERAS.summary().to_string()), table(fx::kws_cnn::SUMMARY));
     assert_eq!(table(&sensor_conv1d::Dsl::ZEROS.summary().to_string()), table(fx::sensor_conv1d::SUMMARY));
 }
+
+nn::sequential! { struct PermuteVector { Input<4>, Permute<(1,)> } }
+
+/// Keras takes `Permute((1,))` on a vector, its only permutation: the identity, shape `(None, 4)`.
+#[test]
+fn permute_of_a_vector_is_its_identity() {
+    let x = nn::nalgebra::Vector4::new(0.5f32, -1.0, 2.0, 3.5);
+    assert_eq!(PermuteVector::ZEROS.predict(&x), x);
+    assert!(PermuteVector::ZEROS.summary().to_string().contains("(None, 4)"));
+}

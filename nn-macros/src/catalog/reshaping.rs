@@ -146,7 +146,8 @@ impl LayerSpec for Permute {
     fn output(&self, input: &Shape) -> Result<Shape, String> {
         let mut sorted = self.0.clone();
         sorted.sort_unstable();
-        if input.rank() < 2 || sorted != (1..=input.rank()).collect::<Vec<_>>() {
+        // A vector's only permutation, `(1,)`, is valid, as in Keras: the identity.
+        if sorted != (1..=input.rank()).collect::<Vec<_>>() {
             let list: Vec<String> = (1..=input.rank()).map(|d| d.to_string()).collect();
             return Err(format!(
                 "needs `dims` ordering every axis of its input {input}, a permutation of ({})",
