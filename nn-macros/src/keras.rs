@@ -237,7 +237,16 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
         }
         "Concatenate" => {
             let axis = config.get("axis").and_then(Json::as_f64).unwrap_or(-1.0);
-            if axis != -1.0 {
+            // Keras counts the batch axis: on inputs of rank `r` with it (`build_config`'s
+            // shapes), axis `r - 1` is the last, as -1 is.
+            let rank = layer
+                .get("build_config")
+                .and_then(|b| b.get("input_shape"))
+                .and_then(Json::as_array)
+                .and_then(|shapes| shapes.first())
+                .and_then(Json::as_array)
+                .map(<[Json]>::len);
+            if axis != -1.0 && rank.is_none_or(|r| axis != (r as f64) - 1.0) {
                 return Err(format!(
                     "layer `{name}`: `Concatenate` is supported on the last axis, not axis {axis}"
                 ));
@@ -501,6 +510,25 @@ mod tests {
     fn arg(config: &str) -> Result<String, String> {
         let json = Json::parse(config)?;
         initializer_arg(&json, Span::call_site()).map(|a| a.to_string())
+    }
+
+    /// A `Concatenate` layer config as Keras 3 saves it, on inputs of `shapes`.
+    fn concatenate(axis: i64, shapes: &str) -> Result<String, String> {
+        let layer = format!(
+            r#"{{"class_name": "Concatenate", "config": {{"name": "concatenate", "axis": {axis}}},
+            "build_config": {{"input_shape": {shapes}}}}}"#
+        );
+        layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.kind.to_string())
+    }
+
+    #[test]
+    fn concatenate_takes_the_last_axis_by_either_index() {
+        // Keras counts the batch axis: on (None, 4) and (None, 3), axis 1 is the last, as -1 is.
+        assert_eq!(concatenate(-1, "[[null, 4], [null, 3]]").unwrap(), "Concatenate");
+        assert_eq!(concatenate(1, "[[null, 4], [null, 3]]").unwrap(), "Concatenate");
+        assert_eq!(concatenate(2, "[[null, 2, 4], [null, 2, 3]]").unwrap(), "Concatenate");
+        let err = concatenate(1, "[[null, 2, 4], [null, 2, 3]]").unwrap_err();
+        assert!(err.contains("supported on the last axis, not axis 1"), "{err}");
     }
 
     #[test]
