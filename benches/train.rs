@@ -53,6 +53,25 @@ mod hand_kws;
 // `hand/train_kws.rs` reaches `hand/train.rs` as `crate::hand_train`, as in `peers/`.
 use hand as hand_train;
 
+/// The time of `$iters` steps of one implementation, as every one is timed: runs of at most
+/// [`hand::RUN`] steps, each starting from `$setup` (whose bindings `$step` uses) with an untimed
+/// step on the first batch, then a step on each next batch, `$b`, in turn.
+macro_rules! time_steps {
+    ($iters:expr, $data:expr, { $($setup:tt)* }, |$b:ident| $step:expr) => {
+        hand::timed_runs($iters, |k| {
+            $($setup)*
+            let $b = &$data[0];
+            black_box($step);
+            let t0 = Instant::now();
+            for i in 1..=k as usize {
+                let $b = black_box(&$data[i % $data.len()]);
+                black_box($step);
+            }
+            t0.elapsed()
+        })
+    };
+}
+
 sequential! {
     struct Digits { Input<64>, Dense<64, relu>, Dense<10, softmax> }
 }
@@ -170,65 +189,56 @@ fn digits(c: &mut Criterion) {
         );
     }
 
-    let nb = data.len();
     let mut g = c.benchmark_group("train_digits/batch32");
     g.throughput(Throughput::Elements(B as u64));
     g.bench_function(BenchmarkId::new("nn", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut model = nn_model(&start);
-                let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
-                t.train_on_batch_flat(&[&data[0].x], &[&data[0].y_ids]).unwrap();
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(t.train_on_batch_flat(&[black_box(&b.x)], &[&b.y_ids]).unwrap());
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut model = nn_model(&start);
+                    let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+                },
+                |b| t.train_on_batch_flat(&[&b.x], &[&b.y_ids]).unwrap()
+            )
         })
     });
     g.bench_function(BenchmarkId::new("nn_onehot", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut model = nn_model(&start);
-                let mut t = model.compile(Adam::new(LR), CategoricalCrossentropy::DEFAULT).unwrap();
-                t.train_on_batch(&data[0].xs, &data[0].ys).unwrap();
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(t.train_on_batch(black_box(&b.xs), &b.ys).unwrap());
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut model = nn_model(&start);
+                    let mut t = model.compile(Adam::new(LR), CategoricalCrossentropy::DEFAULT).unwrap();
+                },
+                |b| t.train_on_batch(&b.xs, &b.ys).unwrap()
+            )
         })
     });
     g.bench_function(BenchmarkId::new("hand_nalgebra", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut h = hand::HandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
-                h.step(&data[0].na, &data[0].y);
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(h.step(black_box(&b.na), &b.y));
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut h = hand::HandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
+                },
+                |b| h.step(&b.na, &b.y)
+            )
         })
     });
     g.bench_function(BenchmarkId::new("hand_arrays", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut h = hand::HandArrays::from_flat(&start, hand::Adam::new(LR as f32));
-                h.step(&data[0].x, &data[0].y);
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(h.step(black_box(&b.x), &b.y));
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut h = hand::HandArrays::from_flat(&start, hand::Adam::new(LR as f32));
+                },
+                |b| h.step(&b.x, &b.y)
+            )
         })
     });
     g.finish();
@@ -314,50 +324,43 @@ fn kws(c: &mut Criterion) {
         );
     }
 
-    let nb = data.len();
     let mut g = c.benchmark_group("train_kws/batch32");
     g.throughput(Throughput::Elements(B as u64));
     g.bench_function(BenchmarkId::new("nn", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut model = kws_model(&start);
-                let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
-                t.train_on_batch_flat(&[&data[0].x], &[&data[0].y_ids]).unwrap();
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(t.train_on_batch_flat(&[black_box(&b.x)], &[&b.y_ids]).unwrap());
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut model = kws_model(&start);
+                    let mut t = model.compile(Adam::new(LR), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+                },
+                |b| t.train_on_batch_flat(&[&b.x], &[&b.y_ids]).unwrap()
+            )
         })
     });
     g.bench_function(BenchmarkId::new("hand_nalgebra", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut h = hand_kws::KwsHandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
-                h.step(&data[0].x, &data[0].y);
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(h.step(black_box(&b.x), &b.y));
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut h = hand_kws::KwsHandNalgebra::from_flat(&start, hand::Adam::new(LR as f32));
+                },
+                |b| h.step(&b.x, &b.y)
+            )
         })
     });
     g.bench_function(BenchmarkId::new("hand_arrays", B), |bench| {
         bench.iter_custom(|iters| {
-            hand::timed_runs(iters, |k| {
-                let mut h = hand_kws::KwsHandArrays::from_flat(&start, hand::Adam::new(LR as f32));
-                h.step(&data[0].x, &data[0].y);
-                let t0 = Instant::now();
-                for i in 1..=k as usize {
-                    let b = &data[i % nb];
-                    black_box(h.step(black_box(&b.x), &b.y));
-                }
-                t0.elapsed()
-            })
+            time_steps!(
+                iters,
+                data,
+                {
+                    let mut h = hand_kws::KwsHandArrays::from_flat(&start, hand::Adam::new(LR as f32));
+                },
+                |b| h.step(&b.x, &b.y)
+            )
         })
     });
     g.finish();
