@@ -68,6 +68,15 @@ fn bad_data_is_an_error_and_trains_nothing() {
     // Whole class ids train.
     assert!(trainer.train_on_batch_flat(&[&x], &[&[0.0, 2.0]]).is_ok());
     assert_eq!(trainer.iterations(), 1);
+    // Shuffled batches name the data's sample, not the batch's: sample 3 of 4 is class 5 (the
+    // batches before it train, as in Keras).
+    let (x4, ids) = ([0.5f32, 1.0, -1.0, 0.25, 0.0, 0.5, 1.0, 2.0], [0.0f32, 1.0, 2.0, 5.0]);
+    for batch_size in [1, 3, 4] {
+        assert_eq!(
+            trainer.fit_flat(&[&x4], &[&ids], silent(1, batch_size), &mut []).err(),
+            Some(DataError::Target { output: 0, sample: 3 })
+        );
+    }
 }
 
 #[test]

@@ -389,6 +389,19 @@ fn train_on_batch_allocates_nothing_after_the_first_call() {
         0
     );
 
+    // Flat data as numpy holds it, with class ids for a sparse loss: as the benchmarks call it.
+    use nn::train::loss::SparseCategoricalCrossentropy;
+    let flat_x: Vec<f32> = x.iter().flat_map(|s| s.iter().copied()).collect();
+    let ids: Vec<f32> = (0..32).map(|s| (s % 10) as f32).collect();
+    let mut trainer = mnist.compile(Adam::new(0.001), SparseCategoricalCrossentropy::DEFAULT).unwrap();
+    trainer.train_on_batch_flat(&[&flat_x], &[&ids]).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            trainer.train_on_batch_flat(&[&flat_x], &[&ids]).unwrap();
+        }),
+        0
+    );
+
     let mut shared = SharedEncoder::boxed_seeded(4);
     let x: Vec<_> = (0..16)
         .map(|s| (SVector::from_fn(|i, _| (i * s % 5) as f32), SVector::from_fn(|i, _| (i + s) as f32 / 9.0)))

@@ -173,6 +173,15 @@ pub trait Data<M: Model> {
     fn input(&self, i: usize, x: &mut M::Input) -> Result<(), DataError>;
     /// Writes sample `i`'s targets for output `k` into `y`.
     fn target(&self, i: usize, k: usize, y: &mut [M::Scalar]);
+    /// Writes the targets for output `k` of consecutive samples from `first` on into `y`, `len`
+    /// values a sample: one copy where the data holds them in a row.
+    fn targets(&self, first: usize, k: usize, len: usize, y: &mut [M::Scalar]) {
+        if len > 0 {
+            for (s, sample) in y.chunks_exact_mut(len).enumerate() {
+                self.target(first + s, k, sample);
+            }
+        }
+    }
     /// How many target values a sample holds for output `k`, if the data fixes it (typed
     /// targets are shaped like the output); the trainer refuses data whose count is not the
     /// loss's.
@@ -235,6 +244,9 @@ impl<M: Model> Data<M> for Flat<'_, M::Scalar> {
         let len = self.target_lens[k];
         y.copy_from_slice(&self.y[k][i * len..(i + 1) * len]);
     }
+    fn targets(&self, first: usize, k: usize, len: usize, y: &mut [M::Scalar]) {
+        y.copy_from_slice(&self.y[k][first * len..first * len + y.len()]);
+    }
 }
 
 /// What one batch needs, allocated once for batches of up to `capacity` samples.
@@ -296,6 +308,8 @@ pub struct Trainer<'m, M: Trainable, O> {
     pub(super) model: &'m mut M,
     optimizer: O,
     heads: Vec<Head>,
+    /// Each head's target values per sample, as flat data's checks take them.
+    target_lens: Vec<usize>,
     /// Output layer names, prefixing per-output logs of a model with several outputs.
     names: Vec<String>,
     grads: Box<M>,
@@ -352,6 +366,7 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         Ok(Trainer {
             model,
             optimizer,
+            target_lens: heads.iter().map(|h| h.target_len).collect(),
             heads,
             names,
             grads,
@@ -439,7 +454,7 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
 
     /// Copies `n` samples of `data` into the staging, sample `s` of the batch being
     /// `pick(s)`, and checks the targets.
-    fn load(&mut self, data: &dyn Data<M>, n: usize, pick: impl Fn(usize) -> usize) -> Result<(), DataError> {
+    fn load(&mut self, data: &dyn Data<M>, n: usize, batch: Batch<'_>) -> Result<(), DataError> {
         let heads = &self.heads;
         let staging = match &mut self.staging {
             Some(s) if s.capacity >= n => s,
@@ -449,22 +464,47 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
             }
         };
         for s in 0..n {
-            data.input(pick(s), &mut staging.xs[s])?;
+            data.input(batch.pick(s), &mut staging.xs[s])?;
         }
         for (k, head) in heads.iter().enumerate() {
             let len = head.target_len;
             if let Some(found) = data.target_len(k).filter(|&found| found != len) {
                 return Err(DataError::TargetSize { output: k, expected: len, found });
             }
-            for s in 0..n {
-                let y = &mut staging.targets[k][s * len..(s + 1) * len];
-                data.target(pick(s), k, y);
-                head.loss
-                    .check_target(y, head.last)
-                    .map_err(|_| DataError::Target { output: k, sample: pick(s) })?;
+            let y = &mut staging.targets[k][..n * len];
+            match batch {
+                Batch::From(first) => data.targets(first, k, len, y),
+                Batch::Order(_) => {
+                    for (s, sample) in y.chunks_exact_mut(len.max(1)).enumerate() {
+                        data.target(batch.pick(s), k, sample);
+                    }
+                }
             }
+            // The whole batch at once: the position of a bad target names its sample.
+            head.loss
+                .check_target(y, head.last)
+                .map_err(|at| DataError::Target { output: k, sample: batch.pick(at / len.max(1)) })?;
         }
         Ok(())
+    }
+}
+
+/// Which samples of the data a batch holds.
+#[derive(Clone, Copy)]
+enum Batch<'a> {
+    /// Consecutive ones, from this one on.
+    From(usize),
+    /// These ones, in this order (a shuffled epoch's).
+    Order(&'a [usize]),
+}
+
+impl Batch<'_> {
+    /// The data's index of the batch's `s`th sample.
+    fn pick(self, s: usize) -> usize {
+        match self {
+            Batch::From(first) => first + s,
+            Batch::Order(order) => order[s],
+        }
     }
 }
 
@@ -702,9 +742,11 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
 
     /// [`Trainer::train_on_batch`] on flat data as numpy holds it (see [`Flat`]).
     pub fn train_on_batch_flat(&mut self, x: &[&[M::Scalar]], y: &[&[M::Scalar]]) -> Result<f64, DataError> {
-        let lens = self.target_lens();
-        let data = self.flat(x, y, &lens)?;
-        self.train_batch(&data)
+        // Borrowed out of the trainer for the step, so that a step allocates nothing.
+        let lens = core::mem::take(&mut self.target_lens);
+        let result = self.flat(x, y, &lens).and_then(|data| self.train_batch(&data));
+        self.target_lens = lens;
+        result
     }
 
     fn train_batch(&mut self, data: &dyn Data<M>) -> Result<f64, DataError> {
@@ -713,7 +755,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
             return Err(DataError::Empty);
         }
         self.tracker.reset();
-        self.load(data, n, |s| s)?;
+        self.load(data, n, Batch::From(0))?;
         Ok(self.step(n).as_f64())
     }
 
@@ -725,7 +767,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         if n == 0 {
             return Err(DataError::Empty);
         }
-        self.load(&Typed::<M> { x, y }, n, |s| s)?;
+        self.load(&Typed::<M> { x, y }, n, Batch::From(0))?;
         Ok(self.test_step(n).as_f64())
     }
 
@@ -784,7 +826,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         let mut start = range.start;
         while start < range.end {
             let n = batch_size.min(range.end - start);
-            self.load(data, n, |s| start + s)?;
+            self.load(data, n, Batch::From(start))?;
             self.test_step(n);
             start += n;
         }
@@ -900,7 +942,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
             for step in 0..steps {
                 let start = step * options.batch_size;
                 let n = options.batch_size.min(train - start);
-                self.load(data, n, |s| order[start + s])?;
+                self.load(data, n, Batch::Order(&order[start..start + n]))?;
                 self.step(n);
                 // Logs are drawn only when shown: the step itself allocates nothing.
                 bar.step(step + 1, &|| self.logs());
@@ -935,7 +977,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
 
     /// Target values per sample, per output.
     fn target_lens(&self) -> Vec<usize> {
-        self.heads.iter().map(|h| h.target_len).collect()
+        self.target_lens.clone()
     }
 
     /// Checks flat data's slices against the model and each other.
