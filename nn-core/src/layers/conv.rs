@@ -23,11 +23,11 @@ use core::ops::Range;
 /// their patches fit in L1 beside the kernel (`L1_BYTES`). Four tiles ran KWS 11% slower,
 /// measured side by side (6.9 against 6.1 µs): a larger block is more stack to zero and to
 /// keep in L1 for the same products.
-const BLOCK: usize = 24;
-const L1_BYTES: usize = 32 * 1024;
+pub(super) const BLOCK: usize = 24;
+pub(super) const L1_BYTES: usize = 32 * 1024;
 /// For wider patches, one tile, up to `BLOCK_BYTES` of stack; wider still run the direct loop.
-const SMALL_BLOCK: usize = 12;
-const BLOCK_BYTES: usize = 96 * 1024;
+pub(super) const SMALL_BLOCK: usize = 12;
+pub(super) const BLOCK_BYTES: usize = 96 * 1024;
 /// The edge pixels of a one-row kernel (those with padding under their window) are few: a
 /// small block of them costs less stack to zero.
 const EDGE: usize = 4;

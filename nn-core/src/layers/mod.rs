@@ -3,6 +3,7 @@
 mod activation;
 mod augmentation;
 mod conv;
+mod conv_transpose;
 mod dense;
 mod embedding;
 mod encoding;
@@ -25,6 +26,7 @@ pub use augmentation::{
     RandomSaturation, RandomSharpness, RandomShear, RandomTranslation, RandomZoom, Solarization,
 };
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
+pub use conv_transpose::ConvTranspose;
 pub use dense::Dense;
 pub use embedding::Embedding;
 pub use encoding::{COUNT, CategoryEncoding, MULTI_HOT, ONE_HOT};

@@ -210,7 +210,8 @@ pub(super) fn product_backward<
     for start in (0..total).step_by(ROWS) {
         let n = ROWS.min(total - start);
         let dy = &dy[start * F..(start + n) * F];
-        if g.is_some() || scatters {
+        // Without a weight gradient the rows are not read: their gradient overwrites them.
+        if g.is_some() {
             for (r, row) in block[..n].iter_mut().enumerate() {
                 rows.gather(start + r, row);
             }
@@ -238,4 +239,50 @@ pub(super) fn product_backward<
         }
     }
     true
+}
+
+/// The backward pass of a product whose *outputs* are scattered: a transposed convolution's,
+/// whose forward pass is [`product_backward`]'s rows' gradient (each input row times `wᵀ`,
+/// added onto the patch of outputs it reaches). `rows` gathers the patch of output gradients
+/// each input row reached (`KH × KW × C` values); over `ROWS` of them at a time, `g` (`w`'s
+/// shape) gains `patchesᵀ · x` and `dx` (`x`'s shape, `F` values a row) gains `patches · w`,
+/// `w` being `(KH · KW · C) × F`: a convolution's forward pass over the output gradient.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(super) fn scattered_backward<
+    T: Float,
+    const ROWS: usize,
+    const KH: usize,
+    const KW: usize,
+    const C: usize,
+    const F: usize,
+>(
+    level: Level,
+    x: &[T],
+    w: &[T],
+    mut g: Option<&mut [T]>,
+    mut dx: Option<&mut [T]>,
+    rows: &mut impl Rows<T, KH, KW, C>,
+) {
+    let k = KH * KW * C;
+    if F == 0 || (g.is_none() && dx.is_none()) {
+        return;
+    }
+    let total = x.len() / F;
+    let mut block = [[[[T::ZERO; C]; KW]; KH]; ROWS];
+    for start in (0..total).step_by(ROWS) {
+        let n = ROWS.min(total - start);
+        for (r, row) in block[..n].iter_mut().enumerate() {
+            rows.gather(start + r, row);
+        }
+        let patches = block[..n].as_flattened().as_flattened().as_flattened();
+        let x = &x[start * F..(start + n) * F];
+        if let Some(g) = g.as_deref_mut() {
+            weight_gradient(level, patches, x, g, k, F);
+        }
+        if let Some(dx) = dx.as_deref_mut() {
+            let p = Product { m: n, k, n: F, a_row: k, a_col: 1, ldb: F, ldc: F };
+            gemm::product(level, &p, patches, w, &mut dx[start * F..(start + n) * F], Start::Add);
+        }
+    }
 }
