@@ -5,7 +5,11 @@ Run from the repository root (same venv as scripts/make_fixtures.py):
 
     python3.11 -m venv .venv
     .venv/bin/pip install -r scripts/requirements.txt
-    .venv/bin/python scripts/make_tensor_fixtures.py
+    .venv/bin/python scripts/make_tensor_fixtures.py [CASE ...]
+
+With case names, only those cases are generated and spliced into the existing
+tests/fixtures/tensor_layers.rs (each case is seeded by its index in CASES, so a new case appended
+to CASES leaves every other case's files and values untouched).
 
 Writes (overwriting):
 
@@ -15,7 +19,8 @@ Writes (overwriting):
   name>" and Keras shape, in `model.weights` order), FLAT_WEIGHTS (every weight flattened
   row-major and concatenated in that order), the inputs X0 (X1, ...) and the `model.predict`
   output Y, N_SAMPLES samples each flattened row-major in Keras's (channels-last) shape, and for
-  the benchmark models (kws_cnn, sensor_conv1d) SUMMARY, the `model.summary()` text.
+  the whole models in WITH_SUMMARY (kws_cnn, sensor_conv1d, conv_transpose_autoencoder)
+  SUMMARY, the `model.summary()` text.
 * tests/fixtures/keras/tensor/<case>.keras (`model.save`, zip pinned with
   make_fixtures.pin_archive), <case>.weights.h5 (`model.save_weights`) and <case>.safetensors
   (every weight as "<layer.name>/<weight name>", Keras shape, float32, metadata
@@ -27,8 +32,8 @@ evaluated with `keras.layers.*`, `Input`, `Sequential` and `Model` in scope. See
 make_fixtures.py (`seeded_model`): `keras.utils.set_random_seed(seed)` before building, default
 initializers, then every bias overwritten with 0.5 * N(0, 1) from `np.random.default_rng(seed)`;
 the inputs come next from the same Generator: N(0, 1) rounded to multiples of 1/32 and clipped
-to [-3, 3], so exact in float32. Seeds are 2000 + the case's index in CASES. Deterministic:
-re-running gives identical files.
+to [-3, 3], so exact in float32. Seeds are 2000 + the case's index in CASES, so new cases go
+at the end of CASES. Deterministic: re-running gives identical files.
 """
 
 import ast
@@ -55,7 +60,7 @@ LINE_WIDTH = 100  # Rust lines are at most this wide
 BODY_WIDTH = LINE_WIDTH - 4  # for text indented into a `pub mod`
 
 # Cases with a SUMMARY constant.
-WITH_SUMMARY = {"kws_cnn", "sensor_conv1d"}
+WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder"}
 
 
 def seq(*layers: str) -> str:
@@ -240,6 +245,62 @@ CASES = [
             "Dense(8)",
         ),
         ["conv1d", "max_pooling1d", "conv1d_1", "global_average_pooling1d", "dense"],
+    ),
+    # Transposed convolutions (appended: a case's seed is its index in CASES). Conv1DTranspose:
+    # input (steps, channels).
+    ("conv1d_transpose_valid", seq("Input((5, 3))", "Conv1DTranspose(4, 3)"), ["conv1d_transpose"]),
+    (
+        "conv1d_transpose_same_strided",
+        seq("Input((6, 2))", 'Conv1DTranspose(3, 4, strides=2, padding="same", activation="relu")'),
+        ["conv1d_transpose"],
+    ),
+    (
+        "conv1d_transpose_output_padding",
+        seq("Input((4, 2))", "Conv1DTranspose(3, 3, strides=3, output_padding=1, use_bias=False)"),
+        ["conv1d_transpose"],
+    ),
+    (
+        "conv1d_transpose_dilated",
+        seq("Input((5, 2))", 'Conv1DTranspose(2, 3, dilation_rate=2, padding="same")'),
+        ["conv1d_transpose"],
+    ),
+    # Conv2DTranspose: input (h, w, c).
+    ("conv2d_transpose_valid", seq("Input((4, 3, 2))", "Conv2DTranspose(3, 3)"), ["conv2d_transpose"]),
+    (
+        "conv2d_transpose_same_strided",
+        seq("Input((4, 5, 3))", 'Conv2DTranspose(4, (3, 2), strides=2, padding="same", activation="tanh")'),
+        ["conv2d_transpose"],
+    ),
+    (
+        "conv2d_transpose_output_padding",
+        seq(
+            "Input((3, 4, 2))",
+            'Conv2DTranspose(2, (3, 3), strides=(2, 3), output_padding=(1, 2), padding="same")',
+        ),
+        ["conv2d_transpose"],
+    ),
+    (
+        "conv2d_transpose_valid_strided_even",
+        seq("Input((3, 3, 2))", "Conv2DTranspose(3, 2, strides=2, use_bias=False)"),
+        ["conv2d_transpose"],
+    ),
+    (
+        "conv2d_transpose_dilated",
+        seq("Input((4, 4, 2))", "Conv2DTranspose(2, 3, dilation_rate=(2, 1))"),
+        ["conv2d_transpose"],
+    ),
+    # A small image autoencoder: strided Conv2Ds down, Conv2DTransposes back up.
+    (
+        "conv_transpose_autoencoder",
+        seq(
+            "Input((8, 8, 1))",
+            'Conv2D(4, 3, strides=2, padding="same", activation="relu")',
+            'Conv2D(8, 3, strides=2, padding="same", activation="relu")',
+            'Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")',
+            'Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")',
+            'Conv2D(1, 3, padding="same", activation="sigmoid")',
+        ),
+        ["conv2d", "conv2d_1", "conv2d_transpose", "conv2d_transpose_1", "conv2d_2"],
     ),
 ]
 
@@ -488,10 +549,40 @@ def main() -> int:
         f"// tests/fixtures/keras/{TENSOR_SUBDIR}/<case>.{{keras,weights.h5,safetensors}}; values are\n"
         "// exact f64 renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
     )
+    assert WITH_SUMMARY <= set(names)
+    only = sys.argv[1:]
+    unknown = set(only) - set(names)
+    if unknown:
+        raise SystemExit(f"unknown cases: {sorted(unknown)}")
+    if only:
+        # Only the named cases (seeded by their index as always), spliced into the existing file:
+        # the other cases' files and values stay exactly as they were generated.
+        text = OUTPUT.read_text(encoding="utf-8")
+        for i, case in enumerate(CASES):
+            if case[0] in only:
+                text = splice_module(text, case[0], tensor_module(i, *case))
+        OUTPUT.write_text(text, encoding="utf-8")
+        print(f"updated {OUTPUT} and {TENSOR_DIR}/ with {', '.join(only)} ({mf.versions()})")
+        return 0
     modules = [tensor_module(i, *case) for i, case in enumerate(CASES)]
     OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
     print(f"wrote {OUTPUT} and {TENSOR_DIR}/ ({len(CASES)} cases; {mf.versions()})")
     return 0
+
+
+def splice_module(text: str, name: str, module: str) -> str:
+    """`text` with case `name`'s module (its doc comment, `pub mod name {` to the closing `}`)
+    replaced by `module`, or `module` appended if the case is new. (The same as
+    make_norm_fixtures.splice_module, which imports this module and so cannot be imported here.)"""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line == f"pub mod {name} {{"), None)
+    if start is None:
+        return text.rstrip("\n") + "\n\n" + module
+    end = lines.index("}", start)
+    while start > 0 and lines[start - 1].startswith("///"):
+        start -= 1
+    new = module.rstrip("\n").split("\n")
+    return "\n".join(lines[:start] + new + lines[end + 1 :])
 
 
 if __name__ == "__main__":

@@ -193,6 +193,61 @@ case!(
     GlobalAveragePooling1D,
     Dense<8>
 );
+case!(
+    conv1d_transpose_valid,
+    "tests/fixtures/keras/tensor/conv1d_transpose_valid.keras",
+    Input<5, 3>, Conv1DTranspose<4, 3>
+);
+case!(
+    conv1d_transpose_same_strided,
+    "tests/fixtures/keras/tensor/conv1d_transpose_same_strided.keras",
+    Input<6, 2>, Conv1DTranspose<3, 4, strides = 2, padding = same, relu>
+);
+case!(
+    conv1d_transpose_output_padding,
+    "tests/fixtures/keras/tensor/conv1d_transpose_output_padding.keras",
+    Input<4, 2>, Conv1DTranspose<3, 3, strides = 3, output_padding = 1, use_bias = false>
+);
+case!(
+    conv1d_transpose_dilated,
+    "tests/fixtures/keras/tensor/conv1d_transpose_dilated.keras",
+    Input<5, 2>, Conv1DTranspose<2, 3, dilation_rate = 2, padding = same>
+);
+case!(
+    conv2d_transpose_valid,
+    "tests/fixtures/keras/tensor/conv2d_transpose_valid.keras",
+    Input<4, 3, 2>, Conv2DTranspose<3, 3>
+);
+case!(
+    conv2d_transpose_same_strided,
+    "tests/fixtures/keras/tensor/conv2d_transpose_same_strided.keras",
+    Input<4, 5, 3>, Conv2DTranspose<4, (3, 2), strides = 2, padding = same, tanh>
+);
+case!(
+    conv2d_transpose_output_padding,
+    "tests/fixtures/keras/tensor/conv2d_transpose_output_padding.keras",
+    Input<3, 4, 2>, Conv2DTranspose<2, (3, 3), strides = (2, 3), output_padding = (1, 2), padding = same>
+);
+case!(
+    conv2d_transpose_valid_strided_even,
+    "tests/fixtures/keras/tensor/conv2d_transpose_valid_strided_even.keras",
+    Input<3, 3, 2>, Conv2DTranspose<3, 2, strides = 2, use_bias = false>
+);
+case!(
+    conv2d_transpose_dilated,
+    "tests/fixtures/keras/tensor/conv2d_transpose_dilated.keras",
+    Input<4, 4, 2>, Conv2DTranspose<2, 3, dilation_rate = (2, 1)>
+);
+case!(
+    conv_transpose_autoencoder,
+    "tests/fixtures/keras/tensor/conv_transpose_autoencoder.keras",
+    Input<8, 8, 1>,
+    Conv2D<4, 3, strides = 2, padding = same, relu>,
+    Conv2D<8, 3, strides = 2, padding = same, relu>,
+    Conv2DTranspose<8, 3, strides = 2, padding = same, relu>,
+    Conv2DTranspose<4, 3, strides = 2, padding = same, relu>,
+    Conv2D<1, 3, padding = same, sigmoid>
+);
 
 mod merges_on_images {
     use super::*;
@@ -220,6 +275,9 @@ fn summaries_print_keras_shapes() {
     let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
     assert_eq!(table(&kws_cnn::Keras::KERAS.summary().to_string()), table(fx::kws_cnn::SUMMARY));
     assert_eq!(table(&sensor_conv1d::Dsl::ZEROS.summary().to_string()), table(fx::sensor_conv1d::SUMMARY));
+    let autoencoder = table(fx::conv_transpose_autoencoder::SUMMARY);
+    assert_eq!(table(&conv_transpose_autoencoder::Dsl::ZEROS.summary().to_string()), autoencoder);
+    assert_eq!(table(&conv_transpose_autoencoder::Keras::KERAS.summary().to_string()), autoencoder);
 }
 
 nn::sequential! { struct PermuteVector { Input<4>, Permute<(1,)> } }

@@ -1,5 +1,5 @@
 //! Finite-difference checks of the convolutions' backward passes (Conv1D, Conv2D,
-//! DepthwiseConv2D, SeparableConv2D) through the generated sweep, in f64: every padding,
+//! DepthwiseConv2D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose) through the generated sweep, in f64: every padding,
 //! strides, dilation, groups, with and without bias, under activations with a kink (relu)
 //! and without (tanh). A layer that reads a model input computes no input gradient, so each
 //! convolution under test follows a layer whose weights then check it. The harness is
@@ -207,6 +207,56 @@ sequential! {
 fn depthwise_and_separable_reading_the_model_input() {
     check(DepthwiseFirst::seeded(17));
     check(SeparableFirst::seeded(18));
+}
+
+sequential! {
+    struct Conv1dTranspose<f64> {
+        Input<5, 3>, Dense<3, tanh>, Conv1DTranspose<4, 3, relu>,
+        Conv1DTranspose<3, 4, strides = 2, padding = same, tanh>,
+        Conv1DTranspose<2, 3, strides = 3, output_padding = 1, use_bias = false>,
+        Conv1DTranspose<2, 3, dilation_rate = 2, padding = same>
+    }
+}
+
+#[test]
+fn conv1d_transpose_valid_same_strided_output_padding_dilated() {
+    check(Conv1dTranspose::seeded(19));
+}
+
+sequential! {
+    struct Conv2dTranspose<f64> {
+        Input<3, 4, 2>, Dense<2, tanh>,
+        Conv2DTranspose<3, (3, 2), strides = 2, padding = same, tanh>,
+        Conv2DTranspose<2, 3, strides = (2, 3), output_padding = (1, 2), padding = same, relu>,
+        Conv2DTranspose<2, 2, strides = 2, use_bias = false>,
+        Conv2DTranspose<1, 3, dilation_rate = (2, 1)>
+    }
+}
+
+#[test]
+fn conv2d_transpose_same_strided_output_padding_even_and_dilated() {
+    check(Conv2dTranspose::seeded(20));
+}
+
+sequential! {
+    struct Autoencoder<f64> {
+        Input<8, 8, 1>,
+        Conv2D<4, 3, strides = 2, padding = same, relu>,
+        Conv2D<8, 3, strides = 2, padding = same, tanh>,
+        Conv2DTranspose<8, 3, strides = 2, padding = same, relu>,
+        Conv2DTranspose<4, 3, strides = 2, padding = same, tanh>,
+        Conv2D<1, 3, padding = same, sigmoid>
+    }
+}
+
+sequential! {
+    struct TransposeFirst<f64> { Input<3, 3, 2>, Conv2DTranspose<2, 3, strides = 2, tanh>, Flatten, Dense<2> }
+}
+
+#[test]
+fn an_autoencoder_and_a_transposed_convolution_reading_the_model_input() {
+    check(Autoencoder::seeded(21));
+    check(TransposeFirst::seeded(22));
 }
 
 /// Keras's `fit` of the fixture (Adam at 0.005, mean squared error, batches of 8 in order): the

@@ -116,20 +116,20 @@ const CONV2D_PARAMS: &[Param] = &[
 pub const CONV1D: Entry = Entry { name: "Conv1D", params: CONV1D_PARAMS, read: |c, cx| read_conv(c, 1, cx) };
 pub const CONV2D: Entry = Entry { name: "Conv2D", params: CONV2D_PARAMS, read: |c, cx| read_conv(c, 2, cx) };
 
-/// The options every convolution has.
-struct Window {
-    rank: usize,
-    kernel: Vec<usize>,
-    strides: Vec<usize>,
-    dilation: Vec<usize>,
-    padding: Padding,
-    activation: Act,
-    use_bias: bool,
+/// The options every convolution has (the transposed ones too).
+pub struct Window {
+    pub rank: usize,
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilation: Vec<usize>,
+    pub padding: Padding,
+    pub activation: Act,
+    pub use_bias: bool,
 }
 
 impl Window {
     /// The options every convolution declares, by name.
-    fn read(args: &Args, rank: usize) -> Window {
+    pub fn read(args: &Args, rank: usize) -> Window {
         Window {
             rank,
             kernel: args.ints(args.at("kernel_size"), rank, 1),

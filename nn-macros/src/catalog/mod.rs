@@ -5,6 +5,7 @@
 mod activation;
 mod augmentation;
 mod conv;
+mod conv_transpose;
 mod dense;
 mod embedding;
 mod encoding;
@@ -285,6 +286,8 @@ pub const LAYERS: &[Entry] = &[
     conv::CONV2D,
     conv::DEPTHWISE_CONV2D,
     conv::SEPARABLE_CONV2D,
+    conv_transpose::CONV1D_TRANSPOSE,
+    conv_transpose::CONV2D_TRANSPOSE,
     pooling::MAX_POOLING1D,
     pooling::MAX_POOLING2D,
     pooling::AVERAGE_POOLING1D,

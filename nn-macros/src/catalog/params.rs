@@ -18,6 +18,8 @@ pub enum Kind {
     /// One whole number (at least 1) for each of `n` axes, or a single one for all of them:
     /// `kernel_size = 3` or `(5, 3)`.
     Ints(usize),
+    /// As [`Kind::Ints`], zero allowed: `output_padding = (1, 0)`.
+    Offsets(usize),
     /// Padding or cropping of `n` axes, each `(before, after)`: `1`, `(1, 2)` (a pair for one
     /// axis, or one number per axis for several), or `((1, 0), (2, 1))`.
     Pads(usize),
@@ -307,9 +309,10 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
             }
         }
     };
+    let least = usize::from(!matches!(param.kind, Kind::Offsets(_)));
     match param.kind {
         Kind::Int { min } => whole(arg, min, cx).map(|v| Value::Ints(vec![v])),
-        Kind::Ints(axes) => match arg {
+        Kind::Ints(axes) | Kind::Offsets(axes) => match arg {
             Arg::Tuple { items, span } => {
                 if items.len() != axes {
                     cx.error(
@@ -321,9 +324,9 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
                     );
                     return None;
                 }
-                items.iter().map(|a| whole(a, 1, cx)).collect::<Option<Vec<_>>>().map(Value::Ints)
+                items.iter().map(|a| whole(a, least, cx)).collect::<Option<Vec<_>>>().map(Value::Ints)
             }
-            other => whole(other, 1, cx).map(|v| Value::Ints(vec![v; axes])),
+            other => whole(other, least, cx).map(|v| Value::Ints(vec![v; axes])),
         },
         Kind::Pads(axes) => {
             let pair = |arg: &Arg, cx: &mut Ctxt| -> Option<(usize, usize)> {
