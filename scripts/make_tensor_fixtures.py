@@ -302,6 +302,27 @@ CASES = [
         ),
         ["conv2d", "conv2d_1", "conv2d_transpose", "conv2d_transpose_1", "conv2d_2"],
     ),
+    # DepthwiseConv1D and SeparableConv1D: the 2-D layers' one-row forms.
+    (
+        "depthwise_conv1d",
+        seq("Input((10, 3))", 'DepthwiseConv1D(3, depth_multiplier=2, strides=2, padding="same", activation="relu")'),
+        ["depthwise_conv1d"],
+    ),
+    (
+        "depthwise_conv1d_dilated_nobias",
+        seq("Input((9, 2))", "DepthwiseConv1D(2, dilation_rate=3, use_bias=False)"),
+        ["depthwise_conv1d"],
+    ),
+    (
+        "separable_conv1d",
+        seq("Input((10, 3))", 'SeparableConv1D(4, 3, depth_multiplier=2, padding="same", activation="tanh")'),
+        ["separable_conv1d"],
+    ),
+    (
+        "separable_conv1d_strided",
+        seq("Input((11, 2))", "SeparableConv1D(3, 4, strides=3, use_bias=False)"),
+        ["separable_conv1d"],
+    ),
 ]
 
 

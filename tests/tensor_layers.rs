@@ -248,6 +248,26 @@ case!(
     Conv2DTranspose<4, 3, strides = 2, padding = same, relu>,
     Conv2D<1, 3, padding = same, sigmoid>
 );
+case!(
+    depthwise_conv1d,
+    "tests/fixtures/keras/tensor/depthwise_conv1d.keras",
+    Input<10, 3>, DepthwiseConv1D<3, depth_multiplier = 2, strides = 2, padding = same, relu>
+);
+case!(
+    depthwise_conv1d_dilated_nobias,
+    "tests/fixtures/keras/tensor/depthwise_conv1d_dilated_nobias.keras",
+    Input<9, 2>, DepthwiseConv1D<2, dilation_rate = 3, use_bias = false>
+);
+case!(
+    separable_conv1d,
+    "tests/fixtures/keras/tensor/separable_conv1d.keras",
+    Input<10, 3>, SeparableConv1D<4, 3, depth_multiplier = 2, padding = same, tanh>
+);
+case!(
+    separable_conv1d_strided,
+    "tests/fixtures/keras/tensor/separable_conv1d_strided.keras",
+    Input<11, 2>, SeparableConv1D<3, 4, strides = 3, use_bias = false>
+);
 
 mod merges_on_images {
     use super::*;

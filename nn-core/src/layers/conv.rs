@@ -1,5 +1,6 @@
-//! Keras's convolutions: `Conv1D` and `Conv2D` ([`Conv`]), `DepthwiseConv2D`
-//! ([`DepthwiseConv`]) and `SeparableConv2D` ([`SeparableConv`]), channels last, with strides,
+//! Keras's convolutions: `Conv1D` and `Conv2D` ([`Conv`]), `DepthwiseConv1D` and
+//! `DepthwiseConv2D` ([`DepthwiseConv`]), `SeparableConv1D` and `SeparableConv2D`
+//! ([`SeparableConv`]), channels last, with strides,
 //! `valid`/`same`/`causal` padding (as the padding before each axis; the output shape gives the
 //! rest), dilation and groups.
 //!
@@ -341,9 +342,10 @@ unsafe impl<
 {
 }
 
-/// `DepthwiseConv2D`: each of the input's `C` channels convolved with its own `M` filters
-/// (`depth_multiplier`), giving `C × M` channels, channel `c` then its filters; strides,
-/// dilation and padding as [`Conv`]. The kernel is Keras's `(kh, kw, c, m)` array.
+/// `DepthwiseConv2D` (and `DepthwiseConv1D`, over a one-row image as [`Conv`]): each of the
+/// input's `C` channels convolved with its own `M` filters (`depth_multiplier`), giving `C × M`
+/// channels, channel `c` then its filters; strides, dilation and padding as [`Conv`]. The
+/// kernel is Keras's `(kh, kw, c, m)` array (`(k, c, m)` for a sequence).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DepthwiseConv<
     X: Tensor,
@@ -394,7 +396,7 @@ impl<
         activation: A::DEFAULT,
         _shapes: PhantomData,
     };
-    const KERNEL_SHAPE: &'static [usize] = &[KH, KW, C, M];
+    const KERNEL_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[KW, C, M] } else { &[KH, KW, C, M] };
     const BIAS_SHAPE: &'static [usize] = &[C * M];
     const WINDOW: Window = Window::of::<X, Y>([SH, SW], [DH, DW], [PH, PW]);
 
@@ -451,7 +453,7 @@ impl<
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = "DepthwiseConv2D";
+    const CLASS: &'static str = if X::SHAPE.len() == 2 { "DepthwiseConv1D" } else { "DepthwiseConv2D" };
     const PARAMS: usize = KH * KW * C * M + if USE_BIAS { C * M } else { 0 };
 
     #[inline(always)]
@@ -519,9 +521,10 @@ unsafe impl<
 {
 }
 
-/// `SeparableConv2D`: a [`DepthwiseConv`] without bias or activation into `Z` (`CM = C × M`
-/// channels), then a 1×1 convolution to `F` filters with the bias and `A`. Keras's weights are
-/// `depthwise_kernel` `(kh, kw, c, m)`, `pointwise_kernel` `(1, 1, c × m, f)` and `bias`.
+/// `SeparableConv2D` (and `SeparableConv1D`): a [`DepthwiseConv`] without bias or activation
+/// into `Z` (`CM = C × M` channels), then a 1×1 convolution to `F` filters with the bias and
+/// `A`. Keras's weights are `depthwise_kernel` `(kh, kw, c, m)`, `pointwise_kernel` `(1, 1,
+/// c × m, f)` and `bias` (`(k, c, m)` and `(1, c × m, f)` for a sequence).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeparableConv<
     X: Tensor,
@@ -581,7 +584,7 @@ impl<
         activation: A::DEFAULT,
         _shapes: PhantomData,
     };
-    const POINTWISE_SHAPE: &'static [usize] = &[1, 1, CM, F];
+    const POINTWISE_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[1, CM, F] } else { &[1, 1, CM, F] };
 
     /// Reads the depthwise kernel, the pointwise kernel, then the bias.
     #[doc(hidden)]
@@ -616,7 +619,7 @@ impl<
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = "SeparableConv2D";
+    const CLASS: &'static str = if X::SHAPE.len() == 2 { "SeparableConv1D" } else { "SeparableConv2D" };
     const PARAMS: usize = KH * KW * C * M + CM * F + if USE_BIAS { F } else { 0 };
 
     #[inline(always)]

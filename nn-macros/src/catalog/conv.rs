@@ -1,5 +1,5 @@
-//! `Conv1D`, `Conv2D`, `DepthwiseConv2D` and `SeparableConv2D` (nn-core's `layers/conv.rs`), and
-//! the window geometry pooling shares.
+//! `Conv1D`, `Conv2D`, `DepthwiseConv1D/2D` and `SeparableConv1D/2D` (nn-core's
+//! `layers/conv.rs`), and the window geometry pooling and the transposed convolutions share.
 
 use super::params::{self, Args, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
@@ -233,39 +233,53 @@ impl LayerSpec for Conv {
     }
 }
 
-const DEPTHWISE_PARAMS: &[Param] = &[
-    positional("kernel_size", Kind::Ints(2)),
-    param("strides", Kind::Ints(2)),
-    param("padding", Kind::Choice(&["valid", "same"])),
-    param("depth_multiplier", Kind::Int { min: 1 }),
-    param("data_format", Kind::Choice(&["channels_last"])),
-    param("dilation_rate", Kind::Ints(2)),
-    param("activation", Kind::Activation),
-    param("use_bias", Kind::Bool),
-    param("depthwise_initializer", Kind::Initializer),
-    param("bias_initializer", Kind::Initializer),
-];
+const fn depthwise_params(rank: usize) -> [Param; 10] {
+    [
+        positional("kernel_size", Kind::Ints(rank)),
+        param("strides", Kind::Ints(rank)),
+        param("padding", Kind::Choice(&["valid", "same"])),
+        param("depth_multiplier", Kind::Int { min: 1 }),
+        param("data_format", Kind::Choice(&["channels_last"])),
+        param("dilation_rate", Kind::Ints(rank)),
+        param("activation", Kind::Activation),
+        param("use_bias", Kind::Bool),
+        param("depthwise_initializer", Kind::Initializer),
+        param("bias_initializer", Kind::Initializer),
+    ]
+}
 
+const DEPTHWISE1D_PARAMS: &[Param] = &depthwise_params(1);
+const DEPTHWISE2D_PARAMS: &[Param] = &depthwise_params(2);
+
+pub const DEPTHWISE_CONV1D: Entry =
+    Entry { name: "DepthwiseConv1D", params: DEPTHWISE1D_PARAMS, read: |c, cx| read_depthwise(c, 1, cx) };
 pub const DEPTHWISE_CONV2D: Entry =
-    Entry { name: "DepthwiseConv2D", params: DEPTHWISE_PARAMS, read: read_depthwise };
+    Entry { name: "DepthwiseConv2D", params: DEPTHWISE2D_PARAMS, read: |c, cx| read_depthwise(c, 2, cx) };
 
-const SEPARABLE_PARAMS: &[Param] = &[
-    positional("filters", Kind::Int { min: 1 }),
-    positional("kernel_size", Kind::Ints(2)),
-    param("strides", Kind::Ints(2)),
-    param("padding", Kind::Choice(&["valid", "same"])),
-    param("depth_multiplier", Kind::Int { min: 1 }),
-    param("data_format", Kind::Choice(&["channels_last"])),
-    param("dilation_rate", Kind::Ints(2)),
-    param("activation", Kind::Activation),
-    param("use_bias", Kind::Bool),
-    param("depthwise_initializer", Kind::Initializer),
-    param("pointwise_initializer", Kind::Initializer),
-    param("bias_initializer", Kind::Initializer),
-];
+const fn separable_params(rank: usize) -> [Param; 12] {
+    [
+        positional("filters", Kind::Int { min: 1 }),
+        positional("kernel_size", Kind::Ints(rank)),
+        param("strides", Kind::Ints(rank)),
+        param("padding", Kind::Choice(&["valid", "same"])),
+        param("depth_multiplier", Kind::Int { min: 1 }),
+        param("data_format", Kind::Choice(&["channels_last"])),
+        param("dilation_rate", Kind::Ints(rank)),
+        param("activation", Kind::Activation),
+        param("use_bias", Kind::Bool),
+        param("depthwise_initializer", Kind::Initializer),
+        param("pointwise_initializer", Kind::Initializer),
+        param("bias_initializer", Kind::Initializer),
+    ]
+}
 
+const SEPARABLE1D_PARAMS: &[Param] = &separable_params(1);
+const SEPARABLE2D_PARAMS: &[Param] = &separable_params(2);
+
+pub const SEPARABLE_CONV1D: Entry =
+    Entry { name: "SeparableConv1D", params: SEPARABLE1D_PARAMS, read: |c, cx| read_separable(c, 1, cx) };
 pub const SEPARABLE_CONV2D: Entry =
-    Entry { name: "SeparableConv2D", params: SEPARABLE_PARAMS, read: read_separable };
+    Entry { name: "SeparableConv2D", params: SEPARABLE2D_PARAMS, read: |c, cx| read_separable(c, 2, cx) };
 
 /// `DepthwiseConv2D`, or with `filters` the depthwise step of `SeparableConv2D`.
 struct Depthwise {
@@ -276,20 +290,22 @@ struct Depthwise {
     initializers: Option<TokenStream>,
 }
 
-fn read_depthwise(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let args = params::read(call, DEPTHWISE_PARAMS, &["kernel_size"], cx)?;
+fn read_depthwise(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = if rank == 1 { DEPTHWISE1D_PARAMS } else { DEPTHWISE2D_PARAMS };
+    let args = params::read(call, params, &["kernel_size"], cx)?;
     Some(Rc::new(Depthwise {
-        window: Window::read(&args, 2),
+        window: Window::read(&args, rank),
         multiplier: args.int(args.at("depth_multiplier"), 1),
         filters: None,
         initializers: args.initializers().expr(),
     }))
 }
 
-fn read_separable(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let args = params::read(call, SEPARABLE_PARAMS, &["filters", "kernel_size"], cx)?;
+fn read_separable(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = if rank == 1 { SEPARABLE1D_PARAMS } else { SEPARABLE2D_PARAMS };
+    let args = params::read(call, params, &["filters", "kernel_size"], cx)?;
     Some(Rc::new(Depthwise {
-        window: Window::read(&args, 2),
+        window: Window::read(&args, rank),
         multiplier: args.int(args.at("depth_multiplier"), 1),
         filters: Some(args.int(args.at("filters"), 1)),
         initializers: args.initializers().expr(),
@@ -302,7 +318,12 @@ impl LayerSpec for Depthwise {
     }
 
     fn class(&self) -> &'static str {
-        if self.filters.is_some() { "SeparableConv2D" } else { "DepthwiseConv2D" }
+        match (self.filters.is_some(), self.window.rank) {
+            (true, 1) => "SeparableConv1D",
+            (true, _) => "SeparableConv2D",
+            (false, 1) => "DepthwiseConv1D",
+            (false, _) => "DepthwiseConv2D",
+        }
     }
 
     fn trains(&self) -> bool {
@@ -310,7 +331,7 @@ impl LayerSpec for Depthwise {
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        let (_, c) = spatial(input, 2)?;
+        let (_, c) = spatial(input, self.window.rank)?;
         self.window.output(input, self.filters.unwrap_or(c * self.multiplier))
     }
 
@@ -335,11 +356,14 @@ impl LayerSpec for Depthwise {
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
         let (c, m) = (input.last(), self.multiplier);
-        let depthwise = vec![self.window.kernel[0], self.window.kernel[1], c, m];
+        let mut depthwise = self.window.kernel.clone();
+        depthwise.extend([c, m]);
         let mut vars = vec![depthwise];
         let out = match self.filters {
             Some(f) => {
-                vars.push(vec![1, 1, c * m, f]);
+                let mut pointwise = vec![1; self.window.rank];
+                pointwise.extend([c * m, f]);
+                vars.push(pointwise);
                 f
             }
             None => c * m,
