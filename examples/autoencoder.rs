@@ -35,7 +35,8 @@ fn load() -> (Vec<f32>, Vec<f32>) {
         |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
     let (train, test) = (count(8), count(12));
     let samples: Vec<&[u8]> = bytes[16..].chunks_exact(65).collect();
-    let pixels = |rows: &[&[u8]]| rows.iter().flat_map(|r| r[1..].iter().map(|p| f32::from(*p) / 16.0)).collect();
+    let pixels =
+        |rows: &[&[u8]]| rows.iter().flat_map(|r| r[1..].iter().map(|p| f32::from(*p) / 16.0)).collect();
     (pixels(&samples[..train]), pixels(&samples[train..train + test]))
 }
 
@@ -51,10 +52,14 @@ fn draw(pixels: &[f32]) -> Vec<String> {
 fn main() {
     let (train, test) = load();
     let mut model = Autoencoder::boxed_seeded(0);
-    let mut trainer = model.compile(Adam::new(0.005), MeanSquaredError).expect("the loss fits the model").seed(0);
+    let mut trainer =
+        model.compile(Adam::new(0.005), MeanSquaredError).expect("the loss fits the model").seed(0);
     println!("{}", trainer.summary(32));
     let error = |t: &mut nn::train::Trainer<'_, Autoencoder, Adam>| {
-        t.evaluate_flat(&[&test], &[&test], 64).expect("the data fits the model").get("loss").unwrap_or(f64::NAN)
+        t.evaluate_flat(&[&test], &[&test], 64)
+            .expect("the data fits the model")
+            .get("loss")
+            .unwrap_or(f64::NAN)
     };
     let before = error(&mut trainer);
     let options = Fit { epochs: 40, batch_size: 32, verbose: Verbosity::Silent, ..Fit::default() };

@@ -5,8 +5,9 @@
 //! convolution under test follows a layer whose weights then check it. The harness is
 //! tests/train_gradients.rs's.
 //!
-//! Last, the Keras fixture `conv1d_causal_dilated` of tests/fixtures/train.rs: the same model
-//! trained by `fit`'s steps from Keras's initial weights must follow Keras's weights step by step.
+//! Last, the Keras fixtures `conv1d_causal_dilated` and `conv_transpose_autoencoder` of
+//! tests/fixtures/train.rs: the same model trained by `fit`'s steps from Keras's initial weights
+//! must follow Keras's weights step by step.
 
 mod gradcheck;
 
@@ -210,6 +211,20 @@ fn depthwise_and_separable_reading_the_model_input() {
 }
 
 sequential! {
+    struct DepthwiseSeparable1d<f64> {
+        Input<10, 3>, Dense<3, tanh>,
+        DepthwiseConv1D<3, depth_multiplier = 2, strides = 2, padding = same, relu>,
+        SeparableConv1D<4, 2, depth_multiplier = 2, tanh>,
+        DepthwiseConv1D<2, dilation_rate = 2, use_bias = false>
+    }
+}
+
+#[test]
+fn depthwise_and_separable_conv1d() {
+    check(DepthwiseSeparable1d::seeded(23));
+}
+
+sequential! {
     struct Conv1dTranspose<f64> {
         Input<5, 3>, Dense<3, tanh>, Conv1DTranspose<4, 3, relu>,
         Conv1DTranspose<3, 4, strides = 2, padding = same, tanh>,
@@ -282,6 +297,63 @@ fn the_causal_dilated_fixture_trains_as_keras_does() {
         let mut got = vec![0.0; CausalDilated::PARAMS];
         trainer.model().save_params(&mut got).unwrap();
         for (i, (g, w)) in got.iter().zip(want.iter()).enumerate() {
+            let error = (g - w).abs() / w.abs().max(1.0);
+            assert!(error < 1e-5, "step {step}, weight {i}: {g} against Keras's {w}");
+            worst = worst.max(error);
+        }
+    }
+    assert!(worst > 0.0, "nothing to compare");
+}
+
+sequential! {
+    /// Keras fixture `conv_transpose_autoencoder` (tests/fixtures/train.rs), in f32 as Keras trains it.
+    struct AutoencoderF32 {
+        Input<8, 8, 1>,
+        Conv2D<4, 3, strides = 2, padding = same, relu>,
+        Conv2D<8, 3, strides = 2, padding = same, tanh>,
+        Conv2DTranspose<8, 3, strides = 2, padding = same, relu>,
+        Conv2DTranspose<4, 3, strides = 2, padding = same, tanh>,
+        Conv2D<1, 3, padding = same, sigmoid>
+    }
+}
+
+/// Keras's `fit` of the autoencoder fixture (Adam at 0.005, mean squared error, the inputs as
+/// targets, batches of 8 in order), in f32: the weights after every step within float32's reach
+/// of Keras's, and the running mean of the steps' losses as Keras logs it.
+#[test]
+fn the_transposed_autoencoder_trains_as_keras_does() {
+    use fx::conv_transpose_autoencoder as k;
+    use nn::train::Compile;
+    use nn::train::loss::MeanSquaredError;
+    use nn::train::optimizer::Adam;
+    let f32s = |v: &[f64]| v.iter().map(|x| *x as f32).collect::<Vec<f32>>();
+    let mut model = AutoencoderF32::zeros();
+    model.load_params(&f32s(k::FLAT_WEIGHTS)).unwrap();
+    let mut trainer = model.compile(Adam::new(0.005), MeanSquaredError).unwrap();
+    let (x, y) = (f32s(k::X[0]), f32s(k::Y[0]));
+    let (x_len, y_len) = (8 * 8, 8 * 8);
+    let mut worst = 0.0f64;
+    let (mut total, mut count) = (0.0f64, 0.0f64);
+    for (step, want) in k::STEP_WEIGHTS.iter().enumerate() {
+        let batch = step % k::STEPS_PER_EPOCH;
+        let (lo, hi) = (batch * k::BATCH_SIZE, ((batch + 1) * k::BATCH_SIZE).min(k::SAMPLES));
+        let loss = trainer
+            .train_on_batch_flat(&[&x[lo * x_len..hi * x_len]], &[&y[lo * y_len..hi * y_len]])
+            .unwrap();
+        // Keras logs the running mean since the start of the epoch, each batch weighed by its size.
+        if batch == 0 {
+            (total, count) = (0.0, 0.0);
+        }
+        (total, count) = (total + loss * (hi - lo) as f64, count + (hi - lo) as f64);
+        let (_, logged) = k::BATCH_LOGS[step].iter().find(|(name, _)| *name == "loss").unwrap();
+        let mean = total / count;
+        assert!(
+            (mean - logged).abs() <= 1e-5 * logged.abs().max(1.0),
+            "step {step}: loss {mean} against Keras's {logged}"
+        );
+        let mut got = vec![0.0; AutoencoderF32::PARAMS];
+        trainer.model().save_params(&mut got).unwrap();
+        for (i, (g, w)) in got.iter().map(|g| *g as f64).zip(want.iter()).enumerate() {
             let error = (g - w).abs() / w.abs().max(1.0);
             assert!(error < 1e-5, "step {step}, weight {i}: {g} against Keras's {w}");
             worst = worst.max(error);
