@@ -323,6 +323,21 @@ CASES = [
         seq("Input((11, 2))", "SeparableConv1D(3, 4, strides=3, use_bias=False)"),
         ["separable_conv1d"],
     ),
+    # The adaptive pools: bins of the input, overlapping where the sizes do not divide.
+    ("adaptive_average_pooling1d", seq("Input((10, 3))", "AdaptiveAveragePooling1D(4)"), ["adaptive_average_pooling1d"]),
+    ("adaptive_max_pooling1d", seq("Input((7, 2))", "AdaptiveMaxPooling1D(3)"), ["adaptive_max_pooling1d"]),
+    (
+        "adaptive_average_pooling2d",
+        seq("Input((7, 9, 2))", "AdaptiveAveragePooling2D((3, 4))"),
+        ["adaptive_average_pooling2d"],
+    ),
+    ("adaptive_max_pooling2d", seq("Input((6, 5, 3))", "AdaptiveMaxPooling2D((4, 2))"), ["adaptive_max_pooling2d"]),
+    # More bins than positions: each bin one or two positions.
+    (
+        "adaptive_average_pooling2d_up",
+        seq("Input((3, 2, 2))", "AdaptiveAveragePooling2D((5, 3))"),
+        ["adaptive_average_pooling2d"],
+    ),
 ]
 
 

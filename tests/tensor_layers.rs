@@ -268,6 +268,31 @@ case!(
     "tests/fixtures/keras/tensor/separable_conv1d_strided.keras",
     Input<11, 2>, SeparableConv1D<3, 4, strides = 3, use_bias = false>
 );
+case!(
+    adaptive_average_pooling1d,
+    "tests/fixtures/keras/tensor/adaptive_average_pooling1d.keras",
+    Input<10, 3>, AdaptiveAveragePooling1D<4>
+);
+case!(
+    adaptive_max_pooling1d,
+    "tests/fixtures/keras/tensor/adaptive_max_pooling1d.keras",
+    Input<7, 2>, AdaptiveMaxPooling1D<3>
+);
+case!(
+    adaptive_average_pooling2d,
+    "tests/fixtures/keras/tensor/adaptive_average_pooling2d.keras",
+    Input<7, 9, 2>, AdaptiveAveragePooling2D<(3, 4)>
+);
+case!(
+    adaptive_max_pooling2d,
+    "tests/fixtures/keras/tensor/adaptive_max_pooling2d.keras",
+    Input<6, 5, 3>, AdaptiveMaxPooling2D<(4, 2)>
+);
+case!(
+    adaptive_average_pooling2d_up,
+    "tests/fixtures/keras/tensor/adaptive_average_pooling2d_up.keras",
+    Input<3, 2, 2>, AdaptiveAveragePooling2D<(5, 3)>
+);
 
 mod merges_on_images {
     use super::*;

@@ -1,7 +1,7 @@
 //! Finite-difference checks of the convolutions' backward passes (Conv1D, Conv2D,
-//! DepthwiseConv2D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose) through the generated sweep, in f64: every padding,
-//! strides, dilation, groups, with and without bias, under activations with a kink (relu)
-//! and without (tanh). A layer that reads a model input computes no input gradient, so each
+//! DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1DTranspose, Conv2DTranspose) and the adaptive
+//! pools' through the generated sweep, in f64: every padding, strides, dilation, groups, with
+//! and without bias, under activations with a kink (relu) and without (tanh). A layer that reads a model input computes no input gradient, so each
 //! convolution under test follows a layer whose weights then check it. The harness is
 //! tests/train_gradients.rs's.
 //!
@@ -222,6 +222,18 @@ sequential! {
 #[test]
 fn depthwise_and_separable_conv1d() {
     check(DepthwiseSeparable1d::seeded(23));
+}
+
+sequential! {
+    struct AdaptivePools<f64> {
+        Input<7, 9, 2>, Dense<3, tanh>, AdaptiveMaxPooling2D<(4, 3)>, Dense<3, tanh>,
+        AdaptiveAveragePooling2D<(3, 5)>, Reshape<(15, 3)>, AdaptiveMaxPooling1D<4>, AdaptiveAveragePooling1D<3>
+    }
+}
+
+#[test]
+fn adaptive_pools_with_overlapping_bins() {
+    check(AdaptivePools::seeded(24));
 }
 
 sequential! {

@@ -34,7 +34,7 @@ pub use identity::Identity;
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
 };
-pub use pooling::{Average, GlobalPool, Max, Pool, PoolOp};
+pub use pooling::{AdaptivePool, Average, GlobalPool, Max, Pool, PoolOp};
 pub use preprocessing::{Normalization, Rescaling};
 pub use recurrent::{Cell, GruCell, Last, LstmCell, Returns, Rnn, Sequence, SimpleCell};
 pub use regularization::{

@@ -1,5 +1,6 @@
-//! Keras's pooling layers: `MaxPooling1D/2D` and `AveragePooling1D/2D` ([`Pool`]), and the
-//! global ones ([`GlobalPool`]), for sequences and images alike.
+//! Keras's pooling layers: `MaxPooling1D/2D` and `AveragePooling1D/2D` ([`Pool`]), the global
+//! ones ([`GlobalPool`]) and the adaptive ones ([`AdaptivePool`]), for sequences and images
+//! alike.
 
 use super::window::Window;
 use crate::Float;
@@ -16,6 +17,8 @@ pub trait PoolOp: Copy + core::fmt::Debug + PartialEq + 'static {
     const CLASS: [&'static str; 2];
     /// Keras's class for the global pool over a sequence and over an image.
     const GLOBAL_CLASS: [&'static str; 2];
+    /// Keras's class for the adaptive pool over a sequence and over an image.
+    const ADAPTIVE_CLASS: [&'static str; 2];
     /// The value every fold starts from (`-∞` for the maximum, `0` for the mean).
     fn start<T: Float>() -> T;
     /// Folds another value in.
@@ -36,6 +39,7 @@ pub struct Average;
 impl PoolOp for Max {
     const CLASS: [&'static str; 2] = ["MaxPooling1D", "MaxPooling2D"];
     const GLOBAL_CLASS: [&'static str; 2] = ["GlobalMaxPooling1D", "GlobalMaxPooling2D"];
+    const ADAPTIVE_CLASS: [&'static str; 2] = ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D"];
     #[inline(always)]
     fn start<T: Float>() -> T {
         T::of(f64::NEG_INFINITY)
@@ -53,6 +57,7 @@ impl PoolOp for Max {
 impl PoolOp for Average {
     const CLASS: [&'static str; 2] = ["AveragePooling1D", "AveragePooling2D"];
     const GLOBAL_CLASS: [&'static str; 2] = ["GlobalAveragePooling1D", "GlobalAveragePooling2D"];
+    const ADAPTIVE_CLASS: [&'static str; 2] = ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D"];
     #[inline(always)]
     fn start<T: Float>() -> T {
         T::ZERO
@@ -486,11 +491,195 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Averag
     }
 }
 
+/// Bin `o` of `m` over an axis of `n`: the positions `⌊o·n/m⌋..⌈(o+1)·n/m⌉`, as Keras's (and
+/// PyTorch's) adaptive pools cut an axis; neighbouring bins may share a position.
+#[inline(always)]
+const fn bin(o: usize, n: usize, m: usize) -> Range<usize> {
+    o * n / m..((o + 1) * n).div_ceil(m)
+}
+
+/// `AdaptiveMaxPooling1D/2D` and `AdaptiveAveragePooling1D/2D`: `Y`'s positions from `X`'s by
+/// bins of the input (see [`bin`]) rather than a fixed window, channel by channel.
+///
+/// Keras pools rows first and then columns, so over an image the mean is the mean of the
+/// columns' means, and the maximum's gradient goes to the first column holding it, within that
+/// column to the first row (select-and-scatter, in each of Keras's two steps).
+///
+/// ```
+/// use nn_core::layers::{AdaptivePool, Average};
+/// use nn_core::tensor::{Tensor, Tensor2};
+/// use nn_core::Layer;
+/// // AdaptiveAveragePooling1D(2) over 3 steps: bins 0..2 and 1..3.
+/// let pool = AdaptivePool::<Tensor2<f32, 3, 1>, Tensor2<f32, 2, 1>, Average>::ZEROS;
+/// let y = pool.forward(&Tensor2::from_rows([[1.0], [3.0], [8.0]]));
+/// assert_eq!(y.as_slice(), &[2.0, 5.5]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdaptivePool<X, Y, Op> {
+    _shapes: PhantomData<fn(X, Op) -> Y>,
+}
+
+impl<X, Y, Op> AdaptivePool<X, Y, Op> {
+    super::no_weights!();
+}
+
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> AdaptivePool<X, Y, Op> {
+    /// Every output pixel with its bins of rows and columns.
+    #[inline(always)]
+    fn bins() -> impl Iterator<Item = (usize, Range<usize>, Range<usize>)> {
+        let ([h, w, _], [oh, ow, _]) = (grid(X::SHAPE), grid(Y::SHAPE));
+        (0..oh * ow).map(move |q| (q, bin(q / ow, h, oh), bin(q % ow, w, ow)))
+    }
+}
+
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for AdaptivePool<X, Y, Op> {
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = Y;
+    const CLASS: &'static str = Op::ADAPTIVE_CLASS[if X::SHAPE.len() == 2 { 0 } else { 1 }];
+    const PARAMS: usize = 0;
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> Y {
+        const { assert!(Y::LAST == X::LAST, "AdaptivePool: channel by channel") };
+        let (c, [_, w, _]) = (X::LAST, grid(X::SHAPE));
+        let (x, mut y) = (x.as_slice(), Y::ZEROS);
+        let out = y.as_mut_slice();
+        for (q, rows, cols) in Self::bins() {
+            let o = &mut out[q * c..(q + 1) * c];
+            o.fill(Op::start());
+            for j in cols.clone() {
+                for (ch, o) in o.iter_mut().enumerate() {
+                    let column = rows.clone().fold(Op::start(), |a, i| Op::fold(a, x[(i * w + j) * c + ch]));
+                    *o = Op::fold(*o, Op::finish(column, rows.len()));
+                }
+            }
+            for o in o.iter_mut() {
+                *o = Op::finish(*o, cols.len());
+            }
+        }
+        y
+    }
+}
+
+// SAFETY: zero-sized.
+unsafe impl<X, Y, Op> Zeroable for AdaptivePool<X, Y, Op> {}
+
+/// Keeps nothing: the backward pass finds each bin's maximum again in the input, in Keras's
+/// order (see [`AdaptivePool`]).
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for AdaptivePool<X, Y, Max> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn backward(
+        &self,
+        _level: Level,
+        xs: &[X],
+        _ys: &[Y],
+        _kept: &[()],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        let (c, [_, w, _]) = (X::LAST, grid(X::SHAPE));
+        for ((x, dy), dx) in xs.iter().zip(dys.iter()).zip(dxs) {
+            let (x, dy, dx) = (x.as_slice(), dy.as_slice(), dx.as_mut_slice());
+            for (q, rows, cols) in Self::bins() {
+                for ch in 0..c {
+                    // The first column whose maximum beats every earlier one, and its first row.
+                    let mut best: Option<(X::Scalar, usize)> = None;
+                    for j in cols.clone() {
+                        let mut column: Option<(X::Scalar, usize)> = None;
+                        for i in rows.clone() {
+                            let at = (i * w + j) * c + ch;
+                            if column.is_none_or(|(m, _)| x[at] > m) {
+                                column = Some((x[at], at));
+                            }
+                        }
+                        if let Some((m, at)) = column
+                            && best.is_none_or(|(b, _)| m > b)
+                        {
+                            best = Some((m, at));
+                        }
+                    }
+                    if let Some((_, at)) = best {
+                        dx[at] += dy[q * c + ch];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps nothing: each bin's gradient is shared by its inputs, over its columns and then its
+/// rows, as the derivative of Keras's mean of means.
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for AdaptivePool<X, Y, Average> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn backward(
+        &self,
+        _level: Level,
+        _xs: &[X],
+        _ys: &[Y],
+        _kept: &[()],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        let (c, [_, w, _]) = (X::LAST, grid(X::SHAPE));
+        for (dy, dx) in dys.iter().zip(dxs) {
+            let (dy, dx) = (dy.as_slice(), dx.as_mut_slice());
+            for (q, rows, cols) in Self::bins() {
+                let (per_row, per_col) = (X::Scalar::of(rows.len() as f64), X::Scalar::of(cols.len() as f64));
+                for ch in 0..c {
+                    let g = dy[q * c + ch] / per_col / per_row;
+                    for (i, j) in rows.clone().flat_map(|i| cols.clone().map(move |j| (i, j))) {
+                        dx[(i * w + j) * c + ch] += g;
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tensor::{Tensor2, Tensor3};
     use nalgebra::SVector;
+
+    #[test]
+    fn adaptive_bins_overlap_and_cover_the_axis_as_keras_s() {
+        // 5 positions into 3 bins: 0..2, 1..4, 3..5; into 7 bins, each of one or two.
+        let bins: [Range<usize>; 3] = [bin(0, 5, 3), bin(1, 5, 3), bin(2, 5, 3)];
+        assert_eq!(bins, [0..2, 1..4, 3..5]);
+        assert!((0..7).all(|o| (1..=2).contains(&bin(o, 5, 7).len())));
+        assert_eq!(bin(6, 5, 7), 4..5);
+    }
+
+    #[test]
+    fn adaptive_pools_over_an_image_by_bins() {
+        // A 3×2 image of one channel into 2×1: rows 0..2 and 1..3, both columns.
+        let x = Tensor3::<f64, 3, 2, 1>::from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 9.0]);
+        let avg = AdaptivePool::<Tensor3<f64, 3, 2, 1>, Tensor3<f64, 2, 1, 1>, Average>::ZEROS;
+        assert_eq!(avg.forward(&x).as_slice(), &[2.5, 5.25]);
+        let max = AdaptivePool::<Tensor3<f64, 3, 2, 1>, Tensor3<f64, 2, 1, 1>, Max>::ZEROS;
+        assert_eq!(max.forward(&x).as_slice(), &[4.0, 9.0]);
+    }
+
+    #[test]
+    fn adaptive_max_gives_a_tie_to_the_first_column_then_its_first_row() {
+        // One 2×2 bin holding 5 at (0, 1) and (1, 0): Keras pools rows first, so the columns'
+        // maxima are 5 (row 1) and 5 (row 0); the first column wins, at row 1.
+        type L = AdaptivePool<Tensor3<f64, 2, 2, 1>, Tensor3<f64, 1, 1, 1>, Max>;
+        let xs = [Tensor3::<f64, 2, 2, 1>::from_slice(&[0.0, 5.0, 5.0, 1.0])];
+        let (mut dys, mut dxs) = ([Tensor3::from_slice(&[1.0])], [Tensor3::ZEROS]);
+        L::ZEROS.backward(Level::Portable, &xs, &[Tensor3::ZEROS], &[()], &mut dys, Some(&mut dxs), None);
+        assert_eq!(dxs[0].as_slice(), &[0.0, 0.0, 1.0, 0.0]);
+    }
 
     #[test]
     fn same_average_leaves_the_padding_out_of_the_mean() {

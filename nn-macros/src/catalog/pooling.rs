@@ -1,4 +1,5 @@
-//! `MaxPooling1D/2D`, `AveragePooling1D/2D` and the global pools (nn-core's `layers/pooling.rs`).
+//! `MaxPooling1D/2D`, `AveragePooling1D/2D`, the global pools and the adaptive ones (nn-core's
+//! `layers/pooling.rs`).
 
 use super::conv::{Padding, geometry, spatial, two};
 use super::params::{self, Kind, Param, param, positional};
@@ -48,6 +49,32 @@ pub const GLOBAL_AVERAGE_POOLING2D: Entry = Entry {
     name: "GlobalAveragePooling2D",
     params: GLOBAL_PARAMS,
     read: |c, cx| read_global(c, Op::Average, 2, cx),
+};
+
+const ADAPTIVE1D_PARAMS: &[Param] =
+    &[positional("output_size", Kind::Ints(1)), param("data_format", Kind::Choice(&["channels_last"]))];
+const ADAPTIVE2D_PARAMS: &[Param] =
+    &[positional("output_size", Kind::Ints(2)), param("data_format", Kind::Choice(&["channels_last"]))];
+
+pub const ADAPTIVE_MAX_POOLING1D: Entry = Entry {
+    name: "AdaptiveMaxPooling1D",
+    params: ADAPTIVE1D_PARAMS,
+    read: |c, cx| read_adaptive(c, Op::Max, 1, cx),
+};
+pub const ADAPTIVE_MAX_POOLING2D: Entry = Entry {
+    name: "AdaptiveMaxPooling2D",
+    params: ADAPTIVE2D_PARAMS,
+    read: |c, cx| read_adaptive(c, Op::Max, 2, cx),
+};
+pub const ADAPTIVE_AVERAGE_POOLING1D: Entry = Entry {
+    name: "AdaptiveAveragePooling1D",
+    params: ADAPTIVE1D_PARAMS,
+    read: |c, cx| read_adaptive(c, Op::Average, 1, cx),
+};
+pub const ADAPTIVE_AVERAGE_POOLING2D: Entry = Entry {
+    name: "AdaptiveAveragePooling2D",
+    params: ADAPTIVE2D_PARAMS,
+    read: |c, cx| read_adaptive(c, Op::Average, 2, cx),
 };
 
 #[derive(Clone, Copy)]
@@ -160,5 +187,46 @@ impl LayerSpec for Global {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
         let op = self.op.ty();
         quote!(::nn::layers::GlobalPool<#x, #y, #op>)
+    }
+}
+
+/// An adaptive pool: the output's spatial size, bins of the input under each position.
+struct Adaptive {
+    op: Op,
+    rank: usize,
+    size: Vec<usize>,
+}
+
+fn read_adaptive(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let params = if rank == 1 { ADAPTIVE1D_PARAMS } else { ADAPTIVE2D_PARAMS };
+    let args = params::read(call, params, &["output_size"], cx)?;
+    Some(Rc::new(Adaptive { op, rank, size: args.ints(0, rank, 1) }))
+}
+
+impl LayerSpec for Adaptive {
+    fn trains(&self) -> bool {
+        true
+    }
+
+    fn class(&self) -> &'static str {
+        match (self.op, self.rank) {
+            (Op::Max, 1) => "AdaptiveMaxPooling1D",
+            (Op::Max, _) => "AdaptiveMaxPooling2D",
+            (Op::Average, 1) => "AdaptiveAveragePooling1D",
+            (Op::Average, _) => "AdaptiveAveragePooling2D",
+        }
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        let (_, c) = spatial(input, self.rank)?;
+        let mut dims = self.size.clone();
+        dims.push(c);
+        Ok(Shape(dims))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
+        let op = self.op.ty();
+        quote!(::nn::layers::AdaptivePool<#x, #y, #op>)
     }
 }
