@@ -338,6 +338,18 @@ CASES = [
         seq("Input((3, 2, 2))", "AdaptiveAveragePooling2D((5, 3))"),
         ["adaptive_average_pooling2d"],
     ),
+    # Resizing, CenterCrop and bilinear UpSampling2D: jax.image.resize without antialiasing.
+    ("resizing_bilinear_up", seq("Input((3, 4, 2))", "Resizing(5, 7)"), ["resizing"]),
+    ("resizing_bilinear_down", seq("Input((8, 9, 2))", "Resizing(3, 4)"), ["resizing"]),
+    ("resizing_nearest", seq("Input((5, 3, 2))", 'Resizing(3, 7, interpolation="nearest")'), ["resizing"]),
+    ("resizing_crop", seq("Input((6, 9, 1))", "Resizing(4, 4, crop_to_aspect_ratio=True)"), ["resizing"]),
+    ("center_crop", seq("Input((7, 8, 2))", "CenterCrop(4, 5)"), ["center_crop"]),
+    ("center_crop_up", seq("Input((3, 4, 1))", "CenterCrop(5, 5)"), ["center_crop"]),
+    (
+        "up_sampling2d_bilinear",
+        seq("Input((3, 4, 2))", 'UpSampling2D((2, 3), interpolation="bilinear")'),
+        ["up_sampling2d"],
+    ),
 ]
 
 

@@ -294,6 +294,42 @@ case!(
     Input<3, 2, 2>, AdaptiveAveragePooling2D<(5, 3)>
 );
 
+case!(
+    resizing_bilinear_up,
+    "tests/fixtures/keras/tensor/resizing_bilinear_up.keras",
+    Input<3, 4, 2>, Resizing<5, 7>
+);
+case!(
+    resizing_bilinear_down,
+    "tests/fixtures/keras/tensor/resizing_bilinear_down.keras",
+    Input<8, 9, 2>, Resizing<3, 4>
+);
+case!(
+    resizing_nearest,
+    "tests/fixtures/keras/tensor/resizing_nearest.keras",
+    Input<5, 3, 2>, Resizing<3, 7, interpolation = nearest>
+);
+case!(
+    resizing_crop,
+    "tests/fixtures/keras/tensor/resizing_crop.keras",
+    Input<6, 9, 1>, Resizing<4, 4, crop_to_aspect_ratio = true>
+);
+case!(
+    center_crop,
+    "tests/fixtures/keras/tensor/center_crop.keras",
+    Input<7, 8, 2>, CenterCrop<4, 5>
+);
+case!(
+    center_crop_up,
+    "tests/fixtures/keras/tensor/center_crop_up.keras",
+    Input<3, 4, 1>, CenterCrop<5, 5>
+);
+case!(
+    up_sampling2d_bilinear,
+    "tests/fixtures/keras/tensor/up_sampling2d_bilinear.keras",
+    Input<3, 4, 2>, UpSampling2D<(2, 3), interpolation = bilinear>
+);
+
 mod merges_on_images {
     use super::*;
     functional! {

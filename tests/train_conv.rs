@@ -1,7 +1,8 @@
 //! Finite-difference checks of the convolutions' backward passes (Conv1D, Conv2D,
-//! DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1DTranspose, Conv2DTranspose) and the adaptive
-//! pools' through the generated sweep, in f64: every padding, strides, dilation, groups, with
-//! and without bias, under activations with a kink (relu) and without (tanh). A layer that reads a model input computes no input gradient, so each
+//! DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1DTranspose, Conv2DTranspose), the adaptive
+//! pools' and the resizing layers' through the generated sweep, in f64: every padding,
+//! strides, dilation, groups, with and without bias, under activations with a kink (relu) and
+//! without (tanh). A layer that reads a model input computes no input gradient, so each
 //! convolution under test follows a layer whose weights then check it. The harness is
 //! tests/train_gradients.rs's.
 //!
@@ -234,6 +235,19 @@ sequential! {
 #[test]
 fn adaptive_pools_with_overlapping_bins() {
     check(AdaptivePools::seeded(24));
+}
+
+sequential! {
+    struct Resizes<f64> {
+        Input<5, 6, 2>, Dense<2, tanh>, Resizing<7, 4>, Dense<2, tanh>, Resizing<3, 5, interpolation = nearest>,
+        Dense<2, tanh>, CenterCrop<2, 3>, Dense<2, tanh>, UpSampling2D<(2, 2), interpolation = bilinear>,
+        Dense<2, tanh>, Resizing<3, 3, crop_to_aspect_ratio = true>, CenterCrop<4, 5>, Dense<1>
+    }
+}
+
+#[test]
+fn resizing_center_crop_and_bilinear_up_sampling() {
+    check(Resizes::seeded(25));
 }
 
 sequential! {

@@ -15,6 +15,7 @@ mod product;
 mod recurrent;
 mod regularization;
 mod reshaping;
+mod resizing;
 mod window;
 mod wrappers;
 
@@ -41,6 +42,9 @@ pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout,
 };
 pub use reshaping::{Cropping, Flatten, Permute, RepeatVector, Reshape, UpSampling, ZeroPadding};
+pub use resizing::{
+    CENTER_CROP, RESIZING, RESIZING_CROPPED, Resize, UP_SAMPLING_2D, aspect_crop, resize_box,
+};
 pub use wrappers::{Ave, Bidirectional, Concat, MergeMode, Mul, Sum, TimeDistributed};
 
 /// The inherent items every layer has, for a layer without weights: `ZEROS` and the raw-weight

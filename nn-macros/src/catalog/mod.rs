@@ -17,6 +17,7 @@ mod preprocessing;
 mod recurrent;
 mod regularization;
 mod reshaping;
+mod resizing;
 mod wrappers;
 
 use crate::ast::{Arg, LayerCall};
@@ -277,6 +278,8 @@ pub const LAYERS: &[Entry] = &[
     augmentation::EQUALIZATION,
     preprocessing::RESCALING,
     preprocessing::NORMALIZATION,
+    resizing::RESIZING,
+    resizing::CENTER_CROP,
     recurrent::SIMPLE_RNN,
     recurrent::GRU,
     recurrent::LSTM,

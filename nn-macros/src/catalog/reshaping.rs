@@ -25,7 +25,7 @@ const UP1D_PARAMS: &[Param] = &[positional("size", Kind::Int { min: 1 })];
 const UP2D_PARAMS: &[Param] = &[
     positional("size", Kind::Ints(2)),
     param("data_format", Kind::Choice(&["channels_last"])),
-    param("interpolation", Kind::Choice(&["nearest"])),
+    param("interpolation", Kind::Choice(&["nearest", "bilinear"])),
 ];
 
 pub const FLATTEN: Entry = Entry {
@@ -262,7 +262,7 @@ impl LayerSpec for EdgeLayer {
     }
 }
 
-/// `UpSampling1D/2D` (nearest).
+/// `UpSampling1D/2D` (nearest; `UpSampling2D` with `interpolation = bilinear` is a resize).
 struct Up {
     rank: usize,
     size: Vec<usize>,
@@ -271,7 +271,49 @@ struct Up {
 fn read_up(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let params = if rank == 1 { UP1D_PARAMS } else { UP2D_PARAMS };
     let args = params::read(call, params, &[], cx)?;
-    Some(Rc::new(Up { rank, size: args.ints(0, rank, 2) }))
+    let size = args.ints(0, rank, 2);
+    if rank == 2 && args.choice(args.at("interpolation"), "nearest") == "bilinear" {
+        return Some(Rc::new(BilinearUp { up: Up { rank, size } }));
+    }
+    Some(Rc::new(Up { rank, size }))
+}
+
+/// `UpSampling2D` with `interpolation = bilinear`: nn-core's `Resize` of the whole image to the
+/// upsampled size.
+struct BilinearUp {
+    up: Up,
+}
+
+impl BilinearUp {
+    fn resize(&self, input: &Shape) -> super::resizing::Resize {
+        let out = self.up.output(input).unwrap_or_else(|_| input.clone());
+        let (height, width) = (out.0.first().copied().unwrap_or(1), out.0.get(1).copied().unwrap_or(1));
+        super::resizing::Resize {
+            mode: super::resizing::Mode::UpSampling,
+            height,
+            width,
+            bilinear: true,
+            antialias: false,
+        }
+    }
+}
+
+impl LayerSpec for BilinearUp {
+    fn trains(&self) -> bool {
+        true
+    }
+
+    fn class(&self) -> &'static str {
+        "UpSampling2D"
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        self.up.output(input)
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        self.resize(input).ty(input, t)
+    }
 }
 
 impl LayerSpec for Up {
