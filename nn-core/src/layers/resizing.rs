@@ -44,7 +44,9 @@ fn taps(o: usize, m: usize, n: usize, bilinear: bool) -> Taps {
     // jax: `inv_scale = 1. / scale` in Python (double), then the samples in float32.
     let inv_scale = (1.0 / (n as f64 / m as f64)) as f32;
     let sample = (o as f32 + 0.5) * inv_scale - 0.5;
-    let first = sample.floor();
+    // `floor` without std: truncation rounds up below zero.
+    let truncated = sample as i64 as f32;
+    let first = if truncated > sample { truncated - 1.0 } else { truncated };
     let mut taps = Taps { at: [0; 2], weight: [0.0; 2], count: 0 };
     for j in [first, first + 1.0] {
         let weight = (1.0 - (sample - j).abs()).max(0.0);
