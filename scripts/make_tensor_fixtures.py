@@ -350,6 +350,30 @@ CASES = [
         seq("Input((3, 4, 2))", 'UpSampling2D((2, 3), interpolation="bilinear")'),
         ["up_sampling2d"],
     ),
+    # EinsumDense where its equation is a Dense layer over reshaped axes (MultiHeadAttention's
+    # projections among them).
+    ("einsum_dense_matrix", seq("Input((5,))", 'EinsumDense("ab,bc->ac", 4, bias_axes="c")'), ["einsum_dense"]),
+    (
+        "einsum_dense_sequence",
+        seq("Input((6, 3))", 'EinsumDense("abc,cd->abd", (6, 4), activation="relu", bias_axes="d")'),
+        ["einsum_dense"],
+    ),
+    (
+        "einsum_dense_heads",
+        seq("Input((5, 6))", 'EinsumDense("abc,cde->abde", (5, 2, 3), bias_axes="de")'),
+        ["einsum_dense"],
+    ),
+    (
+        "einsum_dense_merge_heads",
+        seq("Input((5, 2, 3))", 'EinsumDense("abcd,cde->abe", (5, 4), bias_axes="e")'),
+        ["einsum_dense"],
+    ),
+    ("einsum_dense_elided", seq("Input((4, 2))", 'EinsumDense("...b,bc->...c", 5)'), ["einsum_dense"]),
+    (
+        "einsum_dense_vector_to_matrix",
+        seq("Input((3,))", 'EinsumDense("ab,bcd->acd", (2, 4), bias_axes="cd", activation="tanh")'),
+        ["einsum_dense"],
+    ),
 ]
 
 

@@ -330,6 +330,37 @@ case!(
     Input<3, 4, 2>, UpSampling2D<(2, 3), interpolation = bilinear>
 );
 
+case!(
+    einsum_dense_matrix,
+    "tests/fixtures/keras/tensor/einsum_dense_matrix.keras",
+    Input<5>, EinsumDense<"ab,bc->ac", 4, bias_axes = "c">
+);
+case!(
+    einsum_dense_sequence,
+    "tests/fixtures/keras/tensor/einsum_dense_sequence.keras",
+    Input<6, 3>, EinsumDense<"abc,cd->abd", (None, 4), relu, bias_axes = "d">
+);
+case!(
+    einsum_dense_heads,
+    "tests/fixtures/keras/tensor/einsum_dense_heads.keras",
+    Input<5, 6>, EinsumDense<"abc,cde->abde", (5, 2, 3), bias_axes = "de">
+);
+case!(
+    einsum_dense_merge_heads,
+    "tests/fixtures/keras/tensor/einsum_dense_merge_heads.keras",
+    Input<5, 2, 3>, EinsumDense<"abcd,cde->abe", (None, 4), bias_axes = "e">
+);
+case!(
+    einsum_dense_elided,
+    "tests/fixtures/keras/tensor/einsum_dense_elided.keras",
+    Input<4, 2>, EinsumDense<"...b,bc->...c", 5>
+);
+case!(
+    einsum_dense_vector_to_matrix,
+    "tests/fixtures/keras/tensor/einsum_dense_vector_to_matrix.keras",
+    Input<3>, EinsumDense<"ab,bcd->acd", (2, 4), bias_axes = "cd", activation = tanh>
+);
+
 mod merges_on_images {
     use super::*;
     functional! {

@@ -96,6 +96,19 @@ fn dense_on_sequences_and_views_match_finite_differences() {
     check(Sequence::seeded(3));
 }
 
+sequential! {
+    struct Einsums<f64> {
+        Input<5, 6>, Dense<6, tanh>, EinsumDense<"abc,cde->abde", (5, 2, 3), bias_axes = "de", tanh>,
+        EinsumDense<"abcd,cde->abe", (None, 4), bias_axes = "e">, EinsumDense<"...b,bc->...c", 3, relu>,
+        Flatten, EinsumDense<"ab,bcd->acd", (2, 2), bias_axes = "cd">
+    }
+}
+
+#[test]
+fn einsum_dense_layers_match_finite_differences() {
+    check(Einsums::seeded(9));
+}
+
 functional! {
     struct WithIdentity<f64> {
         x = Input<2, 3>;

@@ -39,6 +39,8 @@ pub struct LayerCall {
 pub enum Arg {
     Number(Number),
     Bool(syn::LitBool),
+    /// A string: EinsumDense's `"abc,cde->abde"`.
+    Str(syn::LitStr),
     /// A bare name: an activation (`relu`).
     Name(Ident),
     /// A name with options: `leaky_relu(0.1)`.
@@ -251,6 +253,9 @@ impl Parse for Arg {
         if input.peek(syn::LitBool) {
             return input.parse().map(Arg::Bool);
         }
+        if input.peek(syn::LitStr) {
+            return input.parse().map(Arg::Str);
+        }
         if input.peek(syn::token::Paren) {
             let content;
             let paren = parenthesized!(content in input);
@@ -275,7 +280,7 @@ impl Parse for Arg {
             }
             return Ok(Arg::Name(name));
         }
-        Err(input.error("expected a size, a tuple of sizes, an activation or `option = value`"))
+        Err(input.error("expected a size, a tuple of sizes, a string, an activation or `option = value`"))
     }
 }
 
@@ -311,6 +316,7 @@ impl Arg {
         match self {
             Arg::Number(n) => n.span,
             Arg::Bool(b) => b.span,
+            Arg::Str(s) => s.span(),
             Arg::Name(name) | Arg::Call { name, .. } | Arg::Named { name, .. } => name.span(),
             Arg::Tuple { span, .. } => *span,
             Arg::Layer(call) => call.kind.span(),
@@ -323,6 +329,7 @@ impl fmt::Display for Arg {
         match self {
             Arg::Number(n) => f.write_str(&n.text),
             Arg::Bool(b) => write!(f, "{}", b.value),
+            Arg::Str(s) => write!(f, "{:?}", s.value()),
             Arg::Name(name) => write!(f, "{name}"),
             Arg::Call { name, args } => write!(f, "{name}({})", List(args)),
             Arg::Named { name, value } => write!(f, "{name} = {value}"),

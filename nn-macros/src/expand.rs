@@ -328,8 +328,9 @@ fn inherent_impl(
             for leaf in &f.leaves {
                 let place = f.place(leaf);
                 for (option, value) in leaf.spec.options(&leaf.input, &code.t) {
-                    let option = format_ident!("{option}");
-                    set.push(quote!(#place.#option = #value;));
+                    // A field of a field where the layer wraps another (`dense.activation`).
+                    let path = option.split('.').map(|part| format_ident!("{part}"));
+                    set.push(quote!(#place #(.#path)* = #value;));
                 }
                 if leaf.spec.prepares() {
                     set.push(quote!(#place.prepare();));

@@ -297,7 +297,9 @@ fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
     Ok(match value {
         Json::Number(v) => number(*v, span),
         Json::Bool(b) => Arg::Bool(syn::LitBool::new(*b, span)),
-        Json::String(s) => Arg::Name(ident(s, span)?),
+        // A name where it is one (`"same"`, `"relu"`), else a string (`"abc,cde->abde"`).
+        Json::String(s) if syn::parse_str::<Ident>(s).is_ok() => Arg::Name(ident(s, span)?),
+        Json::String(s) => Arg::Str(syn::LitStr::new(s, span)),
         Json::Array(items) => {
             Arg::Tuple { span, items: items.iter().map(|v| arg_of(v, span)).collect::<Result<_, _>>()? }
         }

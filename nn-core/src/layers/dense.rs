@@ -395,6 +395,220 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
     }
 }
 
+/// Keras's `EinsumDense` where its equation is a Dense layer over reshaped axes: the input
+/// `(P..., C...)`, the kernel `(C..., O...)` and the output `(P..., O...)` (`abc,cde->abde`,
+/// `abcd,cde->abe`, `ab,bc->ac`, `...b,bc->...c`), with a bias over all of `O` or none. The
+/// product is the [`Dense`] `D = Dense<T, IN, OUT, A, USE_BIAS, L>` from the `IN` values of `C`
+/// to the `OUT` of `O` at each position of `P` (`L`), in the same memory; `X` and `Y` give the
+/// Keras shapes, and `C1, C2` and `O1, O2` the kernel's (`C2` or `O2` zero where `C` or `O` has
+/// one axis).
+///
+/// ```
+/// use nn_core::layers::{Dense, EinsumDense};
+/// use nn_core::tensor::{Tensor, Tensor2, One};
+/// use nn_core::Layer;
+/// use nn_core::nalgebra::Vector2;
+/// // EinsumDense("ab,bcd->acd", output_shape=(2, 2)): a vector of 2 into a 2×2 matrix.
+/// type L = EinsumDense<Vector2<f32>, Tensor2<f32, 2, 2>, 2, 4, nn_core::activations::Linear, false, One, 2, 0, 2, 2>;
+/// let mut layer = L::ZEROS;
+/// layer.dense = Dense::from_arrays([[1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]], [0.0; 4]);
+/// let y = layer.forward(&Vector2::new(1.0, 0.5));
+/// assert_eq!(y.as_slice(), &[6.0, 12.0, 18.0, 24.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct EinsumDense<
+    X: Tensor,
+    Y,
+    const IN: usize,
+    const OUT: usize,
+    A,
+    const USE_BIAS: bool,
+    L,
+    const C1: usize,
+    const C2: usize,
+    const O1: usize,
+    const O2: usize,
+> {
+    /// The product in Dense's layout (whose memory is Keras's kernel and bias).
+    pub dense: Dense<X::Scalar, IN, OUT, A, USE_BIAS, L>,
+    _shapes: PhantomData<fn(X) -> Y>,
+}
+
+impl<
+    X: Tensor,
+    Y: Tensor<Scalar = X::Scalar>,
+    const IN: usize,
+    const OUT: usize,
+    A: ActivationFn,
+    const USE_BIAS: bool,
+    L: Lead,
+    const C1: usize,
+    const C2: usize,
+    const O1: usize,
+    const O2: usize,
+> EinsumDense<X, Y, IN, OUT, A, USE_BIAS, L, C1, C2, O1, O2>
+{
+    /// All weights zero, the activation with Keras's default options.
+    pub const ZEROS: Self = EinsumDense { dense: Dense::ZEROS, _shapes: PhantomData };
+    /// Keras's kernel shape, `(C..., O...)`.
+    const KERNEL_SHAPE: &'static [usize] = match (C2, O2) {
+        (0, 0) => &[C1, O1],
+        (0, _) => &[C1, O1, O2],
+        (_, 0) => &[C1, C2, O1],
+        _ => &[C1, C2, O1, O2],
+    };
+    /// Keras's bias shape, `O`.
+    const BIAS_SHAPE: &'static [usize] = if O2 == 0 { &[O1] } else { &[O1, O2] };
+
+    /// Reads the kernel, then the bias, from raw weight bytes at `at`.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        self.dense.read_le_bytes(bytes, at)
+    }
+
+    /// The input and output as the Dense layer's (checked to hold as many values).
+    #[inline(always)]
+    fn as_dense(x: &X) -> &L::Of<X::Scalar, IN> {
+        const { assert!(X::LEN == L::ROWS * IN && Y::LEN == L::ROWS * OUT, "EinsumDense: shapes") };
+        &cast_slice(core::slice::from_ref(x))[0]
+    }
+
+    /// Keras's shapes for the Dense layer's weights, and its fans for the kernel.
+    fn keras_shape(name: &str) -> &'static [usize] {
+        if name == "kernel" { Self::KERNEL_SHAPE } else { Self::BIAS_SHAPE }
+    }
+}
+
+impl<
+    X: Tensor,
+    Y: Tensor<Scalar = X::Scalar>,
+    const IN: usize,
+    const OUT: usize,
+    A: ActivationFn,
+    const USE_BIAS: bool,
+    L: Lead,
+    const C1: usize,
+    const C2: usize,
+    const O1: usize,
+    const O2: usize,
+> Layer for EinsumDense<X, Y, IN, OUT, A, USE_BIAS, L, C1, C2, O1, O2>
+{
+    type Scalar = X::Scalar;
+    type Input = X;
+    type Output = Y;
+    const CLASS: &'static str = "EinsumDense";
+    const PARAMS: usize = IN * OUT + if USE_BIAS { OUT } else { 0 };
+
+    #[inline(always)]
+    fn forward(&self, x: &X) -> Y {
+        self.forward_at(crate::kernels::cpu::level(), x)
+    }
+
+    #[inline(always)]
+    fn forward_at(&self, level: Level, x: &X) -> Y {
+        let y = self.dense.forward_at(level, Self::as_dense(x));
+        cast_slice::<_, Y>(core::slice::from_ref(&y))[0]
+    }
+
+    #[inline(always)]
+    fn forward_batch(&self, level: Level, xs: &[X], ys: &mut [Y]) {
+        self.dense.forward_batch(level, cast_slice(xs), cast_slice_mut(ys));
+    }
+
+    /// Keras's initializers over Keras's shapes: glorot's fans of a kernel of more than two
+    /// axes count its receptive field, `C1` (`(c, d, e)` has fans `c·d` and `c·e`).
+    fn init_keras(&mut self, rng: &mut Rng) {
+        let (fan_in, fan_out) = crate::init::compute_fans(Self::KERNEL_SHAPE);
+        crate::init::glorot_uniform(self.dense.kernel.as_mut_slice(), fan_in, fan_out, rng);
+        self.dense.bias.fill(X::Scalar::ZERO);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        let (fan_in, fan_out) = crate::init::compute_fans(Self::KERNEL_SHAPE);
+        init.kernel.fill(self.dense.kernel.as_mut_slice(), fan_in, fan_out, rng);
+        if USE_BIAS {
+            let (fan_in, fan_out) = crate::init::compute_fans(Self::BIAS_SHAPE);
+            init.bias.fill(self.dense.bias.as_mut_slice(), fan_in, fan_out, rng);
+        } else {
+            self.dense.bias.fill(X::Scalar::ZERO);
+        }
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
+        self.dense.visit_weights(&mut |w| f(WeightRef { shape: Self::keras_shape(w.name), ..w }));
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
+        self.dense.visit_weights_mut(&mut |w| f(WeightMut { shape: Self::keras_shape(w.name), ..w }));
+    }
+}
+
+// SAFETY: a `Zeroable` Dense layer and a zero-sized marker.
+unsafe impl<
+    X: Tensor,
+    Y,
+    const IN: usize,
+    const OUT: usize,
+    A: Zeroable,
+    const USE_BIAS: bool,
+    L,
+    const C1: usize,
+    const C2: usize,
+    const O1: usize,
+    const O2: usize,
+> Zeroable for EinsumDense<X, Y, IN, OUT, A, USE_BIAS, L, C1, C2, O1, O2>
+where
+    Dense<X::Scalar, IN, OUT, A, USE_BIAS, L>: Zeroable,
+{
+}
+
+/// The Dense layer's passes on the same memory.
+impl<
+    X: Tensor,
+    Y: Tensor<Scalar = X::Scalar>,
+    const IN: usize,
+    const OUT: usize,
+    A: ActivationFn,
+    const USE_BIAS: bool,
+    L: Lead,
+    const C1: usize,
+    const C2: usize,
+    const O1: usize,
+    const O2: usize,
+> crate::train::Train for EinsumDense<X, Y, IN, OUT, A, USE_BIAS, L, C1, C2, O1, O2>
+{
+    type Kept = <Dense<X::Scalar, IN, OUT, A, USE_BIAS, L> as crate::train::Train>::Kept;
+    const KEPT: Self::Kept = <Dense<X::Scalar, IN, OUT, A, USE_BIAS, L> as crate::train::Train>::KEPT;
+
+    #[inline(always)]
+    fn forward_train(
+        &mut self,
+        level: Level,
+        xs: &[X],
+        ys: &mut [Y],
+        kept: &mut [Self::Kept],
+        ctx: &mut crate::train::Ctx<'_>,
+    ) {
+        self.dense.forward_train(level, cast_slice(xs), cast_slice_mut(ys), kept, ctx);
+    }
+
+    #[inline(always)]
+    fn backward(
+        &self,
+        level: Level,
+        xs: &[X],
+        ys: &[Y],
+        kept: &[Self::Kept],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        grads: Option<&mut Self>,
+    ) {
+        let dxs = dxs.map(|d| cast_slice_mut(d));
+        let grads = grads.map(|g| &mut g.dense);
+        self.dense.backward(level, cast_slice(xs), cast_slice(ys), kept, cast_slice_mut(dys), dxs, grads);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub use augmentation::{
 };
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
 pub use conv_transpose::ConvTranspose;
-pub use dense::Dense;
+pub use dense::{Dense, EinsumDense};
 pub use embedding::Embedding;
 pub use encoding::{COUNT, CategoryEncoding, MULTI_HOT, ONE_HOT};
 pub use identity::Identity;

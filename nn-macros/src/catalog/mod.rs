@@ -74,7 +74,8 @@ pub trait LayerSpec {
     }
 
     /// The options a zeroed layer lacks, as (field, const value) pairs the model writes after
-    /// zeroing: its activation's options, an `epsilon`, Normalization's mean and variance.
+    /// zeroing: its activation's options, an `epsilon`, Normalization's mean and variance. A
+    /// field may be a path (`dense.activation`).
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let _ = (input, t);
         self.activation_value().map(|v| vec![("activation", v.clone())]).unwrap_or_default()
@@ -230,6 +231,7 @@ pub struct Entry {
 /// Every layer with weights or a shape of its own (merges, `Input` and `Model` are below).
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
+    dense::EINSUM_DENSE,
     embedding::EMBEDDING,
     encoding::CATEGORY_ENCODING,
     activation::ACTIVATION,

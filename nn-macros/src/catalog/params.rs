@@ -31,6 +31,8 @@ pub enum Kind {
     Bool,
     /// Any number: `epsilon = 1e-3`, `rate = 0.5`.
     Number,
+    /// A string, or a bare name: EinsumDense's `"abc,cde->abde"`, `bias_axes = "de"`.
+    Text,
     /// A number, or a tuple of numbers: Normalization's `mean = (0.5, 1.0, 2.0)`.
     Numbers,
     /// An axis of the input with its batch axis counted, as Keras numbers them: negative ones
@@ -72,6 +74,7 @@ pub enum Value {
     Pads(Vec<(usize, usize)>),
     Dims(Vec<i64>),
     Choice(String),
+    Text(String),
     Bool(bool),
     Numbers(Vec<f64>),
     Axes(Vec<i64>),
@@ -138,6 +141,14 @@ impl Args {
     pub fn given_dims(&self, i: usize) -> Option<Vec<i64>> {
         match &self.values[i] {
             Some(Value::Dims(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// The text given for parameter `i`, if any.
+    pub fn text(&self, i: usize) -> Option<String> {
+        match &self.values[i] {
+            Some(Value::Text(t)) => Some(t.clone()),
             _ => None,
         }
     }
@@ -396,6 +407,17 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
                 cx.error(
                     other.span(),
                     format!("option `{name}` of `{owner}` takes `true` or `false`, found `{other}`"),
+                );
+                None
+            }
+        },
+        Kind::Text => match arg {
+            Arg::Str(text) => Some(Value::Text(text.value())),
+            Arg::Name(text) => Some(Value::Text(text.to_string())),
+            other => {
+                cx.error(
+                    other.span(),
+                    format!("option `{name}` of `{owner}` takes a string, found `{other}`"),
                 );
                 None
             }
