@@ -53,7 +53,7 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
         let input = match (spec.declared_input(), current.take()) {
             (Some(declared), Some(previous)) if declared.value != previous.last() => {
                 let outputs = if previous.rank() == 1 {
-                    previous.to_string()
+                    previous.last().to_string()
                 } else {
                     format!("{previous} (last axis {})", previous.last())
                 };

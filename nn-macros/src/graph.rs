@@ -375,7 +375,7 @@ fn node_size(
     match spec.output(&inputs) {
         Ok(shape) => Some(shape),
         Err(ShapeError::Operand(k)) => {
-            let operand = |j: usize| format!("`{}` ({})", stmts[args[j]].name, inputs[j]);
+            let operand = |j: usize| format!("`{}` {}", stmts[args[j]].name, inputs[j]);
             let token = &stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[k]);
             let kind = stmts.get(i).map(|s| s.call.kind.to_string()).unwrap_or_default();
             let kind = if matches!(bindings[i], Binding::Call(..)) { name } else { kind };

@@ -79,9 +79,9 @@ impl Shape {
 }
 
 impl fmt::Display for Shape {
-    /// `5` for a vector, `2×5×4` otherwise.
+    /// As Keras prints a layer's shape, the batch axis first: `(None, 5)`, `(None, 2, 5, 4)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
-        f.write_str(&dims.join("×"))
+        write!(f, "(None, {})", dims.join(", "))
     }
 }

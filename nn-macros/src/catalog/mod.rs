@@ -46,7 +46,7 @@ pub trait LayerSpec {
     }
 
     /// The output shape for `input`, or what is wrong with the input, in Keras's terms and
-    /// without the layer's name (`"needs 3×3 positions but its input is 2×5×4"`).
+    /// without the layer's name (`"needs 3×3 positions but its input is (None, 2, 5, 4)"`).
     fn output(&self, input: &Shape) -> Result<Shape, String>;
 
     /// The nn-core type holding the layer, over element type `t`, fed `input`.
