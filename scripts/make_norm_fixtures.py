@@ -353,6 +353,16 @@ CASES = [
         ),
         ["solarization", "aug_mix", "cut_mix", "mix_up", "rand_augment", "dense"],
     ),
+    # LayerNormalization, UnitNormalization and RMSNormalization over their last axes together.
+    ("layer_norm_two_axes", seq("Input((4, 3))", "LayerNormalization(axis=[-2, -1])"), ["layer_normalization"]),
+    ("layer_norm_image_axes", seq("Input((3, 2, 4))", "LayerNormalization(axis=[2, 3])"), ["layer_normalization"]),
+    (
+        "layer_norm_all_rms",
+        seq("Input((3, 2, 4))", "LayerNormalization(axis=[1, 2, 3], rms_scaling=True)"),
+        ["layer_normalization"],
+    ),
+    ("unit_norm_two_axes", seq("Input((3, 4))", "UnitNormalization(axis=[1, 2])"), ["unit_normalization"]),
+    ("rms_norm_two_axes", seq("Input((2, 5))", "RMSNormalization(axis=[-2, -1])"), ["rms_normalization"]),
 ]
 
 

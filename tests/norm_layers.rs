@@ -336,6 +336,41 @@ case!(
     Dense<4, softmax>
 );
 
+case!(
+    layer_norm_two_axes,
+    "tests/fixtures/keras/norm/layer_norm_two_axes.keras",
+    Input<4, 3>,
+    LayerNormalization<axis = (-2, -1)>
+);
+
+case!(
+    layer_norm_image_axes,
+    "tests/fixtures/keras/norm/layer_norm_image_axes.keras",
+    Input<3, 2, 4>,
+    LayerNormalization<axis = (2, 3)>
+);
+
+case!(
+    layer_norm_all_rms,
+    "tests/fixtures/keras/norm/layer_norm_all_rms.keras",
+    Input<3, 2, 4>,
+    LayerNormalization<axis = (1, 2, 3), rms_scaling = true>
+);
+
+case!(
+    unit_norm_two_axes,
+    "tests/fixtures/keras/norm/unit_norm_two_axes.keras",
+    Input<3, 4>,
+    UnitNormalization<axis = (1, 2)>
+);
+
+case!(
+    rms_norm_two_axes,
+    "tests/fixtures/keras/norm/rms_norm_two_axes.keras",
+    Input<2, 5>,
+    RMSNormalization<axis = (-2, -1)>
+);
+
 mod residual_layer_norm {
     use super::*;
     functional! {

@@ -559,3 +559,18 @@ fn a_frozen_batch_normalization_in_a_model_passes_gradients_through_its_inferenc
     model.forward_train(cpu::level(), &mut b, &xs, &mut Rng::new(1));
     assert_eq!(model.batch_normalization, before);
 }
+
+sequential! {
+    struct TrailingAxesNorms<f64> {
+        Input<3, 4>, Dense<4, tanh>, LayerNormalization<axis = (-2, -1)>, Dense<3, tanh>,
+        UnitNormalization<axis = (1, 2)>, Dense<5>, RMSNormalization<axis = (-2, -1)>, Dense<2, tanh>,
+        LayerNormalization<axis = (1, 2), rms_scaling = true>, Dense<1>
+    }
+}
+
+/// LayerNormalization, UnitNormalization and RMSNormalization over their last two axes
+/// together: one row of all of them per sample.
+#[test]
+fn normalizations_over_trailing_axes_match_finite_differences() {
+    check(TrailingAxesNorms::seeded(31));
+}

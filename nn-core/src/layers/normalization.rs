@@ -407,7 +407,28 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Train
     }
 }
 
-/// `LayerNormalization` over the last axis: each row of `C` values (a vector, each step, each
+/// Whether the last `axes` axes of `shape` hold `c` values together: the rows a normalization
+/// over trailing axes takes (`(steps, features)` normalized whole is one row of both).
+const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
+    if axes == 0 || axes > shape.len() {
+        return false;
+    }
+    let (mut product, mut i) = (1, shape.len() - axes);
+    while i < shape.len() {
+        product *= shape[i];
+        i += 1;
+    }
+    product == c
+}
+
+/// Keras's shape of a weight over the last `axes` axes of `shape` (empty where they are not `c`
+/// values together, which [`covers`] then refuses at compile time).
+const fn trailing(shape: &'static [usize], axes: usize, c: usize) -> &'static [usize] {
+    if covers(shape, axes, c) { shape.split_at(shape.len() - axes).1 } else { &[] }
+}
+
+/// `LayerNormalization` over the last axis, or the last `AXES` together (Keras's `axis=[-2,
+/// -1]`): each row of `C` values (a vector, each step, each
 /// pixel) normalized by its own mean and variance, then scaled by `gamma` (with `SCALE`) and
 /// shifted by `beta` (with `CENTER`). Keras's `rms_scaling` is `RMS`: the row is divided by
 /// the root of its variance plus `epsilon` (Keras 3 takes the variance, not the mean square) and
@@ -428,6 +449,7 @@ pub struct LayerNormalization<
     const CENTER: bool = true,
     const SCALE: bool = true,
     const RMS: bool = false,
+    const AXES: usize = 1,
 > where
     X: Tensor,
 {
@@ -440,8 +462,8 @@ pub struct LayerNormalization<
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool>
-    LayerNormalization<X, C, CENTER, SCALE, RMS>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
+    LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
     /// Keras's initial state: `gamma` ones, `beta` zeros.
     pub const ZEROS: Self = LayerNormalization {
@@ -450,7 +472,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
         epsilon: 1e-3,
         _shape: PhantomData,
     };
-    const SHAPE: &'static [usize] = &[C];
+    const SHAPE: &'static [usize] = trailing(X::SHAPE, AXES, C);
 
     /// Reads `gamma` and `beta`, those present, from raw bytes.
     #[doc(hidden)]
@@ -459,8 +481,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
     }
 }
 
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool> Layer
-    for LayerNormalization<X, C, CENTER, SCALE, RMS>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
+    Layer for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -470,7 +492,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(X::LAST == C, "LayerNormalization: C must be the input's last axis") };
+        const { assert!(covers(X::SHAPE, AXES, C), "LayerNormalization: C must be its axes' size") };
         let mut y = *x;
         for row in y.as_mut_slice().chunks_exact_mut(C) {
             let (mean, variance) = moments(row.iter(), C);
@@ -506,8 +528,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
 /// Keeps nothing: the statistics of each row are the input's, taken again by the backward pass
 /// (a row's count, `LEN / C`, is no const parameter of the layer, so a fixed-size `Kept` could
 /// not hold them), with the same sums and so the same values.
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool> Train
-    for LayerNormalization<X, C, CENTER, SCALE, RMS>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
+    Train for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -578,11 +600,11 @@ const UNIT_EPSILON: f64 = 1e-12;
 /// assert_eq!(un.forward(&Vector2::new(0.0, -4.0)), Vector2::new(0.0, -1.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UnitNormalization<X, const C: usize> {
+pub struct UnitNormalization<X, const C: usize, const AXES: usize = 1> {
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<X, const C: usize> UnitNormalization<X, C> {
+impl<X, const C: usize, const AXES: usize> UnitNormalization<X, C, AXES> {
     super::no_weights!();
 
     /// `min(1 / ‖row‖, 1e12)`, and whether the norm's branch was taken: 1 where
@@ -599,7 +621,7 @@ impl<X, const C: usize> UnitNormalization<X, C> {
     }
 }
 
-impl<X: Tensor, const C: usize> Layer for UnitNormalization<X, C> {
+impl<X: Tensor, const C: usize, const AXES: usize> Layer for UnitNormalization<X, C, AXES> {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -608,7 +630,7 @@ impl<X: Tensor, const C: usize> Layer for UnitNormalization<X, C> {
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(X::LAST == C, "UnitNormalization: C must be the input's last axis") };
+        const { assert!(covers(X::SHAPE, AXES, C), "UnitNormalization: C must be its axes' size") };
         let mut y = *x;
         for row in y.as_mut_slice().chunks_exact_mut(C) {
             let (_, inv, _) = Self::inverse_norm(row);
@@ -628,7 +650,7 @@ impl<X: Tensor, const C: usize> Layer for UnitNormalization<X, C> {
 /// from `minimum`; at a tie, half of the norm's term, as `jnp.minimum` splits it. (JAX itself
 /// gives NaN where the bound is taken and `‖x‖⁻³` overflows, zero included, from `0 · ∞`; the
 /// finite value here is its limit.)
-impl<X: Tensor, const C: usize> Train for UnitNormalization<X, C> {
+impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X, C, AXES> {
     type Kept = ();
     const KEPT: () = ();
 
@@ -694,7 +716,7 @@ impl<X: Tensor, const C: usize> Train for UnitNormalization<X, C> {
 /// assert!((y - Vector2::new(0.2, 0.7)).abs().max() < 1e-15);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct RMSNormalization<X, const C: usize>
+pub struct RMSNormalization<X, const C: usize, const AXES: usize = 1>
 where
     X: Tensor,
 {
@@ -705,11 +727,11 @@ where
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize> RMSNormalization<X, C> {
+impl<X: Tensor, const C: usize, const AXES: usize> RMSNormalization<X, C, AXES> {
     /// Keras's initial state: `scale` ones.
     pub const ZEROS: Self =
         RMSNormalization { scale: [X::Scalar::ONE; C], epsilon: 1e-6, _shape: PhantomData };
-    const SHAPE: &'static [usize] = &[C];
+    const SHAPE: &'static [usize] = trailing(X::SHAPE, AXES, C);
 
     /// Reads `scale` from raw bytes.
     #[doc(hidden)]
@@ -718,7 +740,7 @@ impl<X: Tensor, const C: usize> RMSNormalization<X, C> {
     }
 }
 
-impl<X: Tensor, const C: usize> Layer for RMSNormalization<X, C> {
+impl<X: Tensor, const C: usize, const AXES: usize> Layer for RMSNormalization<X, C, AXES> {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -727,7 +749,7 @@ impl<X: Tensor, const C: usize> Layer for RMSNormalization<X, C> {
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(X::LAST == C, "RMSNormalization: C must be the input's last axis") };
+        const { assert!(covers(X::SHAPE, AXES, C), "RMSNormalization: C must be its axes' size") };
         let mut y = *x;
         for row in y.as_mut_slice().chunks_exact_mut(C) {
             let rrms = rsqrt_mean_square(row, C, self.epsilon);
@@ -754,7 +776,7 @@ impl<X: Tensor, const C: usize> Layer for RMSNormalization<X, C> {
 /// Keeps nothing: each row's mean square is taken again from the input. JAX's derivative is
 /// LayerNormalization's `rms_scaling` one with no mean: with `z = x · rrms` and
 /// `g = dy · scale`, `dx = rrms · (g - z · mean(g · z))`, `dscale += dy · z`.
-impl<X: Tensor, const C: usize> Train for RMSNormalization<X, C> {
+impl<X: Tensor, const C: usize, const AXES: usize> Train for RMSNormalization<X, C, AXES> {
     type Kept = ();
     const KEPT: () = ();
 
@@ -974,14 +996,20 @@ unsafe impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Ze
 {
 }
 // SAFETY: as above.
-unsafe impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool> Zeroable
-    for LayerNormalization<X, C, CENTER, SCALE, RMS>
+unsafe impl<
+    X: Tensor,
+    const C: usize,
+    const CENTER: bool,
+    const SCALE: bool,
+    const RMS: bool,
+    const AXES: usize,
+> Zeroable for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
 }
 // SAFETY: zero-sized.
-unsafe impl<X, const C: usize> Zeroable for UnitNormalization<X, C> {}
+unsafe impl<X, const C: usize, const AXES: usize> Zeroable for UnitNormalization<X, C, AXES> {}
 // SAFETY: a float array and an `f64`.
-unsafe impl<X: Tensor, const C: usize> Zeroable for RMSNormalization<X, C> {}
+unsafe impl<X: Tensor, const C: usize, const AXES: usize> Zeroable for RMSNormalization<X, C, AXES> {}
 // SAFETY: as above.
 unsafe impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Zeroable
     for GroupNormalization<X, C, G, CENTER, SCALE>

@@ -105,6 +105,27 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
     }))
 }
 
+/// How many trailing axes of `input` `axes` (Keras's, with the batch axis as 0) name together,
+/// for the layers that normalize a row of them at once (LayerNormalization, UnitNormalization,
+/// RMSNormalization): `axis = -1` is 1, `axis = (-2, -1)` 2.
+pub(super) fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
+    let rank = input.rank() as i64;
+    let Some(list) = axes.as_deref() else { return Ok(1) };
+    let mut named: Vec<i64> = list.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect();
+    named.sort_unstable();
+    named.dedup();
+    let first = rank + 1 - named.len() as i64;
+    if named.len() == list.len() && named.iter().copied().eq(first..=rank) && first >= 1 {
+        return Ok(named.len());
+    }
+    let axes: Vec<String> = list.iter().map(i64::to_string).collect();
+    Err(format!(
+        "normalizes over axes ({}) of its input {input}: nn normalizes over its last axes together \
+         (`axis = -1`, `(-2, -1)`, ...)",
+        axes.join(", ")
+    ))
+}
+
 /// Checks that `axes` (Keras's, with the batch axis as 0) name only the last axis of `input`:
 /// nn normalizes over the channels.
 pub(super) fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), String> {
@@ -124,6 +145,16 @@ pub(super) fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), St
 }
 
 impl Normalization {
+    /// How many trailing axes a row takes (1 for BatchNormalization and GroupNormalization), and
+    /// how many values they hold.
+    fn row(&self, input: &Shape) -> (usize, usize) {
+        let n = match self.norm {
+            Norm::Layer { .. } | Norm::Unit | Norm::Rms => trailing_axes(&self.axes, input).unwrap_or(1),
+            Norm::Batch | Norm::Group(_) => 1,
+        };
+        (n, input.0[input.rank().saturating_sub(n)..].iter().product())
+    }
+
     /// The groups of a GroupNormalization over `c` channels.
     fn groups(&self, c: usize) -> Result<usize, String> {
         let Norm::Group(g) = self.norm else { return Ok(1) };
@@ -161,7 +192,10 @@ impl LayerSpec for Normalization {
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        last_axis(&self.axes, input)?;
+        match self.norm {
+            Norm::Batch | Norm::Group(_) => last_axis(&self.axes, input)?,
+            Norm::Layer { .. } | Norm::Unit | Norm::Rms => _ = trailing_axes(&self.axes, input)?,
+        }
         self.groups(input.last())?;
         Ok(input.clone())
     }
@@ -169,23 +203,26 @@ impl LayerSpec for Normalization {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, c) = (input.ty(t), input.last());
         let (scale, center) = self.weights();
+        let (n, row) = self.row(input);
         match self.norm {
             Norm::Batch => quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale>),
-            Norm::Layer { rms } => quote!(::nn::layers::LayerNormalization<#x, #c, #center, #scale, #rms>),
+            Norm::Layer { rms } => {
+                quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #n>)
+            }
             Norm::Group(_) => {
                 let g = self.groups(c).unwrap_or(1);
                 quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale>)
             }
-            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #c>),
-            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #c>),
+            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #row, #n>),
+            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #row, #n>),
         }
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        let c = input.last();
+        let (n, _) = self.row(input);
         let (scale, center) = self.weights();
         let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
-        vec![vec![c]; scale as usize + center as usize + stats]
+        vec![input.0[input.rank().saturating_sub(n)..].to_vec(); scale as usize + center as usize + stats]
     }
 
     fn prepares(&self) -> bool {

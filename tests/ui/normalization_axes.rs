@@ -1,0 +1,8 @@
+use nn::prelude::*;
+
+fn main() {
+    // The first axis alone, leaving out the last: not a run of trailing axes.
+    let _first = sequential![Input<4, 3>, LayerNormalization<axis = 1>];
+    // Axes with a gap.
+    let _gap = sequential![Input<3, 2, 4>, UnitNormalization<axis = (1, 3)>];
+}
