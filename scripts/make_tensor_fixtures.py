@@ -374,6 +374,18 @@ CASES = [
         seq("Input((3,))", 'EinsumDense("ab,bcd->acd", (2, 4), bias_axes="cd", activation="tanh")'),
         ["einsum_dense"],
     ),
+    # Concatenate on any axis: steps, rows or columns of images.
+    (
+        "concatenate_steps",
+        "a = Input((3, 4)); b = Input((2, 4)); Model([a, b], Concatenate(axis=1)([a, b]))",
+        ["input_layer", "input_layer_1", "concatenate"],
+    ),
+    (
+        "concatenate_image_axes",
+        "a = Input((2, 3, 2)); b = Input((2, 1, 2)); c = Concatenate(axis=-2)([a, b]); "
+        "d = Concatenate(axis=1)([c, c]); Model([a, b], Conv2D(2, 1)(d))",
+        ["input_layer", "input_layer_1", "concatenate", "concatenate_1", "conv2d"],
+    ),
 ]
 
 

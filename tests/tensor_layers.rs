@@ -381,6 +381,43 @@ mod merges_on_images {
     }
 }
 
+mod concatenate_steps {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            a = Input<3, 4>;
+            b = Input<2, 4>;
+            c = Concatenate<axis = 1>(a, b);
+            -> c;
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/concatenate_steps.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(concatenate_steps, [X0, X1]));
+    }
+}
+
+mod concatenate_image_axes {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            a = Input<2, 3, 2>;
+            b = Input<2, 1, 2>;
+            c = Concatenate<axis = -2>(a, b);
+            d = Concatenate<axis = 1>(c, c);
+            out = Conv2D<2, 1>(d);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/concatenate_image_axes.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(concatenate_image_axes, [X0, X1]));
+    }
+}
+
 #[test]
 fn summaries_print_keras_shapes() {
     // Keras names the model `sequential`; ours is named after its type.

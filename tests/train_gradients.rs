@@ -202,3 +202,21 @@ fn nested_models_match_finite_differences() {
     check(NestedSiamese::seeded(6));
     check(NestedInside::seeded(7));
 }
+
+functional! {
+    struct ConcatenateAxes<f64> {
+        a = Input<3, 4>;
+        b = Input<2, 4>;
+        ha = Dense<3, tanh>(a);
+        hb = Dense<3, tanh>(b);
+        steps = Concatenate<axis = 1>(ha, hb);
+        both = Concatenate<axis = -2>(steps, ha);
+        out = Dense<2>(both);
+    }
+}
+
+/// Concatenate on the steps of sequences: each operand's gradient is its own block of steps.
+#[test]
+fn concatenate_on_any_axis_matches_finite_differences() {
+    check(ConcatenateAxes::seeded(12));
+}

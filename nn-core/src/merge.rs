@@ -75,17 +75,17 @@ pub fn minimum<X: Tensor, const K: usize>(xs: [&X; K]) -> X {
     fold(xs, |a, b| if b < a { b } else { a })
 }
 
-/// `Concatenate` on the last axis (Keras's default `axis=-1`): each part is given as its
-/// elements and the size of its last axis, and every row of the output is the parts' rows one
-/// after another.
+/// `Concatenate`: each part is given as its elements and its row width, the values it holds from
+/// the joined axis on (the size of its last axis for Keras's default `axis=-1`; all of it for
+/// the first axis), and every row of the output is the parts' rows one after another.
 ///
-/// The output's last axis is the sum of the parts', and the parts have as many rows as the
-/// output, which the macros check at compile time; called by hand with parts that do not add up,
-/// it fills what fits and zeroes the rest.
+/// The parts have as many rows as the output, which the macros check at compile time; called
+/// by hand with parts that do not add up, it fills what fits and zeroes the rest.
 #[inline]
 pub fn concatenate<Y: Tensor>(parts: &[(&[Y::Scalar], usize)]) -> Y {
     let mut y = Y::ZEROS;
-    for (r, row) in y.as_mut_slice().chunks_exact_mut(Y::LAST.max(1)).enumerate() {
+    let width: usize = parts.iter().map(|(_, w)| w).sum();
+    for (r, row) in y.as_mut_slice().chunks_mut(width.max(1)).enumerate() {
         let mut rest = row;
         for (part, last) in parts {
             let from = part.get(r * last..(r + 1) * last).unwrap_or(&[]);
@@ -184,8 +184,8 @@ pub mod grad {
         }
     }
 
-    /// `Concatenate` on the last axis: operand `k`'s columns of each row of `dy`, the operands'
-    /// last axes being `lasts`.
+    /// `Concatenate`: operand `k`'s columns of each row of `dy`, the operands' row widths being
+    /// `lasts` (see [`super::concatenate`]).
     #[inline]
     pub fn concatenate<T: Float>(k: usize, lasts: &[usize], dy: &[T], dx: &mut [T]) {
         let width: usize = lasts.iter().sum();

@@ -380,7 +380,7 @@ fn node_size(
             let kind = stmts.get(i).map(|s| s.call.kind.to_string()).unwrap_or_default();
             let kind = if matches!(bindings[i], Binding::Call(..)) { name } else { kind };
             let what = if matches!(spec, Spec::Merge { op: Merge::Concatenate, .. }) {
-                "its inputs must differ only in their last axis"
+                "its inputs must differ only on the axis it joins"
             } else {
                 "its inputs must have the same shape"
             };

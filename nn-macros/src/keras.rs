@@ -236,22 +236,10 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
             LayerCall { label, kind: kind(class), model: None, args: Vec::new() }
         }
         "Concatenate" => {
+            // Keras's axis as it numbers it, the batch axis 0: the DSL's `axis` is the same.
             let axis = config.get("axis").and_then(Json::as_f64).unwrap_or(-1.0);
-            // Keras counts the batch axis: on inputs of rank `r` with it (`build_config`'s
-            // shapes), axis `r - 1` is the last, as -1 is.
-            let rank = layer
-                .get("build_config")
-                .and_then(|b| b.get("input_shape"))
-                .and_then(Json::as_array)
-                .and_then(|shapes| shapes.first())
-                .and_then(Json::as_array)
-                .map(<[Json]>::len);
-            if axis != -1.0 && rank.is_none_or(|r| axis != (r as f64) - 1.0) {
-                return Err(format!(
-                    "layer `{name}`: `Concatenate` is supported on the last axis, not axis {axis}"
-                ));
-            }
-            LayerCall { label, kind: kind(class), model: None, args: Vec::new() }
+            let arg = Arg::Named { name: kind("axis"), value: Box::new(number(axis, span)) };
+            LayerCall { label, kind: kind(class), model: None, args: vec![arg] }
         }
         "Dot" => {
             let normalize = config.get("normalize").and_then(Json::as_bool).unwrap_or(false);
@@ -514,23 +502,19 @@ mod tests {
         initializer_arg(&json, Span::call_site()).map(|a| a.to_string())
     }
 
-    /// A `Concatenate` layer config as Keras 3 saves it, on inputs of `shapes`.
-    fn concatenate(axis: i64, shapes: &str) -> Result<String, String> {
+    /// A `Concatenate` layer config as Keras 3 saves it, as the DSL's call.
+    fn concatenate(axis: i64) -> Result<String, String> {
         let layer = format!(
-            r#"{{"class_name": "Concatenate", "config": {{"name": "concatenate", "axis": {axis}}},
-            "build_config": {{"input_shape": {shapes}}}}}"#
+            r#"{{"class_name": "Concatenate", "config": {{"name": "concatenate", "axis": {axis}}}}}"#
         );
-        layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.kind.to_string())
+        layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.to_string())
     }
 
     #[test]
-    fn concatenate_takes_the_last_axis_by_either_index() {
-        // Keras counts the batch axis: on (None, 4) and (None, 3), axis 1 is the last, as -1 is.
-        assert_eq!(concatenate(-1, "[[null, 4], [null, 3]]").unwrap(), "Concatenate");
-        assert_eq!(concatenate(1, "[[null, 4], [null, 3]]").unwrap(), "Concatenate");
-        assert_eq!(concatenate(2, "[[null, 2, 4], [null, 2, 3]]").unwrap(), "Concatenate");
-        let err = concatenate(1, "[[null, 2, 4], [null, 2, 3]]").unwrap_err();
-        assert!(err.contains("supported on the last axis, not axis 1"), "{err}");
+    fn concatenate_keeps_keras_s_axis() {
+        // Keras counts the batch axis, as the DSL's `axis` does; negative ones from the end.
+        assert_eq!(concatenate(-1).unwrap(), "Concatenate<axis = -1>");
+        assert_eq!(concatenate(1).unwrap(), "Concatenate<axis = 1>");
     }
 
     #[test]

@@ -338,6 +338,8 @@ pub enum Spec {
     Merge {
         op: Merge,
         normalize: bool,
+        /// Concatenate's `axis`, as Keras numbers it (the batch axis 0, negative from the end).
+        axis: i64,
     },
     /// A model type used as a layer: `Model<Encoder, 4, 8>`.
     Nested {
@@ -478,10 +480,18 @@ impl Spec {
             Spec::Nested { .. } => {
                 Err(ShapeError::Message(format!("takes vectors, but its input is {first}")))
             }
-            Spec::Merge { op: Merge::Concatenate, .. } => {
-                match inputs.iter().position(|s| s.lead() != first.lead()) {
+            Spec::Merge { op: Merge::Concatenate, axis, .. } => {
+                let k = concat_axis(*axis, first).map_err(ShapeError::Message)?;
+                let differs = |s: &Shape| {
+                    s.rank() != first.rank() || (0..s.rank()).any(|a| a != k && s.0[a] != first.0[a])
+                };
+                match inputs.iter().position(differs) {
                     Some(i) => Err(ShapeError::Operand(i)),
-                    None => Ok(first.with_last(inputs.iter().map(Shape::last).sum())),
+                    None => {
+                        let mut dims = first.0.clone();
+                        dims[k] = inputs.iter().map(|s| s.0[k]).sum();
+                        Ok(Shape(dims))
+                    }
                 }
             }
             Spec::Merge { op, .. } => match inputs.iter().position(|s| s != first) {
@@ -535,7 +545,7 @@ impl Spec {
     /// The expression applying a weightless layer to `args` (references to the inputs, of
     /// shapes `inputs`), giving `output`; `None` for layers held in a field.
     pub fn merge_call(&self, args: &[TokenStream], inputs: &[Shape], output: &Shape) -> Option<TokenStream> {
-        let Spec::Merge { op, normalize } = self else { return None };
+        let Spec::Merge { op, normalize, axis } = self else { return None };
         Some(match op {
             Merge::Add => quote!(::nn::merge::add([#(#args),*])),
             Merge::Subtract => quote!(::nn::merge::subtract(#(#args),*)),
@@ -545,8 +555,8 @@ impl Spec {
             Merge::Minimum => quote!(::nn::merge::minimum([#(#args),*])),
             Merge::Concatenate => {
                 let ty = output.ty(&quote!(_));
-                let lasts = inputs.iter().map(Shape::last);
-                quote!(::nn::merge::concatenate::<#ty>(&[#((::nn::tensor::Tensor::as_slice(#args), #lasts)),*]))
+                let widths = concat_widths(*axis, inputs);
+                quote!(::nn::merge::concatenate::<#ty>(&[#((::nn::tensor::Tensor::as_slice(#args), #widths)),*]))
             }
             Merge::Dot => quote!(::nn::merge::dot(#(#args,)* #normalize)),
         })
@@ -563,7 +573,7 @@ impl Spec {
         dy: &TokenStream,
         dx: &TokenStream,
     ) -> Option<TokenStream> {
-        let Spec::Merge { op, normalize } = self else { return None };
+        let Spec::Merge { op, normalize, axis } = self else { return None };
         let count = vals.len();
         Some(match op {
             Merge::Add => quote!(::nn::merge::grad::add(#dy, #dx);),
@@ -573,8 +583,8 @@ impl Spec {
             Merge::Maximum => quote!(::nn::merge::grad::extremum(true, #k, &[#(#vals),*], #dy, #dx);),
             Merge::Minimum => quote!(::nn::merge::grad::extremum(false, #k, &[#(#vals),*], #dy, #dx);),
             Merge::Concatenate => {
-                let lasts = inputs.iter().map(Shape::last);
-                quote!(::nn::merge::grad::concatenate(#k, &[#(#lasts),*], #dy, #dx);)
+                let widths = concat_widths(*axis, inputs);
+                quote!(::nn::merge::grad::concatenate(#k, &[#(#widths),*], #dy, #dx);)
             }
             Merge::Dot => {
                 let n = inputs[0].last();
@@ -828,12 +838,42 @@ fn merge(call: &LayerCall, op: Merge, cx: &mut Ctxt) -> Option<Spec> {
     let args: Vec<&Arg> = call.args.iter().collect();
     let opts: &[Opt] = match op {
         Merge::Dot => &[Opt { name: "normalize", kind: Kind::Bool }],
-        // Keras's `axis` is the last one by default, which is what nn supports.
+        Merge::Concatenate => &[Opt { name: "axis", kind: Kind::Number }],
         _ => &[],
     };
     let values = options::resolve(&owner, &args, opts, cx);
-    let normalize = values.first().and_then(|v| *v).is_some_and(|(v, _)| v.bool());
-    Some(Spec::Merge { op, normalize })
+    let given = values.first().and_then(|v| *v);
+    let normalize = op == Merge::Dot && given.is_some_and(|(v, _)| v.bool());
+    let axis = match (op, given) {
+        (Merge::Concatenate, Some((v, span))) if v.number().fract() != 0.0 => {
+            cx.error(span, format!("`axis` of `Concatenate` is a whole number, found {}", v.number()));
+            return None;
+        }
+        (Merge::Concatenate, Some((v, _))) => v.number() as i64,
+        _ => -1,
+    };
+    Some(Spec::Merge { op, normalize, axis })
+}
+
+/// Concatenate's axis in nn's shape (no batch axis) for inputs like `first`, from Keras's.
+fn concat_axis(axis: i64, first: &Shape) -> Result<usize, String> {
+    let rank = first.rank() as i64;
+    let k = if axis < 0 { rank + axis } else { axis - 1 };
+    if (0..rank).contains(&k) {
+        Ok(k as usize)
+    } else {
+        Err(format!(
+            "joins its inputs on axis {axis}, which inputs of shape {first} do not have (axes 1 to {rank}, or -1 to \
+             -{rank})"
+        ))
+    }
+}
+
+/// The values each operand of a Concatenate puts in a row of the output: its axes from the
+/// joined one on, the rest of its shape being the output's rows.
+fn concat_widths(axis: i64, inputs: &[Shape]) -> Vec<usize> {
+    let k = inputs.first().and_then(|f| concat_axis(axis, f).ok()).unwrap_or(0);
+    inputs.iter().map(|s| s.0[k.min(s.rank())..].iter().product()).collect()
 }
 
 fn nested(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
