@@ -386,12 +386,20 @@ CASES = [
         "d = Concatenate(axis=1)([c, c]); Model([a, b], Conv2D(2, 1)(d))",
         ["input_layer", "input_layer_1", "concatenate", "concatenate_1", "conv2d"],
     ),
+    # `keras.activations` functions applied to tensors, which Keras saves as operations.
+    (
+        "activation_ops",
+        "a = Input((6,)); h = activations.gelu(Dense(5)(a)); h = activations.leaky_relu(h, negative_slope=0.1); "
+        "h = activations.elu(Dense(4)(h), alpha=0.5); h = activations.relu(h, max_value=1.5); "
+        "h = activations.hard_sigmoid(activations.tanh(h)); Model(a, activations.softmax(Dense(3)(h)))",
+        ["input_layer", "dense", "dense_1", "dense_2"],
+    ),
 ]
 
 
 def namespace() -> dict:
     ns = {k: getattr(keras.layers, k) for k in dir(keras.layers) if not k.startswith("_")}
-    ns.update(Input=keras.Input, Sequential=keras.Sequential, Model=keras.Model)
+    ns.update(Input=keras.Input, Sequential=keras.Sequential, Model=keras.Model, activations=keras.activations)
     return ns
 
 
@@ -549,12 +557,16 @@ def render_module(
     flat = np.concatenate([w.reshape(-1) for _, w in weights]) if weights else np.zeros(0, np.float32)
     assert flat.dtype == np.float32
 
-    names = [layer.name for layer in model.layers]
+    # `model.operations`: the layers, and the operations a functional model applies to tensors
+    # (`keras.activations.gelu(x)`), which nn runs as layers; the same as `model.layers` without.
+    names = [op.name for op in model.operations]
     layers_doc = (
         "/// `model.layers` names in order (no InputLayer for Sequential).\n"
         if isinstance(model, keras.Sequential)
         else "/// `model.layers` names in order (the InputLayers included: functional model).\n"
     )
+    if names != [layer.name for layer in model.layers]:
+        layers_doc = "/// `model.operations` names in order: the layers and the operations applied to tensors.\n"
     quoted = [f'"{n}"' for n in names]
     layers_line = f"pub const LAYERS: &[&str] = &[{', '.join(quoted)}];\n"
     if len(layers_line) > BODY_WIDTH + 1:

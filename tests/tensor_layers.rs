@@ -418,6 +418,33 @@ mod concatenate_image_axes {
     }
 }
 
+/// `keras.activations` functions applied to tensors, saved by Keras as operations (`Gelu`,
+/// `LeakyRelu`, ...): activation layers in nn.
+mod activation_ops {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            input_layer = Input<6>;
+            dense = Dense<5>(input_layer);
+            gelu = gelu: Activation<gelu>(dense);
+            leaky_relu = leaky_relu: Activation<leaky_relu(negative_slope = 0.1)>(gelu);
+            dense_1 = Dense<4>(leaky_relu);
+            elu = elu: Activation<elu(alpha = 0.5)>(dense_1);
+            re_lu = ReLU<max_value = 1.5>(elu);
+            tanh = tanh: Activation<tanh>(re_lu);
+            hard_sigmoid = hard_sigmoid: Activation<hard_sigmoid>(tanh);
+            dense_2 = Dense<3>(hard_sigmoid);
+            softmax = Softmax(dense_2);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/activation_ops.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(activation_ops, [X0]));
+    }
+}
+
 #[test]
 fn summaries_print_keras_shapes() {
     // Keras names the model `sequential`; ours is named after its type.

@@ -249,6 +249,38 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
             };
             LayerCall { label, kind: kind("Dot"), model: None, args: vec![arg] }
         }
+        op if activation_op(op).is_some() => {
+            // A `keras.activations` function applied to a tensor: Keras saves the operation
+            // (`Gelu`, `LeakyRelu`, ...) with its options, which is `Activation<gelu(...)>`.
+            let key = activation_op(op).unwrap_or_default();
+            let mut options = Vec::new();
+            let entries = match config {
+                Json::Object(entries) => entries.as_slice(),
+                _ => &[],
+            };
+            for (option, value) in entries {
+                match (option.as_str(), value) {
+                    ("name", _) => {}
+                    // Softmax and LogSoftmax's axis: the Activation layer's is the last.
+                    ("axis", Json::Number(a)) if *a == -1.0 => {}
+                    ("axis", other) => {
+                        return Err(format!(
+                            "layer `{name}`: `{op}` is supported on the last axis, not {other:?}"
+                        ));
+                    }
+                    (option, value) => options.push(Arg::Named {
+                        name: kind(option),
+                        value: Box::new(arg_of(value, span).map_err(|e| format!("layer `{name}`: {e}"))?),
+                    }),
+                }
+            }
+            let activation = if options.is_empty() {
+                Arg::Name(kind(key))
+            } else {
+                Arg::Call { name: kind(key), args: options }
+            };
+            LayerCall { label, kind: kind("Activation"), model: None, args: vec![activation] }
+        }
         other => {
             // Every catalogued layer reads its config by the parameters it declares.
             let entry = catalog::LAYERS
@@ -276,6 +308,37 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
             }
             LayerCall { label, kind: kind(other), model: None, args }
         }
+    })
+}
+
+/// The activation a Keras operation class applies (`Gelu` is `keras.activations.gelu` applied to
+/// a tensor in a functional model), for the operations that are activations; `ReLU` and
+/// `Softmax` are saved as those layers' classes, which the catalogue reads.
+fn activation_op(class: &str) -> Option<&'static str> {
+    Some(match class {
+        "Relu6" => "relu6",
+        "Sigmoid" => "sigmoid",
+        "Tanh" => "tanh",
+        "Softplus" => "softplus",
+        "Softsign" => "softsign",
+        "Silu" => "silu",
+        "LogSigmoid" => "log_sigmoid",
+        "LeakyRelu" => "leaky_relu",
+        "HardSigmoid" => "hard_sigmoid",
+        "Elu" => "elu",
+        "Selu" => "selu",
+        "Gelu" => "gelu",
+        "Celu" => "celu",
+        "TanhShrink" => "tanh_shrink",
+        "HardTanh" => "hard_tanh",
+        "SoftShrink" => "soft_shrink",
+        "HardShrink" => "hard_shrink",
+        "Threshold" => "threshold",
+        "Squareplus" => "squareplus",
+        "SparsePlus" => "sparse_plus",
+        "LogSoftmax" => "log_softmax",
+        "Exp" => "exponential",
+        _ => return None,
     })
 }
 
