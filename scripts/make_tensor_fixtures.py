@@ -394,6 +394,13 @@ CASES = [
         "h = activations.hard_sigmoid(activations.tanh(h)); Model(a, activations.softmax(Dense(3)(h)))",
         ["input_layer", "dense", "dense_1", "dense_2"],
     ),
+    # Elementwise merges of shapes that broadcast: a step, a feature vector, a whole sequence.
+    (
+        "broadcast_merges",
+        "a = Input((4, 3)); b = Input((1, 3)); c = Input((3,)); s = Add()([a, b]); m = Multiply()([s, c]); "
+        "x = Maximum()([m, b, a]); v = Average()([x, c]); Model([a, b, c], Subtract()([v, b]))",
+        ["input_layer", "input_layer_1", "add", "input_layer_2", "multiply", "maximum", "average", "subtract"],
+    ),
 ]
 
 

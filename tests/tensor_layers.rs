@@ -445,6 +445,30 @@ mod activation_ops {
     }
 }
 
+/// Elementwise merges of shapes that broadcast, as Keras's do: a `(4, 3)` sequence with one
+/// step `(1, 3)` and with a vector `(3,)`.
+mod broadcast_merges {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            a = Input<4, 3>;
+            b = Input<1, 3>;
+            s = Add(a, b);
+            c = Input<3>;
+            m = Multiply(s, c);
+            x = Maximum(m, b, a);
+            v = Average(x, c);
+            out = Subtract(v, b);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/broadcast_merges.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(broadcast_merges, [X0, X1, X2]));
+    }
+}
+
 #[test]
 fn summaries_print_keras_shapes() {
     // Keras names the model `sequential`; ours is named after its type.

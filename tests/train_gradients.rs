@@ -220,3 +220,28 @@ functional! {
 fn concatenate_on_any_axis_matches_finite_differences() {
     check(ConcatenateAxes::seeded(12));
 }
+
+functional! {
+    struct BroadcastMerges<f64> {
+        a = Input<4, 3>;
+        b = Input<1, 3>;
+        c = Input<3>;
+        ha = Dense<3, tanh>(a);
+        hb = Dense<3, tanh>(b);
+        hc = Dense<3, tanh>(c);
+        s = Add(ha, hb);
+        m = Multiply(s, hc, hb);
+        x = Maximum(m, hb);
+        n = Minimum(x, hc);
+        v = Average(n, hb, ha);
+        d = Subtract(v, hc);
+        out = Dense<2>(d);
+    }
+}
+
+/// Merges of shapes that broadcast: each operand's gradient summed over the positions it was
+/// repeated along.
+#[test]
+fn broadcast_merges_match_finite_differences() {
+    check(BroadcastMerges::seeded(13));
+}

@@ -117,6 +117,116 @@ pub fn dot<T: Float, const N: usize>(a: &SVector<T, N>, b: &SVector<T, N>, norma
     SVector::<T, 1>::from_array_storage(nalgebra::ArrayStorage([[d]]))
 }
 
+/// An elementwise merge, for operands of different shapes ([`broadcast`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elementwise {
+    /// [`add`].
+    Add,
+    /// [`subtract`].
+    Subtract,
+    /// [`multiply`].
+    Multiply,
+    /// [`average`].
+    Average,
+    /// [`maximum`].
+    Maximum,
+    /// [`minimum`].
+    Minimum,
+}
+
+impl Elementwise {
+    /// The merge of `n` operand values `x(0)`, `x(1)`, ..., folded in order as the merges of
+    /// operands of one shape fold them.
+    #[inline]
+    fn value<T: Float>(self, n: usize, x: impl Fn(usize) -> T) -> T {
+        let fold = |op: fn(T, T) -> T| (1..n).fold(x(0), |a, j| op(a, x(j)));
+        match self {
+            Elementwise::Add => fold(|a, b| a + b),
+            Elementwise::Subtract => x(0) - x(1),
+            Elementwise::Multiply => fold(|a, b| a * b),
+            Elementwise::Average => fold(|a, b| a + b) / T::of(n as f64),
+            Elementwise::Maximum => fold(|a, b| if b > a { b } else { a }),
+            Elementwise::Minimum => fold(|a, b| if b < a { b } else { a }),
+        }
+    }
+
+    /// The derivative of [`Elementwise::value`] with respect to operand `k`: for the extrema,
+    /// the share the fold gives it (half at each tie, as JAX's `maximum`).
+    #[inline]
+    fn share<T: Float>(self, k: usize, n: usize, x: impl Fn(usize) -> T) -> T {
+        let one = |j: usize| if j == k { T::ONE } else { T::ZERO };
+        match self {
+            Elementwise::Add => T::ONE,
+            Elementwise::Subtract => {
+                if k == 0 {
+                    T::ONE
+                } else {
+                    -T::ONE
+                }
+            }
+            Elementwise::Average => T::ONE / T::of(n as f64),
+            Elementwise::Multiply => (0..n).filter(|&j| j != k).fold(T::ONE, |p, j| p * x(j)),
+            Elementwise::Maximum | Elementwise::Minimum => {
+                let max = self == Elementwise::Maximum;
+                let (mut best, mut share) = (x(0), one(0));
+                for j in 1..n {
+                    let v = x(j);
+                    if v == best {
+                        share = (share + one(j)) * T::of(0.5);
+                    } else if (v > best) == max {
+                        best = v;
+                        share = one(j);
+                    }
+                }
+                share
+            }
+        }
+    }
+}
+
+/// Where output element `i` (of shape `out`) reads an operand of shape `shape`: its axes lined
+/// up with the output's last ones, an axis of size 1 repeated along the output's, as Keras's
+/// merges (and numpy) broadcast.
+#[inline]
+fn source(mut i: usize, out: &[usize], shape: &[usize]) -> usize {
+    let (mut at, mut stride) = (0, 1);
+    for d in (0..out.len()).rev() {
+        let size = out[d].max(1);
+        let o = i % size;
+        i /= size;
+        if let Some(own) = (d + shape.len()).checked_sub(out.len()) {
+            if shape[own] != 1 {
+                at += o * stride;
+            }
+            stride *= shape[own];
+        }
+    }
+    at
+}
+
+/// An elementwise merge of operands whose shapes broadcast to `Y`'s (Keras's `Add` of a
+/// `(4, 3)` sequence and a `(1, 3)` or `(3,)` one): each part is its values and its shape.
+/// Values a part does not hold (a shape that does not broadcast, by hand) read as zero.
+///
+/// ```
+/// use nn_core::merge::{self, Elementwise};
+/// use nn_core::tensor::{Tensor, Tensor2};
+/// let (a, b) = ([1.0f32, 2.0, 3.0, 4.0], [10.0f32, 20.0]);
+/// let y: Tensor2<f32, 2, 2> = merge::broadcast(Elementwise::Add, &[(&a, &[2, 2]), (&b, &[2])]);
+/// assert_eq!(y.as_slice(), &[11.0, 22.0, 13.0, 24.0]);
+/// ```
+#[inline]
+pub fn broadcast<Y: Tensor>(op: Elementwise, parts: &[(&[Y::Scalar], &[usize])]) -> Y {
+    let mut y = Y::ZEROS;
+    for (i, v) in y.as_mut_slice().iter_mut().enumerate() {
+        *v = op.value(parts.len(), |j| {
+            let (values, shape) = parts[j];
+            values.get(source(i, Y::SHAPE, shape)).copied().unwrap_or(Y::Scalar::ZERO)
+        });
+    }
+    y
+}
+
 /// The backward passes of the merges, over a whole batch as flat slices (every merge but `Dot`
 /// is elementwise or row by row, so the batch axis is one more run of rows). Each **adds** the
 /// gradient with respect to operand `k` into `dx`, so a value read by several layers gathers
@@ -159,6 +269,34 @@ pub mod grad {
         for (i, (d, g)) in dx.iter_mut().zip(dy).enumerate() {
             let others = xs.iter().enumerate().filter(|(j, _)| *j != k).fold(T::ONE, |p, (_, x)| p * x[i]);
             *d += *g * others;
+        }
+    }
+
+    /// [`super::broadcast`]: into operand `k` (of shape `shapes[k]`), each output element's
+    /// gradient times its share, summed over the elements that read the same value. `xs` are the
+    /// operands and `dy` the output's gradient (of shape `out`), sample after sample.
+    pub fn broadcast<T: Float>(
+        op: super::Elementwise,
+        k: usize,
+        out: &[usize],
+        shapes: &[&[usize]],
+        xs: &[&[T]],
+        dy: &[T],
+        dx: &mut [T],
+    ) {
+        let len = |j: usize| shapes[j].iter().product::<usize>();
+        let out_len = out.iter().product::<usize>();
+        if out_len == 0 || xs.len() != shapes.len() {
+            return;
+        }
+        for (s, dys) in dy.chunks_exact(out_len).enumerate() {
+            for (i, g) in dys.iter().enumerate() {
+                let at = |j: usize| s * len(j) + super::source(i, out, shapes[j]);
+                let share = op.share(k, xs.len(), |j| xs[j].get(at(j)).copied().unwrap_or(T::ZERO));
+                if let Some(d) = dx.get_mut(at(k)) {
+                    *d += *g * share;
+                }
+            }
         }
     }
 

@@ -382,7 +382,7 @@ fn node_size(
             let what = if matches!(spec, Spec::Merge { op: Merge::Concatenate, .. }) {
                 "its inputs must differ only on the axis it joins"
             } else {
-                "its inputs must have the same shape"
+                "its inputs' shapes must broadcast (equal sizes, or 1, on their last axes)"
             };
             cx.error(token.span(), format!("`{kind}` of {} and {}: {what}", operand(0), operand(k)));
             None

@@ -494,14 +494,14 @@ impl Spec {
                     }
                 }
             }
-            Spec::Merge { op, .. } => match inputs.iter().position(|s| s != first) {
+            Spec::Merge { op: Merge::Dot, .. } => match inputs.iter().position(|s| s != first) {
                 Some(i) => Err(ShapeError::Operand(i)),
-                None if *op == Merge::Dot && first.rank() > 1 => Err(ShapeError::Message(format!(
+                None if first.rank() > 1 => Err(ShapeError::Message(format!(
                     "takes vectors; on inputs of shape {first} it is not supported yet"
                 ))),
-                None if *op == Merge::Dot => Ok(Shape::vector(1)),
-                None => Ok(first.clone()),
+                None => Ok(Shape::vector(1)),
             },
+            Spec::Merge { .. } => broadcast_shape(inputs).map_err(ShapeError::Operand),
         }
     }
 
@@ -546,6 +546,13 @@ impl Spec {
     /// shapes `inputs`), giving `output`; `None` for layers held in a field.
     pub fn merge_call(&self, args: &[TokenStream], inputs: &[Shape], output: &Shape) -> Option<TokenStream> {
         let Spec::Merge { op, normalize, axis } = self else { return None };
+        if let Some(op) = op.elementwise().filter(|_| inputs.iter().any(|s| s != output)) {
+            let dims = inputs.iter().map(|s| &s.0);
+            let ty = output.ty(&quote!(_));
+            return Some(quote!(::nn::merge::broadcast::<#ty>(
+                #op, &[#((::nn::tensor::Tensor::as_slice(#args), &[#(#dims),*] as &[usize])),*]
+            )));
+        }
         Some(match op {
             Merge::Add => quote!(::nn::merge::add([#(#args),*])),
             Merge::Subtract => quote!(::nn::merge::subtract(#(#args),*)),
@@ -575,6 +582,13 @@ impl Spec {
     ) -> Option<TokenStream> {
         let Spec::Merge { op, normalize, axis } = self else { return None };
         let count = vals.len();
+        if let Some(op) = op.elementwise().filter(|_| inputs.iter().any(|s| *s != inputs[0])) {
+            let out = broadcast_shape(inputs).unwrap_or_else(|_| inputs[0].clone()).0;
+            let dims = inputs.iter().map(|s| &s.0);
+            return Some(quote!(::nn::merge::grad::broadcast(
+                #op, #k, &[#(#out),*], &[#(&[#(#dims),*]),*], &[#(#vals),*], #dy, #dx
+            );));
+        }
         Some(match op {
             Merge::Add => quote!(::nn::merge::grad::add(#dy, #dx);),
             Merge::Subtract => quote!(::nn::merge::grad::subtract(#k, #dy, #dx);),
@@ -853,6 +867,43 @@ fn merge(call: &LayerCall, op: Merge, cx: &mut Ctxt) -> Option<Spec> {
         _ => -1,
     };
     Some(Spec::Merge { op, normalize, axis })
+}
+
+impl Merge {
+    /// nn-core's `merge::Elementwise` for the merges that broadcast.
+    fn elementwise(self) -> Option<TokenStream> {
+        let op = match self {
+            Merge::Add => quote!(Add),
+            Merge::Subtract => quote!(Subtract),
+            Merge::Multiply => quote!(Multiply),
+            Merge::Average => quote!(Average),
+            Merge::Maximum => quote!(Maximum),
+            Merge::Minimum => quote!(Minimum),
+            Merge::Concatenate | Merge::Dot => return None,
+        };
+        Some(quote!(::nn::merge::Elementwise::#op))
+    }
+}
+
+/// The shape elementwise merges give `inputs`, as Keras broadcasts them: shapes lined up at
+/// their last axes, an axis of size 1 taking the others' size; `Err(k)` for the first operand
+/// that does not fit the ones before it.
+fn broadcast_shape(inputs: &[Shape]) -> Result<Shape, usize> {
+    let mut out = inputs.first().cloned().unwrap_or(Shape(Vec::new()));
+    for (k, shape) in inputs.iter().enumerate().skip(1) {
+        let rank = out.rank().max(shape.rank());
+        let dim = |s: &Shape, d: usize| (d + s.rank()).checked_sub(rank).map_or(1, |i| s.0[i]);
+        let mut dims = Vec::with_capacity(rank);
+        for d in 0..rank {
+            dims.push(match (dim(&out, d), dim(shape, d)) {
+                (a, b) if a == b || b == 1 => a,
+                (1, b) => b,
+                _ => return Err(k),
+            });
+        }
+        out = Shape(dims);
+    }
+    Ok(out)
 }
 
 /// Concatenate's axis in nn's shape (no batch axis) for inputs like `first`, from Keras's.
