@@ -363,6 +363,14 @@ CASES = [
     ),
     ("unit_norm_two_axes", seq("Input((3, 4))", "UnitNormalization(axis=[1, 2])"), ["unit_normalization"]),
     ("rms_norm_two_axes", seq("Input((2, 5))", "RMSNormalization(axis=[-2, -1])"), ["rms_normalization"]),
+    # BatchNormalization over another axis than the last: per step, and a channels-first image.
+    ("batch_norm_axis1_sequence", seq("Input((4, 3))", "BatchNormalization(axis=1)"), ["batch_normalization"]),
+    ("batch_norm_channels_first", seq("Input((3, 4, 5))", "BatchNormalization(axis=1)"), ["batch_normalization"]),
+    (
+        "batch_norm_axis_minus2",
+        seq("Input((3, 4, 5))", "BatchNormalization(axis=-2, center=False)"),
+        ["batch_normalization"],
+    ),
 ]
 
 

@@ -566,7 +566,7 @@ def render_module(
 
     # `model.operations`: the layers, and the operations a functional model applies to tensors
     # (`keras.activations.gelu(x)`), which nn runs as layers; the same as `model.layers` without.
-    names = [op.name for op in model.operations]
+    names = [op.name for op in getattr(model, "operations", model.layers)]
     layers_doc = (
         "/// `model.layers` names in order (no InputLayer for Sequential).\n"
         if isinstance(model, keras.Sequential)

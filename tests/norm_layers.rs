@@ -371,6 +371,27 @@ case!(
     RMSNormalization<axis = (-2, -1)>
 );
 
+case!(
+    batch_norm_axis1_sequence,
+    "tests/fixtures/keras/norm/batch_norm_axis1_sequence.keras",
+    Input<4, 3>,
+    BatchNormalization<axis = 1>
+);
+
+case!(
+    batch_norm_channels_first,
+    "tests/fixtures/keras/norm/batch_norm_channels_first.keras",
+    Input<3, 4, 5>,
+    BatchNormalization<axis = 1>
+);
+
+case!(
+    batch_norm_axis_minus2,
+    "tests/fixtures/keras/norm/batch_norm_axis_minus2.keras",
+    Input<3, 4, 5>,
+    BatchNormalization<axis = -2, center = false>
+);
+
 mod residual_layer_norm {
     use super::*;
     functional! {

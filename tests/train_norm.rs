@@ -574,3 +574,17 @@ sequential! {
 fn normalizations_over_trailing_axes_match_finite_differences() {
     check(TrailingAxesNorms::seeded(31));
 }
+
+sequential! {
+    struct ChannelAxisBn<f64> {
+        Input<3, 4, 5>, Dense<5, tanh>, BatchNormalization<axis = 1>, Dense<4, tanh>,
+        BatchNormalization<axis = -2, center = false>, Flatten, Dense<2>
+    }
+}
+
+/// BatchNormalization over the first axis of an image (channels first) and over the middle
+/// axis: batch statistics per channel over every other axis, in training mode.
+#[test]
+fn batch_normalization_over_another_axis_matches_finite_differences() {
+    check(ChannelAxisBn::seeded(32));
+}

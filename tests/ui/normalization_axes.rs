@@ -5,4 +5,6 @@ fn main() {
     let _first = sequential![Input<4, 3>, LayerNormalization<axis = 1>];
     // Axes with a gap.
     let _gap = sequential![Input<3, 2, 4>, UnitNormalization<axis = (1, 3)>];
+    // BatchNormalization's channel axis must exist.
+    let _missing = sequential![Input<3, 2, 4>, BatchNormalization<axis = 4>];
 }

@@ -114,8 +114,9 @@ impl<'a, T, const C: usize> AffineGrads<'a, T, C> {
 }
 
 /// The backward pass of one group of `count` values normalized together, at the flat
-/// positions `at` of `x` (and of `dy`, `dx`; a position's channel is `position % C`), with the
-/// group's `mean` and `rstd = 1 / sqrt(variance + epsilon)`.
+/// positions `at` of `x` (and of `dy`, `dx`; a position's channel is `position / inner % C`,
+/// `inner` being the values after the channel axis: 1 where it is the last), with the group's
+/// `mean` and `rstd = 1 / sqrt(variance + epsilon)`.
 ///
 /// JAX's derivative of Keras's formula, the mean and variance being functions of every value of
 /// the group: with `g = dy · gamma`, `x̂ = (x - mean) · rstd` and `z` the value before `gamma`
@@ -125,6 +126,7 @@ impl<'a, T, const C: usize> AffineGrads<'a, T, C> {
 #[allow(clippy::too_many_arguments)]
 fn group_backward<T: Float, const C: usize>(
     at: impl Iterator<Item = usize> + Clone,
+    inner: usize,
     count: usize,
     (mean, rstd): (T, T),
     form: Form,
@@ -136,7 +138,7 @@ fn group_backward<T: Float, const C: usize>(
     let rms = matches!(form, Form::Rms);
     let (mut sum_g, mut sum_gz) = (T::ZERO, T::ZERO);
     for p in at.clone() {
-        let (c, dy) = (p % C, dy[p]);
+        let (c, dy) = (p / inner % C, dy[p]);
         let z = if rms { x[p] * rstd } else { (x[p] - mean) * rstd };
         let g = gamma.map_or(dy, |gamma| dy * gamma[c]);
         sum_g += g;
@@ -153,7 +155,7 @@ fn group_backward<T: Float, const C: usize>(
     let (mean_g, mean_gz) = (if rms { T::ZERO } else { sum_g / n }, sum_gz / n);
     for p in at {
         let xhat = (x[p] - mean) * rstd;
-        let g = gamma.map_or(dy[p], |gamma| dy[p] * gamma[p % C]);
+        let g = gamma.map_or(dy[p], |gamma| dy[p] * gamma[p / inner % C]);
         dx[p] += rstd * (g - mean_g - xhat * mean_gz);
     }
 }
@@ -189,8 +191,13 @@ fn batch_len(lens: &[usize]) -> usize {
 /// assert_eq!(bn.forward(&Vector2::new(5.0, 3.0)), Vector2::new(2.0, 3.0));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct BatchNormalization<X, const C: usize, const CENTER: bool = true, const SCALE: bool = true>
-where
+pub struct BatchNormalization<
+    X,
+    const C: usize,
+    const CENTER: bool = true,
+    const SCALE: bool = true,
+    const INNER: usize = 1,
+> where
     X: Tensor,
 {
     /// The scale (ones, and unused, without `SCALE`).
@@ -213,8 +220,8 @@ where
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool>
-    BatchNormalization<X, C, CENTER, SCALE>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INNER: usize>
+    BatchNormalization<X, C, CENTER, SCALE, INNER>
 {
     /// Keras's initial state: `gamma` ones, `beta` and the mean zeros, the variance ones.
     pub const ZEROS: Self = {
@@ -264,16 +271,40 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool>
 
 /// `y = x · inv + res` on every row of `C` values.
 #[inline(always)]
-fn apply_rows<T: Float, const C: usize>(x: &mut [T], inv: &[T; C], res: &[T; C]) {
-    for row in x.chunks_exact_mut(C) {
-        for ((v, i), r) in row.iter_mut().zip(inv).zip(res) {
-            *v = *v * *i + *r;
+fn apply_rows<T: Float, const C: usize, const INNER: usize>(x: &mut [T], inv: &[T; C], res: &[T; C]) {
+    if INNER == 1 {
+        for row in x.chunks_exact_mut(C) {
+            for ((v, i), r) in row.iter_mut().zip(inv).zip(res) {
+                *v = *v * *i + *r;
+            }
+        }
+        return;
+    }
+    // The channel axis before others: each channel a run of `INNER` values.
+    for row in x.chunks_exact_mut(C * INNER) {
+        for ((run, i), r) in row.chunks_exact_mut(INNER).zip(inv).zip(res) {
+            for v in run {
+                *v = *v * *i + *r;
+            }
         }
     }
 }
 
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
-    for BatchNormalization<X, C, CENTER, SCALE>
+/// The flat positions of channel `c` in `len` values whose channel axis, of `channels`, is
+/// followed by `inner` values: runs of `inner`, one per block of `channels · inner`.
+#[inline(always)]
+fn channel_positions(
+    c: usize,
+    channels: usize,
+    inner: usize,
+    len: usize,
+) -> impl Iterator<Item = usize> + Clone {
+    let block = channels * inner;
+    (0..len / block.max(1)).flat_map(move |b| b * block + c * inner..b * block + (c + 1) * inner)
+}
+
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INNER: usize> Layer
+    for BatchNormalization<X, C, CENTER, SCALE, INNER>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -284,9 +315,9 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(X::LAST == C, "BatchNormalization: C must be the input's last axis") };
+        const { assert!(X::LEN % (C * INNER) == 0, "BatchNormalization: C channels, INNER values after each") };
         let mut y = *x;
-        apply_rows(y.as_mut_slice(), &self.scale, &self.shift);
+        apply_rows::<_, C, INNER>(y.as_mut_slice(), &self.scale, &self.shift);
         y
     }
 
@@ -321,14 +352,14 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Layer
 /// backward pass differentiates the map that ran. The batch's mean and variance are not kept:
 /// they are a whole batch's, not a sample's, so the backward pass takes them again from the
 /// inputs, with the same sums and so the same values.
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Train
-    for BatchNormalization<X, C, CENTER, SCALE>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INNER: usize> Train
+    for BatchNormalization<X, C, CENTER, SCALE, INNER>
 {
     type Kept = bool;
     const KEPT: bool = false;
 
     fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [bool], ctx: &mut Ctx<'_>) {
-        const { assert!(X::LAST == C, "BatchNormalization: C must be the input's last axis") };
+        const { assert!(X::LEN % (C * INNER) == 0, "BatchNormalization: C channels, INNER values after each") };
         let n = batch_len(&[xs.len(), ys.len(), kept.len()]);
         kept[..n].fill(ctx.trainable);
         if !ctx.trainable || n == 0 {
@@ -343,7 +374,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Train
         let (momentum, rest) = (X::Scalar::of(self.momentum), X::Scalar::of(1.0 - self.momentum));
         let (mut inv, mut res) = ([X::Scalar::ZERO; C], [X::Scalar::ZERO; C]);
         for c in 0..C {
-            let (mean, variance) = moments(x.iter().skip(c).step_by(C), count);
+            let (mean, variance) = moments(channel_positions(c, C, INNER, x.len()).map(|p| &x[p]), count);
             let gamma = SCALE.then_some(self.gamma[c]);
             (inv[c], res[c]) =
                 affine(mean, rstd(variance, self.epsilon), gamma, CENTER.then_some(self.beta[c]));
@@ -353,7 +384,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Train
         self.prepare();
         for (x, y) in xs[..n].iter().zip(ys.iter_mut()) {
             *y = *x;
-            apply_rows(y.as_mut_slice(), &inv, &res);
+            apply_rows::<_, C, INNER>(y.as_mut_slice(), &inv, &res);
         }
     }
 
@@ -374,12 +405,13 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Train
         let mut grads = AffineGrads::of(grads.map(|g| (&mut g.gamma, &mut g.beta)), SCALE, CENTER);
         let gamma = SCALE.then_some(&self.gamma);
         for c in 0..C {
-            let at = (c..x.len()).step_by(C);
+            let at = channel_positions(c, C, INNER, x.len());
             if training {
-                let (mean, variance) = moments(x.iter().skip(c).step_by(C), n * (X::LEN / C));
+                let (mean, variance) = moments(at.clone().map(|p| &x[p]), n * (X::LEN / C));
                 let stats = (mean, rstd(variance, self.epsilon));
                 group_backward(
                     at,
+                    INNER,
                     n * (X::LEN / C),
                     stats,
                     Form::Centered,
@@ -562,6 +594,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
                 let stats = (mean, rstd(variance, self.epsilon));
                 group_backward(
                     start..start + C,
+                    1,
                     C,
                     stats,
                     form,
@@ -687,6 +720,7 @@ impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X
                 let stats = (X::Scalar::ZERO, rsqrt);
                 group_backward(
                     start..start + C,
+                    1,
                     branch,
                     stats,
                     Form::Rms,
@@ -805,6 +839,7 @@ impl<X: Tensor, const C: usize, const AXES: usize> Train for RMSNormalization<X,
                 let stats = (X::Scalar::ZERO, rsqrt_mean_square(&x[start..start + C], C, self.epsilon));
                 group_backward(
                     start..start + C,
+                    1,
                     C,
                     stats,
                     Form::Rms,
@@ -904,7 +939,7 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
             (*inv, *res) = affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
         }
         let mut y = *x;
-        apply_rows(y.as_mut_slice(), &inv, &res);
+        apply_rows::<_, C, 1>(y.as_mut_slice(), &inv, &res);
         y
     }
 }
@@ -977,6 +1012,7 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
             for (g, stats) in kept[s].iter().enumerate() {
                 group_backward(
                     Self::group(g),
+                    1,
                     count,
                     *stats,
                     Form::Centered,
@@ -991,8 +1027,8 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
 }
 
 // SAFETY: float arrays and an `f64`; all zero is a valid (if degenerate) layer.
-unsafe impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool> Zeroable
-    for BatchNormalization<X, C, CENTER, SCALE>
+unsafe impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INNER: usize> Zeroable
+    for BatchNormalization<X, C, CENTER, SCALE, INNER>
 {
 }
 // SAFETY: as above.

@@ -126,6 +126,26 @@ pub(super) fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<us
     ))
 }
 
+/// BatchNormalization's channel axis in nn's shape (no batch axis) from Keras's `axis`, one
+/// axis as Keras numbers it (the batch axis 0, negative from the end).
+fn channel_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
+    let rank = input.rank() as i64;
+    match axes.as_deref() {
+        None => Ok(input.rank() - 1),
+        Some(&[a]) => {
+            let k = if a < 0 { rank + a } else { a - 1 };
+            if (0..rank).contains(&k) {
+                Ok(k as usize)
+            } else {
+                Err(format!(
+                    "normalizes axis {a}, which its input {input} does not have (1 to {rank}, or -1 to -{rank})"
+                ))
+            }
+        }
+        Some(other) => Err(format!("normalizes one channel axis, not {} of them", other.len())),
+    }
+}
+
 /// Checks that `axes` (Keras's, with the batch axis as 0) name only the last axis of `input`:
 /// nn normalizes over the channels.
 pub(super) fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), String> {
@@ -193,7 +213,8 @@ impl LayerSpec for Normalization {
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
         match self.norm {
-            Norm::Batch | Norm::Group(_) => last_axis(&self.axes, input)?,
+            Norm::Batch => _ = channel_axis(&self.axes, input)?,
+            Norm::Group(_) => last_axis(&self.axes, input)?,
             Norm::Layer { .. } | Norm::Unit | Norm::Rms => _ = trailing_axes(&self.axes, input)?,
         }
         self.groups(input.last())?;
@@ -205,7 +226,11 @@ impl LayerSpec for Normalization {
         let (scale, center) = self.weights();
         let (n, row) = self.row(input);
         match self.norm {
-            Norm::Batch => quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale>),
+            Norm::Batch => {
+                let k = channel_axis(&self.axes, input).unwrap_or(input.rank() - 1);
+                let (c, inner) = (input.0[k], input.0[k + 1..].iter().product::<usize>());
+                quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale, #inner>)
+            }
             Norm::Layer { rms } => {
                 quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #n>)
             }
@@ -219,6 +244,11 @@ impl LayerSpec for Normalization {
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+        if let Norm::Batch = self.norm {
+            let c = channel_axis(&self.axes, input).map_or(input.last(), |k| input.0[k]);
+            let (scale, center) = self.weights();
+            return vec![vec![c]; scale as usize + center as usize + 2];
+        }
         let (n, _) = self.row(input);
         let (scale, center) = self.weights();
         let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
