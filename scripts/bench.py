@@ -17,9 +17,9 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
 
 It builds the benchmark executables: `benches/mlp.rs` for the default target (nn, the
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
-(separate target dir), `benches/conv.rs` for the default target (the CNNs kws and sensor: nn and
-the direct-loop baseline `hand_direct`; skipped with a message while the crate has no `conv`
-bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/train.rs` (the training step of the digits MLP and of the KWS CNN: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training steps in candle and burn). Then, round after
+(separate target dir), `benches/conv.rs` for the default target (the CNNs kws, sensor and
+autoencoder: nn and the direct-loop baseline `hand_direct`; skipped with a message while the
+crate has no `conv` bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/train.rs` (the training step of the digits MLP and of the KWS CNN: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training steps in candle and burn). Then, round after
 round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
 benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
 only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
@@ -232,14 +232,18 @@ def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
-# The CNNs of benches/conv.rs and peers/: one sample's shape (spatial.., channels), then its
-# layers in order: ("conv", kernel, strides, same, filters), ("pool", size), ("gap",),
-# ("dense", units).
+# The CNNs of benches/conv.rs and peers/ (peers/ has kws and sensor only): one sample's shape
+# (spatial.., channels), then its layers in order: ("conv", kernel, strides, same, filters),
+# ("convT", kernel, strides, same, filters) for a transposed convolution, ("pool", size),
+# ("gap",), ("dense", units).
 CNNS = {
     "kws": ((49, 10, 1), [("conv", (5, 3), (2, 1), False, 16), ("pool", 2), ("conv", (3, 3), (1, 1), True, 32),
                           ("gap",), ("dense", 12)]),
     "sensor": ((128, 6), [("conv", (5,), (2,), True, 16), ("pool", 2), ("conv", (3,), (1,), False, 32),
                           ("gap",), ("dense", 8)]),
+    "autoencoder": ((8, 8, 1), [("conv", (3, 3), (2, 2), True, 8), ("conv", (3, 3), (2, 2), True, 4),
+                                ("convT", (3, 3), (2, 2), True, 16), ("convT", (3, 3), (2, 2), True, 8),
+                                ("conv", (3, 3), (1, 1), True, 1)]),
 }
 
 
@@ -247,13 +251,27 @@ def cnn_macs(name):
     """Multiply-adds per sample of the conv and dense layers, with Keras's output shapes.
 
     A convolution counts every kernel tap at every output position, the taps over "same"
-    padding included (the usual convention): outputs × kernel taps × c_in × filters.
+    padding included (the usual convention): outputs × kernel taps × c_in × filters. A
+    transposed convolution counts every kernel tap of every input pixel, the taps that land
+    outside its output (cropped by "same") included: input pixels × kernel taps × c_in ×
+    filters; its output is Keras's, `n · stride` for "same", `(n - 1) · stride + k` for "valid".
     """
     shape, layers = CNNS[name]
     spatial, c = list(shape[:-1]), shape[-1]
     macs = 0
     for layer in layers:
-        if layer[0] == "conv":
+        if layer[0] == "convT":
+            _, kernel, strides, same, filters = layer
+            taps = 1
+            for k in kernel:
+                taps *= k
+            inputs = 1
+            for n in spatial:
+                inputs *= n
+            macs += inputs * taps * c * filters
+            spatial = [n * s if same else (n - 1) * s + k for n, k, s in zip(spatial, kernel, strides)]
+            c = filters
+        elif layer[0] == "conv":
             _, kernel, strides, same, filters = layer
             spatial = [-(-n // s) if same else (n - k) // s + 1 for n, k, s in zip(spatial, kernel, strides)]
             taps = 1
@@ -280,14 +298,17 @@ def cnn_report(m, peers, peak_flops):
         return []
     peer_cols = ["candle", "tract", "burn", "burn-flex"] if peers else []
     cols = ["nn", "hand_direct"] + peer_cols
-    rows = [("kws", "batch1", 1), ("sensor", "batch1", 1), ("kws", "batch64", 64), ("sensor", "batch64", 64)]
+    rows = [(model, batch, b) for batch, b in (("batch1", 1), ("batch64", 64)) for model in CNNS]
     lines = [
         "",
         "CNNs (`benches/conv.rs`" + (" and peers/" if peers else "") + "; f32, channels last, same rounds): "
         "kws is (49, 10, 1) → Conv2D 16 (5, 3) strides (2, 1) → MaxPooling2D 2 → Conv2D 32 3×3 same → "
         "GlobalAveragePooling2D → Dense 12 softmax; sensor is (128, 6) → Conv1D 16 k5 strides 2 same → "
-        "MaxPooling1D 2 → Conv1D 32 k3 → GlobalAveragePooling1D → Dense 8. `hand_direct` is the "
-        "direct-loop baseline of benches/hand/conv.rs.",
+        "MaxPooling1D 2 → Conv1D 32 k3 → GlobalAveragePooling1D → Dense 8; autoencoder (examples/autoencoder.rs) "
+        "is (8, 8, 1) → Conv2D 8 3×3 strides 2 same → Conv2D 4 3×3 strides 2 same → Conv2DTranspose 16 3×3 "
+        "strides 2 same → Conv2DTranspose 8 3×3 strides 2 same → Conv2D 1 3×3 same sigmoid"
+        + (" (not in peers/)" if peers else "") + ". `hand_direct` is the direct-loop baseline of "
+        "benches/hand/conv.rs.",
         "",
         "| model | batch | " + " | ".join(cols) + " | FMA limit |",
         "|---|---|" + "---|" * (len(cols) + 1),
@@ -316,7 +337,7 @@ def cnn_report(m, peers, peak_flops):
             ratios.append(f"- {model} batch {b}: " + ", ".join(r))
     lines += ["", "Ratios (same run):", ""] + ratios if ratios else []
     lines += ["", "FLOPs per sample (2 × the multiply-adds of the conv and dense layers, every kernel tap counted, "
-              "also those over \"same\" padding): "
+              "also those over \"same\" padding and, in a transposed convolution, those cropped from its output): "
               + ", ".join(f"{name} {2 * cnn_macs(name):,}" for name in CNNS)
               + ". The FMA limit column is that at the peak below."]
     return lines

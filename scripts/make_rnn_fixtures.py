@@ -5,7 +5,11 @@ Run from the repository root (same venv as scripts/make_fixtures.py):
 
     python3.11 -m venv .venv
     .venv/bin/pip install -r scripts/requirements.txt
-    .venv/bin/python scripts/make_rnn_fixtures.py
+    .venv/bin/python scripts/make_rnn_fixtures.py [CASE ...]
+
+With case names, only those cases are generated and spliced into the existing
+tests/fixtures/rnn_layers.rs (each case is seeded by its index in CASES, so a case appended to
+CASES leaves every other case's files and values untouched).
 
 Writes (overwriting), in the format of scripts/make_norm_fixtures.py and
 scripts/make_tensor_fixtures.py (whose helpers it uses):
@@ -216,6 +220,12 @@ CASES = [
         "y = GRU(4, go_backwards=True)(x, initial_state=h); "
         "Model(x, y)",
         ["input_layer", "gru", "gru_1"],
+    ),
+    # Keras's generic form, RNN over a cell: the same layers, read from `RNN(GRUCell(...))`.
+    (
+        "rnn_over_cells",
+        seq("Input((6, 3))", "RNN(GRUCell(4), return_sequences=True)", "RNN(LSTMCell(3), go_backwards=True)"),
+        ["rnn", "rnn_1"],
     ),
 ]
 
@@ -564,10 +574,22 @@ def main() -> int:
         '// paths from the layer on ("gru/gru_cell/kernel"); return_state models have OUTPUT_SHAPES and\n'
         "// Y0, Y1, ... instead of OUTPUT_SHAPE and Y.\n\n"
     )
-    modules = [
+    module = lambda i, name, src, layer_names: (  # noqa: E731
         (stateful_module if name == STATEFUL else rnn_module)(i, name, src, layer_names)
-        for i, (name, src, layer_names) in enumerate(CASES)
-    ]
+    )
+    only = sys.argv[1:]
+    unknown = set(only) - set(names)
+    if unknown:
+        raise SystemExit(f"unknown cases: {sorted(unknown)}")
+    if only:
+        text = OUTPUT.read_text(encoding="utf-8")
+        for i, case in enumerate(CASES):
+            if case[0] in only:
+                text = tf.splice_module(text, case[0], module(i, *case))
+        OUTPUT.write_text(text, encoding="utf-8")
+        print(f"updated {OUTPUT} and {RNN_DIR}/ with {', '.join(only)} ({mf.versions()})")
+        return 0
+    modules = [module(i, *case) for i, case in enumerate(CASES)]
     OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
     print(f"wrote {OUTPUT} and {RNN_DIR}/ ({len(CASES)} cases; {mf.versions()})")
     return 0

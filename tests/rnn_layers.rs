@@ -52,6 +52,14 @@ case!(
     LSTM<4, relu, recurrent_activation = hard_sigmoid>
 );
 case!(lstm_backwards, "tests/fixtures/keras/rnn/lstm_backwards.keras", Input<6, 3>, LSTM<4, go_backwards = true>);
+// Keras's generic `RNN(GRUCell(4), ...)`: the same layers, under Keras's class `RNN`.
+case!(
+    rnn_over_cells,
+    "tests/fixtures/keras/rnn/rnn_over_cells.keras",
+    Input<6, 3>,
+    RNN<GRUCell<4>, return_sequences = true>,
+    RNN<LSTMCell<3>, go_backwards = true>
+);
 case!(
     lstm_no_bias_seq,
     "tests/fixtures/keras/rnn/lstm_no_bias_seq.keras",

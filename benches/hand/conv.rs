@@ -1,4 +1,4 @@
-//! Hand-written direct-loop baselines for the two CNN benchmark models, in plain Rust: no nn
+//! Hand-written direct-loop baselines for the three CNN benchmark models, in plain Rust: no nn
 //! types, no nalgebra, fixed-size arrays on the stack, no allocation in `forward`, no SIMD
 //! intrinsics and no `unsafe`.
 //!
@@ -6,16 +6,24 @@
 //!   MaxPooling2D 2 → Conv2D 32 3×3 same relu → GlobalAveragePooling2D → Dense 12 softmax.
 //! - [`SensorHand`]: Input (128, 6) → Conv1D 16 k5 strides 2 same relu → MaxPooling1D 2 →
 //!   Conv1D 32 k3 valid relu → GlobalAveragePooling1D → Dense 8 (linear).
+//! - [`AutoencoderHand`]: Input (8, 8, 1) → Conv2D 8 3×3 strides 2 same relu → Conv2D 4 3×3
+//!   strides 2 same relu → Conv2DTranspose 16 3×3 strides 2 same relu → Conv2DTranspose 8 3×3
+//!   strides 2 same relu → Conv2D 1 3×3 same sigmoid (examples/autoencoder.rs).
 //!
 //! Weights are kept in Keras's layouts (Conv2D kernel `(kh, kw, c_in, filters)`, Conv1D kernel
-//! `(k, c_in, filters)`, Dense kernel `(in, out)`), and each convolution is the loop a
-//! competent engineer writes for that layout: for every output position, start from the bias,
-//! then for every kernel tap inside the input (padding is a bounds check, never a padded copy)
-//! and every input channel, add that input value times the tap's row of filter weights
-//! (`acc[f] += x · w[.., ci, f]`, contiguous in `f`). Inputs are row-major `(h, w, c)` and
-//! `(steps, channels)`, channels last, as Keras has them. "same" padding follows Keras/TF:
-//! `out = ceil(in / stride)`, `pad_total = max((out - 1) · stride + k - in, 0)`, the smaller
-//! half (`pad_total / 2`) before.
+//! `(k, c_in, filters)`, Conv2DTranspose kernel `(kh, kw, filters, c_in)`, Dense kernel `(in,
+//! out)`), and each convolution is the loop a competent engineer writes for that layout: for
+//! every output position, start from the bias, then for every kernel tap inside the input
+//! (padding is a bounds check, never a padded copy) and every input channel, add that input
+//! value times the tap's row of filter weights (`acc[f] += x · w[.., ci, f]`, contiguous in
+//! `f`). A transposed convolution runs the other way, from the input's side: every output
+//! starts from the bias, then every input pixel, through every tap, adds
+//! `Σ_c x[c] · w[.., f, c]` (contiguous in `c`) to the output pixel the tap lands on, when that
+//! is inside the output. Inputs are row-major `(h, w, c)` and `(steps, channels)`, channels
+//! last, as Keras has them. "same" padding follows Keras/TF: `out = ceil(in / stride)`,
+//! `pad_total = max((out - 1) · stride + k - in, 0)`, the smaller half (`pad_total / 2`)
+//! before; a "same" transposed convolution's output is `in · stride`, cropped from the start of
+//! the full spread as `same_transpose_crop` says.
 
 /// Output length of a "same" convolution (Keras/TF): `ceil(n / stride)`.
 const fn same_out(n: usize, stride: usize) -> usize {
@@ -339,6 +347,253 @@ impl SensorHand {
                 *yj += g * w;
             }
         }
+        y
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autoencoder
+// ---------------------------------------------------------------------------------------------
+
+// Input (h, w, c): an 8×8 digit. Every feature map is square: one size (`AE_H*`) per layer.
+const AE_H0: usize = 8;
+const AE_C0: usize = 1;
+// Every layer's kernel is 3×3; the two encoder convolutions and the two transposed ones have
+// strides 2.
+const AE_K: usize = 3;
+const AE_S: usize = 2;
+// Conv2D 8, strides 2, same: 8×8 → 4×4 (no padding before, one row/column after).
+const AE_F1: usize = 8;
+const AE_H1: usize = same_out(AE_H0, AE_S); // 4
+const AE_P1: usize = same_pad_before(AE_H0, AE_K, AE_S); // 0
+// Conv2D 4, strides 2, same: 4×4 → 2×2 (no padding before, one after).
+const AE_F2: usize = 4;
+const AE_H2: usize = same_out(AE_H1, AE_S); // 2
+const AE_P2: usize = same_pad_before(AE_H1, AE_K, AE_S); // 0
+// Conv2DTranspose 16, strides 2, same: 2×2 → 4×4.
+const AE_F3: usize = 16;
+const AE_H3: usize = AE_H2 * AE_S; // 4
+// Conv2DTranspose 8, strides 2, same: 4×4 → 8×8.
+const AE_F4: usize = 8;
+const AE_H4: usize = AE_H3 * AE_S; // 8
+// Both transposed convolutions crop nothing from the start of the full spread.
+const AE_CROP: usize = same_transpose_crop(AE_K, AE_S); // 0
+// Conv2D 1, strides 1, same: 8×8 → 8×8 (one row/column of zeros on each side), sigmoid.
+const AE_F5: usize = 1;
+const AE_P5: usize = same_pad_before(AE_H4, AE_K, 1); // 1
+
+/// What a "same" transposed convolution (Keras) crops from the start of its full spread
+/// `(n − 1) · stride + k`, which it cuts to `n · stride`: `k − 1 − left_pad`, with
+/// `pad_len = stride + k − 2` and `left_pad = min(⌈pad_len / 2⌉, k − 1)`.
+const fn same_transpose_crop(k: usize, stride: usize) -> usize {
+    let pad_len = stride + k - 2;
+    let left_pad = pad_len / 2 + pad_len % 2;
+    let left_pad = if left_pad < k - 1 { left_pad } else { k - 1 };
+    k - 1 - left_pad
+}
+
+/// A Conv2D with a `K`×`K` kernel `w` in Keras's layout `(kh, kw, c_in, filters)`, the same
+/// stride and padding before (`pad`) on both axes, then `act`: `x` is `(h, w, c)`, `y`
+/// `(oh, ow, f)`. For every output pixel, the bias, then every tap inside the input times the
+/// tap's row of filter weights (contiguous in `f`), as the KWS and Sensor loops do.
+fn conv2d<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const K: usize,
+    const F: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &[[[f32; C]; W]; H],
+    w: &[[[[f32; F]; C]; K]; K],
+    b: &[f32; F],
+    stride: usize,
+    pad: usize,
+    act: impl Fn(f32) -> f32,
+    y: &mut [[[f32; F]; OW]; OH],
+) {
+    for (oy, row) in y.iter_mut().enumerate() {
+        for (ox, acc) in row.iter_mut().enumerate() {
+            *acc = *b;
+            for (ky, w_ky) in w.iter().enumerate() {
+                // Row `oy · stride + ky` of the input padded by `pad` rows on top.
+                let py = oy * stride + ky;
+                if py < pad || py - pad >= H {
+                    continue;
+                }
+                let iy = py - pad;
+                for (kx, w_kx) in w_ky.iter().enumerate() {
+                    let px = ox * stride + kx;
+                    if px < pad || px - pad >= W {
+                        continue;
+                    }
+                    let ix = px - pad;
+                    for (xv, w_ci) in x[iy][ix].iter().zip(w_kx) {
+                        for (a, w) in acc.iter_mut().zip(w_ci) {
+                            *a += xv * w;
+                        }
+                    }
+                }
+            }
+            for a in acc.iter_mut() {
+                *a = act(*a);
+            }
+        }
+    }
+}
+
+/// A Conv2DTranspose with a `K`×`K` kernel `w` in Keras's layout `(kh, kw, filters, c_in)`,
+/// the same stride and crop on both axes, then `act`: `x` is `(h, w, c)`, `y` `(oh, ow, f)`.
+/// Every output pixel starts from the bias; then every input pixel `(iy, ix)`, through tap
+/// `(ky, kx)`, adds `Σ_c x[c] · w[ky][kx][f][c]` (contiguous in `c`) to output pixel
+/// `(iy · stride + ky − crop, ix · stride + kx − crop)` when that is inside the output.
+fn conv2d_transpose<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const K: usize,
+    const F: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &[[[f32; C]; W]; H],
+    w: &[[[[f32; C]; F]; K]; K],
+    b: &[f32; F],
+    stride: usize,
+    crop: usize,
+    act: impl Fn(f32) -> f32,
+    y: &mut [[[f32; F]; OW]; OH],
+) {
+    for px in y.as_flattened_mut() {
+        *px = *b;
+    }
+    for (iy, x_row) in x.iter().enumerate() {
+        for (ix, xs) in x_row.iter().enumerate() {
+            for (ky, w_ky) in w.iter().enumerate() {
+                let py = iy * stride + ky;
+                if py < crop || py - crop >= OH {
+                    continue;
+                }
+                let oy = py - crop;
+                for (kx, w_kx) in w_ky.iter().enumerate() {
+                    let px = ix * stride + kx;
+                    if px < crop || px - crop >= OW {
+                        continue;
+                    }
+                    let ox = px - crop;
+                    for (o, w_f) in y[oy][ox].iter_mut().zip(w_kx) {
+                        let mut dot = 0.0;
+                        for (xv, w) in xs.iter().zip(w_f) {
+                            dot += xv * w;
+                        }
+                        *o += dot;
+                    }
+                }
+            }
+        }
+    }
+    for v in y.as_flattened_mut().as_flattened_mut() {
+        *v = act(*v);
+    }
+}
+
+fn relu(v: f32) -> f32 {
+    v.max(0.0)
+}
+
+fn sigmoid(v: f32) -> f32 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+/// The autoencoder with hand-written direct loops; build it with [`AutoencoderHand::from_flat`].
+pub struct AutoencoderHand {
+    /// Conv2D kernel `(kh, kw, c_in, filters)`.
+    conv1_w: [[[[f32; AE_F1]; AE_C0]; AE_K]; AE_K],
+    conv1_b: [f32; AE_F1],
+    /// Conv2D kernel `(kh, kw, c_in, filters)`.
+    conv2_w: [[[[f32; AE_F2]; AE_F1]; AE_K]; AE_K],
+    conv2_b: [f32; AE_F2],
+    /// Conv2DTranspose kernel `(kh, kw, filters, c_in)`.
+    deconv1_w: [[[[f32; AE_F2]; AE_F3]; AE_K]; AE_K],
+    deconv1_b: [f32; AE_F3],
+    /// Conv2DTranspose kernel `(kh, kw, filters, c_in)`.
+    deconv2_w: [[[[f32; AE_F3]; AE_F4]; AE_K]; AE_K],
+    deconv2_b: [f32; AE_F4],
+    /// Conv2D kernel `(kh, kw, c_in, filters)`.
+    conv3_w: [[[[f32; AE_F5]; AE_F4]; AE_K]; AE_K],
+    conv3_b: [f32; AE_F5],
+}
+
+impl AutoencoderHand {
+    /// Input values per sample: `8 · 8 · 1`, row-major `(h, w, c)`.
+    pub const N_IN: usize = AE_H0 * AE_H0 * AE_C0;
+    /// Output values per sample: `8 · 8 · 1`, row-major `(h, w, c)`, each in (0, 1).
+    pub const N_OUT: usize = AE_H4 * AE_H4 * AE_F5;
+    /// Weights in all: 72 + 8 + 288 + 4 + 576 + 16 + 1152 + 8 + 72 + 1 = 2197.
+    pub const N_WEIGHTS: usize =
+        AE_K * AE_K * (AE_C0 * AE_F1 + AE_F1 * AE_F2 + AE_F3 * AE_F2 + AE_F4 * AE_F3 + AE_F4 * AE_F5)
+            + AE_F1
+            + AE_F2
+            + AE_F3
+            + AE_F4
+            + AE_F5;
+
+    /// Loads every weight, concatenated in Keras's `model.weights` order (each layer's kernel,
+    /// then its bias, layer after layer), each flattened row-major.
+    ///
+    /// # Panics
+    ///
+    /// If `w` does not hold exactly [`AutoencoderHand::N_WEIGHTS`] values.
+    pub fn from_flat(w: &[f32]) -> Box<Self> {
+        assert_eq!(w.len(), Self::N_WEIGHTS, "AutoencoderHand::from_flat: wrong number of weights");
+        let mut m = Box::new(AutoencoderHand {
+            conv1_w: [[[[0.0; AE_F1]; AE_C0]; AE_K]; AE_K],
+            conv1_b: [0.0; AE_F1],
+            conv2_w: [[[[0.0; AE_F2]; AE_F1]; AE_K]; AE_K],
+            conv2_b: [0.0; AE_F2],
+            deconv1_w: [[[[0.0; AE_F2]; AE_F3]; AE_K]; AE_K],
+            deconv1_b: [0.0; AE_F3],
+            deconv2_w: [[[[0.0; AE_F3]; AE_F4]; AE_K]; AE_K],
+            deconv2_b: [0.0; AE_F4],
+            conv3_w: [[[[0.0; AE_F5]; AE_F4]; AE_K]; AE_K],
+            conv3_b: [0.0; AE_F5],
+        });
+        let mut src = w;
+        take(&mut src, m.conv1_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv1_b);
+        take(&mut src, m.conv2_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv2_b);
+        take(&mut src, m.deconv1_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.deconv1_b);
+        take(&mut src, m.deconv2_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.deconv2_b);
+        take(&mut src, m.conv3_w.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv3_b);
+        m
+    }
+
+    /// One sample: `x` row-major `(8, 8, 1)` in, its reconstruction `(8, 8, 1)` out.
+    pub fn forward(&self, x: &[f32; Self::N_IN]) -> [f32; Self::N_OUT] {
+        // The flat input and output seen as `(h, w, c)` arrays, without copies.
+        let (pixels, _) = x.as_chunks::<AE_C0>();
+        let (rows, _) = pixels.as_chunks::<AE_H0>();
+        let x: &[[[f32; AE_C0]; AE_H0]; AE_H0] = rows.try_into().expect("8 rows of 8 pixels");
+
+        let mut a1 = [[[0.0f32; AE_F1]; AE_H1]; AE_H1];
+        conv2d(x, &self.conv1_w, &self.conv1_b, AE_S, AE_P1, relu, &mut a1);
+        let mut a2 = [[[0.0f32; AE_F2]; AE_H2]; AE_H2];
+        conv2d(&a1, &self.conv2_w, &self.conv2_b, AE_S, AE_P2, relu, &mut a2);
+        let mut a3 = [[[0.0f32; AE_F3]; AE_H3]; AE_H3];
+        conv2d_transpose(&a2, &self.deconv1_w, &self.deconv1_b, AE_S, AE_CROP, relu, &mut a3);
+        let mut a4 = [[[0.0f32; AE_F4]; AE_H4]; AE_H4];
+        conv2d_transpose(&a3, &self.deconv2_w, &self.deconv2_b, AE_S, AE_CROP, relu, &mut a4);
+
+        let mut y = [0.0f32; Self::N_OUT];
+        let (pixels, _) = y.as_chunks_mut::<AE_F5>();
+        let (rows, _) = pixels.as_chunks_mut::<AE_H4>();
+        let out: &mut [[[f32; AE_F5]; AE_H4]; AE_H4] = rows.try_into().expect("8 rows of 8 pixels");
+        conv2d(&a4, &self.conv3_w, &self.conv3_b, 1, AE_P5, sigmoid, out);
         y
     }
 }

@@ -493,7 +493,10 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     (quote!(#class), quote!(0), quote!(0), quote!("vars"))
                 }
                 Some(Field { ty, nested: false, .. }) => (
-                    quote!(<#ty as ::nn::Layer>::CLASS),
+                    match layer.spec.keras_class() {
+                        Some(class) => quote!(#class),
+                        None => quote!(<#ty as ::nn::Layer>::CLASS),
+                    },
                     quote!(<#ty as ::nn::Layer>::PARAMS),
                     if layer.spec.frozen() {
                         quote!(<#ty as ::nn::Layer>::PARAMS)

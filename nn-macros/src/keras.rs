@@ -281,34 +281,56 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
             };
             LayerCall { label, kind: kind("Activation"), model: None, args: vec![activation] }
         }
-        other => {
-            // Every catalogued layer reads its config by the parameters it declares.
-            let entry = catalog::LAYERS
-                .iter()
-                .find(|e| e.name == other)
-                .ok_or_else(|| format!("layer `{name}`: Keras layer `{other}` is not supported by nn yet"))?;
-            if other == "Bidirectional" && config.get("merge_mode") == Some(&Json::Null) {
-                return Err(format!(
-                    "layer `{name}`: `Bidirectional` with `merge_mode=None` (two outputs) is not supported"
-                ));
-            }
-            let mut args = Vec::new();
-            for param in entry.params {
-                let Some(value) = config.get(param.name).filter(|v| **v != Json::Null) else { continue };
-                let value = match param.kind {
-                    Kind::Initializer => initializer_arg(value, span),
-                    _ => arg_of(value, span),
-                }
-                .map_err(|e| format!("layer `{name}`: option `{}`: {e}", param.name))?;
-                args.push(Arg::Named { name: kind(param.name), value: Box::new(value) });
-            }
-            if config.get("trainable") == Some(&Json::Bool(false)) {
-                let frozen = Arg::Bool(syn::LitBool::new(false, span));
-                args.push(Arg::Named { name: kind("trainable"), value: Box::new(frozen) });
-            }
-            LayerCall { label, kind: kind(other), model: None, args }
+        // Keras's generic recurrent layer's cells, read as the layers over them: `RNN(GRUCell(4))`
+        // is the DSL's `RNN<GRU<4>>`.
+        "SimpleRNNCell" => catalogued("SimpleRNN", name, label, &[config], span)?,
+        "GRUCell" => catalogued("GRU", name, label, &[config], span)?,
+        "LSTMCell" => catalogued("LSTM", name, label, &[config], span)?,
+        "StackedRNNCells" => {
+            return Err(format!(
+                "layer `{name}`: `RNN` over `StackedRNNCells` is not supported; stack the recurrent layers \
+                 instead (each cell its own `RNN` with `return_sequences=True`)"
+            ));
         }
+        other => catalogued(other, name, label, &[config], span)?,
     })
+}
+
+/// A catalogued layer's call from its config, read by the parameters the layer declares, each
+/// from the first of `configs` that has it.
+fn catalogued(
+    class: &str,
+    name: &str,
+    label: Option<Ident>,
+    configs: &[&Json],
+    span: Span,
+) -> Result<LayerCall, String> {
+    let kind = |k: &str| Ident::new(k, span);
+    let get = |key: &str| configs.iter().find_map(|c| c.get(key));
+    let entry = catalog::LAYERS
+        .iter()
+        .find(|e| e.name == class)
+        .ok_or_else(|| format!("layer `{name}`: Keras layer `{class}` is not supported by nn yet"))?;
+    if class == "Bidirectional" && get("merge_mode") == Some(&Json::Null) {
+        return Err(format!(
+            "layer `{name}`: `Bidirectional` with `merge_mode=None` (two outputs) is not supported"
+        ));
+    }
+    let mut args = Vec::new();
+    for param in entry.params {
+        let Some(value) = get(param.name).filter(|v| **v != Json::Null) else { continue };
+        let value = match param.kind {
+            Kind::Initializer => initializer_arg(value, span),
+            _ => arg_of(value, span),
+        }
+        .map_err(|e| format!("layer `{name}`: option `{}`: {e}", param.name))?;
+        args.push(Arg::Named { name: kind(param.name), value: Box::new(value) });
+    }
+    if get("trainable") == Some(&Json::Bool(false)) {
+        let frozen = Arg::Bool(syn::LitBool::new(false, span));
+        args.push(Arg::Named { name: kind("trainable"), value: Box::new(frozen) });
+    }
+    Ok(LayerCall { label, kind: kind(class), model: None, args })
 }
 
 /// The activation a Keras operation class applies (`Gelu` is `keras.activations.gelu` applied to

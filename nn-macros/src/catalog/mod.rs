@@ -35,6 +35,12 @@ pub trait LayerSpec {
     /// Keras's class name (`"Conv2D"`).
     fn class(&self) -> &'static str;
 
+    /// A Keras class other than its nn-core type's `Layer::CLASS` (`RNN` for a GRU read from
+    /// Keras's `RNN(GRUCell(...))`), which the model's summary and weight keys then use.
+    fn keras_class(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The size of the input's last axis the layer declares itself (`Dense<IN, OUT>`), if any.
     fn declared_input(&self) -> Option<Size> {
         None
@@ -285,6 +291,7 @@ pub const LAYERS: &[Entry] = &[
     recurrent::SIMPLE_RNN,
     recurrent::GRU,
     recurrent::LSTM,
+    recurrent::RNN,
     wrappers::BIDIRECTIONAL,
     wrappers::TIME_DISTRIBUTED,
     conv::CONV1D,
@@ -607,6 +614,14 @@ impl Spec {
         })
     }
 
+    /// See [`LayerSpec::keras_class`].
+    pub fn keras_class(&self) -> Option<&'static str> {
+        match self {
+            Spec::Layer(layer) => layer.keras_class(),
+            _ => None,
+        }
+    }
+
     /// Whether the layer is frozen (see [`LayerSpec::frozen`]).
     pub fn frozen(&self) -> bool {
         matches!(self, Spec::Layer(layer) if layer.frozen())
@@ -716,7 +731,11 @@ pub fn resolve(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
     if let Some(entry) = LAYERS.iter().find(|e| e.name == kind) {
         let (call, trainable) = trainable(call, cx);
         let layer = (entry.read)(&call, cx)?;
-        return Some(Spec::Layer(if trainable { layer } else { Rc::new(Frozen(layer)) }));
+        return Some(Spec::Layer(if trainable {
+            layer
+        } else {
+            Rc::new(Dressed { layer, frozen: true, class: None })
+        }));
     }
     match kind.as_str() {
         "Input" => input(call, cx),
@@ -761,72 +780,81 @@ fn trainable(call: &LayerCall, cx: &mut Ctxt) -> (LayerCall, bool) {
     )
 }
 
-/// A layer with `trainable = false`: the layer itself in every respect but training.
-struct Frozen(Rc<dyn LayerSpec>);
+/// A layer of the table as another made it: frozen (`trainable = false`: the layer itself in
+/// every respect but training), or under another Keras class (a `GRU` as Keras's `RNN` over a
+/// `GRUCell`, its summary and weight keys Keras's).
+pub(crate) struct Dressed {
+    pub layer: Rc<dyn LayerSpec>,
+    pub frozen: bool,
+    pub class: Option<&'static str>,
+}
 
-impl LayerSpec for Frozen {
+impl LayerSpec for Dressed {
     fn class(&self) -> &'static str {
-        self.0.class()
+        self.class.unwrap_or_else(|| self.layer.class())
+    }
+    fn keras_class(&self) -> Option<&'static str> {
+        self.class.or_else(|| self.layer.keras_class())
     }
     fn declared_input(&self) -> Option<Size> {
-        self.0.declared_input()
+        self.layer.declared_input()
     }
     fn input_hint(&self) -> Option<String> {
-        self.0.input_hint()
+        self.layer.input_hint()
     }
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        self.0.output(input)
+        self.layer.output(input)
     }
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
-        self.0.ty(input, t)
+        self.layer.ty(input, t)
     }
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        self.0.variables(input)
+        self.layer.variables(input)
     }
     fn activation_value(&self) -> Option<&TokenStream> {
-        self.0.activation_value()
+        self.layer.activation_value()
     }
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
-        self.0.options(input, t)
+        self.layer.options(input, t)
     }
     fn initializers(&self) -> Option<TokenStream> {
-        self.0.initializers()
+        self.layer.initializers()
     }
     fn stream(&self, input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
-        self.0.stream(input, t)
+        self.layer.stream(input, t)
     }
     fn h5_group(&self) -> &'static str {
-        self.0.h5_group()
+        self.layer.h5_group()
     }
     fn prepares(&self) -> bool {
-        self.0.prepares()
+        self.layer.prepares()
     }
     fn takes_ids(&self) -> Option<usize> {
-        self.0.takes_ids()
+        self.layer.takes_ids()
     }
     fn trains(&self) -> bool {
-        self.0.trains()
+        self.layer.trains()
     }
     fn untrained(&self) -> &'static str {
-        self.0.untrained()
+        self.layer.untrained()
     }
     fn frozen(&self) -> bool {
-        true
+        self.frozen || self.layer.frozen()
     }
     fn trains_as_view(&self) -> bool {
-        self.0.trains_as_view()
+        self.layer.trains_as_view()
     }
     fn is_view(&self) -> bool {
-        self.0.is_view()
+        self.layer.is_view()
     }
     fn states(&self, input: &Shape) -> Vec<Shape> {
-        self.0.states(input)
+        self.layer.states(input)
     }
     fn initial_states(&self) -> Vec<Shape> {
-        self.0.initial_states()
+        self.layer.initial_states()
     }
     fn sublayers(&self, input: &Shape) -> Vec<Sublayer> {
-        self.0.sublayers(input)
+        self.layer.sublayers(input)
     }
 }
 

@@ -4,7 +4,7 @@ use super::conv::spatial;
 use super::params::{self, Args, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::activation::Act;
-use crate::ast::LayerCall;
+use crate::ast::{Arg, LayerCall};
 use crate::ctxt::Ctxt;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -175,4 +175,49 @@ impl LayerSpec for Recurrent {
     fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         vec![("cell", self.cell().1)]
     }
+}
+
+const RNN_PARAMS: &[Param] = &[
+    positional("cell", Kind::Layer),
+    param("return_sequences", Kind::Bool),
+    param("return_state", Kind::Bool),
+    param("go_backwards", Kind::Bool),
+    param("stateful", Kind::Bool),
+    param("unroll", Kind::Bool),
+    param("zero_output_for_mask", Kind::Bool),
+];
+
+/// Keras's generic recurrent layer over a cell: `RNN<GRUCell<4>, return_sequences = true>` (or
+/// `RNN<GRU<4>, ...>`) is the GRU layer under Keras's class `RNN`.
+pub const RNN: Entry = Entry { name: "RNN", params: RNN_PARAMS, read: read_rnn };
+
+fn read_rnn(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args = params::read(call, RNN_PARAMS, &["cell"], cx)?;
+    let cell = args.layer(0)?;
+    let layer = match cell.kind.to_string().as_str() {
+        "SimpleRNNCell" | "SimpleRNN" => "SimpleRNN",
+        "GRUCell" | "GRU" => "GRU",
+        "LSTMCell" | "LSTM" => "LSTM",
+        other => {
+            cx.error(
+                cell.kind.span(),
+                format!("`RNN` over a `{other}` cell is not supported: nn runs SimpleRNNCell, GRUCell and LSTMCell"),
+            );
+            return None;
+        }
+    };
+    // The cell's options, then the RNN's own (but for the ones only the generic layer has).
+    let own = call
+        .args
+        .iter()
+        .filter(|a| matches!(a, Arg::Named { name, .. } if name != "cell" && name != "zero_output_for_mask"));
+    let inner = LayerCall {
+        label: None,
+        kind: proc_macro2::Ident::new(layer, cell.kind.span()),
+        model: None,
+        args: cell.args.iter().chain(own).cloned().collect(),
+    };
+    let entry = super::LAYERS.iter().find(|e| e.name == layer)?;
+    let layer = (entry.read)(&inner, cx)?;
+    Some(Rc::new(super::Dressed { layer, frozen: false, class: Some("RNN") }))
 }
