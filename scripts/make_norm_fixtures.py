@@ -576,38 +576,8 @@ def main() -> int:
         f"// saved to tests/fixtures/keras/{NORM_SUBDIR}/<case>.{{keras,weights.h5,safetensors}}; values\n"
         "// are exact f64 renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
     )
-    only = sys.argv[1:]
-    unknown = set(only) - set(names)
-    if unknown:
-        raise SystemExit(f"unknown cases: {sorted(unknown)}")
-    if only:
-        # Only the named cases (seeded by their index as always), spliced into the existing file:
-        # the other cases' files and values stay exactly as they were generated.
-        text = OUTPUT.read_text(encoding="utf-8")
-        for i, case in enumerate(CASES):
-            if case[0] in only:
-                text = splice_module(text, case[0], norm_module(seed_index(i, case[0]), *case))
-        OUTPUT.write_text(text, encoding="utf-8")
-        print(f"updated {OUTPUT} and {NORM_DIR}/ with {', '.join(only)} ({mf.versions()})")
-        return 0
-    modules = [norm_module(seed_index(i, case[0]), *case) for i, case in enumerate(CASES)]
-    OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
-    print(f"wrote {OUTPUT} and {NORM_DIR}/ ({len(CASES)} cases; {mf.versions()})")
+    tf.write_cases(OUTPUT, NORM_DIR, header, names, lambda i: norm_module(seed_index(i, names[i]), *CASES[i]))
     return 0
-
-
-def splice_module(text: str, name: str, module: str) -> str:
-    """`text` with case `name`'s module (its doc comment, `pub mod name {` to the closing `}`)
-    replaced by `module`, or `module` appended if the case is new."""
-    lines = text.split("\n")
-    start = next((i for i, line in enumerate(lines) if line == f"pub mod {name} {{"), None)
-    if start is None:
-        return text.rstrip("\n") + "\n\n" + module
-    end = lines.index("}", start)
-    while start > 0 and lines[start - 1].startswith("///"):
-        start -= 1
-    new = module.rstrip("\n").split("\n")
-    return "\n".join(lines[:start] + new + lines[end + 1 :])
 
 
 if __name__ == "__main__":

@@ -574,24 +574,11 @@ def main() -> int:
         '// paths from the layer on ("gru/gru_cell/kernel"); return_state models have OUTPUT_SHAPES and\n'
         "// Y0, Y1, ... instead of OUTPUT_SHAPE and Y.\n\n"
     )
-    module = lambda i, name, src, layer_names: (  # noqa: E731
-        (stateful_module if name == STATEFUL else rnn_module)(i, name, src, layer_names)
-    )
-    only = sys.argv[1:]
-    unknown = set(only) - set(names)
-    if unknown:
-        raise SystemExit(f"unknown cases: {sorted(unknown)}")
-    if only:
-        text = OUTPUT.read_text(encoding="utf-8")
-        for i, case in enumerate(CASES):
-            if case[0] in only:
-                text = tf.splice_module(text, case[0], module(i, *case))
-        OUTPUT.write_text(text, encoding="utf-8")
-        print(f"updated {OUTPUT} and {RNN_DIR}/ with {', '.join(only)} ({mf.versions()})")
-        return 0
-    modules = [module(i, *case) for i, case in enumerate(CASES)]
-    OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
-    print(f"wrote {OUTPUT} and {RNN_DIR}/ ({len(CASES)} cases; {mf.versions()})")
+    def module(i: int) -> str:
+        name, src, layer_names = CASES[i]
+        return (stateful_module if name == STATEFUL else rnn_module)(i, name, src, layer_names)
+
+    tf.write_cases(OUTPUT, RNN_DIR, header, names, module)
     return 0
 
 

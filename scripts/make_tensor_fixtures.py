@@ -653,30 +653,35 @@ def main() -> int:
         "// exact f64 renderings of the float32 weights, inputs and `model.predict` outputs.\n\n"
     )
     assert WITH_SUMMARY <= set(names)
+    write_cases(OUTPUT, TENSOR_DIR, header, names, lambda i: tensor_module(i, *CASES[i]))
+    return 0
+
+
+def write_cases(output, files_dir, header: str, names, module) -> None:
+    """Writes `output`: `header` and every case's module (`module(i)` for case `i` of `names`),
+    or with case names on the command line, only those cases, spliced into the existing file
+    (each case seeded by its index as always): the other cases' files and values stay exactly
+    as they were generated. The fixture scripts' shared `main`."""
     only = sys.argv[1:]
     unknown = set(only) - set(names)
     if unknown:
         raise SystemExit(f"unknown cases: {sorted(unknown)}")
     if only:
-        # Only the named cases (seeded by their index as always), spliced into the existing file:
-        # the other cases' files and values stay exactly as they were generated.
-        text = OUTPUT.read_text(encoding="utf-8")
-        for i, case in enumerate(CASES):
-            if case[0] in only:
-                text = splice_module(text, case[0], tensor_module(i, *case))
-        OUTPUT.write_text(text, encoding="utf-8")
-        print(f"updated {OUTPUT} and {TENSOR_DIR}/ with {', '.join(only)} ({mf.versions()})")
-        return 0
-    modules = [tensor_module(i, *case) for i, case in enumerate(CASES)]
-    OUTPUT.write_text(header + "\n".join(modules), encoding="utf-8")
-    print(f"wrote {OUTPUT} and {TENSOR_DIR}/ ({len(CASES)} cases; {mf.versions()})")
-    return 0
+        text = output.read_text(encoding="utf-8")
+        for i, name in enumerate(names):
+            if name in only:
+                text = splice_module(text, name, module(i))
+        output.write_text(text, encoding="utf-8")
+        print(f"updated {output} and {files_dir}/ with {', '.join(only)} ({mf.versions()})")
+        return
+    output.write_text(header + "\n".join(module(i) for i in range(len(names))), encoding="utf-8")
+    print(f"wrote {output} and {files_dir}/ ({len(names)} cases; {mf.versions()})")
 
 
 def splice_module(text: str, name: str, module: str) -> str:
     """`text` with case `name`'s module (its doc comment, `pub mod name {` to the closing `}`)
-    replaced by `module`, or `module` appended if the case is new. (The same as
-    make_norm_fixtures.splice_module, which imports this module and so cannot be imported here.)"""
+    replaced by `module`, or `module` appended if the case is new. (The other fixture scripts,
+    which import this module, splice with it too.)"""
     lines = text.split("\n")
     start = next((i for i, line in enumerate(lines) if line == f"pub mod {name} {{"), None)
     if start is None:

@@ -811,7 +811,7 @@ def main() -> int:
         text = OUTPUT.read_text(encoding="utf-8")
         for i, case in enumerate(CASES):
             if case["name"] in only:
-                text = splice_module(text, case["name"], render_module(train_case(i, case)))
+                text = tf.splice_module(text, case["name"], render_module(train_case(i, case)))
         OUTPUT.write_text(text, encoding="utf-8")
         print(f"updated {OUTPUT} with {', '.join(only)} ({mf.versions()})")
         return 0
@@ -830,20 +830,6 @@ def main() -> int:
         f"{mf.versions()})"
     )
     return 0
-
-
-def splice_module(text: str, name: str, module: str) -> str:
-    """`text` with case `name`'s module (its doc comment, `pub mod name {` to the closing `}`)
-    replaced by `module`, or `module` appended if the case is new."""
-    lines = text.split("\n")
-    start = next((i for i, line in enumerate(lines) if line == f"pub mod {name} {{"), None)
-    if start is None:
-        return text.rstrip("\n") + "\n\n" + module
-    end = lines.index("}", start)
-    while start > 0 and lines[start - 1].startswith("///"):
-        start -= 1
-    new = module.rstrip("\n").split("\n")
-    return "\n".join(lines[:start] + new + lines[end + 1 :])
 
 
 if __name__ == "__main__":

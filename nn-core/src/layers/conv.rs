@@ -33,6 +33,56 @@ pub(super) const BLOCK_BYTES: usize = 96 * 1024;
 /// small block of them costs less stack to zero.
 const EDGE: usize = 4;
 
+/// The weights of a layer that has a kernel and a bias (Keras's `use_bias`), as the
+/// convolutions and transposed convolutions keep them: one place for their initializers and
+/// visitors.
+pub(super) struct KernelBias<'a, T> {
+    pub kernel: &'a mut [T],
+    /// Keras's kernel shape, whose fans the initializers take.
+    pub shape: &'static [usize],
+    pub bias: &'a mut [T],
+    /// Keras's bias shape, or `None` without a bias (which stays zero).
+    pub bias_shape: Option<&'static [usize]>,
+}
+
+impl<T: Float> KernelBias<'_, T> {
+    /// Keras's initializers: `init`'s, or without, Keras's defaults directly (glorot-uniform and
+    /// zeros, not through `Initializer::fill`: a model that names no initializer then links none
+    /// of them; mnist_mlp's binary grew 19 KB otherwise). Without a bias, it is zero.
+    pub fn init(self, rng: &mut Rng, init: Option<&Initializers>) {
+        let (fan_in, fan_out) = compute_fans(self.shape);
+        let units = self.bias.len();
+        match init {
+            None => crate::init::glorot_uniform(self.kernel, fan_in, fan_out, rng),
+            Some(init) => init.kernel.fill(self.kernel, fan_in, fan_out, rng),
+        }
+        match init {
+            Some(init) if self.bias_shape.is_some() => init.bias.fill(self.bias, units, units, rng),
+            _ => self.bias.fill(T::ZERO),
+        }
+    }
+
+    /// [`Layer::visit_weights_mut`]'s weights: `kernel`, then `bias` if used.
+    pub fn visit_mut(self, f: &mut dyn FnMut(WeightMut<'_, T>)) {
+        f(WeightMut { name: "kernel", shape: self.shape, data: self.kernel });
+        if let Some(shape) = self.bias_shape {
+            f(WeightMut { name: "bias", shape, data: self.bias });
+        }
+    }
+}
+
+/// [`Layer::visit_weights`]'s weights of a [`KernelBias`] layer: `kernel`, then `bias` if given.
+pub(super) fn visit_kernel_bias<T>(
+    (kernel, shape): (&[T], &'static [usize]),
+    bias: Option<(&[T], &'static [usize])>,
+    f: &mut dyn FnMut(WeightRef<'_, T>),
+) {
+    f(WeightRef { name: "kernel", shape, data: kernel });
+    if let Some((data, shape)) = bias {
+        f(WeightRef { name: "bias", shape, data });
+    }
+}
+
 /// `Conv1D` (`X`, `Y` are [`Tensor2`](crate::tensor::Tensor2), `KH = SH = DH = 1`, `PH = 0`)
 /// and `Conv2D` ([`Tensor3`](crate::tensor::Tensor3)): `F` filters of `KH × KW` taps over `CG`
 /// channels each (`CG` is the input's channels over the groups), strides `SH`, `SW`, dilation
@@ -109,7 +159,8 @@ impl<
     /// Keras's kernel shape: `(k, c / groups, f)` for a sequence, `(kh, kw, c / groups, f)` for
     /// an image.
     const KERNEL_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[KW, CG, F] } else { &[KH, KW, CG, F] };
-    const BIAS_SHAPE: &'static [usize] = &[F];
+    /// Keras's bias shape, if the layer has a bias.
+    const USED_BIAS: Option<&'static [usize]> = if USE_BIAS { Some(&[F]) } else { None };
     const WINDOW: Window = Window::of::<X, Y>([SH, SW], [DH, DW], [PH, PW]);
 
     /// The layer from Keras-layout arrays; the activation takes Keras's default options.
@@ -283,42 +334,26 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        // Keras's defaults directly, not through `Initializer::fill`: a model that names no
-        // initializer links none of them (mnist_mlp's binary grew 19 KB otherwise).
-        let (fan_in, fan_out) = compute_fans(Self::KERNEL_SHAPE);
         let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        crate::init::glorot_uniform(kernel, fan_in, fan_out, rng);
-        self.bias = [X::Scalar::ZERO; F];
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+            .init(rng, None);
     }
 
     fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
-        let (fan_in, fan_out) = compute_fans(Self::KERNEL_SHAPE);
-        init.kernel.fill(
-            self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
-            fan_in,
-            fan_out,
-            rng,
-        );
-        if USE_BIAS {
-            init.bias.fill(&mut self.bias, F, F, rng);
-        } else {
-            self.bias = [X::Scalar::ZERO; F];
-        }
+        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+            .init(rng, Some(init));
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
-        f(WeightRef { name: "kernel", shape: Self::KERNEL_SHAPE, data: self.kernel_flat() });
-        if USE_BIAS {
-            f(WeightRef { name: "bias", shape: Self::BIAS_SHAPE, data: &self.bias });
-        }
+        let bias = Self::USED_BIAS.map(|shape| (&self.bias[..], shape));
+        visit_kernel_bias((self.kernel_flat(), Self::KERNEL_SHAPE), bias, f);
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
         let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        f(WeightMut { name: "kernel", shape: Self::KERNEL_SHAPE, data: kernel });
-        if USE_BIAS {
-            f(WeightMut { name: "bias", shape: Self::BIAS_SHAPE, data: &mut self.bias });
-        }
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+            .visit_mut(f);
     }
 }
 

@@ -8,12 +8,12 @@
 //! the shared products of [`super::product`] over the window of [`super::window`], read from
 //! the output's side.
 
-use super::conv::{BLOCK, BLOCK_BYTES, L1_BYTES, SMALL_BLOCK};
+use super::conv::{BLOCK, BLOCK_BYTES, KernelBias, L1_BYTES, SMALL_BLOCK, visit_kernel_bias};
 use super::product::{bias_gradient, product_backward, scattered_backward};
 use super::window::{Patches, Window};
 use crate::Float;
 use crate::activations::{ActivationFn, Linear};
-use crate::init::{Initializers, Rng, compute_fans};
+use crate::init::{Initializers, Rng};
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Tensor, flatten, flatten_mut};
@@ -94,7 +94,8 @@ impl<
 
     /// Keras's kernel shape: `(k, f, c)` for a sequence, `(kh, kw, f, c)` for an image.
     const KERNEL_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[KW, F, C] } else { &[KH, KW, F, C] };
-    const BIAS_SHAPE: &'static [usize] = &[F];
+    /// Keras's bias shape, if the layer has a bias.
+    const USED_BIAS: Option<&'static [usize]> = if USE_BIAS { Some(&[F]) } else { None };
     /// The window of the convolution this layer is the transpose of: from the output (its
     /// input) to the input (its output).
     const WINDOW: Window = Window::of::<Y, X>([SH, SW], [DH, DW], [PH, PW]);
@@ -266,40 +267,26 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        let (fan_in, fan_out) = compute_fans(Self::KERNEL_SHAPE);
         let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        crate::init::glorot_uniform(kernel, fan_in, fan_out, rng);
-        self.bias = [X::Scalar::ZERO; F];
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+            .init(rng, None);
     }
 
     fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
-        let (fan_in, fan_out) = compute_fans(Self::KERNEL_SHAPE);
-        init.kernel.fill(
-            self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
-            fan_in,
-            fan_out,
-            rng,
-        );
-        if USE_BIAS {
-            init.bias.fill(&mut self.bias, F, F, rng);
-        } else {
-            self.bias = [X::Scalar::ZERO; F];
-        }
+        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+            .init(rng, Some(init));
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
-        f(WeightRef { name: "kernel", shape: Self::KERNEL_SHAPE, data: self.kernel_flat() });
-        if USE_BIAS {
-            f(WeightRef { name: "bias", shape: Self::BIAS_SHAPE, data: &self.bias });
-        }
+        let bias = Self::USED_BIAS.map(|shape| (&self.bias[..], shape));
+        visit_kernel_bias((self.kernel_flat(), Self::KERNEL_SHAPE), bias, f);
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
         let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        f(WeightMut { name: "kernel", shape: Self::KERNEL_SHAPE, data: kernel });
-        if USE_BIAS {
-            f(WeightMut { name: "bias", shape: Self::BIAS_SHAPE, data: &mut self.bias });
-        }
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+            .visit_mut(f);
     }
 }
 
