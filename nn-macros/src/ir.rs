@@ -166,10 +166,10 @@ impl Model {
                 .variable_shapes(&l.input)
                 .unwrap_or_default()
                 .iter()
-                .map(|s| s.iter().product::<usize>())
-                .sum()
+                .map(|s| crate::shape::Shape(s.clone()).len())
+                .fold(0usize, usize::saturating_add)
         };
-        self.layers.iter().map(layer).sum()
+        self.layers.iter().map(layer).fold(0, usize::saturating_add)
     }
 
     /// Shapes of `predict`'s outputs, in order.

@@ -25,9 +25,28 @@ impl Shape {
         self.0.last().copied().unwrap_or(0)
     }
 
-    /// The number of elements.
+    /// The most values a tensor or a layer's weights may hold: an array of `f64` is at most
+    /// `isize::MAX` bytes.
+    pub const MAX_VALUES: usize = isize::MAX as usize / 8;
+
+    /// The number of elements, or `usize::MAX` where their count overflows (which
+    /// [`Shape::too_large`] refuses before any layer's type is written).
     pub fn len(&self) -> usize {
-        self.0.iter().product()
+        self.0.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).unwrap_or(usize::MAX)
+    }
+
+    /// Why nn cannot hold a tensor of this shape, if it cannot (`which holds ...`): more values
+    /// than an array of `f64` may have (`isize::MAX` bytes).
+    pub fn too_large(&self) -> Option<String> {
+        let values = self.0.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        match values {
+            Some(n) if n <= Shape::MAX_VALUES => None,
+            Some(n) => Some(format!(
+                "which holds {n} values, more than an array can (at most {})",
+                Shape::MAX_VALUES
+            )),
+            None => Some("which holds more values than fit in a `usize`".to_string()),
+        }
     }
 
     /// The leading axes (all but the last).

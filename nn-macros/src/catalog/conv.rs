@@ -33,16 +33,27 @@ impl Padding {
 /// One axis of a sliding window: `(output size, padding before)` for an input of `input`
 /// positions, a window of `k` taps `d` apart moved `s` at a time, as Keras (and XLA's `SAME`)
 /// compute them; `None` when `valid` padding leaves nothing.
+/// A window too wide for a `usize` (its span overflows) leaves nothing either.
 pub fn axis(input: usize, k: usize, s: usize, d: usize, padding: Padding) -> Option<(usize, usize)> {
-    let span = (k - 1) * d + 1;
+    let span = k.checked_sub(1)?.checked_mul(d)?.checked_add(1)?;
+    // Spans nn's window arithmetic cannot index (a causal padding of them) leave nothing too.
+    if span > isize::MAX as usize / 8 {
+        return None;
+    }
     match padding {
         Padding::Valid => (input >= span).then(|| ((input - span) / s + 1, 0)),
         Padding::Same => {
             let out = input.div_ceil(s);
-            Some((out, ((out - 1) * s + span).saturating_sub(input) / 2))
+            let reach = (out - 1).checked_mul(s)?.checked_add(span)?;
+            Some((out, reach.saturating_sub(input) / 2))
         }
         Padding::Causal => Some(((input - 1) / s + 1, span - 1)),
     }
+}
+
+/// `(k - 1) · d + 1` taps, saturating: what messages print of a window.
+fn span_of(k: usize, d: usize) -> usize {
+    k.saturating_sub(1).saturating_mul(d).saturating_add(1)
 }
 
 /// What a window-based layer sees of its input: `(spatial axes, channels)`, or the error for an
@@ -70,7 +81,7 @@ pub fn geometry(
     let axes: Option<Vec<_>> =
         (0..rank).map(|a| axis(dims[a], kernel[a], strides[a], dilation[a], padding)).collect();
     axes.ok_or_else(|| {
-        let need: Vec<String> = (0..rank).map(|a| ((kernel[a] - 1) * dilation[a] + 1).to_string()).collect();
+        let need: Vec<String> = (0..rank).map(|a| span_of(kernel[a], dilation[a]).to_string()).collect();
         let unit = if rank == 1 { "steps" } else { "positions" };
         format!("{verb} {} {unit} but its input is {input}", need.join("×"))
     })
@@ -191,7 +202,7 @@ impl LayerSpec for Conv {
         if w.strides[0] != 1 || self.groups != 1 {
             return Err("steps only with stride 1 and one group".into());
         }
-        let (c, span) = (input.last(), (w.kernel[0] - 1) * w.dilation[0] + 1);
+        let (c, span) = (input.last(), span_of(w.kernel[0], w.dilation[0]));
         Ok(Some(quote!(::nn::stream::Ring<#t, #span, #c>)))
     }
 
@@ -332,7 +343,10 @@ impl LayerSpec for Depthwise {
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
         let (_, c) = spatial(input, self.window.rank)?;
-        self.window.output(input, self.filters.unwrap_or(c * self.multiplier))
+        let channels = c.checked_mul(self.multiplier).ok_or_else(|| {
+            format!("multiplies {c} channels by {}, more than fit in a `usize`", self.multiplier)
+        })?;
+        self.window.output(input, self.filters.unwrap_or(channels))
     }
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {

@@ -462,6 +462,25 @@ impl Spec {
 
     /// The output shape for the given input shapes.
     pub fn output(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
+        let output = self.shape_rule(inputs)?;
+        if let Some(why) = output.too_large() {
+            return Err(ShapeError::Message(format!("gives an output of shape {output}, {why}")));
+        }
+        // Its weights too: each variable, and all of them, an array nn can hold.
+        let variables = inputs.first().and_then(|input| self.variable_shapes(input)).unwrap_or_default();
+        let total = variables.iter().try_fold(0usize, |sum, v| sum.checked_add(Shape(v.clone()).len()));
+        match total {
+            Some(n) if n <= Shape::MAX_VALUES => Ok(output),
+            Some(n) => Err(ShapeError::Message(format!(
+                "has {n} weights, more than an array can hold (at most {})",
+                Shape::MAX_VALUES
+            ))),
+            None => Err(ShapeError::Message("has more weights than fit in a `usize`".into())),
+        }
+    }
+
+    /// [`Spec::output`] before the output's size is checked.
+    fn shape_rule(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         let Some(first) = inputs.first() else {
             return match self {
                 Spec::Input { shape } => Ok(shape.clone()),
@@ -496,7 +515,10 @@ impl Spec {
                     Some(i) => Err(ShapeError::Operand(i)),
                     None => {
                         let mut dims = first.0.clone();
-                        dims[k] = inputs.iter().map(|s| s.0[k]).sum();
+                        dims[k] = inputs
+                            .iter()
+                            .try_fold(0usize, |n, s| n.checked_add(s.0[k]))
+                            .unwrap_or(usize::MAX);
                         Ok(Shape(dims))
                     }
                 }
@@ -872,7 +894,12 @@ fn input(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
     }
     let dims: Vec<Option<Size>> = call.args.iter().take(MAX_RANK).map(|a| size("Input", a, cx)).collect();
     let dims: Vec<usize> = dims.into_iter().map(|d| d.map(|s| s.value)).collect::<Option<_>>()?;
-    (call.args.len() <= MAX_RANK).then_some(Spec::Input { shape: Shape(dims) })
+    let shape = Shape(dims);
+    if let Some(why) = shape.too_large() {
+        cx.error(call.kind.span(), format!("`{call}` has shape {shape}, {why}"));
+        return None;
+    }
+    (call.args.len() <= MAX_RANK).then_some(Spec::Input { shape })
 }
 
 fn merge(call: &LayerCall, op: Merge, cx: &mut Ctxt) -> Option<Spec> {

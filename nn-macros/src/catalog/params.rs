@@ -385,7 +385,16 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
                 match item {
                     Arg::Number(n) if n.value == -1.0 => dims.push(-1),
                     Arg::Name(n) if n == "None" => dims.push(-1),
-                    other => dims.push(whole(other, 1, cx)? as i64),
+                    other => match i64::try_from(whole(other, 1, cx)?) {
+                        Ok(size) => dims.push(size),
+                        Err(_) => {
+                            cx.error(
+                                other.span(),
+                                format!("`{name}` of `{owner}` has a size too large for nn, `{other}`"),
+                            );
+                            return None;
+                        }
+                    },
                 }
             }
             Some(Value::Dims(dims))

@@ -89,7 +89,14 @@ impl LayerSpec for View {
         if self.target.is_empty() || self.target.len() > MAX_RANK {
             return Err(format!("gives rank {}, but tensors have rank 1 to {MAX_RANK}", self.target.len()));
         }
-        let known: usize = self.target.iter().filter(|d| **d > 0).map(|d| *d as usize).product();
+        let known =
+            self.target.iter().filter(|d| **d > 0).try_fold(1usize, |n, d| n.checked_mul(*d as usize));
+        let Some(known) = known else {
+            return Err(format!(
+                "gives {} values, more than fit in a `usize`",
+                Shape(self.target.iter().map(|d| d.max(&0).unsigned_abs() as usize).collect())
+            ));
+        };
         let unknown = self.target.iter().filter(|d| **d < 0).count();
         if unknown > 1 {
             return Err("may infer one size with `-1`, not several".into());
@@ -238,8 +245,14 @@ impl LayerSpec for EdgeLayer {
         let mut out = Vec::new();
         for (d, (before, after)) in dims.iter().zip(&self.amounts) {
             match self.edges {
-                Edges::Pad => out.push(d + before + after),
-                Edges::Crop if before + after < *d => out.push(d - before - after),
+                Edges::Pad => {
+                    out.push(d.checked_add(*before).and_then(|d| d.checked_add(*after)).ok_or_else(|| {
+                        format!("pads {before} + {after} positions onto {d}, more than fit in a `usize`")
+                    })?)
+                }
+                Edges::Crop if before.checked_add(*after).is_some_and(|cut| cut < *d) => {
+                    out.push(d - before - after)
+                }
                 Edges::Crop => {
                     return Err(format!(
                         "crops {before} + {after} of {d} positions, which leaves nothing of its input {input}"
@@ -327,7 +340,12 @@ impl LayerSpec for Up {
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
         let (dims, c) = spatial(input, self.rank)?;
-        let mut out: Vec<usize> = dims.iter().zip(&self.size).map(|(d, s)| d * s).collect();
+        let mut out = Vec::new();
+        for (d, s) in dims.iter().zip(&self.size) {
+            out.push(d.checked_mul(*s).ok_or_else(|| {
+                format!("repeats each of {d} positions {s} times, more than fit in a `usize`")
+            })?);
+        }
         out.push(c);
         Ok(Shape(out))
     }
