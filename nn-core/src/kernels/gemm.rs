@@ -346,6 +346,10 @@ mod tests {
             (17, 20, 50),
             (25, 9, 9),
             (7, 4, 17),
+            // One column: the dot products, with and without a masked tail.
+            (13, 72, 1),
+            (5, 64, 1),
+            (3, 17, 1),
         ] {
             let (x, w, b) = (fill::<T>(rows * k, 1), fill::<T>(k * n, 2), fill::<T>(n, 3));
             let mut want = [T::ZERO; 4096];

@@ -20,7 +20,7 @@ use core::arch::x86_64::*;
 /// the register's instruction set, inlined into the kernels' `#[target_feature]` functions.
 pub(crate) trait Vector: Copy {
     /// The element type.
-    type T: Copy;
+    type T: Copy + core::ops::Add<Output = Self::T>;
     /// Which lanes a masked load or store touches.
     type Mask: Copy;
     /// Lanes per register.
@@ -43,6 +43,8 @@ pub(crate) trait Vector: Copy {
     /// `a · b + c`, one rounding.
     unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self;
     unsafe fn add(a: Self, b: Self) -> Self;
+    /// The sum of the lanes.
+    unsafe fn sum(v: Self) -> Self::T;
 }
 
 macro_rules! vector {
@@ -50,7 +52,7 @@ macro_rules! vector {
      make_mask: |$count:ident| $make:expr, zero: $zero:ident, splat: $splat:ident,
      load: $load:ident, load_masked: |$lp:ident, $lm:ident| $load_masked:expr, store: $store:ident,
      store_masked: |$sp:ident, $sm:ident, $sv:ident| $store_masked:expr, fmadd: $fmadd:ident,
-     add: $add:ident) => {
+     add: $add:ident, sum: |$hv:ident| $sum:expr) => {
         #[derive(Clone, Copy)]
         pub(crate) struct $name($reg);
 
@@ -98,6 +100,12 @@ macro_rules! vector {
             unsafe fn add(a: Self, b: Self) -> Self {
                 unsafe { Self($add(a.0, b.0)) }
             }
+            #[inline(always)]
+            // AVX-512 reduces in one intrinsic; AVX2 sums the lanes of the register's array.
+            #[allow(unused_unsafe)]
+            unsafe fn sum($hv: Self) -> $t {
+                unsafe { $sum }
+            }
         }
     };
 }
@@ -106,26 +114,30 @@ vector!(F32x16(__m512) of f32, lanes: 16, wide: true, mask: __mmask16,
     make_mask: |count| if count >= 16 { 0xFFFF } else { ((1u32 << count) - 1) as __mmask16 },
     zero: _mm512_setzero_ps, splat: _mm512_set1_ps, load: _mm512_loadu_ps,
     load_masked: |p, m| _mm512_maskz_loadu_ps(m, p), store: _mm512_storeu_ps,
-    store_masked: |p, m, v| _mm512_mask_storeu_ps(p, m, v.0), fmadd: _mm512_fmadd_ps, add: _mm512_add_ps);
+    store_masked: |p, m, v| _mm512_mask_storeu_ps(p, m, v.0), fmadd: _mm512_fmadd_ps, add: _mm512_add_ps,
+    sum: |v| _mm512_reduce_add_ps(v.0));
 
 vector!(F64x8(__m512d) of f64, lanes: 8, wide: true, mask: __mmask8,
     make_mask: |count| if count >= 8 { 0xFF } else { ((1u32 << count) - 1) as __mmask8 },
     zero: _mm512_setzero_pd, splat: _mm512_set1_pd, load: _mm512_loadu_pd,
     load_masked: |p, m| _mm512_maskz_loadu_pd(m, p), store: _mm512_storeu_pd,
-    store_masked: |p, m, v| _mm512_mask_storeu_pd(p, m, v.0), fmadd: _mm512_fmadd_pd, add: _mm512_add_pd);
+    store_masked: |p, m, v| _mm512_mask_storeu_pd(p, m, v.0), fmadd: _mm512_fmadd_pd, add: _mm512_add_pd,
+    sum: |v| _mm512_reduce_add_pd(v.0));
 
 // AVX2 masks are registers with the sign bit set in each lane to touch.
 vector!(F32x8(__m256) of f32, lanes: 8, wide: false, mask: __m256i,
     make_mask: |count| _mm256_cmpgt_epi32(_mm256_set1_epi32(count as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
     zero: _mm256_setzero_ps, splat: _mm256_set1_ps, load: _mm256_loadu_ps,
     load_masked: |p, m| _mm256_maskload_ps(p, m), store: _mm256_storeu_ps,
-    store_masked: |p, m, v| _mm256_maskstore_ps(p, m, v.0), fmadd: _mm256_fmadd_ps, add: _mm256_add_ps);
+    store_masked: |p, m, v| _mm256_maskstore_ps(p, m, v.0), fmadd: _mm256_fmadd_ps, add: _mm256_add_ps,
+    sum: |v| core::mem::transmute::<__m256, [f32; 8]>(v.0).iter().sum());
 
 vector!(F64x4(__m256d) of f64, lanes: 4, wide: false, mask: __m256i,
     make_mask: |count| _mm256_cmpgt_epi64(_mm256_set1_epi64x(count as i64), _mm256_setr_epi64x(0, 1, 2, 3)),
     zero: _mm256_setzero_pd, splat: _mm256_set1_pd, load: _mm256_loadu_pd,
     load_masked: |p, m| _mm256_maskload_pd(p, m), store: _mm256_storeu_pd,
-    store_masked: |p, m, v| _mm256_maskstore_pd(p, m, v.0), fmadd: _mm256_fmadd_pd, add: _mm256_add_pd);
+    store_masked: |p, m, v| _mm256_maskstore_pd(p, m, v.0), fmadd: _mm256_fmadd_pd, add: _mm256_add_pd,
+    sum: |v| core::mem::transmute::<__m256d, [f64; 4]>(v.0).iter().sum());
 
 /// Where the accumulators of a tile of [`gemm`] start, as raw pointers: [`Start`] once its
 /// slices were checked.
@@ -145,8 +157,17 @@ pub(crate) enum Init<T> {
 /// accumulators of 32, each load of `B` feeding 24 FMAs; 14 rows measured slower: the
 /// compiler spills), 6 in 256-bit ones (12 of 16). `A`'s elements are broadcast one at a
 /// time, so its strides are free: a backward pass multiplies by `xᵀ` without transposing `x`.
+///
+/// A product of one column (`n` = 1: a Dense layer or convolution with one output, a
+/// regression head) whose rows of `A` and column of `B` are contiguous runs as [`dots`]: in
+/// tiles, each FMA would fill one lane of sixteen.
 #[inline(always)]
 unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Init<V::T>, c: *mut V::T) {
+    if p.n == 1 && p.a_col == 1 && p.ldb == 1 && p.k >= V::LANES {
+        // SAFETY: passed on from the caller.
+        unsafe { dots::<V>(p, a, b, init, c) };
+        return;
+    }
     let mr_max = if V::WIDE { 12 } else { 6 };
     let mut o = 0;
     while o < p.n {
@@ -180,6 +201,45 @@ unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
             r += mr;
         }
         o += 2 * V::LANES;
+    }
+}
+
+/// [`gemm`] of one column: each output the dot product of its row of `A` with `B`, over the
+/// `k` values in four registers of running sums, then its start added.
+#[inline(always)]
+unsafe fn dots<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Init<V::T>, c: *mut V::T) {
+    let lanes = V::LANES;
+    // SAFETY: row `i` of `A` is `k` values from `a + i * a_row`, `B` is `k` values and `C`'s
+    // rows are `ldc` apart, all in bounds (the caller's contract); the tail's mask covers the
+    // `k % lanes` values past the last whole register only.
+    unsafe {
+        let tail = V::mask(p.k % lanes);
+        for i in 0..p.m {
+            let row = a.add(i * p.a_row);
+            let mut acc = [V::zero(); 4];
+            let mut q = 0;
+            while q + 4 * lanes <= p.k {
+                for (u, acc) in acc.iter_mut().enumerate() {
+                    let at = q + u * lanes;
+                    *acc = V::fmadd(V::load(row.add(at)), V::load(b.add(at)), *acc);
+                }
+                q += 4 * lanes;
+            }
+            while q + lanes <= p.k {
+                acc[0] = V::fmadd(V::load(row.add(q)), V::load(b.add(q)), acc[0]);
+                q += lanes;
+            }
+            if q < p.k {
+                acc[1] = V::fmadd(V::load_masked(row.add(q), tail), V::load_masked(b.add(q), tail), acc[1]);
+            }
+            let sum = V::sum(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
+            let out = c.add(i * p.ldc);
+            *out = match init {
+                Init::Bias(bias) => *bias + sum,
+                Init::Zero => sum,
+                Init::Add => *out + sum,
+            };
+        }
     }
 }
 
