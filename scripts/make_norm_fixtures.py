@@ -65,7 +65,7 @@ ADAPT_SAMPLES = 20
 WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers", "category_encoding", "mix_layers"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
-ADAPT = {"normalization_adapted"}
+ADAPT = {"normalization_adapted", "normalization_axis_none", "normalization_two_axes"}
 
 seq = tf.seq
 
@@ -370,6 +370,14 @@ CASES = [
         "batch_norm_axis_minus2",
         seq("Input((3, 4, 5))", "BatchNormalization(axis=-2, center=False)"),
         ["batch_normalization"],
+    ),
+    # Normalization keeping other axes than the last: none (axis=None) or the last two.
+    ("normalization_axis_none", seq("Input((3, 4))", "Normalization(axis=None)"), ["normalization"]),
+    ("normalization_two_axes", seq("Input((3, 4))", "Normalization(axis=(-2, -1))"), ["normalization"]),
+    (
+        "normalization_none_config",
+        seq("Input((5,))", "Normalization(axis=None, mean=2.0, variance=3.0)"),
+        ["normalization"],
     ),
 ]
 

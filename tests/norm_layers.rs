@@ -392,6 +392,27 @@ case!(
     BatchNormalization<axis = -2, center = false>
 );
 
+case!(
+    normalization_axis_none,
+    "tests/fixtures/keras/norm/normalization_axis_none.keras",
+    Input<3, 4>,
+    Normalization<axis = None>
+);
+
+case!(
+    normalization_two_axes,
+    "tests/fixtures/keras/norm/normalization_two_axes.keras",
+    Input<3, 4>,
+    Normalization<axis = (-2, -1)>
+);
+
+case!(
+    normalization_none_config,
+    "tests/fixtures/keras/norm/normalization_none_config.keras",
+    Input<5>,
+    Normalization<axis = None, mean = 2.0, variance = 3.0>
+);
+
 mod residual_layer_norm {
     use super::*;
     functional! {

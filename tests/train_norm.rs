@@ -588,3 +588,16 @@ sequential! {
 fn batch_normalization_over_another_axis_matches_finite_differences() {
     check(ChannelAxisBn::seeded(32));
 }
+
+sequential! {
+    struct NormalizationAxes<f64> {
+        Input<3, 4>, Dense<4, tanh>, Normalization<axis = None, mean = 0.5, variance = 2.0>, Dense<4, tanh>,
+        Normalization<axis = (-2, -1), mean = 0.1, variance = 1.5, invert = true>, Dense<2>
+    }
+}
+
+/// Normalization with one mean for every value (`axis = None`) and with the last two axes kept.
+#[test]
+fn normalization_over_other_axes_matches_finite_differences() {
+    check(NormalizationAxes::seeded(33));
+}

@@ -441,8 +441,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INN
 
 /// Whether the last `axes` axes of `shape` hold `c` values together: the rows a normalization
 /// over trailing axes takes (`(steps, features)` normalized whole is one row of both).
-const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
-    if axes == 0 || axes > shape.len() {
+pub(super) const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
+    if axes > shape.len() {
         return false;
     }
     let (mut product, mut i) = (1, shape.len() - axes);
@@ -453,9 +453,9 @@ const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
     product == c
 }
 
-/// Keras's shape of a weight over the last `axes` axes of `shape` (empty where they are not `c`
-/// values together, which [`covers`] then refuses at compile time).
-const fn trailing(shape: &'static [usize], axes: usize, c: usize) -> &'static [usize] {
+/// Keras's shape of a weight over the last `axes` axes of `shape` (empty for none of them, and
+/// where they are not `c` values together, which [`covers`] then refuses at compile time).
+pub(super) const fn trailing(shape: &'static [usize], axes: usize, c: usize) -> &'static [usize] {
     if covers(shape, axes, c) { shape.split_at(shape.len() - axes).1 } else { &[] }
 }
 

@@ -79,17 +79,23 @@ impl<X: Tensor> crate::train::Train for Rescaling<X> {
         _grads: Option<&mut Self>,
     ) {
         let scale = X::Scalar::of(self.scale);
-        add_grad(dys, dxs, |dy, _| dy * scale);
+        add_grad(dys, dxs, 1, |dy, _| dy * scale);
     }
 }
 
-/// `dx += grad(dy, channel)` over a batch, if there is a `dx` to add into.
+/// `dx += grad(dy, channel)` over a batch, if there is a `dx` to add into; a value's channel is
+/// its position modulo `channels`.
 #[inline(always)]
-fn add_grad<X: Tensor>(dys: &[X], dxs: Option<&mut [X]>, grad: impl Fn(X::Scalar, usize) -> X::Scalar) {
+fn add_grad<X: Tensor>(
+    dys: &[X],
+    dxs: Option<&mut [X]>,
+    channels: usize,
+    grad: impl Fn(X::Scalar, usize) -> X::Scalar,
+) {
     let Some(dxs) = dxs else { return };
-    let last = X::LAST.max(1);
+    let channels = channels.max(1);
     for (i, (dx, dy)) in flatten_mut(dxs).iter_mut().zip(flatten(dys)).enumerate() {
-        *dx += grad(*dy, i % last);
+        *dx += grad(*dy, i % channels);
     }
 }
 
@@ -107,7 +113,9 @@ fn deviation<T: Float>(variance: T) -> T {
 }
 
 /// `Normalization` over the last axis: `y = (x - mean) / max(sqrt(variance), 1e-7)` per channel
-/// of `C`, or with `INVERT` `y = mean + x · max(sqrt(variance), 1e-7)`.
+/// of `C`, or with `INVERT` `y = mean + x · max(sqrt(variance), 1e-7)`. Keras's `axis` names the
+/// axes that keep their own statistics: the last `KEEP` of them, `C` values together (`axis=(-2,
+/// -1)`), or none (`axis=None`: `KEEP = 0`, `C = 1`, one mean and variance for every value).
 ///
 /// Keras has two forms, and so does this type. Given `mean` and `variance` in its config, the
 /// layer has no weights (`ADAPTED = false`): the macros write the values into the model as
@@ -124,8 +132,13 @@ fn deviation<T: Float>(variance: T) -> T {
 /// assert_eq!(norm.forward(&Vector2::new(5.0, 0.0)), Vector2::new(2.0, 2.0));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Normalization<X, const C: usize, const ADAPTED: bool = false, const INVERT: bool = false>
-where
+pub struct Normalization<
+    X,
+    const C: usize,
+    const ADAPTED: bool = false,
+    const INVERT: bool = false,
+    const KEEP: usize = 1,
+> where
     X: Tensor,
 {
     /// The mean of each channel.
@@ -137,8 +150,8 @@ where
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool>
-    Normalization<X, C, ADAPTED, INVERT>
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize>
+    Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
     /// Keras's initial state: mean zeros, variance ones, count zero.
     pub const ZEROS: Self = Normalization {
@@ -147,7 +160,7 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool>
         count: [X::Scalar::ZERO],
         _shapes: PhantomData,
     };
-    const SHAPE: &'static [usize] = &[C];
+    const SHAPE: &'static [usize] = super::normalization::trailing(X::SHAPE, KEEP, C);
 
     /// Reads the mean, variance and count of an adapted layer from raw bytes.
     #[doc(hidden)]
@@ -161,8 +174,8 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool>
     }
 }
 
-impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Layer
-    for Normalization<X, C, ADAPTED, INVERT>
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize> Layer
+    for Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -173,7 +186,12 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Layer
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(X::LAST == C, "Normalization: C must be the input's last axis") };
+        const {
+            assert!(
+                super::normalization::covers(X::SHAPE, KEEP, C),
+                "Normalization: C must be its kept axes' size"
+            )
+        };
         let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
         let mut y = *x;
         for row in y.as_mut_slice().chunks_exact_mut(C) {
@@ -204,8 +222,8 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Layer
 /// Keeps nothing. The mean and variance are constants, or weights that are not trained: the
 /// backward pass gives `dx` only, `dy / deviation` (with `INVERT`, `dy · deviation`), JAX's
 /// derivative of the forward formula.
-impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> crate::train::Train
-    for Normalization<X, C, ADAPTED, INVERT>
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize>
+    crate::train::Train for Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -226,16 +244,21 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> crate::
         dxs: Option<&mut [X]>,
         _grads: Option<&mut Self>,
     ) {
-        const { assert!(X::LAST == C, "Normalization: C must be the input's last axis") };
+        const {
+            assert!(
+                super::normalization::covers(X::SHAPE, KEEP, C),
+                "Normalization: C must be its kept axes' size"
+            )
+        };
         let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
         // As the forward pass: a division, not a multiplication by the reciprocal.
-        add_grad(dys, dxs, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
+        add_grad(dys, dxs, C, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
     }
 }
 
 // SAFETY: float arrays.
-unsafe impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool> Zeroable
-    for Normalization<X, C, ADAPTED, INVERT>
+unsafe impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize> Zeroable
+    for Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
 }
 

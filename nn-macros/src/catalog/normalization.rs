@@ -111,6 +111,11 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
 pub(super) fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
     let rank = input.rank() as i64;
     let Some(list) = axes.as_deref() else { return Ok(1) };
+    if list.is_empty() {
+        return Err(format!(
+            "normalizes over no axis of its input {input}: name at least the last (`axis = -1`)"
+        ));
+    }
     let mut named: Vec<i64> = list.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect();
     named.sort_unstable();
     named.dedup();
@@ -148,7 +153,7 @@ fn channel_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String>
 
 /// Checks that `axes` (Keras's, with the batch axis as 0) name only the last axis of `input`:
 /// nn normalizes over the channels.
-pub(super) fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), String> {
+fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), String> {
     let rank = input.rank() as i64;
     match axes.as_deref() {
         None => Ok(()),

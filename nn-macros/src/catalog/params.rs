@@ -441,6 +441,8 @@ fn value_of(owner: &str, param: &Param, arg: &Arg, cx: &mut Ctxt) -> Option<Valu
                 None
             }
         },
+        // `axis = None` (Keras's `axis=None`, saved as `()`): no axes.
+        Kind::Axes if matches!(arg, Arg::Name(n) if n == "None") => Some(Value::Axes(Vec::new())),
         Kind::Numbers | Kind::Axis | Kind::Axes => {
             let items = if matches!(param.kind, Kind::Axis) { vec![arg] } else { arg_items(arg) };
             let (mut numbers, mut axes) = (Vec::new(), Vec::new());

@@ -1,6 +1,6 @@
 //! `Rescaling` and `Normalization` (nn-core's `layers/preprocessing.rs`).
 
-use super::normalization::last_axis;
+use super::normalization::trailing_axes;
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::shape::Shape;
@@ -81,6 +81,16 @@ impl Normalization {
     fn adapted(&self) -> bool {
         self.mean.is_none()
     }
+
+    /// The trailing axes that keep their own statistics (Keras's `axis`: the last by default,
+    /// none for `axis = None`, saved as `()`), and the values they hold together.
+    fn kept(&self, input: &Shape) -> Result<(usize, usize), String> {
+        let keep = match self.axes.as_deref() {
+            Some([]) => 0,
+            _ => trailing_axes(&self.axes, input)?,
+        };
+        Ok((keep, input.0[input.rank() - keep..].iter().product()))
+    }
 }
 
 impl LayerSpec for Normalization {
@@ -93,8 +103,7 @@ impl LayerSpec for Normalization {
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        last_axis(&self.axes, input)?;
-        let c = input.last();
+        let (_, c) = self.kept(input)?;
         match (&self.mean, &self.variance) {
             (None, None) => {}
             (Some(_), None) | (None, Some(_)) => {
@@ -115,17 +124,20 @@ impl LayerSpec for Normalization {
     }
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
-        let (x, c, adapted, invert) = (input.ty(t), input.last(), self.adapted(), self.invert);
-        quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert>)
+        let (keep, c) = self.kept(input).unwrap_or((1, input.last()));
+        let (x, adapted, invert) = (input.ty(t), self.adapted(), self.invert);
+        quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert, #keep>)
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        if self.adapted() { vec![vec![input.last()], vec![input.last()], vec![]] } else { Vec::new() }
+        let (keep, _) = self.kept(input).unwrap_or((1, input.last()));
+        let kept = input.0[input.rank() - keep..].to_vec();
+        if self.adapted() { vec![kept.clone(), kept, vec![]] } else { Vec::new() }
     }
 
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let (Some(mean), Some(variance)) = (&self.mean, &self.variance) else { return Vec::new() };
-        let c = input.last();
+        let (_, c) = self.kept(input).unwrap_or((1, input.last()));
         let array = |values: &Vec<f64>| {
             let values = (0..c).map(|i| values[if values.len() == 1 { 0 } else { i }]);
             quote!([#( ::nn::float::constant::<#t>(#values) ),*])
