@@ -379,6 +379,12 @@ CASES = [
         seq("Input((5,))", "Normalization(axis=None, mean=2.0, variance=3.0)"),
         ["normalization"],
     ),
+    # GroupNormalization over a channel axis other than the last (channels first).
+    (
+        "group_norm_channels_first",
+        seq("Input((4, 3, 5))", "GroupNormalization(groups=2, axis=1)"),
+        ["group_normalization"],
+    ),
 ]
 
 

@@ -413,6 +413,13 @@ case!(
     Normalization<axis = None, mean = 2.0, variance = 3.0>
 );
 
+case!(
+    group_norm_channels_first,
+    "tests/fixtures/keras/norm/group_norm_channels_first.keras",
+    Input<4, 3, 5>,
+    GroupNormalization<groups = 2, axis = 1>
+);
+
 mod residual_layer_norm {
     use super::*;
     functional! {

@@ -601,3 +601,16 @@ sequential! {
 fn normalization_over_other_axes_matches_finite_differences() {
     check(NormalizationAxes::seeded(33));
 }
+
+sequential! {
+    struct ChannelsFirstGroups<f64> {
+        Input<4, 3, 5>, Dense<5, tanh>, GroupNormalization<groups = 2, axis = 1>, Dense<3, tanh>,
+        GroupNormalization<groups = 3, axis = -2, center = false>, Flatten, Dense<2>
+    }
+}
+
+/// GroupNormalization with its channels on the first axis and on the middle one.
+#[test]
+fn group_normalization_over_another_axis_matches_finite_differences() {
+    check(ChannelsFirstGroups::seeded(34));
+}

@@ -875,6 +875,7 @@ pub struct GroupNormalization<
     const G: usize,
     const CENTER: bool = true,
     const SCALE: bool = true,
+    const INNER: usize = 1,
 > where
     X: Tensor,
 {
@@ -887,8 +888,8 @@ pub struct GroupNormalization<
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool>
-    GroupNormalization<X, C, G, CENTER, SCALE>
+impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool, const INNER: usize>
+    GroupNormalization<X, C, G, CENTER, SCALE, INNER>
 {
     /// Keras's initial state: `gamma` ones, `beta` zeros.
     pub const ZEROS: Self = GroupNormalization {
@@ -907,15 +908,19 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
 
     /// Channels per group.
     const WIDTH: usize = {
-        assert!(X::LAST == C && G > 0 && C.is_multiple_of(G), "GroupNormalization: G must divide C");
+        assert!(
+            X::LEN.is_multiple_of(C * INNER) && G > 0 && C.is_multiple_of(G),
+            "GroupNormalization: G must divide C, and C channels of INNER values the input"
+        );
         C / G
     };
 
     /// The flat positions of group `g`'s values in a sample: its channels of every row.
     #[inline(always)]
     fn group(g: usize) -> impl Iterator<Item = usize> + Clone {
-        let width = Self::WIDTH;
-        (0..X::LEN / C).flat_map(move |row| row * C + g * width..row * C + (g + 1) * width)
+        // A run of `width` channels of `INNER` values each, in every block of them all.
+        let (run, block) = (Self::WIDTH * INNER, C * INNER);
+        (0..X::LEN / block).flat_map(move |b| b * block + g * run..b * block + (g + 1) * run)
     }
 
     /// Each group's mean and `rstd`.
@@ -923,8 +928,7 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
     fn statistics(&self, x: &X) -> [(X::Scalar, X::Scalar); G] {
         let (xs, count) = (x.as_slice(), X::LEN / C * Self::WIDTH);
         core::array::from_fn(|g| {
-            let group = xs.chunks_exact(C).flat_map(|row| &row[g * Self::WIDTH..(g + 1) * Self::WIDTH]);
-            let (mean, variance) = moments(group, count);
+            let (mean, variance) = moments(Self::group(g).map(|p| &xs[p]), count);
             (mean, rstd(variance, self.epsilon))
         })
     }
@@ -939,13 +943,13 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
             (*inv, *res) = affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
         }
         let mut y = *x;
-        apply_rows::<_, C, 1>(y.as_mut_slice(), &inv, &res);
+        apply_rows::<_, C, INNER>(y.as_mut_slice(), &inv, &res);
         y
     }
 }
 
-impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Layer
-    for GroupNormalization<X, C, G, CENTER, SCALE>
+impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool, const INNER: usize>
+    Layer for GroupNormalization<X, C, G, CENTER, SCALE, INNER>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -972,8 +976,8 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
 }
 
 /// Keeps each group's mean and `rstd`, what the backward pass needs beyond the input.
-impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Train
-    for GroupNormalization<X, C, G, CENTER, SCALE>
+impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool, const INNER: usize>
+    Train for GroupNormalization<X, C, G, CENTER, SCALE, INNER>
 {
     type Kept = [(X::Scalar, X::Scalar); G];
     const KEPT: Self::Kept = [(X::Scalar::ZERO, X::Scalar::ZERO); G];
@@ -1012,7 +1016,7 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
             for (g, stats) in kept[s].iter().enumerate() {
                 group_backward(
                     Self::group(g),
-                    1,
+                    INNER,
                     count,
                     *stats,
                     Form::Centered,
@@ -1047,8 +1051,14 @@ unsafe impl<X, const C: usize, const AXES: usize> Zeroable for UnitNormalization
 // SAFETY: a float array and an `f64`.
 unsafe impl<X: Tensor, const C: usize, const AXES: usize> Zeroable for RMSNormalization<X, C, AXES> {}
 // SAFETY: as above.
-unsafe impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE: bool> Zeroable
-    for GroupNormalization<X, C, G, CENTER, SCALE>
+unsafe impl<
+    X: Tensor,
+    const C: usize,
+    const G: usize,
+    const CENTER: bool,
+    const SCALE: bool,
+    const INNER: usize,
+> Zeroable for GroupNormalization<X, C, G, CENTER, SCALE, INNER>
 {
 }
 

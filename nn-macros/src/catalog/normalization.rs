@@ -131,7 +131,7 @@ pub(super) fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<us
     ))
 }
 
-/// BatchNormalization's channel axis in nn's shape (no batch axis) from Keras's `axis`, one
+/// BatchNormalization's and GroupNormalization's channel axis in nn's shape (no batch axis) from Keras's `axis`, one
 /// axis as Keras numbers it (the batch axis 0, negative from the end).
 fn channel_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
     let rank = input.rank() as i64;
@@ -148,24 +148,6 @@ fn channel_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String>
             }
         }
         Some(other) => Err(format!("normalizes one channel axis, not {} of them", other.len())),
-    }
-}
-
-/// Checks that `axes` (Keras's, with the batch axis as 0) name only the last axis of `input`:
-/// nn normalizes over the channels.
-fn last_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(), String> {
-    let rank = input.rank() as i64;
-    match axes.as_deref() {
-        None => Ok(()),
-        Some([a]) if *a == -1 || *a == rank => Ok(()),
-        Some(other) => {
-            let axes: Vec<String> = other.iter().map(i64::to_string).collect();
-            Err(format!(
-                "acts on the last axis here (`axis = -1`, or {rank} for this input), not axis {}: nn \
-                 keeps channels last",
-                axes.join(", ")
-            ))
-        }
     }
 }
 
@@ -218,30 +200,30 @@ impl LayerSpec for Normalization {
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
         match self.norm {
-            Norm::Batch => _ = channel_axis(&self.axes, input)?,
-            Norm::Group(_) => last_axis(&self.axes, input)?,
+            Norm::Batch | Norm::Group(_) => {
+                let k = channel_axis(&self.axes, input)?;
+                self.groups(input.0[k])?;
+            }
             Norm::Layer { .. } | Norm::Unit | Norm::Rms => _ = trailing_axes(&self.axes, input)?,
         }
-        self.groups(input.last())?;
         Ok(input.clone())
     }
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
-        let (x, c) = (input.ty(t), input.last());
+        let x = input.ty(t);
         let (scale, center) = self.weights();
         let (n, row) = self.row(input);
+        // Batch and Group: the channel axis, then the values after it.
+        let k = channel_axis(&self.axes, input).unwrap_or(input.rank() - 1);
+        let (c, inner) = (input.0[k], input.0[k + 1..].iter().product::<usize>());
         match self.norm {
-            Norm::Batch => {
-                let k = channel_axis(&self.axes, input).unwrap_or(input.rank() - 1);
-                let (c, inner) = (input.0[k], input.0[k + 1..].iter().product::<usize>());
-                quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale, #inner>)
-            }
+            Norm::Batch => quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale, #inner>),
             Norm::Layer { rms } => {
                 quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #n>)
             }
             Norm::Group(_) => {
                 let g = self.groups(c).unwrap_or(1);
-                quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale>)
+                quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale, #inner>)
             }
             Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #row, #n>),
             Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #row, #n>),
@@ -249,15 +231,15 @@ impl LayerSpec for Normalization {
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        if let Norm::Batch = self.norm {
+        if let Norm::Batch | Norm::Group(_) = self.norm {
             let c = channel_axis(&self.axes, input).map_or(input.last(), |k| input.0[k]);
             let (scale, center) = self.weights();
-            return vec![vec![c]; scale as usize + center as usize + 2];
+            let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
+            return vec![vec![c]; scale as usize + center as usize + stats];
         }
         let (n, _) = self.row(input);
         let (scale, center) = self.weights();
-        let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
-        vec![input.0[input.rank().saturating_sub(n)..].to_vec(); scale as usize + center as usize + stats]
+        vec![input.0[input.rank().saturating_sub(n)..].to_vec(); scale as usize + center as usize]
     }
 
     fn prepares(&self) -> bool {
