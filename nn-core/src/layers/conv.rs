@@ -179,6 +179,12 @@ impl<
         self.kernel.as_flattened().as_flattened().as_flattened()
     }
 
+    /// The kernel and bias as [`KernelBias`] initializes and visits them.
+    fn kernel_bias(&mut self) -> KernelBias<'_, X::Scalar> {
+        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+    }
+
     /// One group, as a matrix product of patch rows by the kernel. An undilated one-row kernel
     /// (every Conv1D) reads the patches of the pixels whose window lies inside the input in place:
     /// consecutive patches are runs of `KW · CG` values `SW · CG` apart in the input, which the
@@ -334,15 +340,11 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
-            .init(rng, None);
+        self.kernel_bias().init(rng, None);
     }
 
     fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
-        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
-            .init(rng, Some(init));
+        self.kernel_bias().init(rng, Some(init));
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
@@ -351,9 +353,7 @@ impl<
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
-        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
-            .visit_mut(f);
+        self.kernel_bias().visit_mut(f);
     }
 }
 

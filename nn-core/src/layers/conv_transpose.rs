@@ -118,6 +118,12 @@ impl<
         self.kernel.as_flattened().as_flattened().as_flattened()
     }
 
+    /// The kernel and bias as [`KernelBias`] initializes and visits them.
+    fn kernel_bias(&mut self) -> KernelBias<'_, X::Scalar> {
+        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
+        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
+    }
+
     /// The transposed convolution of the samples in `x` into `y` (sample after sample), without
     /// the activation: every output starts at the bias, then each input pixel's product with
     /// the kernel is added onto the patch it reaches, a block of pixels of any samples at a time.
@@ -267,15 +273,11 @@ impl<
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
-        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
-            .init(rng, None);
+        self.kernel_bias().init(rng, None);
     }
 
     fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
-        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
-            .init(rng, Some(init));
+        self.kernel_bias().init(rng, Some(init));
     }
 
     fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, X::Scalar>)) {
@@ -284,9 +286,7 @@ impl<
     }
 
     fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, X::Scalar>)) {
-        let kernel = self.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        KernelBias { kernel, shape: Self::KERNEL_SHAPE, bias: &mut self.bias, bias_shape: Self::USED_BIAS }
-            .visit_mut(f);
+        self.kernel_bias().visit_mut(f);
     }
 }
 
