@@ -6,6 +6,7 @@
 //! hand-written AVX-512 and AVX2 micro-kernels beside a portable one. Every level computes the
 //! same sums in the same order per output, so results agree to rounding (tested to 1e-6).
 
+pub mod adam;
 pub mod cpu;
 pub mod gates;
 pub mod gemm;
@@ -78,6 +79,21 @@ pub trait Element:
         let _ = (level, kind, x, s, h, c);
         false
     }
+
+    /// Adam's update of `w` from `g` with moments `m` and `v`, with this type's kernel for
+    /// `level`, or `false` where it has none; see [`adam::AdamStep`].
+    #[inline(always)]
+    fn adam(
+        level: Level,
+        k: &adam::AdamStep<Self>,
+        w: &mut [Self],
+        g: &[Self],
+        m: &mut [Self],
+        v: &mut [Self],
+    ) -> bool {
+        let _ = (level, k, w, g, m, v);
+        false
+    }
 }
 
 impl Element for f32 {
@@ -114,6 +130,17 @@ impl Element for f32 {
         c: &mut [f32],
     ) -> bool {
         gates::cell_f32(level, kind, x, s, h, c)
+    }
+    #[inline(always)]
+    fn adam(
+        level: Level,
+        k: &adam::AdamStep<f32>,
+        w: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) -> bool {
+        adam::adam_f32(level, k, w, g, m, v)
     }
 }
 

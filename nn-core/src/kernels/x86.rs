@@ -530,13 +530,21 @@ pub(crate) unsafe fn gemv256<T: Simd>(
     unsafe { gemv::<T::Ymm>(x, w, y, k, n, backwards) }
 }
 
-/// The `f32` arithmetic the gate kernels need beyond [`Vector`]: the lane operations of the
-/// rational `tanh` and sigmoid.
+/// The `f32` arithmetic the gate and optimizer kernels need beyond [`Vector`]: the lane
+/// operations of the rational `tanh` and sigmoid and of Adam's quotient.
 pub(crate) trait F32Math: Vector<T = f32> {
     unsafe fn set(v: f32) -> Self;
     unsafe fn mul(a: Self, b: Self) -> Self;
     unsafe fn sub(a: Self, b: Self) -> Self;
     unsafe fn div(a: Self, b: Self) -> Self;
+    /// `c - a · b`, one rounding.
+    unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self;
+    /// The larger lane (`b` where either is NaN).
+    unsafe fn max(a: Self, b: Self) -> Self;
+    /// `1 / √a`, approximate: relative error below 2⁻¹¹ (AVX2's `rsqrtps`; AVX-512's is 2⁻¹⁴).
+    unsafe fn rsqrt(a: Self) -> Self;
+    /// `1 / a`, approximate as [`F32Math::rsqrt`].
+    unsafe fn rcp(a: Self) -> Self;
     unsafe fn abs(a: Self) -> Self;
     /// `a < b ? then : otherwise` per lane (false where either is NaN).
     unsafe fn select_lt(a: Self, b: Self, then: Self, otherwise: Self) -> Self;
@@ -545,7 +553,7 @@ pub(crate) trait F32Math: Vector<T = f32> {
 // Each register's intrinsics for `F32Math`, by name.
 macro_rules! f32_math {
     ($name:ident, set: $set:ident, mul: $mul:ident, sub: $sub:ident, div: $div:ident,
-     abs: |$aa:ident| $abs:expr, select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr) => {
+     fnmadd: $fnmadd:ident, max: $max:ident, rsqrt: $rsqrt:ident, rcp: $rcp:ident, abs: |$aa:ident| $abs:expr, select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr) => {
         impl F32Math for $name {
             #[inline(always)]
             unsafe fn set(v: f32) -> Self {
@@ -564,6 +572,22 @@ macro_rules! f32_math {
                 unsafe { Self($div(a.0, b.0)) }
             }
             #[inline(always)]
+            unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self {
+                unsafe { Self($fnmadd(a.0, b.0, c.0)) }
+            }
+            #[inline(always)]
+            unsafe fn max(a: Self, b: Self) -> Self {
+                unsafe { Self($max(a.0, b.0)) }
+            }
+            #[inline(always)]
+            unsafe fn rsqrt(a: Self) -> Self {
+                unsafe { Self($rsqrt(a.0)) }
+            }
+            #[inline(always)]
+            unsafe fn rcp(a: Self) -> Self {
+                unsafe { Self($rcp(a.0)) }
+            }
+            #[inline(always)]
             unsafe fn abs($aa: Self) -> Self {
                 unsafe { Self($abs) }
             }
@@ -576,11 +600,11 @@ macro_rules! f32_math {
 }
 
 f32_math!(F32x16, set: _mm512_set1_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps, div: _mm512_div_ps,
-    abs: |a| _mm512_abs_ps(a.0),
+    fnmadd: _mm512_fnmadd_ps, max: _mm512_max_ps, rsqrt: _mm512_rsqrt14_ps, rcp: _mm512_rcp14_ps, abs: |a| _mm512_abs_ps(a.0),
     select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0));
 
 f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, div: _mm256_div_ps,
-    abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
+    fnmadd: _mm256_fnmadd_ps, max: _mm256_max_ps, rsqrt: _mm256_rsqrt_ps, rcp: _mm256_rcp_ps, abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
     select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)));
 
 /// The polynomial `k[0] t^(N-1) + ... + k[N-1]` by Estrin's scheme (`t2 = t²`): pairs of

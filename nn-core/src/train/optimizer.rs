@@ -41,6 +41,7 @@
 
 use super::schedule::{LearningRate, ScheduleError};
 use crate::Float;
+use crate::kernels::adam::AdamStep;
 use core::cmp::Ordering;
 use core::fmt;
 
@@ -560,6 +561,10 @@ impl Optimizer for Adam {
                 *w -= *m * alpha / (v_hat[i].sqrt() + epsilon);
             }
         } else {
+            let k = AdamStep { alpha, one_minus_beta_1, one_minus_beta_2, epsilon };
+            if T::adam(crate::kernels::cpu::level(), &k, param, grad, m, v) {
+                return;
+            }
             for ((w, &g), (m, v)) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)) {
                 *m += (g - *m) * one_minus_beta_1;
                 *v += (g * g - *v) * one_minus_beta_2;
