@@ -49,11 +49,6 @@ pub(crate) fn adam_f32(
             unsafe { x86::adam512(k, n, w, g, m, v) };
             return true;
         }
-        if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
-            // SAFETY: as above, with AVX2 and FMA.
-            unsafe { x86::adam256(k, n, w, g, m, v) };
-            return true;
-        }
     }
     let _ = (level, k, w, g, m, v);
     false
@@ -62,7 +57,7 @@ pub(crate) fn adam_f32(
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::AdamStep;
-    use crate::kernels::x86::{F32Math, F32x8, F32x16};
+    use crate::kernels::x86::{F32Math, F32x16};
 
     /// `√v` from the approximate reciprocal root, refined once: exact at 0, infinity and NaN,
     /// where `v · rsqrt(v)` would be NaN.
@@ -158,24 +153,6 @@ mod x86 {
         // SAFETY: passed on from the caller.
         unsafe { adam::<F32x16>(k, n, w, g, m, v) }
     }
-
-    /// [`adam`] in AVX2 registers.
-    ///
-    /// # Safety
-    /// AVX2 and FMA must be available; sizes as for [`adam512`].
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn adam256(
-        k: &AdamStep<f32>,
-        n: usize,
-        w: *mut f32,
-        g: *const f32,
-        m: *mut f32,
-        v: *mut f32,
-    ) {
-        // SAFETY: passed on from the caller.
-        unsafe { adam::<F32x8>(k, n, w, g, m, v) }
-    }
 }
 
 #[cfg(test)]
@@ -203,7 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn every_level_matches_the_exact_update_to_a_few_ulps_and_writes_nothing_past_the_end() {
+    fn the_avx512_kernel_matches_the_exact_update_to_a_few_ulps_and_writes_nothing_past_the_end() {
         let k = AdamStep { alpha: 1.3e-3, one_minus_beta_1: 0.1, one_minus_beta_2: 1e-3, epsilon: 1e-7 };
         let mut seed = 7u32;
         let mut next = || {
@@ -223,40 +200,40 @@ mod tests {
         let v0: Vec<f32> = (0..n).map(|i| if i % 7 == 2 { 0.0 } else { (next() * 1e-2).abs() }).collect();
         // Zero weights: the new weight is then minus the step, exactly.
         let w0 = alloc::vec![0.0f32; n];
-        for level in [Level::Avx512, Level::Avx2] {
-            if !cpu::supports(level) {
-                continue;
+        let level = Level::Avx512;
+        if !cpu::supports(level) {
+            return;
+        }
+        for len in (0..40).chain([n - 1]) {
+            let (mut w, mut m, mut v) = (w0.clone(), m0.clone(), v0.clone());
+            assert!(adam_f32(level, &k, &mut w[..len], &g0[..len], &mut m[..len], &mut v[..len]));
+            for i in 0..len {
+                let (want_w, want_m, want_v) = reference(&k, w0[i], g0[i], m0[i], v0[i]);
+                assert_eq!(
+                    (m[i].to_bits(), v[i].to_bits()),
+                    (want_m.to_bits(), want_v.to_bits()),
+                    "{level:?} {i}"
+                );
+                assert!(
+                    ulps(w[i], want_w) <= 4,
+                    "{level:?} len {len} [{i}]: g {} m {} v {}: {} vs {}",
+                    g0[i],
+                    m0[i],
+                    v0[i],
+                    w[i],
+                    want_w
+                );
             }
-            for len in (0..40).chain([n - 1]) {
-                let (mut w, mut m, mut v) = (w0.clone(), m0.clone(), v0.clone());
-                assert!(adam_f32(level, &k, &mut w[..len], &g0[..len], &mut m[..len], &mut v[..len]));
-                for i in 0..len {
-                    let (want_w, want_m, want_v) = reference(&k, w0[i], g0[i], m0[i], v0[i]);
-                    assert_eq!(
-                        (m[i].to_bits(), v[i].to_bits()),
-                        (want_m.to_bits(), want_v.to_bits()),
-                        "{level:?} {i}"
-                    );
-                    assert!(
-                        ulps(w[i], want_w) <= 4,
-                        "{level:?} len {len} [{i}]: g {} m {} v {}: {} vs {}",
-                        g0[i],
-                        m0[i],
-                        v0[i],
-                        w[i],
-                        want_w
-                    );
-                }
-                assert_eq!((&w[len..], &m[len..], &v[len..]), (&w0[len..], &m0[len..], &v0[len..]));
-            }
+            assert_eq!((&w[len..], &m[len..], &v[len..]), (&w0[len..], &m0[len..], &v0[len..]));
         }
     }
 
     #[test]
-    fn no_kernel_for_the_portable_level_or_slices_of_different_lengths() {
+    fn no_kernel_below_avx512_or_for_slices_of_different_lengths() {
         let k = AdamStep { alpha: 1.0, one_minus_beta_1: 0.1, one_minus_beta_2: 1e-3, epsilon: 1e-7 };
         let (mut w, mut m, mut v) = ([1.0f32; 4], [0.0f32; 4], [0.0f32; 4]);
         assert!(!adam_f32(Level::Portable, &k, &mut w, &[1.0; 4], &mut m, &mut v));
+        assert!(!adam_f32(Level::Avx2, &k, &mut w, &[1.0; 4], &mut m, &mut v));
         assert!(!adam_f32(Level::Avx512, &k, &mut w, &[1.0; 3], &mut m, &mut v));
         assert_eq!(w, [1.0; 4]);
     }
