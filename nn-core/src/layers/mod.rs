@@ -1,6 +1,7 @@
 //! Layers, one file per family.
 
 mod activation;
+mod attention;
 mod augmentation;
 mod conv;
 mod conv_transpose;
@@ -20,6 +21,7 @@ mod window;
 mod wrappers;
 
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
+pub use attention::{ADDITIVE, Attention, AttentionInputs, CONCAT, DOT};
 pub use augmentation::{
     AugMix, CutMix, Equalization, MixUp, RandAugment, RandomBrightness, RandomColorDegeneration,
     RandomColorJitter, RandomContrast, RandomElasticTransform, RandomErasing, RandomFlip, RandomGaussianBlur,
