@@ -401,6 +401,44 @@ CASES = [
         "x = Maximum()([m, b, a]); v = Average()([x, c]); Model([a, b, c], Subtract()([v, b]))",
         ["input_layer", "input_layer_1", "add", "input_layer_2", "multiply", "maximum", "average", "subtract"],
     ),
+    # Dot-product attention over [query, value], the value its own key.
+    (
+        "attention_dot",
+        "q = Input((3, 4)); v = Input((5, 4)); Model([q, v], Attention()([q, v]))",
+        ["input_layer", "input_layer_1", "attention"],
+    ),
+    # A scale (set off its initial 1), a key of its own, a value of other width, the causal mask.
+    (
+        "attention_scaled_causal_key",
+        "q = Input((4, 3)); v = Input((5, 6)); k = Input((5, 3)); layer = Attention(use_scale=True); "
+        "out = layer([q, v, k], use_causal_mask=True); layer.scale.assign(0.6); Model([q, v, k], out)",
+        ["input_layer", "input_layer_1", "input_layer_2", "attention"],
+    ),
+    # score_mode="concat": both of its weights set off their initial 1s.
+    (
+        "attention_concat",
+        "q = Input((3, 4)); v = Input((5, 4)); layer = Attention(use_scale=True, score_mode='concat'); "
+        "out = layer([q, v]); layer.scale.assign(0.8); layer.concat_score_weight.assign(1.3); "
+        "Model([q, v], out)",
+        ["input_layer", "input_layer_1", "attention"],
+    ),
+    # AdditiveAttention with its per-feature scale (Glorot-uniform draws), and without a scale,
+    # causal, on the same pair.
+    (
+        "additive_attention",
+        "q = Input((3, 4)); v = Input((5, 4)); k = Input((5, 4)); a = AdditiveAttention()([q, v, k]); "
+        "b = AdditiveAttention(use_scale=False)([q, v], use_causal_mask=True); "
+        "Model([q, v, k], Concatenate()([a, b]))",
+        ["input_layer", "input_layer_1", "input_layer_2", "additive_attention", "additive_attention_1",
+         "concatenate"],
+    ),
+    # Causal self-attention over projections of one sequence, added back to it.
+    (
+        "self_attention_block",
+        "x = Input((6, 4)); q = Dense(4)(x); v = Dense(4)(x); "
+        "a = Attention(use_scale=True)([q, v], use_causal_mask=True); Model(x, Add()([x, a]))",
+        ["input_layer", "dense", "dense_1", "attention", "add"],
+    ),
 ]
 
 

@@ -489,3 +489,99 @@ fn permute_of_a_vector_is_its_identity() {
     assert_eq!(PermuteVector::ZEROS.predict(&x), x);
     assert!(PermuteVector::ZEROS.summary().to_string().contains("(None, 4)"));
 }
+
+/// Dot-product attention over a query and a value that is its own key.
+mod attention_dot {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<3, 4>;
+            v = Input<5, 4>;
+            out = Attention(q, v);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/attention_dot.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(attention_dot, [X0, X1]));
+    }
+}
+
+/// A scale, a key of its own, a value of another width and Keras's causal mask.
+mod attention_scaled_causal_key {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<4, 3>;
+            v = Input<5, 6>;
+            k = Input<5, 3>;
+            out = Attention<use_scale = true, use_causal_mask = true>(q, v, k);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/attention_scaled_causal_key.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(attention_scaled_causal_key, [X0, X1, X2]));
+    }
+}
+
+/// `score_mode = concat`, with both of its weights.
+mod attention_concat {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<3, 4>;
+            v = Input<5, 4>;
+            out = Attention<use_scale = true, score_mode = concat>(q, v);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/attention_concat.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(attention_concat, [X0, X1]));
+    }
+}
+
+/// AdditiveAttention with its per-feature scale and a key, and without a scale, causal.
+mod additive_attention {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<3, 4>;
+            v = Input<5, 4>;
+            k = Input<5, 4>;
+            a = AdditiveAttention(q, v, k);
+            b = AdditiveAttention<use_scale = false, use_causal_mask = true>(q, v);
+            out = Concatenate(a, b);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/additive_attention.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(additive_attention, [X0, X1, X2]));
+    }
+}
+
+/// Causal self-attention over two projections of one sequence, added back to it.
+mod self_attention_block {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6, 4>;
+            q = Dense<4>(x);
+            v = Dense<4>(x);
+            a = Attention<use_scale = true, use_causal_mask = true>(q, v);
+            out = Add(x, a);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/self_attention_block.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(self_attention_block, [X0]));
+    }
+}

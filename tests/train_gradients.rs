@@ -245,3 +245,29 @@ functional! {
 fn broadcast_merges_match_finite_differences() {
     check(BroadcastMerges::seeded(13));
 }
+
+functional! {
+    /// Every score mode, a key of its own, the causal mask, and self-attention (one value as
+    /// query and value, so its gradient gathers both shares), between layers with weights.
+    struct Attentions<f64> {
+        a = Input<4, 3>;
+        b = Input<5, 3>;
+        q = Dense<3, tanh>(a);
+        k = Dense<3, tanh>(b);
+        v = Dense<2>(b);
+        dot = Attention<use_scale = true, use_causal_mask = true>(q, v, k);
+        own = Attention(q, q);
+        concat = Attention<use_scale = true, score_mode = concat>(q, k);
+        additive = AdditiveAttention(q, v, k);
+        plain = AdditiveAttention<use_scale = false, use_causal_mask = true>(q, k);
+        all = Concatenate(dot, own, concat, additive, plain);
+        out = Dense<2>(all);
+    }
+}
+
+/// Attention's backward pass through the sweep: the inputs gathered into tuples, their
+/// gradients shared back out, and every score weight.
+#[test]
+fn attention_layers_match_finite_differences() {
+    check(Attentions::seeded(14));
+}

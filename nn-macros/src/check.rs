@@ -42,8 +42,9 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
             cx.error(
                 call.kind.span(),
                 format!(
-                    "`{}` merges several inputs, which a Sequential model cannot give it; use `functional!`",
-                    call.kind
+                    "`{}` takes {}, which a Sequential model cannot give it; use `functional!`",
+                    call.kind,
+                    spec.arity()
                 ),
             );
             current = None;

@@ -612,6 +612,10 @@ fn run_body(code: &Code) -> TokenStream {
                 let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
                 layer.spec.merge_call(&args, &shapes, &step.output).unwrap_or_else(|| quote!(*#(#args)*))
             }
+            Some(Field { name, nested: false, .. }) if layer.spec.takes_tuple() => {
+                // Its inputs as the tuple its type takes (`Attention`'s query, value, key).
+                quote!(::nn::Layer::forward_at(&self.#name, level, &(#(*#args),*)))
+            }
             Some(Field { name, nested: false, .. }) if !step.states.is_empty() || args.len() > 1 => {
                 // A recurrent layer's states: from `initial_state` (its further inputs, LSTM's
                 // `c` zeros for the others), and with `return_state` the last `h` and `c`,

@@ -443,15 +443,16 @@ fn state_size(
     }
 }
 
-/// The input size of each layer (indexed by the statement creating it): what it declares, or
-/// else its first call's in source order. Every call must agree with it.
+/// The input sizes of each layer (indexed by the statement creating it): its first call's in
+/// source order, the first of which must be what it declares. Every call must agree with them:
+/// on the first input, and on all for a layer taking them as a tuple.
 fn layer_input_sizes(
     stmts: &[Stmt],
     bindings: &[Binding],
     sizes: &[Option<Shape>],
     cx: &mut Ctxt,
-) -> Vec<Option<Shape>> {
-    let mut inputs: Vec<Option<Shape>> = vec![None; stmts.len()];
+) -> Vec<Option<Vec<Shape>>> {
+    let mut inputs: Vec<Option<Vec<Shape>>> = vec![None; stmts.len()];
     let mut first_call: Vec<Option<usize>> = vec![None; stmts.len()];
     for (i, binding) in bindings.iter().enumerate() {
         let (layer, spec, args) = match binding {
@@ -462,10 +463,18 @@ fn layer_input_sizes(
             },
             _ => continue,
         };
+        let Some(all) = args.iter().map(|&a| sizes[a].clone()).collect::<Option<Vec<Shape>>>() else {
+            continue;
+        };
         let Some(&arg) = args.first() else { continue };
-        let Some(size) = sizes[arg].clone() else { continue };
+        let size = all[0].clone();
         let arg_token = stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[0]);
-        match (spec.declared_input(), &inputs[layer]) {
+        if let (true, Some(expected)) = (spec.takes_tuple(), &inputs[layer])
+            && !same_further_inputs(i, layer, args, &all, expected, stmts, cx)
+        {
+            continue;
+        }
+        match (spec.declared_input(), inputs[layer].as_ref().map(|v| &v[0])) {
             (Some(declared), _) if declared.value != size.last() => cx.error(
                 arg_token.span(),
                 format!(
@@ -494,13 +503,51 @@ fn layer_input_sizes(
                 )
             }
             (_, None) => {
-                inputs[layer] = Some(size);
+                inputs[layer] = Some(all);
                 first_call[layer] = Some(i);
             }
             _ => {}
         }
     }
     inputs
+}
+
+/// Whether call `i` of shared layer `layer`, which takes its inputs as a tuple, has as many as
+/// its first call (`expected`), of the same shapes after the first (which the caller checks);
+/// reports each difference.
+fn same_further_inputs(
+    i: usize,
+    layer: usize,
+    args: &[usize],
+    all: &[Shape],
+    expected: &[Shape],
+    stmts: &[Stmt],
+    cx: &mut Ctxt,
+) -> bool {
+    let name = &stmts[layer].name;
+    if all.len() != expected.len() {
+        let msg = format!(
+            "shared layer `{name}` takes {} inputs (from its first call), not {}",
+            expected.len(),
+            all.len()
+        );
+        cx.error(stmts[i].call.kind.span(), msg);
+        return false;
+    }
+    let mut same = true;
+    for (k, (found, want)) in all.iter().zip(expected).enumerate().skip(1) {
+        if found != want {
+            let token = stmts[i].inputs.as_ref().map_or(&stmts[i].name, |a| &a[k]);
+            let arg = &stmts[args[k]].name;
+            let msg = format!(
+                "shared layer `{name}` takes {want} as input {} (from its first call) but `{arg}` has {found}",
+                k + 1
+            );
+            cx.error(token.span(), msg);
+            same = false;
+        }
+    }
+    same
 }
 
 /// Assembles the checked model once every check has passed, ordering the layers as Keras's
@@ -510,7 +557,7 @@ fn build(
     stmts: &[Stmt],
     bindings: Vec<Binding>,
     sizes: &[Option<Shape>],
-    layer_inputs: &[Option<Shape>],
+    layer_inputs: &[Option<Vec<Shape>>],
     creators: Vec<usize>,
     names: Vec<Ident>,
     outputs: Vec<usize>,
@@ -630,9 +677,14 @@ fn build(
             })
             .collect::<Option<Vec<String>>>()?;
         let last = *calls.last()?;
-        let spec = specs[op].take()?;
-        let input =
-            if matches!(spec, Spec::Input { .. }) { sizes[op].clone()? } else { layer_inputs[op].clone()? };
+        let mut spec = specs[op].take()?;
+        let input = if matches!(spec, Spec::Input { .. }) {
+            sizes[op].clone()?
+        } else {
+            let inputs = layer_inputs[op].clone()?;
+            spec = spec.bound(&inputs);
+            inputs.first()?.clone()
+        };
         model.layers.push(LayerNode {
             name: name_of.get(&op)?.clone(),
             span: stmts[op].call.kind.span(),

@@ -292,8 +292,39 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
                  instead (each cell its own `RNN` with `return_sequences=True`)"
             ));
         }
+        "Attention" | "AdditiveAttention" => {
+            let kwargs = call_options(layer, name)?;
+            catalogued(class, name, label, &[config, &kwargs], span)?
+        }
         other => catalogued(other, name, label, &[config], span)?,
     })
+}
+
+/// The options an attention layer was called with (`use_causal_mask`), which nn fixes per
+/// layer: every call's must be the same. Masks and a second output are refused.
+fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
+    let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
+    let kwargs: Vec<&Json> = nodes.iter().filter_map(|n| n.get("kwargs")).collect();
+    let first = kwargs.first().copied().cloned().unwrap_or(Json::Null);
+    if kwargs.iter().any(|k| **k != first) {
+        return Err(format!("layer `{name}`: its calls differ in their options, which nn fixes per layer"));
+    }
+    let unset = |v: &Json| matches!(v, Json::Null | Json::Bool(false));
+    let set = |key: &str| {
+        first.get(key).is_some_and(|v| match v {
+            Json::Array(items) => !items.iter().all(unset),
+            v => !unset(v),
+        })
+    };
+    if set("return_attention_scores") {
+        return Err(format!(
+            "layer `{name}`: `return_attention_scores=True` (the scores as a second output) is not supported"
+        ));
+    }
+    if set("mask") {
+        return Err(format!("layer `{name}`: attention masks given as inputs are not supported yet"));
+    }
+    Ok(first)
 }
 
 /// A catalogued layer's call from its config, read by the parameters the layer declares, each
@@ -593,6 +624,32 @@ mod tests {
             r#"{{"class_name": "Concatenate", "config": {{"name": "concatenate", "axis": {axis}}}}}"#
         );
         layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.to_string())
+    }
+
+    /// An `Attention` layer as Keras 3 saves it, called with `kwargs`, as the DSL's call.
+    fn attention(kwargs: &[&str]) -> Result<String, String> {
+        let nodes: Vec<String> =
+            kwargs.iter().map(|k| format!(r#"{{"args": [[]], "kwargs": {{{k}}}}}"#)).collect();
+        let layer = format!(
+            r#"{{"class_name": "Attention", "config": {{"name": "attention", "use_scale": true,
+                "score_mode": "dot", "dropout": 0.0, "seed": null}}, "inbound_nodes": [{}]}}"#,
+            nodes.join(", ")
+        );
+        layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.to_string())
+    }
+
+    #[test]
+    fn attention_takes_its_causal_mask_from_the_call_and_refuses_what_it_cannot_run() {
+        assert_eq!(attention(&[""]).unwrap(), "Attention<use_scale = true, score_mode = dot, dropout = 0>");
+        let causal = r#""use_causal_mask": true"#;
+        assert!(attention(&[causal, causal]).unwrap().ends_with("use_causal_mask = true>"));
+        assert!(attention(&[causal, ""]).unwrap_err().contains("its calls differ in their options"));
+        let scores = r#""return_attention_scores": true"#;
+        assert!(attention(&[scores]).unwrap_err().contains("`return_attention_scores=True`"));
+        // Keras saves a mask given to the call as a tensor.
+        let mask = r#""mask": [null, {"class_name": "__keras_tensor__"}]"#;
+        assert!(attention(&[mask]).unwrap_err().contains("attention masks given as inputs"));
+        assert!(attention(&[r#""mask": [null, null], "return_attention_scores": false"#]).is_ok());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! Buffers are named after the step that fills them: `v3` holds step 3's output for every
 //! sample, `k3` what its layer keeps (`Train::Kept`), `d3` the gradient of the loss with
-//! respect to `v3`; `i1` gathers a model's second input when there are several. A view
+//! respect to `v3`; `i1` gathers a model's second input when there are several, `t3` the
+//! inputs of a layer taking them as a tuple (`Attention`) and `e3` their gradients. A view
 //! (`Flatten`, `Reshape`) has no buffer: its value and gradient are its input's, cast.
 
 use crate::expand::Code;
@@ -178,6 +179,13 @@ impl Sweep<'_> {
                     quote!(<#ty as ::nn::tensor::Tensor>::ZEROS),
                 );
             }
+            if let Some(tuple) = self.tuple_ty(k) {
+                // A tuple layer's inputs, gathered, and their gradients before they are shared out.
+                for name in ["t", "e"] {
+                    let zero = quote!(<#tuple as ::nn::tensor::Tensors<#t>>::ZEROED);
+                    per_sample(format_ident!("{name}{k}"), tuple.clone(), zero);
+                }
+            }
             match self.code.field(step.layer) {
                 Some(f) if f.nested => nested.push((format_ident!("k{k}"), f.ty.clone())),
                 Some(f) => {
@@ -196,6 +204,51 @@ impl Sweep<'_> {
             b.fields.push(name);
         }
         b
+    }
+
+    /// The tuple of input types of step `k`, if its layer takes its inputs as one.
+    fn tuple_ty(&self, k: usize) -> Option<TokenStream> {
+        let model = self.code.model;
+        let step = &model.steps[k];
+        model.layers[step.layer].spec.takes_tuple().then(|| {
+            let types = step.args.iter().map(|a| model.shape_of(a).ty(&self.code.t));
+            quote!((#(#types),*))
+        })
+    }
+
+    /// Gathers step `k`'s inputs into its tuples, `t{k}`, and gives that buffer.
+    fn gather_tuple(&self, k: usize) -> (TokenStream, TokenStream) {
+        let (t, args) = (format_ident!("t{k}"), &self.code.model.steps[k].args);
+        let vals = args.iter().map(|a| self.val(a));
+        let gather = quote!(for s in 0..n { b.#t[s] = (#( (#vals)[s] ),*); });
+        (gather, quote!(&b.#t[..n]))
+    }
+
+    /// Shares out the gradients of step `k`'s tuples, `e{k}`, to its inputs that take one.
+    fn scatter_tuple(&self, k: usize) -> Vec<TokenStream> {
+        let e = format_ident!("e{k}");
+        let add = |j: usize, dst: TokenStream| {
+            let j = syn::Index::from(j);
+            quote! {
+                for (dst, src) in (#dst).iter_mut().zip(&b.#e[..n]) {
+                    let src = ::nn::tensor::Tensor::as_slice(&src.#j);
+                    for (d, g) in ::nn::tensor::Tensor::as_mut_slice(dst).iter_mut().zip(src) {
+                        *d += *g;
+                    }
+                }
+            }
+        };
+        let args = &self.code.model.steps[k].args;
+        args.iter()
+            .enumerate()
+            .filter_map(|(j, a)| match self.grad(a)? {
+                Grad::Slice(g) => Some(add(j, g)),
+                Grad::Optional(g) => {
+                    let add = add(j, quote!(dx));
+                    Some(quote!(if let Some(dx) = #g { #add }))
+                }
+            })
+            .collect()
     }
 
     /// A value over the batch, `&[X]`.
@@ -280,7 +333,12 @@ impl Sweep<'_> {
                     });
                 }
                 Some(field) => {
-                    let (name, x) = (&field.name, self.val(&step.args[0]));
+                    let (name, mut x) = (&field.name, self.val(&step.args[0]));
+                    if layer.spec.takes_tuple() {
+                        let (gather, tuples) = self.gather_tuple(k);
+                        steps.push(gather);
+                        x = tuples;
+                    }
                     let trainable = !layer.spec.frozen();
                     steps.push(quote! {
                         ::nn::train::Train::forward_train(
@@ -347,7 +405,14 @@ impl Sweep<'_> {
                     });
                 }
                 Some(field) => {
-                    let (name, x) = (&field.name, self.val(&step.args[0]));
+                    let (name, mut x, mut dx) = (&field.name, self.val(&step.args[0]), dx);
+                    let tuple = model.layers[step.layer].spec.takes_tuple();
+                    if tuple {
+                        let (e, t) = (format_ident!("e{k}"), format_ident!("t{k}"));
+                        let zero = quote!(::nn::tensor::Tensors::ZEROED);
+                        steps.push(quote!(b.#e[..n].fill(#zero);));
+                        (x, dx) = (quote!(&b.#t[..n]), quote!(Some(&mut b.#e[..n])));
+                    }
                     let grads = match model.layers[step.layer].spec.frozen() {
                         true => quote!(None),
                         false => quote!(Some(&mut grads.#name)),
@@ -357,6 +422,9 @@ impl Sweep<'_> {
                             &self.#name, level, #x, &b.#v[..n], &b.#kept[..n], &mut b.#d[..n], #dx, #grads,
                         );
                     });
+                    if tuple {
+                        steps.extend(self.scatter_tuple(k));
+                    }
                 }
                 None => steps.extend(self.merge_backward(k)),
             }

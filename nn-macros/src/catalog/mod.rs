@@ -3,6 +3,7 @@
 //! adding a layer means its `LayerSpec` and one entry in [`LAYERS`].
 
 mod activation;
+mod attention;
 mod augmentation;
 mod conv;
 mod conv_transpose;
@@ -57,6 +58,28 @@ pub trait LayerSpec {
 
     /// The nn-core type holding the layer, over element type `t`, fed `input`.
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream;
+
+    /// How many inputs it is called on. A layer of several (`Attention`'s query, value and key)
+    /// takes them as a tuple, and knows their shapes once [`LayerSpec::bind`] gave them.
+    fn arity(&self) -> Arity {
+        Arity::One
+    }
+
+    /// The output shape for the inputs of a layer of several ([`LayerSpec::arity`]), or what
+    /// is wrong with them.
+    fn output_of(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        match inputs {
+            [input] => self.output(input),
+            _ => Err(format!("takes one input, not {}", inputs.len())),
+        }
+    }
+
+    /// The layer as called on `inputs`, for a layer of several whose type depends on all of
+    /// their shapes; the methods taking `input` then get the first.
+    fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
+        let _ = inputs;
+        None
+    }
 
     /// Keras's shapes of the layer's variables, in order, fed `input`.
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
@@ -238,6 +261,8 @@ pub struct Entry {
 pub const LAYERS: &[Entry] = &[
     dense::DENSE,
     dense::EINSUM_DENSE,
+    attention::ATTENTION,
+    attention::ADDITIVE_ATTENTION,
     embedding::EMBEDDING,
     encoding::CATEGORY_ENCODING,
     activation::ACTIVATION,
@@ -387,6 +412,8 @@ pub enum Arity {
     OneOrWithStates(usize),
     Exactly(usize),
     AtLeast(usize),
+    /// From the first to the second, both included.
+    Between(usize, usize),
 }
 
 impl Arity {
@@ -396,7 +423,13 @@ impl Arity {
             Arity::OneOrWithStates(k) => n == 1 || n == 1 + k,
             Arity::Exactly(k) => n == k,
             Arity::AtLeast(k) => n >= k,
+            Arity::Between(lo, hi) => (lo..=hi).contains(&n),
         }
+    }
+
+    /// Whether the layer takes its inputs as a tuple (one value for several inputs).
+    pub fn tuple(self) -> bool {
+        matches!(self, Arity::Exactly(2..) | Arity::AtLeast(2..) | Arity::Between(2.., _))
     }
 }
 
@@ -408,6 +441,7 @@ impl std::fmt::Display for Arity {
             Arity::OneOrWithStates(k) => write!(f, "one input, or its input and {k} initial states"),
             Arity::Exactly(k) => write!(f, "exactly {k} inputs"),
             Arity::AtLeast(k) => write!(f, "at least {k} inputs"),
+            Arity::Between(lo, hi) => write!(f, "{lo} to {hi} inputs"),
         }
     }
 }
@@ -454,7 +488,8 @@ impl Spec {
             Spec::Layer(layer) if !layer.initial_states().is_empty() => {
                 Arity::OneOrWithStates(layer.initial_states().len())
             }
-            Spec::Layer(_) | Spec::Nested { .. } => Arity::One,
+            Spec::Layer(layer) => layer.arity(),
+            Spec::Nested { .. } => Arity::One,
             Spec::Merge { op: Merge::Subtract | Merge::Dot, .. } => Arity::Exactly(2),
             Spec::Merge { .. } => Arity::AtLeast(2),
         }
@@ -500,6 +535,9 @@ impl Spec {
                         )));
                     }
                 }
+                if layer.arity().tuple() {
+                    return layer.output_of(inputs).map_err(ShapeError::Message);
+                }
                 layer.output(first).map_err(ShapeError::Message)
             }
             Spec::Nested { output, .. } if first.rank() == 1 => Ok(Shape::vector(output.value)),
@@ -531,6 +569,19 @@ impl Spec {
                 None => Ok(Shape::vector(1)),
             },
             Spec::Merge { .. } => broadcast_shape(inputs).map_err(ShapeError::Operand),
+        }
+    }
+
+    /// Whether the layer takes its several inputs as one tuple (`Attention`'s).
+    pub fn takes_tuple(&self) -> bool {
+        matches!(self, Spec::Layer(layer) if layer.arity().tuple())
+    }
+
+    /// The layer as called on `inputs` (see [`LayerSpec::bind`]).
+    pub fn bound(self, inputs: &[Shape]) -> Spec {
+        match &self {
+            Spec::Layer(layer) if layer.arity().tuple() => layer.bind(inputs).map_or(self, Spec::Layer),
+            _ => self,
         }
     }
 
