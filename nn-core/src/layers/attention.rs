@@ -12,12 +12,13 @@
 //! a softmax over `j` then weighs the value steps: `out_i = Σ_j p_ij v_j`. The computation keeps
 //! Keras's order of operations, so its roundings are Keras's up to the sums' order.
 
+use super::dense::EinsumDense;
 use crate::Float;
-use crate::activations::{ActivationFn, Softmax};
-use crate::init::{Rng, glorot_uniform};
+use crate::activations::{ActivationFn, Linear, Softmax};
+use crate::init::{Initializers, Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::Tensor2;
+use crate::tensor::{Steps, Tensor, Tensor2, Tensor3, cast_slice};
 use crate::train::{Ctx, Train};
 use crate::weights::bytes;
 use core::marker::PhantomData;
@@ -34,46 +35,30 @@ pub const ADDITIVE: u8 = 2;
 const MASKED: f64 = 1.0e9;
 
 /// The inputs an attention layer is called on: `[query, value]` (the value is its own key) or
-/// `[query, value, key]`, as a tuple of sequences.
-pub trait AttentionInputs<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize>:
-    Copy
+/// `[query, value, key]`, as a tuple of sequences: a query of `TQ` steps of `D`, a value and a
+/// key of `TV` steps of `DV` and `DK`.
+pub trait AttentionInputs<
+    T: Float,
+    const TQ: usize,
+    const TV: usize,
+    const D: usize,
+    const DV: usize,
+    const DK: usize,
+>: Copy
 {
-    /// The query, `TQ` steps of `D`.
+    /// The query.
     fn query(&self) -> &Tensor2<T, TQ, D>;
-    /// The value, `TV` steps of `DV`.
+    /// The value.
     fn value(&self) -> &Tensor2<T, TV, DV>;
-    /// The key, `TV` steps of `D`: the value itself for a pair.
-    fn key(&self) -> &Tensor2<T, TV, D>;
+    /// The key: the value itself for a pair.
+    fn key(&self) -> &Tensor2<T, TV, DK>;
     /// Adds the gradients of the query, the value and the key into `self`'s (the key's into the
     /// value's for a pair).
-    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, D, TV>);
-}
-
-impl<T: Float, const TQ: usize, const TV: usize, const D: usize> AttentionInputs<T, TQ, TV, D, D>
-    for (Tensor2<T, TQ, D>, Tensor2<T, TV, D>)
-{
-    #[inline(always)]
-    fn query(&self) -> &Tensor2<T, TQ, D> {
-        &self.0
-    }
-    #[inline(always)]
-    fn value(&self) -> &Tensor2<T, TV, D> {
-        &self.1
-    }
-    #[inline(always)]
-    fn key(&self) -> &Tensor2<T, TV, D> {
-        &self.1
-    }
-    #[inline(always)]
-    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, D, TV>, dk: &SMatrix<T, D, TV>) {
-        self.0.0 += dq;
-        self.1.0 += dv;
-        self.1.0 += dk;
-    }
+    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, DK, TV>);
 }
 
 impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize>
-    AttentionInputs<T, TQ, TV, D, DV> for (Tensor2<T, TQ, D>, Tensor2<T, TV, DV>, Tensor2<T, TV, D>)
+    AttentionInputs<T, TQ, TV, D, DV, DV> for (Tensor2<T, TQ, D>, Tensor2<T, TV, DV>)
 {
     #[inline(always)]
     fn query(&self) -> &Tensor2<T, TQ, D> {
@@ -84,15 +69,82 @@ impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize
         &self.1
     }
     #[inline(always)]
-    fn key(&self) -> &Tensor2<T, TV, D> {
+    fn key(&self) -> &Tensor2<T, TV, DV> {
+        &self.1
+    }
+    #[inline(always)]
+    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, DV, TV>) {
+        self.0.0 += dq;
+        self.1.0 += dv;
+        self.1.0 += dk;
+    }
+}
+
+impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize, const DK: usize>
+    AttentionInputs<T, TQ, TV, D, DV, DK> for (Tensor2<T, TQ, D>, Tensor2<T, TV, DV>, Tensor2<T, TV, DK>)
+{
+    #[inline(always)]
+    fn query(&self) -> &Tensor2<T, TQ, D> {
+        &self.0
+    }
+    #[inline(always)]
+    fn value(&self) -> &Tensor2<T, TV, DV> {
+        &self.1
+    }
+    #[inline(always)]
+    fn key(&self) -> &Tensor2<T, TV, DK> {
         &self.2
     }
     #[inline(always)]
-    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, D, TV>) {
+    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, DK, TV>) {
         self.0.0 += dq;
         self.1.0 += dv;
         self.2.0 += dk;
     }
+}
+
+/// The attention weights from scores `s` (column `i`: query step `i` over the value steps):
+/// with `causal`, later steps' scores lose `1e9` as Keras's `where` takes it off; then a
+/// softmax over each column.
+#[inline(always)]
+fn mask_and_softmax<T: Float, const TV: usize, const TQ: usize>(s: &mut SMatrix<T, TV, TQ>, causal: bool) {
+    if causal {
+        for i in 0..TQ {
+            for j in i + 1..TV {
+                s[(j, i)] -= T::of(MASKED);
+            }
+        }
+    }
+    Softmax.apply_rows(s.as_mut_slice(), TV);
+}
+
+/// The backward pass of `out = v · p` and of the softmax that made `p`: the value's gradient
+/// and the scores'.
+#[inline(always)]
+fn weights_backward<T: Float, const TV: usize, const TQ: usize, const DV: usize>(
+    p: &SMatrix<T, TV, TQ>,
+    v: &SMatrix<T, DV, TV>,
+    dy: &SMatrix<T, DV, TQ>,
+) -> (SMatrix<T, DV, TV>, SMatrix<T, TV, TQ>) {
+    let dv = dy * p.transpose();
+    let mut ds = v.tr_mul(dy);
+    // The mask's `where` passes the gradient on unchanged; the softmax's rows are `p`'s columns.
+    Softmax.backward_rows(&[], p.as_slice(), ds.as_mut_slice(), TV);
+    (dv, ds)
+}
+
+/// The backward pass of dot-product scores `s = c · kᵀq`: the query's and the key's gradients.
+#[inline(always)]
+fn dot_backward<T: Float, const K: usize, const TQ: usize, const TV: usize>(
+    q: &SMatrix<T, K, TQ>,
+    k: &SMatrix<T, K, TV>,
+    ds: &SMatrix<T, TV, TQ>,
+    c: T,
+) -> (SMatrix<T, K, TQ>, SMatrix<T, K, TV>) {
+    let (mut dq, mut dk) = (SMatrix::<T, K, TQ>::zeros(), SMatrix::<T, K, TV>::zeros());
+    dq.gemm(c, k, ds, T::ZERO);
+    dk.gemm(c, q, &ds.transpose(), T::ZERO);
+    (dq, dk)
 }
 
 /// Keras's `Attention` (`MODE` [`DOT`] or [`CONCAT`]) or `AdditiveAttention` (`MODE`
@@ -211,21 +263,14 @@ impl<
     #[inline(always)]
     fn weights(&self, q: &SMatrix<T, D, TQ>, k: &SMatrix<T, D, TV>) -> SMatrix<T, TV, TQ> {
         let mut p = self.scores(q, k);
-        if CAUSAL {
-            for i in 0..TQ {
-                for j in i + 1..TV {
-                    p[(j, i)] -= T::of(MASKED);
-                }
-            }
-        }
-        Softmax.apply_rows(p.as_mut_slice(), TV);
+        mask_and_softmax(&mut p, CAUSAL);
         p
     }
 }
 
 impl<
     T: Float,
-    X: AttentionInputs<T, TQ, TV, D, DV>,
+    X: AttentionInputs<T, TQ, TV, D, DV, D>,
     const TQ: usize,
     const TV: usize,
     const D: usize,
@@ -283,7 +328,7 @@ impl<
 /// softmax, the mask's `where` (which passes the gradient on unchanged), then the scores.
 impl<
     T: Float,
-    X: AttentionInputs<T, TQ, TV, D, DV>,
+    X: AttentionInputs<T, TQ, TV, D, DV, D>,
     const TQ: usize,
     const TV: usize,
     const D: usize,
@@ -323,13 +368,8 @@ impl<
     ) {
         for (s, ((x, p), dy)) in xs.iter().zip(kept).zip(dys.iter()).enumerate() {
             let (q, k, v) = (&x.query().0, &x.key().0, &x.value().0);
-            // out = v · p: the value's gradient and the weights'.
-            let dv = dy.0 * p.transpose();
-            let mut ds = v.tr_mul(&dy.0);
-            // The softmax's backward pass, column by column (its rows of `TV`).
-            Softmax.backward_rows(&[], p.as_slice(), ds.as_mut_slice(), TV);
-            let (mut dq, mut dk) = (SMatrix::<T, D, TQ>::zeros(), SMatrix::<T, D, TV>::zeros());
-            self.scores_backward(q, k, &ds, &mut dq, &mut dk, grads.as_deref_mut());
+            let (dv, ds) = weights_backward(p, v, &dy.0);
+            let (dq, dk) = self.scores_backward(q, k, &ds, grads.as_deref_mut());
             if let Some(dx) = dxs.as_deref_mut().and_then(|d| d.get_mut(s)) {
                 dx.add_grads(&dq, &dv, &dk);
             }
@@ -350,27 +390,23 @@ impl<
     const CAUSAL: bool,
 > Attention<T, X, TQ, TV, D, DV, MODE, SC, CW, CAUSAL>
 {
-    /// From the scores' gradient `ds`, the query's and the key's (into `dq`, `dk`) and the
-    /// weights' (added into `grads`).
+    /// From the scores' gradient `ds`, the query's and the key's, and the weights' (added into
+    /// `grads`).
     fn scores_backward(
         &self,
         q: &SMatrix<T, D, TQ>,
         k: &SMatrix<T, D, TV>,
         ds: &SMatrix<T, TV, TQ>,
-        dq: &mut SMatrix<T, D, TQ>,
-        dk: &mut SMatrix<T, D, TV>,
         grads: Option<&mut Self>,
-    ) {
+    ) -> (SMatrix<T, D, TQ>, SMatrix<T, D, TV>) {
         if MODE == DOT {
-            // s = c (kᵀ q): c's gradient sums ds ⊙ kᵀq; the products see c ds.
-            let c = self.factor();
+            // s = c (kᵀ q): c's gradient sums ds ⊙ kᵀq.
             if let Some(g) = grads.filter(|_| SC == 1) {
                 g.scale[0] += ds.dot(&k.tr_mul(q));
             }
-            dq.gemm(c, k, ds, T::ZERO);
-            dk.gemm(c, q, &ds.transpose(), T::ZERO);
-            return;
+            return dot_backward(q, k, ds, self.factor());
         }
+        let (mut dq, mut dk) = (SMatrix::<T, D, TQ>::zeros(), SMatrix::<T, D, TV>::zeros());
         let (mut d_scale, mut d_weight) = ([T::ZERO; SC], T::ZERO);
         let w = if MODE == CONCAT && CW == 1 { self.concat_score_weight[0] } else { T::ONE };
         for i in 0..TQ {
@@ -403,6 +439,7 @@ impl<
                 *g += d_weight;
             }
         }
+        (dq, dk)
     }
 }
 
@@ -422,12 +459,312 @@ unsafe impl<
 {
 }
 
+/// `EinsumDense("abc,cde->abde")`: a sequence of `S` steps of `C` projected into `N` heads of
+/// `H`, as `MultiHeadAttention` projects its query, key and value (`NH = N·H`).
+pub type HeadsProjection<
+    T,
+    const S: usize,
+    const C: usize,
+    const N: usize,
+    const H: usize,
+    const NH: usize,
+    const BIAS: bool,
+> = EinsumDense<Tensor2<T, S, C>, Tensor3<T, S, N, H>, C, NH, Linear, BIAS, Steps<S>, C, 0, N, H>;
+
+/// `EinsumDense("abcd,cde->abe")`: `N` heads of `H` at each of `S` steps joined into `O`
+/// features, as `MultiHeadAttention`'s output.
+pub type HeadsJoin<
+    T,
+    const S: usize,
+    const N: usize,
+    const H: usize,
+    const NH: usize,
+    const O: usize,
+    const BIAS: bool,
+> = EinsumDense<Tensor3<T, S, N, H>, Tensor2<T, S, O>, NH, O, Linear, BIAS, Steps<S>, N, H, O, 0>;
+
+/// Keras's `MultiHeadAttention` over `[query, value]` or `[query, value, key]` (`X`): the query
+/// (`TQ` steps of `DQ`), the key (`TV` of `DK`) and the value (`TV` of `DV`) projected into `N`
+/// heads (of `KD`, `KD` and `VD`: `NK = N·KD`, `NV = N·VD`), dot-product attention in each
+/// head scaled by `1/√KD` (with `CAUSAL`, Keras's `use_causal_mask`), the heads joined into
+/// `O` features. Its weights are its four `EinsumDense` layers', Keras's `query`, `key`,
+/// `value` and `attention_output`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MultiHeadAttention<
+    T: Float,
+    X,
+    const TQ: usize,
+    const TV: usize,
+    const DQ: usize,
+    const DV: usize,
+    const DK: usize,
+    const N: usize,
+    const KD: usize,
+    const VD: usize,
+    const NK: usize,
+    const NV: usize,
+    const O: usize,
+    const BIAS: bool,
+    const CAUSAL: bool,
+> {
+    /// The query's projection, `(DQ, N, KD)`.
+    pub query: HeadsProjection<T, TQ, DQ, N, KD, NK, BIAS>,
+    /// The key's projection, `(DK, N, KD)`.
+    pub key: HeadsProjection<T, TV, DK, N, KD, NK, BIAS>,
+    /// The value's projection, `(DV, N, VD)`.
+    pub value: HeadsProjection<T, TV, DV, N, VD, NV, BIAS>,
+    /// The heads' join, `(N, VD, O)`: Keras's `attention_output`.
+    pub output: HeadsJoin<T, TQ, N, VD, NV, O, BIAS>,
+    _inputs: PhantomData<fn(X) -> X>,
+}
+
+/// What [`MultiHeadAttention`]'s training pass keeps of a sample: its projections, the
+/// attention weights of each head and the heads' outputs before they are joined.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HeadsKept<T, const TQ: usize, const TV: usize, const N: usize, const NK: usize, const NV: usize> {
+    q: Tensor2<T, TQ, NK>,
+    k: Tensor2<T, TV, NK>,
+    v: Tensor2<T, TV, NV>,
+    p: [SMatrix<T, TV, TQ>; N],
+    heads: Tensor2<T, TQ, NV>,
+}
+
+/// An impl over every `MultiHeadAttention`: `mha_impl!([bounds on X] Header { items })`, with
+/// `unsafe` first for an unsafe impl (the fifteen generic parameters written once).
+macro_rules! mha_impl {
+    (unsafe [$($bound:tt)*] $($rest:tt)*) => {
+        unsafe impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
+            const DK: usize, const N: usize, const KD: usize, const VD: usize, const NK: usize, const NV: usize,
+            const O: usize, const BIAS: bool, const CAUSAL: bool> $($rest)*
+    };
+    ([$($bound:tt)*] $($rest:tt)*) => {
+        impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
+            const DK: usize, const N: usize, const KD: usize, const VD: usize, const NK: usize, const NV: usize,
+            const O: usize, const BIAS: bool, const CAUSAL: bool> $($rest)*
+    };
+}
+
+type Mha<
+    T,
+    X,
+    const TQ: usize,
+    const TV: usize,
+    const DQ: usize,
+    const DV: usize,
+    const DK: usize,
+    const N: usize,
+    const KD: usize,
+    const VD: usize,
+    const NK: usize,
+    const NV: usize,
+    const O: usize,
+    const BIAS: bool,
+    const CAUSAL: bool,
+> = MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL>;
+
+mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
+    /// Every weight zero.
+    pub const ZEROS: Self = MultiHeadAttention {
+        query: EinsumDense::ZEROS,
+        key: EinsumDense::ZEROS,
+        value: EinsumDense::ZEROS,
+        output: EinsumDense::ZEROS,
+        _inputs: PhantomData,
+    };
+
+    /// Reads the four projections' weights from raw weight bytes, in Keras's order.
+    #[doc(hidden)]
+    pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
+        let at = self.query.read_le_bytes(bytes, at);
+        let at = self.key.read_le_bytes(bytes, at);
+        let at = self.value.read_le_bytes(bytes, at);
+        self.output.read_le_bytes(bytes, at)
+    }
+
+    /// Keras's `1 / √key_dim`, computed in double precision as Python does.
+    #[inline(always)]
+    fn scale() -> T {
+        const { assert!(NK == N * KD && NV == N * VD, "MultiHeadAttention: head sizes") };
+        T::of(1.0 / libm::sqrt(KD as f64))
+    }
+
+    /// Each head's attention over the projections, its weights into `p`: the heads' outputs,
+    /// side by side.
+    #[inline(always)]
+    fn attend(
+        q: &Tensor2<T, TQ, NK>,
+        k: &Tensor2<T, TV, NK>,
+        v: &Tensor2<T, TV, NV>,
+        p: &mut [SMatrix<T, TV, TQ>; N],
+    ) -> Tensor2<T, TQ, NV> {
+        let mut heads = Tensor2::<T, TQ, NV>::ZEROS;
+        for (h, p) in p.iter_mut().enumerate() {
+            let (qh, kh) = (q.0.fixed_rows::<KD>(h * KD), k.0.fixed_rows::<KD>(h * KD));
+            // jax's `dot_product_attention`: the products, then the scale.
+            *p = kh.tr_mul(&qh) * Self::scale();
+            mask_and_softmax(p, CAUSAL);
+            heads.0.fixed_rows_mut::<VD>(h * VD).copy_from(&(v.0.fixed_rows::<VD>(h * VD) * *p));
+        }
+        heads
+    }
+});
+
+mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
+    type Scalar = T;
+    type Input = X;
+    type Output = Tensor2<T, TQ, O>;
+    const CLASS: &'static str = "MultiHeadAttention";
+    const PARAMS: usize = (DQ + DK) * NK + DV * NV + NV * O + if BIAS { 2 * NK + NV + O } else { 0 };
+
+    #[inline]
+    fn forward(&self, x: &X) -> Tensor2<T, TQ, O> {
+        self.forward_at(crate::kernels::cpu::level(), x)
+    }
+
+    fn forward_at(&self, level: Level, x: &X) -> Tensor2<T, TQ, O> {
+        let q = heads(self.query.forward_at(level, x.query()));
+        let k = heads(self.key.forward_at(level, x.key()));
+        let v = heads(self.value.forward_at(level, x.value()));
+        let joined = Self::attend(&q, &k, &v, &mut [SMatrix::zeros(); N]);
+        self.output.forward_at(level, &unheads(joined))
+    }
+
+    fn init_keras(&mut self, rng: &mut Rng) {
+        self.query.init_keras(rng);
+        self.key.init_keras(rng);
+        self.value.init_keras(rng);
+        self.output.init_keras(rng);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        self.query.init_with(rng, init);
+        self.key.init_with(rng, init);
+        self.value.init_with(rng, init);
+        self.output.init_with(rng, init);
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, T>)) {
+        self.query.visit_weights(f);
+        self.key.visit_weights(f);
+        self.value.visit_weights(f);
+        self.output.visit_weights(f);
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, T>)) {
+        self.query.visit_weights_mut(f);
+        self.key.visit_weights_mut(f);
+        self.value.visit_weights_mut(f);
+        self.output.visit_weights_mut(f);
+    }
+});
+
+/// A projection's output, its heads side by side on each step.
+#[inline(always)]
+fn heads<T: Float, const S: usize, const N: usize, const H: usize, const NH: usize>(
+    y: Tensor3<T, S, N, H>,
+) -> Tensor2<T, S, NH> {
+    cast_slice::<_, Tensor2<T, S, NH>>(core::slice::from_ref(&y))[0]
+}
+
+/// The heads side by side as the output join's input.
+#[inline(always)]
+fn unheads<T: Float, const S: usize, const N: usize, const H: usize, const NH: usize>(
+    x: Tensor2<T, S, NH>,
+) -> Tensor3<T, S, N, H> {
+    cast_slice::<_, Tensor3<T, S, N, H>>(core::slice::from_ref(&x))[0]
+}
+
+// Keeps the projections, each head's weights and the heads' outputs; the projections' own
+// passes (Dense's, on one sample's steps) run inside. Each head's gradient is the dot-product
+// attention's, scaled by `1/√KD`.
+mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
+    type Kept = HeadsKept<T, TQ, TV, N, NK, NV>;
+    const KEPT: Self::Kept = HeadsKept {
+        q: Tensor2::from_rows([[T::ZERO; NK]; TQ]),
+        k: Tensor2::from_rows([[T::ZERO; NK]; TV]),
+        v: Tensor2::from_rows([[T::ZERO; NV]; TV]),
+        p: [SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; TV]; TQ])); N],
+        heads: Tensor2::from_rows([[T::ZERO; NV]; TQ]),
+    };
+
+    fn forward_train(
+        &mut self,
+        level: Level,
+        xs: &[X],
+        ys: &mut [Tensor2<T, TQ, O>],
+        kept: &mut [Self::Kept],
+        _ctx: &mut Ctx<'_>,
+    ) {
+        for ((x, y), kept) in xs.iter().zip(ys).zip(kept) {
+            kept.q = heads(self.query.forward_at(level, x.query()));
+            kept.k = heads(self.key.forward_at(level, x.key()));
+            kept.v = heads(self.value.forward_at(level, x.value()));
+            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p);
+            *y = self.output.forward_at(level, &unheads(kept.heads));
+        }
+    }
+
+    fn backward(
+        &self,
+        level: Level,
+        xs: &[X],
+        ys: &[Tensor2<T, TQ, O>],
+        kept: &[Self::Kept],
+        dys: &mut [Tensor2<T, TQ, O>],
+        mut dxs: Option<&mut [X]>,
+        mut grads: Option<&mut Self>,
+    ) {
+        for (s, ((x, kept), (y, dy))) in xs.iter().zip(kept).zip(ys.iter().zip(dys.iter_mut())).enumerate() {
+            let g = grads.as_deref_mut();
+            let (mut gq, mut gk, mut gv, mut go) = match g {
+                Some(g) => (Some(&mut g.query), Some(&mut g.key), Some(&mut g.value), Some(&mut g.output)),
+                None => (None, None, None, None),
+            };
+            // The join: its weights' gradient and the heads'. Its activation is linear, so what
+            // Dense keeps (the pre-activation) is its output.
+            let mut dheads = [unheads(Tensor2::<T, TQ, NV>::ZEROS)];
+            let one = core::slice::from_mut(dy);
+            self.output.backward(level, &[unheads(kept.heads)], core::slice::from_ref(y), core::slice::from_ref(y), one, Some(&mut dheads), go.take());
+            let dheads = heads::<T, TQ, N, VD, NV>(dheads[0]);
+            let (mut dq, mut dk, mut dv) =
+                (Tensor2::<T, TQ, NK>::ZEROS, Tensor2::<T, TV, NK>::ZEROS, Tensor2::<T, TV, NV>::ZEROS);
+            for (h, p) in kept.p.iter().enumerate() {
+                let vh = kept.v.0.fixed_rows::<VD>(h * VD).into_owned();
+                let (dvh, ds) = weights_backward(p, &vh, &dheads.0.fixed_rows::<VD>(h * VD).into_owned());
+                let qh = kept.q.0.fixed_rows::<KD>(h * KD).into_owned();
+                let kh = kept.k.0.fixed_rows::<KD>(h * KD).into_owned();
+                let (dqh, dkh) = dot_backward(&qh, &kh, &ds, Self::scale());
+                dq.0.fixed_rows_mut::<KD>(h * KD).copy_from(&dqh);
+                dk.0.fixed_rows_mut::<KD>(h * KD).copy_from(&dkh);
+                dv.0.fixed_rows_mut::<VD>(h * VD).copy_from(&dvh);
+            }
+            // The projections: each input's gradient, added into the caller's.
+            let (mut dxq, mut dxk, mut dxv) = (Tensor2::ZEROS, Tensor2::ZEROS, Tensor2::ZEROS);
+            let (yq, yk, yv) = (unheads(kept.q), unheads(kept.k), unheads(kept.v));
+            let mut dq = [unheads(dq)];
+            self.query.backward(level, core::slice::from_ref(x.query()), &[yq], &[kept.q], &mut dq, Some(core::slice::from_mut(&mut dxq)), gq.take());
+            let mut dk = [unheads(dk)];
+            self.key.backward(level, core::slice::from_ref(x.key()), &[yk], &[kept.k], &mut dk, Some(core::slice::from_mut(&mut dxk)), gk.take());
+            let mut dv = [unheads(dv)];
+            self.value.backward(level, core::slice::from_ref(x.value()), &[yv], &[kept.v], &mut dv, Some(core::slice::from_mut(&mut dxv)), gv.take());
+            if let Some(dx) = dxs.as_deref_mut().and_then(|d| d.get_mut(s)) {
+                dx.add_grads(&dxq.0, &dxv.0, &dxk.0);
+            }
+        }
+    }
+});
+
+// SAFETY: four `Zeroable` EinsumDense layers (float matrices and a zero-sized activation) and
+// a marker.
+mha_impl!(unsafe [] Zeroable for Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {});
+
 #[cfg(test)]
 mod tests {
     // The references index query steps, value steps and channels as Keras's formulas do.
     #![allow(clippy::needless_range_loop)]
     use super::*;
     use crate::tensor::{Tensor, Tensors};
+    use alloc::vec::Vec;
 
     type Pair = (Tensor2<f64, 3, 2>, Tensor2<f64, 4, 2>);
     type Triple = (Tensor2<f64, 3, 2>, Tensor2<f64, 4, 3>, Tensor2<f64, 4, 2>);
@@ -506,27 +843,23 @@ mod tests {
 
     /// `Σ r ⊙ out` for a fixed `r`, and its gradient by the backward pass: the inputs' and the
     /// weights', checked against central differences.
-    fn check_gradients<
-        X: AttentionInputs<f64, 3, 4, 2, DV> + Tensors<f64>,
-        const DV: usize,
-        const MODE: u8,
-        const SC: usize,
-        const CW: usize,
-        const CAUSAL: bool,
-    >(
-        layer: Attention<f64, X, 3, 4, 2, DV, MODE, SC, CW, CAUSAL>,
-        x: X,
-    ) {
-        let r = seq::<3, DV>(9);
-        let loss = |l: &Attention<f64, X, 3, 4, 2, DV, MODE, SC, CW, CAUSAL>, x: &X| -> f64 {
+    fn check_gradients<L, X, const S: usize>(layer: L, zeros: L, x: X)
+    where
+        L: Train<Input = X, Output = Tensor2<f64, 3, S>, Scalar = f64> + Clone,
+        X: Tensors<f64>,
+    {
+        let r = seq::<3, S>(9);
+        let loss = |l: &L, x: &X| -> f64 {
             l.forward(x).as_slice().iter().zip(r.as_slice()).map(|(a, b)| a * b).sum()
         };
-        let (mut l, mut grads) = (layer, Attention::ZEROS);
+        let (mut l, mut grads) = (layer.clone(), zeros);
         let mut rng = Rng::new(0);
         let mut ctx = Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
-        let (mut y, mut kept) =
-            ([Tensor2::ZEROS], [Attention::<f64, X, 3, 4, 2, DV, MODE, SC, CW, CAUSAL>::KEPT]);
+        let (mut y, mut kept) = ([Tensor2::ZEROS], [L::KEPT]);
         l.forward_train(Level::Portable, &[x], &mut y, &mut kept, &mut ctx);
+        // The inference pass at this CPU's level: the same output to rounding.
+        let ahead = layer.forward(&x);
+        assert!((y[0].0 - ahead.0).amax() < 1e-12, "training pass {:?}, inference pass {ahead:?}", y[0]);
         let mut dx = [X::ZEROED];
         l.backward(Level::Portable, &[x], &y, &kept, &mut [r], Some(&mut dx), Some(&mut grads));
         let h = 1e-6;
@@ -534,37 +867,30 @@ mod tests {
             assert!((got - want).abs() <= 1e-7 * (1.0 + want.abs()), "{what}: {got} vs {want}");
         };
         for part in 0..X::COUNT {
-            for i in 0..X::len_of(part) {
-                let mut values = [0.0; 16];
-                let n = X::len_of(part);
+            let n = X::len_of(part);
+            for i in 0..n {
                 let shifted = |delta: f64| {
-                    let (mut x2, mut v) = (x, [0.0; 16]);
-                    x.write_flat(part, &mut v[..n]);
+                    let (mut x2, mut v) = (x, alloc::vec![0.0; n]);
+                    x.write_flat(part, &mut v);
                     v[i] += delta;
-                    x2.read_flat(part, &v[..n]).unwrap();
+                    x2.read_flat(part, &v).unwrap();
                     loss(&layer, &x2)
                 };
                 let want = (shifted(h) - shifted(-h)) / (2.0 * h);
-                dx[0].write_flat(part, &mut values[..n]);
-                close(values[i], want, &alloc::format!("input {part} [{i}]"));
+                let mut got = alloc::vec![0.0; n];
+                dx[0].write_flat(part, &mut got);
+                close(got[i], want, &alloc::format!("input {part} [{i}]"));
             }
         }
-        let mut flat = [0.0; 4];
-        let mut at = 0;
-        layer.visit_weights(&mut |w| {
-            flat[at..at + w.data.len()].copy_from_slice(w.data);
-            at += w.data.len();
-        });
-        let mut got = [0.0; 4];
-        let mut g_at = 0;
-        grads.visit_weights(&mut |w| {
-            got[g_at..g_at + w.data.len()].copy_from_slice(w.data);
-            g_at += w.data.len();
-        });
-        for i in 0..at {
+        let flat_of = |l: &L| {
+            let mut flat = Vec::new();
+            l.visit_weights(&mut |w| flat.extend_from_slice(w.data));
+            flat
+        };
+        let (flat, got) = (flat_of(&layer), flat_of(&grads));
+        for i in 0..flat.len() {
             let shifted = |delta: f64| {
-                let mut l2 = layer;
-                let mut w = flat;
+                let (mut l2, mut w) = (layer.clone(), flat.clone());
                 w[i] += delta;
                 let mut k = 0;
                 l2.visit_weights_mut(&mut |wm| {
@@ -582,14 +908,95 @@ mod tests {
         let (q, v, k) = (seq::<3, 2>(4), seq::<4, 3>(5), seq::<4, 2>(6));
         let mut dot = Attention::<f64, Triple, 3, 4, 2, 3, DOT, 1, 0, true>::ZEROS;
         dot.scale = [1.3];
-        check_gradients(dot, (q, v, k));
-        check_gradients(Attention::<f64, Pair, 3, 4, 2, 2, DOT, 0, 0, false>::ZEROS, (q, k));
+        check_gradients(dot, Attention::ZEROS, (q, v, k));
+        check_gradients(
+            Attention::<f64, Pair, 3, 4, 2, 2, DOT, 0, 0, false>::ZEROS,
+            Attention::ZEROS,
+            (q, k),
+        );
         let mut concat = Attention::<f64, Pair, 3, 4, 2, 2, CONCAT, 1, 1, false>::ZEROS;
         (concat.scale, concat.concat_score_weight) = ([0.9], [1.4]);
-        check_gradients(concat, (q, k));
+        check_gradients(concat, Attention::ZEROS, (q, k));
         let mut additive = Attention::<f64, Triple, 3, 4, 2, 3, ADDITIVE, 2, 0, true>::ZEROS;
         additive.scale = [0.6, -1.1];
-        check_gradients(additive, (q, v, k));
-        check_gradients(Attention::<f64, Pair, 3, 4, 2, 2, ADDITIVE, 0, 0, false>::ZEROS, (q, k));
+        check_gradients(additive, Attention::ZEROS, (q, v, k));
+        check_gradients(
+            Attention::<f64, Pair, 3, 4, 2, 2, ADDITIVE, 0, 0, false>::ZEROS,
+            Attention::ZEROS,
+            (q, k),
+        );
+    }
+
+    /// Query (3, 2), value (4, 3), key (4, 2); two heads of 2 (query, key) and 3 (value); 2
+    /// features out.
+    type Heads<const CAUSAL: bool> =
+        MultiHeadAttention<f64, Triple, 3, 4, 2, 3, 2, 2, 2, 3, 4, 6, 2, true, CAUSAL>;
+
+    fn heads_layer<const CAUSAL: bool>() -> Heads<CAUSAL> {
+        let mut layer = Heads::<CAUSAL>::ZEROS;
+        let mut rng = Rng::new(11);
+        layer.visit_weights_mut(&mut |w| w.data.iter_mut().for_each(|v| *v = rng.next_f64() - 0.5));
+        layer
+    }
+
+    /// Keras's computation in plain loops: projections, per-head scaled dot products, the mask,
+    /// the softmax, the weighted values, the join.
+    fn heads_reference<const CAUSAL: bool>(l: &Heads<CAUSAL>, x: &Triple) -> [[f64; 2]; 3] {
+        let mut w = Vec::new();
+        l.visit_weights(&mut |v| w.push(v.data.to_vec()));
+        // kernel (in, n·h) then bias (n·h), per projection.
+        let project =
+            |kernel: &[f64], bias: &[f64], rows: &[f64], width: usize, out: usize| -> Vec<Vec<f64>> {
+                rows.chunks(width)
+                    .map(|r| {
+                        (0..out)
+                            .map(|o| bias[o] + (0..width).map(|c| r[c] * kernel[c * out + o]).sum::<f64>())
+                            .collect()
+                    })
+                    .collect()
+            };
+        let q = project(&w[0], &w[1], x.0.as_slice(), 2, 4);
+        let k = project(&w[2], &w[3], x.2.as_slice(), 2, 4);
+        let v = project(&w[4], &w[5], x.1.as_slice(), 3, 6);
+        let mut joined = [[0.0; 6]; 3];
+        for h in 0..2 {
+            for i in 0..3 {
+                let mut s: Vec<f64> = (0..4)
+                    .map(|j| (0..2).map(|d| q[i][h * 2 + d] * k[j][h * 2 + d]).sum::<f64>() / 2f64.sqrt())
+                    .collect();
+                if CAUSAL {
+                    s.iter_mut().skip(i + 1).for_each(|x| *x -= 1e9);
+                }
+                let max = s.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+                let e: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
+                let sum: f64 = e.iter().sum();
+                for c in 0..3 {
+                    joined[i][h * 3 + c] = (0..4).map(|j| e[j] / sum * v[j][h * 3 + c]).sum();
+                }
+            }
+        }
+        let out = project(&w[6], &w[7], joined.as_flattened(), 6, 2);
+        core::array::from_fn(|i| [out[i][0], out[i][1]])
+    }
+
+    #[test]
+    fn multi_head_attention_follows_keras_s_computation() {
+        let x = (seq::<3, 2>(1), seq::<4, 3>(2), seq::<4, 2>(3));
+        assert_close(&heads_layer::<false>().forward(&x), heads_reference(&heads_layer::<false>(), &x));
+        assert_close(&heads_layer::<true>().forward(&x), heads_reference(&heads_layer::<true>(), &x));
+        // Keras's count: kernels (2·4, 2·4, 3·6, 6·2) and biases (4, 4, 6, 2).
+        assert_eq!(<Heads<false> as Layer>::PARAMS, 8 + 8 + 18 + 12 + 4 + 4 + 6 + 2);
+        let mut shapes = Vec::new();
+        Heads::<false>::ZEROS.visit_weights(&mut |w| shapes.push(w.shape));
+        let want: [&[usize]; 8] =
+            [&[2, 2, 2], &[2, 2], &[2, 2, 2], &[2, 2], &[3, 2, 3], &[2, 3], &[2, 3, 2], &[2]];
+        assert_eq!(shapes, want);
+    }
+
+    #[test]
+    fn multi_head_attention_s_backward_pass_matches_finite_differences() {
+        let x = (seq::<3, 2>(4), seq::<4, 3>(5), seq::<4, 2>(6));
+        check_gradients(heads_layer::<true>(), Heads::ZEROS, x);
+        check_gradients(heads_layer::<false>(), Heads::ZEROS, x);
     }
 }

@@ -21,7 +21,10 @@ mod window;
 mod wrappers;
 
 pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
-pub use attention::{ADDITIVE, Attention, AttentionInputs, CONCAT, DOT};
+pub use attention::{
+    ADDITIVE, Attention, AttentionInputs, CONCAT, DOT, HeadsJoin, HeadsKept, HeadsProjection,
+    MultiHeadAttention,
+};
 pub use augmentation::{
     AugMix, CutMix, Equalization, MixUp, RandAugment, RandomBrightness, RandomColorDegeneration,
     RandomColorJitter, RandomContrast, RandomElasticTransform, RandomErasing, RandomFlip, RandomGaussianBlur,
