@@ -737,8 +737,15 @@ def weight_names(model) -> list:
     """
     owner = {}
     for layer in model.layers:
+        short = [w.name for w in layer.weights]
         for w in layer.weights:
-            owner.setdefault(id(w), f"{layer.name}/{w.name}")
+            name = f"{layer.name}/{w.name}"
+            # A layer whose sublayers' weights share names (MultiHeadAttention's four kernels):
+            # their paths from the layer on, "multi_head_attention/query/kernel".
+            at = w.path.find(f"{layer.name}/")
+            if short.count(w.name) > 1 and at >= 0:
+                name = w.path[at:]
+            owner.setdefault(id(w), name)
     names = [owner[id(w)] for w in model.weights]
     if len(set(names)) != len(names):
         raise AssertionError(f"duplicate weight names {names}")

@@ -439,6 +439,39 @@ CASES = [
         "a = Attention(use_scale=True)([q, v], use_causal_mask=True); Model(x, Add()([x, a]))",
         ["input_layer", "dense", "dense_1", "attention", "add"],
     ),
+    # MultiHeadAttention: heads of other sizes for keys and values. Keras 3.15's fused kernel on
+    # jax fails when they differ; a dropout (nothing at inference) takes its own einsum path.
+    (
+        "multi_head_attention",
+        "q = Input((3, 4)); v = Input((5, 6)); "
+        "out = MultiHeadAttention(num_heads=2, key_dim=3, value_dim=2, dropout=0.1)(q, v); "
+        "Model([q, v], out)",
+        ["input_layer", "input_layer_1", "multi_head_attention"],
+    ),
+    # Causal self-attention without biases, into another width; and a key given by name.
+    (
+        "multi_head_self_attention_key",
+        "x = Input((6, 8)); q = Input((6, 4)); k = Input((6, 2)); "
+        "a = MultiHeadAttention(2, 4, use_bias=False, output_shape=5)(x, x, use_causal_mask=True); "
+        "b = MultiHeadAttention(1, 3, output_shape=5)(q, x, key=k); "
+        "Model([x, q, k], Concatenate()([a, b]))",
+        ["input_layer", "input_layer_1", "input_layer_2", "multi_head_attention", "multi_head_attention_1",
+         "concatenate"],
+    ),
+    # A transformer encoder block: self-attention and a feed-forward pair, each added back and
+    # normalized, then pooled and classified.
+    (
+        "transformer_block",
+        "x = Input((6, 8)); a = MultiHeadAttention(2, 4)(x, x); n1 = LayerNormalization(); "
+        "h = n1(Add()([x, a])); f = Dense(16, activation='relu')(h); d = Dense(8); f = d(f); "
+        "n2 = LayerNormalization(); o = n2(Add()([h, f])); "
+        # The normalizations' scales and offsets off their initial ones and zeros: rows of a kernel.
+        "n1.gamma.assign(1 + d.kernel[0]); n1.beta.assign(d.kernel[1]); "
+        "n2.gamma.assign(1 + d.kernel[2]); n2.beta.assign(d.kernel[3]); "
+        "Model(x, Dense(3, activation='softmax')(GlobalAveragePooling1D()(o)))",
+        ["input_layer", "multi_head_attention", "add", "layer_normalization", "dense", "dense_1", "add_1",
+         "layer_normalization_1", "global_average_pooling1d", "dense_2"],
+    ),
 ]
 
 

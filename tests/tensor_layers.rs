@@ -585,3 +585,69 @@ mod self_attention_block {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(self_attention_block, [X0]));
     }
 }
+
+/// MultiHeadAttention with heads of other sizes for keys and values (a dropout, nothing at
+/// inference, as the fixture needs one).
+mod multi_head_attention {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<3, 4>;
+            v = Input<5, 6>;
+            out = MultiHeadAttention<2, 3, value_dim = 2, dropout = 0.1>(q, v);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/multi_head_attention.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(multi_head_attention, [X0, X1]));
+    }
+}
+
+/// Causal self-attention without biases into another width, and a key given by name.
+mod multi_head_self_attention_key {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6, 8>;
+            q = Input<6, 4>;
+            k = Input<6, 2>;
+            a = MultiHeadAttention<2, 4, use_bias = false, output_shape = 5, use_causal_mask = true>(x, x);
+            b = MultiHeadAttention<1, 3, output_shape = 5>(q, x, k);
+            out = Concatenate(a, b);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/multi_head_self_attention_key.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(multi_head_self_attention_key, [X0, X1, X2]));
+    }
+}
+
+/// A transformer encoder block: self-attention and a feed-forward pair, each added back and
+/// normalized, pooled and classified.
+mod transformer_block {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6, 8>;
+            a = MultiHeadAttention<2, 4>(x, x);
+            s = Add(x, a);
+            h = LayerNormalization(s);
+            f = Dense<16, relu>(h);
+            g = Dense<8>(f);
+            t = Add(h, g);
+            o = LayerNormalization(t);
+            p = GlobalAveragePooling1D(o);
+            out = Dense<3, softmax>(p);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/transformer_block.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(transformer_block, [X0]));
+    }
+}

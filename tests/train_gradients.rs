@@ -271,3 +271,21 @@ functional! {
 fn attention_layers_match_finite_differences() {
     check(Attentions::seeded(14));
 }
+
+functional! {
+    /// MultiHeadAttention's projections, heads and join: self-attention (one value three times),
+    /// causal and without biases, and attention with a key of its own.
+    struct Heads<f64> {
+        a = Input<4, 3>;
+        b = Input<4, 2>;
+        x = Dense<3, tanh>(a);
+        own = MultiHeadAttention<2, 2, use_causal_mask = true, use_bias = false>(x, x);
+        cross = MultiHeadAttention<2, 3, value_dim = 2, output_shape = 4>(own, b, x);
+        out = Dense<2>(cross);
+    }
+}
+
+#[test]
+fn multi_head_attention_matches_finite_differences() {
+    check(Heads::seeded(15));
+}

@@ -311,6 +311,17 @@ impl Number {
     }
 }
 
+impl LayerCall {
+    /// Where option `name` was written (`sliding_window = 2`), or the layer's name if it was
+    /// not (a default, or read from a Keras config).
+    pub fn option_span(&self, name: &str) -> Span {
+        self.args
+            .iter()
+            .find(|a| matches!(a, Arg::Named { name: n, .. } if n == name))
+            .map_or_else(|| self.kind.span(), Arg::span)
+    }
+}
+
 impl Arg {
     pub fn span(&self) -> Span {
         match self {

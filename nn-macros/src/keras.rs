@@ -292,7 +292,7 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
                  instead (each cell its own `RNN` with `return_sequences=True`)"
             ));
         }
-        "Attention" | "AdditiveAttention" => {
+        "Attention" | "AdditiveAttention" | "MultiHeadAttention" => {
             let kwargs = call_options(layer, name)?;
             catalogued(class, name, label, &[config, &kwargs], span)?
         }
@@ -306,8 +306,11 @@ fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
     let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
     let kwargs: Vec<&Json> = nodes.iter().filter_map(|n| n.get("kwargs")).collect();
     let first = kwargs.first().copied().cloned().unwrap_or(Json::Null);
-    if kwargs.iter().any(|k| **k != first) {
-        return Err(format!("layer `{name}`: its calls differ in their options, which nn fixes per layer"));
+    let causal = |k: &Json| k.get("use_causal_mask").cloned().unwrap_or(Json::Bool(false));
+    if kwargs.iter().any(|k| causal(k) != causal(&first)) {
+        return Err(format!(
+            "layer `{name}`: its calls differ in `use_causal_mask`, which nn fixes per layer"
+        ));
     }
     let unset = |v: &Json| matches!(v, Json::Null | Json::Bool(false));
     let set = |key: &str| {
@@ -321,7 +324,7 @@ fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
             "layer `{name}`: `return_attention_scores=True` (the scores as a second output) is not supported"
         ));
     }
-    if set("mask") {
+    if set("mask") || set("attention_mask") || set("query_mask") || set("value_mask") || set("key_mask") {
         return Err(format!("layer `{name}`: attention masks given as inputs are not supported yet"));
     }
     Ok(first)
@@ -500,15 +503,20 @@ fn histories(value: &Json, out: &mut Vec<(String, usize, usize)>) {
     }
 }
 
-/// The tensors a node is called on: one tensor, or a list of them (merges), then a recurrent
-/// layer's `initial_state` (one tensor or a list).
+/// The tensors a node is called on: one tensor, a list of them (merges, `Attention`) or several
+/// (`MultiHeadAttention`'s query and value, its `value` and `key` perhaps given by name), then
+/// a recurrent layer's `initial_state` (one tensor or a list).
 fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
     let args = node.get("args").and_then(Json::as_array).unwrap_or(&[]);
+    let is_tensor = |t: &&Json| t.get("config").and_then(|c| c.get("keras_history")).is_some();
     let mut tensors: Vec<&Json> = match args.first() {
         Some(Json::Array(list)) => list.iter().collect(),
-        Some(tensor) => vec![tensor],
+        Some(_) => args.iter().filter(is_tensor).collect(),
         None => Vec::new(),
     };
+    for name in ["value", "key"] {
+        tensors.extend(node.get("kwargs").and_then(|k| k.get(name)).filter(is_tensor));
+    }
     match node.get("kwargs").and_then(|k| k.get("initial_state")) {
         Some(Json::Array(states)) => tensors.extend(states),
         Some(Json::Null) | None => {}
@@ -643,7 +651,7 @@ mod tests {
         assert_eq!(attention(&[""]).unwrap(), "Attention<use_scale = true, score_mode = dot, dropout = 0>");
         let causal = r#""use_causal_mask": true"#;
         assert!(attention(&[causal, causal]).unwrap().ends_with("use_causal_mask = true>"));
-        assert!(attention(&[causal, ""]).unwrap_err().contains("its calls differ in their options"));
+        assert!(attention(&[causal, ""]).unwrap_err().contains("its calls differ in `use_causal_mask`"));
         let scores = r#""return_attention_scores": true"#;
         assert!(attention(&[scores]).unwrap_err().contains("`return_attention_scores=True`"));
         // Keras saves a mask given to the call as a tensor.

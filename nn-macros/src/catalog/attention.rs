@@ -1,12 +1,12 @@
-//! `Attention` and `AdditiveAttention` (nn-core's `layers/attention.rs`): a query sequence
-//! attends over a value sequence, called as Keras calls them on `[query, value]` or
-//! `[query, value, key]`: `out = Attention<use_scale = true>(query, value)`. Keras's
-//! `use_causal_mask` call argument is a layer option here (a `.keras` file's is read from the
-//! call); its `dropout`, on the attention weights in training, is read and leaves the layer
-//! untrained.
+//! `Attention`, `AdditiveAttention` and `MultiHeadAttention` (nn-core's `layers/attention.rs`):
+//! a query sequence attends over a value sequence, called as Keras calls them on `[query,
+//! value]` or `[query, value, key]`: `out = Attention<use_scale = true>(query, value)`,
+//! `out = MultiHeadAttention<4, 16>(query, value)`. Keras's `use_causal_mask` call argument is
+//! a layer option here (a `.keras` file's is read from the call); `dropout`, on the attention
+//! weights in training, is read and leaves the layer untrained.
 
-use super::params::{self, Kind, Param, param};
-use super::{Arity, Entry, LayerSpec};
+use super::params::{self, Kind, Param, param, positional};
+use super::{Arity, Entry, LayerSpec, Sublayer};
 use crate::ast::LayerCall;
 use crate::ctxt::Ctxt;
 use crate::shape::Shape;
@@ -24,6 +24,23 @@ const ATTENTION_PARAMS: &[Param] = &[
 const ADDITIVE_PARAMS: &[Param] = &[
     param("use_scale", Kind::Bool),
     param("dropout", Kind::Number),
+    param("seed", Kind::Int { min: 0 }),
+    param("use_causal_mask", Kind::Bool),
+];
+
+const MULTI_HEAD_PARAMS: &[Param] = &[
+    positional("num_heads", Kind::Int { min: 1 }),
+    positional("key_dim", Kind::Int { min: 1 }),
+    param("value_dim", Kind::Int { min: 1 }),
+    param("dropout", Kind::Number),
+    param("use_bias", Kind::Bool),
+    param("output_shape", Kind::Dims),
+    param("attention_axes", Kind::Axes),
+    param("sliding_window", Kind::Int { min: 1 }),
+    param("flash_attention", Kind::Bool),
+    param("use_gate", Kind::Bool),
+    param("kernel_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
 ];
@@ -56,7 +73,10 @@ fn read(
     cx: &mut Ctxt,
 ) -> Option<Rc<dyn LayerSpec>> {
     if !(0.0..1.0).contains(&dropout) {
-        cx.error(call.kind.span(), format!("`{}` takes a `dropout` from 0 to below 1", mode.class()));
+        cx.error(
+            call.option_span("dropout"),
+            format!("`{}` takes a `dropout` from 0 to below 1", mode.class()),
+        );
         return None;
     }
     Some(Rc::new(Attention { mode, use_scale, dropout, causal, inputs: Vec::new() }))
@@ -181,5 +201,184 @@ impl LayerSpec for Attention {
         };
         let weight = (self.mode == Mode::Concat).then(Vec::new);
         scale.into_iter().chain(weight).collect()
+    }
+}
+
+pub const MULTI_HEAD_ATTENTION: Entry =
+    Entry { name: "MultiHeadAttention", params: MULTI_HEAD_PARAMS, read: multi_head };
+
+fn multi_head(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args = params::read(call, MULTI_HEAD_PARAMS, &["num_heads", "key_dim"], cx)?;
+    let at = |name| args.at(name);
+    let refuse = |option: &str, why: &str, cx: &mut Ctxt| {
+        cx.error(call.option_span(option), format!("`MultiHeadAttention` {why}"));
+    };
+    if args.given_ints(at("sliding_window")).is_some() {
+        refuse("sliding_window", "with a `sliding_window` is not supported", cx);
+        return None;
+    }
+    if args.bool(at("use_gate"), false) {
+        refuse("use_gate", "with `use_gate` is not supported", cx);
+        return None;
+    }
+    // Keras counts the batch axis: a sequence's steps are axis 1 (or -2).
+    if let Some(axes) =
+        args.axes(at("attention_axes")).filter(|a| a.as_slice() != [1] && a.as_slice() != [-2])
+    {
+        let why =
+            format!("over `attention_axes` {axes:?} is not supported: nn attends over a sequence's steps");
+        refuse("attention_axes", &why, cx);
+        return None;
+    }
+    let output = match args.given_dims(at("output_shape")).as_deref() {
+        None => None,
+        Some([o]) if *o > 0 => Some(*o as usize),
+        Some(other) => {
+            let why =
+                format!("with `output_shape` {other:?} is not supported: nn gives one axis of features");
+            refuse("output_shape", &why, cx);
+            return None;
+        }
+    };
+    let dropout = args.number(at("dropout"), 0.0);
+    if !(0.0..1.0).contains(&dropout) {
+        refuse("dropout", "takes a `dropout` from 0 to below 1", cx);
+        return None;
+    }
+    let (heads, key_dim) = (args.int(0, 1), args.int(1, 1));
+    Some(Rc::new(MultiHead {
+        heads,
+        key_dim,
+        value_dim: args.int(at("value_dim"), key_dim),
+        dropout,
+        bias: args.bool(at("use_bias"), true),
+        output,
+        causal: args.bool(at("use_causal_mask"), false),
+        initializers: args.initializers().expr(),
+        inputs: Vec::new(),
+    }))
+}
+
+#[derive(Clone)]
+struct MultiHead {
+    heads: usize,
+    key_dim: usize,
+    value_dim: usize,
+    dropout: f64,
+    bias: bool,
+    /// Keras's `output_shape`, when given: the features out (else the query's).
+    output: Option<usize>,
+    causal: bool,
+    initializers: Option<TokenStream>,
+    /// The shapes it is called on (query, value and perhaps key), once known.
+    inputs: Vec<Shape>,
+}
+
+impl MultiHead {
+    /// The query, value and key shapes it is bound to (the key the value's for a pair).
+    fn shapes(&self) -> Option<(&Shape, &Shape, &Shape)> {
+        match self.inputs.as_slice() {
+            [q, v] => Some((q, v, v)),
+            [q, v, k] => Some((q, v, k)),
+            _ => None,
+        }
+    }
+
+    /// The projections and the join, as Keras builds them (its names, its `.weights.h5`
+    /// groups), each fed what it projects.
+    fn projections(&self) -> Vec<Sublayer> {
+        let Some((q, v, k)) = self.shapes() else { return Vec::new() };
+        let (n, kd, vd) = (self.heads as i64, self.key_dim as i64, self.value_dim as i64);
+        let out = self.output.unwrap_or(q.last()) as i64;
+        let heads = Shape(vec![q.0[0], self.heads, self.value_dim]);
+        let einsum = |equation, shape: Vec<i64>| {
+            super::dense::einsum(equation, shape, self.bias, self.initializers.clone())
+        };
+        let project = ("abc", "cde", "abde");
+        let sub = |field, name: &str, h5, input: &Shape, spec| Sublayer {
+            field,
+            name: name.into(),
+            h5,
+            spec,
+            input: input.clone(),
+        };
+        vec![
+            sub("query", "query", "query_dense", q, einsum(project, vec![-1, n, kd])),
+            sub("key", "key", "key_dense", k, einsum(project, vec![-1, n, kd])),
+            sub("value", "value", "value_dense", v, einsum(project, vec![-1, n, vd])),
+            sub(
+                "output",
+                "attention_output",
+                "output_dense",
+                &heads,
+                einsum(("abcd", "cde", "abe"), vec![-1, out]),
+            ),
+        ]
+    }
+}
+
+impl LayerSpec for MultiHead {
+    fn class(&self) -> &'static str {
+        "MultiHeadAttention"
+    }
+
+    fn arity(&self) -> Arity {
+        Arity::Between(2, 3)
+    }
+
+    fn trains(&self) -> bool {
+        self.dropout == 0.0
+    }
+
+    fn untrained(&self) -> &'static str {
+        "drops attention weights in training (`dropout`), which nn does not implement"
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        Err(format!("takes [query, value] or [query, value, key], not one input {}", input.keras()))
+    }
+
+    fn output_of(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        let names = ["query", "value", "key"];
+        if let Some((k, s)) = inputs.iter().enumerate().find(|(_, s)| s.rank() != 2) {
+            return Err(format!("takes sequences (steps, features), but its {} is {}", names[k], s.keras()));
+        }
+        let (q, v) = (&inputs[0], &inputs[1]);
+        if let Some(k) = inputs.get(2).filter(|k| k.0[0] != v.0[0]) {
+            return Err(format!(
+                "takes a key with one step per value step: its value is {} and its key {}",
+                v.keras(),
+                k.keras()
+            ));
+        }
+        Ok(Shape(vec![q.0[0], self.output.unwrap_or(q.0[1])]))
+    }
+
+    fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
+        Some(Rc::new(MultiHead { inputs: inputs.to_vec(), ..self.clone() }))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let Some((q, v, k)) = self.shapes() else { return quote!(()) };
+        let x: Vec<TokenStream> = self.inputs.iter().map(|s| s.ty(t)).collect();
+        let (tq, tv, dq, dv, dk) = (q.0[0], v.0[0], q.0[1], v.0[1], k.0[1]);
+        let (n, kd, vd) = (self.heads, self.key_dim, self.value_dim);
+        let (nk, nv, o) = (n * kd, n * vd, self.output.unwrap_or(input.last()));
+        let (bias, causal) = (self.bias, self.causal);
+        quote!(::nn::layers::MultiHeadAttention<
+            #t, (#(#x),*), #tq, #tv, #dq, #dv, #dk, #n, #kd, #vd, #nk, #nv, #o, #bias, #causal
+        >)
+    }
+
+    fn variables(&self, _input: &Shape) -> Vec<Vec<usize>> {
+        self.projections().iter().flat_map(|p| p.spec.variables(&p.input)).collect()
+    }
+
+    fn initializers(&self) -> Option<TokenStream> {
+        self.initializers.clone()
+    }
+
+    fn sublayers(&self, _input: &Shape) -> Vec<Sublayer> {
+        self.projections()
     }
 }

@@ -193,6 +193,29 @@ fn read_einsum(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     }))
 }
 
+/// An `EinsumDense` a layer builds inside itself, as Keras builds `MultiHeadAttention`'s: over
+/// `input,kernel->output` (a batch axis first in the input and output), `output_shape` after
+/// the batch axis (`-1` for a size kept from the input), linear, with a bias over all of the
+/// kernel's output axes or none.
+pub(super) fn einsum(
+    (input, kernel, output): (&str, &str, &str),
+    output_shape: Vec<i64>,
+    bias: bool,
+    initializers: Option<TokenStream>,
+) -> Rc<dyn LayerSpec> {
+    let bias_axes = bias.then(|| kernel.chars().filter(|c| output.contains(*c)).collect());
+    Rc::new(Einsum {
+        input: input.into(),
+        kernel: kernel.into(),
+        output: output.into(),
+        elided: false,
+        output_shape,
+        bias_axes,
+        activation: Act::linear(),
+        initializers,
+    })
+}
+
 impl Einsum {
     /// The equation's axes over `input`, or why nn cannot run it.
     fn axes(&self, input: &Shape) -> Result<Axes, String> {

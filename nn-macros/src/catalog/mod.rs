@@ -263,6 +263,7 @@ pub const LAYERS: &[Entry] = &[
     dense::EINSUM_DENSE,
     attention::ATTENTION,
     attention::ADDITIVE_ATTENTION,
+    attention::MULTI_HEAD_ATTENTION,
     embedding::EMBEDDING,
     encoding::CATEGORY_ENCODING,
     activation::ACTIVATION,
