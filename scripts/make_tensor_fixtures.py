@@ -472,6 +472,17 @@ CASES = [
         ["input_layer", "multi_head_attention", "add", "layer_normalization", "dense", "dense_1", "add_1",
          "layer_normalization_1", "global_average_pooling1d", "dense_2"],
     ),
+    # GroupedQueryAttention: four query heads over two key and value heads, causal
+    # self-attention; and over one, with a key of its own and no biases.
+    (
+        "grouped_query_attention",
+        "x = Input((5, 6)); q = Input((4, 6)); k = Input((5, 3)); "
+        "a = GroupQueryAttention(3, 4, 2)(x, x, use_causal_mask=True); "
+        "b = GroupQueryAttention(2, 2, 1, use_bias=False)(q, x, key=k); "
+        "Model([x, q, k], Concatenate(axis=1)([a, b]))",
+        ["input_layer", "input_layer_1", "input_layer_2", "grouped_query_attention",
+         "grouped_query_attention_1", "concatenate"],
+    ),
 ]
 
 

@@ -651,3 +651,27 @@ mod transformer_block {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(transformer_block, [X0]));
     }
 }
+
+/// GroupQueryAttention: four query heads over two key and value heads, causal; and one key and
+/// value head with a key of its own and no biases.
+mod grouped_query_attention {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<5, 6>;
+            q = Input<4, 6>;
+            k = Input<5, 3>;
+            a = GroupQueryAttention<3, 4, 2, use_causal_mask = true>(x, x);
+            b = GroupQueryAttention<2, 2, 1, use_bias = false>(q, x, k);
+            out = Concatenate<axis = 1>(a, b);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/grouped_query_attention.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(grouped_query_attention, [X0, X1, X2]));
+        let summary = Dsl::ZEROS.summary().to_string();
+        assert!(summary.contains("(GroupedQueryAttention)"), "{summary}");
+    }
+}

@@ -274,14 +274,17 @@ fn attention_layers_match_finite_differences() {
 
 functional! {
     /// MultiHeadAttention's projections, heads and join: self-attention (one value three times),
-    /// causal and without biases, and attention with a key of its own.
+    /// causal and without biases, attention with a key of its own, and GroupQueryAttention's
+    /// key and value heads shared by two query heads each.
     struct Heads<f64> {
         a = Input<4, 3>;
         b = Input<4, 2>;
         x = Dense<3, tanh>(a);
         own = MultiHeadAttention<2, 2, use_causal_mask = true, use_bias = false>(x, x);
         cross = MultiHeadAttention<2, 3, value_dim = 2, output_shape = 4>(own, b, x);
-        out = Dense<2>(cross);
+        grouped = GroupQueryAttention<2, 4, 2, use_causal_mask = true>(x, x);
+        both = Concatenate(cross, grouped);
+        out = Dense<2>(both);
     }
 }
 

@@ -292,8 +292,15 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
                  instead (each cell its own `RNN` with `return_sequences=True`)"
             ));
         }
-        "Attention" | "AdditiveAttention" | "MultiHeadAttention" => {
+        "Attention"
+        | "AdditiveAttention"
+        | "MultiHeadAttention"
+        | "GroupQueryAttention"
+        | "GroupedQueryAttention" => {
             let kwargs = call_options(layer, name)?;
+            // Keras saves `GroupQueryAttention` under that name; its Python class is
+            // `GroupedQueryAttention`.
+            let class = if class == "GroupedQueryAttention" { "GroupQueryAttention" } else { class };
             catalogued(class, name, label, &[config, &kwargs], span)?
         }
         other => catalogued(other, name, label, &[config], span)?,

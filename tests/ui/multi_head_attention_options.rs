@@ -27,3 +27,14 @@ functional! {
 }
 
 fn main() {}
+
+functional! {
+    struct Grouped {
+        q = Input<3, 4>;
+        v = Input<5, 4>;
+        w = Input<5, 6>;
+        a = GroupQueryAttention<2, 6, num_key_value_heads = 4>(q, v);
+        b = GroupQueryAttention<2, 4, 2>(q, w);
+        out = Concatenate(a, b);
+    }
+}

@@ -483,12 +483,14 @@ pub type HeadsJoin<
     const BIAS: bool,
 > = EinsumDense<Tensor3<T, S, N, H>, Tensor2<T, S, O>, NH, O, Linear, BIAS, Steps<S>, N, H, O, 0>;
 
-/// Keras's `MultiHeadAttention` over `[query, value]` or `[query, value, key]` (`X`): the query
-/// (`TQ` steps of `DQ`), the key (`TV` of `DK`) and the value (`TV` of `DV`) projected into `N`
-/// heads (of `KD`, `KD` and `VD`: `NK = N·KD`, `NV = N·VD`), dot-product attention in each
-/// head scaled by `1/√KD` (with `CAUSAL`, Keras's `use_causal_mask`), the heads joined into
-/// `O` features. Its weights are its four `EinsumDense` layers', Keras's `query`, `key`,
-/// `value` and `attention_output`.
+/// Keras's `MultiHeadAttention` (and `GroupedQueryAttention`) over `[query, value]` or `[query,
+/// value, key]` (`X`): the query (`TQ` steps of `DQ`) projected into `N` heads of `KD`
+/// (`NK = N·KD`), the key (`TV` of `DK`) and the value (`TV` of `DV`) into `G` heads of `KD`
+/// and `VD` (`GK = G·KD`, `GV = G·VD`; `G = N` for `MultiHeadAttention`, query heads sharing
+/// a key and value head in runs of `N/G` for `GroupedQueryAttention`), dot-product attention
+/// in each query head scaled by `1/√KD` (with `CAUSAL`, Keras's `use_causal_mask`), the heads
+/// joined (`NV = N·VD`) into `O` features. Its weights are its four `EinsumDense` layers',
+/// Keras's `query`, `key`, `value` and `attention_output`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MultiHeadAttention<
     T: Float,
@@ -499,9 +501,12 @@ pub struct MultiHeadAttention<
     const DV: usize,
     const DK: usize,
     const N: usize,
+    const G: usize,
     const KD: usize,
     const VD: usize,
     const NK: usize,
+    const GK: usize,
+    const GV: usize,
     const NV: usize,
     const O: usize,
     const BIAS: bool,
@@ -509,10 +514,10 @@ pub struct MultiHeadAttention<
 > {
     /// The query's projection, `(DQ, N, KD)`.
     pub query: HeadsProjection<T, TQ, DQ, N, KD, NK, BIAS>,
-    /// The key's projection, `(DK, N, KD)`.
-    pub key: HeadsProjection<T, TV, DK, N, KD, NK, BIAS>,
-    /// The value's projection, `(DV, N, VD)`.
-    pub value: HeadsProjection<T, TV, DV, N, VD, NV, BIAS>,
+    /// The key's projection, `(DK, G, KD)`.
+    pub key: HeadsProjection<T, TV, DK, G, KD, GK, BIAS>,
+    /// The value's projection, `(DV, G, VD)`.
+    pub value: HeadsProjection<T, TV, DV, G, VD, GV, BIAS>,
     /// The heads' join, `(N, VD, O)`: Keras's `attention_output`.
     pub output: HeadsJoin<T, TQ, N, VD, NV, O, BIAS>,
     _inputs: PhantomData<fn(X) -> X>,
@@ -521,10 +526,19 @@ pub struct MultiHeadAttention<
 /// What [`MultiHeadAttention`]'s training pass keeps of a sample: its projections, the
 /// attention weights of each head and the heads' outputs before they are joined.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct HeadsKept<T, const TQ: usize, const TV: usize, const N: usize, const NK: usize, const NV: usize> {
+pub struct HeadsKept<
+    T,
+    const TQ: usize,
+    const TV: usize,
+    const N: usize,
+    const NK: usize,
+    const GK: usize,
+    const GV: usize,
+    const NV: usize,
+> {
     q: Tensor2<T, TQ, NK>,
-    k: Tensor2<T, TV, NK>,
-    v: Tensor2<T, TV, NV>,
+    k: Tensor2<T, TV, GK>,
+    v: Tensor2<T, TV, GV>,
     p: [SMatrix<T, TV, TQ>; N],
     heads: Tensor2<T, TQ, NV>,
 }
@@ -534,12 +548,14 @@ pub struct HeadsKept<T, const TQ: usize, const TV: usize, const N: usize, const 
 macro_rules! mha_impl {
     (unsafe [$($bound:tt)*] $($rest:tt)*) => {
         unsafe impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
-            const DK: usize, const N: usize, const KD: usize, const VD: usize, const NK: usize, const NV: usize,
+            const DK: usize, const N: usize, const G: usize, const KD: usize, const VD: usize, const NK: usize,
+            const GK: usize, const GV: usize, const NV: usize,
             const O: usize, const BIAS: bool, const CAUSAL: bool> $($rest)*
     };
     ([$($bound:tt)*] $($rest:tt)*) => {
         impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
-            const DK: usize, const N: usize, const KD: usize, const VD: usize, const NK: usize, const NV: usize,
+            const DK: usize, const N: usize, const G: usize, const KD: usize, const VD: usize, const NK: usize,
+            const GK: usize, const GV: usize, const NV: usize,
             const O: usize, const BIAS: bool, const CAUSAL: bool> $($rest)*
     };
 }
@@ -553,16 +569,19 @@ type Mha<
     const DV: usize,
     const DK: usize,
     const N: usize,
+    const G: usize,
     const KD: usize,
     const VD: usize,
     const NK: usize,
+    const GK: usize,
+    const GV: usize,
     const NV: usize,
     const O: usize,
     const BIAS: bool,
     const CAUSAL: bool,
-> = MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL>;
+> = MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL>;
 
-mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
+mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
     /// Every weight zero.
     pub const ZEROS: Self = MultiHeadAttention {
         query: EinsumDense::ZEROS,
@@ -584,7 +603,10 @@ mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
     /// Keras's `1 / √key_dim`, computed in double precision as Python does.
     #[inline(always)]
     fn scale() -> T {
-        const { assert!(NK == N * KD && NV == N * VD, "MultiHeadAttention: head sizes") };
+        const {
+            assert!(NK == N * KD && NV == N * VD && GK == G * KD && GV == G * VD, "MultiHeadAttention: head sizes");
+            assert!(G > 0 && N.is_multiple_of(G), "GroupedQueryAttention: query heads in whole runs per key and value head");
+        };
         T::of(1.0 / libm::sqrt(KD as f64))
     }
 
@@ -593,28 +615,35 @@ mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
     #[inline(always)]
     fn attend(
         q: &Tensor2<T, TQ, NK>,
-        k: &Tensor2<T, TV, NK>,
-        v: &Tensor2<T, TV, NV>,
+        k: &Tensor2<T, TV, GK>,
+        v: &Tensor2<T, TV, GV>,
         p: &mut [SMatrix<T, TV, TQ>; N],
     ) -> Tensor2<T, TQ, NV> {
         let mut heads = Tensor2::<T, TQ, NV>::ZEROS;
         for (h, p) in p.iter_mut().enumerate() {
-            let (qh, kh) = (q.0.fixed_rows::<KD>(h * KD), k.0.fixed_rows::<KD>(h * KD));
+            let g = Self::group(h);
+            let (qh, kh) = (q.0.fixed_rows::<KD>(h * KD), k.0.fixed_rows::<KD>(g * KD));
             // jax's `dot_product_attention`: the products, then the scale.
             *p = kh.tr_mul(&qh) * Self::scale();
             mask_and_softmax(p, CAUSAL);
-            heads.0.fixed_rows_mut::<VD>(h * VD).copy_from(&(v.0.fixed_rows::<VD>(h * VD) * *p));
+            heads.0.fixed_rows_mut::<VD>(h * VD).copy_from(&(v.0.fixed_rows::<VD>(g * VD) * *p));
         }
         heads
     }
+
+    /// The key and value head of query head `h`: Keras repeats each `N/G` times.
+    #[inline(always)]
+    fn group(h: usize) -> usize {
+        h / (N / G)
+    }
 });
 
-mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
+mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
     type Scalar = T;
     type Input = X;
     type Output = Tensor2<T, TQ, O>;
     const CLASS: &'static str = "MultiHeadAttention";
-    const PARAMS: usize = (DQ + DK) * NK + DV * NV + NV * O + if BIAS { 2 * NK + NV + O } else { 0 };
+    const PARAMS: usize = DQ * NK + DK * GK + DV * GV + NV * O + if BIAS { NK + GK + GV + O } else { 0 };
 
     #[inline]
     fn forward(&self, x: &X) -> Tensor2<T, TQ, O> {
@@ -677,12 +706,12 @@ fn unheads<T: Float, const S: usize, const N: usize, const H: usize, const NH: u
 // Keeps the projections, each head's weights and the heads' outputs; the projections' own
 // passes (Dense's, on one sample's steps) run inside. Each head's gradient is the dot-product
 // attention's, scaled by `1/√KD`.
-mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {
-    type Kept = HeadsKept<T, TQ, TV, N, NK, NV>;
+mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+    type Kept = HeadsKept<T, TQ, TV, N, NK, GK, GV, NV>;
     const KEPT: Self::Kept = HeadsKept {
         q: Tensor2::from_rows([[T::ZERO; NK]; TQ]),
-        k: Tensor2::from_rows([[T::ZERO; NK]; TV]),
-        v: Tensor2::from_rows([[T::ZERO; NV]; TV]),
+        k: Tensor2::from_rows([[T::ZERO; GK]; TV]),
+        v: Tensor2::from_rows([[T::ZERO; GV]; TV]),
         p: [SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; TV]; TQ])); N],
         heads: Tensor2::from_rows([[T::ZERO; NV]; TQ]),
     };
@@ -727,16 +756,20 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV,
             self.output.backward(level, &[unheads(kept.heads)], core::slice::from_ref(y), core::slice::from_ref(y), one, Some(&mut dheads), go.take());
             let dheads = heads::<T, TQ, N, VD, NV>(dheads[0]);
             let (mut dq, mut dk, mut dv) =
-                (Tensor2::<T, TQ, NK>::ZEROS, Tensor2::<T, TV, NK>::ZEROS, Tensor2::<T, TV, NV>::ZEROS);
+                (Tensor2::<T, TQ, NK>::ZEROS, Tensor2::<T, TV, GK>::ZEROS, Tensor2::<T, TV, GV>::ZEROS);
             for (h, p) in kept.p.iter().enumerate() {
-                let vh = kept.v.0.fixed_rows::<VD>(h * VD).into_owned();
+                let g = Self::group(h);
+                let vh = kept.v.0.fixed_rows::<VD>(g * VD).into_owned();
                 let (dvh, ds) = weights_backward(p, &vh, &dheads.0.fixed_rows::<VD>(h * VD).into_owned());
                 let qh = kept.q.0.fixed_rows::<KD>(h * KD).into_owned();
-                let kh = kept.k.0.fixed_rows::<KD>(h * KD).into_owned();
+                let kh = kept.k.0.fixed_rows::<KD>(g * KD).into_owned();
                 let (dqh, dkh) = dot_backward(&qh, &kh, &ds, Self::scale());
                 dq.0.fixed_rows_mut::<KD>(h * KD).copy_from(&dqh);
-                dk.0.fixed_rows_mut::<KD>(h * KD).copy_from(&dkh);
-                dv.0.fixed_rows_mut::<VD>(h * VD).copy_from(&dvh);
+                // A key and value head gathers the gradients of every query head sharing it.
+                let mut dkg = dk.0.fixed_rows_mut::<KD>(g * KD);
+                dkg += dkh;
+                let mut dvg = dv.0.fixed_rows_mut::<VD>(g * VD);
+                dvg += dvh;
             }
             // The projections: each input's gradient, added into the caller's.
             let (mut dxq, mut dxk, mut dxv) = (Tensor2::ZEROS, Tensor2::ZEROS, Tensor2::ZEROS);
@@ -756,7 +789,7 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV,
 
 // SAFETY: four `Zeroable` EinsumDense layers (float matrices and a zero-sized activation) and
 // a marker.
-mha_impl!(unsafe [] Zeroable for Mha<T, X, TQ, TV, DQ, DV, DK, N, KD, VD, NK, NV, O, BIAS, CAUSAL> {});
+mha_impl!(unsafe [] Zeroable for Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {});
 
 #[cfg(test)]
 mod tests {
@@ -930,21 +963,28 @@ mod tests {
     /// Query (3, 2), value (4, 3), key (4, 2); two heads of 2 (query, key) and 3 (value); 2
     /// features out.
     type Heads<const CAUSAL: bool> =
-        MultiHeadAttention<f64, Triple, 3, 4, 2, 3, 2, 2, 2, 3, 4, 6, 2, true, CAUSAL>;
+        MultiHeadAttention<f64, Triple, 3, 4, 2, 3, 2, 2, 2, 2, 3, 4, 4, 6, 6, 2, true, CAUSAL>;
+    /// As [`Heads`] with four query heads over two key and value heads.
+    type Grouped = MultiHeadAttention<f64, Triple, 3, 4, 2, 3, 2, 4, 2, 2, 3, 8, 4, 6, 12, 2, true, true>;
 
-    fn heads_layer<const CAUSAL: bool>() -> Heads<CAUSAL> {
-        let mut layer = Heads::<CAUSAL>::ZEROS;
+    fn random_weights<L: Layer<Scalar = f64>>(mut layer: L) -> L {
         let mut rng = Rng::new(11);
         layer.visit_weights_mut(&mut |w| w.data.iter_mut().for_each(|v| *v = rng.next_f64() - 0.5));
         layer
     }
 
-    /// Keras's computation in plain loops: projections, per-head scaled dot products, the mask,
-    /// the softmax, the weighted values, the join.
-    fn heads_reference<const CAUSAL: bool>(l: &Heads<CAUSAL>, x: &Triple) -> [[f64; 2]; 3] {
+    /// Keras's computation in plain loops, `n` query heads over `g` key and value heads (of 2
+    /// and 3): projections, per-head scaled dot products, the mask, the softmax, the weighted
+    /// values, the join.
+    fn heads_reference(
+        l: &impl Layer<Scalar = f64>,
+        x: &Triple,
+        (n, g): (usize, usize),
+        causal: bool,
+    ) -> [[f64; 2]; 3] {
         let mut w = Vec::new();
         l.visit_weights(&mut |v| w.push(v.data.to_vec()));
-        // kernel (in, n·h) then bias (n·h), per projection.
+        // kernel (in, heads·size) then bias, per projection.
         let project =
             |kernel: &[f64], bias: &[f64], rows: &[f64], width: usize, out: usize| -> Vec<Vec<f64>> {
                 rows.chunks(width)
@@ -955,37 +995,42 @@ mod tests {
                     })
                     .collect()
             };
-        let q = project(&w[0], &w[1], x.0.as_slice(), 2, 4);
-        let k = project(&w[2], &w[3], x.2.as_slice(), 2, 4);
-        let v = project(&w[4], &w[5], x.1.as_slice(), 3, 6);
-        let mut joined = [[0.0; 6]; 3];
-        for h in 0..2 {
+        let q = project(&w[0], &w[1], x.0.as_slice(), 2, n * 2);
+        let k = project(&w[2], &w[3], x.2.as_slice(), 2, g * 2);
+        let v = project(&w[4], &w[5], x.1.as_slice(), 3, g * 3);
+        let mut joined = alloc::vec![alloc::vec![0.0; n * 3]; 3];
+        for h in 0..n {
+            let kv = h / (n / g);
             for i in 0..3 {
                 let mut s: Vec<f64> = (0..4)
-                    .map(|j| (0..2).map(|d| q[i][h * 2 + d] * k[j][h * 2 + d]).sum::<f64>() / 2f64.sqrt())
+                    .map(|j| (0..2).map(|d| q[i][h * 2 + d] * k[j][kv * 2 + d]).sum::<f64>() / 2f64.sqrt())
                     .collect();
-                if CAUSAL {
+                if causal {
                     s.iter_mut().skip(i + 1).for_each(|x| *x -= 1e9);
                 }
                 let max = s.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
                 let e: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
                 let sum: f64 = e.iter().sum();
                 for c in 0..3 {
-                    joined[i][h * 3 + c] = (0..4).map(|j| e[j] / sum * v[j][h * 3 + c]).sum();
+                    joined[i][h * 3 + c] = (0..4).map(|j| e[j] / sum * v[j][kv * 3 + c]).sum();
                 }
             }
         }
-        let out = project(&w[6], &w[7], joined.as_flattened(), 6, 2);
+        let out = project(&w[6], &w[7], &joined.concat(), n * 3, 2);
         core::array::from_fn(|i| [out[i][0], out[i][1]])
     }
 
     #[test]
     fn multi_head_attention_follows_keras_s_computation() {
         let x = (seq::<3, 2>(1), seq::<4, 3>(2), seq::<4, 2>(3));
-        assert_close(&heads_layer::<false>().forward(&x), heads_reference(&heads_layer::<false>(), &x));
-        assert_close(&heads_layer::<true>().forward(&x), heads_reference(&heads_layer::<true>(), &x));
+        let (plain, causal) = (random_weights(Heads::<false>::ZEROS), random_weights(Heads::<true>::ZEROS));
+        assert_close(&plain.forward(&x), heads_reference(&plain, &x, (2, 2), false));
+        assert_close(&causal.forward(&x), heads_reference(&causal, &x, (2, 2), true));
+        let grouped = random_weights(Grouped::ZEROS);
+        assert_close(&grouped.forward(&x), heads_reference(&grouped, &x, (4, 2), true));
         // Keras's count: kernels (2·4, 2·4, 3·6, 6·2) and biases (4, 4, 6, 2).
         assert_eq!(<Heads<false> as Layer>::PARAMS, 8 + 8 + 18 + 12 + 4 + 4 + 6 + 2);
+        assert_eq!(<Grouped as Layer>::PARAMS, 16 + 8 + 18 + 24 + 8 + 4 + 6 + 2);
         let mut shapes = Vec::new();
         Heads::<false>::ZEROS.visit_weights(&mut |w| shapes.push(w.shape));
         let want: [&[usize]; 8] =
@@ -996,7 +1041,8 @@ mod tests {
     #[test]
     fn multi_head_attention_s_backward_pass_matches_finite_differences() {
         let x = (seq::<3, 2>(4), seq::<4, 3>(5), seq::<4, 2>(6));
-        check_gradients(heads_layer::<true>(), Heads::ZEROS, x);
-        check_gradients(heads_layer::<false>(), Heads::ZEROS, x);
+        check_gradients(random_weights(Heads::<true>::ZEROS), Heads::ZEROS, x);
+        check_gradients(random_weights(Heads::<false>::ZEROS), Heads::ZEROS, x);
+        check_gradients(random_weights(Grouped::ZEROS), Grouped::ZEROS, x);
     }
 }

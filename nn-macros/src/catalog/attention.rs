@@ -1,4 +1,5 @@
-//! `Attention`, `AdditiveAttention` and `MultiHeadAttention` (nn-core's `layers/attention.rs`):
+//! `Attention`, `AdditiveAttention`, `MultiHeadAttention` and `GroupQueryAttention` (nn-core's
+//! `layers/attention.rs`):
 //! a query sequence attends over a value sequence, called as Keras calls them on `[query,
 //! value]` or `[query, value, key]`: `out = Attention<use_scale = true>(query, value)`,
 //! `out = MultiHeadAttention<4, 16>(query, value)`. Keras's `use_causal_mask` call argument is
@@ -36,6 +37,21 @@ const MULTI_HEAD_PARAMS: &[Param] = &[
     param("use_bias", Kind::Bool),
     param("output_shape", Kind::Dims),
     param("attention_axes", Kind::Axes),
+    param("sliding_window", Kind::Int { min: 1 }),
+    param("flash_attention", Kind::Bool),
+    param("use_gate", Kind::Bool),
+    param("kernel_initializer", Kind::Initializer),
+    param("bias_initializer", Kind::Initializer),
+    param("seed", Kind::Int { min: 0 }),
+    param("use_causal_mask", Kind::Bool),
+];
+
+const GROUPED_PARAMS: &[Param] = &[
+    positional("head_dim", Kind::Int { min: 1 }),
+    positional("num_query_heads", Kind::Int { min: 1 }),
+    positional("num_key_value_heads", Kind::Int { min: 1 }),
+    param("dropout", Kind::Number),
+    param("use_bias", Kind::Bool),
     param("sliding_window", Kind::Int { min: 1 }),
     param("flash_attention", Kind::Bool),
     param("use_gate", Kind::Bool),
@@ -207,27 +223,19 @@ impl LayerSpec for Attention {
 pub const MULTI_HEAD_ATTENTION: Entry =
     Entry { name: "MultiHeadAttention", params: MULTI_HEAD_PARAMS, read: multi_head };
 
+pub const GROUPED_QUERY_ATTENTION: Entry =
+    Entry { name: "GroupQueryAttention", params: GROUPED_PARAMS, read: grouped };
+
 fn multi_head(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args = params::read(call, MULTI_HEAD_PARAMS, &["num_heads", "key_dim"], cx)?;
     let at = |name| args.at(name);
-    let refuse = |option: &str, why: &str, cx: &mut Ctxt| {
-        cx.error(call.option_span(option), format!("`MultiHeadAttention` {why}"));
-    };
-    if args.given_ints(at("sliding_window")).is_some() {
-        refuse("sliding_window", "with a `sliding_window` is not supported", cx);
-        return None;
-    }
-    if args.bool(at("use_gate"), false) {
-        refuse("use_gate", "with `use_gate` is not supported", cx);
-        return None;
-    }
     // Keras counts the batch axis: a sequence's steps are axis 1 (or -2).
     if let Some(axes) =
         args.axes(at("attention_axes")).filter(|a| a.as_slice() != [1] && a.as_slice() != [-2])
     {
         let why =
             format!("over `attention_axes` {axes:?} is not supported: nn attends over a sequence's steps");
-        refuse("attention_axes", &why, cx);
+        cx.error(call.option_span("attention_axes"), format!("`MultiHeadAttention` {why}"));
         return None;
     }
     let output = match args.given_dims(at("output_shape")).as_deref() {
@@ -236,32 +244,91 @@ fn multi_head(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
         Some(other) => {
             let why =
                 format!("with `output_shape` {other:?} is not supported: nn gives one axis of features");
-            refuse("output_shape", &why, cx);
+            cx.error(call.option_span("output_shape"), format!("`MultiHeadAttention` {why}"));
             return None;
         }
     };
-    let dropout = args.number(at("dropout"), 0.0);
+    let (heads, key_dim) = (args.int(0, 1), args.int(1, 1));
+    let value_dim = args.int(at("value_dim"), key_dim);
+    let spec = MultiHead {
+        heads,
+        kv_heads: heads,
+        grouped: false,
+        key_dim,
+        value_dim,
+        output,
+        ..common(call, &args, cx)?
+    };
+    Some(Rc::new(spec))
+}
+
+fn grouped(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    let args =
+        params::read(call, GROUPED_PARAMS, &["head_dim", "num_query_heads", "num_key_value_heads"], cx)?;
+    let (head, heads, kv_heads) = (args.int(0, 1), args.int(1, 1), args.int(2, 1));
+    if !heads.is_multiple_of(kv_heads) {
+        cx.error(
+            call.option_span("num_key_value_heads"),
+            format!(
+                "`GroupQueryAttention` shares each key and value head among a run of query heads: \
+                 `num_query_heads` {heads} is not a multiple of `num_key_value_heads` {kv_heads}"
+            ),
+        );
+        return None;
+    }
+    let spec = MultiHead {
+        heads,
+        kv_heads,
+        grouped: true,
+        key_dim: head,
+        value_dim: head,
+        ..common(call, &args, cx)?
+    };
+    Some(Rc::new(spec))
+}
+
+/// What `MultiHeadAttention` and `GroupedQueryAttention` share: the options they refuse and
+/// the dropout, biases, mask and initializers, with one head of one size.
+fn common(call: &LayerCall, args: &params::Args, cx: &mut Ctxt) -> Option<MultiHead> {
+    let class = call.kind.to_string();
+    let refuse = |option: &str, why: &str, cx: &mut Ctxt| {
+        cx.error(call.option_span(option), format!("`{class}` {why}"));
+    };
+    if args.given_ints(args.at("sliding_window")).is_some() {
+        refuse("sliding_window", "with a `sliding_window` is not supported", cx);
+        return None;
+    }
+    if args.bool(args.at("use_gate"), false) {
+        refuse("use_gate", "with `use_gate` is not supported", cx);
+        return None;
+    }
+    let dropout = args.number(args.at("dropout"), 0.0);
     if !(0.0..1.0).contains(&dropout) {
         refuse("dropout", "takes a `dropout` from 0 to below 1", cx);
         return None;
     }
-    let (heads, key_dim) = (args.int(0, 1), args.int(1, 1));
-    Some(Rc::new(MultiHead {
-        heads,
-        key_dim,
-        value_dim: args.int(at("value_dim"), key_dim),
+    Some(MultiHead {
+        heads: 1,
+        kv_heads: 1,
+        grouped: false,
+        key_dim: 1,
+        value_dim: 1,
         dropout,
-        bias: args.bool(at("use_bias"), true),
-        output,
-        causal: args.bool(at("use_causal_mask"), false),
+        bias: args.bool(args.at("use_bias"), true),
+        output: None,
+        causal: args.bool(args.at("use_causal_mask"), false),
         initializers: args.initializers().expr(),
         inputs: Vec::new(),
-    }))
+    })
 }
 
 #[derive(Clone)]
 struct MultiHead {
+    /// Query heads, and key and value heads (as many for `MultiHeadAttention`).
     heads: usize,
+    kv_heads: usize,
+    /// Whether it is Keras's `GroupedQueryAttention`.
+    grouped: bool,
     key_dim: usize,
     value_dim: usize,
     dropout: f64,
@@ -288,7 +355,8 @@ impl MultiHead {
     /// groups), each fed what it projects.
     fn projections(&self) -> Vec<Sublayer> {
         let Some((q, v, k)) = self.shapes() else { return Vec::new() };
-        let (n, kd, vd) = (self.heads as i64, self.key_dim as i64, self.value_dim as i64);
+        let (n, g) = (self.heads as i64, self.kv_heads as i64);
+        let (kd, vd) = (self.key_dim as i64, self.value_dim as i64);
         let out = self.output.unwrap_or(q.last()) as i64;
         let heads = Shape(vec![q.0[0], self.heads, self.value_dim]);
         let einsum = |equation, shape: Vec<i64>| {
@@ -302,24 +370,33 @@ impl MultiHead {
             spec,
             input: input.clone(),
         };
+        // Keras saves MultiHeadAttention's projections under their properties' names, and
+        // GroupedQueryAttention's (which has no such properties) under their attributes'.
+        let h5 = if self.grouped {
+            ["_query_dense", "_key_dense", "_value_dense", "_output_dense"]
+        } else {
+            ["query_dense", "key_dense", "value_dense", "output_dense"]
+        };
+        let join = einsum(("abcd", "cde", "abe"), vec![-1, out]);
         vec![
-            sub("query", "query", "query_dense", q, einsum(project, vec![-1, n, kd])),
-            sub("key", "key", "key_dense", k, einsum(project, vec![-1, n, kd])),
-            sub("value", "value", "value_dense", v, einsum(project, vec![-1, n, vd])),
-            sub(
-                "output",
-                "attention_output",
-                "output_dense",
-                &heads,
-                einsum(("abcd", "cde", "abe"), vec![-1, out]),
-            ),
+            sub("query", "query", h5[0], q, einsum(project, vec![-1, n, kd])),
+            sub("key", "key", h5[1], k, einsum(project, vec![-1, g, kd])),
+            sub("value", "value", h5[2], v, einsum(project, vec![-1, g, vd])),
+            sub("output", "attention_output", h5[3], &heads, join),
         ]
     }
 }
 
 impl LayerSpec for MultiHead {
     fn class(&self) -> &'static str {
-        "MultiHeadAttention"
+        // Keras exports `GroupQueryAttention`; its class, which names it, is this.
+        if self.grouped { "GroupedQueryAttention" } else { "MultiHeadAttention" }
+    }
+
+    /// Keras exports `GroupQueryAttention`, whose class (in summaries and configs) is
+    /// `GroupedQueryAttention`.
+    fn keras_class(&self) -> Option<&'static str> {
+        self.grouped.then_some("GroupedQueryAttention")
     }
 
     fn arity(&self) -> Arity {
@@ -351,6 +428,14 @@ impl LayerSpec for MultiHead {
                 k.keras()
             ));
         }
+        if self.grouped && v.0[1] != q.0[1] {
+            return Err(format!(
+                "takes a value with the query's features (its output has them): its query is {} and its \
+                 value {}",
+                q.keras(),
+                v.keras()
+            ));
+        }
         Ok(Shape(vec![q.0[0], self.output.unwrap_or(q.0[1])]))
     }
 
@@ -362,11 +447,11 @@ impl LayerSpec for MultiHead {
         let Some((q, v, k)) = self.shapes() else { return quote!(()) };
         let x: Vec<TokenStream> = self.inputs.iter().map(|s| s.ty(t)).collect();
         let (tq, tv, dq, dv, dk) = (q.0[0], v.0[0], q.0[1], v.0[1], k.0[1]);
-        let (n, kd, vd) = (self.heads, self.key_dim, self.value_dim);
-        let (nk, nv, o) = (n * kd, n * vd, self.output.unwrap_or(input.last()));
+        let (n, g, kd, vd) = (self.heads, self.kv_heads, self.key_dim, self.value_dim);
+        let (nk, gk, gv, nv, o) = (n * kd, g * kd, g * vd, n * vd, self.output.unwrap_or(input.last()));
         let (bias, causal) = (self.bias, self.causal);
         quote!(::nn::layers::MultiHeadAttention<
-            #t, (#(#x),*), #tq, #tv, #dq, #dv, #dk, #n, #kd, #vd, #nk, #nv, #o, #bias, #causal
+            #t, (#(#x),*), #tq, #tv, #dq, #dv, #dk, #n, #g, #kd, #vd, #nk, #gk, #gv, #nv, #o, #bias, #causal
         >)
     }
 

@@ -264,6 +264,7 @@ pub const LAYERS: &[Entry] = &[
     attention::ATTENTION,
     attention::ADDITIVE_ATTENTION,
     attention::MULTI_HEAD_ATTENTION,
+    attention::GROUPED_QUERY_ATTENTION,
     embedding::EMBEDDING,
     encoding::CATEGORY_ENCODING,
     activation::ACTIVATION,
