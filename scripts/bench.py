@@ -19,7 +19,7 @@ It builds the benchmark executables: `benches/mlp.rs` for the default target (nn
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
 (separate target dir), `benches/conv.rs` for the default target (the CNNs kws, sensor and
 autoencoder: nn and the direct-loop baseline `hand_direct`; skipped with a message while the
-crate has no `conv` bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/train.rs` (the training step of the digits MLP and of the KWS CNN: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training steps in candle and burn). Then, round after
+crate has no `conv` bench target), `benches/norm.rs` (a Dense + BatchNormalization MLP beside the same without it), `benches/rnn.rs` (GRU and LSTM steps, the GRU(32) model, the streaming model), `benches/transformer.rs` (a transformer encoder block beside plain loops), `benches/train.rs` (the training step of the digits MLP and of the KWS CNN: nn and the hand-written steps), and with --peers `nn-peers`'s benches (the MLPs, the CNNs and the GRU(32) model; the training steps in candle and burn). Then, round after
 round, it runs each of them once, in turn (single-threaded peers, see peers/README.md). A
 benchmark's figure is its best criterion median over the rounds: on a shared VM, a neighbour
 only ever adds time, and interleaving gives every build the same chances at a quiet moment. The
@@ -188,6 +188,8 @@ def main():
         builds["norm"] = (bench_executable(["--bench", "norm"]), {})
     if has_bench("rnn"):
         builds["rnn"] = (bench_executable(["--bench", "rnn"]), {})
+    if has_bench("transformer"):
+        builds["transformer"] = (bench_executable(["--bench", "transformer"]), {})
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
     builds.update(train_builds(peers))
@@ -209,7 +211,7 @@ def main():
     size = (build_dir / "release" / "examples" / "mnist_mlp").stat().st_size
 
     ours = best(results["default"])
-    for extra in ("conv", "norm", "rnn", "peers", "train", "peers-train"):
+    for extra in ("conv", "norm", "rnn", "transformer", "peers", "train", "peers-train"):
         if extra in results:
             ours.update(best(results[extra]))
     spread = {}
@@ -357,6 +359,23 @@ def norm_report(m):
             "BatchNormalization → relu → Dense 64 → BatchNormalization → relu → Dense 8, and the same model "
             "without its two BatchNormalization layers:", "",
             "| batch | with | without | with / without |", "|---|---|---|---|", *rows]
+
+
+def transformer_report(m):
+    """The transformer encoder block (benches/transformer.rs) beside the hand-written loops."""
+    rows = []
+    for batch, b in [("batch1", 1), ("batch32", 32)]:
+        key = lambda name: f"transformer/{batch}/{name}" + (f"/{b}" if b > 1 else "")
+        nn, hand = m.get(key("nn")), m.get(key("hand_arrays"))
+        if nn and hand:
+            rows.append(f"| {b} | {fmt(nn / b)} | {fmt(hand / b)} | {hand / nn:.2f}× |")
+    if not rows:
+        return []
+    return ["", "Transformer encoder block (`benches/transformer.rs`, same rounds; per sample): Input (12, 16) → "
+            "MultiHeadAttention(2, 8) self-attention → Add → LayerNormalization → Dense 32 relu → Dense 16 → Add → "
+            "LayerNormalization → GlobalAveragePooling1D → Dense 2 softmax, beside the same in plain loops "
+            "(`benches/hand/transformer.rs`):", "",
+            "| batch | nn | hand_arrays | hand / nn |", "|---|---|---|---|", *rows]
 
 
 def rnn_report(m):
@@ -603,6 +622,7 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread, the
     lines += cnn_report(m, peers, peak_flops)
     lines += norm_report(m)
     lines += rnn_report(m)
+    lines += transformer_report(m)
     if train:
         lines += train_report(m, *train)
     if then:
