@@ -19,7 +19,8 @@ Writes (overwriting):
   name>" and Keras shape, in `model.weights` order), FLAT_WEIGHTS (every weight flattened
   row-major and concatenated in that order), the inputs X0 (X1, ...) and the `model.predict`
   output Y, N_SAMPLES samples each flattened row-major in Keras's (channels-last) shape, and for
-  the whole models in WITH_SUMMARY (kws_cnn, sensor_conv1d, conv_transpose_autoencoder)
+  the whole models in WITH_SUMMARY (kws_cnn, sensor_conv1d, conv_transpose_autoencoder,
+  transformer_encoder)
   SUMMARY, the `model.summary()` text.
 * tests/fixtures/keras/tensor/<case>.keras (`model.save`, zip pinned with
   make_fixtures.pin_archive), <case>.weights.h5 (`model.save_weights`) and <case>.safetensors
@@ -60,7 +61,7 @@ LINE_WIDTH = 100  # Rust lines are at most this wide
 BODY_WIDTH = LINE_WIDTH - 4  # for text indented into a `pub mod`
 
 # Cases with a SUMMARY constant.
-WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder"}
+WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder", "transformer_encoder"}
 
 
 def seq(*layers: str) -> str:
@@ -483,6 +484,23 @@ CASES = [
         ["input_layer", "input_layer_1", "input_layer_2", "grouped_query_attention",
          "grouped_query_attention_1", "concatenate"],
     ),
+    # examples/transformer.rs's encoder: token and learned position embeddings (a second input of
+    # positions), multi-head self-attention, a feed-forward pair, residual Adds and
+    # LayerNormalization, pooled and classified. Integer inputs hold ids below their tables.
+    (
+        "transformer_encoder",
+        "tokens = Input((12,), dtype='int32'); positions = Input((12,), dtype='int32'); "
+        "x = Add()([Embedding(16, 16)(tokens), Embedding(12, 16)(positions)]); "
+        "a = MultiHeadAttention(2, 8)(x, x); n1 = LayerNormalization(); h = n1(Add()([x, a])); "
+        "f = Dense(32, activation='relu')(h); d = Dense(16); f = d(f); n2 = LayerNormalization(); "
+        "o = n2(Add()([h, f])); "
+        "n1.gamma.assign(1 + d.kernel[0]); n1.beta.assign(d.kernel[1]); "
+        "n2.gamma.assign(1 + d.kernel[2]); n2.beta.assign(d.kernel[3]); "
+        "Model([tokens, positions], Dense(2, activation='softmax')(GlobalAveragePooling1D()(o)))",
+        ["input_layer", "input_layer_1", "embedding", "embedding_1", "add", "multi_head_attention", "add_1",
+         "layer_normalization", "dense", "dense_1", "add_2", "layer_normalization_1",
+         "global_average_pooling1d", "dense_2"],
+    ),
 ]
 
 
@@ -509,6 +527,23 @@ def tensor_inputs(rng: np.random.Generator, shape) -> np.ndarray:
     x32 = x.astype(np.float32) + np.float32(0.0)  # no -0.0
     assert np.array_equal(x32.astype(np.float64), x)
     return x32
+
+
+def id_table(model, inp) -> int:
+    """The smallest `input_dim` of the Embedding layers reading integer input `inp`."""
+    dims = [
+        layer.input_dim
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Embedding) and any(t is inp for t in keras.tree.flatten(layer.input))
+    ]
+    if not dims:
+        raise ValueError("an integer input that no Embedding reads")
+    return min(dims)
+
+
+def id_inputs(rng: np.random.Generator, shape, table: int) -> np.ndarray:
+    """N_SAMPLES samples of token ids of `shape`, uniform in [0, table), as float32 (exact)."""
+    return rng.integers(0, table, size=(N_SAMPLES, *shape)).astype(np.float32)
 
 
 # ---------------------------------------------------------------- Rust rendering
@@ -563,7 +598,10 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
     seed = SEED_BASE + index
     model, rng = mf.seeded_model(name, lambda: build_from_source(src), seed, layer_names)
     input_shapes = [tuple(int(d) for d in inp.shape[1:]) for inp in model.inputs]
-    xs = [tensor_inputs(rng, shape) for shape in input_shapes]
+    xs = [
+        id_inputs(rng, shape, id_table(model, inp)) if "int" in str(inp.dtype) else tensor_inputs(rng, shape)
+        for shape, inp in zip(input_shapes, model.inputs)
+    ]
 
     weights = []
     for wname, w in zip(mf.weight_names(model), model.weights):

@@ -675,3 +675,36 @@ mod grouped_query_attention {
         assert!(summary.contains("(GroupedQueryAttention)"), "{summary}");
     }
 }
+
+/// `examples/transformer.rs`'s encoder: parity, and Keras's summary table.
+mod transformer_encoder {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            tokens = Input<12>;
+            positions = Input<12>;
+            t = Embedding<16, 16>(tokens);
+            p = Embedding<12, 16>(positions);
+            x = Add(t, p);
+            attended = MultiHeadAttention<2, 8>(x, x);
+            s = Add(x, attended);
+            h = LayerNormalization(s);
+            f = Dense<32, relu>(h);
+            g = Dense<16>(f);
+            r = Add(h, g);
+            o = LayerNormalization(r);
+            pooled = GlobalAveragePooling1D(o);
+            out = Dense<2, softmax>(pooled);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/transformer_encoder.keras"; }
+
+    #[test]
+    fn matches_keras_and_summarizes_as_keras_does() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(transformer_encoder, [X0, X1]));
+        let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        let want = table(fx::transformer_encoder::SUMMARY);
+        assert_eq!(table(&Dsl::ZEROS.summary().to_string()), want);
+        assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
+    }
+}

@@ -87,11 +87,13 @@ fn row(f: &mut fmt::Formatter<'_>, columns: &[(usize, Align)], border: char, cel
         f.write_char(border)?;
         for (cell, (width, align)) in rest.iter_mut().zip(columns) {
             let inner = width - 2;
-            let (line, tail) = wrap(cell, inner);
+            let (line, tail, cut) = wrap(cell, inner);
             *cell = tail;
+            // A word cut short ends in rich's ellipsis, in the last place the column has.
+            let (pad, mark) = if cut { (inner - 1, "…") } else { (inner, "") };
             match align {
-                Align::Left => write!(f, " {line:<inner$} ")?,
-                Align::Right => write!(f, " {line:>inner$} ")?,
+                Align::Left => write!(f, " {line}{mark}{:<1$} ", "", pad - line.chars().count())?,
+                Align::Right => write!(f, " {:<1$}{line}{mark} ", "", pad - line.chars().count())?,
             }
             f.write_char(border)?;
         }
@@ -103,11 +105,13 @@ fn row(f: &mut fmt::Formatter<'_>, columns: &[(usize, Align)], border: char, cel
 }
 
 /// The first line of `text` at most `width` characters wide, broken at the last space that
-/// fits (or mid-word if none does), and what is left after it.
-fn wrap(text: &str, width: usize) -> (&str, &str) {
+/// fits, and what is left after it. A first word longer than the line is cut, as rich's
+/// default `overflow="ellipsis"` cuts it: its first `width - 1` characters, `true` (for the
+/// ellipsis that ends the line), and the text after that word.
+fn wrap(text: &str, width: usize) -> (&str, &str, bool) {
     let text = text.trim_start_matches(' ');
     if text.chars().count() <= width {
-        return (text, "");
+        return (text, "", false);
     }
     let mut space = None;
     let mut hard = text.len();
@@ -124,8 +128,12 @@ fn wrap(text: &str, width: usize) -> (&str, &str) {
         }
     }
     match space {
-        Some(byte) => (&text[..byte], &text[byte + 1..]),
-        None => (&text[..hard], &text[hard..]),
+        Some(byte) => (&text[..byte], &text[byte + 1..], false),
+        None => {
+            let keep = text.char_indices().nth(width.saturating_sub(1)).map_or(hard, |(byte, _)| byte);
+            let word_end = text[hard..].find(' ').map_or(text.len(), |i| hard + i);
+            (&text[..keep], &text[word_end..], true)
+        }
     }
 }
 
@@ -200,8 +208,23 @@ mod tests {
 
     #[test]
     fn wraps_at_the_last_space_that_fits() {
-        assert_eq!(wrap("input_layer[0][0], dense_1[0][0]", 26), ("input_layer[0][0],", "dense_1[0][0]"));
-        assert_eq!(wrap("shared[0][0], shared[1][0]", 26), ("shared[0][0], shared[1][0]", ""));
-        assert_eq!(wrap("abcdefgh", 3), ("abc", "defgh"));
+        assert_eq!(
+            wrap("input_layer[0][0], dense_1[0][0]", 26),
+            ("input_layer[0][0],", "dense_1[0][0]", false)
+        );
+        assert_eq!(wrap("shared[0][0], shared[1][0]", 26), ("shared[0][0], shared[1][0]", "", false));
+    }
+
+    /// As rich's `Text.wrap(width, overflow="ellipsis")` gives them (checked in Python):
+    /// `['layer_normalization_1[0][…']`, `['abc ', 'defghijkl…', 'xy']`.
+    #[test]
+    fn cuts_a_word_longer_than_the_line_as_rich_does() {
+        assert_eq!(wrap("layer_normalization_1[0][0]", 26), ("layer_normalization_1[0][", "", true));
+        assert_eq!(
+            wrap("abc defghijklmnopqrstuvwxyz0123 xy", 10),
+            ("abc", "defghijklmnopqrstuvwxyz0123 xy", false)
+        );
+        assert_eq!(wrap("defghijklmnopqrstuvwxyz0123 xy", 10), ("defghijkl", " xy", true));
+        assert_eq!(wrap(" xy", 10), ("xy", "", false));
     }
 }
