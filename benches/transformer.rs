@@ -1,7 +1,7 @@
 //! A transformer encoder block (the block of `examples/transformer.rs`, on embedded input):
 //! Input (12, 16) → MultiHeadAttention(2, 8)(x, x) → Add → LayerNormalization → Dense 32 relu
 //! → Dense 16 → Add → LayerNormalization → GlobalAveragePooling1D → Dense 2 softmax, in nn and
-//! hand-written in plain loops (`benches/hand/transformer.rs`), at batch 1 and 32, in the same
+//! hand-written in plain loops (`benches/hand/transformer.rs`), at batch 1 and 64, in the same
 //! run. Both are checked to agree to 1e-5 before timing. Run with `cargo bench --bench
 //! transformer`; see BENCHMARKS.md.
 
@@ -38,7 +38,7 @@ fn transformer(c: &mut Criterion) {
     let w: Vec<f32> = (0..Block::PARAMS).map(|_| next() * 0.5).collect();
     model.load_params(&w).unwrap();
     let hand = hand::TransformerHand::new(&w);
-    const B: usize = 32;
+    const B: usize = 64;
     let xs: Vec<Tensor2<f32, 12, 16>> =
         (0..B).map(|_| Tensor2::from_slice(&(0..192).map(|_| next() * 2.0).collect::<Vec<_>>())).collect();
     let rows: Vec<[[f32; 16]; 12]> = xs
@@ -57,7 +57,7 @@ fn transformer(c: &mut Criterion) {
     g.finish();
 
     let mut ys = vec![SVector::<f32, 2>::zeros(); B];
-    let mut g = c.benchmark_group("transformer/batch32");
+    let mut g = c.benchmark_group("transformer/batch64");
     g.throughput(Throughput::Elements(B as u64));
     g.bench_with_input(BenchmarkId::new("nn", B), &xs, |b, xs| {
         b.iter(|| model.predict_batch(black_box(xs), &mut ys).unwrap())

@@ -362,20 +362,28 @@ def norm_report(m):
 
 
 def transformer_report(m):
-    """The transformer encoder block (benches/transformer.rs) beside the hand-written loops."""
+    """The transformer encoder block (benches/transformer.rs) beside the hand-written loops and,
+    when measured, candle and tract (peers/'s `transformer/...`)."""
+    peers = [p for p in ("candle", "tract") if m.get(f"transformer/batch1/{p}")]
     rows = []
-    for batch, b in [("batch1", 1), ("batch32", 32)]:
+    for batch, b in [("batch1", 1), ("batch64", 64)]:
         key = lambda name: f"transformer/{batch}/{name}" + (f"/{b}" if b > 1 else "")
         nn, hand = m.get(key("nn")), m.get(key("hand_arrays"))
         if nn and hand:
-            rows.append(f"| {b} | {fmt(nn / b)} | {fmt(hand / b)} | {hand / nn:.2f}× |")
+            cells = [fmt(nn / b), fmt(hand / b), f"{hand / nn:.2f}×"]
+            for p in peers:
+                v = m.get(key(p))
+                cells += [fmt(v / b), f"{v / nn:.1f}×"] if v else ["–", "–"]
+            rows.append(f"| {b} | " + " | ".join(cells) + " |")
     if not rows:
         return []
-    return ["", "Transformer encoder block (`benches/transformer.rs`, same rounds; per sample): Input (12, 16) → "
-            "MultiHeadAttention(2, 8) self-attention → Add → LayerNormalization → Dense 32 relu → Dense 16 → Add → "
-            "LayerNormalization → GlobalAveragePooling1D → Dense 2 softmax, beside the same in plain loops "
-            "(`benches/hand/transformer.rs`):", "",
-            "| batch | nn | hand_arrays | hand / nn |", "|---|---|---|---|", *rows]
+    head = "| batch | nn | hand_arrays | hand / nn |" + "".join(f" {p} | {p} / nn |" for p in peers)
+    return ["", "Transformer encoder block (`benches/transformer.rs`" + (" and peers/'s" if peers else "")
+            + ", same rounds; per sample): Input (12, 16) → MultiHeadAttention(2, 8) self-attention → Add → "
+            "LayerNormalization → Dense 32 relu → Dense 16 → Add → LayerNormalization → GlobalAveragePooling1D → "
+            "Dense 2 softmax, beside the same in plain loops (`benches/hand/transformer.rs`)"
+            + (", candle (candle-nn's ops) and tract (an ONNX graph built in memory)" if peers else "") + ":", "",
+            head, "|" + "---|" * (4 + 2 * len(peers)), *rows]
 
 
 def rnn_report(m):

@@ -14,8 +14,8 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nn_peers::{
-    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, Cnn, Gru, Model, Ndarray, Peer, Spec, Tract,
-    TractCnn, TractGru, check, single_thread,
+    Burn, BurnCnn, BurnFlex, BurnFlexCnn, Candle, CandleCnn, CandleTransformer, Cnn, Gru, Model, Ndarray,
+    Peer, Spec, Tract, TractCnn, TractGru, TractTransformer, Transformer, check, single_thread,
 };
 use std::hint::black_box;
 
@@ -88,6 +88,19 @@ fn gru(c: &mut Criterion, spec: &Gru) {
     g.finish();
 }
 
+fn transformer(c: &mut Criterion, spec: &Transformer) {
+    let mut g = c.benchmark_group(format!("{}/batch1", spec.name()));
+    g.throughput(Throughput::Elements(1));
+    batch1::<CandleTransformer>(&mut g, spec);
+    batch1::<TractTransformer>(&mut g, spec);
+    g.finish();
+    let mut g = c.benchmark_group(format!("{}/batch64", spec.name()));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    batch64::<CandleTransformer>(&mut g, spec);
+    batch64::<TractTransformer>(&mut g, spec);
+    g.finish();
+}
+
 fn main() {
     // Before criterion or any framework starts a thread.
     single_thread();
@@ -97,5 +110,6 @@ fn main() {
     cnn(&mut c, &Cnn::kws());
     cnn(&mut c, &Cnn::sensor());
     gru(&mut c, &Gru::gru32());
+    transformer(&mut c, &Transformer::block());
     c.final_summary();
 }

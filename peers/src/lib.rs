@@ -1240,3 +1240,229 @@ impl<const FLEX: bool> Peer for BurnCnnOn<FLEX> {
         Ok(y.into_data().to_vec::<f32>().map_err(|e| format!("{e:?}"))?)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The transformer encoder block
+// ---------------------------------------------------------------------------------------------
+
+/// The hand-written loops of `benches/hand/transformer.rs`: [`Transformer`]'s reference.
+#[path = "../../benches/hand/transformer.rs"]
+pub mod hand_transformer;
+
+/// `benches/transformer.rs`'s block: Input (12, 16) → MultiHeadAttention(2 heads, key_dim 8)
+/// self-attention → Add → LayerNormalization → Dense 32 relu → Dense 16 → Add →
+/// LayerNormalization → GlobalAveragePooling1D → Dense 2 softmax. Weights in Keras's
+/// `model.weights` order (`hand_transformer::TransformerHand::new` reads them), from one [`Lcg`]
+/// seeded with 9; the LayerNormalization scales near 1.
+pub struct Transformer {
+    pub weights: Vec<f32>,
+}
+
+/// Where each weight of [`Transformer`] starts in `weights`, and its length.
+struct TransformerParts;
+
+impl TransformerParts {
+    /// (name, shape) in Keras's order.
+    const SHAPES: [(&'static str, &'static [usize]); 18] = [
+        ("wq", &[16, 16]),
+        ("bq", &[16]),
+        ("wk", &[16, 16]),
+        ("bk", &[16]),
+        ("wv", &[16, 16]),
+        ("bv", &[16]),
+        ("wo", &[16, 16]),
+        ("bo", &[16]),
+        ("gamma1", &[16]),
+        ("beta1", &[16]),
+        ("w1", &[16, 32]),
+        ("b1", &[32]),
+        ("w2", &[32, 16]),
+        ("b2", &[16]),
+        ("gamma2", &[16]),
+        ("beta2", &[16]),
+        ("w3", &[16, 2]),
+        ("b3", &[2]),
+    ];
+}
+
+impl Transformer {
+    pub fn block() -> Transformer {
+        let mut rng = Lcg::new(9);
+        let mut weights = Vec::new();
+        for (name, shape) in TransformerParts::SHAPES {
+            let n: usize = shape.iter().product();
+            // Weights in ±0.25, normalization scales in 1 ± 0.1.
+            let (scale, offset) = if name.starts_with("gamma") { (1.0, 1.0) } else { (2.5, 0.0) };
+            weights.extend((0..n).map(|_| rng.next_weight() * scale + offset));
+        }
+        Transformer { weights }
+    }
+    /// Each weight by name, with its shape.
+    fn parts(&self) -> Vec<(&'static str, &'static [usize], &[f32])> {
+        let mut at = 0;
+        TransformerParts::SHAPES
+            .iter()
+            .map(|&(name, shape)| {
+                let n: usize = shape.iter().product();
+                at += n;
+                (name, shape, &self.weights[at - n..at])
+            })
+            .collect()
+    }
+}
+
+impl Model for Transformer {
+    fn name(&self) -> &'static str {
+        "transformer"
+    }
+    /// Values in [-1, 1), row-major `[batch, 12, 16]`.
+    fn batch(&self, batch: usize) -> Vec<f32> {
+        let n = 12 * 16;
+        (0..batch * n).map(|k| (((k % n + 3 * (k / n)) * 37) % 17) as f32 / 8.5 - 1.0).collect()
+    }
+    fn reference(&self, x: &[f32], batch: usize) -> Vec<f32> {
+        let hand = hand_transformer::TransformerHand::new(&self.weights);
+        assert_eq!(x.len(), batch * 192);
+        x.chunks_exact(192)
+            .flat_map(|s| hand.forward(&std::array::from_fn(|t| std::array::from_fn(|c| s[t * 16 + c]))))
+            .collect()
+    }
+}
+
+/// candle-core and candle-nn on `Device::Cpu`: `broadcast_matmul` + `broadcast_add` for every
+/// projection, the heads as a `reshape` and `transpose`, `candle_nn::ops::softmax_last_dim`,
+/// `candle_nn::ops::layer_norm`, `mean` over the steps.
+pub struct CandleTransformer {
+    w: std::collections::HashMap<&'static str, candle_core::Tensor>,
+    batch: usize,
+}
+
+impl Peer for CandleTransformer {
+    const NAME: &'static str = "candle";
+    type Model = Transformer;
+    type Input = candle_core::Tensor;
+    type Output = candle_core::Tensor;
+    fn new(spec: &Transformer, batch: usize) -> Res<Self> {
+        let mut w = std::collections::HashMap::new();
+        for (name, shape, data) in spec.parts() {
+            w.insert(name, candle_core::Tensor::from_slice(data, shape, &candle_core::Device::Cpu)?);
+        }
+        Ok(CandleTransformer { w, batch })
+    }
+    fn prepare(&self, x: &[f32]) -> Res<Self::Input> {
+        Ok(candle_core::Tensor::from_slice(x, (self.batch, 12, 16), &candle_core::Device::Cpu)?)
+    }
+    #[inline(never)]
+    fn run(&mut self, x: &Self::Input) -> Self::Output {
+        self.forward(x).unwrap()
+    }
+    fn to_vec(&self, y: Self::Output) -> Res<Vec<f32>> {
+        Ok(y.flatten_all()?.to_vec1()?)
+    }
+}
+
+impl CandleTransformer {
+    fn forward(&self, x: &candle_core::Tensor) -> candle_core::Result<candle_core::Tensor> {
+        let w = |n: &str| &self.w[n];
+        let dense = |x: &candle_core::Tensor, k: &str, b: &str| x.broadcast_matmul(w(k))?.broadcast_add(w(b));
+        let b = self.batch;
+        let heads = |t: candle_core::Tensor| t.reshape((b, 12, 2, 8))?.transpose(1, 2)?.contiguous();
+        let (q, k, v) =
+            (heads(dense(x, "wq", "bq")?)?, heads(dense(x, "wk", "bk")?)?, heads(dense(x, "wv", "bv")?)?);
+        let scores = (q.matmul(&k.t()?.contiguous()?)? * (1.0 / 8f64.sqrt()))?;
+        let p = candle_nn::ops::softmax_last_dim(&scores)?;
+        let joined = p.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b, 12, 16))?;
+        let attended = dense(&joined, "wo", "bo")?;
+        let h = candle_nn::ops::layer_norm(&(x + attended)?, w("gamma1"), w("beta1"), 1e-3)?;
+        let f = dense(&h, "w1", "b1")?.relu()?;
+        let g = dense(&f, "w2", "b2")?;
+        let o = candle_nn::ops::layer_norm(&(h + g)?, w("gamma2"), w("beta2"), 1e-3)?;
+        let pooled = o.mean(1)?;
+        candle_nn::ops::softmax_last_dim(&dense(&pooled, "w3", "b3")?)
+    }
+}
+
+/// An ONNX `int64` initializer (a Reshape's shape).
+fn onnx_int64s(name: &str, data: &[i64]) -> tract_onnx::pb::TensorProto {
+    use tract_onnx::pb::*;
+    TensorProto {
+        name: name.into(),
+        dims: vec![data.len() as i64],
+        data_type: tensor_proto::DataType::Int64 as i32,
+        int64_data: data.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// The ONNX model of the block with input `[batch, 12, 16]`, as a Keras → ONNX converter writes
+/// it: MatMul + Add projections, Reshape and Transpose into heads, MatMul, Mul by the scale,
+/// Softmax, MatMul, Transpose and Reshape back, LayerNormalization (opset 17), ReduceMean.
+pub fn onnx_proto_transformer(t: &Transformer, batch: usize) -> tract_onnx::pb::ModelProto {
+    use tract_onnx::pb::*;
+    let mut graph = GraphProto { name: "transformer".into(), ..Default::default() };
+    for (name, shape, data) in t.parts() {
+        graph.initializer.push(onnx_initializer(name.into(), shape, data));
+    }
+    graph.initializer.push(onnx_int64s("heads_shape", &[batch as i64, 12, 2, 8]));
+    graph.initializer.push(onnx_int64s("joined_shape", &[batch as i64, 12, 16]));
+    graph.initializer.push(onnx_initializer("scale".into(), &[], &[1.0 / 8f32.sqrt()]));
+    let n = &mut graph.node;
+    let dense = |n: &mut Vec<NodeProto>, x: &str, k: &str, b: &str, out: &str| {
+        n.push(onnx_node("MatMul", &[x, k], &format!("{out}_mm")));
+        n.push(onnx_node("Add", &[&format!("{out}_mm"), b], out));
+    };
+    for (p, k, b) in [("q", "wq", "bq"), ("k", "wk", "bk"), ("v", "wv", "bv")] {
+        dense(n, "x", k, b, p);
+        n.push(onnx_node("Reshape", &[p, "heads_shape"], &format!("{p}_r")));
+        let perm = if p == "k" { [0, 2, 3, 1] } else { [0, 2, 1, 3] };
+        n.push(onnx_with(
+            onnx_node("Transpose", &[&format!("{p}_r")], &format!("{p}_h")),
+            vec![onnx_ints("perm", &perm)],
+        ));
+    }
+    n.push(onnx_node("MatMul", &["q_h", "k_h"], "dots"));
+    n.push(onnx_node("Mul", &["dots", "scale"], "scores"));
+    n.push(onnx_with(onnx_node("Softmax", &["scores"], "p"), vec![onnx_int("axis", -1)]));
+    n.push(onnx_node("MatMul", &["p", "v_h"], "att"));
+    n.push(onnx_with(onnx_node("Transpose", &["att"], "att_t"), vec![onnx_ints("perm", &[0, 2, 1, 3])]));
+    n.push(onnx_node("Reshape", &["att_t", "joined_shape"], "joined"));
+    dense(n, "joined", "wo", "bo", "attended");
+    n.push(onnx_node("Add", &["x", "attended"], "s"));
+    let norm = |n: &mut Vec<NodeProto>, x: &str, g: &str, b: &str, out: &str| {
+        let node = onnx_node("LayerNormalization", &[x, g, b], out);
+        let eps = AttributeProto {
+            name: "epsilon".into(),
+            r#type: attribute_proto::AttributeType::Float as i32,
+            f: 1e-3,
+            ..Default::default()
+        };
+        n.push(onnx_with(node, vec![onnx_int("axis", -1), eps]));
+    };
+    norm(n, "s", "gamma1", "beta1", "h");
+    dense(n, "h", "w1", "b1", "f_pre");
+    n.push(onnx_node("Relu", &["f_pre"], "f"));
+    dense(n, "f", "w2", "b2", "g");
+    n.push(onnx_node("Add", &["h", "g"], "r"));
+    norm(n, "r", "gamma2", "beta2", "o");
+    n.push(onnx_with(
+        onnx_node("ReduceMean", &["o"], "pooled"),
+        vec![onnx_ints("axes", &[1]), onnx_int("keepdims", 0)],
+    ));
+    dense(n, "pooled", "w3", "b3", "logits");
+    n.push(onnx_with(onnx_node("Softmax", &["logits"], "y"), vec![onnx_int("axis", -1)]));
+    graph.input.push(onnx_value_info("x", &[batch, 12, 16]));
+    graph.output.push(onnx_value_info("y", &[batch, 2]));
+    onnx_model(graph)
+}
+
+impl ToOnnx for Transformer {
+    fn onnx(&self, batch: usize) -> tract_onnx::pb::ModelProto {
+        onnx_proto_transformer(self, batch)
+    }
+    fn input_shape(&self, batch: usize) -> Vec<usize> {
+        vec![batch, 12, 16]
+    }
+}
+
+/// tract on the transformer block.
+pub type TractTransformer = TractOn<Transformer>;
