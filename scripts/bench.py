@@ -14,6 +14,8 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
                                         # and peers/'s with --peers), in the same interleaved
                                         # rounds; prints its section and writes it to
                                         # target/bench-train.md, leaving BENCHMARKS.md alone
+    python3 scripts/bench.py --transformer-only [--peers]  # only the transformer block, the
+                                        # same way (target/bench-transformer.md)
 
 It builds the benchmark executables: `benches/mlp.rs` for the default target (nn, the
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
@@ -121,9 +123,10 @@ def run_rounds(builds, rounds):
     subprocess.run(["rm", "-rf", str(home)], check=True)
     train_out = None
     for r in range(rounds):
-        for name, (exe, env) in builds.items():
+        for name, (exe, env, *only) in builds.items():
             criterion_home = home / f"{name}-{r}"
-            out = run([exe, "--bench", *BENCH_ARGS], env={**env, "CRITERION_HOME": str(criterion_home)},
+            # A third element is a criterion filter: only the benchmarks whose ids match it.
+            out = run([exe, "--bench", *BENCH_ARGS, *only], env={**env, "CRITERION_HOME": str(criterion_home)},
                       capture=name == "train")
             if name == "train":
                 train_out = out
@@ -166,6 +169,27 @@ def train_only(peers, rounds):
     print(f"(written to {out})")
 
 
+def transformer_only(peers, rounds):
+    """The transformer block alone (benches/transformer.rs, and peers/'s with --peers)."""
+    builds = {"transformer": (bench_executable(["--bench", "transformer"]), {})}
+    if peers:
+        builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"},
+                           "transformer")
+    results, _ = run_rounds(builds, rounds)
+    m = {}
+    for runs in results.values():
+        m.update(best(runs))
+    lines = [f"Transformer block only (`python3 scripts/bench.py --transformer-only{' --peers' if peers else ''}` on "
+             f"{date.today()}: {cpu_name()}, {os.cpu_count()} vCPU, rustc {rustc_version()}, default target; best of "
+             f"{rounds} interleaved rounds)."]
+    lines += transformer_report(m)
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "target" / "bench-transformer.md"
+    out.write_text(text)
+    print(text)
+    print(f"(written to {out})")
+
+
 def rustc_version():
     return subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()[1]
 
@@ -175,6 +199,9 @@ def main():
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
     if "--train-only" in sys.argv:
         train_only(peers, rounds)
+        return
+    if "--transformer-only" in sys.argv:
+        transformer_only(peers, rounds)
         return
     native_env = {"RUSTFLAGS": "-C target-cpu=native", "CARGO_TARGET_DIR": str(ROOT / "target" / "native")}
     builds = {"default": (bench_executable(["--bench", "mlp"]), {}),
