@@ -98,6 +98,34 @@ fn read(
     Some(Rc::new(Attention { mode, use_scale, dropout, causal, inputs: Vec::new() }))
 }
 
+/// Why a layer with `dropout` has no training passes.
+const DROPOUT_UNTRAINED: &str =
+    "drops attention weights in training (`dropout`), which nn does not implement";
+
+/// An attention layer called on one input.
+fn one_input(input: &Shape) -> Result<Shape, String> {
+    Err(format!("takes [query, value] or [query, value, key], not one input {}", input.keras()))
+}
+
+/// The query, value and key (the value for a pair) of an attention layer's inputs, if they are
+/// sequences and the key has the value's steps.
+fn sequences(inputs: &[Shape]) -> Result<(&Shape, &Shape, &Shape), String> {
+    let names = ["query", "value", "key"];
+    if let Some((k, s)) = inputs.iter().enumerate().find(|(_, s)| s.rank() != 2) {
+        return Err(format!("takes sequences (steps, features), but its {} is {}", names[k], s.keras()));
+    }
+    let (q, v) = (&inputs[0], &inputs[1]);
+    let k = inputs.get(2).unwrap_or(v);
+    if k.0[0] != v.0[0] {
+        return Err(format!(
+            "takes a key with one step per value step: its value is {} and its key {}",
+            v.keras(),
+            k.keras()
+        ));
+    }
+    Ok((q, v, k))
+}
+
 /// How the scores are computed: nn-core's `DOT`, `CONCAT` or `ADDITIVE`.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -159,33 +187,21 @@ impl LayerSpec for Attention {
     }
 
     fn untrained(&self) -> &'static str {
-        "drops attention weights in training (`dropout`), which nn does not implement"
+        DROPOUT_UNTRAINED
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        Err(format!("takes [query, value] or [query, value, key], not one input {}", input.keras()))
+        one_input(input)
     }
 
     fn output_of(&self, inputs: &[Shape]) -> Result<Shape, String> {
-        let names = ["query", "value", "key"];
-        if let Some((k, s)) = inputs.iter().enumerate().find(|(_, s)| s.rank() != 2) {
-            return Err(format!("takes sequences (steps, features), but its {} is {}", names[k], s.keras()));
-        }
-        let (q, v) = (&inputs[0], &inputs[1]);
-        let k = inputs.get(2).unwrap_or(v);
+        let (q, v, k) = sequences(inputs)?;
         let key = if inputs.len() > 2 { "key" } else { "key (the value)" };
         if k.0[1] != q.0[1] {
             return Err(format!(
                 "scores each query step against each key step, which must have as many features: its \
                  query is {} and its {key} is {}",
                 q.keras(),
-                k.keras()
-            ));
-        }
-        if k.0[0] != v.0[0] {
-            return Err(format!(
-                "takes a key with one step per value step: its value is {} and its key {}",
-                v.keras(),
                 k.keras()
             ));
         }
@@ -408,26 +424,15 @@ impl LayerSpec for MultiHead {
     }
 
     fn untrained(&self) -> &'static str {
-        "drops attention weights in training (`dropout`), which nn does not implement"
+        DROPOUT_UNTRAINED
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        Err(format!("takes [query, value] or [query, value, key], not one input {}", input.keras()))
+        one_input(input)
     }
 
     fn output_of(&self, inputs: &[Shape]) -> Result<Shape, String> {
-        let names = ["query", "value", "key"];
-        if let Some((k, s)) = inputs.iter().enumerate().find(|(_, s)| s.rank() != 2) {
-            return Err(format!("takes sequences (steps, features), but its {} is {}", names[k], s.keras()));
-        }
-        let (q, v) = (&inputs[0], &inputs[1]);
-        if let Some(k) = inputs.get(2).filter(|k| k.0[0] != v.0[0]) {
-            return Err(format!(
-                "takes a key with one step per value step: its value is {} and its key {}",
-                v.keras(),
-                k.keras()
-            ));
-        }
+        let (q, v, _) = sequences(inputs)?;
         if self.grouped && v.0[1] != q.0[1] {
             return Err(format!(
                 "takes a value with the query's features (its output has them): its query is {} and its \
