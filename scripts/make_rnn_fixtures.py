@@ -302,25 +302,6 @@ def case_weights(name: str, model) -> list:
 # ---------------------------------------------------------------- checks
 
 
-def checked_predict_all(name: str, model, xs) -> list:
-    """`model.predict` on the inputs: one float32 array per model output, each checked as
-    make_tensor_fixtures.checked_predict checks a single output."""
-    if len(model.outputs) == 1:
-        return [tf.checked_predict(name, model, xs)]
-    ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
-    if not isinstance(ys, (list, tuple)) or len(ys) != len(model.outputs):
-        raise TypeError(f"{name}: expected {len(model.outputs)} outputs")
-    for i, (y, out) in enumerate(zip(ys, model.outputs)):
-        shape = tuple(int(d) for d in out.shape[1:])
-        if y.dtype != np.float32 or y.shape != (tf.N_SAMPLES, *shape):
-            raise TypeError(f"{name}: unexpected output {i}: {y.dtype} {y.shape}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError(f"{name}: non-finite output {i}: {y}")
-        if not np.any(y != 0.0) or np.array_equal(y[0], y[1]) or np.array_equal(y[1], y[2]):
-            raise AssertionError(f"{name}: output {i} does not depend on the input: {y}")
-    return list(ys)
-
-
 def close(name: str, what: str, a, b, tolerance: float) -> float:
     """The largest absolute difference of `a` and `b`, checked to be at most `tolerance`."""
     diff = float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
@@ -366,29 +347,6 @@ def check_directions(name: str, model, x: np.ndarray, y: np.ndarray) -> str:
 # ---------------------------------------------------------------- rendering
 
 
-def replace_once(name: str, text: str, old: str, new: str) -> str:
-    if text.count(old) != 1:
-        raise AssertionError(f"{name}: expected one occurrence of {old!r}")
-    return text.replace(old, new)
-
-
-def y_const(y, doc: str, const: str = "Y") -> str:
-    """The Y constant as render_module renders it (indented into the module)."""
-    return mf.indent(tf.samples_const(const, doc, y))
-
-
-def default_y_doc(shape) -> str:
-    # As in make_tensor_fixtures.render_module.
-    return (
-        f"`model.predict` output, {tf.N_SAMPLES} samples, each flattened row-major (shape {shape}); "
-        "float32 values printed as exact f64."
-    )
-
-
-def output_shapes(model) -> list:
-    return [tuple(int(d) for d in out.shape[1:]) for out in model.outputs]
-
-
 def render(name: str, src: str, seed: int, model, weights, xs, ys, note: str = "", input_docs=None) -> str:
     """make_tensor_fixtures.render_module, with the WEIGHTS doc comment adapted to the names of
     `weight_names`; for a MULTI_OUTPUT model, OUTPUT_SHAPE and Y are then replaced by
@@ -415,25 +373,15 @@ def render(name: str, src: str, seed: int, model, weights, xs, ys, note: str = "
     )
     if name not in MULTI_OUTPUT:
         return text
-    shapes = output_shapes(model)
-    text = replace_once(
-        name,
-        text,
-        "    /// Model output shape without the batch axis.\n"
-        f"    pub const OUTPUT_SHAPE: &[usize] = {tf.usize_list(shapes[0])};\n",
-        "    /// Model output shapes without the batch axis, one per output (`model.outputs` order).\n"
-        f"    pub const OUTPUT_SHAPES: &[&[usize]] = &[{', '.join(tf.usize_list(s) for s in shapes)}];\n",
-    )
-    outputs = [
-        y_const(
-            y,
-            f"`model.predict` output {i}, {what}: {tf.N_SAMPLES} samples, each flattened row-major (shape "
-            f"{shape}); float32 values printed as exact f64.",
-            f"Y{i}",
-        )
-        for i, (y, shape, what) in enumerate(zip(ys, shapes, MULTI_OUTPUT[name]))
-    ]
-    return replace_once(name, text, y_const(ys[0], default_y_doc(shapes[0])), "\n".join(outputs))
+    return tf.several_outputs(name, text, model, ys, MULTI_OUTPUT[name])
+
+
+# Shared with make_tensor_fixtures, which renders models of several outputs too.
+checked_predict_all = tf.checked_predict_all
+replace_once = tf.replace_once
+y_const = tf.y_const
+default_y_doc = tf.default_y_doc
+output_shapes = tf.output_shapes
 
 
 # ---------------------------------------------------------------- cases

@@ -63,6 +63,12 @@ BODY_WIDTH = LINE_WIDTH - 4  # for text indented into a `pub mod`
 # Cases with a SUMMARY constant.
 WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder", "transformer_encoder"}
 
+# Cases with several outputs (attention scores), with what each output is: their modules have
+# OUTPUT_SHAPES and Y0, Y1, ... instead of OUTPUT_SHAPE and Y.
+MULTI_OUTPUT = {
+    "attention_scores": ["the attention output", "its scores", "the multi-head output", "its scores per head"],
+}
+
 
 def seq(*layers: str) -> str:
     return "Sequential([" + ", ".join(layers) + "])"
@@ -501,6 +507,18 @@ CASES = [
          "layer_normalization", "dense", "dense_1", "add_2", "layer_normalization_1",
          "global_average_pooling1d", "dense_2"],
     ),
+    # return_attention_scores: Attention's scores (query steps by value steps) and
+    # MultiHeadAttention's (heads by query steps by value steps), causal, as further outputs.
+    # As many query as value steps: Keras 3.15 gives MultiHeadAttention's scores the shape
+    # (heads, query steps, query steps) before it runs (it computes the right one).
+    (
+        "attention_scores",
+        "q = Input((5, 4)); v = Input((5, 4)); "
+        "a, s = Attention(use_scale=True)([q, v], return_attention_scores=True, use_causal_mask=True); "
+        "m, t = MultiHeadAttention(2, 3)(q, v, return_attention_scores=True); "
+        "Model([q, v], [a, s, m, t])",
+        ["input_layer", "input_layer_1", "attention", "multi_head_attention"],
+    ),
 ]
 
 
@@ -618,9 +636,14 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         if not np.all(np.isfinite(w)) or not np.any(w != 0.0):
             raise AssertionError(f"{name}: {wname} is all zero or non-finite")
 
-    y = checked_predict(name, model, xs)
-    save_files(name, model, weights, xs, y)
-    return render_module(name, src, seed, model, weights, xs, y, with_summary=name in WITH_SUMMARY)
+    ys = checked_predict_all(name, model, xs)
+    if (len(ys) > 1) != (name in MULTI_OUTPUT):
+        raise AssertionError(f"{name}: {len(ys)} outputs; MULTI_OUTPUT disagrees")
+    save_files(name, model, weights, xs, ys[0])
+    if len(ys) > 1:  # save_files checks the first output only
+        mf.check_round_trip(f"{TENSOR_SUBDIR}/{name}", model, weights, xs, ys)
+    text = render_module(name, src, seed, model, weights, xs, ys[0], with_summary=name in WITH_SUMMARY)
+    return several_outputs(name, text, model, ys, MULTI_OUTPUT[name]) if len(ys) > 1 else text
 
 
 def checked_predict(name: str, model, xs) -> np.ndarray:
@@ -638,6 +661,72 @@ def checked_predict(name: str, model, xs) -> np.ndarray:
     if not np.any(y != 0.0) or np.array_equal(y[0], y[1]) or np.array_equal(y[1], y[2]):
         raise AssertionError(f"{name}: output does not depend on the input: {y}")
     return y
+
+
+def checked_predict_all(name: str, model, xs) -> list:
+    """`model.predict` on the inputs: one float32 array per model output, each checked as
+    make_tensor_fixtures.checked_predict checks a single output."""
+    if len(model.outputs) == 1:
+        return [checked_predict(name, model, xs)]
+    ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    if not isinstance(ys, (list, tuple)) or len(ys) != len(model.outputs):
+        raise TypeError(f"{name}: expected {len(model.outputs)} outputs")
+    for i, (y, out) in enumerate(zip(ys, model.outputs)):
+        shape = tuple(int(d) for d in out.shape[1:])
+        if y.dtype != np.float32 or y.shape != (N_SAMPLES, *shape):
+            raise TypeError(f"{name}: unexpected output {i}: {y.dtype} {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{name}: non-finite output {i}: {y}")
+        if not np.any(y != 0.0) or np.array_equal(y[0], y[1]) or np.array_equal(y[1], y[2]):
+            raise AssertionError(f"{name}: output {i} does not depend on the input: {y}")
+    return list(ys)
+
+
+def replace_once(name: str, text: str, old: str, new: str) -> str:
+    if text.count(old) != 1:
+        raise AssertionError(f"{name}: expected one occurrence of {old!r}")
+    return text.replace(old, new)
+
+
+def y_const(y, doc: str, const: str = "Y") -> str:
+    """The Y constant as render_module renders it (indented into the module)."""
+    return mf.indent(samples_const(const, doc, y))
+
+
+def default_y_doc(shape) -> str:
+    # As in make_tensor_fixtures.render_module.
+    return (
+        f"`model.predict` output, {N_SAMPLES} samples, each flattened row-major (shape {shape}); "
+        "float32 values printed as exact f64."
+    )
+
+
+def output_shapes(model) -> list:
+    return [tuple(int(d) for d in out.shape[1:]) for out in model.outputs]
+
+
+def several_outputs(name: str, text: str, model, ys, whats) -> str:
+    """A rendered module's OUTPUT_SHAPE and Y replaced by OUTPUT_SHAPES and Y0, Y1, ... for a
+    model of several outputs (`whats`: what each output is, for its doc comment)."""
+    shapes = output_shapes(model)
+    text = replace_once(
+        name,
+        text,
+        "    /// Model output shape without the batch axis.\n"
+        f"    pub const OUTPUT_SHAPE: &[usize] = {usize_list(shapes[0])};\n",
+        "    /// Model output shapes without the batch axis, one per output (`model.outputs` order).\n"
+        f"    pub const OUTPUT_SHAPES: &[&[usize]] = &[{', '.join(usize_list(s) for s in shapes)}];\n",
+    )
+    outputs = [
+        y_const(
+            y,
+            f"`model.predict` output {i}, {what}: {N_SAMPLES} samples, each flattened row-major (shape "
+            f"{shape}); float32 values printed as exact f64.",
+            f"Y{i}",
+        )
+        for i, (y, shape, what) in enumerate(zip(ys, shapes, whats))
+    ]
+    return replace_once(name, text, y_const(ys[0], default_y_doc(shapes[0])), "\n".join(outputs))
 
 
 def save_files(name: str, model, weights, xs, y, subdir: str = TENSOR_SUBDIR) -> None:

@@ -708,3 +708,24 @@ mod transformer_encoder {
         assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
     }
 }
+
+/// `return_attention_scores`: Attention's weights (causal) and MultiHeadAttention's per head as
+/// further outputs, bound as a recurrent layer's final states are.
+mod attention_scores {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<5, 4>;
+            v = Input<5, 4>;
+            (a, s) = Attention<use_scale = true, use_causal_mask = true, return_attention_scores = true>(q, v);
+            (m, t) = MultiHeadAttention<2, 3, return_attention_scores = true>(q, v);
+            -> (a, s, m, t);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/attention_scores.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(attention_scores, [X0, X1], [Y0, Y1, Y2, Y3]));
+    }
+}

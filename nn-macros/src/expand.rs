@@ -613,8 +613,20 @@ fn run_body(code: &Code) -> TokenStream {
                 layer.spec.merge_call(&args, &shapes, &step.output).unwrap_or_else(|| quote!(*#(#args)*))
             }
             Some(Field { name, nested: false, .. }) if layer.spec.takes_tuple() => {
-                // Its inputs as the tuple its type takes (`Attention`'s query, value, key).
-                quote!(::nn::Layer::forward_at(&self.#name, level, &(#(*#args),*)))
+                // Its inputs as the tuple its type takes (`Attention`'s query, value, key), and
+                // with `return_attention_scores` the scores, bound if something reads them.
+                let x = quote!(&(#(*#args),*));
+                if step.states.is_empty() {
+                    quote!(::nn::Layer::forward_at(&self.#name, level, #x))
+                } else {
+                    let scores = Value::State(i, 1);
+                    let bound =
+                        if used.contains(&scores) { local(&scores).into_token_stream() } else { quote!(_) };
+                    steps.push(
+                        quote!(let (#out, #bound): (#out_ty, _) = self.#name.forward_with_scores(level, #x);),
+                    );
+                    continue;
+                }
             }
             Some(Field { name, nested: false, .. }) if !step.states.is_empty() || args.len() > 1 => {
                 // A recurrent layer's states: from `initial_state` (its further inputs, LSTM's

@@ -421,8 +421,9 @@ fn state_size(
     cx: &mut Ctxt,
 ) -> Option<Shape> {
     let (spec, args, call) = layer_call(node, stmts, bindings)?;
-    let input = sizes[*args.first()?].clone()?;
-    let states = spec.states(&input);
+    // A layer of several inputs knows its further outputs' shapes from all of them.
+    let inputs: Vec<Shape> = args.iter().map(|&a| sizes[a].clone()).collect::<Option<_>>()?;
+    let states = spec.clone().bound(&inputs).states(inputs.first()?);
     match states.get(k - 1) {
         Some(shape) => Some(shape.clone()),
         None => {

@@ -307,17 +307,18 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
     })
 }
 
-/// The options an attention layer was called with (`use_causal_mask`), which nn fixes per
-/// layer: every call's must be the same. Masks and a second output are refused.
+/// The options an attention layer was called with (`use_causal_mask`,
+/// `return_attention_scores`), which nn fixes per layer: every call's must be the same. Masks
+/// given as inputs are refused.
 fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
     let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
     let kwargs: Vec<&Json> = nodes.iter().filter_map(|n| n.get("kwargs")).collect();
     let first = kwargs.first().copied().cloned().unwrap_or(Json::Null);
-    let causal = |k: &Json| k.get("use_causal_mask").cloned().unwrap_or(Json::Bool(false));
-    if kwargs.iter().any(|k| causal(k) != causal(&first)) {
-        return Err(format!(
-            "layer `{name}`: its calls differ in `use_causal_mask`, which nn fixes per layer"
-        ));
+    for option in ["use_causal_mask", "return_attention_scores"] {
+        let value = |k: &Json| k.get(option).cloned().unwrap_or(Json::Bool(false));
+        if kwargs.iter().any(|k| value(k) != value(&first)) {
+            return Err(format!("layer `{name}`: its calls differ in `{option}`, which nn fixes per layer"));
+        }
     }
     let unset = |v: &Json| matches!(v, Json::Null | Json::Bool(false));
     let set = |key: &str| {
@@ -326,11 +327,6 @@ fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
             v => !unset(v),
         })
     };
-    if set("return_attention_scores") {
-        return Err(format!(
-            "layer `{name}`: `return_attention_scores=True` (the scores as a second output) is not supported"
-        ));
-    }
     if set("mask") || set("attention_mask") || set("query_mask") || set("value_mask") || set("key_mask") {
         return Err(format!("layer `{name}`: attention masks given as inputs are not supported yet"));
     }
@@ -660,7 +656,7 @@ mod tests {
         assert!(attention(&[causal, causal]).unwrap().ends_with("use_causal_mask = true>"));
         assert!(attention(&[causal, ""]).unwrap_err().contains("its calls differ in `use_causal_mask`"));
         let scores = r#""return_attention_scores": true"#;
-        assert!(attention(&[scores]).unwrap_err().contains("`return_attention_scores=True`"));
+        assert!(attention(&[scores]).unwrap().ends_with("return_attention_scores = true>"));
         // Keras saves a mask given to the call as a tensor.
         let mask = r#""mask": [null, {"class_name": "__keras_tensor__"}]"#;
         assert!(attention(&[mask]).unwrap_err().contains("attention masks given as inputs"));

@@ -18,7 +18,13 @@ use quote::{format_ident, quote};
 pub fn untrainable(model: &crate::ir::Model) -> Option<String> {
     model.steps.iter().find_map(|s| {
         let layer = &model.layers[s.layer];
-        let why = if layer.spec.trains() { "has no backward pass yet" } else { layer.spec.untrained() };
+        let why = match (layer.spec.trains(), s.states.is_empty()) {
+            (false, _) => layer.spec.untrained(),
+            (true, false) => {
+                "gives further outputs (final states, attention scores), which have no backward pass yet"
+            }
+            (true, true) => "has no backward pass yet",
+        };
         (!layer.spec.trains() || !s.states.is_empty())
             .then(|| format!("`{}` ({}) {why}", layer.name, layer.spec.class()))
     })

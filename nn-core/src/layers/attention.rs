@@ -323,6 +323,27 @@ impl<
     }
 }
 
+impl<
+    T: Float,
+    X: AttentionInputs<T, TQ, TV, D, DV, D>,
+    const TQ: usize,
+    const TV: usize,
+    const D: usize,
+    const DV: usize,
+    const MODE: u8,
+    const SC: usize,
+    const CW: usize,
+    const CAUSAL: bool,
+> Attention<T, X, TQ, TV, D, DV, MODE, SC, CW, CAUSAL>
+{
+    /// The output and, as Keras's `return_attention_scores=True` returns them, the attention
+    /// weights: each query step's over the value steps, `(TQ, TV)`.
+    pub fn forward_with_scores(&self, _level: Level, x: &X) -> (Tensor2<T, TQ, DV>, Tensor2<T, TQ, TV>) {
+        let p = self.weights(&x.query().0, &x.key().0);
+        (Tensor2(x.value().0 * p), Tensor2(p))
+    }
+}
+
 /// Keeps each sample's attention weights; the scores' pieces are recomputed from the inputs.
 /// The gradient follows JAX through Keras's operations: the product with the value, the
 /// softmax, the mask's `where` (which passes the gradient on unchanged), then the scores.
@@ -651,11 +672,7 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV,
     }
 
     fn forward_at(&self, level: Level, x: &X) -> Tensor2<T, TQ, O> {
-        let q = heads(self.query.forward_at(level, x.query()));
-        let k = heads(self.key.forward_at(level, x.key()));
-        let v = heads(self.value.forward_at(level, x.value()));
-        let joined = Self::attend(&q, &k, &v, &mut [SMatrix::zeros(); N]);
-        self.output.forward_at(level, &unheads(joined))
+        self.forward_with_scores(level, x).0
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
@@ -684,6 +701,19 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV,
         self.key.visit_weights_mut(f);
         self.value.visit_weights_mut(f);
         self.output.visit_weights_mut(f);
+    }
+});
+
+mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+    /// The output and, as Keras's `return_attention_scores=True` returns them, each query
+    /// head's attention weights, `(N, TQ, TV)`.
+    pub fn forward_with_scores(&self, level: Level, x: &X) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
+        let q = heads(self.query.forward_at(level, x.query()));
+        let k = heads(self.key.forward_at(level, x.key()));
+        let v = heads(self.value.forward_at(level, x.value()));
+        let mut p = [SMatrix::zeros(); N];
+        let joined = Self::attend(&q, &k, &v, &mut p);
+        (self.output.forward_at(level, &unheads(joined)), Tensor3(p))
     }
 });
 

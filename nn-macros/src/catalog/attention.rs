@@ -21,12 +21,14 @@ const ATTENTION_PARAMS: &[Param] = &[
     param("dropout", Kind::Number),
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
+    param("return_attention_scores", Kind::Bool),
 ];
 const ADDITIVE_PARAMS: &[Param] = &[
     param("use_scale", Kind::Bool),
     param("dropout", Kind::Number),
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
+    param("return_attention_scores", Kind::Bool),
 ];
 
 const MULTI_HEAD_PARAMS: &[Param] = &[
@@ -44,6 +46,7 @@ const MULTI_HEAD_PARAMS: &[Param] = &[
     param("bias_initializer", Kind::Initializer),
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
+    param("return_attention_scores", Kind::Bool),
 ];
 
 const GROUPED_PARAMS: &[Param] = &[
@@ -59,6 +62,7 @@ const GROUPED_PARAMS: &[Param] = &[
     param("bias_initializer", Kind::Initializer),
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
+    param("return_attention_scores", Kind::Bool),
 ];
 
 pub const ATTENTION: Entry = Entry {
@@ -67,7 +71,8 @@ pub const ATTENTION: Entry = Entry {
     read: |c, cx| {
         let args = params::read(c, ATTENTION_PARAMS, &[], cx)?;
         let mode = if args.choice(1, "dot") == "concat" { Mode::Concat } else { Mode::Dot };
-        read(c, mode, args.bool(0, false), args.number(2, 0.0), args.bool(4, false), cx)
+        let flags = (args.bool(4, false), args.bool(5, false));
+        read(c, mode, args.bool(0, false), args.number(2, 0.0), flags, cx)
     },
 };
 
@@ -76,16 +81,18 @@ pub const ADDITIVE_ATTENTION: Entry = Entry {
     params: ADDITIVE_PARAMS,
     read: |c, cx| {
         let args = params::read(c, ADDITIVE_PARAMS, &[], cx)?;
-        read(c, Mode::Additive, args.bool(0, true), args.number(1, 0.0), args.bool(3, false), cx)
+        let flags = (args.bool(3, false), args.bool(4, false));
+        read(c, Mode::Additive, args.bool(0, true), args.number(1, 0.0), flags, cx)
     },
 };
 
+/// `flags`: `use_causal_mask` and `return_attention_scores`.
 fn read(
     call: &LayerCall,
     mode: Mode,
     use_scale: bool,
     dropout: f64,
-    causal: bool,
+    (causal, scores): (bool, bool),
     cx: &mut Ctxt,
 ) -> Option<Rc<dyn LayerSpec>> {
     if !(0.0..1.0).contains(&dropout) {
@@ -95,7 +102,7 @@ fn read(
         );
         return None;
     }
-    Some(Rc::new(Attention { mode, use_scale, dropout, causal, inputs: Vec::new() }))
+    Some(Rc::new(Attention { mode, use_scale, dropout, causal, scores, inputs: Vec::new() }))
 }
 
 /// Why a layer with `dropout` has no training passes.
@@ -149,6 +156,8 @@ struct Attention {
     use_scale: bool,
     dropout: f64,
     causal: bool,
+    /// Keras's `return_attention_scores`: the weights as a further output.
+    scores: bool,
     /// The shapes it is called on (query, value and perhaps key), once known.
     inputs: Vec<Shape>,
 }
@@ -210,6 +219,12 @@ impl LayerSpec for Attention {
 
     fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
         Some(Rc::new(Attention { inputs: inputs.to_vec(), ..self.clone() }))
+    }
+
+    /// With `return_attention_scores`, the weights: query steps by value steps.
+    fn states(&self, _input: &Shape) -> Vec<Shape> {
+        let (tq, tv, _, _) = self.sizes();
+        if self.scores { vec![Shape(vec![tq, tv])] } else { Vec::new() }
     }
 
     fn ty(&self, _input: &Shape, t: &TokenStream) -> TokenStream {
@@ -333,6 +348,7 @@ fn common(call: &LayerCall, args: &params::Args, cx: &mut Ctxt) -> Option<MultiH
         bias: args.bool(args.at("use_bias"), true),
         output: None,
         causal: args.bool(args.at("use_causal_mask"), false),
+        scores: args.bool(args.at("return_attention_scores"), false),
         initializers: args.initializers().expr(),
         inputs: Vec::new(),
     })
@@ -352,6 +368,8 @@ struct MultiHead {
     /// Keras's `output_shape`, when given: the features out (else the query's).
     output: Option<usize>,
     causal: bool,
+    /// Keras's `return_attention_scores`: the weights as a further output.
+    scores: bool,
     initializers: Option<TokenStream>,
     /// The shapes it is called on (query, value and perhaps key), once known.
     inputs: Vec<Shape>,
@@ -446,6 +464,15 @@ impl LayerSpec for MultiHead {
 
     fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
         Some(Rc::new(MultiHead { inputs: inputs.to_vec(), ..self.clone() }))
+    }
+
+    /// With `return_attention_scores`, each query head's weights: heads by query steps by
+    /// value steps.
+    fn states(&self, _input: &Shape) -> Vec<Shape> {
+        match self.shapes() {
+            Some((q, v, _)) if self.scores => vec![Shape(vec![self.heads, q.0[0], v.0[0]])],
+            _ => Vec::new(),
+        }
     }
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
