@@ -247,8 +247,9 @@ fn broadcast_merges_match_finite_differences() {
 }
 
 functional! {
-    /// Every score mode, a key of its own, the causal mask, and self-attention (one value as
-    /// query and value, so its gradient gathers both shares), between layers with weights.
+    /// Every score mode, a key of its own, the causal mask, dropout, and self-attention (one
+    /// value as query and value, so its gradient gathers both shares), between layers with
+    /// weights.
     struct Attentions<f64> {
         a = Input<4, 3>;
         b = Input<5, 3>;
@@ -258,7 +259,7 @@ functional! {
         dot = Attention<use_scale = true, use_causal_mask = true>(q, v, k);
         own = Attention(q, q);
         concat = Attention<use_scale = true, score_mode = concat>(q, k);
-        additive = AdditiveAttention(q, v, k);
+        additive = AdditiveAttention<dropout = 0.25>(q, v, k);
         plain = AdditiveAttention<use_scale = false, use_causal_mask = true>(q, k);
         all = Concatenate(dot, own, concat, additive, plain);
         out = Dense<2>(all);
@@ -269,20 +270,22 @@ functional! {
 /// gradients shared back out, and every score weight.
 #[test]
 fn attention_layers_match_finite_differences() {
+    assert_eq!(Attentions::seeded(14).additive_attention.dropout, 0.25);
     check(Attentions::seeded(14));
 }
 
 functional! {
     /// MultiHeadAttention's projections, heads and join: self-attention (one value three times),
     /// causal and without biases, attention with a key of its own, and GroupQueryAttention's
-    /// key and value heads shared by two query heads each.
+    /// key and value heads shared by two query heads each, its weights dropped in training (the
+    /// harness seeds every pass alike, so the mask holds still).
     struct Heads<f64> {
         a = Input<4, 3>;
         b = Input<4, 2>;
         x = Dense<3, tanh>(a);
         own = MultiHeadAttention<2, 2, use_causal_mask = true, use_bias = false>(x, x);
         cross = MultiHeadAttention<2, 3, value_dim = 2, output_shape = 4>(own, b, x);
-        grouped = GroupQueryAttention<2, 4, 2, use_causal_mask = true>(x, x);
+        grouped = GroupQueryAttention<2, 4, 2, use_causal_mask = true, dropout = 0.3>(x, x);
         both = Concatenate(cross, grouped);
         out = Dense<2>(both);
     }
@@ -290,5 +293,7 @@ functional! {
 
 #[test]
 fn multi_head_attention_matches_finite_differences() {
+    // The option reaches the layer, so the check covers the dropped weights' gradient.
+    assert_eq!(Heads::seeded(15).grouped_query_attention.dropout, 0.3);
     check(Heads::seeded(15));
 }

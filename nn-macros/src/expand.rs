@@ -1,7 +1,7 @@
 //! Code generation for a checked model. Nothing here validates: `check` and `graph` already did.
 
 use crate::ast::ItemHeader;
-use crate::catalog::{Holder, Leaf};
+use crate::catalog::{Holder, Leaf, Spec};
 use crate::ir::{Class, Model, Scalar, Value};
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -325,6 +325,15 @@ fn inherent_impl(
         let field = &layer.name;
         let mut set = Vec::new();
         if let Some(f) = code.field(i) {
+            // A layer holding others has options of its own too (MultiHeadAttention's dropout).
+            let own = match &layer.spec {
+                Spec::Layer(spec) if f.wraps() => spec.options(&layer.input, &code.t),
+                _ => Vec::new(),
+            };
+            for (option, value) in own {
+                let path = option.split('.').map(|part| format_ident!("{part}"));
+                set.push(quote!(self.#field #(.#path)* = #value;));
+            }
             for leaf in &f.leaves {
                 let place = f.place(leaf);
                 for (option, value) in leaf.spec.options(&leaf.input, &code.t) {

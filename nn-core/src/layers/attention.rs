@@ -118,16 +118,37 @@ fn mask_and_softmax<T: Float, const TV: usize, const TQ: usize>(s: &mut SMatrix<
     Softmax.apply_rows(s.as_mut_slice(), TV);
 }
 
-/// The backward pass of `out = v · p` and of the softmax that made `p`: the value's gradient
-/// and the scores'.
+/// The attention weights `p` after Keras's `dropout` in training: each kept with probability
+/// `1 - rate` (drawn as the Dropout layers draw) and scaled by `1 / (1 - rate)`, else 0.
+#[inline(always)]
+fn dropped<T: Float, const TV: usize, const TQ: usize>(
+    p: &SMatrix<T, TV, TQ>,
+    rate: f64,
+    rng: &mut Rng,
+) -> SMatrix<T, TV, TQ> {
+    let keep = 1.0 - rate;
+    if rate <= 0.0 {
+        return *p;
+    }
+    p.map(|w| if rng.next_f64() < keep { w / T::of(keep) } else { T::ZERO })
+}
+
+/// The backward pass of `out = v · pd` (`pd` the weights `p` after dropout at `rate`, `p`
+/// itself without) and of the softmax that made `p`: the value's gradient and the scores'.
 #[inline(always)]
 fn weights_backward<T: Float, const TV: usize, const TQ: usize, const DV: usize>(
-    p: &SMatrix<T, TV, TQ>,
+    (p, pd): (&SMatrix<T, TV, TQ>, &SMatrix<T, TV, TQ>),
+    rate: f64,
     v: &SMatrix<T, DV, TV>,
     dy: &SMatrix<T, DV, TQ>,
 ) -> (SMatrix<T, DV, TV>, SMatrix<T, TV, TQ>) {
-    let dv = dy * p.transpose();
+    let dv = dy * pd.transpose();
     let mut ds = v.tr_mul(dy);
+    if rate > 0.0 {
+        // A dropped weight passes nothing back; a kept one its gradient over `1 - rate`.
+        let keep = T::of(1.0 - rate);
+        ds.zip_apply(pd, |d, w| *d = if w != T::ZERO { *d / keep } else { T::ZERO });
+    }
     // The mask's `where` passes the gradient on unchanged; the softmax's rows are `p`'s columns.
     Softmax.backward_rows(&[], p.as_slice(), ds.as_mut_slice(), TV);
     (dv, ds)
@@ -186,6 +207,8 @@ pub struct Attention<
     pub scale: [T; SC],
     /// Keras's `concat_score_weight`: the factor of `concat`'s sum.
     pub concat_score_weight: [T; CW],
+    /// Keras's `dropout`: the fraction of attention weights dropped in training.
+    pub dropout: f64,
     _inputs: PhantomData<fn(X) -> X>,
 }
 
@@ -203,8 +226,12 @@ impl<
 > Attention<T, X, TQ, TV, D, DV, MODE, SC, CW, CAUSAL>
 {
     /// Every weight zero.
-    pub const ZEROS: Self =
-        Attention { scale: [T::ZERO; SC], concat_score_weight: [T::ZERO; CW], _inputs: PhantomData };
+    pub const ZEROS: Self = Attention {
+        scale: [T::ZERO; SC],
+        concat_score_weight: [T::ZERO; CW],
+        dropout: 0.0,
+        _inputs: PhantomData,
+    };
     /// Keras's shape of `scale`: a scalar for `Attention`, one per channel for
     /// `AdditiveAttention`.
     const SCALE_SHAPE: &'static [usize] = if MODE == ADDITIVE { &[SC] } else { &[] };
@@ -360,8 +387,12 @@ impl<
     const CAUSAL: bool,
 > Train for Attention<T, X, TQ, TV, D, DV, MODE, SC, CW, CAUSAL>
 {
-    type Kept = SMatrix<T, TV, TQ>;
-    const KEPT: Self::Kept = SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; TV]; TQ]));
+    /// The weights, and the weights after dropout.
+    type Kept = (SMatrix<T, TV, TQ>, SMatrix<T, TV, TQ>);
+    const KEPT: Self::Kept = {
+        let zero = SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; TV]; TQ]));
+        (zero, zero)
+    };
 
     fn forward_train(
         &mut self,
@@ -369,11 +400,12 @@ impl<
         xs: &[X],
         ys: &mut [Tensor2<T, TQ, DV>],
         kept: &mut [Self::Kept],
-        _ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_>,
     ) {
-        for ((x, y), p) in xs.iter().zip(ys).zip(kept) {
+        for ((x, y), (p, pd)) in xs.iter().zip(ys).zip(kept) {
             *p = self.weights(&x.query().0, &x.key().0);
-            y.0 = x.value().0 * *p;
+            *pd = dropped(p, self.dropout, ctx.rng);
+            y.0 = x.value().0 * *pd;
         }
     }
 
@@ -389,7 +421,7 @@ impl<
     ) {
         for (s, ((x, p), dy)) in xs.iter().zip(kept).zip(dys.iter()).enumerate() {
             let (q, k, v) = (&x.query().0, &x.key().0, &x.value().0);
-            let (dv, ds) = weights_backward(p, v, &dy.0);
+            let (dv, ds) = weights_backward((&p.0, &p.1), self.dropout, v, &dy.0);
             let (dq, dk) = self.scores_backward(q, k, &ds, grads.as_deref_mut());
             if let Some(dx) = dxs.as_deref_mut().and_then(|d| d.get_mut(s)) {
                 dx.add_grads(&dq, &dv, &dk);
@@ -541,6 +573,8 @@ pub struct MultiHeadAttention<
     pub value: HeadsProjection<T, TV, DV, G, VD, GV, BIAS>,
     /// The heads' join, `(N, VD, O)`: Keras's `attention_output`.
     pub output: HeadsJoin<T, TQ, N, VD, NV, O, BIAS>,
+    /// Keras's `dropout`: the fraction of attention weights dropped in training.
+    pub dropout: f64,
     _inputs: PhantomData<fn(X) -> X>,
 }
 
@@ -561,6 +595,8 @@ pub struct HeadsKept<
     k: Tensor2<T, TV, GK>,
     v: Tensor2<T, TV, GV>,
     p: [SMatrix<T, TV, TQ>; N],
+    /// `p` after dropout.
+    pd: [SMatrix<T, TV, TQ>; N],
     heads: Tensor2<T, TQ, NV>,
 }
 
@@ -609,6 +645,7 @@ mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS
         key: EinsumDense::ZEROS,
         value: EinsumDense::ZEROS,
         output: EinsumDense::ZEROS,
+        dropout: 0.0,
         _inputs: PhantomData,
     };
 
@@ -639,6 +676,7 @@ mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS
         k: &Tensor2<T, TV, GK>,
         v: &Tensor2<T, TV, GV>,
         p: &mut [SMatrix<T, TV, TQ>; N],
+        mut dropout: Option<(&mut [SMatrix<T, TV, TQ>; N], f64, &mut Rng)>,
     ) -> Tensor2<T, TQ, NV> {
         let mut heads = Tensor2::<T, TQ, NV>::ZEROS;
         for (h, p) in p.iter_mut().enumerate() {
@@ -647,7 +685,15 @@ mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS
             // jax's `dot_product_attention`: the products, then the scale.
             *p = kh.tr_mul(&qh) * Self::scale();
             mask_and_softmax(p, CAUSAL);
-            heads.0.fixed_rows_mut::<VD>(h * VD).copy_from(&(v.0.fixed_rows::<VD>(g * VD) * *p));
+            // In training, the weights after dropout weigh the values.
+            let used = match dropout.as_mut() {
+                Some((pd, rate, rng)) => {
+                    pd[h] = dropped(p, *rate, rng);
+                    pd[h]
+                }
+                None => *p,
+            };
+            heads.0.fixed_rows_mut::<VD>(h * VD).copy_from(&(v.0.fixed_rows::<VD>(g * VD) * used));
         }
         heads
     }
@@ -712,7 +758,7 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Mha<T, X, TQ, TV, DQ, DV, D
         let k = heads(self.key.forward_at(level, x.key()));
         let v = heads(self.value.forward_at(level, x.value()));
         let mut p = [SMatrix::zeros(); N];
-        let joined = Self::attend(&q, &k, &v, &mut p);
+        let joined = Self::attend(&q, &k, &v, &mut p, None);
         (self.output.forward_at(level, &unheads(joined)), Tensor3(p))
     }
 });
@@ -743,6 +789,7 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV,
         k: Tensor2::from_rows([[T::ZERO; GK]; TV]),
         v: Tensor2::from_rows([[T::ZERO; GV]; TV]),
         p: [SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; TV]; TQ])); N],
+        pd: [SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; TV]; TQ])); N],
         heads: Tensor2::from_rows([[T::ZERO; NV]; TQ]),
     };
 
@@ -752,13 +799,14 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV,
         xs: &[X],
         ys: &mut [Tensor2<T, TQ, O>],
         kept: &mut [Self::Kept],
-        _ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_>,
     ) {
         for ((x, y), kept) in xs.iter().zip(ys).zip(kept) {
             kept.q = heads(self.query.forward_at(level, x.query()));
             kept.k = heads(self.key.forward_at(level, x.key()));
             kept.v = heads(self.value.forward_at(level, x.value()));
-            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p);
+            let dropout = Some((&mut kept.pd, self.dropout, &mut *ctx.rng));
+            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p, dropout);
             *y = self.output.forward_at(level, &unheads(kept.heads));
         }
     }
@@ -787,10 +835,11 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV,
             let dheads = heads::<T, TQ, N, VD, NV>(dheads[0]);
             let (mut dq, mut dk, mut dv) =
                 (Tensor2::<T, TQ, NK>::ZEROS, Tensor2::<T, TV, GK>::ZEROS, Tensor2::<T, TV, GV>::ZEROS);
-            for (h, p) in kept.p.iter().enumerate() {
+            for (h, (p, pd)) in kept.p.iter().zip(&kept.pd).enumerate() {
                 let g = Self::group(h);
                 let vh = kept.v.0.fixed_rows::<VD>(g * VD).into_owned();
-                let (dvh, ds) = weights_backward(p, &vh, &dheads.0.fixed_rows::<VD>(h * VD).into_owned());
+                let dh = dheads.0.fixed_rows::<VD>(h * VD).into_owned();
+                let (dvh, ds) = weights_backward((p, pd), self.dropout, &vh, &dh);
                 let qh = kept.q.0.fixed_rows::<KD>(h * KD).into_owned();
                 let kh = kept.k.0.fixed_rows::<KD>(g * KD).into_owned();
                 let (dqh, dkh) = dot_backward(&qh, &kh, &ds, Self::scale());
@@ -906,6 +955,21 @@ mod tests {
 
     /// `Σ r ⊙ out` for a fixed `r`, and its gradient by the backward pass: the inputs' and the
     /// weights', checked against central differences.
+    /// The training pass's output, its random draws from a generator seeded with 0.
+    fn train_output<L: Train<Output = Tensor2<f64, 3, S>, Scalar = f64> + Clone, const S: usize>(
+        layer: &L,
+        x: L::Input,
+    ) -> (Tensor2<f64, 3, S>, L::Kept) {
+        let (mut l, mut rng) = (layer.clone(), Rng::new(0));
+        let mut ctx = Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
+        let (mut y, mut kept) = ([Tensor2::ZEROS], [L::KEPT]);
+        l.forward_train(Level::Portable, core::slice::from_ref(&x), &mut y, &mut kept, &mut ctx);
+        (y[0], kept[0])
+    }
+
+    /// `Σ r ⊙ out` of the training pass (its draws fixed by the seed, so a dropout mask is the
+    /// same on every call) and its gradient by the backward pass: the inputs' and the weights',
+    /// checked against central differences.
     fn check_gradients<L, X, const S: usize>(layer: L, zeros: L, x: X)
     where
         L: Train<Input = X, Output = Tensor2<f64, 3, S>, Scalar = f64> + Clone,
@@ -913,18 +977,12 @@ mod tests {
     {
         let r = seq::<3, S>(9);
         let loss = |l: &L, x: &X| -> f64 {
-            l.forward(x).as_slice().iter().zip(r.as_slice()).map(|(a, b)| a * b).sum()
+            train_output(l, *x).0.as_slice().iter().zip(r.as_slice()).map(|(a, b)| a * b).sum()
         };
-        let (mut l, mut grads) = (layer.clone(), zeros);
-        let mut rng = Rng::new(0);
-        let mut ctx = Ctx { trainable: true, rng: &mut rng, penalty: &mut 0.0 };
-        let (mut y, mut kept) = ([Tensor2::ZEROS], [L::KEPT]);
-        l.forward_train(Level::Portable, &[x], &mut y, &mut kept, &mut ctx);
-        // The inference pass at this CPU's level: the same output to rounding.
-        let ahead = layer.forward(&x);
-        assert!((y[0].0 - ahead.0).amax() < 1e-12, "training pass {:?}, inference pass {ahead:?}", y[0]);
+        let mut grads = zeros;
+        let (y, kept) = train_output(&layer, x);
         let mut dx = [X::ZEROED];
-        l.backward(Level::Portable, &[x], &y, &kept, &mut [r], Some(&mut dx), Some(&mut grads));
+        layer.backward(Level::Portable, &[x], &[y], &[kept], &mut [r], Some(&mut dx), Some(&mut grads));
         let h = 1e-6;
         let close = |got: f64, want: f64, what: &str| {
             assert!((got - want).abs() <= 1e-7 * (1.0 + want.abs()), "{what}: {got} vs {want}");
@@ -1066,6 +1124,43 @@ mod tests {
         let want: [&[usize]; 8] =
             [&[2, 2, 2], &[2, 2], &[2, 2, 2], &[2, 2], &[3, 2, 3], &[2, 3], &[2, 3, 2], &[2]];
         assert_eq!(shapes, want);
+    }
+
+    #[test]
+    fn without_dropout_the_training_pass_is_the_inference_pass() {
+        let x = (seq::<3, 2>(4), seq::<4, 3>(5), seq::<4, 2>(6));
+        let layer = random_weights(Grouped::ZEROS);
+        // The inference pass at this CPU's level: the same output to rounding.
+        assert!((train_output(&layer, x).0.0 - layer.forward(&x).0).amax() < 1e-12);
+        let mut one = Attention::<f64, Triple, 3, 4, 2, 3, DOT, 1, 0, true>::ZEROS;
+        one.scale = [0.8];
+        assert!((train_output(&one, x).0.0 - one.forward(&x).0).amax() < 1e-12);
+    }
+
+    #[test]
+    fn dropout_drops_weights_in_training_and_its_gradient_follows_the_mask() {
+        let x = (seq::<3, 2>(4), seq::<4, 3>(5), seq::<4, 2>(6));
+        let mut heads = random_weights(Grouped::ZEROS);
+        heads.dropout = 0.4;
+        let (y, kept) = train_output(&heads, x);
+        assert!((y.0 - heads.forward(&x).0).amax() > 1e-3, "dropout changes the training output");
+        // Some of the causal weights that are not 0 dropped, the kept ones scaled by 1 / 0.6.
+        let (mut kept_n, mut dropped_n) = (0, 0);
+        for (p, pd) in kept.p.iter().zip(&kept.pd) {
+            for (w, d) in p.iter().zip(pd.iter()).filter(|(w, _)| **w > 0.0) {
+                if *d == 0.0 {
+                    dropped_n += 1;
+                } else {
+                    assert!((d - w / 0.6).abs() < 1e-15);
+                    kept_n += 1;
+                }
+            }
+        }
+        assert!(kept_n > 0 && dropped_n > 0, "{kept_n} kept, {dropped_n} dropped");
+        check_gradients(heads, Grouped::ZEROS, x);
+        let mut one = Attention::<f64, Triple, 3, 4, 2, 3, ADDITIVE, 2, 0, false>::ZEROS;
+        (one.scale, one.dropout) = ([0.7, -0.4], 0.3);
+        check_gradients(one, Attention::ZEROS, x);
     }
 
     #[test]

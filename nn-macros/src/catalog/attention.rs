@@ -3,8 +3,8 @@
 //! a query sequence attends over a value sequence, called as Keras calls them on `[query,
 //! value]` or `[query, value, key]`: `out = Attention<use_scale = true>(query, value)`,
 //! `out = MultiHeadAttention<4, 16>(query, value)`. Keras's `use_causal_mask` call argument is
-//! a layer option here (a `.keras` file's is read from the call); `dropout`, on the attention
-//! weights in training, is read and leaves the layer untrained.
+//! a layer option here (a `.keras` file's is read from the call); `dropout` drops attention
+//! weights in training, as Keras's does (with nn's seeded draws).
 
 use super::params::{self, Kind, Param, param, positional};
 use super::{Arity, Entry, LayerSpec, Sublayer};
@@ -105,10 +105,6 @@ fn read(
     Some(Rc::new(Attention { mode, use_scale, dropout, causal, scores, inputs: Vec::new() }))
 }
 
-/// Why a layer with `dropout` has no training passes.
-const DROPOUT_UNTRAINED: &str =
-    "drops attention weights in training (`dropout`), which nn does not implement";
-
 /// An attention layer called on one input.
 fn one_input(input: &Shape) -> Result<Shape, String> {
     Err(format!("takes [query, value] or [query, value, key], not one input {}", input.keras()))
@@ -192,11 +188,13 @@ impl LayerSpec for Attention {
     }
 
     fn trains(&self) -> bool {
-        self.dropout == 0.0
+        true
     }
 
-    fn untrained(&self) -> &'static str {
-        DROPOUT_UNTRAINED
+    /// Keras's `dropout`, which the layer applies to its attention weights in training.
+    fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        let rate = self.dropout;
+        if rate > 0.0 { vec![("dropout", quote!(#rate))] } else { Vec::new() }
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
@@ -438,11 +436,13 @@ impl LayerSpec for MultiHead {
     }
 
     fn trains(&self) -> bool {
-        self.dropout == 0.0
+        true
     }
 
-    fn untrained(&self) -> &'static str {
-        DROPOUT_UNTRAINED
+    /// Keras's `dropout`, which the layer applies to its attention weights in training.
+    fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
+        let rate = self.dropout;
+        if rate > 0.0 { vec![("dropout", quote!(#rate))] } else { Vec::new() }
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
