@@ -20,7 +20,7 @@ Writes (overwriting):
   row-major and concatenated in that order), the inputs X0 (X1, ...) and the `model.predict`
   output Y, N_SAMPLES samples each flattened row-major in Keras's (channels-last) shape, and for
   the whole models in WITH_SUMMARY (kws_cnn, sensor_conv1d, conv_transpose_autoencoder,
-  transformer_encoder)
+  transformer_encoder, attention_scores)
   SUMMARY, the `model.summary()` text.
 * tests/fixtures/keras/tensor/<case>.keras (`model.save`, zip pinned with
   make_fixtures.pin_archive), <case>.weights.h5 (`model.save_weights`) and <case>.safetensors
@@ -61,7 +61,7 @@ LINE_WIDTH = 100  # Rust lines are at most this wide
 BODY_WIDTH = LINE_WIDTH - 4  # for text indented into a `pub mod`
 
 # Cases with a SUMMARY constant.
-WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder", "transformer_encoder"}
+WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder", "transformer_encoder", "attention_scores"}
 
 # Cases with several outputs (attention scores), with what each output is: their modules have
 # OUTPUT_SHAPES and Y0, Y1, ... instead of OUTPUT_SHAPE and Y.

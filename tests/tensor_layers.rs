@@ -725,7 +725,11 @@ mod attention_scores {
     nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/attention_scores.keras"; }
 
     #[test]
-    fn matches_keras() {
+    fn matches_keras_and_lists_every_output_shape_in_its_summary() {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(attention_scores, [X0, X1], [Y0, Y1, Y2, Y3]));
+        let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        let want = table(fx::attention_scores::SUMMARY);
+        assert_eq!(table(&Dsl::ZEROS.summary().to_string()), want);
+        assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
     }
 }

@@ -372,6 +372,9 @@ pub struct LayerInfo {
     pub class: &'static str,
     /// Output shape without the batch axis.
     pub output_shape: &'static [usize],
+    /// The shapes of its further outputs (a recurrent layer's final states, attention scores),
+    /// which Keras's summary lists after the output's.
+    pub further_outputs: &'static [&'static [usize]],
     /// Number of weights.
     pub params: usize,
     /// How many of them are not trained.

@@ -522,12 +522,15 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                 ),
             };
             let output = layer.output.dims();
+            let further = layer.spec.states(&layer.input);
+            let further = further.iter().map(|s| s.dims());
             let inbound = &layer.inbound;
             quote! {
                 ::nn::LayerInfo {
                     name: #layer_name,
                     class: #class,
                     output_shape: &[#output],
+                    further_outputs: &[#(&[#further]),*],
                     params: #params,
                     non_trainable: #non_trainable,
                     h5_group: #h5_group,

@@ -30,12 +30,27 @@ impl fmt::Display for Summary {
             }
             let mut name = Cell::new();
             write!(name, "{} ({})", layer.name, layer.class)?;
+            // Several outputs as Keras lists them: `[(None, 5, 4), (None, 5, 5)]`.
             let mut shape = Cell::new();
-            write!(shape, "(None")?;
-            for d in layer.output_shape {
-                write!(shape, ", {d}")?;
+            let several = !layer.further_outputs.is_empty();
+            if several {
+                shape.write_char('[')?;
             }
-            write!(shape, ")")?;
+            for (k, dims) in
+                core::iter::once(layer.output_shape).chain(layer.further_outputs.iter().copied()).enumerate()
+            {
+                if k > 0 {
+                    shape.write_str(", ")?;
+                }
+                write!(shape, "(None")?;
+                for d in dims {
+                    write!(shape, ", {d}")?;
+                }
+                write!(shape, ")")?;
+            }
+            if several {
+                shape.write_char(']')?;
+            }
             let mut params = Cell::new();
             write!(params, "{}", Thousands(layer.params))?;
             let mut inbound = Cell::new();

@@ -372,6 +372,7 @@ mod tests {
             name,
             class,
             output_shape: &[1],
+            further_outputs: &[],
             params: 0,
             non_trainable: 0,
             h5_group: "vars",
