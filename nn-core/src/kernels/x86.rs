@@ -298,12 +298,10 @@ unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
             two_columns::<V, MR, false>(p, a, b, m1, &mut acc0, &mut acc1);
         } else {
             // A tile one register wide or less: half the multiplies.
-            for i in 0..p.k {
-                let w0 = V::load_masked(b.add(i * p.ldb), m0);
-                let ai = a.add(i * p.a_col);
-                for r in 0..MR {
-                    acc0[r] = V::fmadd(V::splat(ai.add(r * p.a_row)), w0, acc0[r]);
-                }
+            if t.width == lanes {
+                one_column::<V, MR, true>(p, a, b, m0, &mut acc0);
+            } else {
+                one_column::<V, MR, false>(p, a, b, m0, &mut acc0);
             }
         }
         // Whole registers are stored plainly: AVX2's masked store is slow on AMD's cores.
@@ -318,6 +316,28 @@ unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
                 V::store(row.add(lanes), acc1[r]);
             } else if two {
                 V::store_masked(row.add(lanes), m1, acc1[r]);
+            }
+        }
+    }
+}
+
+/// The `k` loop of a [`tile`] one register wide: `B`'s register whole (`FULL`) or masked by
+/// `m0`.
+#[inline(always)]
+unsafe fn one_column<V: Vector, const MR: usize, const FULL: bool>(
+    p: &Product,
+    a: *const V::T,
+    b: *const V::T,
+    m0: V::Mask,
+    acc0: &mut [V; MR],
+) {
+    // SAFETY: as in `tile`, whose bounds these are.
+    unsafe {
+        for i in 0..p.k {
+            let w0 = if FULL { V::load(b.add(i * p.ldb)) } else { V::load_masked(b.add(i * p.ldb), m0) };
+            let ai = a.add(i * p.a_col);
+            for r in 0..MR {
+                acc0[r] = V::fmadd(V::splat(ai.add(r * p.a_row)), w0, acc0[r]);
             }
         }
     }
