@@ -600,45 +600,18 @@ pub struct HeadsKept<
     heads: Tensor2<T, TQ, NV>,
 }
 
-/// An impl over every `MultiHeadAttention`: `mha_impl!([bounds on X] Header { items })`, with
-/// `unsafe` first for an unsafe impl (the fifteen generic parameters written once).
+/// An impl over every `MultiHeadAttention`, its eighteen generic parameters written once:
+/// `mha_impl!(; [bounds on X] Header { items })`, or `mha_impl!(unsafe; ...)` for an unsafe impl.
 macro_rules! mha_impl {
-    (unsafe [$($bound:tt)*] $($rest:tt)*) => {
-        unsafe impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
+    ($($prefix:ident)? ; [$($bound:tt)*] $($rest:tt)*) => {
+        $($prefix)? impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
             const DK: usize, const N: usize, const G: usize, const KD: usize, const VD: usize, const NK: usize,
-            const GK: usize, const GV: usize, const NV: usize,
-            const O: usize, const BIAS: bool, const CAUSAL: bool> $($rest)*
-    };
-    ([$($bound:tt)*] $($rest:tt)*) => {
-        impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
-            const DK: usize, const N: usize, const G: usize, const KD: usize, const VD: usize, const NK: usize,
-            const GK: usize, const GV: usize, const NV: usize,
-            const O: usize, const BIAS: bool, const CAUSAL: bool> $($rest)*
+            const GK: usize, const GV: usize, const NV: usize, const O: usize, const BIAS: bool, const CAUSAL: bool>
+            $($rest)*
     };
 }
 
-type Mha<
-    T,
-    X,
-    const TQ: usize,
-    const TV: usize,
-    const DQ: usize,
-    const DV: usize,
-    const DK: usize,
-    const N: usize,
-    const G: usize,
-    const KD: usize,
-    const VD: usize,
-    const NK: usize,
-    const GK: usize,
-    const GV: usize,
-    const NV: usize,
-    const O: usize,
-    const BIAS: bool,
-    const CAUSAL: bool,
-> = MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL>;
-
-mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
     /// Every weight zero.
     pub const ZEROS: Self = MultiHeadAttention {
         query: EinsumDense::ZEROS,
@@ -705,7 +678,7 @@ mha_impl!([] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS
     }
 });
 
-mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
     type Scalar = T;
     type Input = X;
     type Output = Tensor2<T, TQ, O>;
@@ -750,7 +723,7 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for Mha<T, X, TQ, TV,
     }
 });
 
-mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
     /// The output and, as Keras's `return_attention_scores=True` returns them, each query
     /// head's attention weights, `(N, TQ, TV)`.
     pub fn forward_with_scores(&self, level: Level, x: &X) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
@@ -782,7 +755,7 @@ fn unheads<T: Float, const S: usize, const N: usize, const H: usize, const NH: u
 // Keeps the projections, each head's weights and the heads' outputs; the projections' own
 // passes (Dense's, on one sample's steps) run inside. Each head's gradient is the dot-product
 // attention's, scaled by `1/√KD`.
-mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
     type Kept = HeadsKept<T, TQ, TV, N, NK, GK, GV, NV>;
     const KEPT: Self::Kept = HeadsKept {
         q: Tensor2::from_rows([[T::ZERO; NK]; TQ]),
@@ -868,7 +841,7 @@ mha_impl!([: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for Mha<T, X, TQ, TV,
 
 // SAFETY: four `Zeroable` EinsumDense layers (float matrices and a zero-sized activation) and
 // a marker.
-mha_impl!(unsafe [] Zeroable for Mha<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {});
+mha_impl!(unsafe; [] Zeroable for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {});
 
 #[cfg(test)]
 mod tests {
