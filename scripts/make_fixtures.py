@@ -737,6 +737,11 @@ def weight_names(model) -> list:
     """
     owner = {}
     for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            # A model used as a layer: its layers' names, as nn visits them.
+            for w, name in zip(layer.weights, weight_names(layer)):
+                owner.setdefault(id(w), name)
+            continue
         short = [w.name for w in layer.weights]
         for w in layer.weights:
             name = f"{layer.name}/{w.name}"

@@ -61,7 +61,14 @@ LINE_WIDTH = 100  # Rust lines are at most this wide
 BODY_WIDTH = LINE_WIDTH - 4  # for text indented into a `pub mod`
 
 # Cases with a SUMMARY constant.
-WITH_SUMMARY = {"kws_cnn", "sensor_conv1d", "conv_transpose_autoencoder", "transformer_encoder", "attention_scores"}
+WITH_SUMMARY = {
+    "kws_cnn",
+    "sensor_conv1d",
+    "conv_transpose_autoencoder",
+    "transformer_encoder",
+    "attention_scores",
+    "nested_autoencoder",
+}
 
 # Cases with several outputs (attention scores), with what each output is: their modules have
 # OUTPUT_SHAPES and Y0, Y1, ... instead of OUTPUT_SHAPE and Y.
@@ -518,6 +525,22 @@ CASES = [
         "m, t = MultiHeadAttention(2, 3)(q, v, return_attention_scores=True); "
         "Model([q, v], [a, s, m, t])",
         ["input_layer", "input_layer_1", "attention", "multi_head_attention"],
+    ),
+    # Models used as layers: a Sequential encoder and a Functional decoder in an autoencoder.
+    (
+        "nested_autoencoder",
+        "encoder = Sequential([Input((6,)), Dense(4, activation='relu'), Dense(2)], name='encoder'); "
+        "z = Input((2,)); h = Dense(4, activation='tanh')(z); decoder = Model(z, Dense(6)(h), name='decoder'); "
+        "x = Input((6,)); Model(x, decoder(encoder(x)))",
+        ["input_layer_2", "encoder", "decoder"],
+    ),
+    # A Sequential model shared by two inputs (a siamese pair), its outputs joined and scored.
+    (
+        "nested_siamese",
+        "tower = Sequential([Input((4,)), Dense(3, activation='relu')], name='tower'); "
+        "a = Input((4,)); b = Input((4,)); "
+        "Model([a, b], Dense(1, activation='sigmoid')(Concatenate()([tower(a), tower(b)])))",
+        ["input_layer_1", "input_layer_2", "tower", "concatenate", "dense_1"],
     ),
 ]
 

@@ -170,7 +170,11 @@
 //! holding Keras's weights. `, check [inputs] => [outputs]` after the path embeds one input and
 //! Keras's output for it, which `self_test()` re-runs. The layers' initializers in the config
 //! (`"kernel_initializer": {"class_name": "HeNormal", ...}`) become the DSL's
-//! (`kernel_initializer = he_normal`), for `Name::seeded`; their `seed` is ignored.
+//! (`kernel_initializer = he_normal`), for `Name::seeded`; their `seed` is ignored. A model used
+//! as a layer in the file (an encoder inside an autoencoder) is declared as a model of its own,
+//! `Name` followed by the layer's name in camel case (`NameEncoder`), and is the field of that
+//! name: `Name::KERAS.encoder.predict(&x)` runs the encoder alone. It takes one vector and gives
+//! one, as the DSL's `Model<Type, IN, OUT>` does.
 #![no_std]
 #![warn(missing_docs)]
 

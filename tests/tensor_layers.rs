@@ -733,3 +733,72 @@ mod attention_scores {
         assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
     }
 }
+
+/// Models used as layers: a Sequential encoder and a Functional decoder in an autoencoder.
+/// `keras_model!` declares the nested models as `KerasEncoder` and `KerasDecoder`.
+mod nested_autoencoder {
+    use super::*;
+    sequential! { pub struct Encoder { Input<6>, Dense<4, relu>, Dense<2> } }
+    functional! {
+        pub struct Decoder {
+            z = Input<2>;
+            h = dense_2: Dense<4, tanh>(z);
+            out = dense_3: Dense<6>(h);
+        }
+    }
+    functional! {
+        pub struct Dsl {
+            x = input_layer_2: Input<6>;
+            code = encoder: Model<Encoder, 6, 2>(x);
+            out = decoder: Model<Decoder, 2, 6>(code);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/nested_autoencoder.keras"; }
+
+    #[test]
+    fn matches_keras_with_keras_s_summary() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(nested_autoencoder, [X0]));
+        let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        let want = table(fx::nested_autoencoder::SUMMARY);
+        assert_eq!(table(&Dsl::ZEROS.summary().to_string()), want);
+        assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
+    }
+
+    #[test]
+    fn the_nested_models_of_a_keras_file_run_on_their_own() {
+        // The encoder of the compiled autoencoder, alone, is the DSL's encoder with its weights.
+        let keras = Keras::KERAS;
+        let mut dsl = Encoder::zeros();
+        let mut params = vec![0.0f32; Encoder::PARAMS];
+        keras.encoder.save_params(&mut params).unwrap();
+        dsl.load_params(&params).unwrap();
+        let x = SVector::<f32, 6>::from_fn(|i, _| i as f32 / 4.0 - 0.5);
+        assert_eq!(keras.encoder.predict(&x), dsl.predict(&x));
+        let _: &KerasEncoder = &keras.encoder;
+        let _: &KerasDecoder = &keras.decoder;
+        assert_eq!(KerasEncoder::LAYERS.len(), Encoder::LAYERS.len());
+    }
+}
+
+/// A Sequential model shared by two inputs, its outputs joined and scored.
+mod nested_siamese {
+    use super::*;
+    sequential! { pub struct Tower { Input<4>, Dense<3, relu> } }
+    functional! {
+        pub struct Dsl {
+            a = Input<4>;
+            b = Input<4>;
+            tower = Model<Tower, 4, 3>;
+            left = tower(a);
+            right = tower(b);
+            both = Concatenate(left, right);
+            out = dense_1: Dense<1, sigmoid>(both);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/nested_siamese.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(nested_siamese, [X0, X1]));
+    }
+}

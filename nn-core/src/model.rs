@@ -388,6 +388,9 @@ pub struct LayerInfo {
     /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
     /// empty in a Sequential model.
     pub inbound: &'static [&'static str],
+    /// A model used as a layer: its own layers (whose weights a `.weights.h5` file keeps under
+    /// this layer's `layers/<key>/layers/`); empty for any other layer.
+    pub layers: &'static [LayerInfo],
 }
 
 /// A layer inside a wrapper layer, as its weights are found in files.

@@ -16,6 +16,7 @@ pub struct ModelDef {
     pub span: Span,
 }
 
+#[derive(Clone)]
 pub struct ItemHeader {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,

@@ -521,6 +521,10 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     quote!("vars"),
                 ),
             };
+            let layers = match code.field(i) {
+                Some(Field { ty, nested: true, .. }) => quote!(<#ty as ::nn::Model>::LAYERS),
+                _ => quote!(&[]),
+            };
             let output = layer.output.dims();
             let further = layer.spec.states(&layer.input);
             let further = further.iter().map(|s| s.dims());
@@ -536,6 +540,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     h5_group: #h5_group,
                     sublayers: &[#(#sublayers),*],
                     inbound: &[#(#inbound),*],
+                    layers: #layers,
                 }
             }
         })

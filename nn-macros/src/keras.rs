@@ -74,65 +74,25 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
     let h5 = member("model.weights.h5")?;
 
     let mut cx = Ctxt::default();
-    let class = config.get("class_name").and_then(Json::as_str).unwrap_or("");
-    let body = config.get("config").ok_or_else(|| fail("config.json has no `config`".into()))?;
-    let layers = body
-        .get("layers")
-        .and_then(Json::as_array)
-        .ok_or_else(|| fail("config.json has no layers".into()))?;
     let header = ItemHeader {
         attrs: def.header.attrs.clone(),
         vis: def.header.vis.clone(),
         ident: def.header.ident.clone(),
         scalar: None,
     };
-    let model = match class {
-        "Sequential" => {
-            let calls =
-                layers.iter().map(|l| layer_call(l, span)).collect::<Result<Vec<_>, _>>().map_err(fail)?;
-            check::sequential(&ModelDef { item: Some(header), layers: calls, span }, &mut cx)
-        }
-        "Functional" | "Model" => {
-            let graph = graph_def(body, layers, header, span).map_err(fail)?;
-            graph::functional(&graph, &mut cx)
-        }
-        other => {
-            return Err(fail(format!(
-                "a Keras `{other}` model is not supported: only Sequential and Functional"
-            )));
-        }
-    };
-    crate::streams(model.as_ref(), Some(&def.header), &mut cx);
+    let mut nested_items = Vec::new();
+    let compiled = compile(&config, header, span, &mut cx, &mut nested_items).map_err(fail)?;
+    crate::streams(compiled.as_ref().map(|c| &c.model), Some(&def.header), &mut cx);
     if let Err(errors) = cx.finish() {
         return Err(quote!(#(#errors)*));
     }
-    let Some(model) = model else { return Err(fail("the model in the file could not be checked".into())) };
+    let Some(Compiled { model, variables }) = compiled else {
+        return Err(fail("the model in the file could not be checked".into()));
+    };
 
     // The weights, in the model's order, as the raw format's bytes.
-    let mut variables = Vec::new();
-    for layer in &model.layers {
-        if layer.spec.variable_shapes(&layer.input).is_none() {
-            return Err(fail(format!(
-                "layer `{}`: nested models are not read from .keras files yet",
-                layer.name
-            )));
-        }
-        let groups: Vec<(String, Vec<Vec<usize>>)> = layer
-            .spec
-            .leaves(&layer.input)
-            .into_iter()
-            .map(|leaf| (leaf.h5_group, leaf.spec.variables(&leaf.input)))
-            .collect();
-        variables.push((layer.name.to_string(), layer.spec.class(), groups));
-    }
-    let borrowed: Vec<nn_core::weights::keras::Variables<'_>> = variables
-        .iter()
-        .map(|(name, class, groups)| nn_core::weights::keras::Variables {
-            name,
-            class,
-            groups: groups.iter().map(|(g, shapes)| (g.as_str(), shapes.clone())).collect(),
-        })
-        .collect();
+    let borrowed: Vec<nn_core::weights::keras::Variables<'_>> =
+        variables.iter().map(LayerVariables::borrow).collect();
     let values = nn_core::weights::keras::read_variables(h5, &borrowed).map_err(fail)?;
     let mut bytes = nn_core::weights::bytes::header(values.len(), 4).to_vec();
     for v in &values {
@@ -146,6 +106,8 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
     let file_doc = format!("Keras's weights from `{}`, compiled in: usable in a `static`.", def.path.value());
     let self_test = self_test(&model, def.check.as_ref(), span)?;
     Ok(quote! {
+        #(#nested_items)*
+
         #item
 
         impl #ident {
@@ -158,6 +120,146 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
         // Rebuild when the file changes.
         const _: &[u8] = include_bytes!(#file);
     })
+}
+
+/// A model read from its config, with its layers' variables as its weight file keeps them.
+struct Compiled {
+    model: ir::Model,
+    variables: Vec<LayerVariables>,
+}
+
+/// [`nn_core::weights::keras::Variables`], owned.
+#[derive(Clone)]
+struct LayerVariables {
+    name: String,
+    class: String,
+    groups: Vec<(String, Vec<Vec<usize>>)>,
+    layers: Vec<LayerVariables>,
+}
+
+impl LayerVariables {
+    fn borrow(&self) -> nn_core::weights::keras::Variables<'_> {
+        nn_core::weights::keras::Variables {
+            name: &self.name,
+            class: &self.class,
+            groups: self.groups.iter().map(|(g, shapes)| (g.as_str(), shapes.clone())).collect(),
+            layers: self.layers.iter().map(LayerVariables::borrow).collect(),
+        }
+    }
+}
+
+/// A model nested in another (a Sequential or Functional model used as a layer), declared as a
+/// model of its own: the DSL's `Model<Type, IN, OUT>`.
+struct Inner {
+    /// Its layer name in the outer model.
+    name: String,
+    ty: Ident,
+    input: usize,
+    output: usize,
+    /// `Sequential` or `Functional`, which names its key in the weight file.
+    class: String,
+    variables: Vec<LayerVariables>,
+}
+
+/// Whether a layer's Keras class is a model's.
+fn is_model(class: &str) -> bool {
+    matches!(class, "Sequential" | "Functional" | "Model")
+}
+
+/// A model's config (`{"class_name": "Functional", "config": {...}}`) checked as the DSL's
+/// model named by `header`, errors into `cx` (`None` then). The models nested in it are
+/// compiled first, each into an item of its own (`<Outer><Layer>`: `AutoencoderEncoder`)
+/// pushed onto `items`.
+fn compile(
+    config: &Json,
+    header: ItemHeader,
+    span: Span,
+    cx: &mut Ctxt,
+    items: &mut Vec<TokenStream>,
+) -> Result<Option<Compiled>, String> {
+    let class = config.get("class_name").and_then(Json::as_str).unwrap_or("");
+    let body = config.get("config").ok_or("config.json has no `config`")?;
+    let layers = body.get("layers").and_then(Json::as_array).ok_or("config.json has no layers")?;
+    let mut inner = Vec::new();
+    for layer in layers.iter().filter(|l| l.get("class_name").and_then(Json::as_str).is_some_and(is_model)) {
+        let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
+        let ty = ident(&format!("{}{}", header.ident, camel_case(name)), span)?;
+        let doc = format!("The model `{name}` used as a layer of [`{}`], from the same file.", header.ident);
+        let attrs = vec![syn::parse_quote!(#[doc = #doc])];
+        let sub = ItemHeader { attrs, vis: header.vis.clone(), ident: ty.clone(), scalar: None };
+        let Some(compiled) = compile(layer, sub.clone(), span, cx, items)? else { return Ok(None) };
+        let m = &compiled.model;
+        let outputs = m.output_shapes();
+        match (m.inputs.as_slice(), outputs.as_slice()) {
+            ([input], [output]) if input.rank() == 1 && output.rank() == 1 => inner.push(Inner {
+                name: name.to_string(),
+                ty,
+                input: input.len(),
+                output: output.len(),
+                class: m.class.name().to_string(),
+                variables: compiled.variables.clone(),
+            }),
+            _ => {
+                return Err(format!(
+                    "layer `{name}`: a model used as a layer is supported with one vector input and one \
+                     vector output; `{name}` takes {} and gives {}",
+                    keras_list(&m.inputs),
+                    keras_list(&outputs)
+                ));
+            }
+        }
+        items.push(expand::item(&compiled.model, &sub));
+    }
+    let model = match class {
+        "Sequential" => {
+            let calls = layers.iter().map(|l| layer_call(l, &inner, span)).collect::<Result<Vec<_>, _>>()?;
+            check::sequential(&ModelDef { item: Some(header), layers: calls, span }, cx)
+        }
+        "Functional" | "Model" => graph::functional(&graph_def(body, layers, &inner, header, span)?, cx),
+        other => {
+            return Err(format!("a Keras `{other}` model is not supported: only Sequential and Functional"));
+        }
+    };
+    let Some(model) = model else { return Ok(None) };
+    let variables = model.layers.iter().map(|layer| layer_variables(layer, &inner)).collect();
+    Ok(Some(Compiled { model, variables }))
+}
+
+/// A layer's variables in the weight file: each group's shapes, or a nested model's layers'.
+fn layer_variables(layer: &ir::LayerNode, inner: &[Inner]) -> LayerVariables {
+    let name = layer.name.to_string();
+    if let Some(nested) = inner.iter().find(|i| i.name == name) {
+        return LayerVariables {
+            name,
+            class: nested.class.clone(),
+            groups: Vec::new(),
+            layers: nested.variables.clone(),
+        };
+    }
+    let groups = layer
+        .spec
+        .leaves(&layer.input)
+        .into_iter()
+        .map(|leaf| (leaf.h5_group, leaf.spec.variables(&leaf.input)))
+        .collect();
+    LayerVariables { name, class: layer.spec.class().to_string(), groups, layers: Vec::new() }
+}
+
+/// Shapes as Keras prints a list of them: `[(None, 4), (None, 2, 3)]`, one without brackets.
+fn keras_list(shapes: &[crate::shape::Shape]) -> String {
+    let each: Vec<String> = shapes.iter().map(crate::shape::Shape::keras).collect();
+    if each.len() == 1 { each[0].clone() } else { format!("[{}]", each.join(", ")) }
+}
+
+/// `encoder` → `Encoder`, `conv_block_1` → `ConvBlock1`.
+fn camel_case(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect::<String>()
+        })
+        .collect()
 }
 
 /// `self_test()`: re-runs the input given with `check` and compares with Keras's output.
@@ -212,7 +314,7 @@ fn number(value: f64, span: Span) -> Arg {
 }
 
 /// One Keras layer config as a DSL layer call: `name: Kind<args>`.
-fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
+fn layer_call(layer: &Json, inner: &[Inner], span: Span) -> Result<LayerCall, String> {
     let class = layer.get("class_name").and_then(Json::as_str).unwrap_or("?");
     let config = layer.get("config").ok_or("a layer without config")?;
     let name = config.get("name").and_then(Json::as_str).ok_or("a layer without a name")?;
@@ -231,6 +333,13 @@ fn layer_call(layer: &Json, span: Span) -> Result<LayerCall, String> {
                 })
                 .collect::<Result<_, _>>()?;
             LayerCall { label, kind: kind("Input"), model: None, args }
+        }
+        model if is_model(model) => {
+            let nested =
+                inner.iter().find(|i| i.name == name).ok_or(format!("layer `{name}`: a model not read"))?;
+            let ty = &nested.ty;
+            let args = vec![number(nested.input as f64, span), number(nested.output as f64, span)];
+            LayerCall { label, kind: kind("Model"), model: Some(syn::parse_quote!(#ty)), args }
         }
         "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
             LayerCall { label, kind: kind(class), model: None, args: Vec::new() }
@@ -415,7 +524,7 @@ fn arg_of(value: &Json, span: Span) -> Result<Arg, String> {
         }
         // A wrapped layer's config (`Bidirectional`'s `layer`).
         Json::Object(_) if value.get("class_name").is_some() => {
-            Arg::Layer(Box::new(layer_call(value, span)?))
+            Arg::Layer(Box::new(layer_call(value, &[], span)?))
         }
         // Inside a list (a top-level `null` is an option left at its default): Keras's unknown
         // size, `noise_shape = [null, 1, 8]`.
@@ -536,7 +645,13 @@ fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
 /// A functional config as `functional!` statements: inputs first in Keras's input order, a
 /// layer called once as `name__0 = name: Kind<..>(inputs)`, a shared layer bound as
 /// `name = Kind<..>;` and called as `name__i = name(inputs)`.
-fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Result<GraphDef, String> {
+fn graph_def(
+    body: &Json,
+    layers: &[Json],
+    inner: &[Inner],
+    header: ItemHeader,
+    span: Span,
+) -> Result<GraphDef, String> {
     let triples = |key: &str| -> Vec<Json> {
         match body.get(key) {
             Some(Json::Array(items)) if items.first().is_some_and(|i| matches!(i, Json::Array(_))) => {
@@ -572,9 +687,13 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
     let mut inputs = Vec::new();
     let mut stmts = Vec::new();
     for layer in layers {
-        let call = layer_call(layer, span)?;
+        let call = layer_call(layer, inner, span)?;
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
         let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
+        // Tensors name a call by its node: a Functional model's first is the one linking its
+        // own inputs to its outputs, which the config leaves out (Keras's `node_reindexing_map`
+        // starts it at 1).
+        let first = usize::from(layer.get("class_name").and_then(Json::as_str) == Some("Functional"));
         if call.kind == "Input" {
             let position = input_order.iter().position(|n| n == name).unwrap_or(usize::MAX);
             inputs.push((
@@ -583,8 +702,8 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
             ));
         } else if nodes.len() == 1 {
             stmts.push(Stmt {
-                name: ident(&format!("{name}__0"), span)?,
-                more: more(name, 0)?,
+                name: ident(&format!("{name}__{first}"), span)?,
+                more: more(name, first)?,
                 call,
                 inputs: Some(node_inputs(&nodes[0], span)?),
             });
@@ -597,7 +716,7 @@ fn graph_def(body: &Json, layers: &[Json], header: ItemHeader, span: Span) -> Re
                 call: LayerCall { label: None, kind, model, args },
                 inputs: None,
             });
-            for (i, node) in nodes.iter().enumerate() {
+            for (i, node) in (first..).zip(nodes) {
                 let call =
                     LayerCall { label: None, kind: layer_ident.clone(), model: None, args: Vec::new() };
                 stmts.push(Stmt {
@@ -634,7 +753,7 @@ mod tests {
         let layer = format!(
             r#"{{"class_name": "Concatenate", "config": {{"name": "concatenate", "axis": {axis}}}}}"#
         );
-        layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.to_string())
+        layer_call(&Json::parse(&layer)?, &[], Span::call_site()).map(|call| call.to_string())
     }
 
     /// An `Attention` layer as Keras 3 saves it, called with `kwargs`, as the DSL's call.
@@ -646,7 +765,7 @@ mod tests {
                 "score_mode": "dot", "dropout": 0.0, "seed": null}}, "inbound_nodes": [{}]}}"#,
             nodes.join(", ")
         );
-        layer_call(&Json::parse(&layer)?, Span::call_site()).map(|call| call.to_string())
+        layer_call(&Json::parse(&layer)?, &[], Span::call_site()).map(|call| call.to_string())
     }
 
     #[test]
@@ -661,6 +780,60 @@ mod tests {
         let mask = r#""mask": [null, {"class_name": "__keras_tensor__"}]"#;
         assert!(attention(&[mask]).unwrap_err().contains("attention masks given as inputs"));
         assert!(attention(&[r#""mask": [null, null], "return_attention_scores": false"#]).is_ok());
+    }
+
+    /// A config of `class` over `layers` (JSON objects), as Keras saves a model.
+    fn model_config(class: &str, name: &str, layers: &[String]) -> String {
+        format!(
+            r#"{{"class_name": "{class}", "config": {{"name": "{name}", "layers": [{}]}}}}"#,
+            layers.join(", ")
+        )
+    }
+
+    fn input(shape: &str) -> String {
+        format!(
+            r#"{{"class_name": "InputLayer", "config": {{"name": "in_{}", "batch_shape": [null, {shape}]}}}}"#,
+            shape.len()
+        )
+    }
+
+    fn compiled(config: &str) -> (Result<Option<Compiled>, String>, Vec<TokenStream>) {
+        let header = ItemHeader {
+            attrs: Vec::new(),
+            vis: Visibility::Inherited,
+            ident: Ident::new("Outer", Span::call_site()),
+            scalar: None,
+        };
+        let (mut cx, mut items) = (Ctxt::default(), Vec::new());
+        let result = compile(&Json::parse(config).unwrap(), header, Span::call_site(), &mut cx, &mut items);
+        let errors = cx.finish().err().map(|e| e.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+        assert!(errors.is_none(), "{errors:?}");
+        (result, items)
+    }
+
+    #[test]
+    fn a_model_used_as_a_layer_is_declared_as_a_model_of_its_own() {
+        let dense = r#"{"class_name": "Dense", "config": {"name": "dense", "units": 2}}"#.to_string();
+        let inner = model_config("Sequential", "tower_1", &[input("3"), dense]);
+        let outer = model_config("Sequential", "outer", &[input("3"), inner]);
+        let (result, items) = compiled(&outer);
+        let model = result.unwrap().unwrap();
+        assert_eq!(items.len(), 1);
+        assert!(items[0].to_string().contains("struct OuterTower1"), "{}", items[0]);
+        assert_eq!(model.model.output_shapes()[0].len(), 2);
+    }
+
+    #[test]
+    fn a_model_used_as_a_layer_takes_a_vector_and_gives_one() {
+        let flatten = r#"{"class_name": "Flatten", "config": {"name": "flatten"}}"#.to_string();
+        let inner = model_config("Sequential", "encoder", &[input("4, 3"), flatten]);
+        let outer = model_config("Sequential", "outer", &[input("4, 3"), inner]);
+        let error = compiled(&outer).0.err().unwrap();
+        assert!(
+            error.contains("layer `encoder`: a model used as a layer is supported with one vector input")
+                && error.contains("takes (None, 4, 3) and gives (None, 12)"),
+            "{error}"
+        );
     }
 
     #[test]

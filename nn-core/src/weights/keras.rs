@@ -19,11 +19,10 @@ use alloc::vec::Vec;
 pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
     let file =
         hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| WeightsError::Format(e.to_string()))?;
-    let keys = keras_keys(M::LAYERS);
-    let path_of = |layer: &'static str, index: usize| {
-        let (owner, group) = locate(M::LAYERS, layer);
-        let key = keys.iter().find(|(name, _)| *name == owner).map_or(owner, |(_, key)| key.as_str());
-        format!("layers/{key}/{group}/{index}")
+    let owners = owners(M::LAYERS);
+    let path_of = |layer: &'static str, index: usize| match owners.iter().find(|(name, _)| *name == layer) {
+        Some((_, group)) => format!("{group}/{index}"),
+        None => format!("layers/{layer}/vars/{index}"),
     };
 
     // First pass: every variable is there with the model's shape and a numeric type.
@@ -41,20 +40,7 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
         return Err(error);
     }
     // Nothing in the file that the model lacks: no other layer with variables, no extra ones.
-    if let Ok(layers) = file.group("layers") {
-        for key in layers.groups().map_err(|e| WeightsError::Format(e.to_string()))? {
-            let ours = keys.iter().find(|(_, k)| *k == key).and_then(|(name, _)| info(M::LAYERS, name));
-            let groups = ours.map_or_else(|| alloc::vec![("", "vars")], groups_of);
-            for (name, group) in groups {
-                let have = counts.iter().find(|(l, _)| *l == name).map_or(0, |(_, n)| *n);
-                let vars = format!("layers/{key}/{group}");
-                let stored = file.group(&vars).and_then(|g| g.datasets()).map(|d| d.len()).unwrap_or(0);
-                if stored > have {
-                    return Err(WeightsError::Extra { name: format!("{vars}/{have}") });
-                }
-            }
-        }
-    }
+    extra(&file, "", M::LAYERS, &counts)?;
     // Second pass: copy.
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     model.visit_weights_mut(&mut |layer, w| {
@@ -79,32 +65,67 @@ pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
         values.push((layer, w.shape, w.name, w.data.iter().map(|v| v.as_f64() as f32).collect()));
     });
     let mut file = FileBuilder::new();
-    let mut layers = file.create_group("layers");
-    for (name, key) in keras_keys(M::LAYERS) {
-        let mut group = layers.create_group(&key);
-        let mut own = group.create_group("vars");
-        own.set_attr("name", AttrValue::String(name.to_string()));
-        // Each group of variables (`vars`, `cell/vars`, `forward_layer/cell/vars`) with the
-        // values of the layer or sublayer it holds.
-        let mut nested: Vec<(&str, Vec<Dataset<'_>>)> = Vec::new();
-        for (scoped, path) in info(M::LAYERS, name).map(groups_of).unwrap_or_default() {
-            let mine: Vec<Dataset<'_>> =
-                values.iter().filter(|v| v.0 == scoped).map(|v| (v.1, &v.3[..])).collect();
-            if path == "vars" {
-                fill_vars(&mut own, &mine);
-            } else {
-                nested.push((path, mine));
-            }
-        }
-        build_groups(&mut group, &nested);
-        group.add_group(own.finish());
-        layers.add_group(group.finish());
-    }
-    file.add_group(layers.finish());
+    let layers = layers_group(&mut file, M::LAYERS, &values);
+    file.add_group(layers);
     let mut root_vars = file.create_group("vars");
     root_vars.set_attr("name", AttrValue::String(M::NAME.to_string()));
     file.add_group(root_vars.finish());
     file.finish().map_err(|e| WeightsError::Format(e.to_string()))
+}
+
+/// The `layers` group of a model's layers (below the file's root, or a nested model's group):
+/// each layer's key with its `vars` and sublayers' groups, a nested model's with its own
+/// `layers` and an empty `vars`, as Keras writes them.
+fn layers_group(
+    parent: &mut impl Groups,
+    layers: &'static [LayerInfo],
+    values: &[(&'static str, &'static [usize], &'static str, Vec<f32>)],
+) -> hdf5_pure::FinishedGroup {
+    use hdf5_pure::AttrValue;
+    let mut group_of_layers = parent.group("layers");
+    for (layer, key) in keras_keys(layers) {
+        let mut group = group_of_layers.create_group(&key);
+        let mut own = group.create_group("vars");
+        own.set_attr("name", AttrValue::String(layer.name.to_string()));
+        if layer.layers.is_empty() {
+            // Each group of variables (`vars`, `cell/vars`, `forward_layer/cell/vars`) with the
+            // values of the layer or sublayer it holds.
+            let mut nested: Vec<(&str, Vec<Dataset<'_>>)> = Vec::new();
+            for (scoped, path) in groups_of(layer) {
+                let mine: Vec<Dataset<'_>> =
+                    values.iter().filter(|v| v.0 == scoped).map(|v| (v.1, &v.3[..])).collect();
+                if path == "vars" {
+                    fill_vars(&mut own, &mine);
+                } else {
+                    nested.push((path, mine));
+                }
+            }
+            build_groups(&mut group, &nested);
+        } else {
+            let inner = layers_group(&mut group, layer.layers, values);
+            group.add_group(inner);
+        }
+        group.add_group(own.finish());
+        group_of_layers.add_group(group.finish());
+    }
+    group_of_layers.finish()
+}
+
+/// What can hold a group: the file or a group.
+trait Groups {
+    fn group(&mut self, name: &str) -> hdf5_pure::GroupBuilder;
+}
+
+impl Groups for hdf5_pure::FileBuilder {
+    fn group(&mut self, name: &str) -> hdf5_pure::GroupBuilder {
+        self.create_group(name)
+    }
+}
+
+impl Groups for hdf5_pure::GroupBuilder {
+    fn group(&mut self, name: &str) -> hdf5_pure::GroupBuilder {
+        self.create_group(name)
+    }
 }
 
 /// One variable to write: its shape and values.
@@ -150,7 +171,8 @@ fn build_groups(parent: &mut hdf5_pure::GroupBuilder, paths: &[(&str, Vec<Datase
 
 /// One layer's variables as `keras_model!` reads them: the layer's name and Keras class, and
 /// each group holding them under its key (`vars`, `cell/vars`, a wrapper's
-/// `forward_layer/cell/vars`) with the shapes of its variables.
+/// `forward_layer/cell/vars`) with the shapes of its variables; for a model used as a layer, its
+/// own layers' instead.
 pub struct Variables<'a> {
     /// The layer's name.
     pub name: &'a str,
@@ -158,6 +180,8 @@ pub struct Variables<'a> {
     pub class: &'a str,
     /// Each group (see [`crate::LayerInfo::sublayers`]) and its variables' shapes, in order.
     pub groups: Vec<(&'a str, Vec<Vec<usize>>)>,
+    /// A nested model's layers, kept under the layer's `layers/<key>/layers/`.
+    pub layers: Vec<Variables<'a>>,
 }
 
 /// Every variable of `layers` (in Keras's model order) from a `.weights.h5` file, flattened in
@@ -165,12 +189,26 @@ pub struct Variables<'a> {
 /// naming the layer.
 pub fn read_variables(h5: &[u8], layers: &[Variables<'_>]) -> Result<Vec<f64>, String> {
     let file = hdf5_pure::File::from_bytes(h5.to_vec()).map_err(|e| e.to_string())?;
-    let classes: Vec<&str> = layers.iter().map(|l| l.class).collect();
     let mut out = Vec::new();
-    for (Variables { name, groups, .. }, key) in layers.iter().zip(keys_for(&classes)) {
+    read_layers(&file, "", layers, &mut out)?;
+    Ok(out)
+}
+
+/// [`read_variables`] for the layers under `prefix` (`""`, or a nested model's `layers/<key>/`).
+fn read_layers(
+    file: &hdf5_pure::File,
+    prefix: &str,
+    layers: &[Variables<'_>],
+    out: &mut Vec<f64>,
+) -> Result<(), String> {
+    let classes: Vec<&str> = layers.iter().map(|l| l.class).collect();
+    for (Variables { name, groups, layers: inner, .. }, key) in layers.iter().zip(keys_for(&classes)) {
+        if !inner.is_empty() {
+            read_layers(file, &format!("{prefix}layers/{key}/"), inner, out)?;
+        }
         for (group, shapes) in groups {
             for (i, shape) in shapes.iter().enumerate() {
-                let path = format!("layers/{key}/{group}/{i}");
+                let path = format!("{prefix}layers/{key}/{group}/{i}");
                 let dataset =
                     file.dataset(&path).map_err(|_| format!("layer `{name}`: no `{path}` in the weights"))?;
                 let found: Vec<usize> =
@@ -184,7 +222,7 @@ pub fn read_variables(h5: &[u8], layers: &[Variables<'_>]) -> Result<Vec<f64>, S
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The index of the next variable of `layer`, counting calls per layer.
@@ -226,10 +264,6 @@ fn check_dataset(
 }
 
 /// The layer `name` of `layers`, if it is one.
-fn info<'a>(layers: &'a [LayerInfo], name: &str) -> Option<&'a LayerInfo> {
-    layers.iter().find(|l| l.name == name)
-}
-
 /// Each name the model visits a layer's weights under, with the group holding them below the
 /// layer's key: the layer's own (`vars`, `cell/vars`), or each sublayer's
 /// (`bidirectional/forward_gru` in `forward_layer/cell/vars`).
@@ -240,25 +274,67 @@ fn groups_of(layer: &LayerInfo) -> Vec<(&'static str, &'static str)> {
     layer.sublayers.iter().map(|s| (s.name, s.h5_group)).collect()
 }
 
-/// The layer whose key holds the weights visited under `name`, and the group below that key:
-/// a layer's own, or a sublayer's of the layer holding it.
-fn locate(layers: &[LayerInfo], name: &'static str) -> (&'static str, &'static str) {
-    for layer in layers {
-        if layer.name == name {
-            return (layer.name, layer.h5_group);
-        }
-        if let Some(sub) = layer.sublayers.iter().find(|s| s.name == name) {
-            return (layer.name, sub.h5_group);
+/// Every name the model visits weights under, with the path of the group holding them:
+/// `layers/dense_1/vars`, a nested model's layer's `layers/functional/layers/dense/vars`.
+fn owners(layers: &'static [LayerInfo]) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    owners_below("", layers, &mut out);
+    out
+}
+
+fn owners_below(prefix: &str, layers: &'static [LayerInfo], out: &mut Vec<(&'static str, String)>) {
+    for (layer, key) in keras_keys(layers) {
+        if layer.layers.is_empty() {
+            out.extend(
+                groups_of(layer)
+                    .into_iter()
+                    .map(|(name, group)| (name, format!("{prefix}layers/{key}/{group}"))),
+            );
+        } else {
+            owners_below(&format!("{prefix}layers/{key}/"), layer.layers, out);
         }
     }
-    (name, "vars")
+}
+
+/// An error for the first group under `prefix` holding more variables than the model visits
+/// (`counts`, per name): another layer's, or extra ones of a layer of the model.
+fn extra(
+    file: &hdf5_pure::File,
+    prefix: &str,
+    layers: &'static [LayerInfo],
+    counts: &[(&'static str, usize)],
+) -> Result<(), WeightsError> {
+    let Ok(group) = file.group(&format!("{prefix}layers")) else { return Ok(()) };
+    let keys = keras_keys(layers);
+    for key in group.groups().map_err(|e| WeightsError::Format(e.to_string()))? {
+        let ours = keys.iter().find(|(_, k)| *k == key).map(|(layer, _)| *layer);
+        let below = format!("{prefix}layers/{key}/");
+        let groups = match ours {
+            Some(layer) if !layer.layers.is_empty() => {
+                extra(file, &below, layer.layers, counts)?;
+                // The nested model's own `vars` holds nothing.
+                alloc::vec![("", "vars")]
+            }
+            Some(layer) => groups_of(layer),
+            None => alloc::vec![("", "vars")],
+        };
+        for (name, group) in groups {
+            let have = counts.iter().find(|(l, _)| *l == name).map_or(0, |(_, n)| *n);
+            let vars = format!("{below}{group}");
+            let stored = file.group(&vars).and_then(|g| g.datasets()).map(|d| d.len()).unwrap_or(0);
+            if stored > have {
+                return Err(WeightsError::Extra { name: format!("{vars}/{have}") });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keras's `layers/<key>` for each layer, in order: the class in snake case with a per-class
 /// counter (`_get_unique_name` in `saving_lib.py`).
-fn keras_keys(layers: &[LayerInfo]) -> Vec<(&'static str, String)> {
+fn keras_keys(layers: &[LayerInfo]) -> Vec<(&LayerInfo, String)> {
     let classes: Vec<&str> = layers.iter().map(|l| l.class).collect();
-    layers.iter().map(|l| l.name).zip(keys_for(&classes)).collect()
+    layers.iter().zip(keys_for(&classes)).collect()
 }
 
 /// The keys for layers of these classes, in order.
@@ -378,6 +454,7 @@ mod tests {
             h5_group: "vars",
             sublayers: &[],
             inbound: &[],
+            layers: &[],
         };
         let layers = [
             info("input_layer", "InputLayer"),
