@@ -68,6 +68,7 @@ WITH_SUMMARY = {
     "transformer_encoder",
     "attention_scores",
     "nested_autoencoder",
+    "nested_conv_autoencoder",
 }
 
 # Cases with several outputs (attention scores), with what each output is: their modules have
@@ -541,6 +542,16 @@ CASES = [
         "a = Input((4,)); b = Input((4,)); "
         "Model([a, b], Dense(1, activation='sigmoid')(Concatenate()([tower(a), tower(b)])))",
         ["input_layer_1", "input_layer_2", "tower", "concatenate", "dense_1"],
+    ),
+    # Models of images used as layers: a convolutional encoder into a vector, a decoder back.
+    (
+        "nested_conv_autoencoder",
+        "encoder = Sequential([Input((8, 8, 1)), Conv2D(4, 3, padding='same', activation='relu'), "
+        "MaxPooling2D(2), Flatten(), Dense(6)], name='encoder'); "
+        "decoder = Sequential([Input((6,)), Dense(16, activation='relu'), Reshape((4, 4, 1)), "
+        "Conv2DTranspose(2, 3, strides=2, padding='same', activation='sigmoid')], name='decoder'); "
+        "x = Input((8, 8, 1)); Model(x, decoder(encoder(x)))",
+        ["input_layer_2", "encoder", "decoder"],
     ),
 ]
 

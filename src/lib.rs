@@ -149,7 +149,8 @@
 //!   feature; `Dot<normalize = true>` for the cosine).
 //! - A model as a layer: `encoder = Model<Encoder, 8, 16>;` then `a = encoder(x);`, where
 //!   `Encoder` is a model type from `sequential!` or `functional!` (one input, one output) and
-//!   the sizes are its input and output features (rustc checks them against the type).
+//!   the sizes are its input and output features, a tensor's shape as a tuple
+//!   (`Model<ImageEncoder, (28, 28, 1), 16>`); rustc checks them against the type.
 //! - Outputs: `-> y;` or `-> (a, b);`, else the last node bound by a layer call.
 //! - Several inputs or outputs are tuples, in the order of the `Input` statements and of `->`:
 //!   `let (class, estimate) = model.predict(&(sensor, settings));`. Tuples rather than generated

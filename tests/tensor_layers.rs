@@ -802,3 +802,35 @@ mod nested_siamese {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(nested_siamese, [X0, X1]));
     }
 }
+
+/// Models of images used as layers: a convolutional encoder into a vector, and a decoder back to
+/// an image.
+mod nested_conv_autoencoder {
+    use super::*;
+    sequential! { pub struct Encoder { Input<8, 8, 1>, Conv2D<4, 3, padding = same, relu>, MaxPooling2D<2>, Flatten, Dense<6> } }
+    sequential! {
+        pub struct Decoder {
+            Input<6>,
+            dense_1: Dense<16, relu>,
+            Reshape<(4, 4, 1)>,
+            Conv2DTranspose<2, 3, strides = 2, padding = same, sigmoid>,
+        }
+    }
+    functional! {
+        pub struct Dsl {
+            x = input_layer_2: Input<8, 8, 1>;
+            code = encoder: Model<Encoder, (8, 8, 1), 6>(x);
+            out = decoder: Model<Decoder, 6, (8, 8, 2)>(code);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/nested_conv_autoencoder.keras"; }
+
+    #[test]
+    fn matches_keras_with_keras_s_summary() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(nested_conv_autoencoder, [X0]));
+        let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        let want = table(fx::nested_conv_autoencoder::SUMMARY);
+        assert_eq!(table(&Dsl::ZEROS.summary().to_string()), want);
+        assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
+    }
+}

@@ -197,10 +197,31 @@ sequential! {
     struct NestedInside<f64> { Input<3>, Dense<3, elu>, Model<Encoder, 3, 4>, Dense<2> }
 }
 
+sequential! {
+    /// A model of sequences, into a vector.
+    struct SequenceEncoder<f64> { Input<5, 2>, Conv1D<3, 2, tanh>, GlobalAveragePooling1D }
+}
+
+sequential! {
+    /// A model from a vector to a sequence.
+    struct SequenceDecoder<f64> { Input<3>, Dense<8, tanh>, Reshape<(4, 2)> }
+}
+
+functional! {
+    /// Nested models that take and give tensors, after a layer of the outer model.
+    struct NestedTensors<f64> {
+        x = Input<5, 2>;
+        h = Dense<2, tanh>(x);
+        code = Model<SequenceEncoder, (5, 2), 3>(h);
+        y = Model<SequenceDecoder, 3, (4, 2)>(code);
+    }
+}
+
 #[test]
 fn nested_models_match_finite_differences() {
     check(NestedSiamese::seeded(6));
     check(NestedInside::seeded(7));
+    check(NestedTensors::seeded(8));
 }
 
 functional! {

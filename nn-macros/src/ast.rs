@@ -356,10 +356,12 @@ impl fmt::Display for LayerCall {
     /// The layer as the user wrote it, normalised: `Dense<3, 4>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.kind)?;
-        if !self.args.is_empty() {
-            write!(f, "<{}>", List(&self.args))?;
+        match &self.model {
+            Some(ty) if self.args.is_empty() => write!(f, "<{}>", quote::quote!(#ty)),
+            Some(ty) => write!(f, "<{}, {}>", quote::quote!(#ty), List(&self.args)),
+            None if self.args.is_empty() => Ok(()),
+            None => write!(f, "<{}>", List(&self.args)),
         }
-        Ok(())
     }
 }
 

@@ -154,8 +154,8 @@ struct Inner {
     /// Its layer name in the outer model.
     name: String,
     ty: Ident,
-    input: usize,
-    output: usize,
+    input: crate::shape::Shape,
+    output: crate::shape::Shape,
     /// `Sequential` or `Functional`, which names its key in the weight file.
     class: String,
     variables: Vec<LayerVariables>,
@@ -191,18 +191,18 @@ fn compile(
         let m = &compiled.model;
         let outputs = m.output_shapes();
         match (m.inputs.as_slice(), outputs.as_slice()) {
-            ([input], [output]) if input.rank() == 1 && output.rank() == 1 => inner.push(Inner {
+            ([input], [output]) => inner.push(Inner {
                 name: name.to_string(),
                 ty,
-                input: input.len(),
-                output: output.len(),
+                input: input.clone(),
+                output: output.clone(),
                 class: m.class.name().to_string(),
                 variables: compiled.variables.clone(),
             }),
             _ => {
                 return Err(format!(
-                    "layer `{name}`: a model used as a layer is supported with one vector input and one \
-                     vector output; `{name}` takes {} and gives {}",
+                    "layer `{name}`: a model used as a layer is supported with one input and one output; \
+                     `{name}` takes {} and gives {}",
                     keras_list(&m.inputs),
                     keras_list(&outputs)
                 ));
@@ -338,7 +338,11 @@ fn layer_call(layer: &Json, inner: &[Inner], span: Span) -> Result<LayerCall, St
             let nested =
                 inner.iter().find(|i| i.name == name).ok_or(format!("layer `{name}`: a model not read"))?;
             let ty = &nested.ty;
-            let args = vec![number(nested.input as f64, span), number(nested.output as f64, span)];
+            let shape = |s: &crate::shape::Shape| match s.0.as_slice() {
+                [n] => number(*n as f64, span),
+                dims => Arg::Tuple { span, items: dims.iter().map(|d| number(*d as f64, span)).collect() },
+            };
+            let args = vec![shape(&nested.input), shape(&nested.output)];
             LayerCall { label, kind: kind("Model"), model: Some(syn::parse_quote!(#ty)), args }
         }
         "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
@@ -824,14 +828,27 @@ mod tests {
     }
 
     #[test]
-    fn a_model_used_as_a_layer_takes_a_vector_and_gives_one() {
+    fn a_model_used_as_a_layer_takes_one_tensor_and_gives_one() {
         let flatten = r#"{"class_name": "Flatten", "config": {"name": "flatten"}}"#.to_string();
         let inner = model_config("Sequential", "encoder", &[input("4, 3"), flatten]);
         let outer = model_config("Sequential", "outer", &[input("4, 3"), inner]);
+        let (result, items) = compiled(&outer);
+        assert_eq!(result.unwrap().unwrap().model.output_shapes()[0].len(), 12);
+        assert!(items[0].to_string().contains("struct OuterEncoder"));
+        // Two inputs: the DSL's `Model<Type, IN, OUT>` takes one.
+        let pair = r#"{"class_name": "Functional", "config": {"name": "pair", "layers": [
+            {"class_name": "InputLayer", "config": {"name": "a", "batch_shape": [null, 2]}, "inbound_nodes": []},
+            {"class_name": "InputLayer", "config": {"name": "b", "batch_shape": [null, 2]}, "inbound_nodes": []},
+            {"class_name": "Add", "config": {"name": "add"}, "inbound_nodes": [{"args": [[
+                {"class_name": "__keras_tensor__", "config": {"keras_history": ["a", 0, 0]}},
+                {"class_name": "__keras_tensor__", "config": {"keras_history": ["b", 0, 0]}}]]}]}],
+            "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["add", 0, 0]]}}"#;
+        let outer = model_config("Sequential", "outer", &[input("2"), pair.to_string()]);
         let error = compiled(&outer).0.err().unwrap();
         assert!(
-            error.contains("layer `encoder`: a model used as a layer is supported with one vector input")
-                && error.contains("takes (None, 4, 3) and gives (None, 12)"),
+            error
+                .contains("layer `pair`: a model used as a layer is supported with one input and one output")
+                && error.contains("takes [(None, 2), (None, 2)] and gives (None, 2)"),
             "{error}"
         );
     }

@@ -4,6 +4,10 @@ sequential! {
     pub struct Encoder { Input<3>, Dense<8, relu> }
 }
 
+sequential! {
+    pub struct Images { Input<4, 4, 1>, Flatten }
+}
+
 fn main() {
     let _missing = functional! {
         x = Input<3>;
@@ -20,5 +24,14 @@ fn main() {
         x = Input<2>;
         encoder = Model<Encoder, 2, 8>;
         y = encoder(x);
+    };
+    // A model of images called on a vector, and on images of another size.
+    let _wrong_shape = functional! {
+        x = Input<16>;
+        y = Model<Images, (4, 4, 1), 16>(x);
+    };
+    let _wrong_size = functional! {
+        x = Input<4, 3, 1>;
+        y = Model<Images, (4, 4, 1), 16>(x);
     };
 }

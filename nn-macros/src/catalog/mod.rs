@@ -375,11 +375,13 @@ pub enum Spec {
         /// Concatenate's `axis`, as Keras numbers it (the batch axis 0, negative from the end).
         axis: i64,
     },
-    /// A model type used as a layer: `Model<Encoder, 4, 8>`.
+    /// A model type used as a layer: `Model<Encoder, 4, 8>`, `Model<Encoder, (8, 8, 1), 16>`.
     Nested {
         ty: Box<syn::Type>,
-        input: Size,
-        output: Size,
+        input: Shape,
+        output: Shape,
+        /// Where the input's and the output's shapes are written.
+        spans: (Span, Span),
     },
     /// A layer of the table.
     Layer(Rc<dyn LayerSpec>),
@@ -470,7 +472,10 @@ impl Spec {
     pub fn declared_input(&self) -> Option<Size> {
         match self {
             Spec::Layer(layer) => layer.declared_input(),
-            Spec::Nested { input, .. } => Some(*input),
+            Spec::Nested { input, spans, .. } if input.rank() == 1 => {
+                Some(Size { value: input.last(), span: spans.0 })
+            }
+            Spec::Nested { .. } => None,
             Spec::Input { .. } | Spec::Merge { .. } => None,
         }
     }
@@ -542,10 +547,18 @@ impl Spec {
                 }
                 layer.output(first).map_err(ShapeError::Message)
             }
-            Spec::Nested { output, .. } if first.rank() == 1 => Ok(Shape::vector(output.value)),
-            Spec::Nested { .. } => {
-                Err(ShapeError::Message(format!("takes vectors, but its input is {first}")))
+            // A vector's size is compared as any layer's declared input is; rustc checks the
+            // shapes against the model's own type.
+            Spec::Nested { input, output, .. }
+                if input == first || input.rank() == 1 && first.rank() == 1 =>
+            {
+                Ok(output.clone())
             }
+            Spec::Nested { input, .. } => Err(ShapeError::Message(format!(
+                "takes inputs of shape {}, but its input is {}",
+                input.keras(),
+                first.keras()
+            ))),
             Spec::Merge { op: Merge::Concatenate, axis, .. } => {
                 let k = concat_axis(*axis, first).map_err(ShapeError::Message)?;
                 let differs = |s: &Shape| {
@@ -734,7 +747,7 @@ impl Spec {
     /// what the macro cannot check itself (a nested model's real sizes).
     pub fn size_spans(&self) -> Option<(Span, Span)> {
         match self {
-            Spec::Nested { input, output, .. } => Some((input.span, output.span)),
+            Spec::Nested { spans, .. } => Some(*spans),
             _ => None,
         }
     }
@@ -1036,20 +1049,36 @@ fn concat_widths(axis: i64, inputs: &[Shape]) -> Vec<usize> {
 }
 
 fn nested(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
-    const FORM: &str = "write `Model<Type, INPUTS, OUTPUTS>`, e.g. `Model<Encoder, 4, 8>`";
+    const FORM: &str = "write `Model<Type, INPUTS, OUTPUTS>`, e.g. `Model<Encoder, 4, 8>` or `Model<Encoder, (28, 28, 1), 8>`";
     let Some(ty) = call.model.clone() else {
         cx.error(call.kind.span(), format!("`Model` needs the model type and its sizes; {FORM}"));
         return None;
     };
     match call.args.as_slice() {
         [input, output] => {
-            let (input, output) = (size("Model", input, cx), size("Model", output, cx));
-            Some(Spec::Nested { ty: Box::new(ty), input: input?, output: output? })
+            let spans = (input.span(), output.span());
+            let (input, output) = (shape("Model", input, cx), shape("Model", output, cx));
+            Some(Spec::Nested { ty: Box::new(ty), input: input?, output: output?, spans })
         }
         _ => {
             cx.error(call.kind.span(), format!("`Model` takes the model's input and output sizes; {FORM}"));
             None
         }
+    }
+}
+
+/// A size, or a tuple of up to [`MAX_RANK`] sizes (`(8, 8, 1)`): a tensor's shape.
+fn shape(layer: &str, arg: &Arg, cx: &mut Ctxt) -> Option<Shape> {
+    match arg {
+        Arg::Tuple { span, items } if items.is_empty() || items.len() > MAX_RANK => {
+            cx.error(*span, format!("`{layer}` shapes have 1 to {MAX_RANK} axes, found {}", items.len()));
+            None
+        }
+        Arg::Tuple { items, .. } => {
+            let dims: Vec<Option<Size>> = items.iter().map(|item| size(layer, item, cx)).collect();
+            dims.into_iter().map(|d| d.map(|d| d.value)).collect::<Option<Vec<_>>>().map(Shape)
+        }
+        other => size(layer, other, cx).map(|s| Shape::vector(s.value)),
     }
 }
 
