@@ -553,7 +553,55 @@ CASES = [
         "x = Input((8, 8, 1)); Model(x, decoder(encoder(x)))",
         ["input_layer_2", "encoder", "decoder"],
     ),
+    # Masks: Embedding's `mask_zero` into an LSTM, which skips the steps of id 0.
+    (
+        "embedding_mask_lstm",
+        "x = Input((7,), dtype='int32'); e = Embedding(5, 4, mask_zero=True)(x); "
+        "Model(x, Dense(2)(LSTM(3)(e)))",
+        ["input_layer", "embedding", "lstm", "dense"],
+    ),
+    # Masking's mask through a GRU's sequence and a Dense layer into the masked mean.
+    (
+        "masking_gru_pool",
+        "x = Input((6, 3)); m = Masking(mask_value=0.0)(x); h = GRU(4, return_sequences=True)(m); "
+        "h = Dense(4, activation='tanh')(h); Model(x, GlobalAveragePooling1D()(h))",
+        ["input_layer", "masking", "gru", "dense", "global_average_pooling1d"],
+    ),
+    # A Bidirectional GRU's sequence over a mask: zeros at the masked steps.
+    (
+        "embedding_mask_bidirectional",
+        "x = Input((6,), dtype='int32'); e = Embedding(4, 3, mask_zero=True)(x); "
+        "Model(x, Bidirectional(GRU(2, return_sequences=True))(e))",
+        ["input_layer", "embedding", "bidirectional"],
+    ),
+    # A mask read backwards, with a mask value other than 0.
+    (
+        "masking_backwards_rnn",
+        "x = Input((5, 2)); m = Masking(mask_value=0.5)(x); Model(x, SimpleRNN(3, go_backwards=True)(m))",
+        ["input_layer", "masking", "simple_rnn"],
+    ),
 ]
+
+# The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
+# Masking's `mask_value` in every feature): the first sample padded at its end, the second at
+# its start and middle, the third at every other step.
+MASKED = {
+    "embedding_mask_lstm": 0,
+    "masking_gru_pool": 0.0,
+    "embedding_mask_bidirectional": 0,
+    "masking_backwards_rnn": 0.5,
+}
+
+
+def mask_steps(x: np.ndarray, value) -> np.ndarray:
+    """`x` (samples, steps, ...) with the steps of MASKED's pattern set to `value`."""
+    x = x.copy()
+    steps = x.shape[1]
+    patterns = [range(steps - (steps + 2) // 3, steps), [0, steps // 2], range(1, steps, 2)]
+    for sample, pattern in zip(x, patterns):
+        for t in pattern:
+            sample[t] = value
+    return x
 
 
 def namespace() -> dict:
@@ -654,6 +702,8 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         id_inputs(rng, shape, id_table(model, inp)) if "int" in str(inp.dtype) else tensor_inputs(rng, shape)
         for shape, inp in zip(input_shapes, model.inputs)
     ]
+    if name in MASKED:
+        xs = [mask_steps(x, MASKED[name]) for x in xs]
 
     weights = []
     for wname, w in zip(mf.weight_names(model), model.weights):
@@ -809,7 +859,12 @@ def render_module(
 
     # `model.operations`: the layers, and the operations a functional model applies to tensors
     # (`keras.activations.gelu(x)`), which nn runs as layers; the same as `model.layers` without.
-    names = [op.name for op in getattr(model, "operations", model.layers)]
+    # Not the operations computing a mask (`NotEqual`, `Any`), which nn computes by its rules.
+    names = [
+        op.name
+        for op in getattr(model, "operations", model.layers)
+        if type(op).__name__ not in ("NotEqual", "Any")
+    ]
     layers_doc = (
         "/// `model.layers` names in order (no InputLayer for Sequential).\n"
         if isinstance(model, keras.Sequential)

@@ -834,3 +834,62 @@ mod nested_conv_autoencoder {
         assert_eq!(table(&Keras::KERAS.summary().to_string()), want);
     }
 }
+
+/// Masks: Embedding's `mask_zero` into an LSTM, which skips the steps of id 0 (padding at the
+/// end, the start and middle, every other step).
+mod embedding_mask_lstm {
+    use super::*;
+    sequential! { pub struct Dsl { Input<7>, Embedding<5, 4, mask_zero = true>, LSTM<3>, Dense<2> } }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/embedding_mask_lstm.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(embedding_mask_lstm, [X0]));
+    }
+}
+
+/// Masking's mask through a GRU's sequence and a Dense layer into the masked mean.
+mod masking_gru_pool {
+    use super::*;
+    sequential! {
+        pub struct Dsl {
+            Input<6, 3>,
+            Masking<mask_value = 0.0>,
+            GRU<4, return_sequences = true>,
+            Dense<4, tanh>,
+            GlobalAveragePooling1D,
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masking_gru_pool.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masking_gru_pool, [X0]));
+    }
+}
+
+/// A Bidirectional GRU's sequence over a mask: zeros at the masked steps.
+mod embedding_mask_bidirectional {
+    use super::*;
+    sequential! {
+        pub struct Dsl { Input<6>, Embedding<4, 3, mask_zero = true>, Bidirectional<GRU<2, return_sequences = true>> }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/embedding_mask_bidirectional.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(embedding_mask_bidirectional, [X0]));
+    }
+}
+
+/// A mask read backwards, with a mask value other than 0.
+mod masking_backwards_rnn {
+    use super::*;
+    sequential! { pub struct Dsl { Input<5, 2>, Masking<mask_value = 0.5>, SimpleRNN<3, go_backwards = true> } }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masking_backwards_rnn.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masking_backwards_rnn, [X0]));
+    }
+}

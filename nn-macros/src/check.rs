@@ -143,6 +143,7 @@ pub fn sequential(def: &ModelDef, cx: &mut Ctxt) -> Option<Model> {
     }
     model.outputs.push(previous);
     model.check_ids(cx);
+    crate::mask::check(&model, cx);
     Some(model)
 }
 

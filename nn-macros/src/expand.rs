@@ -583,6 +583,17 @@ fn weight_walks(code: &Code) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenSt
     walks
 }
 
+/// The mask step `i` reads, if a mask reaches a layer that reads it (`mask3`, made by step 3).
+fn mask_read(model: &Model, masks: &[Option<usize>], i: usize) -> Option<proc_macro2::Ident> {
+    let step = &model.steps[i];
+    let reads = matches!(model.layers[step.layer].spec.mask(), crate::catalog::Mask::Reads { .. });
+    let origin = match step.args.first() {
+        Some(Value::Step(k)) => masks[*k],
+        _ => None,
+    };
+    origin.filter(|_| reads).map(|k| format_ident!("mask{}", k + 1))
+}
+
 /// The body of `run`: the model's inputs by reference, then each step into its own local in
 /// evaluation order (a view, `Flatten` or `Reshape`, binds a reference to its input's memory
 /// instead), then the outputs.
@@ -614,12 +625,29 @@ fn run_body(code: &Code) -> TokenStream {
             quote!(#(let #locals = &x.#index;)*)
         }
     };
+    let masks = crate::mask::origins(model);
     let mut steps = Vec::new();
     for (i, step) in model.steps.iter().enumerate() {
         let out = format_ident!("x{}", i + 1);
         let args: Vec<TokenStream> = step.args.iter().map(reference).collect();
         let out_ty = step.output.ty(t);
         let layer = &model.layers[step.layer];
+        // The mask this step reads (`mask3`), and the one it makes, from its input.
+        let mask = mask_read(model, &masks, i);
+        if let (Spec::Layer(spec), Some(field), [input, ..]) =
+            (&layer.spec, code.field(step.layer), &args[..])
+            && masks[i] == Some(i)
+            && let Some(expr) = spec.mask_of(
+                &{
+                    let name = &field.name;
+                    quote!(self.#name)
+                },
+                input,
+            )
+        {
+            let made = format_ident!("mask{}", i + 1);
+            steps.push(quote!(let #made = #expr;));
+        }
         if is_view[i] {
             steps.push(quote!(let #out: &#out_ty = ::nn::tensor::view(#(#args),*);));
             continue;
@@ -649,12 +677,16 @@ fn run_body(code: &Code) -> TokenStream {
                 // A recurrent layer's states: from `initial_state` (its further inputs, LSTM's
                 // `c` zeros for the others), and with `return_state` the last `h` and `c`,
                 // each bound if something reads it.
-                let call = match &args[..] {
-                    [x, h, c] => quote!(self.#name.forward_from_state(level, #x, #h, #c)),
-                    [x, h] => {
-                        quote!(self.#name.forward_from_state(level, #x, #h, &::nn::nalgebra::SVector::zeros()))
+                let zeros = quote!(&::nn::nalgebra::SVector::zeros());
+                let call = match (&args[..], &mask) {
+                    ([x, h, c], None) => quote!(self.#name.forward_from_state(level, #x, #h, #c)),
+                    ([x, h], None) => quote!(self.#name.forward_from_state(level, #x, #h, #zeros)),
+                    (_, None) => quote!(self.#name.forward_with_state(level, #(#args),*)),
+                    (args, Some(m)) => {
+                        let (h, c) = (args.get(1).unwrap_or(&zeros), args.get(2).unwrap_or(&zeros));
+                        let x = &args[0];
+                        quote!(self.#name.forward_masked_from_state(level, #x, #h, #c, &#m, false))
                     }
-                    _ => quote!(self.#name.forward_with_state(level, #(#args),*)),
                 };
                 let state = |k: usize| {
                     let v = Value::State(i, k);
@@ -664,9 +696,10 @@ fn run_body(code: &Code) -> TokenStream {
                 steps.push(quote!(let (#out, #h, #c): (#out_ty, _, _) = #call;));
                 continue;
             }
-            Some(Field { name, nested: false, .. }) => {
-                quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*))
-            }
+            Some(Field { name, nested: false, .. }) => match &mask {
+                Some(m) => quote!(::nn::layers::Masked::forward_masked(&self.#name, level, #(#args),*, &#m)),
+                None => quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*)),
+            },
             Some(Field { name, nested: true, .. }) => {
                 // The macro takes a nested model's sizes on trust; rustc checks them against
                 // its type, and its error should point at the sizes the user wrote.

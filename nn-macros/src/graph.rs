@@ -130,6 +130,7 @@ pub fn functional(def: &GraphDef, cx: &mut Ctxt) -> Option<Model> {
     }
     let model = build(stmts, bindings, &sizes, &layer_inputs, creators, names, outputs, scalar?)?;
     model.check_ids(cx);
+    crate::mask::check(&model, cx);
     Some(model)
 }
 

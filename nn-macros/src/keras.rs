@@ -16,6 +16,8 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, LitStr, Token, Visibility, bracketed};
 
+mod mask_ops;
+
 /// `pub struct Name = "path.keras", check [inputs] => [outputs];`
 pub struct KerasDef {
     header: ItemHeader,
@@ -215,7 +217,14 @@ fn compile(
             let calls = layers.iter().map(|l| layer_call(l, &inner, span)).collect::<Result<Vec<_>, _>>()?;
             check::sequential(&ModelDef { item: Some(header), layers: calls, span }, cx)
         }
-        "Functional" | "Model" => graph::functional(&graph_def(body, layers, &inner, header, span)?, cx),
+        "Functional" | "Model" => {
+            let expected = mask_ops::expected(layers)?;
+            let model = graph::functional(&graph_def(body, layers, &inner, header, span)?, cx);
+            if let Some(model) = &model {
+                mask_ops::check(model, &expected)?;
+            }
+            model
+        }
         other => {
             return Err(format!("a Keras `{other}` model is not supported: only Sequential and Functional"));
         }
@@ -690,7 +699,8 @@ fn graph_def(
     };
     let mut inputs = Vec::new();
     let mut stmts = Vec::new();
-    for layer in layers {
+    let ops = |l: &&Json| l.get("class_name").and_then(Json::as_str).is_some_and(mask_ops::is_mask_op);
+    for layer in layers.iter().filter(|l| !ops(l)) {
         let call = layer_call(layer, inner, span)?;
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
         let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
@@ -851,6 +861,40 @@ mod tests {
                 && error.contains("takes [(None, 2), (None, 2)] and gives (None, 2)"),
             "{error}"
         );
+    }
+
+    /// A functional config over ids: an Embedding, then an LSTM given as `mask` the operation
+    /// `NotEqual(ids, value)`.
+    fn masked_lstm(mask_zero: bool, value: f64) -> String {
+        let tensor = |layer: &str| {
+            format!(
+                r#"{{"class_name": "__keras_tensor__", "config": {{"keras_history": ["{layer}", 0, 0]}}}}"#
+            )
+        };
+        format!(
+            r#"{{"class_name": "Functional", "config": {{"name": "m", "layers": [
+            {{"class_name": "InputLayer", "config": {{"name": "ids", "batch_shape": [null, 4]}}, "inbound_nodes": []}},
+            {{"class_name": "Embedding", "config": {{"name": "embedding", "input_dim": 3, "output_dim": 2,
+                "mask_zero": {mask_zero}}}, "inbound_nodes": [{{"args": [{ids}], "kwargs": {{}}}}]}},
+            {{"class_name": "NotEqual", "config": {{"name": "not_equal"}},
+                "inbound_nodes": [{{"args": [{ids}, {value}], "kwargs": {{}}}}]}},
+            {{"class_name": "LSTM", "config": {{"name": "lstm", "units": 2}},
+                "inbound_nodes": [{{"args": [{e}], "kwargs": {{"mask": {m}}}}}]}}],
+            "input_layers": [["ids", 0, 0]], "output_layers": [["lstm", 0, 0]]}}}}"#,
+            ids = tensor("ids"),
+            e = tensor("embedding"),
+            m = tensor("not_equal"),
+        )
+    }
+
+    #[test]
+    fn keras_s_mask_operations_are_read_as_the_masks_nn_computes() {
+        assert!(compiled(&masked_lstm(true, 0.0)).0.unwrap().is_some());
+        // Ids other than 0, or an Embedding without `mask_zero`: a mask nn does not compute.
+        for config in [masked_lstm(true, 1.0), masked_lstm(false, 0.0)] {
+            let error = compiled(&config).0.err().unwrap();
+            assert!(error.contains("layer `lstm`: its `mask` is not one nn computes"), "{error}");
+        }
     }
 
     #[test]

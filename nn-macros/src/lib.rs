@@ -20,6 +20,7 @@ mod ir;
 mod json;
 #[cfg(feature = "keras")]
 mod keras;
+mod mask;
 mod options;
 mod shape;
 mod spelling;

@@ -2,7 +2,6 @@ use nn::prelude::*;
 
 fn main() {
     let _after_dense = sequential![Input<4>, Dense<4>, Embedding<10, 2>];
-    let _masked = sequential![Input<4>, Embedding<10, 2, mask_zero = true>];
     let _image = sequential![Input<4, 4>, Embedding<10, 2>];
     let _mixed = functional! {
         ids = Input<4>;

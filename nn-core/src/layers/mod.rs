@@ -9,6 +9,7 @@ mod dense;
 mod embedding;
 mod encoding;
 mod identity;
+pub mod masking;
 mod normalization;
 mod pooling;
 mod preprocessing;
@@ -37,6 +38,7 @@ pub use dense::{Dense, EinsumDense};
 pub use embedding::Embedding;
 pub use encoding::{COUNT, CategoryEncoding, MULTI_HOT, ONE_HOT};
 pub use identity::Identity;
+pub use masking::{Masked, Masking};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
 };

@@ -414,6 +414,30 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for GlobalPool<
     }
 }
 
+/// Keras's `GlobalAveragePooling1D` with a mask: the mean of the kept steps (`NaN` if none is,
+/// as Keras's `0 / 0`).
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> super::Masked for GlobalPool<X, Y, Average> {
+    #[inline(always)]
+    fn forward_masked(&self, _level: Level, x: &X, mask: &[bool]) -> Y {
+        let mut y = Y::ZEROS;
+        let out = y.as_mut_slice();
+        let mut kept = 0usize;
+        for (step, keep) in x.as_slice().chunks_exact(X::LAST).zip(mask) {
+            if *keep {
+                kept += 1;
+                for (o, v) in out.iter_mut().zip(step) {
+                    *o += *v;
+                }
+            }
+        }
+        let count = X::Scalar::of(kept as f64);
+        for o in out {
+            *o /= count;
+        }
+        y
+    }
+}
+
 // SAFETY: zero-sized.
 unsafe impl<X, Y, Op> Zeroable for GlobalPool<X, Y, Op> {}
 

@@ -373,6 +373,35 @@ impl<
         h0: &SVector<T, H>,
         c0: &SVector<T, H>,
     ) -> (O::Of<T, S, H>, SVector<T, H>, SVector<T, H>) {
+        self.pass(level, x, h0, c0, None)
+    }
+
+    /// As [`Rnn::forward_from_state`] over the steps `mask` keeps (see [`super::Masked`]): at a
+    /// masked step the states stay as they are and the output is the state `h` (Keras's
+    /// `zero_output_for_mask = False`), or zeros if `zero_masked` (as `Bidirectional` sets it
+    /// for a returned sequence).
+    #[inline(always)]
+    pub fn forward_masked_from_state(
+        &self,
+        level: Level,
+        x: &Tensor2<T, S, I>,
+        h0: &SVector<T, H>,
+        c0: &SVector<T, H>,
+        mask: &[bool],
+        zero_masked: bool,
+    ) -> (O::Of<T, S, H>, SVector<T, H>, SVector<T, H>) {
+        self.pass(level, x, h0, c0, Some((mask, zero_masked)))
+    }
+
+    #[inline(always)]
+    fn pass(
+        &self,
+        level: Level,
+        x: &Tensor2<T, S, I>,
+        h0: &SVector<T, H>,
+        c0: &SVector<T, H>,
+        mask: Option<(&[bool], bool)>,
+    ) -> (O::Of<T, S, H>, SVector<T, H>, SVector<T, H>) {
         const { assert!(GH == C::GATES * H, "Rnn: GH must be the cell's gates times H") };
         // Every step's input projection at once.
         let mut xs = <Tensor2<T, S, GH> as Tensor>::ZEROS;
@@ -382,18 +411,50 @@ impl<
         let (mut h, mut c, mut scratch) = (h0.data.0[0], c0.data.0[0], [T::ZERO; GH]);
         let mut y = <O::Of<T, S, H> as Tensor>::ZEROS;
         let rk = self.recurrent_kernel.as_flattened();
+        let mut zeroed = false;
         for k in 0..S {
             let t = if BACK { S - 1 - k } else { k };
-            let xt = &xs.as_slice()[t * GH..(t + 1) * GH];
-            self.cell.step(level, xt, rk, recurrent_bias, &mut h, &mut c, &mut scratch);
-            if O::SEQUENCES {
+            // A step the mask drops leaves the states as they are.
+            let kept = mask.is_none_or(|(m, _)| m.get(t).copied().unwrap_or(true));
+            if kept {
+                let xt = &xs.as_slice()[t * GH..(t + 1) * GH];
+                self.cell.step(level, xt, rk, recurrent_bias, &mut h, &mut c, &mut scratch);
+            }
+            zeroed = !kept && mask.is_some_and(|(_, zero)| zero);
+            if O::SEQUENCES && !zeroed {
                 y.as_mut_slice()[k * H..(k + 1) * H].copy_from_slice(&h);
             }
         }
-        if !O::SEQUENCES {
+        if !O::SEQUENCES && !zeroed {
             y.as_mut_slice().copy_from_slice(&h);
         }
         (y, SVector::from(h), SVector::from(c))
+    }
+}
+
+/// Keras's masked steps: skipped, the states carried past them.
+impl<
+    T: Float,
+    C: Cell,
+    const S: usize,
+    const I: usize,
+    const H: usize,
+    const GH: usize,
+    O: Returns,
+    const BACK: bool,
+    const USE_BIAS: bool,
+> super::Masked for Rnn<T, C, S, I, H, GH, O, BACK, USE_BIAS>
+{
+    #[inline(always)]
+    fn forward_masked(&self, level: Level, x: &Tensor2<T, S, I>, mask: &[bool]) -> Self::Output {
+        let zeros = SVector::<T, H>::from([T::ZERO; H]);
+        self.forward_masked_from_state(level, x, &zeros, &zeros, mask, false).0
+    }
+
+    #[inline(always)]
+    fn forward_masked_zeroed(&self, level: Level, x: &Tensor2<T, S, I>, mask: &[bool]) -> Self::Output {
+        let zeros = SVector::<T, H>::from([T::ZERO; H]);
+        self.forward_masked_from_state(level, x, &zeros, &zeros, mask, true).0
     }
 }
 

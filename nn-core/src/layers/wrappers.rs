@@ -106,6 +106,53 @@ impl<F, B, M, Y> Bidirectional<F, B, M, Y> {
     }
 }
 
+impl<F, B, M, Y> Bidirectional<F, B, M, Y>
+where
+    F: Layer,
+    F::Output: Tensor<Scalar = F::Scalar>,
+    M: MergeMode,
+    Y: Tensor<Scalar = F::Scalar>,
+{
+    /// The halves' outputs merged, the backward half's steps flipped back.
+    #[inline(always)]
+    fn join(a: &F::Output, b: &F::Output) -> Y {
+        let units = <F::Output as Tensor>::LAST;
+        let steps = <F::Output as Tensor>::LEN / units;
+        const { assert!(Y::LEN == M::WIDTH * <F::Output as Tensor>::LEN, "Bidirectional: Y does not fit") };
+        let (a, b) = (a.as_slice(), b.as_slice());
+        let mut y = Y::ZEROS;
+        for (t, out) in y.as_mut_slice().chunks_exact_mut(M::WIDTH * units).enumerate() {
+            let back = steps - 1 - t;
+            M::merge(&a[t * units..(t + 1) * units], &b[back * units..(back + 1) * units], out);
+        }
+        y
+    }
+}
+
+/// Both halves skip the masked steps; a returned sequence has zeros there (Keras's
+/// `Bidirectional` sets its halves' `zero_output_for_mask` to `return_sequences`).
+impl<F, B, M, Y> super::Masked for Bidirectional<F, B, M, Y>
+where
+    F: super::Masked,
+    F::Output: Tensor<Scalar = F::Scalar>,
+    B: super::Masked<Scalar = F::Scalar, Input = F::Input, Output = F::Output>,
+    M: MergeMode,
+    Y: Tensor<Scalar = F::Scalar>,
+{
+    #[inline(always)]
+    fn forward_masked(&self, level: Level, x: &F::Input, mask: &[bool]) -> Y {
+        if <F::Output as Tensor>::SHAPE.len() == 2 {
+            let a = self.forward.forward_masked_zeroed(level, x, mask);
+            Self::join(&a, &self.backward.forward_masked_zeroed(level, x, mask))
+        } else {
+            Self::join(
+                &self.forward.forward_masked(level, x, mask),
+                &self.backward.forward_masked(level, x, mask),
+            )
+        }
+    }
+}
+
 impl<F, B, M, Y> Layer for Bidirectional<F, B, M, Y>
 where
     F: Layer,
@@ -128,17 +175,7 @@ where
 
     #[inline(always)]
     fn forward_at(&self, level: Level, x: &F::Input) -> Y {
-        let units = <F::Output as Tensor>::LAST;
-        let steps = <F::Output as Tensor>::LEN / units;
-        const { assert!(Y::LEN == M::WIDTH * <F::Output as Tensor>::LEN, "Bidirectional: Y does not fit") };
-        let (a, b) = (self.forward.forward_at(level, x), self.backward.forward_at(level, x));
-        let (a, b) = (a.as_slice(), b.as_slice());
-        let mut y = Y::ZEROS;
-        for (t, out) in y.as_mut_slice().chunks_exact_mut(M::WIDTH * units).enumerate() {
-            let back = steps - 1 - t;
-            M::merge(&a[t * units..(t + 1) * units], &b[back * units..(back + 1) * units], out);
-        }
-        y
+        Self::join(&self.forward.forward_at(level, x), &self.backward.forward_at(level, x))
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {

@@ -22,6 +22,10 @@ fn read(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
 }
 
 impl LayerSpec for Activation {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }
@@ -123,6 +127,10 @@ struct Unit {
 }
 
 impl LayerSpec for Unit {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }
@@ -166,6 +174,10 @@ impl SoftmaxOver {
 }
 
 impl LayerSpec for SoftmaxOver {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Refuses("adds a large negative number to the masked positions, which nn does not yet")
+    }
+
     fn trains(&self) -> bool {
         true
     }
@@ -208,6 +220,10 @@ impl PRelu {
 }
 
 impl LayerSpec for PRelu {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }

@@ -179,6 +179,10 @@ impl Attention {
 }
 
 impl LayerSpec for Attention {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Refuses("masks its scores with its inputs' masks, which nn does not yet")
+    }
+
     fn class(&self) -> &'static str {
         self.mode.class()
     }
@@ -420,6 +424,10 @@ impl MultiHead {
 }
 
 impl LayerSpec for MultiHead {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Refuses("masks its scores with its inputs' masks, which nn does not yet")
+    }
+
     fn class(&self) -> &'static str {
         // Keras exports `GroupQueryAttention`; its class, which names it, is this.
         if self.grouped { "GroupedQueryAttention" } else { "MultiHeadAttention" }

@@ -67,6 +67,10 @@ fn read(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
 }
 
 impl LayerSpec for Dense {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }

@@ -19,18 +19,10 @@ pub const EMBEDDING: Entry = Entry {
     params: PARAMS,
     read: |c, cx| {
         let args = params::read(c, PARAMS, &["input_dim", "output_dim"], cx)?;
-        if args.bool(2, false) {
-            // Keras then masks id 0 in the layers after (a pooled mean leaves those steps out),
-            // which nn does not model: refused rather than computed differently.
-            cx.error(
-                c.kind.span(),
-                "`Embedding` with `mask_zero = true` is not supported: nn has no masking",
-            );
-            return None;
-        }
         Some(Rc::new(Embedding {
             vocabulary: args.int(0, 1),
             dim: args.int(1, 1),
+            mask_zero: args.bool(2, false),
             initializers: args.initializers().expr(),
         }))
     },
@@ -39,12 +31,26 @@ pub const EMBEDDING: Entry = Entry {
 struct Embedding {
     vocabulary: usize,
     dim: usize,
+    /// Keras's `mask_zero`: id 0 is padding, masked for the layers after.
+    mask_zero: bool,
     initializers: Option<TokenStream>,
 }
 
 impl LayerSpec for Embedding {
     fn trains(&self) -> bool {
-        true
+        !self.mask_zero
+    }
+
+    fn untrained(&self) -> &'static str {
+        "makes a mask (`mask_zero = true`), which nn does not train through yet"
+    }
+
+    fn mask(&self) -> super::Mask {
+        if self.mask_zero { super::Mask::Makes } else { super::Mask::Drops }
+    }
+
+    fn mask_of(&self, _layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
+        self.mask_zero.then(|| quote!(::nn::layers::masking::of_ids(#input)))
     }
 
     fn initializers(&self) -> Option<TokenStream> {

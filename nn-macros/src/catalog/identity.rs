@@ -20,6 +20,10 @@ pub const IDENTITY: Entry = Entry {
 struct Identity;
 
 impl LayerSpec for Identity {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }

@@ -11,6 +11,7 @@ mod dense;
 mod embedding;
 mod encoding;
 mod identity;
+mod masking;
 mod normalization;
 pub mod params;
 mod pooling;
@@ -191,6 +192,39 @@ pub trait LayerSpec {
         let _ = input;
         Vec::new()
     }
+
+    /// What the layer does with a mask on its input, as Keras's layer does (see [`Mask`]).
+    fn mask(&self) -> Mask {
+        Mask::Drops
+    }
+
+    /// For a layer that makes a mask ([`Mask::Makes`]), the expression computing it, one
+    /// `bool` a step, from `input`, a reference to the layer's input, and `layer`, the layer
+    /// itself (`self.masking`).
+    fn mask_of(&self, layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
+        let _ = (layer, input);
+        None
+    }
+}
+
+/// What a layer does with Keras's mask of its input's steps (`Embedding`'s `mask_zero`,
+/// `Masking`), as Keras's `supports_masking`, `compute_mask` and a `mask` argument of `call`
+/// decide it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mask {
+    /// Ignores it and passes none on (a layer without `supports_masking`, which Keras warns
+    /// "will destroy the mask").
+    Drops,
+    /// Passes it on unchanged (`supports_masking`, acting on each step alone).
+    Keeps,
+    /// Reads it in its pass (nn-core's `Masked`), and passes it on if `keeps` (a recurrent
+    /// layer returning its sequence).
+    Reads { keeps: bool },
+    /// Would read it in Keras, which nn does not yet: why, as the end of a sentence naming the
+    /// layer.
+    Refuses(&'static str),
+    /// Makes one from its input ([`LayerSpec::mask_of`]).
+    Makes,
 }
 
 /// A layer inside a wrapper (see [`LayerSpec::sublayers`]).
@@ -286,6 +320,7 @@ pub const LAYERS: &[Entry] = &[
     regularization::ALPHA_DROPOUT,
     regularization::ACTIVITY_REGULARIZATION,
     identity::IDENTITY,
+    masking::MASKING,
     augmentation::RANDOM_FLIP,
     augmentation::RANDOM_ROTATION,
     augmentation::RANDOM_ZOOM,
@@ -710,6 +745,17 @@ impl Spec {
         }
     }
 
+    /// What the layer does with a mask on its input (see [`LayerSpec::mask`]); merges are
+    /// [`crate::mask`]'s own case, and a nested model, which Keras would hand the mask to its
+    /// layers, refuses it.
+    pub fn mask(&self) -> Mask {
+        match self {
+            Spec::Layer(layer) => layer.mask(),
+            Spec::Nested { .. } => Mask::Refuses("is a model, which nn does not hand masks to yet"),
+            Spec::Input { .. } | Spec::Merge { .. } => Mask::Drops,
+        }
+    }
+
     /// Whether the layer is frozen (see [`LayerSpec::frozen`]).
     pub fn frozen(&self) -> bool {
         matches!(self, Spec::Layer(layer) if layer.frozen())
@@ -943,6 +989,12 @@ impl LayerSpec for Dressed {
     }
     fn sublayers(&self, input: &Shape) -> Vec<Sublayer> {
         self.layer.sublayers(input)
+    }
+    fn mask(&self) -> Mask {
+        self.layer.mask()
+    }
+    fn mask_of(&self, layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
+        self.layer.mask_of(layer, input)
     }
 }
 

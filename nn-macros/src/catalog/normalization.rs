@@ -184,6 +184,12 @@ impl Normalization {
 }
 
 impl LayerSpec for Normalization {
+    fn mask(&self) -> super::Mask {
+        // Keras's RMSNormalization does not support masking; BatchNormalization reads the
+        // mask only for its batch statistics in training.
+        if matches!(self.norm, Norm::Rms) { super::Mask::Drops } else { super::Mask::Keeps }
+    }
+
     fn trains(&self) -> bool {
         true
     }

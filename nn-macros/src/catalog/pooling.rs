@@ -159,6 +159,15 @@ fn read_global(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<R
 }
 
 impl LayerSpec for Global {
+    fn mask(&self) -> super::Mask {
+        // Keras's GlobalAveragePooling1D leaves masked steps out of its mean; the others do
+        // not support masking.
+        match (self.op, self.rank) {
+            (Op::Average, 1) => super::Mask::Reads { keeps: false },
+            _ => super::Mask::Drops,
+        }
+    }
+
     fn trains(&self) -> bool {
         true
     }

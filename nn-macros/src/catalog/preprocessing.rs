@@ -45,6 +45,10 @@ struct Rescaling {
 }
 
 impl LayerSpec for Rescaling {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }
@@ -94,6 +98,10 @@ impl Normalization {
 }
 
 impl LayerSpec for Normalization {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }

@@ -112,6 +112,10 @@ impl Recurrent {
 }
 
 impl LayerSpec for Recurrent {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Reads { keeps: self.sequences }
+    }
+
     fn stream(&self, _input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
         if self.backwards {
             return Err(

@@ -135,6 +135,10 @@ impl Identity {
 }
 
 impl LayerSpec for Identity {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Keeps
+    }
+
     fn trains(&self) -> bool {
         true
     }

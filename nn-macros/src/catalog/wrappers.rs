@@ -135,6 +135,10 @@ struct Bidirectional {
 }
 
 impl LayerSpec for Bidirectional {
+    fn mask(&self) -> super::Mask {
+        self.forward.mask()
+    }
+
     fn class(&self) -> &'static str {
         "Bidirectional"
     }
@@ -212,6 +216,10 @@ impl TimeDistributed {
 }
 
 impl LayerSpec for TimeDistributed {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Refuses("hands the mask of each step to its layer, which nn does not yet")
+    }
+
     fn class(&self) -> &'static str {
         "TimeDistributed"
     }
