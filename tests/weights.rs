@@ -235,3 +235,48 @@ fn mutated_files_never_panic() {
         }
     }
 }
+
+sequential! {
+    /// Named by the DSL per model: its `dense` is also the name of [`SharedNames`]' own layer.
+    struct InnerDense { Input<2>, Dense<2> }
+}
+
+functional! {
+    struct SharedNames {
+        x = Input<2>;
+        h = Model<InnerDense, 2, 2>(x);
+        y = Dense<1>(h);
+    }
+}
+
+/// Found by `fuzz/`'s seeds: two weights of one name made the safetensors writer panic (in the
+/// `safetensors` crate) and the Keras reader fill one weight twice. Files keyed by name now
+/// refuse such a model with the name, and positional formats still work.
+#[test]
+fn weights_of_one_name_are_refused_by_the_formats_that_key_by_name() {
+    let mut model = SharedNames::seeded(1);
+    let shared = WeightsError::SharedName { name: "dense/kernel".into() };
+    assert_eq!(model.to_safetensors(), Err(shared.clone()));
+    assert_eq!(model.load_safetensors(&Xor::seeded(1).to_safetensors().unwrap()), Err(shared.clone()));
+    assert_eq!(model.to_keras_weights(), Err(shared.clone()));
+    assert_eq!(model.load_keras_weights(&Xor::seeded(1).to_keras_weights().unwrap()), Err(shared.clone()));
+    assert!(shared.to_string().contains("label the layers apart"));
+    let bytes = model.to_bytes();
+    let mut again = SharedNames::zeros();
+    again.load_bytes(&bytes).unwrap();
+    assert_eq!(again, model);
+}
+
+/// Found by `fuzz/` (`raw_bytes`): a header whose reserved bytes 5 to 7 were set loaded as if
+/// they were zero, so a later version's file would have been misread rather than refused.
+#[test]
+fn raw_bytes_with_reserved_header_bytes_set_are_refused() {
+    let mut bytes = Xor::seeded(1).to_bytes();
+    for at in 5..8 {
+        let mut bad = bytes.clone();
+        bad[at] = 1;
+        assert_eq!(Xor::zeros().load_bytes(&bad), Err(BytesError::NotWeights), "byte {at}");
+    }
+    bytes[5] = 0;
+    assert!(Xor::zeros().load_bytes(&bytes).is_ok());
+}

@@ -42,7 +42,7 @@ pub const fn header(count: usize, width: usize) -> [u8; HEADER] {
 /// Why bytes are not a weight file for a model, as [`check`] finds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BytesError {
-    /// Fewer bytes than a header, or not starting with `NNW1`.
+    /// Fewer bytes than a header, not starting with `NNW1`, or with its zero bytes (5 to 7) set.
     NotWeights,
     /// Values of another width than the model's element type.
     Width {
@@ -63,7 +63,9 @@ pub enum BytesError {
 impl core::fmt::Display for BytesError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            BytesError::NotWeights => f.write_str("not nn weight bytes (no `NNW1` header)"),
+            BytesError::NotWeights => {
+                f.write_str("not nn weight bytes (no `NNW1` header, or one of a later version)")
+            }
             BytesError::Width { expected, found } => {
                 write!(f, "values are {found} bytes wide, the model's are {expected}")
             }
@@ -86,6 +88,10 @@ pub const fn check(bytes: &[u8], count: usize, width: usize) -> Result<(), Bytes
         || bytes[1] != MAGIC[1]
         || bytes[2] != MAGIC[2]
         || bytes[3] != MAGIC[3]
+        // Zero, as the layout says: a file setting them is of a later version than this reader.
+        || bytes[5] != 0
+        || bytes[6] != 0
+        || bytes[7] != 0
     {
         return Err(BytesError::NotWeights);
     }
@@ -109,7 +115,9 @@ pub const fn check(bytes: &[u8], count: usize, width: usize) -> Result<(), Bytes
 pub const fn expect(bytes: &[u8], count: usize, width: usize) -> usize {
     match check(bytes, count, width) {
         Ok(()) => HEADER,
-        Err(BytesError::NotWeights) => panic!("nn: these bytes are not nn weights (no `NNW1` header)"),
+        Err(BytesError::NotWeights) => {
+            panic!("nn: these bytes are not nn weights (no `NNW1` header, or one of a later version)")
+        }
         Err(BytesError::Width { .. }) => {
             panic!("nn: the weight bytes are of another element type than the model")
         }

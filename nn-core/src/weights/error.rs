@@ -41,6 +41,12 @@ pub enum WeightsError {
         /// The shape in the file.
         found: Vec<usize>,
     },
+    /// Two of the model's weights have one name (a nested model's layer named as one of the
+    /// model's own), which a file keying weights by name cannot tell apart.
+    SharedName {
+        /// The name, `<layer>/<weight>`.
+        name: String,
+    },
     /// A tensor holds numbers of a type the loader does not convert (only f32 and f64 are read).
     Dtype {
         /// The layer's name.
@@ -74,6 +80,11 @@ impl fmt::Display for WeightsError {
                     "layer `{layer}`: `{weight}` has shape {found:?} in the file, the model expects {expected:?}"
                 )
             }
+            WeightsError::SharedName { name } => write!(
+                f,
+                "two weights of the model are named `{name}` (a nested model's layer named as one of the \
+                 model's own): label the layers apart to read or write files by name"
+            ),
             WeightsError::Dtype { layer, weight, found } => {
                 write!(f, "layer `{layer}`: `{weight}` is {found} in the file; only F32 and F64 are read")
             }

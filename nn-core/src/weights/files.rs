@@ -54,6 +54,7 @@ pub trait WeightFiles: Model {
     /// naming it, and nothing is written.
     #[cfg(feature = "safetensors")]
     fn load_safetensors(&mut self, bytes: &[u8]) -> Result<(), crate::weights::WeightsError> {
+        crate::weights::shared_name(self)?;
         crate::weights::safetensors::load(self, bytes, &crate::weights::safetensors::keras_place)
     }
 

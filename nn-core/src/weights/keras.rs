@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 
 /// Reads every weight of `model` from a Keras 3 `.weights.h5` file, or changes nothing.
 pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
+    super::shared_name(model)?;
     let file =
         hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| WeightsError::Format(e.to_string()))?;
     let owners = owners(M::LAYERS);
@@ -59,6 +60,7 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
 /// `layers/<key>/vars/<i>` for every layer (weightless ones with an empty `vars`, as Keras writes
 /// them), each `vars` group with Keras's `name` attribute, and the model's own empty `vars`.
 pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
+    super::shared_name(model)?;
     use hdf5_pure::{AttrValue, FileBuilder};
     let mut values: Vec<(&'static str, &'static [usize], &'static str, Vec<f32>)> = Vec::new();
     model.visit_weights(&mut |layer, w| {

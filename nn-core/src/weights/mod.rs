@@ -24,3 +24,22 @@ pub(crate) mod safetensors;
 #[cfg(feature = "alloc")]
 pub use error::WeightsError;
 pub use files::WeightFiles;
+
+/// The first `<layer>/<weight>` name two of `model`'s weights share, which a file keying weights
+/// by name cannot tell apart: a nested model's layer named as one of the model's own.
+#[cfg(any(feature = "safetensors", feature = "keras"))]
+pub(crate) fn shared_name<M: crate::Model>(model: &M) -> Result<(), WeightsError> {
+    use alloc::format;
+    use alloc::string::String;
+    let mut names: alloc::vec::Vec<String> = alloc::vec::Vec::new();
+    let mut shared = None;
+    model.visit_weights(&mut |layer, w| {
+        let name = format!("{layer}/{}", w.name);
+        if shared.is_none() && names.contains(&name) {
+            shared = Some(name);
+        } else {
+            names.push(name);
+        }
+    });
+    shared.map_or(Ok(()), |name| Err(WeightsError::SharedName { name }))
+}

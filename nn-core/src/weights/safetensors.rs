@@ -110,6 +110,7 @@ fn read_into<T: Float>(t: &TensorView<'_>, out: &mut [T]) {
 
 /// `model`'s weights as a safetensors file, in the model's element type.
 pub(crate) fn save<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
+    super::shared_name(model)?;
     let dtype = if core::mem::size_of::<M::Scalar>() == 4 { Dtype::F32 } else { Dtype::F64 };
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     model.visit_weights(&mut |layer, w| {
