@@ -580,6 +580,23 @@ CASES = [
         "x = Input((5, 2)); m = Masking(mask_value=0.5)(x); Model(x, SimpleRNN(3, go_backwards=True)(m))",
         ["input_layer", "masking", "simple_rnn"],
     ),
+    # Self-attention over padded ids: MultiHeadAttention masks the padded query and value steps,
+    # the residual Add keeps the mask, and the mean leaves the padding out.
+    (
+        "masked_self_attention",
+        "x = Input((6,), dtype='int32'); e = Embedding(5, 4, mask_zero=True)(x); "
+        "a = MultiHeadAttention(2, 2)(e, e); Model(x, GlobalAveragePooling1D()(Add()([e, a])))",
+        ["input_layer", "embedding", "multi_head_attention", "add", "global_average_pooling1d"],
+    ),
+    # Attention between two padded sequences: padded value steps get no weight, the output is
+    # zero at padded query steps.
+    (
+        "masked_dot_attention",
+        "q = Input((4,), dtype='int32'); v = Input((5,), dtype='int32'); "
+        "eq = Embedding(4, 3, mask_zero=True)(q); ev = Embedding(4, 3, mask_zero=True)(v); "
+        "Model([q, v], Attention(use_scale=True)([eq, ev]))",
+        ["input_layer", "input_layer_1", "embedding", "embedding_1", "attention"],
+    ),
 ]
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
@@ -590,6 +607,8 @@ MASKED = {
     "masking_gru_pool": 0.0,
     "embedding_mask_bidirectional": 0,
     "masking_backwards_rnn": 0.5,
+    "masked_self_attention": 0,
+    "masked_dot_attention": 0,
 }
 
 
@@ -863,7 +882,7 @@ def render_module(
     names = [
         op.name
         for op in getattr(model, "operations", model.layers)
-        if type(op).__name__ not in ("NotEqual", "Any")
+        if type(op).__name__ not in ("NotEqual", "Any", "LogicalOr", "LogicalAnd")
     ]
     layers_doc = (
         "/// `model.layers` names in order (no InputLayer for Sequential).\n"

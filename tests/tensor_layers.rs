@@ -893,3 +893,45 @@ mod masking_backwards_rnn {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masking_backwards_rnn, [X0]));
     }
 }
+
+/// Self-attention over padded ids: MultiHeadAttention masks the padded query and value steps,
+/// the residual Add keeps the mask, and the mean leaves the padding out.
+mod masked_self_attention {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6>;
+            e = Embedding<5, 4, mask_zero = true>(x);
+            a = MultiHeadAttention<2, 2>(e, e);
+            s = Add(e, a);
+            out = GlobalAveragePooling1D(s);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masked_self_attention.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_self_attention, [X0]));
+    }
+}
+
+/// Attention between two padded sequences: padded value steps get no weight, the output is zero
+/// at padded query steps.
+mod masked_dot_attention {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<4>;
+            v = Input<5>;
+            eq = Embedding<4, 3, mask_zero = true>(q);
+            ev = Embedding<4, 3, mask_zero = true>(v);
+            out = Attention<use_scale = true>(eq, ev);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masked_dot_attention.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_dot_attention, [X0, X1]));
+    }
+}

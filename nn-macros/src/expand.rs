@@ -583,15 +583,15 @@ fn weight_walks(code: &Code) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenSt
     walks
 }
 
-/// The mask step `i` reads, if a mask reaches a layer that reads it (`mask3`, made by step 3).
-fn mask_read(model: &Model, masks: &[Option<usize>], i: usize) -> Option<proc_macro2::Ident> {
+/// The masks step `i` reads, one per input, if its layer reads them (`mask3`, made by step 3).
+fn masks_read(model: &Model, masks: &[Option<usize>], i: usize) -> Vec<Option<proc_macro2::Ident>> {
     let step = &model.steps[i];
     let reads = matches!(model.layers[step.layer].spec.mask(), crate::catalog::Mask::Reads { .. });
-    let origin = match step.args.first() {
-        Some(Value::Step(k)) => masks[*k],
+    let origin = |v: &Value| match v {
+        Value::Step(k) => masks[*k],
         _ => None,
     };
-    origin.filter(|_| reads).map(|k| format_ident!("mask{}", k + 1))
+    step.args.iter().map(|v| origin(v).filter(|_| reads).map(|k| format_ident!("mask{}", k + 1))).collect()
 }
 
 /// The body of `run`: the model's inputs by reference, then each step into its own local in
@@ -633,7 +633,13 @@ fn run_body(code: &Code) -> TokenStream {
         let out_ty = step.output.ty(t);
         let layer = &model.layers[step.layer];
         // The mask this step reads (`mask3`), and the one it makes, from its input.
-        let mask = mask_read(model, &masks, i);
+        let read = masks_read(model, &masks, i);
+        let mask = read.first().cloned().flatten();
+        // For a layer of several inputs, each one's, if any has one.
+        let tuple_masks = read.iter().any(Option::is_some).then(|| {
+            let each = read.iter().map(|m| m.as_ref().map_or(quote!(None), |m| quote!(Some(&#m[..]))));
+            quote!(&[#(#each),*])
+        });
         if let (Spec::Layer(spec), Some(field), [input, ..]) =
             (&layer.spec, code.field(step.layer), &args[..])
             && masks[i] == Some(i)
@@ -661,16 +667,25 @@ fn run_body(code: &Code) -> TokenStream {
                 // Its inputs as the tuple its type takes (`Attention`'s query, value, key), and
                 // with `return_attention_scores` the scores, bound if something reads them.
                 let x = quote!(&(#(*#args),*));
-                if step.states.is_empty() {
-                    quote!(::nn::Layer::forward_at(&self.#name, level, #x))
-                } else {
-                    let scores = Value::State(i, 1);
-                    let bound =
-                        if used.contains(&scores) { local(&scores).into_token_stream() } else { quote!(_) };
-                    steps.push(
-                        quote!(let (#out, #bound): (#out_ty, _) = self.#name.forward_with_scores(level, #x);),
-                    );
-                    continue;
+                match (step.states.is_empty(), &tuple_masks) {
+                    (true, None) => quote!(::nn::Layer::forward_at(&self.#name, level, #x)),
+                    (true, Some(m)) => {
+                        quote!(::nn::layers::MaskedInputs::forward_masks(&self.#name, level, #x, #m))
+                    }
+                    (false, _) => {
+                        let scores = Value::State(i, 1);
+                        let bound = if used.contains(&scores) {
+                            local(&scores).into_token_stream()
+                        } else {
+                            quote!(_)
+                        };
+                        let call = match &tuple_masks {
+                            Some(m) => quote!(self.#name.forward_masked_with_scores(level, #x, #m)),
+                            None => quote!(self.#name.forward_with_scores(level, #x)),
+                        };
+                        steps.push(quote!(let (#out, #bound): (#out_ty, _) = #call;));
+                        continue;
+                    }
                 }
             }
             Some(Field { name, nested: false, .. }) if !step.states.is_empty() || args.len() > 1 => {

@@ -430,8 +430,8 @@ fn layer_call(layer: &Json, inner: &[Inner], span: Span) -> Result<LayerCall, St
 }
 
 /// The options an attention layer was called with (`use_causal_mask`,
-/// `return_attention_scores`), which nn fixes per layer: every call's must be the same. Masks
-/// given as inputs are refused.
+/// `return_attention_scores`), which nn fixes per layer: every call's must be the same. An
+/// attention mask given as an input is refused.
 fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
     let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
     let kwargs: Vec<&Json> = nodes.iter().filter_map(|n| n.get("kwargs")).collect();
@@ -449,7 +449,9 @@ fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
             v => !unset(v),
         })
     };
-    if set("mask") || set("attention_mask") || set("query_mask") || set("value_mask") || set("key_mask") {
+    // The inputs' own masks (`mask`, `query_mask`, ...) are read as the masks nn computes
+    // (`mask_ops`); an attention mask is a tensor of the model's, which nn does not take.
+    if set("attention_mask") {
         return Err(format!("layer `{name}`: attention masks given as inputs are not supported yet"));
     }
     Ok(first)
@@ -790,9 +792,12 @@ mod tests {
         assert!(attention(&[causal, ""]).unwrap_err().contains("its calls differ in `use_causal_mask`"));
         let scores = r#""return_attention_scores": true"#;
         assert!(attention(&[scores]).unwrap().ends_with("return_attention_scores = true>"));
-        // Keras saves a mask given to the call as a tensor.
-        let mask = r#""mask": [null, {"class_name": "__keras_tensor__"}]"#;
+        // Keras saves a mask given to the call as a tensor: the inputs' own masks are read by
+        // `mask_ops`, an attention mask is refused.
+        let mask = r#""attention_mask": {"class_name": "__keras_tensor__"}"#;
         assert!(attention(&[mask]).unwrap_err().contains("attention masks given as inputs"));
+        let read = attention(&[r#""mask": [null, {"class_name": "__keras_tensor__"}]"#]);
+        assert!(read.is_ok(), "{read:?}");
         assert!(attention(&[r#""mask": [null, null], "return_attention_scores": false"#]).is_ok());
     }
 
@@ -893,7 +898,10 @@ mod tests {
         // Ids other than 0, or an Embedding without `mask_zero`: a mask nn does not compute.
         for config in [masked_lstm(true, 1.0), masked_lstm(false, 0.0)] {
             let error = compiled(&config).0.err().unwrap();
-            assert!(error.contains("layer `lstm`: its `mask` is not one nn computes"), "{error}");
+            assert!(
+                error.contains("layer `lstm`: the mask of its input 0 is not one nn computes"),
+                "{error}"
+            );
         }
     }
 

@@ -3,7 +3,7 @@
 //! [`Mask`]). A mask is a value of the pass like any other: the step that makes it computes it
 //! from its input (`mask3`, one `bool` a step), and each layer reading it is called with it.
 
-use crate::catalog::{Mask, Spec};
+use crate::catalog::{Mask, Merge, Spec};
 use crate::ctxt::Ctxt;
 use crate::ir::{Model, Value};
 
@@ -28,22 +28,46 @@ fn of(origins: &[Option<usize>], value: &Value) -> Option<usize> {
     }
 }
 
+/// What a merge does with its operands' masks: Keras's `Add`, `Subtract`, `Multiply` and
+/// `Average` pass on the union of their masks if every operand has one (none otherwise), and
+/// `Concatenate` on its last axis their intersection; both keep one mask made by one layer.
+/// `Maximum` and `Minimum` let the masks pick their values, `Dot` drops them.
+fn merged(op: Merge, axis: i64, input: &crate::shape::Shape, masks: &[Option<usize>]) -> Mask {
+    let origins: Vec<usize> = masks.iter().flatten().copied().collect();
+    let one = origins.windows(2).all(|w| w[0] == w[1]);
+    match op {
+        _ if origins.is_empty() => Mask::Drops,
+        Merge::Dot => Mask::Drops,
+        Merge::Maximum | Merge::Minimum => {
+            Mask::Refuses("lets its operands' masks pick its values, which nn does not yet")
+        }
+        _ if !one => Mask::Refuses("combines the masks of different layers, which nn does not yet"),
+        Merge::Concatenate if crate::catalog::concat_axis(axis, input).ok() != Some(input.rank() - 1) => {
+            Mask::Refuses("joins masked values on an axis other than the last, which nn does not yet")
+        }
+        Merge::Concatenate => Mask::Reads { keeps: true },
+        _ if origins.len() < masks.len() => Mask::Drops,
+        _ => Mask::Reads { keeps: true },
+    }
+}
+
 /// [`origins`], reporting each layer that refuses a mask it is given (its index and why).
 fn walk(model: &Model, refuse: &mut dyn FnMut(usize, &str)) -> Vec<Option<usize>> {
     let mut origins: Vec<Option<usize>> = Vec::with_capacity(model.steps.len());
     for (k, step) in model.steps.iter().enumerate() {
         let masks: Vec<Option<usize>> = step.args.iter().map(|v| of(&origins, v)).collect();
         let given = masks.iter().flatten().next().copied();
-        let spec = &model.layers[step.layer].spec;
-        let mask = match spec {
-            // Keras's merges combine their operands' masks, and Maximum and Minimum let them
-            // pick the values: nn does neither yet.
-            Spec::Merge { .. } => Mask::Refuses("merges masked values, which nn does not yet"),
-            _ => spec.mask(),
+        let layer = &model.layers[step.layer];
+        let mask = match &layer.spec {
+            Spec::Merge { op, axis, .. } => merged(*op, *axis, &layer.input, &masks),
+            spec => spec.mask(),
         };
-        // A layer of several inputs reads the first one's mask (a recurrent layer's states
-        // carry none).
-        let first = masks.first().copied().flatten();
+        // A layer of several inputs passes the first one's mask on (a recurrent layer's states
+        // carry none), a merge its operands' one mask.
+        let first = match &layer.spec {
+            Spec::Merge { .. } => masks.iter().flatten().next().copied(),
+            _ => masks.first().copied().flatten(),
+        };
         origins.push(match mask {
             Mask::Makes => Some(k),
             Mask::Keeps => first,

@@ -103,15 +103,50 @@ impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize
     }
 }
 
+/// Which scores Keras masks: with `causal` the later steps', and the padded steps of the
+/// inputs as their masks give them (`false` at padding; see [`super::masking`]): the value's
+/// and the key's, and for the multi-head layers the query's, whose rows they mask whole.
+#[derive(Clone, Copy, Debug, Default)]
+struct ScoreMask<'a> {
+    /// Keras's `use_causal_mask`.
+    causal: bool,
+    /// The query's mask (the multi-head layers').
+    query: Option<&'a [bool]>,
+    /// The value's mask.
+    value: Option<&'a [bool]>,
+    /// The key's mask.
+    key: Option<&'a [bool]>,
+}
+
+impl ScoreMask<'_> {
+    /// The causal mask alone.
+    const fn causal(causal: bool) -> Self {
+        ScoreMask { causal, query: None, value: None, key: None }
+    }
+
+    /// Whether query step `i`'s score of value step `j` is masked.
+    #[inline(always)]
+    fn masks(&self, i: usize, j: usize) -> bool {
+        let padded =
+            |mask: Option<&[bool]>, t: usize| mask.is_some_and(|m| !m.get(t).copied().unwrap_or(true));
+        (self.causal && j > i) || padded(self.value, j) || padded(self.key, j) || padded(self.query, i)
+    }
+}
+
 /// The attention weights from scores `s` (column `i`: query step `i` over the value steps):
-/// with `causal`, later steps' scores lose `1e9` as Keras's `where` takes it off; then a
-/// softmax over each column.
+/// masked scores lose `1e9` once, as Keras's `where` takes it off (and its multi-head layers'
+/// softmax adds `-1e9`); then a softmax over each column.
 #[inline(always)]
-fn mask_and_softmax<T: Float, const TV: usize, const TQ: usize>(s: &mut SMatrix<T, TV, TQ>, causal: bool) {
-    if causal {
+fn mask_and_softmax<T: Float, const TV: usize, const TQ: usize>(
+    s: &mut SMatrix<T, TV, TQ>,
+    mask: ScoreMask<'_>,
+) {
+    if mask.causal || mask.query.is_some() || mask.value.is_some() || mask.key.is_some() {
         for i in 0..TQ {
-            for j in i + 1..TV {
-                s[(j, i)] -= T::of(MASKED);
+            for j in 0..TV {
+                if mask.masks(i, j) {
+                    s[(j, i)] -= T::of(MASKED);
+                }
             }
         }
     }
@@ -289,8 +324,18 @@ impl<
     /// query step's column.
     #[inline(always)]
     fn weights(&self, q: &SMatrix<T, D, TQ>, k: &SMatrix<T, D, TV>) -> SMatrix<T, TV, TQ> {
+        self.weights_masked(q, k, ScoreMask::causal(CAUSAL))
+    }
+
+    #[inline(always)]
+    fn weights_masked(
+        &self,
+        q: &SMatrix<T, D, TQ>,
+        k: &SMatrix<T, D, TV>,
+        mask: ScoreMask<'_>,
+    ) -> SMatrix<T, TV, TQ> {
         let mut p = self.scores(q, k);
-        mask_and_softmax(&mut p, CAUSAL);
+        mask_and_softmax(&mut p, mask);
         p
     }
 }
@@ -368,6 +413,46 @@ impl<
     pub fn forward_with_scores(&self, _level: Level, x: &X) -> (Tensor2<T, TQ, DV>, Tensor2<T, TQ, TV>) {
         let p = self.weights(&x.query().0, &x.key().0);
         (Tensor2(x.value().0 * p), Tensor2(p))
+    }
+
+    /// As [`Attention::forward_with_scores`] with the masks of the query and the value (Keras's
+    /// `mask=[query_mask, value_mask]`): padded value steps get no weight, and the output is
+    /// zero at padded query steps.
+    pub fn forward_masked_with_scores(
+        &self,
+        _level: Level,
+        x: &X,
+        masks: &[Option<&[bool]>],
+    ) -> (Tensor2<T, TQ, DV>, Tensor2<T, TQ, TV>) {
+        let (query, value) = (masks.first().copied().flatten(), masks.get(1).copied().flatten());
+        let mask = ScoreMask { value, ..ScoreMask::causal(CAUSAL) };
+        let p = self.weights_masked(&x.query().0, &x.key().0, mask);
+        let mut out = x.value().0 * p;
+        for (i, mut column) in out.column_iter_mut().enumerate() {
+            if query.is_some_and(|m| !m.get(i).copied().unwrap_or(true)) {
+                column.fill(T::ZERO);
+            }
+        }
+        (Tensor2(out), Tensor2(p))
+    }
+}
+
+/// Keras's masks of the query and the value.
+impl<
+    T: Float,
+    X: AttentionInputs<T, TQ, TV, D, DV, D>,
+    const TQ: usize,
+    const TV: usize,
+    const D: usize,
+    const DV: usize,
+    const MODE: u8,
+    const SC: usize,
+    const CW: usize,
+    const CAUSAL: bool,
+> super::MaskedInputs for Attention<T, X, TQ, TV, D, DV, MODE, SC, CW, CAUSAL>
+{
+    fn forward_masks(&self, level: Level, x: &X, masks: &[Option<&[bool]>]) -> Tensor2<T, TQ, DV> {
+        self.forward_masked_with_scores(level, x, masks).0
     }
 }
 
@@ -649,6 +734,7 @@ mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK
         k: &Tensor2<T, TV, GK>,
         v: &Tensor2<T, TV, GV>,
         p: &mut [SMatrix<T, TV, TQ>; N],
+        mask: ScoreMask<'_>,
         mut dropout: Option<(&mut [SMatrix<T, TV, TQ>; N], f64, &mut Rng)>,
     ) -> Tensor2<T, TQ, NV> {
         let mut heads = Tensor2::<T, TQ, NV>::ZEROS;
@@ -657,7 +743,7 @@ mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK
             let (qh, kh) = (q.0.fixed_rows::<KD>(h * KD), k.0.fixed_rows::<KD>(g * KD));
             // jax's `dot_product_attention`: the products, then the scale.
             *p = kh.tr_mul(&qh) * Self::scale();
-            mask_and_softmax(p, CAUSAL);
+            mask_and_softmax(p, mask);
             // In training, the weights after dropout weigh the values.
             let used = match dropout.as_mut() {
                 Some((pd, rate, rng)) => {
@@ -727,12 +813,33 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, 
     /// The output and, as Keras's `return_attention_scores=True` returns them, each query
     /// head's attention weights, `(N, TQ, TV)`.
     pub fn forward_with_scores(&self, level: Level, x: &X) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
+        self.forward_masked_with_scores(level, x, &[])
+    }
+
+    /// As [`MultiHeadAttention::forward_with_scores`] with the masks of the query, the value
+    /// and the key (Keras's `query_mask`, `value_mask`, `key_mask`): the scores of a padded
+    /// query step, or of a padded value or key step, are masked.
+    pub fn forward_masked_with_scores(
+        &self,
+        level: Level,
+        x: &X,
+        masks: &[Option<&[bool]>],
+    ) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
+        let at = |i: usize| masks.get(i).copied().flatten();
+        let mask = ScoreMask { causal: CAUSAL, query: at(0), value: at(1), key: at(2) };
         let q = heads(self.query.forward_at(level, x.query()));
         let k = heads(self.key.forward_at(level, x.key()));
         let v = heads(self.value.forward_at(level, x.value()));
         let mut p = [SMatrix::zeros(); N];
-        let joined = Self::attend(&q, &k, &v, &mut p, None);
+        let joined = Self::attend(&q, &k, &v, &mut p, mask, None);
         (self.output.forward_at(level, &unheads(joined)), Tensor3(p))
+    }
+});
+
+// Keras's masks of the query, the value and the key.
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] super::MaskedInputs for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+    fn forward_masks(&self, level: Level, x: &X, masks: &[Option<&[bool]>]) -> Tensor2<T, TQ, O> {
+        self.forward_masked_with_scores(level, x, masks).0
     }
 });
 
@@ -779,7 +886,7 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttent
             kept.k = heads(self.key.forward_at(level, x.key()));
             kept.v = heads(self.value.forward_at(level, x.value()));
             let dropout = Some((&mut kept.pd, self.dropout, &mut *ctx.rng));
-            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p, dropout);
+            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p, ScoreMask::causal(CAUSAL), dropout);
             *y = self.output.forward_at(level, &unheads(kept.heads));
         }
     }

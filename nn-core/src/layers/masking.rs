@@ -23,6 +23,14 @@ pub trait Masked: Layer {
     }
 }
 
+/// A layer of several inputs that reads each one's mask: the attention layers (Keras's
+/// `query_mask`, `value_mask` and `key_mask`, or `Attention`'s `mask=[query, value]`).
+pub trait MaskedInputs: Layer {
+    /// The pass over `x` with each input's mask in the inputs' order, `None` for an input
+    /// without one (missing ones count as `None`).
+    fn forward_masks(&self, level: Level, x: &Self::Input, masks: &[Option<&[bool]>]) -> Self::Output;
+}
+
 /// Keras's mask of an `Embedding` with `mask_zero`: every id but 0.
 #[inline]
 pub fn of_ids<const N: usize, const V: usize>(ids: &Ids<N, V>) -> [bool; N] {

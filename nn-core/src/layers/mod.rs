@@ -38,7 +38,7 @@ pub use dense::{Dense, EinsumDense};
 pub use embedding::Embedding;
 pub use encoding::{COUNT, CategoryEncoding, MULTI_HOT, ONE_HOT};
 pub use identity::Identity;
-pub use masking::{Masked, Masking};
+pub use masking::{Masked, MaskedInputs, Masking};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
 };

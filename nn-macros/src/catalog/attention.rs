@@ -180,7 +180,8 @@ impl Attention {
 
 impl LayerSpec for Attention {
     fn mask(&self) -> super::Mask {
-        super::Mask::Refuses("masks its scores with its inputs' masks, which nn does not yet")
+        // Its scores masked by its inputs' masks; its output keeps the query's.
+        super::Mask::Reads { keeps: true }
     }
 
     fn class(&self) -> &'static str {
@@ -425,7 +426,8 @@ impl MultiHead {
 
 impl LayerSpec for MultiHead {
     fn mask(&self) -> super::Mask {
-        super::Mask::Refuses("masks its scores with its inputs' masks, which nn does not yet")
+        // Its scores masked by its inputs' masks; its output keeps the query's.
+        super::Mask::Reads { keeps: true }
     }
 
     fn class(&self) -> &'static str {

@@ -1080,7 +1080,7 @@ fn broadcast_shape(inputs: &[Shape]) -> Result<Shape, usize> {
 }
 
 /// Concatenate's axis in nn's shape (no batch axis) for inputs like `first`, from Keras's.
-fn concat_axis(axis: i64, first: &Shape) -> Result<usize, String> {
+pub(crate) fn concat_axis(axis: i64, first: &Shape) -> Result<usize, String> {
     let rank = first.rank() as i64;
     let k = if axis < 0 { rank + axis } else { axis - 1 };
     if (0..rank).contains(&k) {

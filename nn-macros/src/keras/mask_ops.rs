@@ -1,6 +1,7 @@
 //! The masks Keras 3 writes into a functional config. `Embedding(mask_zero=True)`'s mask is an
 //! operation `NotEqual(ids, 0)` and `Masking`'s is `Any(NotEqual(x, mask_value), axis=-1)`,
-//! each handed to the layers that read it as their call's `mask`. nn computes the same masks
+//! each handed to the layers that read it as their call's `mask` (a merge's as `LogicalOr` of
+//! its operands'). nn computes the same masks
 //! by its own rules ([`crate::mask`]), so these operations are read, checked against those
 //! rules, and not compiled.
 
@@ -10,13 +11,18 @@ use crate::ir::{Model, Value};
 
 /// Whether a layer of the config is one of the operations computing a mask.
 pub(super) fn is_mask_op(class: &str) -> bool {
-    matches!(class, "NotEqual" | "Any")
+    matches!(class, "NotEqual" | "Any" | "LogicalOr" | "LogicalAnd")
 }
 
-/// For each layer (not an operation) of a functional config, its name and the layer whose mask
-/// Keras hands its first call (`None` for none); an error for a mask nn does not compute, or
-/// an operation read as data.
-pub(super) fn expected(layers: &[Json]) -> Result<Vec<(String, Option<String>)>, String> {
+/// A layer's name and the masks Keras recorded for it: (input, the layer whose mask it is).
+pub(super) type Recorded = (String, Vec<(usize, String)>);
+
+/// For each layer (not an operation) of a functional config, its name and the masks Keras
+/// recorded for its first call: (input, the layer whose mask it is). Keras records a layer's
+/// `mask` argument (a recurrent layer's, a pooling's), not the ones it fills in itself
+/// (attention's `query_mask`, ...), which follow the rules nn follows. An error for a mask nn
+/// does not compute, or an operation read as data.
+pub(super) fn expected(layers: &[Json]) -> Result<Vec<Recorded>, String> {
     let mut out = Vec::new();
     for layer in layers {
         let (class, name) = class_and_name(layer);
@@ -34,43 +40,55 @@ pub(super) fn expected(layers: &[Json]) -> Result<Vec<(String, Option<String>)>,
                 ));
             }
         }
-        let mask = nodes.first().and_then(|n| n.get("kwargs")).and_then(|k| k.get("mask"));
-        let producer = match mask.and_then(|m| m.get("config")).and_then(|c| c.get("keras_history")) {
-            Some(history) => Some(producer(layers, history).ok_or_else(|| {
+        let kwargs = nodes.first().and_then(|n| n.get("kwargs"));
+        let mut per_input: Vec<(usize, &Json)> = Vec::new();
+        match kwargs.and_then(|k| k.get("mask")) {
+            // `Attention`'s `[query_mask, value_mask]`.
+            Some(Json::Array(list)) => per_input.extend(list.iter().enumerate()),
+            Some(mask) => per_input.push((0, mask)),
+            None => {}
+        }
+        for (at, key) in ["query_mask", "value_mask", "key_mask"].iter().enumerate() {
+            per_input.extend(kwargs.and_then(|k| k.get(key)).map(|m| (at, m)));
+        }
+        let mut recorded = Vec::new();
+        for (at, mask) in per_input {
+            let Some(history) = mask.get("config").and_then(|c| c.get("keras_history")) else { continue };
+            let made = producer(layers, history).ok_or_else(|| {
                 format!(
-                    "layer `{name}`: its `mask` is not one nn computes (the mask of `Masking` or of \
-                     `Embedding` with `mask_zero`)"
+                    "layer `{name}`: the mask of its input {at} is not one nn computes (the mask of `Masking` \
+                     or of `Embedding` with `mask_zero`)"
                 )
-            })?),
-            None => None,
-        };
-        out.push((name.to_string(), producer));
+            })?;
+            recorded.push((at, made));
+        }
+        out.push((name.to_string(), recorded));
     }
     Ok(out)
 }
 
-/// Every layer nn gives a mask to, or Keras does, gets the same one: nn's rules agree with
-/// Keras's for this model.
-pub(super) fn check(model: &Model, expected: &[(String, Option<String>)]) -> Result<(), String> {
+/// Each mask Keras recorded is the one nn's rules give the layer.
+pub(super) fn check(model: &Model, expected: &[Recorded]) -> Result<(), String> {
     let origins = crate::mask::origins(model);
     for step in &model.steps {
         let layer = &model.layers[step.layer];
         let name = layer.name.to_string();
-        let nn = match step.args.first() {
-            Some(Value::Step(k)) => origins[*k].map(|o| model.layers[model.steps[o].layer].name.to_string()),
-            _ => None,
-        };
-        let nn = nn.filter(|_| matches!(layer.spec.mask(), Mask::Reads { .. }));
-        let keras = expected.iter().find(|(n, _)| *n == name).and_then(|(_, p)| p.clone());
-        if nn != keras {
-            let says = |p: &Option<String>| {
-                p.as_ref().map_or("no mask".to_string(), |p| format!("the mask of `{p}`"))
+        let reads = matches!(layer.spec.mask(), Mask::Reads { .. });
+        let recorded =
+            expected.iter().find(|(n, _)| *n == name).map(|(_, r)| r.as_slice()).unwrap_or_default();
+        for (at, keras) in recorded {
+            let nn = match step.args.get(*at) {
+                Some(Value::Step(k)) if reads => {
+                    origins[*k].map(|o| model.layers[model.steps[o].layer].name.to_string())
+                }
+                _ => None,
             };
-            return Err(format!(
-                "layer `{name}`: Keras gives it {}, but nn would give it {}",
-                says(&keras),
-                says(&nn)
-            ));
+            if nn.as_ref() != Some(keras) {
+                let nn = nn.map_or("no mask".to_string(), |p| format!("the mask of `{p}`"));
+                return Err(format!(
+                    "layer `{name}`: Keras gives its input {at} the mask of `{keras}`, but nn would give it {nn}"
+                ));
+            }
         }
     }
     Ok(())
@@ -109,6 +127,22 @@ fn producer(layers: &[Json], history: &Json) -> Option<String> {
     let op = find(layers, op)?;
     let (class, _) = class_and_name(op);
     let (not_equal, masking) = match class {
+        // A merge's mask: its operands', when they are one layer's.
+        "LogicalOr" | "LogicalAnd" => {
+            let node = op.get("inbound_nodes").and_then(Json::as_array).and_then(|n| n.first())?;
+            let mut operands = Vec::new();
+            histories(node.get("args").unwrap_or(&Json::Null), &mut operands);
+            let mut made = operands.iter().map(|(l, n, t)| {
+                let history = Json::Array(vec![
+                    Json::String(l.clone()),
+                    Json::Number(*n as f64),
+                    Json::Number(*t as f64),
+                ]);
+                producer(layers, &history)
+            });
+            let first = made.next()??;
+            return made.all(|m| m.as_ref() == Some(&first)).then_some(first);
+        }
         "Any" => {
             let config = op.get("config")?;
             let axis = config.get("axis").and_then(Json::as_f64);
