@@ -120,9 +120,10 @@ macro_rules! mlp_bench {
 mlp_bench!(m1, M1, "M1", 16, 64, 64, 8);
 mlp_bench!(m2, M2, "M2", 784, 128, 64, 10);
 
-/// The machine's f32 FMA peak, measured in the same run: 16 independent chains of AVX-512 FMAs
-/// (or 12 of AVX2 where AVX-512 is missing), no memory traffic. Throughput is in FLOPs, so
-/// criterion's elements/s is FLOP/s.
+/// The machine's f32 peak at each instruction-set level it has, measured in the same run:
+/// 16 independent chains of AVX-512 FMAs, 12 of AVX2 FMAs, and 12 of SSE multiplies and adds
+/// (what the portable build's vectorized loops have without `-C target-cpu`), no memory
+/// traffic. Throughput is in FLOPs, so criterion's elements/s is FLOP/s.
 /// One cache line of floats.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
@@ -175,6 +176,28 @@ fn peak(c: &mut Criterion) {
         out.iter().sum()
     }
 
+    fn mul_add128(a: f32) -> f32 {
+        // SAFETY: SSE is part of x86-64.
+        unsafe {
+            let mut acc = [_mm_set1_ps(0.0); 12];
+            let (m, b) = (_mm_set1_ps(a), _mm_set1_ps(1e-7));
+            #[allow(clippy::needless_range_loop)]
+            for _ in 0..ITERS {
+                for r in 0..12 {
+                    acc[r] = _mm_add_ps(_mm_mul_ps(acc[r], m), b);
+                }
+            }
+            let mut sum = _mm_setzero_ps();
+            #[allow(clippy::needless_range_loop)]
+            for r in 0..12 {
+                sum = _mm_add_ps(sum, acc[r]);
+            }
+            let mut out = [0.0f32; 4];
+            _mm_storeu_ps(out.as_mut_ptr(), sum);
+            out.iter().sum()
+        }
+    }
+
     /// Sums `blocks` with eight independent AVX-512 adds: a bare read of them.
     #[target_feature(enable = "avx512f")]
     fn read512(blocks: &[Line]) -> f32 {
@@ -205,11 +228,14 @@ fn peak(c: &mut Criterion) {
         g.throughput(Throughput::Elements(ITERS * 16 * 16 * 2));
         // SAFETY: the CPU has AVX-512F.
         g.bench_function("fma_f32_avx512", |b| b.iter(|| unsafe { fma512(black_box(0.999_999)) }));
-    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    }
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         g.throughput(Throughput::Elements(ITERS * 12 * 8 * 2));
         // SAFETY: the CPU has AVX2 and FMA.
         g.bench_function("fma_f32_avx2", |b| b.iter(|| unsafe { fma256(black_box(0.999_999)) }));
     }
+    g.throughput(Throughput::Elements(ITERS * 12 * 4 * 2));
+    g.bench_function("mul_add_f32_sse", |b| b.iter(|| mul_add128(black_box(0.999_999))));
     g.finish();
 }
 

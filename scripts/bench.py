@@ -16,6 +16,13 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
                                         # target/bench-train.md, leaving BENCHMARKS.md alone
     python3 scripts/bench.py --transformer-only [--peers]  # only the transformer block, the
                                         # same way (target/bench-transformer.md)
+    python3 scripts/bench.py --levels-only [--peers]  # only nn's figures at every level, beside
+                                        # the hand baselines (and ndarray with --peers): its
+                                        # section in target/bench-levels.md
+
+Every nn figure is also taken at each instruction-set level the machine has below its best
+(`NN_MAX_LEVEL=avx2`, `portable`: the same executables, capped), in the same rounds, and the
+report shows them side by side with each level's peak from benches/mlp.rs.
 
 It builds the benchmark executables: `benches/mlp.rs` for the default target (nn, the
 hand-written baselines and the machine's FMA peak), the same built with `-C target-cpu=native`
@@ -190,13 +197,178 @@ def transformer_only(peers, rounds):
     print(f"(written to {out})")
 
 
+# Per nn id of the level table: its row label and, for the products, FLOPs per sample.
+def level_rows():
+    dense = {"M1": (16, 64, 64, 8), "M2": (784, 128, 64, 10)}
+    rows = []
+    for model, sizes in dense.items():
+        flops = 2 * sum(a * c for a, c in zip(sizes, sizes[1:]))
+        rows += [(f"{model}/batch1/nn", f"{model} batch 1", 1, flops),
+                 (f"{model}/batch64/nn/64", f"{model} batch 64", 64, flops)]
+    for cnn in CNNS:
+        flops = 2 * cnn_macs(cnn)
+        rows += [(f"{cnn}/batch1/nn", f"{cnn} CNN batch 1", 1, flops),
+                 (f"{cnn}/batch64/nn/64", f"{cnn} CNN batch 64", 64, flops)]
+    rows += [(f"step/{cell}{h}/nn", f"one {cell.upper()}({h}) step", 1, None)
+             for cell in ("gru", "lstm") for h in (8, 32)]
+    rows += [("gru32/batch1/nn", "GRU(32) model batch 1", 1, None),
+             ("gru32/batch64/nn/64", "GRU(32) model batch 64", 64, None),
+             ("transformer/batch1/nn", "transformer block batch 1", 1, None),
+             ("transformer/batch64/nn/64", "transformer block batch 64", 64, None),
+             ("train_digits/batch32/nn/32", "digits MLP training step (batch 32)", 32, None),
+             ("train_kws/batch32/nn/32", "KWS CNN training step (batch 32)", 32, None)]
+    return rows
+
+
+def levels_report(levels_m, levels, m, peers):
+    """nn's figures at every level, side by side with each level's peak, and the AVX2 targets."""
+    peaks = level_peaks(m)
+    present = [lv for lv in levels if levels_m.get(lv)]
+    if len(present) < 2:
+        return []
+    head = " | ".join(LEVEL_NAMES[lv] for lv in present)
+    lines = ["", "## Every instruction-set level", "",
+             "nn's figures with its kernels capped at each level the machine has (`NN_MAX_LEVEL`, the same "
+             "executables), in the same rounds as everything above; per sample for batches. A percentage is "
+             "of that level's peak measured in the run (`peak/` in benches/mlp.rs: "
+             + ", ".join(f"{LEVEL_NAMES[lv]} {peaks[lv] / 1e9:.0f} GFLOP/s" for lv in present if lv in peaks)
+             + "; the portable build's is SSE multiplies and adds, what its loops vectorize to without "
+               "`-C target-cpu`).", "",
+             f"| figure | {head} |", "|---|" + "---|" * len(present)]
+    for key, label, b, flops in level_rows():
+        cells = []
+        for lv in present:
+            v = levels_m[lv].get(key)
+            if v is None:
+                cells.append("–")
+                continue
+            v /= b
+            pct = f" ({flops / peaks[lv] * 1e9 / v * 100:.0f}%)" if flops and lv in peaks else ""
+            cells.append(fmt(v) + pct)
+        if any(c != "–" for c in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if "avx2" in present:
+        lines += ["", "At the AVX2 level (the targets of issue 23), same run:", ""]
+        avx2 = levels_m["avx2"]
+        for model in ("M1", "M2"):
+            nn = avx2.get(f"{model}/batch64/nn/64")
+            one = avx2.get(f"{model}/batch1/nn")
+            nd = m.get(f"{model}/batch64/ndarray/64")
+            if nn is None:
+                continue
+            flops = next(f for k, _, _, f in level_rows() if k == f"{model}/batch64/nn/64")
+            r = [f"{model} batch 64: {fmt(nn / 64)} a sample"]
+            if nd:
+                r.append(f"ndarray / nn = {nd / nn:.2f}×")
+            if "avx2" in peaks:
+                r.append(f"{flops / peaks['avx2'] * 1e9 / (nn / 64) * 100:.0f}% of the AVX2 peak")
+            if one:
+                r.append(f"batch 1 / batch 64 per sample = {one / (nn / 64):.2f}×")
+            lines.append("- " + ", ".join(r))
+        for cnn in ("kws", "sensor"):
+            r = []
+            for batch, b in (("batch1", 1), ("batch64", 64)):
+                key = f"{cnn}/{batch}/nn" + (f"/{b}" if b > 1 else "")
+                nn, hand = avx2.get(key), m.get(key.replace("/nn", "/hand_direct"))
+                if nn and hand:
+                    r.append(f"batch {b}: hand_direct / nn = {hand / nn:.2f}×")
+                if nn and b == 64 and "avx2" in peaks:
+                    r.append(f"{2 * cnn_macs(cnn) / peaks['avx2'] * 1e9 / (nn / 64) * 100:.0f}% of the AVX2 peak")
+            one, many = avx2.get(f"{cnn}/batch1/nn"), avx2.get(f"{cnn}/batch64/nn/64")
+            if one and many:
+                r.append(f"batch 1 / batch 64 per sample = {one / (many / 64):.2f}×")
+            if r:
+                lines.append(f"- {cnn} CNN: " + ", ".join(r))
+        if not peers:
+            lines.append("- (ndarray is measured with --peers.)")
+    return lines
+
+
+def levels_only(peers, rounds):
+    """nn's figures at every level beside the hand baselines (and ndarray with --peers)."""
+    builds = {"default": (bench_executable(["--bench", "mlp"]), {})}
+    for name in ("conv", "rnn", "transformer", "train"):
+        if has_bench(name):
+            builds[name] = (bench_executable(["--bench", name]), {})
+    if peers:
+        builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"},
+                           "ndarray")
+    levels = machine_levels()
+    builds.update(level_builds(builds, levels))
+    results, _ = run_rounds(builds, rounds)
+    m = {}
+    for name, runs in results.items():
+        if "@" not in name:
+            m.update(best(runs))
+    lines = [f"Levels only (`python3 scripts/bench.py --levels-only{' --peers' if peers else ''}` on {date.today()}: "
+             f"{cpu_name()}, {os.cpu_count()} vCPU, rustc {rustc_version()}, default target; best of {rounds} "
+             "interleaved rounds)."]
+    lines += levels_report(by_level(results, levels), levels, m, peers)
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "target" / "bench-levels.md"
+    out.write_text(text)
+    print(text)
+    print(f"(written to {out})")
+
+
 def rustc_version():
     return subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()[1]
+
+
+# The instruction-set levels of nn's kernels, best first, as `NN_MAX_LEVEL` names them.
+LEVEL_NAMES = {"avx512": "AVX-512", "avx2": "AVX2", "portable": "portable"}
+# The builds whose nn figures are taken at every level (their nn ids end in `/nn` or `/nn/<b>`).
+LEVEL_BENCHES = ("default", "conv", "rnn", "transformer", "train")
+# Each level's peak benchmark in benches/mlp.rs and its FLOPs per iteration.
+PEAKS = {"avx512": ("peak/fma_f32_avx512", 100_000 * 16 * 16 * 2),
+         "avx2": ("peak/fma_f32_avx2", 100_000 * 12 * 8 * 2),
+         "portable": ("peak/mul_add_f32_sse", 100_000 * 12 * 4 * 2)}
+
+
+def machine_levels():
+    """The levels this machine runs nn's kernels at, best first."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        flags = set()
+    return [lv for lv, need in (("avx512", {"avx512f"}), ("avx2", {"avx2", "fma"})) if need <= flags] + ["portable"]
+
+
+def level_builds(builds, levels):
+    """Each nn benchmark build again, capped at each level below the machine's best, nn's ids only."""
+    extra = {}
+    for name in LEVEL_BENCHES:
+        if name in builds:
+            exe, env, *_ = builds[name]
+            for level in levels[1:]:
+                extra[f"{name}@{level}"] = (exe, {**env, "NN_MAX_LEVEL": level}, "/nn")
+    return extra
+
+
+def by_level(results, levels):
+    """Per level, the best median of every nn id: the best level's from the plain builds."""
+    out = {}
+    for level in levels:
+        m = {}
+        for name in LEVEL_BENCHES:
+            key = name if level == levels[0] else f"{name}@{level}"
+            if key in results:
+                m.update({k: v for k, v in best(results[key]).items() if k.endswith("/nn") or "/nn/" in k})
+        out[level] = m
+    return out
+
+
+def level_peaks(m):
+    """FLOP/s of each level's peak benchmark measured in the run."""
+    return {lv: flops / (m[key] * 1e-9) for lv, (key, flops) in PEAKS.items() if key in m}
 
 
 def main():
     peers = "--peers" in sys.argv
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    if "--levels-only" in sys.argv:
+        levels_only(peers, rounds)
+        return
     if "--train-only" in sys.argv:
         train_only(peers, rounds)
         return
@@ -220,6 +392,8 @@ def main():
     if peers:
         builds["peers"] = (bench_executable(["-p", "nn-peers", "--bench", "peers"]), {"RAYON_NUM_THREADS": "1"})
     builds.update(train_builds(peers))
+    levels = machine_levels()
+    builds.update(level_builds(builds, levels))
     before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
     if before:
         tree = Path("/tmp") / f"nn-before-{before}"
@@ -252,7 +426,9 @@ def main():
     if before:
         then = (before, best(results["before"]), results["before"], results["default"])
     train = (results, train_out, allocs)
-    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread, then, train)
+    levels_section = levels_report(by_level(results, levels), levels, ours, peers)
+    write_report(ours, best(results["native"]), peers, clean, incremental, size, rounds, spread, then, train,
+                 levels_section)
 
 
 def fmt(ns):
@@ -598,8 +774,9 @@ def before_report(m, then):
     return lines
 
 
-def write_report(m, native, peers, clean, incremental, size, rounds, spread, then=None, train=None):
-    peak_id = next((k for k in m if k.startswith("peak/fma")), None)
+def write_report(m, native, peers, clean, incremental, size, rounds, spread, then=None, train=None,
+                 levels_section=()):
+    peak_id = next((k for k in ("peak/fma_f32_avx512", "peak/fma_f32_avx2") if k in m), None)
     read_m2 = m.get("peak/read_m2_weights")
     peak_flops = None
     if peak_id:
@@ -660,6 +837,7 @@ def write_report(m, native, peers, clean, incremental, size, rounds, spread, the
     lines += transformer_report(m)
     if train:
         lines += train_report(m, *train)
+    lines += list(levels_section)
     if then:
         lines += before_report(m, then)
     lines += ["", "Why the best of several rounds: this is a shared 2-vCPU VM, where one criterion median "
