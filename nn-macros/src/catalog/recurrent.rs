@@ -197,6 +197,13 @@ pub const RNN: Entry = Entry { name: "RNN", params: RNN_PARAMS, read: read_rnn }
 
 fn read_rnn(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args = params::read(call, RNN_PARAMS, &["cell"], cx)?;
+    if args.bool(args.at("zero_output_for_mask"), false) {
+        // Keras then outputs zeros at masked steps; nn's recurrent layers repeat the state
+        // there, as Keras's default does (Bidirectional zeroes them itself).
+        let span = call.option_span("zero_output_for_mask");
+        cx.error(span, "`RNN` with `zero_output_for_mask = true` is not supported yet");
+        return None;
+    }
     let cell = args.layer(0)?;
     let layer = match cell.kind.to_string().as_str() {
         "SimpleRNNCell" | "SimpleRNN" => "SimpleRNN",
