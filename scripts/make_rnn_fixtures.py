@@ -227,6 +227,17 @@ CASES = [
         seq("Input((6, 3))", "RNN(GRUCell(4), return_sequences=True)", "RNN(LSTMCell(3), go_backwards=True)"),
         ["rnn", "rnn_1"],
     ),
+    # RNN over StackedRNNCells: three cells, two of one class (keyed gru_cell and gru_cell_1), a
+    # returned sequence; and two cells read backwards, the last state.
+    (
+        "stacked_cells",
+        seq(
+            "Input((6, 3))",
+            "RNN(StackedRNNCells([GRUCell(4), LSTMCell(2), GRUCell(3)]), return_sequences=True)",
+            "RNN(StackedRNNCells([SimpleRNNCell(3), GRUCell(2)]), go_backwards=True)",
+        ),
+        ["rnn", "rnn_1"],
+    ),
 ]
 
 # The non-stateful copy of the STATEFUL model, run on the whole sequence.

@@ -60,6 +60,15 @@ case!(
     RNN<GRUCell<4>, return_sequences = true>,
     RNN<LSTMCell<3>, go_backwards = true>
 );
+// Keras's `RNN(StackedRNNCells([...]))`: each cell's layer feeding the next; the cells keep
+// Keras's names (a stack's weights are `rnn/stacked_rnn_cells/gru_cell_1/kernel`).
+case!(
+    stacked_cells,
+    "tests/fixtures/keras/rnn/stacked_cells.keras",
+    Input<6, 3>,
+    RNN<StackedRNNCells<GRUCell<4>, LSTMCell<2>, GRUCell<3>>, return_sequences = true>,
+    RNN<stacked_rnn_cells_1: StackedRNNCells<SimpleRNNCell<3>, gru_cell_2: GRUCell<2>>, go_backwards = true>
+);
 case!(
     lstm_no_bias_seq,
     "tests/fixtures/keras/rnn/lstm_no_bias_seq.keras",

@@ -408,11 +408,15 @@ fn layer_call(layer: &Json, inner: &[Inner], span: Span) -> Result<LayerCall, St
         "SimpleRNNCell" => catalogued("SimpleRNN", name, label, &[config], span)?,
         "GRUCell" => catalogued("GRU", name, label, &[config], span)?,
         "LSTMCell" => catalogued("LSTM", name, label, &[config], span)?,
+        // `RNN(StackedRNNCells([...]))`'s cells, each read as its layer is: `StackedRNNCells<gru_cell:
+        // GRU<4>, lstm_cell: LSTM<2>>`.
         "StackedRNNCells" => {
-            return Err(format!(
-                "layer `{name}`: `RNN` over `StackedRNNCells` is not supported; stack the recurrent layers \
-                 instead (each cell its own `RNN` with `return_sequences=True`)"
-            ));
+            let cells = config.get("cells").and_then(Json::as_array).unwrap_or(&[]);
+            let args = cells
+                .iter()
+                .map(|c| layer_call(c, inner, span).map(|call| Arg::Layer(Box::new(call))))
+                .collect::<Result<_, _>>()?;
+            LayerCall { label, kind: kind("StackedRNNCells"), model: None, args }
         }
         "Attention"
         | "AdditiveAttention"

@@ -44,7 +44,7 @@ pub use normalization::{
 };
 pub use pooling::{AdaptivePool, Average, GlobalPool, Max, Pool, PoolOp};
 pub use preprocessing::{Normalization, Rescaling};
-pub use recurrent::{Cell, GruCell, Last, LstmCell, Returns, Rnn, Sequence, SimpleCell};
+pub use recurrent::{Bare, Cell, GruCell, Last, LstmCell, Returns, Rnn, Sequence, SimpleCell, Stacked};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout,
 };

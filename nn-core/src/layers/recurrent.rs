@@ -8,7 +8,7 @@
 
 use crate::Float;
 use crate::activations::{ActivationFn, GateFn, Sigmoid, Tanh};
-use crate::init::{Rng, glorot_uniform};
+use crate::init::{Initializers, Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::kernels::gates::Gates;
 use crate::kernels::gemm;
@@ -539,6 +539,118 @@ unsafe impl<
 
 // SAFETY: activations, each `Zeroable`.
 unsafe impl<A: Zeroable> Zeroable for SimpleCell<A> {}
+
+// SAFETY: a `Zeroable` cell.
+unsafe impl<C: Zeroable> Zeroable for Bare<C> {}
+
+/// A cell of Keras's `StackedRNNCells`: the cell `C`, its weights named bare (`kernel`,
+/// `recurrent_kernel`, `bias`), since a stack names them after each cell (`gru_cell_1/kernel`),
+/// which the model gives as the weights' layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bare<C>(pub C);
+
+impl<C: Cell> Cell for Bare<C> {
+    const CLASS: &'static str = C::CLASS;
+    const GATES: usize = C::GATES;
+    const BIAS_ROWS: usize = C::BIAS_ROWS;
+    const DEFAULT: Self = Bare(C::DEFAULT);
+    const NAMES: [&'static str; 3] = ["kernel", "recurrent_kernel", "bias"];
+
+    #[inline(always)]
+    fn project<T: Float>(
+        &self,
+        level: Level,
+        h: &[T],
+        rk: &[T],
+        rb: Option<&[T]>,
+        s: &mut [T],
+        backwards: bool,
+    ) {
+        self.0.project(level, h, rk, rb, s, backwards);
+    }
+
+    #[inline(always)]
+    fn gates<T: Float>(&self, level: Level, x: &[T], rk: &[T], h: &mut [T], c: &mut [T], s: &mut [T]) {
+        self.0.gates(level, x, rk, h, c, s);
+    }
+
+    #[inline(always)]
+    fn step<T: Float>(
+        &self,
+        level: Level,
+        x: &[T],
+        rk: &[T],
+        rb: Option<&[T]>,
+        h: &mut [T],
+        c: &mut [T],
+        s: &mut [T],
+    ) {
+        self.0.step(level, x, rk, rb, h, c, s);
+    }
+}
+
+/// Keras's `RNN` over `StackedRNNCells`: each step runs the cells in turn, each on the state the
+/// one before gave, which is the layer `first` returning its sequence, read by `then` (another
+/// `Stacked` for more cells). With `go_backwards` only the first reads backwards: the others read
+/// its outputs in the order it gave them, as Keras's cells see them.
+///
+/// ```
+/// use nn_core::layers::{Bare, GruCell, Last, Rnn, Sequence, Stacked};
+/// use nn_core::tensor::{Tensor, Tensor2};
+/// use nn_core::Layer;
+/// type First = Rnn<f32, Bare<GruCell>, 3, 1, 2, 6, Sequence>;
+/// type Then = Rnn<f32, Bare<GruCell>, 3, 2, 2, 6, Last>;
+/// let layer = Stacked { first: First::ZEROS, then: Then::ZEROS };
+/// assert_eq!(layer.forward(&Tensor2::from_rows([[1.0], [2.0], [3.0]])).as_slice(), &[0.0, 0.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stacked<A, B> {
+    /// The first cell's layer, returning its sequence.
+    pub first: A,
+    /// The other cells.
+    pub then: B,
+}
+
+impl<A: Layer, B: Layer<Scalar = A::Scalar, Input = A::Output>> Layer for Stacked<A, B> {
+    type Scalar = A::Scalar;
+    type Input = A::Input;
+    type Output = B::Output;
+    const CLASS: &'static str = "RNN";
+    const PARAMS: usize = A::PARAMS + B::PARAMS;
+
+    #[inline(always)]
+    fn forward(&self, x: &A::Input) -> B::Output {
+        self.forward_at(crate::kernels::cpu::level(), x)
+    }
+
+    #[inline(always)]
+    fn forward_at(&self, level: Level, x: &A::Input) -> B::Output {
+        self.then.forward_at(level, &self.first.forward_at(level, x))
+    }
+
+    fn init_keras(&mut self, rng: &mut Rng) {
+        self.first.init_keras(rng);
+        self.then.init_keras(rng);
+    }
+
+    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
+        self.first.init_with(rng, init);
+        self.then.init_with(rng, init);
+    }
+
+    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, A::Scalar>)) {
+        self.first.visit_weights(f);
+        self.then.visit_weights(f);
+    }
+
+    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, A::Scalar>)) {
+        self.first.visit_weights_mut(f);
+        self.then.visit_weights_mut(f);
+    }
+}
+
+// SAFETY: two `Zeroable` layers.
+unsafe impl<A: Zeroable, B: Zeroable> Zeroable for Stacked<A, B> {}
 // SAFETY: as above.
 unsafe impl<A: Zeroable, R: Zeroable, const RESET_AFTER: bool> Zeroable for GruCell<A, R, RESET_AFTER> {}
 // SAFETY: as above.

@@ -400,10 +400,10 @@ impl MultiHead {
             super::dense::einsum(equation, shape, self.bias, self.initializers.clone())
         };
         let project = ("abc", "cde", "abde");
-        let sub = |field, name: &str, h5, input: &Shape, spec| Sublayer {
-            field,
+        let sub = |field, name: &str, h5: &str, input: &Shape, spec| Sublayer {
+            path: vec![field],
             name: name.into(),
-            h5,
+            h5: h5.into(),
             spec,
             input: input.clone(),
         };

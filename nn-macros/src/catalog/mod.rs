@@ -229,12 +229,13 @@ pub enum Mask {
 
 /// A layer inside a wrapper (see [`LayerSpec::sublayers`]).
 pub struct Sublayer {
-    /// The wrapper's field holding it (`forward`).
-    pub field: &'static str,
+    /// The fields from the wrapper down to it (`[forward]`; a stack's third cell
+    /// `[then, then]`).
+    pub path: Vec<&'static str>,
     /// Keras's name of the layer (`forward_gru`), below the wrapper's in its weights' names.
     pub name: String,
     /// The group a `.weights.h5` file keeps it in, below the wrapper's (`forward_layer`).
-    pub h5: &'static str,
+    pub h5: String,
     pub spec: Rc<dyn LayerSpec>,
     /// What it is fed.
     pub input: Shape,
@@ -270,7 +271,7 @@ pub fn leaves(spec: &Rc<dyn LayerSpec>, input: &Shape) -> Vec<Leaf> {
     let mut out = Vec::new();
     for sub in subs {
         for leaf in leaves(&sub.spec, &sub.input) {
-            let mut path = vec![sub.field];
+            let mut path = sub.path.clone();
             path.extend(leaf.path);
             let name =
                 if leaf.name.is_empty() { sub.name.clone() } else { format!("{}/{}", sub.name, leaf.name) };

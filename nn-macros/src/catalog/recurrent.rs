@@ -64,11 +64,17 @@ struct Recurrent {
     /// Keras's `return_state`: the final states are outputs too.
     state: bool,
     reset_after: bool,
+    /// A cell of a stack: its weights named bare, in its own `vars` (nn-core's `Bare`).
+    bare: bool,
 }
 
 fn read(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
+    parse(call, kind, params, cx).map(|r| Rc::new(r) as Rc<dyn LayerSpec>)
+}
+
+fn parse(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Option<Recurrent> {
     let args: Args = params::read(call, params, &["units"], cx)?;
-    Some(Rc::new(Recurrent {
+    Some(Recurrent {
         kind,
         units: args.int(0, 1),
         activation: args.activation_or(args.at("activation"), Act::named("Tanh")),
@@ -79,7 +85,8 @@ fn read(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Optio
         state: args.bool(args.at("return_state"), false),
         // Only GRU declares it.
         reset_after: kind == Which::Gru && args.bool(args.at("reset_after"), true),
-    }))
+        bare: false,
+    })
 }
 
 impl Recurrent {
@@ -91,7 +98,17 @@ impl Recurrent {
         }
     }
 
+    /// The cell's type and value, a stack's cell `Bare`.
     fn cell(&self) -> (TokenStream, TokenStream) {
+        let (ty, value) = self.plain_cell();
+        if self.bare {
+            (quote!(::nn::layers::Bare<#ty>), quote!(::nn::layers::Bare(#value)))
+        } else {
+            (ty, value)
+        }
+    }
+
+    fn plain_cell(&self) -> (TokenStream, TokenStream) {
         let (a, r) = (&self.activation.ty, &self.recurrent_activation.ty);
         let (av, rv) = (self.activation.value_expr(), self.recurrent_activation.value_expr());
         let reset_after = self.reset_after;
@@ -159,7 +176,7 @@ impl LayerSpec for Recurrent {
     }
 
     fn h5_group(&self) -> &'static str {
-        "cell/vars"
+        if self.bare { "vars" } else { "cell/vars" }
     }
 
     fn initial_states(&self) -> Vec<Shape> {
@@ -205,6 +222,9 @@ fn read_rnn(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
         return None;
     }
     let cell = args.layer(0)?;
+    if cell.kind == "StackedRNNCells" {
+        return read_stacked(call, &args, cell, cx);
+    }
     let layer = match cell.kind.to_string().as_str() {
         "SimpleRNNCell" | "SimpleRNN" => "SimpleRNN",
         "GRUCell" | "GRU" => "GRU",
@@ -231,4 +251,174 @@ fn read_rnn(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let entry = super::LAYERS.iter().find(|e| e.name == layer)?;
     let layer = (entry.read)(&inner, cx)?;
     Some(Rc::new(super::Dressed { layer, frozen: false, class: Some("RNN") }))
+}
+
+/// The recurrent layer a cell's kind names (`GRUCell` or `GRU`).
+fn which(kind: &str) -> Option<(Which, &'static [Param])> {
+    Some(match kind {
+        "SimpleRNNCell" | "SimpleRNN" => (Which::Simple, SIMPLE_PARAMS),
+        "GRUCell" | "GRU" => (Which::Gru, GRU_PARAMS),
+        "LSTMCell" | "LSTM" => (Which::Lstm, LSTM_PARAMS),
+        _ => return None,
+    })
+}
+
+/// `RNN<StackedRNNCells<GRUCell<4>, LSTMCell<2>>, ...>`: each cell the recurrent layer over it,
+/// all but the last returning their sequences into the next, the first reading backwards if the
+/// RNN does.
+fn read_stacked(
+    call: &LayerCall,
+    args: &Args,
+    stack: &LayerCall,
+    cx: &mut Ctxt,
+) -> Option<Rc<dyn LayerSpec>> {
+    if args.bool(args.at("return_state"), false) {
+        cx.error(
+            call.option_span("return_state"),
+            "`RNN` over `StackedRNNCells` with `return_state` is not supported yet",
+        );
+        return None;
+    }
+    let calls: Vec<&LayerCall> = stack
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            Arg::Layer(c) => Some(&**c),
+            other => {
+                cx.error(
+                    other.span(),
+                    format!("`StackedRNNCells` takes cells, such as `GRUCell<4>`; found `{other}`"),
+                );
+                None
+            }
+        })
+        .collect();
+    if calls.len() < 2 {
+        cx.error(stack.kind.span(), "`StackedRNNCells` needs at least two cells");
+        return None;
+    }
+    let (sequences, backwards) =
+        (args.bool(args.at("return_sequences"), false), args.bool(args.at("go_backwards"), false));
+    let mut cells = Vec::new();
+    let mut keys: Vec<(String, usize)> = Vec::new();
+    for (i, cell) in calls.iter().enumerate() {
+        let Some((kind, params)) = which(&cell.kind.to_string()) else {
+            cx.error(cell.kind.span(), format!("`StackedRNNCells` over a `{}` cell is not supported: nn runs SimpleRNNCell, GRUCell and LSTMCell", cell.kind));
+            return None;
+        };
+        let flag = |name: &str, on: bool| Arg::Named {
+            name: proc_macro2::Ident::new(name, cell.kind.span()),
+            value: Box::new(Arg::Bool(syn::LitBool::new(on, cell.kind.span()))),
+        };
+        let last = i + 1 == calls.len();
+        let mut inner =
+            LayerCall { label: None, kind: cell.kind.clone(), model: None, args: cell.args.clone() };
+        inner.args.push(flag("return_sequences", !last || sequences));
+        inner.args.push(flag("go_backwards", i == 0 && backwards));
+        let mut layer = parse(&inner, kind, params, cx)?;
+        layer.bare = true;
+        // Keras keys a stack's cells by class, counted within the stack.
+        let base = match kind {
+            Which::Simple => "simple_rnn_cell",
+            Which::Gru => "gru_cell",
+            Which::Lstm => "lstm_cell",
+        };
+        let n = match keys.iter_mut().find(|(b, _)| b == base) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                keys.push((base.to_string(), 0));
+                0
+            }
+        };
+        let key = if n == 0 { base.to_string() } else { format!("{base}_{n}") };
+        let name = cell.label.as_ref().map_or_else(|| key.clone(), ToString::to_string);
+        cells.push(StackedCell { name, key, layer: Rc::new(layer) });
+    }
+    let name = stack.label.as_ref().map_or_else(|| "stacked_rnn_cells".to_string(), ToString::to_string);
+    Some(Rc::new(Stacked { name, cells: Rc::new(cells) }))
+}
+
+/// One cell of a stack: its Keras name (`gru_cell_1`), its key in the weight file and its layer.
+struct StackedCell {
+    name: String,
+    key: String,
+    layer: Rc<dyn LayerSpec>,
+}
+
+/// Keras's `RNN` over `StackedRNNCells` (nn-core's `Stacked`): the cells' layers in a chain, the
+/// later ones nested (`Stacked<A, Stacked<B, C>>`).
+struct Stacked {
+    /// The `StackedRNNCells`' own name, below the layer's in its weights' names.
+    name: String,
+    cells: Rc<Vec<StackedCell>>,
+}
+
+impl Stacked {
+    /// The stack from cell `from` on, fed `input`: its type, and the cells' inputs in turn.
+    fn chain(&self, from: usize, input: &Shape, t: &TokenStream) -> TokenStream {
+        let cell = &self.cells[from].layer;
+        let ty = cell.ty(input, t);
+        if from + 1 == self.cells.len() {
+            return ty;
+        }
+        let next = cell.output(input).unwrap_or_else(|_| input.clone());
+        let rest = self.chain(from + 1, &next, t);
+        quote!(::nn::layers::Stacked<#ty, #rest>)
+    }
+
+    /// Each cell's input, in turn.
+    fn inputs(&self, input: &Shape) -> Vec<Shape> {
+        let mut at = input.clone();
+        self.cells
+            .iter()
+            .map(|c| {
+                let this = at.clone();
+                at = c.layer.output(&this).unwrap_or_else(|_| this.clone());
+                this
+            })
+            .collect()
+    }
+}
+
+impl LayerSpec for Stacked {
+    fn class(&self) -> &'static str {
+        "RNN"
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        self.cells.iter().try_fold(input.clone(), |x, c| c.layer.output(&x))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        self.chain(0, input, t)
+    }
+
+    fn mask(&self) -> super::Mask {
+        super::Mask::Refuses("runs a stack of cells, which nn does not skip masked steps in yet")
+    }
+
+    fn sublayers(&self, input: &Shape) -> Vec<super::Sublayer> {
+        // `first` at each depth of the nesting, then the last cell as the innermost `then`.
+        let inputs = self.inputs(input);
+        let n = self.cells.len();
+        self.cells
+            .iter()
+            .zip(inputs)
+            .enumerate()
+            .map(|(i, (cell, input))| {
+                let path: Vec<&'static str> =
+                    std::iter::repeat_n("then", i).chain((i + 1 < n).then_some("first")).collect();
+                super::Sublayer {
+                    path,
+                    name: format!("{}/{}", self.name, cell.name),
+                    h5: format!("cell/cells/{}", cell.key),
+                    spec: cell.layer.clone(),
+                    input,
+                }
+            })
+            .collect()
+    }
 }

@@ -166,16 +166,16 @@ impl LayerSpec for Bidirectional {
     fn sublayers(&self, input: &Shape) -> Vec<Sublayer> {
         vec![
             Sublayer {
-                field: "forward",
+                path: vec!["forward"],
                 name: self.forward_name.clone(),
-                h5: "forward_layer",
+                h5: "forward_layer".into(),
                 spec: self.forward.clone(),
                 input: input.clone(),
             },
             Sublayer {
-                field: "backward",
+                path: vec!["backward"],
                 name: self.backward_name.clone(),
-                h5: "backward_layer",
+                h5: "backward_layer".into(),
                 spec: self.backward.clone(),
                 input: input.clone(),
             },
@@ -264,9 +264,9 @@ impl LayerSpec for TimeDistributed {
     fn sublayers(&self, input: &Shape) -> Vec<Sublayer> {
         let step = Self::step(input).unwrap_or_else(|_| input.clone());
         vec![Sublayer {
-            field: "layer",
+            path: vec!["layer"],
             name: self.name.clone(),
-            h5: "layer",
+            h5: "layer".into(),
             spec: self.layer.clone(),
             input: step,
         }]
