@@ -53,6 +53,7 @@ pub fn set_max_level(max: Level) -> Level {
 }
 
 /// The level [`MAX_LEVEL_VAR`] names, in any case.
+#[cfg(feature = "std")]
 fn parse_level(name: &str) -> Option<Level> {
     [("avx512", Level::Avx512), ("avx2", Level::Avx2), ("portable", Level::Portable)]
         .into_iter()

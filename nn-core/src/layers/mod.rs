@@ -70,6 +70,34 @@ macro_rules! no_weights {
 }
 use no_weights;
 
+/// The weight walks of a layer that holds two layers in the fields `$a` and `$b` (each
+/// initialized, visited and read in that order), inside its `impl Layer`: `Bidirectional`'s
+/// halves, a stack's cells.
+macro_rules! two_layers_weights {
+    ($a:ident, $b:ident, $t:ty) => {
+        fn init_keras(&mut self, rng: &mut crate::init::Rng) {
+            self.$a.init_keras(rng);
+            self.$b.init_keras(rng);
+        }
+
+        fn init_with(&mut self, rng: &mut crate::init::Rng, init: &crate::init::Initializers) {
+            self.$a.init_with(rng, init);
+            self.$b.init_with(rng, init);
+        }
+
+        fn visit_weights(&self, f: &mut dyn FnMut(crate::layer::WeightRef<'_, $t>)) {
+            self.$a.visit_weights(f);
+            self.$b.visit_weights(f);
+        }
+
+        fn visit_weights_mut(&mut self, f: &mut dyn FnMut(crate::layer::WeightMut<'_, $t>)) {
+            self.$a.visit_weights_mut(f);
+            self.$b.visit_weights_mut(f);
+        }
+    };
+}
+use two_layers_weights;
+
 /// One sample through a layer's training passes: its output and the gradient of its input for
 /// output gradient `dy`, which the backward pass adds to `dx0` (so a test sees that it adds).
 /// Weight gradients are added into `grads`.

@@ -8,7 +8,7 @@
 
 use crate::Float;
 use crate::activations::{ActivationFn, GateFn, Sigmoid, Tanh};
-use crate::init::{Initializers, Rng, glorot_uniform};
+use crate::init::{Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::kernels::gates::Gates;
 use crate::kernels::gemm;
@@ -628,25 +628,7 @@ impl<A: Layer, B: Layer<Scalar = A::Scalar, Input = A::Output>> Layer for Stacke
         self.then.forward_at(level, &self.first.forward_at(level, x))
     }
 
-    fn init_keras(&mut self, rng: &mut Rng) {
-        self.first.init_keras(rng);
-        self.then.init_keras(rng);
-    }
-
-    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
-        self.first.init_with(rng, init);
-        self.then.init_with(rng, init);
-    }
-
-    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, A::Scalar>)) {
-        self.first.visit_weights(f);
-        self.then.visit_weights(f);
-    }
-
-    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, A::Scalar>)) {
-        self.first.visit_weights_mut(f);
-        self.then.visit_weights_mut(f);
-    }
+    super::two_layers_weights!(first, then, A::Scalar);
 }
 
 // SAFETY: two `Zeroable` layers.

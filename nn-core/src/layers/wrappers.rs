@@ -178,25 +178,7 @@ where
         Self::join(&self.forward.forward_at(level, x), &self.backward.forward_at(level, x))
     }
 
-    fn init_keras(&mut self, rng: &mut Rng) {
-        self.forward.init_keras(rng);
-        self.backward.init_keras(rng);
-    }
-
-    fn init_with(&mut self, rng: &mut Rng, init: &Initializers) {
-        self.forward.init_with(rng, init);
-        self.backward.init_with(rng, init);
-    }
-
-    fn visit_weights(&self, f: &mut dyn FnMut(WeightRef<'_, F::Scalar>)) {
-        self.forward.visit_weights(f);
-        self.backward.visit_weights(f);
-    }
-
-    fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightMut<'_, F::Scalar>)) {
-        self.forward.visit_weights_mut(f);
-        self.backward.visit_weights_mut(f);
-    }
+    super::two_layers_weights!(forward, backward, F::Scalar);
 }
 
 // SAFETY: two `Zeroable` layers and markers.
