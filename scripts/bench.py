@@ -16,9 +16,9 @@ Run from the repository root (Python 3 standard library only; Rust builds everyt
                                         # target/bench-train.md, leaving BENCHMARKS.md alone
     python3 scripts/bench.py --transformer-only [--peers]  # only the transformer block, the
                                         # same way (target/bench-transformer.md)
-    python3 scripts/bench.py --levels-only [--peers]  # only nn's figures at every level, beside
-                                        # the hand baselines (and ndarray with --peers): its
-                                        # section in target/bench-levels.md
+    python3 scripts/bench.py --levels-only [--peers]  # only the MLPs and CNNs at every level,
+                                        # beside the hand baselines (and ndarray with --peers):
+                                        # the AVX2 targets, in target/bench-levels.md
 
 Every nn figure is also taken at each instruction-set level the machine has below its best
 (`NN_MAX_LEVEL=avx2`, `portable`: the same executables, capped), in the same rounds, and the
@@ -285,9 +285,9 @@ def levels_report(levels_m, levels, m, peers):
 
 
 def levels_only(peers, rounds):
-    """nn's figures at every level beside the hand baselines (and ndarray with --peers)."""
+    """The MLPs and CNNs at every level beside the hand baselines (and ndarray with --peers)."""
     builds = {"default": (bench_executable(["--bench", "mlp"]), {})}
-    for name in ("conv", "rnn", "transformer", "train"):
+    for name in ("conv",):
         if has_bench(name):
             builds[name] = (bench_executable(["--bench", name]), {})
     if peers:
