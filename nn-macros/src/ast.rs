@@ -306,6 +306,7 @@ impl Parse for Number {
 
 impl Number {
     /// A number made by the macros themselves (from a Keras config), shown as written.
+    #[cfg(feature = "keras")]
     pub fn new(value: f64, span: Span) -> Number {
         let integer = (value >= 0.0 && value.fract() == 0.0 && value < 9.0e15).then_some(value as u64);
         Number { span, value, integer, text: format!("{value}") }

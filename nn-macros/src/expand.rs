@@ -598,25 +598,8 @@ fn masks_read(model: &Model, masks: &[Option<usize>], i: usize) -> Vec<Option<pr
 /// evaluation order (a view, `Flatten` or `Reshape`, binds a reference to its input's memory
 /// instead), then the outputs.
 fn run_body(code: &Code) -> TokenStream {
-    let (model, t) = (code.model, &code.t);
-    let is_view: Vec<bool> = model.steps.iter().map(|s| model.layers[s.layer].spec.is_view()).collect();
-    let local = |v: &Value| match v {
-        Value::Input(i) => format_ident!("input{i}"),
-        Value::Step(i) => format_ident!("x{}", i + 1),
-        Value::State(i, k) => format_ident!("x{}_{k}", i + 1),
-    };
-    // Inputs and views are references already.
-    let reference = |v: &Value| {
-        let l = local(v);
-        match v {
-            Value::Step(k) if !is_view[*k] => quote!(&#l),
-            Value::State(..) => quote!(&#l),
-            _ => quote!(#l),
-        }
-    };
-    // The final states something reads: the others are not bound.
-    let used: Vec<Value> =
-        model.steps.iter().flat_map(|s| s.args.iter()).chain(&model.outputs).copied().collect();
+    let model = code.model;
+    let run = Run::new(code);
     let bind_inputs = match model.inputs.len() {
         1 => quote!(let input0 = x;),
         n => {
@@ -625,118 +608,14 @@ fn run_body(code: &Code) -> TokenStream {
             quote!(#(let #locals = &x.#index;)*)
         }
     };
-    let masks = crate::mask::origins(model);
-    let mut steps = Vec::new();
-    for (i, step) in model.steps.iter().enumerate() {
-        let out = format_ident!("x{}", i + 1);
-        let args: Vec<TokenStream> = step.args.iter().map(reference).collect();
-        let out_ty = step.output.ty(t);
-        let layer = &model.layers[step.layer];
-        // The mask this step reads (`mask3`), and the one it makes, from its input.
-        let read = masks_read(model, &masks, i);
-        let mask = read.first().cloned().flatten();
-        // For a layer of several inputs, each one's, if any has one.
-        let tuple_masks = read.iter().any(Option::is_some).then(|| {
-            let each = read.iter().map(|m| m.as_ref().map_or(quote!(None), |m| quote!(Some(&#m[..]))));
-            quote!(&[#(#each),*])
-        });
-        if let (Spec::Layer(spec), Some(field), [input, ..]) =
-            (&layer.spec, code.field(step.layer), &args[..])
-            && masks[i] == Some(i)
-            && let Some(expr) = spec.mask_of(
-                &{
-                    let name = &field.name;
-                    quote!(self.#name)
-                },
-                input,
-            )
-        {
-            let made = format_ident!("mask{}", i + 1);
-            steps.push(quote!(let #made = #expr;));
-        }
-        if is_view[i] {
-            steps.push(quote!(let #out: &#out_ty = ::nn::tensor::view(#(#args),*);));
-            continue;
-        }
-        let call = match code.field(step.layer) {
-            None => {
-                let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
-                layer.spec.merge_call(&args, &shapes, &step.output).unwrap_or_else(|| quote!(*#(#args)*))
-            }
-            Some(Field { name, nested: false, .. }) if layer.spec.takes_tuple() => {
-                // Its inputs as the tuple its type takes (`Attention`'s query, value, key), and
-                // with `return_attention_scores` the scores, bound if something reads them.
-                let x = quote!(&(#(*#args),*));
-                match (step.states.is_empty(), &tuple_masks) {
-                    (true, None) => quote!(::nn::Layer::forward_at(&self.#name, level, #x)),
-                    (true, Some(m)) => {
-                        quote!(::nn::layers::MaskedInputs::forward_masks(&self.#name, level, #x, #m))
-                    }
-                    (false, _) => {
-                        let scores = Value::State(i, 1);
-                        let bound = if used.contains(&scores) {
-                            local(&scores).into_token_stream()
-                        } else {
-                            quote!(_)
-                        };
-                        let call = match &tuple_masks {
-                            Some(m) => quote!(self.#name.forward_masked_with_scores(level, #x, #m)),
-                            None => quote!(self.#name.forward_with_scores(level, #x)),
-                        };
-                        steps.push(quote!(let (#out, #bound): (#out_ty, _) = #call;));
-                        continue;
-                    }
-                }
-            }
-            Some(Field { name, nested: false, .. }) if !step.states.is_empty() || args.len() > 1 => {
-                // A recurrent layer's states: from `initial_state` (its further inputs, LSTM's
-                // `c` zeros for the others), and with `return_state` the last `h` and `c`,
-                // each bound if something reads it.
-                let zeros = quote!(&::nn::nalgebra::SVector::zeros());
-                let call = match (&args[..], &mask) {
-                    ([x, h, c], None) => quote!(self.#name.forward_from_state(level, #x, #h, #c)),
-                    ([x, h], None) => quote!(self.#name.forward_from_state(level, #x, #h, #zeros)),
-                    (_, None) => quote!(self.#name.forward_with_state(level, #(#args),*)),
-                    (args, Some(m)) => {
-                        let (h, c) = (args.get(1).unwrap_or(&zeros), args.get(2).unwrap_or(&zeros));
-                        let x = &args[0];
-                        quote!(self.#name.forward_masked_from_state(level, #x, #h, #c, &#m, false))
-                    }
-                };
-                let state = |k: usize| {
-                    let v = Value::State(i, k);
-                    if used.contains(&v) { local(&v).into_token_stream() } else { quote!(_) }
-                };
-                let (h, c) = (state(1), state(2));
-                steps.push(quote!(let (#out, #h, #c): (#out_ty, _, _) = #call;));
-                continue;
-            }
-            Some(Field { name, nested: false, .. }) => match &mask {
-                Some(m) => quote!(::nn::layers::Masked::forward_masked(&self.#name, level, #(#args),*, &#m)),
-                None => quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*)),
-            },
-            Some(Field { name, nested: true, .. }) => {
-                // The macro takes a nested model's sizes on trust; rustc checks them against
-                // its type, and its error should point at the sizes the user wrote.
-                let site = proc_macro2::Span::call_site();
-                let (input_span, output_span) = layer.spec.size_spans().unwrap_or((site, site));
-                let args = args.iter().map(|a| respan(a.clone(), input_span));
-                let predict = respan(quote!(::nn::Model::run), output_span);
-                steps.push(
-                    quote_spanned!(output_span=> let #out: #out_ty = #predict(&self.#name, level, #(#args),*);),
-                );
-                continue;
-            }
-        };
-        steps.push(quote!(let #out: #out_ty = #call;));
-    }
+    let steps = (0..model.steps.len()).map(|i| run.step(i));
     let result: Vec<TokenStream> = model
         .outputs
         .iter()
         .map(|v| {
-            let l = local(v);
+            let l = Run::local(v);
             match v {
-                Value::Step(k) if !is_view[*k] => quote!(#l),
+                Value::Step(k) if !run.is_view[*k] => quote!(#l),
                 Value::State(..) => quote!(#l),
                 _ => quote!(*#l),
             }
@@ -752,6 +631,152 @@ fn run_body(code: &Code) -> TokenStream {
         #bind_inputs
         #( #steps )*
         #result
+    }
+}
+
+/// What `run`'s steps are written from: each step's output a local (`x3`), a view a reference to
+/// its input's memory, a final state bound only where something reads it, a mask computed
+/// where it is made (`mask3`).
+struct Run<'a> {
+    code: &'a Code<'a>,
+    is_view: Vec<bool>,
+    /// Every value a step or the output reads.
+    used: Vec<Value>,
+    masks: Vec<Option<usize>>,
+}
+
+impl<'a> Run<'a> {
+    fn new(code: &'a Code<'a>) -> Self {
+        let model = code.model;
+        Run {
+            code,
+            is_view: model.steps.iter().map(|s| model.layers[s.layer].spec.is_view()).collect(),
+            used: model.steps.iter().flat_map(|s| s.args.iter()).chain(&model.outputs).copied().collect(),
+            masks: crate::mask::origins(model),
+        }
+    }
+
+    fn local(v: &Value) -> syn::Ident {
+        match v {
+            Value::Input(i) => format_ident!("input{i}"),
+            Value::Step(i) => format_ident!("x{}", i + 1),
+            Value::State(i, k) => format_ident!("x{}_{k}", i + 1),
+        }
+    }
+
+    /// A value as a reference: inputs and views are references already.
+    fn reference(&self, v: &Value) -> TokenStream {
+        let l = Self::local(v);
+        match v {
+            Value::Step(k) if !self.is_view[*k] => quote!(&#l),
+            Value::State(..) => quote!(&#l),
+            _ => quote!(#l),
+        }
+    }
+
+    /// The pattern binding a further output: its local, or `_` if nothing reads it.
+    fn bound(&self, v: Value) -> TokenStream {
+        if self.used.contains(&v) { Self::local(&v).into_token_stream() } else { quote!(_) }
+    }
+
+    /// Step `i`'s statements: the mask it makes, if it makes one, then its output.
+    fn step(&self, i: usize) -> TokenStream {
+        let model = self.code.model;
+        let step = &model.steps[i];
+        let layer = &model.layers[step.layer];
+        let (out, out_ty) = (format_ident!("x{}", i + 1), step.output.ty(&self.code.t));
+        let args: Vec<TokenStream> = step.args.iter().map(|v| self.reference(v)).collect();
+        let mut made = quote!();
+        if let (Spec::Layer(spec), Some(field), [input, ..]) =
+            (&layer.spec, self.code.field(step.layer), &args[..])
+            && self.masks[i] == Some(i)
+        {
+            let name = &field.name;
+            if let Some(expr) = spec.mask_of(&quote!(self.#name), input) {
+                let mask = format_ident!("mask{}", i + 1);
+                made = quote!(let #mask = #expr;);
+            }
+        }
+        let output = if self.is_view[i] {
+            quote!(let #out: &#out_ty = ::nn::tensor::view(#(#args),*);)
+        } else {
+            match self.code.field(step.layer) {
+                None => {
+                    let shapes: Vec<Shape> = step.args.iter().map(|v| model.shape_of(v).clone()).collect();
+                    let call = layer
+                        .spec
+                        .merge_call(&args, &shapes, &step.output)
+                        .unwrap_or_else(|| quote!(*#(#args)*));
+                    quote!(let #out: #out_ty = #call;)
+                }
+                Some(Field { name, nested: false, .. }) => self.layer_call(i, name, &args),
+                Some(Field { name, nested: true, .. }) => {
+                    // The macro takes a nested model's sizes on trust; rustc checks them against
+                    // its type, and its error should point at the sizes the user wrote.
+                    let site = proc_macro2::Span::call_site();
+                    let (input_span, output_span) = layer.spec.size_spans().unwrap_or((site, site));
+                    let args = args.iter().map(|a| respan(a.clone(), input_span));
+                    let predict = respan(quote!(::nn::Model::run), output_span);
+                    quote_spanned!(output_span=> let #out: #out_ty = #predict(&self.#name, level, #(#args),*);)
+                }
+            }
+        };
+        quote!(#made #output)
+    }
+
+    /// The statement of a call of the layer in field `name` at step `i`: with the masks it
+    /// reads, its states, or its attention scores as the layer takes and gives them.
+    fn layer_call(&self, i: usize, name: &syn::Ident, args: &[TokenStream]) -> TokenStream {
+        let model = self.code.model;
+        let step = &model.steps[i];
+        let (out, out_ty) = (format_ident!("x{}", i + 1), step.output.ty(&self.code.t));
+        let read = masks_read(model, &self.masks, i);
+        let mask = read.first().cloned().flatten();
+        if model.layers[step.layer].spec.takes_tuple() {
+            // Its inputs as the tuple its type takes (`Attention`'s query, value, key), each
+            // one's mask if any has one, and with `return_attention_scores` the scores.
+            let x = quote!(&(#(*#args),*));
+            let masks = read.iter().any(Option::is_some).then(|| {
+                let each = read.iter().map(|m| m.as_ref().map_or(quote!(None), |m| quote!(Some(&#m[..]))));
+                quote!(&[#(#each),*])
+            });
+            return match (step.states.is_empty(), masks) {
+                (true, None) => quote!(let #out: #out_ty = ::nn::Layer::forward_at(&self.#name, level, #x);),
+                (true, Some(m)) => quote!(
+                    let #out: #out_ty = ::nn::layers::MaskedInputs::forward_masks(&self.#name, level, #x, #m);
+                ),
+                (false, masks) => {
+                    let bound = self.bound(Value::State(i, 1));
+                    let call = match masks {
+                        Some(m) => quote!(self.#name.forward_masked_with_scores(level, #x, #m)),
+                        None => quote!(self.#name.forward_with_scores(level, #x)),
+                    };
+                    quote!(let (#out, #bound): (#out_ty, _) = #call;)
+                }
+            };
+        }
+        if !step.states.is_empty() || args.len() > 1 {
+            // A recurrent layer's states: from `initial_state` (its further inputs, LSTM's `c`
+            // zeros for the others), and with `return_state` the last `h` and `c`.
+            let zeros = quote!(&::nn::nalgebra::SVector::zeros());
+            let call = match (args, &mask) {
+                ([x, h, c], None) => quote!(self.#name.forward_from_state(level, #x, #h, #c)),
+                ([x, h], None) => quote!(self.#name.forward_from_state(level, #x, #h, #zeros)),
+                (_, None) => quote!(self.#name.forward_with_state(level, #(#args),*)),
+                (args, Some(m)) => {
+                    let (h, c) = (args.get(1).unwrap_or(&zeros), args.get(2).unwrap_or(&zeros));
+                    let x = &args[0];
+                    quote!(self.#name.forward_masked_from_state(level, #x, #h, #c, &#m, false))
+                }
+            };
+            let (h, c) = (self.bound(Value::State(i, 1)), self.bound(Value::State(i, 2)));
+            return quote!(let (#out, #h, #c): (#out_ty, _, _) = #call;);
+        }
+        let call = match &mask {
+            Some(m) => quote!(::nn::layers::Masked::forward_masked(&self.#name, level, #(#args),*, &#m)),
+            None => quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*)),
+        };
+        quote!(let #out: #out_ty = #call;)
     }
 }
 

@@ -371,38 +371,7 @@ fn layer_call(layer: &Json, inner: &[Inner], span: Span) -> Result<LayerCall, St
             };
             LayerCall { label, kind: kind("Dot"), model: None, args: vec![arg] }
         }
-        op if activation_op(op).is_some() => {
-            // A `keras.activations` function applied to a tensor: Keras saves the operation
-            // (`Gelu`, `LeakyRelu`, ...) with its options, which is `Activation<gelu(...)>`.
-            let key = activation_op(op).unwrap_or_default();
-            let mut options = Vec::new();
-            let entries = match config {
-                Json::Object(entries) => entries.as_slice(),
-                _ => &[],
-            };
-            for (option, value) in entries {
-                match (option.as_str(), value) {
-                    ("name", _) => {}
-                    // Softmax and LogSoftmax's axis: the Activation layer's is the last.
-                    ("axis", Json::Number(a)) if *a == -1.0 => {}
-                    ("axis", other) => {
-                        return Err(format!(
-                            "layer `{name}`: `{op}` is supported on the last axis, not {other:?}"
-                        ));
-                    }
-                    (option, value) => options.push(Arg::Named {
-                        name: kind(option),
-                        value: Box::new(arg_of(value, span).map_err(|e| format!("layer `{name}`: {e}"))?),
-                    }),
-                }
-            }
-            let activation = if options.is_empty() {
-                Arg::Name(kind(key))
-            } else {
-                Arg::Call { name: kind(key), args: options }
-            };
-            LayerCall { label, kind: kind("Activation"), model: None, args: vec![activation] }
-        }
+        op if activation_op(op).is_some() => activation_op_call(op, config, name, label, span)?,
         // Keras's generic recurrent layer's cells, read as the layers over them: `RNN(GRUCell(4))`
         // is the DSL's `RNN<GRU<4>>`.
         "SimpleRNNCell" => catalogued("SimpleRNN", name, label, &[config], span)?,
@@ -431,6 +400,41 @@ fn layer_call(layer: &Json, inner: &[Inner], span: Span) -> Result<LayerCall, St
         }
         other => catalogued(other, name, label, &[config], span)?,
     })
+}
+
+/// A `keras.activations` function applied to a tensor: Keras saves the operation (`Gelu`,
+/// `LeakyRelu`, ...) with its options, which is `Activation<gelu(...)>`.
+fn activation_op_call(
+    op: &str,
+    config: &Json,
+    name: &str,
+    label: Option<Ident>,
+    span: Span,
+) -> Result<LayerCall, String> {
+    let kind = |k: &str| Ident::new(k, span);
+    let key = activation_op(op).unwrap_or_default();
+    let mut options = Vec::new();
+    let entries = match config {
+        Json::Object(entries) => entries.as_slice(),
+        _ => &[],
+    };
+    for (option, value) in entries {
+        match (option.as_str(), value) {
+            ("name", _) => {}
+            // Softmax and LogSoftmax's axis: the Activation layer's is the last.
+            ("axis", Json::Number(a)) if *a == -1.0 => {}
+            ("axis", other) => {
+                return Err(format!("layer `{name}`: `{op}` is supported on the last axis, not {other:?}"));
+            }
+            (option, value) => options.push(Arg::Named {
+                name: kind(option),
+                value: Box::new(arg_of(value, span).map_err(|e| format!("layer `{name}`: {e}"))?),
+            }),
+        }
+    }
+    let activation =
+        if options.is_empty() { Arg::Name(kind(key)) } else { Arg::Call { name: kind(key), args: options } };
+    Ok(LayerCall { label, kind: kind("Activation"), model: None, args: vec![activation] })
 }
 
 /// The options an attention layer was called with (`use_causal_mask`,
@@ -661,6 +665,68 @@ fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
         .collect()
 }
 
+/// The names of a call's further outputs (`return_state`), up to the last one a tensor of the
+/// config reads.
+struct Further<'a> {
+    used: &'a [(String, usize, usize)],
+    span: Span,
+}
+
+impl Further<'_> {
+    fn of(&self, layer: &str, node: usize) -> Result<Vec<Option<Ident>>, String> {
+        let used = self.used;
+        let last = used.iter().filter(|(l, n, _)| l == layer && *n == node).map(|u| u.2).max().unwrap_or(0);
+        (1..=last)
+            .map(|k| {
+                let name = used.iter().any(|u| (u.0.as_str(), u.1, u.2) == (layer, node, k));
+                name.then(|| ident(&format!("{layer}__{node}__{k}"), self.span)).transpose()
+            })
+            .collect()
+    }
+}
+
+/// A layer's statements: `name__0 = name: Kind<..>(inputs)` for a layer called once, or bound
+/// as `name = Kind<..>;` and called as `name__i = name(inputs)` per inbound node.
+fn layer_stmts(
+    layer: &Json,
+    name: &str,
+    call: LayerCall,
+    more: &Further<'_>,
+    span: Span,
+) -> Result<Vec<Stmt>, String> {
+    let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
+    // Tensors name a call by its node: a Functional model's first is the one linking its own
+    // inputs to its outputs, which the config leaves out (Keras's `node_reindexing_map` starts
+    // it at 1).
+    let first = usize::from(layer.get("class_name").and_then(Json::as_str) == Some("Functional"));
+    if nodes.len() == 1 {
+        return Ok(vec![Stmt {
+            name: ident(&format!("{name}__{first}"), span)?,
+            more: more.of(name, first)?,
+            call,
+            inputs: Some(node_inputs(&nodes[0], span)?),
+        }]);
+    }
+    let layer_ident = ident(name, span)?;
+    let LayerCall { kind, model, args, .. } = call;
+    let mut stmts = vec![Stmt {
+        name: layer_ident.clone(),
+        more: Vec::new(),
+        call: LayerCall { label: None, kind, model, args },
+        inputs: None,
+    }];
+    for (i, node) in (first..).zip(nodes) {
+        let call = LayerCall { label: None, kind: layer_ident.clone(), model: None, args: Vec::new() };
+        stmts.push(Stmt {
+            name: ident(&format!("{name}__{i}"), span)?,
+            more: more.of(name, i)?,
+            call,
+            inputs: Some(node_inputs(node, span)?),
+        });
+    }
+    Ok(stmts)
+}
+
 /// A functional config as `functional!` statements: inputs first in Keras's input order, a
 /// layer called once as `name__0 = name: Kind<..>(inputs)`, a shared layer bound as
 /// `name = Kind<..>;` and called as `name__i = name(inputs)`.
@@ -693,59 +759,21 @@ fn graph_def(
             used.push((layer.to_string(), node, tensor));
         }
     }
-    // The names of a call's further outputs (`return_state`), up to the last one used.
-    let more = |layer: &str, node: usize| -> Result<Vec<Option<Ident>>, String> {
-        let last = used.iter().filter(|(l, n, _)| l == layer && *n == node).map(|u| u.2).max().unwrap_or(0);
-        (1..=last)
-            .map(|k| {
-                let name = used.iter().any(|u| (u.0.as_str(), u.1, u.2) == (layer, node, k));
-                name.then(|| ident(&format!("{layer}__{node}__{k}"), span)).transpose()
-            })
-            .collect()
-    };
+    let more = Further { used: &used, span };
     let mut inputs = Vec::new();
     let mut stmts = Vec::new();
     let ops = |l: &&Json| l.get("class_name").and_then(Json::as_str).is_some_and(mask_ops::is_mask_op);
     for layer in layers.iter().filter(|l| !ops(l)) {
         let call = layer_call(layer, inner, span)?;
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
-        let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
-        // Tensors name a call by its node: a Functional model's first is the one linking its
-        // own inputs to its outputs, which the config leaves out (Keras's `node_reindexing_map`
-        // starts it at 1).
-        let first = usize::from(layer.get("class_name").and_then(Json::as_str) == Some("Functional"));
         if call.kind == "Input" {
             let position = input_order.iter().position(|n| n == name).unwrap_or(usize::MAX);
             inputs.push((
                 position,
                 Stmt { name: ident(&format!("{name}__0"), span)?, more: Vec::new(), call, inputs: None },
             ));
-        } else if nodes.len() == 1 {
-            stmts.push(Stmt {
-                name: ident(&format!("{name}__{first}"), span)?,
-                more: more(name, first)?,
-                call,
-                inputs: Some(node_inputs(&nodes[0], span)?),
-            });
         } else {
-            let layer_ident = ident(name, span)?;
-            let LayerCall { kind, model, args, .. } = call;
-            stmts.push(Stmt {
-                name: layer_ident.clone(),
-                more: Vec::new(),
-                call: LayerCall { label: None, kind, model, args },
-                inputs: None,
-            });
-            for (i, node) in (first..).zip(nodes) {
-                let call =
-                    LayerCall { label: None, kind: layer_ident.clone(), model: None, args: Vec::new() };
-                stmts.push(Stmt {
-                    name: ident(&format!("{name}__{i}"), span)?,
-                    more: more(name, i)?,
-                    call,
-                    inputs: Some(node_inputs(node, span)?),
-                });
-            }
+            stmts.extend(layer_stmts(layer, name, call, &more, span)?);
         }
     }
     inputs.sort_by_key(|(position, _)| *position);
