@@ -238,6 +238,16 @@ CASES = [
         ),
         ["rnn", "rnn_1"],
     ),
+    # ConvLSTM1D: a `same` one returning its sequence of rows, then a strided one read backwards.
+    (
+        "conv_lstm1d",
+        seq(
+            "Input((4, 7, 2))",
+            "ConvLSTM1D(3, 3, padding='same', return_sequences=True)",
+            "ConvLSTM1D(2, 2, strides=2, go_backwards=True, recurrent_activation='hard_sigmoid')",
+        ),
+        ["conv_lstm1d", "conv_lstm1d_1"],
+    ),
 ]
 
 # The non-stateful copy of the STATEFUL model, run on the whole sequence.

@@ -69,6 +69,14 @@ case!(
     RNN<StackedRNNCells<GRUCell<4>, LSTMCell<2>, GRUCell<3>>, return_sequences = true>,
     RNN<stacked_rnn_cells_1: StackedRNNCells<SimpleRNNCell<3>, gru_cell_2: GRUCell<2>>, go_backwards = true>
 );
+// ConvLSTM1D: an LSTM over steps of rows whose gates are convolutions over the rows.
+case!(
+    conv_lstm1d,
+    "tests/fixtures/keras/rnn/conv_lstm1d.keras",
+    Input<4, 7, 2>,
+    ConvLSTM1D<3, 3, padding = same, return_sequences = true>,
+    ConvLSTM1D<2, 2, strides = 2, go_backwards = true, recurrent_activation = hard_sigmoid>
+);
 case!(
     lstm_no_bias_seq,
     "tests/fixtures/keras/rnn/lstm_no_bias_seq.keras",

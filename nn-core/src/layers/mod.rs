@@ -4,6 +4,7 @@ mod activation;
 mod attention;
 mod augmentation;
 mod conv;
+mod conv_lstm;
 mod conv_transpose;
 mod dense;
 mod embedding;
@@ -33,6 +34,7 @@ pub use augmentation::{
     RandomSaturation, RandomSharpness, RandomShear, RandomTranslation, RandomZoom, Solarization,
 };
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
+pub use conv_lstm::ConvLstm1D;
 pub use conv_transpose::ConvTranspose;
 pub use dense::{Dense, EinsumDense};
 pub use embedding::Embedding;

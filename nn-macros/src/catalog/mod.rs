@@ -6,6 +6,7 @@ mod activation;
 mod attention;
 mod augmentation;
 mod conv;
+mod conv_lstm;
 mod conv_transpose;
 mod dense;
 mod embedding;
@@ -363,6 +364,7 @@ pub const LAYERS: &[Entry] = &[
     conv::DEPTHWISE_CONV2D,
     conv::SEPARABLE_CONV1D,
     conv::SEPARABLE_CONV2D,
+    conv_lstm::CONV_LSTM1D,
     conv_transpose::CONV1D_TRANSPOSE,
     conv_transpose::CONV2D_TRANSPOSE,
     pooling::MAX_POOLING1D,
