@@ -597,6 +597,13 @@ CASES = [
         "Model([q, v], Attention(use_scale=True)([eq, ev]))",
         ["input_layer", "input_layer_1", "embedding", "embedding_1", "attention"],
     ),
+    # The generic RNN's `zero_output_for_mask`: zeros at masked steps, the state carried on.
+    (
+        "masked_rnn_zero_output",
+        "x = Input((6,), dtype='int32'); e = Embedding(4, 3, mask_zero=True)(x); "
+        "Model(x, RNN(GRUCell(2), return_sequences=True, zero_output_for_mask=True)(e))",
+        ["input_layer", "embedding", "rnn"],
+    ),
 ]
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
@@ -609,6 +616,7 @@ MASKED = {
     "masking_backwards_rnn": 0.5,
     "masked_self_attention": 0,
     "masked_dot_attention": 0,
+    "masked_rnn_zero_output": 0,
 }
 
 

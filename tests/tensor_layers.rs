@@ -935,3 +935,21 @@ mod masked_dot_attention {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_dot_attention, [X0, X1]));
     }
 }
+
+/// The generic RNN's `zero_output_for_mask`: zeros at masked steps, the state carried on.
+mod masked_rnn_zero_output {
+    use super::*;
+    sequential! {
+        pub struct Dsl {
+            Input<6>,
+            Embedding<4, 3, mask_zero = true>,
+            RNN<GRUCell<2>, return_sequences = true, zero_output_for_mask = true>,
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masked_rnn_zero_output.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_rnn_zero_output, [X0]));
+    }
+}

@@ -732,6 +732,7 @@ impl<'a> Run<'a> {
         let (out, out_ty) = (format_ident!("x{}", i + 1), step.output.ty(&self.code.t));
         let read = masks_read(model, &self.masks, i);
         let mask = read.first().cloned().flatten();
+        let zeroed = matches!(&model.layers[step.layer].spec, Spec::Layer(l) if l.zeroes_masked());
         if model.layers[step.layer].spec.takes_tuple() {
             // Its inputs as the tuple its type takes (`Attention`'s query, value, key), each
             // one's mask if any has one, and with `return_attention_scores` the scores.
@@ -766,13 +767,16 @@ impl<'a> Run<'a> {
                 (args, Some(m)) => {
                     let (h, c) = (args.get(1).unwrap_or(&zeros), args.get(2).unwrap_or(&zeros));
                     let x = &args[0];
-                    quote!(self.#name.forward_masked_from_state(level, #x, #h, #c, &#m, false))
+                    quote!(self.#name.forward_masked_from_state(level, #x, #h, #c, &#m, #zeroed))
                 }
             };
             let (h, c) = (self.bound(Value::State(i, 1)), self.bound(Value::State(i, 2)));
             return quote!(let (#out, #h, #c): (#out_ty, _, _) = #call;);
         }
         let call = match &mask {
+            Some(m) if zeroed => {
+                quote!(::nn::layers::Masked::forward_masked_zeroed(&self.#name, level, #(#args),*, &#m))
+            }
             Some(m) => quote!(::nn::layers::Masked::forward_masked(&self.#name, level, #(#args),*, &#m)),
             None => quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*)),
         };

@@ -21,9 +21,4 @@ sequential! {
 }
 
 
-
-// Zeros at masked steps, Keras's option of the generic RNN layer.
-sequential! {
-    struct ZeroMasked { Input<5>, Embedding<4, 3, mask_zero = true>, RNN<GRU<2>, return_sequences = true, zero_output_for_mask = true> }
-}
 fn main() {}

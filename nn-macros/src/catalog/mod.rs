@@ -199,6 +199,12 @@ pub trait LayerSpec {
         Mask::Drops
     }
 
+    /// Whether a layer reading a mask outputs zeros at masked steps (Keras's
+    /// `zero_output_for_mask`): nn-core's `Masked::forward_masked_zeroed`.
+    fn zeroes_masked(&self) -> bool {
+        false
+    }
+
     /// For a layer that makes a mask ([`Mask::Makes`]), the expression computing it, one
     /// `bool` a step, from `input`, a reference to the layer's input, and `layer`, the layer
     /// itself (`self.masking`).
@@ -995,6 +1001,9 @@ impl LayerSpec for Dressed {
     }
     fn mask(&self) -> Mask {
         self.layer.mask()
+    }
+    fn zeroes_masked(&self) -> bool {
+        self.layer.zeroes_masked()
     }
     fn mask_of(&self, layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
         self.layer.mask_of(layer, input)

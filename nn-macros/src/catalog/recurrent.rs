@@ -66,6 +66,8 @@ struct Recurrent {
     reset_after: bool,
     /// A cell of a stack: its weights named bare, in its own `vars` (nn-core's `Bare`).
     bare: bool,
+    /// Keras's `zero_output_for_mask` (of the generic `RNN`): zeros at masked steps.
+    zero_masked: bool,
 }
 
 fn read(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
@@ -86,6 +88,7 @@ fn parse(call: &LayerCall, kind: Which, params: &[Param], cx: &mut Ctxt) -> Opti
         // Only GRU declares it.
         reset_after: kind == Which::Gru && args.bool(args.at("reset_after"), true),
         bare: false,
+        zero_masked: false,
     })
 }
 
@@ -131,6 +134,10 @@ impl Recurrent {
 impl LayerSpec for Recurrent {
     fn mask(&self) -> super::Mask {
         super::Mask::Reads { keeps: self.sequences }
+    }
+
+    fn zeroes_masked(&self) -> bool {
+        self.zero_masked
     }
 
     fn stream(&self, _input: &Shape, t: &TokenStream) -> Result<Option<TokenStream>, String> {
@@ -214,13 +221,6 @@ pub const RNN: Entry = Entry { name: "RNN", params: RNN_PARAMS, read: read_rnn }
 
 fn read_rnn(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args = params::read(call, RNN_PARAMS, &["cell"], cx)?;
-    if args.bool(args.at("zero_output_for_mask"), false) {
-        // Keras then outputs zeros at masked steps; nn's recurrent layers repeat the state
-        // there, as Keras's default does (Bidirectional zeroes them itself).
-        let span = call.option_span("zero_output_for_mask");
-        cx.error(span, "`RNN` with `zero_output_for_mask = true` is not supported yet");
-        return None;
-    }
     let cell = args.layer(0)?;
     if cell.kind == "StackedRNNCells" {
         return read_stacked(call, &args, cell, cx);
@@ -248,9 +248,10 @@ fn read_rnn(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
         model: None,
         args: cell.args.iter().chain(own).cloned().collect(),
     };
-    let entry = super::LAYERS.iter().find(|e| e.name == layer)?;
-    let layer = (entry.read)(&inner, cx)?;
-    Some(Rc::new(super::Dressed { layer, frozen: false, class: Some("RNN") }))
+    let (kind, params) = which(layer)?;
+    let mut layer = parse(&inner, kind, params, cx)?;
+    layer.zero_masked = args.bool(args.at("zero_output_for_mask"), false);
+    Some(Rc::new(super::Dressed { layer: Rc::new(layer), frozen: false, class: Some("RNN") }))
 }
 
 /// The recurrent layer a cell's kind names (`GRUCell` or `GRU`).
