@@ -604,6 +604,17 @@ CASES = [
         "Model(x, RNN(GRUCell(2), return_sequences=True, zero_output_for_mask=True)(e))",
         ["input_layer", "embedding", "rnn"],
     ),
+    # Concatenate keeps a mask its operands share (a GRU skips the padding), and keeps every step
+    # when an operand has no mask (an LSTM reads all of them).
+    (
+        "masked_concatenate",
+        "x = Input((6,), dtype='int32'); e = Embedding(5, 3, mask_zero=True)(x); d = Dense(2)(e); "
+        "q = Embedding(5, 2)(x); a = GRU(2)(Concatenate()([e, d])); b = LSTM(2)(Concatenate()([e, q])); "
+        "Model(x, Concatenate()([a, b]))",
+        # (The operations computing the masks take `concatenate_1` and `concatenate_3`.)
+        ["input_layer", "embedding", "dense", "embedding_1", "concatenate", "concatenate_2", "gru", "lstm",
+         "concatenate_4"],
+    ),
 ]
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
@@ -617,7 +628,16 @@ MASKED = {
     "masked_self_attention": 0,
     "masked_dot_attention": 0,
     "masked_rnn_zero_output": 0,
+    "masked_concatenate": 0,
 }
+
+
+MASK_OPS = {"NotEqual", "Any", "LogicalOr", "LogicalAnd", "ExpandDims", "ZerosLike", "OnesLike", "Concatenate"}
+
+
+def is_mask_op(op) -> bool:
+    """Whether `op` is one of Keras's operations (not a layer) computing a mask."""
+    return type(op).__module__.startswith("keras.src.ops") and type(op).__name__ in MASK_OPS
 
 
 def mask_steps(x: np.ndarray, value) -> np.ndarray:
@@ -886,12 +906,8 @@ def render_module(
 
     # `model.operations`: the layers, and the operations a functional model applies to tensors
     # (`keras.activations.gelu(x)`), which nn runs as layers; the same as `model.layers` without.
-    # Not the operations computing a mask (`NotEqual`, `Any`), which nn computes by its rules.
-    names = [
-        op.name
-        for op in getattr(model, "operations", model.layers)
-        if type(op).__name__ not in ("NotEqual", "Any", "LogicalOr", "LogicalAnd")
-    ]
+    # Not the operations computing a mask (`NotEqual`, `Any`, ...), which nn computes by its rules.
+    names = [op.name for op in getattr(model, "operations", model.layers) if not is_mask_op(op)]
     layers_doc = (
         "/// `model.layers` names in order (no InputLayer for Sequential).\n"
         if isinstance(model, keras.Sequential)

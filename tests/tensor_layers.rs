@@ -953,3 +953,28 @@ mod masked_rnn_zero_output {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_rnn_zero_output, [X0]));
     }
 }
+
+/// Concatenate keeps a mask its operands share (the GRU skips the padding), and keeps every step
+/// when an operand has no mask (the LSTM reads all of them).
+mod masked_concatenate {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<6>;
+            e = Embedding<5, 3, mask_zero = true>(x);
+            d = Dense<2>(e);
+            q = embedding_1: Embedding<5, 2>(x);
+            both = Concatenate(e, d);
+            some = concatenate_2: Concatenate(e, q);
+            a = GRU<2>(both);
+            b = LSTM<2>(some);
+            out = concatenate_4: Concatenate(a, b);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masked_concatenate.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_concatenate, [X0]));
+    }
+}

@@ -762,7 +762,7 @@ fn graph_def(
     let more = Further { used: &used, span };
     let mut inputs = Vec::new();
     let mut stmts = Vec::new();
-    let ops = |l: &&Json| l.get("class_name").and_then(Json::as_str).is_some_and(mask_ops::is_mask_op);
+    let ops = |l: &&Json| mask_ops::is_mask_op(l);
     for layer in layers.iter().filter(|l| !ops(l)) {
         let call = layer_call(layer, inner, span)?;
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
@@ -913,7 +913,7 @@ mod tests {
             {{"class_name": "InputLayer", "config": {{"name": "ids", "batch_shape": [null, 4]}}, "inbound_nodes": []}},
             {{"class_name": "Embedding", "config": {{"name": "embedding", "input_dim": 3, "output_dim": 2,
                 "mask_zero": {mask_zero}}}, "inbound_nodes": [{{"args": [{ids}], "kwargs": {{}}}}]}},
-            {{"class_name": "NotEqual", "config": {{"name": "not_equal"}},
+            {{"class_name": "NotEqual", "module": "keras.src.ops.numpy", "config": {{"name": "not_equal"}},
                 "inbound_nodes": [{{"args": [{ids}, {value}], "kwargs": {{}}}}]}},
             {{"class_name": "LSTM", "config": {{"name": "lstm", "units": 2}},
                 "inbound_nodes": [{{"args": [{e}], "kwargs": {{"mask": {m}}}}}]}}],

@@ -30,8 +30,9 @@ fn of(origins: &[Option<usize>], value: &Value) -> Option<usize> {
 
 /// What a merge does with its operands' masks: Keras's `Add`, `Subtract`, `Multiply` and
 /// `Average` pass on the union of their masks if every operand has one (none otherwise), and
-/// `Concatenate` on its last axis their intersection; both keep one mask made by one layer.
-/// `Maximum` and `Minimum` let the masks pick their values, `Dot` drops them.
+/// `Concatenate` on its last axis the steps any operand keeps (an operand without a mask keeps
+/// every step, so then none is masked); nn keeps one mask made by one layer. `Maximum` and
+/// `Minimum` let the masks pick their values, `Dot` drops them.
 fn merged(op: Merge, axis: i64, input: &crate::shape::Shape, masks: &[Option<usize>]) -> Mask {
     let origins: Vec<usize> = masks.iter().flatten().copied().collect();
     let one = origins.windows(2).all(|w| w[0] == w[1]);
@@ -41,12 +42,11 @@ fn merged(op: Merge, axis: i64, input: &crate::shape::Shape, masks: &[Option<usi
         Merge::Maximum | Merge::Minimum => {
             Mask::Refuses("lets its operands' masks pick its values, which nn does not yet")
         }
-        _ if !one => Mask::Refuses("combines the masks of different layers, which nn does not yet"),
         Merge::Concatenate if crate::catalog::concat_axis(axis, input).ok() != Some(input.rank() - 1) => {
             Mask::Refuses("joins masked values on an axis other than the last, which nn does not yet")
         }
-        Merge::Concatenate => Mask::Reads { keeps: true },
         _ if origins.len() < masks.len() => Mask::Drops,
+        _ if !one => Mask::Refuses("combines the masks of different layers, which nn does not yet"),
         _ => Mask::Reads { keeps: true },
     }
 }

@@ -9,13 +9,27 @@ use super::{Json, histories, history_of};
 use crate::catalog::Mask;
 use crate::ir::{Model, Value};
 
-/// Whether a layer of the config is one of the operations computing a mask.
-pub(super) fn is_mask_op(class: &str) -> bool {
-    matches!(class, "NotEqual" | "Any" | "LogicalOr" | "LogicalAnd")
+/// Whether a layer of the config is one of the operations computing a mask: Keras's
+/// operations (module `keras.src.ops...`, not a layer's `keras.layers`) of these classes.
+pub(super) fn is_mask_op(layer: &Json) -> bool {
+    let op = layer.get("module").and_then(Json::as_str).is_some_and(|m| m.starts_with("keras.src.ops"));
+    let class = layer.get("class_name").and_then(Json::as_str).unwrap_or("");
+    op && matches!(
+        class,
+        "NotEqual"
+            | "Any"
+            | "LogicalOr"
+            | "LogicalAnd"
+            | "ExpandDims"
+            | "ZerosLike"
+            | "OnesLike"
+            | "Concatenate"
+    )
 }
 
-/// A layer's name and the masks Keras recorded for it: (input, the layer whose mask it is).
-pub(super) type Recorded = (String, Vec<(usize, String)>);
+/// A layer's name and the masks Keras recorded for it: (input, the layer whose mask it is, or
+/// `None` for a mask that keeps every step).
+pub(super) type Recorded = (String, Vec<(usize, Option<String>)>);
 
 /// For each layer (not an operation) of a functional config, its name and the masks Keras
 /// recorded for its first call: (input, the layer whose mask it is). Keras records a layer's
@@ -25,15 +39,15 @@ pub(super) type Recorded = (String, Vec<(usize, String)>);
 pub(super) fn expected(layers: &[Json]) -> Result<Vec<Recorded>, String> {
     let mut out = Vec::new();
     for layer in layers {
-        let (class, name) = class_and_name(layer);
+        let (_, name) = class_and_name(layer);
         let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
-        if is_mask_op(class) {
+        if is_mask_op(layer) {
             continue;
         }
         for node in nodes {
             let mut read = Vec::new();
             histories(node.get("args").unwrap_or(&Json::Null), &mut read);
-            if let Some((op, ..)) = read.iter().find(|(l, ..)| op_class(layers, l).is_some()) {
+            if let Some((op, ..)) = read.iter().find(|(l, ..)| find(layers, l).is_some_and(is_mask_op)) {
                 return Err(format!(
                     "layer `{name}`: it reads the operation `{op}`, which nn reads only as the mask of \
                      `Masking` or of `Embedding` with `mask_zero`"
@@ -54,7 +68,7 @@ pub(super) fn expected(layers: &[Json]) -> Result<Vec<Recorded>, String> {
         let mut recorded = Vec::new();
         for (at, mask) in per_input {
             let Some(history) = mask.get("config").and_then(|c| c.get("keras_history")) else { continue };
-            let made = producer(layers, history).ok_or_else(|| {
+            let made = keeps(layers, history).ok_or_else(|| {
                 format!(
                     "layer `{name}`: the mask of its input {at} is not one nn computes (the mask of `Masking` \
                      or of `Embedding` with `mask_zero`)"
@@ -83,10 +97,14 @@ pub(super) fn check(model: &Model, expected: &[Recorded]) -> Result<(), String> 
                 }
                 _ => None,
             };
-            if nn.as_ref() != Some(keras) {
-                let nn = nn.map_or("no mask".to_string(), |p| format!("the mask of `{p}`"));
+            if nn != *keras {
+                let says = |p: &Option<String>| {
+                    p.as_ref().map_or("no mask".to_string(), |p| format!("the mask of `{p}`"))
+                };
                 return Err(format!(
-                    "layer `{name}`: Keras gives its input {at} the mask of `{keras}`, but nn would give it {nn}"
+                    "layer `{name}`: Keras gives its input {at} {}, but nn would give it {}",
+                    says(keras),
+                    says(&nn)
                 ));
             }
         }
@@ -98,12 +116,6 @@ fn class_and_name(layer: &Json) -> (&str, &str) {
     let class = layer.get("class_name").and_then(Json::as_str).unwrap_or("?");
     let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
     (class, name)
-}
-
-/// The layer named `name`, if it is a mask operation: its class.
-fn op_class<'a>(layers: &'a [Json], name: &str) -> Option<&'a str> {
-    let layer = find(layers, name)?;
-    Some(class_and_name(layer).0).filter(|c| is_mask_op(c))
 }
 
 fn find<'a>(layers: &'a [Json], name: &str) -> Option<&'a Json> {
@@ -119,30 +131,43 @@ fn first_call(layer: &Json) -> (Vec<(String, usize, usize)>, Vec<f64>) {
     (tensors, args.iter().filter_map(Json::as_f64).collect())
 }
 
-/// The layer making the mask whose tensor has this `keras_history`: `NotEqual(ids, 0)` is the
-/// mask of the `Embedding` with `mask_zero` reading those ids, `Any(NotEqual(x, v), axis=-1)`
-/// the mask of the `Masking` with `mask_value` `v` reading `x`.
-fn producer(layers: &[Json], history: &Json) -> Option<String> {
+/// What a mask tensor of the config is made of: the mask of one layer, no step kept (the
+/// `ZerosLike` a merge ORs an operand's mask with), or every step (`OnesLike`, an operand
+/// without a mask).
+#[derive(Clone, PartialEq)]
+enum Part {
+    Of(String),
+    Nothing,
+    All,
+}
+
+/// The steps the mask tensor with this `keras_history` keeps: a layer's mask (`Some`), or every
+/// step (`None`). `NotEqual(ids, 0)` is the mask of the `Embedding` with `mask_zero` reading
+/// those ids, `Any(NotEqual(x, v), axis=-1)` the mask of the `Masking` with `mask_value` `v`
+/// reading `x`; a merge's is its operands' (`LogicalOr`, or for `Concatenate` `Any` over the
+/// operands' `ExpandDims(mask) | ZerosLike` and an unmasked operand's `OnesLike`), when one
+/// layer made them all.
+fn keeps(layers: &[Json], history: &Json) -> Option<Option<String>> {
+    match part(layers, history)? {
+        Part::Of(name) => Some(Some(name)),
+        Part::All => Some(None),
+        Part::Nothing => None,
+    }
+}
+
+fn part(layers: &[Json], history: &Json) -> Option<Part> {
     let (op, ..) = history_of(history).ok()?;
     let op = find(layers, op)?;
-    let (class, _) = class_and_name(op);
-    let (not_equal, masking) = match class {
-        // A merge's mask: its operands', when they are one layer's.
-        "LogicalOr" | "LogicalAnd" => {
-            let node = op.get("inbound_nodes").and_then(Json::as_array).and_then(|n| n.first())?;
-            let mut operands = Vec::new();
-            histories(node.get("args").unwrap_or(&Json::Null), &mut operands);
-            let mut made = operands.iter().map(|(l, n, t)| {
-                let history = Json::Array(vec![
-                    Json::String(l.clone()),
-                    Json::Number(*n as f64),
-                    Json::Number(*t as f64),
-                ]);
-                producer(layers, &history)
-            });
-            let first = made.next()??;
-            return made.all(|m| m.as_ref() == Some(&first)).then_some(first);
-        }
+    let (tensors, _) = first_call(op);
+    let operand = |k: usize| {
+        let (l, n, t) = tensors.get(k)?;
+        part(
+            layers,
+            &Json::Array(vec![Json::String(l.clone()), Json::Number(*n as f64), Json::Number(*t as f64)]),
+        )
+    };
+    match class_and_name(op).0 {
+        "NotEqual" => made_by(layers, op, false).map(Part::Of),
         "Any" => {
             let config = op.get("config")?;
             let axis = config.get("axis").and_then(Json::as_f64);
@@ -150,15 +175,33 @@ fn producer(layers: &[Json], history: &Json) -> Option<String> {
             if axis != Some(-1.0) || keepdims {
                 return None;
             }
-            let (tensors, _) = first_call(op);
-            (find(layers, &tensors.first()?.0)?, true)
+            let inner = find(layers, &tensors.first()?.0)?;
+            if class_and_name(inner).0 == "NotEqual" {
+                return made_by(layers, inner, true).map(Part::Of);
+            }
+            operand(0)
         }
-        "NotEqual" => (op, false),
-        _ => return None,
-    };
-    if class_and_name(not_equal).0 != "NotEqual" {
-        return None;
+        "ExpandDims" => operand(0),
+        "ZerosLike" => Some(Part::Nothing),
+        "OnesLike" => Some(Part::All),
+        // The union of the operands' masks, when one layer made them all.
+        "LogicalOr" | "LogicalAnd" | "Concatenate" => {
+            let parts: Option<Vec<Part>> = (0..tensors.len()).map(operand).collect();
+            let made: Vec<Part> = parts?.into_iter().filter(|p| *p != Part::Nothing).collect();
+            match made.first() {
+                None => Some(Part::Nothing),
+                // Any step kept by an operand without a mask: every step.
+                Some(_) if made.contains(&Part::All) => Some(Part::All),
+                Some(first) => made.iter().all(|p| p == first).then(|| first.clone()),
+            }
+        }
+        _ => None,
     }
+}
+
+/// The layer whose mask a `NotEqual(x, value)` operation is: the `Masking` of that value
+/// reading `x` (under an `Any`), or the `Embedding` with `mask_zero` reading `x` (value 0).
+fn made_by(layers: &[Json], not_equal: &Json, masking: bool) -> Option<String> {
     let (tensors, numbers) = first_call(not_equal);
     let (input, value) = (tensors.first()?, *numbers.first()?);
     layers.iter().find_map(|layer| {
