@@ -615,6 +615,16 @@ CASES = [
         ["input_layer", "embedding", "dense", "embedding_1", "concatenate", "concatenate_2", "gru", "lstm",
          "concatenate_4"],
     ),
+    # Merges of values masked by different layers: the union of their masks (Keras's
+    # LogicalOr), for Add and for Concatenate.
+    (
+        "masked_union",
+        "a = Input((5,), dtype='int32'); b = Input((5,), dtype='int32'); "
+        "ea = Embedding(4, 3, mask_zero=True)(a); eb = Embedding(4, 3, mask_zero=True)(b); "
+        "s = GRU(2)(Add()([ea, eb])); c = LSTM(2)(Concatenate()([ea, eb])); Model([a, b], Concatenate()([s, c]))",
+        ["input_layer", "input_layer_1", "embedding", "embedding_1", "add", "concatenate", "gru", "lstm",
+         "concatenate_2"],
+    ),
 ]
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
@@ -629,6 +639,7 @@ MASKED = {
     "masked_dot_attention": 0,
     "masked_rnn_zero_output": 0,
     "masked_concatenate": 0,
+    "masked_union": 0,
 }
 
 
@@ -640,13 +651,14 @@ def is_mask_op(op) -> bool:
     return type(op).__module__.startswith("keras.src.ops") and type(op).__name__ in MASK_OPS
 
 
-def mask_steps(x: np.ndarray, value) -> np.ndarray:
-    """`x` (samples, steps, ...) with the steps of MASKED's pattern set to `value`."""
+def mask_steps(x: np.ndarray, value, shift: int = 0) -> np.ndarray:
+    """`x` (samples, steps, ...) with the steps of MASKED's pattern set to `value`; a model's
+    input `shift` takes the patterns `shift` samples on, so that its inputs' masks differ."""
     x = x.copy()
     steps = x.shape[1]
     patterns = [range(steps - (steps + 2) // 3, steps), [0, steps // 2], range(1, steps, 2)]
-    for sample, pattern in zip(x, patterns):
-        for t in pattern:
+    for i, sample in enumerate(x):
+        for t in patterns[(i + shift) % len(patterns)]:
             sample[t] = value
     return x
 
@@ -750,7 +762,7 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
         for shape, inp in zip(input_shapes, model.inputs)
     ]
     if name in MASKED:
-        xs = [mask_steps(x, MASKED[name]) for x in xs]
+        xs = [mask_steps(x, MASKED[name], shift) for shift, x in enumerate(xs)]
 
     weights = []
     for wname, w in zip(mf.weight_names(model), model.weights):

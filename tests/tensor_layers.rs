@@ -978,3 +978,28 @@ mod masked_concatenate {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_concatenate, [X0]));
     }
 }
+
+/// Merges of values masked by different layers: the union of their masks, for Add and for
+/// Concatenate.
+mod masked_union {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            a = Input<5>;
+            b = Input<5>;
+            ea = Embedding<4, 3, mask_zero = true>(a);
+            eb = Embedding<4, 3, mask_zero = true>(b);
+            sum = Add(ea, eb);
+            both = Concatenate(ea, eb);
+            s = GRU<2>(sum);
+            c = LSTM<2>(both);
+            out = concatenate_2: Concatenate(s, c);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masked_union.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_union, [X0, X1]));
+    }
+}

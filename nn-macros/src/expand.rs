@@ -687,15 +687,23 @@ impl<'a> Run<'a> {
         let (out, out_ty) = (format_ident!("x{}", i + 1), step.output.ty(&self.code.t));
         let args: Vec<TokenStream> = step.args.iter().map(|v| self.reference(v)).collect();
         let mut made = quote!();
-        if let (Spec::Layer(spec), Some(field), [input, ..]) =
-            (&layer.spec, self.code.field(step.layer), &args[..])
-            && self.masks[i] == Some(i)
-        {
-            let name = &field.name;
-            if let Some(expr) = spec.mask_of(&quote!(self.#name), input) {
-                let mask = format_ident!("mask{}", i + 1);
-                made = quote!(let #mask = #expr;);
+        let mask = format_ident!("mask{}", i + 1);
+        match (&layer.spec, self.code.field(step.layer), &args[..]) {
+            (Spec::Layer(spec), Some(field), [input, ..]) if self.masks[i] == Some(i) => {
+                let name = &field.name;
+                if let Some(expr) = spec.mask_of(&quote!(self.#name), input) {
+                    made = quote!(let #mask = #expr;);
+                }
             }
+            // A merge of values masked by different layers: the union of their masks.
+            (Spec::Merge { .. }, _, _) if self.masks[i] == Some(i) => {
+                let each = step.args.iter().filter_map(|v| match v {
+                    Value::Step(k) => self.masks[*k].map(|o| format_ident!("mask{}", o + 1)),
+                    _ => None,
+                });
+                made = quote!(let #mask = ::nn::layers::masking::union(&[#(&#each),*]););
+            }
+            _ => {}
         }
         let output = if self.is_view[i] {
             quote!(let #out: &#out_ty = ::nn::tensor::view(#(#args),*);)

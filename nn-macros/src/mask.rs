@@ -20,6 +20,18 @@ pub fn check(model: &Model, cx: &mut Ctxt) {
     });
 }
 
+/// The layers whose masks make the mask step `origin` gives (`origins`' value): the layer
+/// itself, or for a merge's union the makers of its operands'.
+pub fn makers(model: &Model, origins: &[Option<usize>], origin: usize) -> std::collections::BTreeSet<String> {
+    let step = &model.steps[origin];
+    match &model.layers[step.layer].spec {
+        Spec::Merge { .. } => {
+            step.args.iter().filter_map(|v| of(origins, v)).flat_map(|o| makers(model, origins, o)).collect()
+        }
+        _ => [model.layers[step.layer].name.to_string()].into(),
+    }
+}
+
 /// The step whose mask `value` carries.
 fn of(origins: &[Option<usize>], value: &Value) -> Option<usize> {
     match value {
@@ -31,8 +43,8 @@ fn of(origins: &[Option<usize>], value: &Value) -> Option<usize> {
 /// What a merge does with its operands' masks: Keras's `Add`, `Subtract`, `Multiply` and
 /// `Average` pass on the union of their masks if every operand has one (none otherwise), and
 /// `Concatenate` on its last axis the steps any operand keeps (an operand without a mask keeps
-/// every step, so then none is masked); nn keeps one mask made by one layer. `Maximum` and
-/// `Minimum` let the masks pick their values, `Dot` drops them.
+/// every step, so then none is masked): one layer's mask, kept, or the union of several, made
+/// by the merge. `Maximum` and `Minimum` let the masks pick their values, `Dot` drops them.
 fn merged(op: Merge, axis: i64, input: &crate::shape::Shape, masks: &[Option<usize>]) -> Mask {
     let origins: Vec<usize> = masks.iter().flatten().copied().collect();
     let one = origins.windows(2).all(|w| w[0] == w[1]);
@@ -46,7 +58,8 @@ fn merged(op: Merge, axis: i64, input: &crate::shape::Shape, masks: &[Option<usi
             Mask::Refuses("joins masked values on an axis other than the last, which nn does not yet")
         }
         _ if origins.len() < masks.len() => Mask::Drops,
-        _ if !one => Mask::Refuses("combines the masks of different layers, which nn does not yet"),
+        // The union of two layers' masks: a mask of its own (`masking::union`).
+        _ if !one => Mask::Makes,
         _ => Mask::Reads { keeps: true },
     }
 }

@@ -11,7 +11,7 @@ functional! {
         x = Input<5, 3>;
         e = Embedding<4, 3, mask_zero = true>(ids);
         m = Masking(x);
-        sum = Add(e, m);
+        top = Maximum(e, m);
     }
 }
 

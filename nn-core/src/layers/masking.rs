@@ -37,6 +37,13 @@ pub fn of_ids<const N: usize, const V: usize>(ids: &Ids<N, V>) -> [bool; N] {
     ids.0.map(|id| id != 0)
 }
 
+/// The steps any of `masks` keeps: Keras's mask of a merge of values masked by different layers
+/// (`LogicalOr` of theirs).
+#[inline]
+pub fn union<const S: usize>(masks: &[&[bool; S]]) -> [bool; S] {
+    core::array::from_fn(|t| masks.iter().any(|m| m[t]))
+}
+
 /// `Masking`'s mask: the steps with any feature other than `value` (Keras's
 /// `ops.any(ops.not_equal(inputs, mask_value), axis=-1)`).
 #[inline]

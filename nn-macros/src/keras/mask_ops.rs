@@ -8,6 +8,7 @@
 use super::{Json, histories, history_of};
 use crate::catalog::Mask;
 use crate::ir::{Model, Value};
+use std::collections::BTreeSet;
 
 /// Whether a layer of the config is one of the operations computing a mask: Keras's
 /// operations (module `keras.src.ops...`, not a layer's `keras.layers`) of these classes.
@@ -27,9 +28,12 @@ pub(super) fn is_mask_op(layer: &Json) -> bool {
     )
 }
 
-/// A layer's name and the masks Keras recorded for it: (input, the layer whose mask it is, or
-/// `None` for a mask that keeps every step).
-pub(super) type Recorded = (String, Vec<(usize, Option<String>)>);
+/// A layer's name and the masks Keras recorded for it: (input, the layers whose masks make it,
+/// or `None` for a mask that keeps every step).
+pub(super) type Recorded = (String, Vec<(usize, Option<Makers>)>);
+
+/// The layers whose masks a mask is the union of (one for most).
+pub(super) type Makers = BTreeSet<String>;
 
 /// For each layer (not an operation) of a functional config, its name and the masks Keras
 /// recorded for its first call: (input, the layer whose mask it is). Keras records a layer's
@@ -92,14 +96,15 @@ pub(super) fn check(model: &Model, expected: &[Recorded]) -> Result<(), String> 
             expected.iter().find(|(n, _)| *n == name).map(|(_, r)| r.as_slice()).unwrap_or_default();
         for (at, keras) in recorded {
             let nn = match step.args.get(*at) {
-                Some(Value::Step(k)) if reads => {
-                    origins[*k].map(|o| model.layers[model.steps[o].layer].name.to_string())
-                }
+                Some(Value::Step(k)) if reads => origins[*k].map(|o| crate::mask::makers(model, &origins, o)),
                 _ => None,
             };
             if nn != *keras {
-                let says = |p: &Option<String>| {
-                    p.as_ref().map_or("no mask".to_string(), |p| format!("the mask of `{p}`"))
+                let says = |p: &Option<Makers>| {
+                    p.as_ref().map_or("no mask".to_string(), |p| {
+                        let names: Vec<String> = p.iter().map(|n| format!("`{n}`")).collect();
+                        format!("the mask of {}", names.join(" and "))
+                    })
                 };
                 return Err(format!(
                     "layer `{name}`: Keras gives its input {at} {}, but nn would give it {}",
@@ -136,7 +141,7 @@ fn first_call(layer: &Json) -> (Vec<(String, usize, usize)>, Vec<f64>) {
 /// without a mask).
 #[derive(Clone, PartialEq)]
 enum Part {
-    Of(String),
+    Of(Makers),
     Nothing,
     All,
 }
@@ -147,7 +152,7 @@ enum Part {
 /// reading `x`; a merge's is its operands' (`LogicalOr`, or for `Concatenate` `Any` over the
 /// operands' `ExpandDims(mask) | ZerosLike` and an unmasked operand's `OnesLike`), when one
 /// layer made them all.
-fn keeps(layers: &[Json], history: &Json) -> Option<Option<String>> {
+fn keeps(layers: &[Json], history: &Json) -> Option<Option<Makers>> {
     match part(layers, history)? {
         Part::Of(name) => Some(Some(name)),
         Part::All => Some(None),
@@ -167,7 +172,7 @@ fn part(layers: &[Json], history: &Json) -> Option<Part> {
         )
     };
     match class_and_name(op).0 {
-        "NotEqual" => made_by(layers, op, false).map(Part::Of),
+        "NotEqual" => made_by(layers, op, false).map(|n| Part::Of([n].into())),
         "Any" => {
             let config = op.get("config")?;
             let axis = config.get("axis").and_then(Json::as_f64);
@@ -177,22 +182,29 @@ fn part(layers: &[Json], history: &Json) -> Option<Part> {
             }
             let inner = find(layers, &tensors.first()?.0)?;
             if class_and_name(inner).0 == "NotEqual" {
-                return made_by(layers, inner, true).map(Part::Of);
+                return made_by(layers, inner, true).map(|n| Part::Of([n].into()));
             }
             operand(0)
         }
         "ExpandDims" => operand(0),
         "ZerosLike" => Some(Part::Nothing),
         "OnesLike" => Some(Part::All),
-        // The union of the operands' masks, when one layer made them all.
-        "LogicalOr" | "LogicalAnd" | "Concatenate" => {
+        // The union of the operands' masks (an intersection only of one mask with itself).
+        class @ ("LogicalOr" | "LogicalAnd" | "Concatenate") => {
             let parts: Option<Vec<Part>> = (0..tensors.len()).map(operand).collect();
             let made: Vec<Part> = parts?.into_iter().filter(|p| *p != Part::Nothing).collect();
             match made.first() {
                 None => Some(Part::Nothing),
                 // Any step kept by an operand without a mask: every step.
                 Some(_) if made.contains(&Part::All) => Some(Part::All),
-                Some(first) => made.iter().all(|p| p == first).then(|| first.clone()),
+                Some(first) if class == "LogicalAnd" => {
+                    made.iter().all(|p| p == first).then(|| first.clone())
+                }
+                Some(_) => Some(Part::Of(
+                    made.into_iter()
+                        .flat_map(|p| if let Part::Of(m) = p { m } else { Makers::new() })
+                        .collect(),
+                )),
             }
         }
         _ => None,
