@@ -488,8 +488,8 @@ impl ActivationMeta for Softmax {
 impl ActivationFn for Softmax {
     /// Each row shifted by its maximum, then every value exponentiated in one loop (a row of
     /// ten classes is too short to vectorize on its own; a batch of them is not), then each
-    /// row divided by its sum; rows of up to [`SHORT_ROW`] values reduce in a register's worth
-    /// of lanes ([`fold_row`]). Three passes rather than one per row: a row's exponentials
+    /// row divided by its sum; rows of up to `SHORT_ROW` (16) values reduce in a register's worth
+    /// of lanes (`fold_row`). Three passes rather than one per row: a row's exponentials
     /// then its sum then its division are one long chain of latencies, which the rows'
     /// passes overlap.
     #[inline]

@@ -523,7 +523,7 @@ const fn bin(o: usize, n: usize, m: usize) -> Range<usize> {
 }
 
 /// `AdaptiveMaxPooling1D/2D` and `AdaptiveAveragePooling1D/2D`: `Y`'s positions from `X`'s by
-/// bins of the input (see [`bin`]) rather than a fixed window, channel by channel.
+/// bins of the input (see `bin` in this file) rather than a fixed window, channel by channel.
 ///
 /// Keras pools rows first and then columns, so over an image the mean is the mean of the
 /// columns' means, and the maximum's gradient goes to the first column holding it, within that

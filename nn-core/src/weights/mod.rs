@@ -2,8 +2,8 @@
 //!
 //! - safetensors (feature `safetensors`): tensors named `<layer>/<weight>` (`dense_1/kernel`)
 //!   with Keras's shapes (`[in, out]` for a Dense kernel), or PyTorch's through an explicit
-//!   mapping; see [`WeightFiles::load_safetensors`] and [`WeightFiles::load_torch_safetensors`].
-//! - Keras 3 files (feature `keras`): `.weights.h5` and `.keras` archives, see [`keras`].
+//!   mapping; see `WeightFiles::load_safetensors` and `WeightFiles::load_torch_safetensors`.
+//! - Keras 3 files (feature `keras`): `.weights.h5` and `.keras` archives, see `weights::keras`.
 //! - [`bytes`]: a raw format that a `const fn` can read, so a model's weights can be compiled
 //!   into a `static` with `include_bytes!`.
 //!
