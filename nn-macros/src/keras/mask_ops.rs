@@ -1,9 +1,9 @@
 //! The masks Keras 3 writes into a functional config. `Embedding(mask_zero=True)`'s mask is an
-//! operation `NotEqual(ids, 0)` and `Masking`'s is `Any(NotEqual(x, mask_value), axis=-1)`,
-//! each handed to the layers that read it as their call's `mask` (a merge's as `LogicalOr` of
-//! its operands'). nn computes the same masks
-//! by its own rules ([`crate::mask`]), so these operations are read, checked against those
-//! rules, and not compiled.
+//! operation `NotEqual(ids, 0)` and `Masking`'s is `Any(NotEqual(x, mask_value), axis=-1)`, a
+//! merge's `LogicalOr` of its operands' (a concatenation's through `ExpandDims`, `ZerosLike`,
+//! `OnesLike` and an operation `Concatenate`), each handed to the layers that read it as their
+//! call's `mask`. nn computes the same masks by its own rules ([`crate::mask`]), so these
+//! operations are read, checked against those rules, and not compiled.
 
 use super::{Json, histories, history_of};
 use crate::catalog::Mask;
@@ -36,7 +36,7 @@ pub(super) type Recorded = (String, Vec<(usize, Option<Makers>)>);
 pub(super) type Makers = BTreeSet<String>;
 
 /// For each layer (not an operation) of a functional config, its name and the masks Keras
-/// recorded for its first call: (input, the layer whose mask it is). Keras records a layer's
+/// recorded for its first call (see [`Recorded`]). Keras records a layer's
 /// `mask` argument (a recurrent layer's, a pooling's), not the ones it fills in itself
 /// (attention's `query_mask`, ...), which follow the rules nn follows. An error for a mask nn
 /// does not compute, or an operation read as data.
