@@ -748,9 +748,10 @@ def weight_names(model) -> list:
             # A layer whose sublayers' weights share names (MultiHeadAttention's four kernels):
             # their paths from the layer on, "multi_head_attention/query/kernel".
             at = w.path.find(f"{layer.name}/")
-            # A recurrent layer's weights are its cell's: "gru/gru_cell/kernel", as nn names them.
-            cell = at >= 0 and "_cell/" in w.path[at + len(layer.name) + 1 :]
-            if (short.count(w.name) > 1 or cell) and at >= 0:
+            # A weight of a layer inside the layer (a recurrent layer's cell, a wrapped layer):
+            # its path below the layer too, "gru/gru_cell/kernel", as nn names them.
+            inner = at >= 0 and "/" in w.path[at + len(layer.name) + 1 :]
+            if (short.count(w.name) > 1 or inner) and at >= 0:
                 name = w.path[at:]
             owner.setdefault(id(w), name)
     names = [owner[id(w)] for w in model.weights]

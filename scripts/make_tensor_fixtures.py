@@ -625,6 +625,13 @@ CASES = [
         ["input_layer", "input_layer_1", "embedding", "embedding_1", "add", "concatenate", "gru", "lstm",
          "concatenate_2"],
     ),
+    # TimeDistributed over a Dense layer passes the mask on to the LSTM after it.
+    (
+        "masked_time_distributed",
+        "x = Input((6,), dtype='int32'); e = Embedding(5, 3, mask_zero=True)(x); "
+        "t = TimeDistributed(Dense(6))(e); Model(x, LSTM(3)(t))",
+        ["input_layer", "embedding", "time_distributed", "lstm"],
+    ),
 ]
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
@@ -640,6 +647,7 @@ MASKED = {
     "masked_rnn_zero_output": 0,
     "masked_concatenate": 0,
     "masked_union": 0,
+    "masked_time_distributed": 0,
 }
 
 

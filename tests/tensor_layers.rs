@@ -1003,3 +1003,17 @@ mod masked_union {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_union, [X0, X1]));
     }
 }
+
+/// TimeDistributed over a Dense layer passes the mask on to the LSTM after it.
+mod masked_time_distributed {
+    use super::*;
+    sequential! {
+        pub struct Dsl { Input<6>, Embedding<5, 3, mask_zero = true>, TimeDistributed<Dense<6>>, LSTM<3> }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/masked_time_distributed.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_time_distributed, [X0]));
+    }
+}

@@ -217,7 +217,13 @@ impl TimeDistributed {
 
 impl LayerSpec for TimeDistributed {
     fn mask(&self) -> super::Mask {
-        super::Mask::Refuses("hands the mask of each step to its layer, which nn does not yet")
+        // Keras's keeps the mask and hands each step's to a layer whose call takes one.
+        match self.layer.mask() {
+            super::Mask::Reads { .. } => {
+                super::Mask::Refuses("hands the mask of each step to its layer, which nn does not yet")
+            }
+            _ => super::Mask::Keeps,
+        }
     }
 
     fn class(&self) -> &'static str {
