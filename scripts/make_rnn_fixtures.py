@@ -248,6 +248,23 @@ CASES = [
         ),
         ["conv_lstm1d", "conv_lstm1d_1"],
     ),
+    # ConvLSTM2D over steps of images: `same` with a (3, 2) kernel returning its sequence, then
+    # a dilated one read backwards without a bias.
+    (
+        "conv_lstm2d",
+        seq(
+            "Input((3, 5, 6, 2))",
+            "ConvLSTM2D(3, (3, 2), padding='same', return_sequences=True)",
+            "ConvLSTM2D(2, 2, dilation_rate=(1, 2), go_backwards=True, use_bias=False, activation='relu')",
+        ),
+        ["conv_lstm2d", "conv_lstm2d_1"],
+    ),
+    # ConvLSTM3D over steps of volumes, strided.
+    (
+        "conv_lstm3d",
+        seq("Input((3, 4, 5, 4, 2))", "ConvLSTM3D(2, (2, 3, 2), strides=(2, 1, 2), padding='same')"),
+        ["conv_lstm3d"],
+    ),
 ]
 
 # The non-stateful copy of the STATEFUL model, run on the whole sequence.

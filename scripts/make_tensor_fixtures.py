@@ -69,6 +69,7 @@ WITH_SUMMARY = {
     "attention_scores",
     "nested_autoencoder",
     "nested_conv_autoencoder",
+    "conv3d_net",
 }
 
 # Cases with several outputs (attention scores), with what each output is: their modules have
@@ -631,6 +632,98 @@ CASES = [
         "x = Input((6,), dtype='int32'); e = Embedding(5, 3, mask_zero=True)(x); "
         "t = TimeDistributed(Dense(6))(e); Model(x, LSTM(3)(t))",
         ["input_layer", "embedding", "time_distributed", "lstm"],
+    ),
+    # Volumes: input (depth, height, width, channels).
+    ("conv3d_valid", seq("Input((5, 6, 4, 2))", "Conv3D(3, (2, 3, 2))"), ["conv3d"]),
+    (
+        "conv3d_same_strided",
+        seq("Input((5, 7, 6, 3))", 'Conv3D(4, 3, strides=(2, 2, 3), padding="same", activation="relu")'),
+        ["conv3d"],
+    ),
+    (
+        "conv3d_dilated_groups",
+        seq("Input((7, 6, 6, 4))", "Conv3D(4, (2, 2, 3), dilation_rate=(2, 1, 2), groups=2, use_bias=False)"),
+        ["conv3d"],
+    ),
+    (
+        "conv3d_one_row",
+        seq("Input((4, 3, 9, 2))", 'Conv3D(3, (1, 1, 3), strides=(2, 1, 2), padding="same")'),
+        ["conv3d"],
+    ),
+    ("max_pooling3d", seq("Input((5, 6, 4, 2))", "MaxPooling3D(2)"), ["max_pooling3d"]),
+    (
+        "max_pooling3d_same",
+        seq("Input((5, 7, 6, 2))", 'MaxPooling3D((3, 2, 3), strides=(2, 2, 2), padding="same")'),
+        ["max_pooling3d"],
+    ),
+    (
+        "average_pooling3d_same",
+        seq("Input((5, 5, 7, 3))", 'AveragePooling3D(3, strides=2, padding="same")'),
+        ["average_pooling3d"],
+    ),
+    ("average_pooling3d", seq("Input((6, 4, 5, 2))", "AveragePooling3D((2, 2, 3), strides=(2, 1, 2))"),
+     ["average_pooling3d"]),
+    ("global_max_pooling3d", seq("Input((3, 4, 5, 3))", "GlobalMaxPooling3D()"), ["global_max_pooling3d"]),
+    (
+        "global_average_pooling3d_keepdims",
+        seq("Input((3, 4, 5, 3))", "GlobalAveragePooling3D(keepdims=True)"),
+        ["global_average_pooling3d"],
+    ),
+    (
+        "padding_cropping_upsampling3d",
+        seq(
+            "Input((3, 4, 5, 2))",
+            "ZeroPadding3D(((1, 0), (0, 2), (1, 1)))",
+            "Cropping3D(((0, 1), (1, 0), (0, 2)))",
+            "UpSampling3D((2, 1, 3))",
+        ),
+        ["zero_padding3d", "cropping3d", "up_sampling3d"],
+    ),
+    # Layers acting on the last axis, or on any, over tensors of rank 4 and 5.
+    (
+        "rank4_elementwise",
+        "x = Input((2, 3, 4, 3)); d = Dense(4, activation='relu')(x); "
+        "n = LayerNormalization(beta_initializer='random_normal')(d); "
+        "b = BatchNormalization(axis=1, beta_initializer='random_normal', "
+        "moving_mean_initializer='random_normal', moving_variance_initializer='random_uniform')(n); s = Softmax(axis=2)(b); p = Permute((3, 1, 4, 2))(s); "
+        "r = Reshape((6, 4, 4))(p); a = Add()([r, Rescaling(2.0, 0.5)(r)]); "
+        "Model(x, Concatenate(axis=2)([a, Activation('tanh')(a)]))",
+        ["input_layer", "dense", "layer_normalization", "batch_normalization", "softmax", "permute", "reshape",
+         "rescaling", "add", "activation", "concatenate"],
+    ),
+    (
+        "rank5_elementwise",
+        "x = Input((2, 2, 3, 2, 3)); d = Dense(2)(x); n = LayerNormalization(axis=(-2, -1), beta_initializer='random_normal')(d); "
+        "m = Multiply()([n, Dense(2, activation='sigmoid')(x)]); p = Permute((5, 2, 3, 4, 1))(m); "
+        "Model(x, Flatten()(p))",
+        ["input_layer", "dense", "layer_normalization", "dense_1", "multiply", "permute", "flatten"],
+    ),
+    (
+        "conv3d_net",
+        seq(
+            "Input((6, 8, 8, 1))",
+            'Conv3D(4, 3, padding="same", activation="relu")',
+            "MaxPooling3D(2)",
+            "Conv3D(6, (2, 3, 3), activation='relu')",
+            "GlobalAveragePooling3D()",
+            "Dense(3, activation='softmax')",
+        ),
+        ["conv3d", "max_pooling3d", "conv3d_1", "global_average_pooling3d", "dense"],
+    ),
+    (
+        "conv3d_transpose_same_strided",
+        seq("Input((3, 4, 3, 2))", 'Conv3DTranspose(3, 3, strides=(2, 2, 1), padding="same", activation="relu")'),
+        ["conv3d_transpose"],
+    ),
+    (
+        "conv3d_transpose_output_padding",
+        seq("Input((2, 3, 3, 2))", "Conv3DTranspose(2, (2, 3, 2), strides=(2, 2, 3), output_padding=(1, 0, 2))"),
+        ["conv3d_transpose"],
+    ),
+    (
+        "conv3d_transpose_dilated",
+        seq("Input((3, 3, 4, 3))", "Conv3DTranspose(2, 2, dilation_rate=(2, 1, 2), use_bias=False)"),
+        ["conv3d_transpose"],
     ),
 ]
 

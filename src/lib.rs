@@ -63,7 +63,9 @@
 //!
 //! Tensors are channels last, in Keras's order, without the batch axis: `Input<N>` is a vector
 //! (`SVector<T, N>`), `Input<STEPS, CHANNELS>` a sequence ([`tensor::Tensor2`]) and
-//! `Input<HEIGHT, WIDTH, CHANNELS>` an image ([`tensor::Tensor3`]). Each is a flat run of
+//! `Input<HEIGHT, WIDTH, CHANNELS>` an image ([`tensor::Tensor3`]), `Input<DEPTH, HEIGHT, WIDTH,
+//! CHANNELS>` a volume or steps of images ([`tensor::Tensor4`]) and a fifth axis frames of
+//! volumes ([`tensor::Tensor5`]). Each is a flat run of
 //! numbers in numpy's `x.flatten()` order, so `Flatten` and `Reshape` are free, and
 //! [`Model::predict_flat`] takes data from numpy, ndarray or a buffer as plain slices.
 //!
@@ -192,7 +194,7 @@ pub use nn_macros::{functional, sequential};
 pub mod prelude {
     pub use crate::layers::{Activation, Dense};
     pub use crate::nalgebra::{SMatrix, SVector, Vector1, Vector2, Vector3, Vector4, Vector5, Vector6};
-    pub use crate::tensor::{Tensor, Tensor2, Tensor3};
+    pub use crate::tensor::{Tensor, Tensor2, Tensor3, Tensor4, Tensor5};
     pub use crate::weights::WeightFiles;
     pub use crate::{Float, Layer, Model, functional, sequential};
 }

@@ -77,6 +77,20 @@ case!(
     ConvLSTM1D<3, 3, padding = same, return_sequences = true>,
     ConvLSTM1D<2, 2, strides = 2, go_backwards = true, recurrent_activation = hard_sigmoid>
 );
+// ConvLSTM2D over steps of images, and ConvLSTM3D over steps of volumes.
+case!(
+    conv_lstm2d,
+    "tests/fixtures/keras/rnn/conv_lstm2d.keras",
+    Input<3, 5, 6, 2>,
+    ConvLSTM2D<3, (3, 2), padding = same, return_sequences = true>,
+    ConvLSTM2D<2, 2, dilation_rate = (1, 2), go_backwards = true, use_bias = false, activation = relu>
+);
+case!(
+    conv_lstm3d,
+    "tests/fixtures/keras/rnn/conv_lstm3d.keras",
+    Input<3, 4, 5, 4, 2>,
+    ConvLSTM3D<2, (2, 3, 2), strides = (2, 1, 2), padding = same>
+);
 case!(
     lstm_no_bias_seq,
     "tests/fixtures/keras/rnn/lstm_no_bias_seq.keras",

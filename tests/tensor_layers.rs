@@ -1017,3 +1017,135 @@ mod masked_time_distributed {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(masked_time_distributed, [X0]));
     }
 }
+
+case!(conv3d_valid, "tests/fixtures/keras/tensor/conv3d_valid.keras", Input<5, 6, 4, 2>, Conv3D<3, (2, 3, 2)>);
+case!(
+    conv3d_same_strided,
+    "tests/fixtures/keras/tensor/conv3d_same_strided.keras",
+    Input<5, 7, 6, 3>, Conv3D<4, 3, strides = (2, 2, 3), padding = same, relu>
+);
+case!(
+    conv3d_dilated_groups,
+    "tests/fixtures/keras/tensor/conv3d_dilated_groups.keras",
+    Input<7, 6, 6, 4>, Conv3D<4, (2, 2, 3), dilation_rate = (2, 1, 2), groups = 2, use_bias = false>
+);
+case!(
+    conv3d_one_row,
+    "tests/fixtures/keras/tensor/conv3d_one_row.keras",
+    Input<4, 3, 9, 2>, Conv3D<3, (1, 1, 3), strides = (2, 1, 2), padding = same>
+);
+case!(max_pooling3d, "tests/fixtures/keras/tensor/max_pooling3d.keras", Input<5, 6, 4, 2>, MaxPooling3D<2>);
+case!(
+    max_pooling3d_same,
+    "tests/fixtures/keras/tensor/max_pooling3d_same.keras",
+    Input<5, 7, 6, 2>, MaxPooling3D<(3, 2, 3), strides = 2, padding = same>
+);
+case!(
+    average_pooling3d_same,
+    "tests/fixtures/keras/tensor/average_pooling3d_same.keras",
+    Input<5, 5, 7, 3>, AveragePooling3D<3, strides = 2, padding = same>
+);
+case!(
+    average_pooling3d,
+    "tests/fixtures/keras/tensor/average_pooling3d.keras",
+    Input<6, 4, 5, 2>, AveragePooling3D<(2, 2, 3), strides = (2, 1, 2)>
+);
+case!(
+    global_max_pooling3d,
+    "tests/fixtures/keras/tensor/global_max_pooling3d.keras",
+    Input<3, 4, 5, 3>, GlobalMaxPooling3D
+);
+case!(
+    global_average_pooling3d_keepdims,
+    "tests/fixtures/keras/tensor/global_average_pooling3d_keepdims.keras",
+    Input<3, 4, 5, 3>, GlobalAveragePooling3D<keepdims = true>
+);
+case!(
+    padding_cropping_upsampling3d,
+    "tests/fixtures/keras/tensor/padding_cropping_upsampling3d.keras",
+    Input<3, 4, 5, 2>,
+    ZeroPadding3D<((1, 0), (0, 2), (1, 1))>,
+    Cropping3D<((0, 1), (1, 0), (0, 2))>,
+    UpSampling3D<(2, 1, 3)>
+);
+case!(
+    conv3d_net,
+    "tests/fixtures/keras/tensor/conv3d_net.keras",
+    Input<6, 8, 8, 1>,
+    Conv3D<4, 3, padding = same, relu>,
+    MaxPooling3D<2>,
+    Conv3D<6, (2, 3, 3), relu>,
+    GlobalAveragePooling3D,
+    Dense<3, softmax>
+);
+
+/// Layers acting on the last axis, or on a given one, over a tensor of rank 4.
+mod rank4_elementwise {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<2, 3, 4, 3>;
+            d = Dense<4, relu>(x);
+            n = LayerNormalization(d);
+            b = BatchNormalization<axis = 1>(n);
+            s = Softmax<axis = 2>(b);
+            p = Permute<(3, 1, 4, 2)>(s);
+            r = Reshape<(6, 4, 4)>(p);
+            q = Rescaling<2.0, offset = 0.5>(r);
+            a = Add(r, q);
+            t = Activation<tanh>(a);
+            out = Concatenate<axis = 2>(a, t);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/rank4_elementwise.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(rank4_elementwise, [X0]));
+    }
+}
+
+/// Layers acting on the last axes, a merge and a permutation over a tensor of rank 5.
+mod rank5_elementwise {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<2, 2, 3, 2, 3>;
+            d = Dense<2>(x);
+            n = LayerNormalization<axis = (-2, -1)>(d);
+            g = Dense<2, sigmoid>(x);
+            m = Multiply(n, g);
+            p = Permute<(5, 2, 3, 4, 1)>(m);
+            out = Flatten(p);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/rank5_elementwise.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(rank5_elementwise, [X0]));
+    }
+}
+
+/// A small 3-D convolutional network summarizes as Keras does.
+#[test]
+fn a_volume_network_summarizes_as_keras() {
+    let table = |s: &str| s.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+    assert_eq!(table(&conv3d_net::Keras::KERAS.summary().to_string()), table(fx::conv3d_net::SUMMARY));
+    assert_eq!(table(&conv3d_net::Dsl::ZEROS.summary().to_string()), table(fx::conv3d_net::SUMMARY));
+}
+case!(
+    conv3d_transpose_same_strided,
+    "tests/fixtures/keras/tensor/conv3d_transpose_same_strided.keras",
+    Input<3, 4, 3, 2>, Conv3DTranspose<3, 3, strides = (2, 2, 1), padding = same, relu>
+);
+case!(
+    conv3d_transpose_output_padding,
+    "tests/fixtures/keras/tensor/conv3d_transpose_output_padding.keras",
+    Input<2, 3, 3, 2>, Conv3DTranspose<2, (2, 3, 2), strides = (2, 2, 3), output_padding = (1, 0, 2)>
+);
+case!(
+    conv3d_transpose_dilated,
+    "tests/fixtures/keras/tensor/conv3d_transpose_dilated.keras",
+    Input<3, 3, 4, 3>, Conv3DTranspose<2, 2, dilation_rate = (2, 1, 2), use_bias = false>
+);

@@ -387,3 +387,18 @@ fn the_transposed_autoencoder_trains_as_keras_does() {
     }
     assert!(worst > 0.0, "nothing to compare");
 }
+
+sequential! {
+    /// Conv3D: `same` with strides, then dilation with groups and no bias, then a one-row
+    /// kernel (its patches read in place) over the depth's stacked slices.
+    struct Conv3d<f64> {
+        Input<5, 4, 5, 2>, Dense<4, tanh>, Conv3D<4, (3, 2, 3), strides = (2, 1, 2), padding = same, relu>,
+        Conv3D<4, (2, 2, 1), dilation_rate = (1, 2, 1), groups = 2, use_bias = false, tanh>,
+        Conv3D<2, (1, 1, 2), padding = same>
+    }
+}
+
+#[test]
+fn conv3d_strided_dilated_grouped_and_one_row() {
+    check(Conv3d::seeded(40));
+}

@@ -185,3 +185,37 @@ checks! {
     softmax_over_each_axis_of_a_sequence => SoftmaxSequence(35),
     softmax_over_each_axis_of_an_image => SoftmaxImage(36),
 }
+
+// Volumes: the 3-D pools, padding, cropping and upsampling, and a permutation of rank 5.
+sequential! {
+    struct MaxPool3Same<f64> {
+        Input<5, 4, 5, 2>, Dense<3>, MaxPooling3D<(3, 2, 2), strides = (2, 1, 2), padding = same>, Flatten, Dense<2>
+    }
+}
+sequential! {
+    struct AvgPool3Same<f64> {
+        Input<5, 5, 4, 2>, Dense<3>, AveragePooling3D<3, strides = 2, padding = same>, Flatten, Dense<2>
+    }
+}
+sequential! {
+    struct GlobalPools3<f64> {
+        Input<3, 4, 2, 3>, Dense<4>, GlobalMaxPooling3D<keepdims = true>, Dense<3>, GlobalAveragePooling3D, Dense<2>
+    }
+}
+sequential! {
+    struct EdgesAndRepeats3<f64> {
+        Input<3, 2, 4, 2>, Dense<3>, ZeroPadding3D<((1, 0), (0, 2), (1, 1))>, Dense<2, tanh>,
+        Cropping3D<((0, 1), (1, 0), (0, 2))>, UpSampling3D<(2, 1, 3)>, Flatten, Dense<2>
+    }
+}
+sequential! {
+    struct Permute5<f64> { Input<2, 2, 3, 2, 3>, Dense<2, tanh>, Permute<(5, 2, 4, 3, 1)>, Flatten, Dense<2> }
+}
+
+checks! {
+    max_pooling3d_same_strided => MaxPool3Same(40),
+    average_pooling3d_same => AvgPool3Same(41),
+    global_pools_over_volumes => GlobalPools3(42),
+    padding_cropping_and_upsampling_volumes => EdgesAndRepeats3(43),
+    permute_of_rank_5 => Permute5(44),
+}

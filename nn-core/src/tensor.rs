@@ -1,10 +1,12 @@
-//! Tensors of rank 1 to 3 (without the batch axis), channels last, in Keras's row-major order.
+//! Tensors of rank 1 to 5 (without the batch axis), channels last, in Keras's row-major order.
 //!
 //! | rank | Keras shape | type |
 //! |---|---|---|
 //! | 1 | `(features,)` | [`SVector<T, N>`](nalgebra::SVector) |
 //! | 2 | `(steps, channels)` | [`Tensor2<T, S, C>`] |
 //! | 3 | `(height, width, channels)` | [`Tensor3<T, H, W, C>`] |
+//! | 4 | `(depth, height, width, channels)` | [`Tensor4<T, D, H, W, C>`] |
+//! | 5 | `(frames, depth, height, width, channels)` | [`Tensor5<T, F, D, H, W, C>`] |
 //!
 //! Every one is a flat run of `T`s in Keras's order (the last axis varies fastest), so a
 //! tensor's [`Tensor::as_slice`] is what numpy's `x.flatten()` gives, `Flatten` and `Reshape`
@@ -108,6 +110,41 @@ pub struct Tensor2<T, const S: usize, const C: usize>(pub SMatrix<T, C, S>);
 #[repr(transparent)]
 pub struct Tensor3<T, const H: usize, const W: usize, const C: usize>(pub [SMatrix<T, C, W>; H]);
 
+/// `Tensor4<T, D, H, W, C>`: a volume of `D` images of `H` rows of `W` pixels of `C` channels,
+/// Keras's `(depth, height, width, channels)` (what `Conv3D` takes), or a sequence of `D`
+/// images (what `ConvLSTM2D` takes).
+///
+/// Held as `D` [`Tensor3`]s, so its memory is Keras's row-major `(D, H, W, C)` array. What a
+/// model with `Input<D, H, W, C>` takes.
+///
+/// ```
+/// use nn_core::tensor::{Tensor, Tensor4};
+/// let x = Tensor4::<f32, 2, 1, 2, 1>::from_slice(&[1.0, 2.0, 3.0, 4.0]);
+/// assert_eq!(x.0[1].pixel(0, 1)[0], 4.0);
+/// assert_eq!(<Tensor4<f32, 2, 1, 2, 1> as Tensor>::SHAPE, &[2, 1, 2, 1]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
+pub struct Tensor4<T, const D: usize, const H: usize, const W: usize, const C: usize>(
+    pub [Tensor3<T, H, W, C>; D],
+);
+
+/// `Tensor5<T, F, D, H, W, C>`: `F` volumes of `D × H × W` pixels of `C` channels, Keras's
+/// `(frames, depth, height, width, channels)` (what `ConvLSTM3D` takes).
+///
+/// Held as `F` [`Tensor4`]s, Keras's row-major `(F, D, H, W, C)` array.
+///
+/// ```
+/// use nn_core::tensor::{Tensor, Tensor5};
+/// let x = Tensor5::<f32, 2, 1, 1, 1, 2>::from_slice(&[1.0, 2.0, 3.0, 4.0]);
+/// assert_eq!(x.0[1].0[0].pixel(0, 0).as_slice(), &[3.0, 4.0]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
+pub struct Tensor5<T, const F: usize, const D: usize, const H: usize, const W: usize, const C: usize>(
+    pub [Tensor4<T, D, H, W, C>; F],
+);
+
 // SAFETY: an `SVector` is `repr(C)` over `ArrayStorage`, a `repr(transparent)` `[[T; N]; 1]`.
 unsafe impl<T: Float, const N: usize> Tensor for SVector<T, N> {
     type Scalar = T;
@@ -133,6 +170,51 @@ unsafe impl<T: Float, const H: usize, const W: usize, const C: usize> Tensor for
     const LEN: usize = H * W * C;
     const LAST: usize = C;
     const ZEROS: Self = Tensor3([SMatrix::from_array_storage(ArrayStorage([[T::ZERO; C]; W])); H]);
+}
+
+// SAFETY: `repr(transparent)` over `[Tensor3; D]`, each of which is contiguous scalars with
+// no padding (its own impl), so the array is too.
+unsafe impl<T: Float, const D: usize, const H: usize, const W: usize, const C: usize> Tensor
+    for Tensor4<T, D, H, W, C>
+{
+    type Scalar = T;
+    const SHAPE: &'static [usize] = &[D, H, W, C];
+    const LEN: usize = D * H * W * C;
+    const LAST: usize = C;
+    const ZEROS: Self = Tensor4([Tensor3::ZEROS; D]);
+}
+
+// SAFETY: `repr(transparent)` over `[Tensor4; F]`, contiguous as above.
+unsafe impl<T: Float, const F: usize, const D: usize, const H: usize, const W: usize, const C: usize> Tensor
+    for Tensor5<T, F, D, H, W, C>
+{
+    type Scalar = T;
+    const SHAPE: &'static [usize] = &[F, D, H, W, C];
+    const LEN: usize = F * D * H * W * C;
+    const LAST: usize = C;
+    const ZEROS: Self = Tensor5([Tensor4::ZEROS; F]);
+}
+
+impl<T: Float, const D: usize, const H: usize, const W: usize, const C: usize> Tensor4<T, D, H, W, C> {
+    /// The volume from numpy's flat `x.flatten()`.
+    ///
+    /// # Panics
+    /// If `values` does not hold `D * H * W * C` elements (see [`Tensor::try_from_slice`]).
+    pub fn from_slice(values: &[T]) -> Self {
+        Self::try_from_slice(values).expect("Tensor4::from_slice: wrong number of values")
+    }
+}
+
+impl<T: Float, const F: usize, const D: usize, const H: usize, const W: usize, const C: usize>
+    Tensor5<T, F, D, H, W, C>
+{
+    /// The frames from numpy's flat `x.flatten()`.
+    ///
+    /// # Panics
+    /// If `values` does not hold `F * D * H * W * C` elements (see [`Tensor::try_from_slice`]).
+    pub fn from_slice(values: &[T]) -> Self {
+        Self::try_from_slice(values).expect("Tensor5::from_slice: wrong number of values")
+    }
 }
 
 impl<T: Float, const S: usize, const C: usize> Tensor2<T, S, C> {
@@ -251,20 +333,37 @@ pub fn flatten_mut<X: Tensor>(xs: &mut [X]) -> &mut [X::Scalar] {
     unsafe { core::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<X::Scalar>(), xs.len() * X::LEN) }
 }
 
-/// A shape of rank 1 to 3 as `[height, width, channels]`: a sequence is one row of steps, a
-/// vector one pixel. Convolutions, pooling and padding walk every rank through this one grid.
+/// A shape of rank 1 to 4 as `[height, width, channels]`: a sequence is one row of steps, a
+/// vector one pixel, and a volume's depth slices are stacked rows (see [`space`] for its depth).
+/// Convolutions, pooling and padding walk every rank through this one grid.
 #[inline(always)]
 pub const fn grid(shape: &[usize]) -> [usize; 3] {
     match shape {
         [n] => [1, 1, *n],
         [s, c] => [1, *s, *c],
         [h, w, c] => [*h, *w, *c],
+        [d, h, w, c] => [*d * *h, *w, *c],
         _ => [0, 0, 0],
     }
 }
 
+/// A shape of rank 1 to 4 as `[depth, height, width, channels]`: every rank below 4 is one
+/// slice deep. What the layers with a 3-D form (`Conv3D`, `MaxPooling3D`, `ZeroPadding3D`)
+/// walk.
+#[inline(always)]
+pub const fn space(shape: &[usize]) -> [usize; 4] {
+    match shape {
+        [d, h, w, c] => [*d, *h, *w, *c],
+        _ => {
+            let [h, w, c] = grid(shape);
+            [1, h, w, c]
+        }
+    }
+}
+
 /// The leading axes of a tensor whose last axis a layer acts on (Dense, activations): `One` for
-/// a vector, `Steps<S>` for a sequence, `Grid<H, W>` for an image. `L::Of<T, C>` is the tensor
+/// a vector, `Steps<S>` for a sequence, `Grid<H, W>` for an image, `Volume<D, H, W>` and
+/// `Frames<F, D, H, W>` for ranks 4 and 5. `L::Of<T, C>` is the tensor
 /// with these leading axes and `C` on the last.
 pub trait Lead: Copy + Debug + PartialEq + 'static {
     /// The tensor with these leading axes and `C` elements on the last axis.
@@ -298,6 +397,24 @@ impl<const S: usize> Lead for Steps<S> {
 impl<const H: usize, const W: usize> Lead for Grid<H, W> {
     type Of<T: Float, const C: usize> = Tensor3<T, H, W, C>;
     const ROWS: usize = H * W;
+}
+
+/// Three leading axes, `D` images of `H × W`: a volume.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Volume<const D: usize, const H: usize, const W: usize>;
+
+/// Four leading axes, `F` volumes of `D × H × W`: frames of volumes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frames<const F: usize, const D: usize, const H: usize, const W: usize>;
+
+impl<const D: usize, const H: usize, const W: usize> Lead for Volume<D, H, W> {
+    type Of<T: Float, const C: usize> = Tensor4<T, D, H, W, C>;
+    const ROWS: usize = D * H * W;
+}
+
+impl<const F: usize, const D: usize, const H: usize, const W: usize> Lead for Frames<F, D, H, W> {
+    type Of<T: Float, const C: usize> = Tensor5<T, F, D, H, W, C>;
+    const ROWS: usize = F * D * H * W;
 }
 
 /// Token ids, what an `Embedding` layer takes: `N` of them (a sequence), each below `V`, the

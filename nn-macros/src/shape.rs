@@ -1,13 +1,15 @@
-//! Tensor shapes in the IR: rank 1 to 3 without the batch axis, in Keras's order (channels last).
+//! Tensor shapes in the IR: rank 1 to 5 without the batch axis, in Keras's order (channels last).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use std::fmt;
 
-/// The largest rank a tensor may have (without the batch axis): `(height, width, channels)`.
-pub const MAX_RANK: usize = 3;
+/// The largest rank a tensor may have (without the batch axis): `(frames, depth, height, width,
+/// channels)`.
+pub const MAX_RANK: usize = 5;
 
-/// A shape: `[features]`, `[steps, channels]` or `[height, width, channels]`.
+/// A shape: `[features]`, `[steps, channels]`, `[height, width, channels]`, `[depth, height,
+/// width, channels]` or `[frames, depth, height, width, channels]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shape(pub Vec<usize>);
 
@@ -69,6 +71,8 @@ impl Shape {
             [n] => quote!(::nn::nalgebra::SVector<#t, #n>),
             [s, c] => quote!(::nn::tensor::Tensor2<#t, #s, #c>),
             [h, w, c] => quote!(::nn::tensor::Tensor3<#t, #h, #w, #c>),
+            [d, h, w, c] => quote!(::nn::tensor::Tensor4<#t, #d, #h, #w, #c>),
+            [f, d, h, w, c] => quote!(::nn::tensor::Tensor5<#t, #f, #d, #h, #w, #c>),
             // Ranks are checked when shapes are made; this arm is never taken.
             _ => quote!(()),
         }
@@ -80,6 +84,8 @@ impl Shape {
             [] => quote!(::nn::tensor::One),
             [s] => quote!(::nn::tensor::Steps<#s>),
             [h, w] => quote!(::nn::tensor::Grid<#h, #w>),
+            [d, h, w] => quote!(::nn::tensor::Volume<#d, #h, #w>),
+            [f, d, h, w] => quote!(::nn::tensor::Frames<#f, #d, #h, #w>),
             _ => quote!(()),
         }
     }

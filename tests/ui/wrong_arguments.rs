@@ -2,7 +2,7 @@ use nn::prelude::*;
 
 sequential! {
     struct Wrong {
-        Input<2, 3, 4, 5>,
+        Input<2, 3, 4, 5, 6, 7>,
         Dense<1, 2, 3>,
         Dense<relu>,
         Dense<2.5>,

@@ -1,4 +1,4 @@
-//! Keras's convolutions: `Conv1D` and `Conv2D` ([`Conv`]), `DepthwiseConv1D` and
+//! Keras's convolutions: `Conv1D`, `Conv2D` and `Conv3D` ([`Conv`]), `DepthwiseConv1D` and
 //! `DepthwiseConv2D` ([`DepthwiseConv`]), `SeparableConv1D` and `SeparableConv2D`
 //! ([`SeparableConv`]), channels last, with strides,
 //! `valid`/`same`/`causal` padding (as the padding before each axis; the output shape gives the
@@ -87,6 +87,9 @@ pub(super) fn visit_kernel_bias<T>(
 /// and `Conv2D` ([`Tensor3`](crate::tensor::Tensor3)): `F` filters of `KH × KW` taps over `CG`
 /// channels each (`CG` is the input's channels over the groups), strides `SH`, `SW`, dilation
 /// `DH`, `DW` and padding `PH`, `PW` before each axis, then `A`.
+/// `Conv3D` ([`Tensor4`](crate::tensor::Tensor4)) adds the depth's `KD` kernel slices, stride
+/// `SD`, dilation `DD` and padding `PD`; `KH` then counts the rows of every kernel slice,
+/// `KD × kh`, so that the kernel is Keras's memory and a volume is walked as stacked images.
 ///
 /// The kernel is Keras's `(kh, kw, c / groups, f)` array. The macros compute the output shape and
 /// the padding from Keras's `padding` option; by hand, `Y` must be the shape Keras gives.
@@ -126,8 +129,13 @@ pub struct Conv<
     const PW: usize,
     A = Linear,
     const USE_BIAS: bool = true,
+    const KD: usize = 1,
+    const SD: usize = 1,
+    const DD: usize = 1,
+    const PD: usize = 0,
 > {
-    /// Keras's kernel, `[kh][kw][c / groups][f]`.
+    /// Keras's kernel, `[kh][kw][c / groups][f]` (over a volume `[kd · kh][kw][c / groups][f]`,
+    /// the same memory as Keras's `(kd, kh, kw, c / groups, f)`).
     pub kernel: [[[[X::Scalar; F]; CG]; KW]; KH],
     /// The bias (kept at zero and ignored when `USE_BIAS` is false).
     pub bias: [X::Scalar; F],
@@ -151,17 +159,25 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     /// All weights zero, the activation with Keras's default options.
     pub const ZEROS: Self = Self::from_arrays([[[[X::Scalar::ZERO; F]; CG]; KW]; KH], [X::Scalar::ZERO; F]);
 
     /// Keras's kernel shape: `(k, c / groups, f)` for a sequence, `(kh, kw, c / groups, f)` for
-    /// an image.
-    const KERNEL_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[KW, CG, F] } else { &[KH, KW, CG, F] };
+    /// an image, `(kd, kh, kw, c / groups, f)` for a volume.
+    const KERNEL_SHAPE: &'static [usize] = match X::SHAPE.len() {
+        2 => &[KW, CG, F],
+        3 => &[KH, KW, CG, F],
+        _ => &[KD, KH / KD, KW, CG, F],
+    };
     /// Keras's bias shape, if the layer has a bias.
     const USED_BIAS: Option<&'static [usize]> = if USE_BIAS { Some(&[F]) } else { None };
-    const WINDOW: Window = Window::of::<X, Y>([SH, SW], [DH, DW], [PH, PW]);
+    const WINDOW: Window = Window::of::<X, Y>([KD, KH / KD], [SD, SH, SW], [DD, DH, DW], [PD, PH, PW]);
 
     /// The layer from Keras-layout arrays; the activation takes Keras's default options.
     pub const fn from_arrays(kernel: [[[[X::Scalar; F]; CG]; KW]; KH], bias: [X::Scalar; F]) -> Self {
@@ -272,34 +288,15 @@ impl<
         }
     }
 
-    /// Any number of groups: the direct loop over taps, channels and filters.
+    /// Any number of groups: the direct loop over taps, channels and filters
+    /// ([`Window::convolve_add`]) onto the bias.
     #[inline(always)]
     fn direct(&self, x: &[X::Scalar], y: &mut [X::Scalar]) {
-        let win = Self::WINDOW;
-        let groups = (win.c / CG).max(1);
-        let per_group = F / groups;
-        for oy in 0..win.oh {
-            for ox in 0..win.ow {
-                let mut acc = if USE_BIAS { self.bias } else { [X::Scalar::ZERO; F] };
-                for i in 0..KH {
-                    for j in 0..KW {
-                        let Some(p) = win.tap(oy, ox, i, j) else { continue };
-                        let pixel = &x[p * win.c..(p + 1) * win.c];
-                        for g in 0..groups {
-                            let out = &mut acc[g * per_group..(g + 1) * per_group];
-                            for (ci, weights) in self.kernel[i][j].iter().enumerate() {
-                                let v = pixel[g * CG + ci];
-                                for (a, w) in out.iter_mut().zip(&weights[g * per_group..]) {
-                                    *a += v * *w;
-                                }
-                            }
-                        }
-                    }
-                }
-                let at = (oy * win.ow + ox) * F;
-                y[at..at + F].copy_from_slice(&acc);
-            }
+        let start = if USE_BIAS { self.bias } else { [X::Scalar::ZERO; F] };
+        for pixel in y.chunks_exact_mut(F) {
+            pixel.copy_from_slice(&start);
         }
+        Self::WINDOW.convolve_add(&self.kernel, x, y);
     }
 }
 
@@ -318,12 +315,16 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> Layer for Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> Layer for Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = if X::SHAPE.len() == 2 { "Conv1D" } else { "Conv2D" };
+    const CLASS: &'static str = ["Conv1D", "Conv2D", "Conv3D"][X::SHAPE.len().saturating_sub(2)];
     const PARAMS: usize = KH * KW * CG * F + if USE_BIAS { F } else { 0 };
 
     #[inline(always)]
@@ -373,7 +374,11 @@ unsafe impl<
     const PW: usize,
     A: Zeroable,
     const USE_BIAS: bool,
-> Zeroable for Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> Zeroable for Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
 }
 
@@ -433,7 +438,7 @@ impl<
     };
     const KERNEL_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[KW, C, M] } else { &[KH, KW, C, M] };
     const BIAS_SHAPE: &'static [usize] = &[C * M];
-    const WINDOW: Window = Window::of::<X, Y>([SH, SW], [DH, DW], [PH, PW]);
+    const WINDOW: Window = Window::of::<X, Y>([1, KH], [1, SH, SW], [1, DH, DW], [0, PH, PW]);
 
     /// Reads the kernel, then the bias, from raw weight bytes at `at`.
     #[doc(hidden)]
@@ -770,7 +775,11 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     /// The kernel's and the input's gradients of one group over a batch (`x`, `dz` its inputs
     /// and pre-activation gradients, sample after sample) as products over the patches the
@@ -851,7 +860,11 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> crate::train::Train for Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> crate::train::Train for Conv<X, Y, KH, KW, CG, F, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     type Kept = Y;
     const KEPT: Y = Y::ZEROS;
@@ -1330,6 +1343,57 @@ mod tests {
         every_path_agrees(Same::ZEROS, |c, x, y| c.direct(x, y));
         every_path_agrees(Valid::ZEROS, |c, x, y| c.direct(x, y));
         every_path_agrees(Wide::ZEROS, |c, x, y| c.direct(x, y));
+    }
+
+    #[test]
+    fn conv3d_sums_over_kernel_slices_by_hand() {
+        use crate::tensor::Tensor4;
+        // Conv3D(1, (2, 1, 1)) over 2 slices of 1×2: y[w] = 10·x[0][w] + 100·x[1][w] + 0.5.
+        type V = Conv<
+            Tensor4<f64, 2, 1, 2, 1>,
+            Tensor4<f64, 1, 1, 2, 1>,
+            2,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            0,
+            0,
+            Linear,
+            true,
+            2,
+        >;
+        let conv = V::from_arrays([[[[10.0]]], [[[100.0]]]], [0.5]);
+        let y = conv.forward(&Tensor4::from_slice(&[1.0, 2.0, 3.0, 4.0]));
+        assert_eq!(y.as_slice(), &[310.5, 420.5]);
+        // (3, 1, 1) with `same` padding over 2 slices: one slice of padding before.
+        type S = Conv<
+            Tensor4<f64, 2, 1, 1, 1>,
+            Tensor4<f64, 2, 1, 1, 1>,
+            3,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            0,
+            0,
+            Linear,
+            false,
+            3,
+            1,
+            1,
+            1,
+        >;
+        let conv = S::from_arrays([[[[1.0]]], [[[10.0]]], [[[100.0]]]], [0.0]);
+        let y = conv.forward(&Tensor4::from_slice(&[1.0, 2.0]));
+        assert_eq!(y.as_slice(), &[210.0, 21.0]);
+        assert_eq!(<S as Layer>::CLASS, "Conv3D");
     }
 
     #[test]

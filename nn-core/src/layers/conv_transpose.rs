@@ -1,5 +1,6 @@
-//! Keras's transposed convolutions, `Conv1DTranspose` and `Conv2DTranspose` ([`ConvTranspose`]),
-//! channels last, with strides, `valid`/`same` padding, `output_padding` and dilation.
+//! Keras's transposed convolutions, `Conv1DTranspose`, `Conv2DTranspose` and `Conv3DTranspose`
+//! ([`ConvTranspose`]), channels last, with strides, `valid`/`same` padding, `output_padding`
+//! and dilation.
 //!
 //! A transposed convolution is the adjoint of a convolution: each input pixel, times the
 //! kernel, is added onto the patch of output pixels a convolution from the output back to the
@@ -23,6 +24,9 @@ use core::marker::PhantomData;
 /// `Conv1DTranspose` (`X`, `Y` are [`Tensor2`](crate::tensor::Tensor2), `KH = SH = DH = 1`,
 /// `PH = 0`) and `Conv2DTranspose` ([`Tensor3`](crate::tensor::Tensor3)): `C` input channels
 /// spread over `F` filters by `KH × KW` taps, strides `SH`, `SW`, dilation `DH`, `DW`, then `A`.
+/// `Conv3DTranspose` ([`Tensor4`](crate::tensor::Tensor4)) adds the depth's `KD` kernel
+/// slices, stride `SD`, dilation `DD` and crop `PD`; `KH` then counts the rows of every
+/// kernel slice, `KD × kh`.
 ///
 /// Input pixel `(y, x)`'s tap `(i, j)` lands on output pixel `(y·SH + i·DH − PH, x·SW + j·DW −
 /// PW)` when that is inside the output: `PH`, `PW` are what Keras's `padding` crops from the
@@ -62,8 +66,13 @@ pub struct ConvTranspose<
     const PW: usize,
     A = Linear,
     const USE_BIAS: bool = true,
+    const KD: usize = 1,
+    const SD: usize = 1,
+    const DD: usize = 1,
+    const PD: usize = 0,
 > {
-    /// Keras's kernel, `[kh][kw][filters][channels]`.
+    /// Keras's kernel, `[kh][kw][filters][channels]` (over a volume `[kd · kh][kw][filters]
+    /// [channels]`, the same memory as Keras's `(kd, kh, kw, filters, channels)`).
     pub kernel: [[[[X::Scalar; C]; F]; KW]; KH],
     /// The bias (kept at zero and ignored when `USE_BIAS` is false).
     pub bias: [X::Scalar; F],
@@ -87,18 +96,27 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     /// All weights zero, the activation with Keras's default options.
     pub const ZEROS: Self = Self::from_arrays([[[[X::Scalar::ZERO; C]; F]; KW]; KH], [X::Scalar::ZERO; F]);
 
-    /// Keras's kernel shape: `(k, f, c)` for a sequence, `(kh, kw, f, c)` for an image.
-    const KERNEL_SHAPE: &'static [usize] = if X::SHAPE.len() == 2 { &[KW, F, C] } else { &[KH, KW, F, C] };
+    /// Keras's kernel shape: `(k, f, c)` for a sequence, `(kh, kw, f, c)` for an image,
+    /// `(kd, kh, kw, f, c)` for a volume.
+    const KERNEL_SHAPE: &'static [usize] = match X::SHAPE.len() {
+        2 => &[KW, F, C],
+        3 => &[KH, KW, F, C],
+        _ => &[KD, KH / KD, KW, F, C],
+    };
     /// Keras's bias shape, if the layer has a bias.
     const USED_BIAS: Option<&'static [usize]> = if USE_BIAS { Some(&[F]) } else { None };
     /// The window of the convolution this layer is the transpose of: from the output (its
     /// input) to the input (its output).
-    const WINDOW: Window = Window::of::<Y, X>([SH, SW], [DH, DW], [PH, PW]);
+    const WINDOW: Window = Window::of::<Y, X>([KD, KH / KD], [SD, SH, SW], [DD, DH, DW], [PD, PH, PW]);
     /// Bytes of one output patch, `KH × KW × F`: the rows the products gather or scatter.
     const PATCH: usize = KH * KW * F * core::mem::size_of::<X::Scalar>();
 
@@ -251,12 +269,17 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> Layer for ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> Layer for ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = if X::SHAPE.len() == 2 { "Conv1DTranspose" } else { "Conv2DTranspose" };
+    const CLASS: &'static str =
+        ["Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"][X::SHAPE.len().saturating_sub(2)];
     const PARAMS: usize = KH * KW * F * C + if USE_BIAS { F } else { 0 };
 
     #[inline(always)]
@@ -306,7 +329,11 @@ unsafe impl<
     const PW: usize,
     A: Zeroable,
     const USE_BIAS: bool,
-> Zeroable for ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> Zeroable for ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
 }
 
@@ -326,7 +353,12 @@ impl<
     const PW: usize,
     A: ActivationFn,
     const USE_BIAS: bool,
-> crate::train::Train for ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS>
+    const KD: usize,
+    const SD: usize,
+    const DD: usize,
+    const PD: usize,
+> crate::train::Train
+    for ConvTranspose<X, Y, KH, KW, F, C, SH, SW, DH, DW, PH, PW, A, USE_BIAS, KD, SD, DD, PD>
 {
     type Kept = Y;
     const KEPT: Y = Y::ZEROS;

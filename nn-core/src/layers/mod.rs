@@ -34,7 +34,7 @@ pub use augmentation::{
     RandomSaturation, RandomSharpness, RandomShear, RandomTranslation, RandomZoom, Solarization,
 };
 pub use conv::{Conv, DepthwiseConv, SeparableConv};
-pub use conv_lstm::ConvLstm1D;
+pub use conv_lstm::ConvLstm;
 pub use conv_transpose::ConvTranspose;
 pub use dense::{Dense, EinsumDense};
 pub use embedding::Embedding;

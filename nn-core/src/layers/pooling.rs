@@ -1,22 +1,21 @@
-//! Keras's pooling layers: `MaxPooling1D/2D` and `AveragePooling1D/2D` ([`Pool`]), the global
-//! ones ([`GlobalPool`]) and the adaptive ones ([`AdaptivePool`]), for sequences and images
-//! alike.
+//! Keras's pooling layers: `MaxPooling1D/2D/3D` and `AveragePooling1D/2D/3D` ([`Pool`]), the
+//! global ones ([`GlobalPool`]) and the adaptive ones ([`AdaptivePool`]), for sequences, images
+//! and volumes alike.
 
-use super::window::Window;
 use crate::Float;
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
-use crate::tensor::{Tensor, grid};
+use crate::tensor::{Tensor, grid, space};
 use crate::train::{Ctx, Train};
 use core::marker::PhantomData;
 use core::ops::Range;
 
 /// How a pool combines the values under its window.
 pub trait PoolOp: Copy + core::fmt::Debug + PartialEq + 'static {
-    /// Keras's class for a 1-D and a 2-D window.
-    const CLASS: [&'static str; 2];
-    /// Keras's class for the global pool over a sequence and over an image.
-    const GLOBAL_CLASS: [&'static str; 2];
+    /// Keras's class for a 1-D, a 2-D and a 3-D window.
+    const CLASS: [&'static str; 3];
+    /// Keras's class for the global pool over a sequence, an image and a volume.
+    const GLOBAL_CLASS: [&'static str; 3];
     /// Keras's class for the adaptive pool over a sequence and over an image.
     const ADAPTIVE_CLASS: [&'static str; 2];
     /// The value every fold starts from (`-∞` for the maximum, `0` for the mean).
@@ -37,8 +36,9 @@ pub struct Max;
 pub struct Average;
 
 impl PoolOp for Max {
-    const CLASS: [&'static str; 2] = ["MaxPooling1D", "MaxPooling2D"];
-    const GLOBAL_CLASS: [&'static str; 2] = ["GlobalMaxPooling1D", "GlobalMaxPooling2D"];
+    const CLASS: [&'static str; 3] = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D"];
+    const GLOBAL_CLASS: [&'static str; 3] =
+        ["GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"];
     const ADAPTIVE_CLASS: [&'static str; 2] = ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D"];
     #[inline(always)]
     fn start<T: Float>() -> T {
@@ -55,8 +55,9 @@ impl PoolOp for Max {
 }
 
 impl PoolOp for Average {
-    const CLASS: [&'static str; 2] = ["AveragePooling1D", "AveragePooling2D"];
-    const GLOBAL_CLASS: [&'static str; 2] = ["GlobalAveragePooling1D", "GlobalAveragePooling2D"];
+    const CLASS: [&'static str; 3] = ["AveragePooling1D", "AveragePooling2D", "AveragePooling3D"];
+    const GLOBAL_CLASS: [&'static str; 3] =
+        ["GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D"];
     const ADAPTIVE_CLASS: [&'static str; 2] = ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D"];
     #[inline(always)]
     fn start<T: Float>() -> T {
@@ -81,7 +82,8 @@ fn span(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
 }
 
 /// A pool of `KH × KW` positions (`KH = 1` over a sequence), moved `SH`, `SW`, over an input
-/// padded with `PH`, `PW` before each axis (`same`); from `X` to `Y`, channel by channel.
+/// padded with `PH`, `PW` before each axis (`same`); from `X` to `Y`, channel by channel. Over
+/// a volume, `KD`, `SD` and `PD` are the window, stride and padding of its depth.
 ///
 /// ```
 /// use nn_core::layers::{Max, Pool};
@@ -103,6 +105,9 @@ pub struct Pool<
     const SW: usize,
     const PH: usize,
     const PW: usize,
+    const KD: usize = 1,
+    const SD: usize = 1,
+    const PD: usize = 0,
 > {
     _shapes: PhantomData<fn(X, Op) -> Y>,
 }
@@ -117,7 +122,10 @@ impl<
     const SW: usize,
     const PH: usize,
     const PW: usize,
-> Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
+    const KD: usize,
+    const SD: usize,
+    const PD: usize,
+> Pool<X, Y, Op, KH, KW, SH, SW, PH, PW, KD, SD, PD>
 {
     super::no_weights!();
 }
@@ -132,46 +140,54 @@ impl<
     const SW: usize,
     const PH: usize,
     const PW: usize,
-> Layer for Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
+    const KD: usize,
+    const SD: usize,
+    const PD: usize,
+> Layer for Pool<X, Y, Op, KH, KW, SH, SW, PH, PW, KD, SD, PD>
 {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = Op::CLASS[if X::SHAPE.len() == 2 { 0 } else { 1 }];
+    const CLASS: &'static str = Op::CLASS[X::SHAPE.len().saturating_sub(2)];
     const PARAMS: usize = 0;
 
     #[inline(always)]
     fn forward(&self, x: &X) -> Y {
         const { assert!(X::LAST == Y::LAST, "Pool: the channels must not change") };
-        let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
+        let ([d, h, w, c], [od, oh, ow, _]) = (space(X::SHAPE), space(Y::SHAPE));
         let (x, mut y) = (x.as_slice(), Y::ZEROS);
-        let c = X::LAST;
         // The step along a row hidden from the optimizer: with every size known, LLVM unrolls
         // the window and channel loops and vectorizes across output pixels instead, with
         // gathers and scatters (the sensor model's pool then cost more than its second
         // convolution). An unknown step keeps the pixel loop scalar and the channels in
         // registers.
         let step = core::hint::black_box(1);
-        for oy in 0..win.oh {
-            let (y0, y1) = span(oy, SH, PH, KH, win.h);
-            let mut ox = 0;
-            while ox < win.ow {
-                let (x0, x1) = span(ox, SW, PW, KW, win.w);
-                let at = (oy * win.ow + ox) * c;
-                let out = &mut y.as_mut_slice()[at..at + c];
-                out.fill(Op::start());
-                for iy in y0..y1 {
-                    for pixel in x[(iy * win.w + x0) * c..(iy * win.w + x1) * c].chunks_exact(c) {
-                        for (o, v) in out.iter_mut().zip(pixel) {
-                            *o = Op::fold(*o, *v);
+        for oz in 0..od {
+            let (z0, z1) = span(oz, SD, PD, KD, d);
+            for oy in 0..oh {
+                let (y0, y1) = span(oy, SH, PH, KH, h);
+                let mut ox = 0;
+                while ox < ow {
+                    let (x0, x1) = span(ox, SW, PW, KW, w);
+                    let at = ((oz * oh + oy) * ow + ox) * c;
+                    let out = &mut y.as_mut_slice()[at..at + c];
+                    out.fill(Op::start());
+                    for iz in z0..z1 {
+                        for iy in y0..y1 {
+                            let row = (iz * h + iy) * w;
+                            for pixel in x[(row + x0) * c..(row + x1) * c].chunks_exact(c) {
+                                for (o, v) in out.iter_mut().zip(pixel) {
+                                    *o = Op::fold(*o, *v);
+                                }
+                            }
                         }
                     }
+                    let count = (z1 - z0) * (y1 - y0) * (x1 - x0);
+                    for o in out {
+                        *o = Op::finish(*o, count);
+                    }
+                    ox += step;
                 }
-                let count = (y1 - y0) * (x1 - x0);
-                for o in out {
-                    *o = Op::finish(*o, count);
-                }
-                ox += step;
             }
         }
         y
@@ -189,7 +205,10 @@ unsafe impl<
     const SW: usize,
     const PH: usize,
     const PW: usize,
-> Zeroable for Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
+    const KD: usize,
+    const SD: usize,
+    const PD: usize,
+> Zeroable for Pool<X, Y, Op, KH, KW, SH, SW, PH, PW, KD, SD, PD>
 {
 }
 
@@ -203,24 +222,38 @@ impl<
     const SW: usize,
     const PH: usize,
     const PW: usize,
-> Pool<X, Y, Op, KH, KW, SH, SW, PH, PW>
+    const KD: usize,
+    const SD: usize,
+    const PD: usize,
+> Pool<X, Y, Op, KH, KW, SH, SW, PH, PW, KD, SD, PD>
 {
-    /// Every output pixel as `(at, corner, rows, cols)`: `at` is the index of its first channel
-    /// in the output, `corner` where its window's first tap falls on the padded input
-    /// (`[oy · SH, ox · SW]`), `rows` and `cols` the input rows and columns under the window.
-    /// An iterator rather than a callback, so that each caller's loop body inlines into the
-    /// level's pass (a callback stayed a call, compiled for no level).
+    /// Every output pixel as `(at, corner, [slices, rows, cols])`: `at` is the index of its
+    /// first channel in the output, `corner` where its window's first tap falls on the padded
+    /// input (`[oz · SD, oy · SH, ox · SW]`), then the input slices, rows and columns under the
+    /// window. An iterator rather than a callback, so that each caller's loop body inlines into
+    /// the level's pass (a callback stayed a call, compiled for no level).
     #[inline(always)]
-    fn windows() -> impl Iterator<Item = (usize, [usize; 2], Range<usize>, Range<usize>)> {
-        const { assert!(X::LAST == Y::LAST && KH > 0 && KW > 0, "Pool: the channels or the window") };
-        let win = const { Window::of::<X, Y>([SH, SW], [1, 1], [PH, PW]) };
-        (0..win.oh).flat_map(move |oy| {
-            let (y0, y1) = span(oy, SH, PH, KH, win.h);
-            (0..win.ow).map(move |ox| {
-                let (x0, x1) = span(ox, SW, PW, KW, win.w);
-                ((oy * win.ow + ox) * win.c, [oy * SH, ox * SW], y0..y1, x0..x1)
+    fn windows() -> impl Iterator<Item = (usize, [usize; 3], [Range<usize>; 3])> {
+        const { assert!(X::LAST == Y::LAST && KH > 0 && KW > 0 && KD > 0, "Pool: the channels or the window") };
+        let ([d, h, w, c], [od, oh, ow, _]) = (space(X::SHAPE), space(Y::SHAPE));
+        (0..od).flat_map(move |oz| {
+            let (z0, z1) = span(oz, SD, PD, KD, d);
+            (0..oh).flat_map(move |oy| {
+                let (y0, y1) = span(oy, SH, PH, KH, h);
+                (0..ow).map(move |ox| {
+                    let (x0, x1) = span(ox, SW, PW, KW, w);
+                    let at = ((oz * oh + oy) * ow + ox) * c;
+                    (at, [oz * SD, oy * SH, ox * SW], [z0..z1, y0..y1, x0..x1])
+                })
             })
         })
+    }
+
+    /// The tap of the window with its first tap at `corner` over input pixel `[iz, iy, ix]`,
+    /// in window (row-major) order, as a float: what a max-pool keeps of its maximum.
+    #[inline(always)]
+    fn tap<T: Float>([front, top, left]: [usize; 3], [iz, iy, ix]: [usize; 3]) -> T {
+        T::of((((iz + PD - front) * KH + iy + PH - top) * KW + ix + PW - left) as f64)
     }
 }
 
@@ -244,7 +277,10 @@ impl<
     const SW: usize,
     const PH: usize,
     const PW: usize,
-> Train for Pool<X, Y, Max, KH, KW, SH, SW, PH, PW>
+    const KD: usize,
+    const SD: usize,
+    const PD: usize,
+> Train for Pool<X, Y, Max, KH, KW, SH, SW, PH, PW, KD, SD, PD>
 {
     type Kept = Y;
     const KEPT: Y = Y::ZEROS;
@@ -252,11 +288,11 @@ impl<
     // Inlined into each level's pass, so the selects below compile to its vector blends.
     #[inline(always)]
     fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [Y], kept: &mut [Y], _ctx: &mut Ctx<'_>) {
-        let [_, w, c] = grid(X::SHAPE);
+        let [_, h, w, c] = space(X::SHAPE);
         let minus_inf = X::Scalar::of(f64::NEG_INFINITY);
         for ((x, y), arg) in xs.iter().zip(ys).zip(kept) {
             let (x, y, arg) = (x.as_slice(), y.as_mut_slice(), arg.as_mut_slice());
-            for (at, [top, left], rows, cols) in Self::windows() {
+            for (at, corner, [slices, rows, cols]) in Self::windows() {
                 // A block of channels at a time in local arrays, written out once: in the
                 // output's own memory LLVM could not prove the selects free of the input and
                 // turned them into branches, which real data mispredicts (a fifth of a KWS
@@ -266,17 +302,19 @@ impl<
                     let (mut out, mut best) = ([minus_inf; LANES], [X::Scalar::ZERO; LANES]);
                     // Until a value beats `-∞`, the first tap wins, padding or not (the
                     // backward pass sends nothing to padding).
-                    for iy in rows.clone() {
-                        for ix in cols.clone() {
-                            let tap = X::Scalar::of(((iy + PH - top) * KW + ix + PW - left) as f64);
-                            let at_x = (iy * w + ix) * c + c0;
-                            let pixel = &x[at_x..at_x + lanes];
-                            // `>`, not `>=`: a tie keeps the earlier tap, as the forward pass
-                            // keeps the earlier value.
-                            for ((o, b), v) in out.iter_mut().zip(best.iter_mut()).zip(pixel) {
-                                let wins = *v > *o;
-                                *o = if wins { *v } else { *o };
-                                *b = if wins { tap } else { *b };
+                    for iz in slices.clone() {
+                        for iy in rows.clone() {
+                            for ix in cols.clone() {
+                                let tap = Self::tap(corner, [iz, iy, ix]);
+                                let at_x = ((iz * h + iy) * w + ix) * c + c0;
+                                let pixel = &x[at_x..at_x + lanes];
+                                // `>`, not `>=`: a tie keeps the earlier tap, as the forward
+                                // pass keeps the earlier value.
+                                for ((o, b), v) in out.iter_mut().zip(best.iter_mut()).zip(pixel) {
+                                    let wins = *v > *o;
+                                    *o = if wins { *v } else { *o };
+                                    *b = if wins { tap } else { *b };
+                                }
                             }
                         }
                     }
@@ -299,30 +337,33 @@ impl<
         _grads: Option<&mut Self>,
     ) {
         let Some(dxs) = dxs else { return };
-        let [_, w, c] = grid(X::SHAPE);
+        let [_, h, w, c] = space(X::SHAPE);
         for ((dy, arg), dx) in dys.iter().zip(kept).zip(dxs) {
             let (dy, arg, dx) = (dy.as_slice(), arg.as_slice(), dx.as_mut_slice());
-            for (at, [top, left], rows, cols) in Self::windows() {
+            for (at, corner, [slices, rows, cols]) in Self::windows() {
                 let (dy, arg) = (&dy[at..at + c], &arg[at..at + c]);
                 // Each input pixel under the window takes the gradient of the channels whose
                 // maximum it held: selects over a block of channels in a local array (which
                 // vectorize, as in the forward pass) rather than a scattered add per channel.
                 // Taps on padding have no input to reach.
-                for iy in rows {
-                    for ix in cols.clone() {
-                        let tap = X::Scalar::of(((iy + PH - top) * KW + ix + PW - left) as f64);
-                        let d = &mut dx[(iy * w + ix) * c..(iy * w + ix + 1) * c];
-                        for c0 in (0..c).step_by(LANES) {
-                            let lanes = LANES.min(c - c0);
-                            let zero = X::Scalar::ZERO;
-                            let (mut sum, mut g, mut a) = ([zero; LANES], [zero; LANES], [tap; LANES]);
-                            sum[..lanes].copy_from_slice(&d[c0..c0 + lanes]);
-                            g[..lanes].copy_from_slice(&dy[c0..c0 + lanes]);
-                            a[..lanes].copy_from_slice(&arg[c0..c0 + lanes]);
-                            for k in 0..LANES {
-                                sum[k] += if a[k] == tap { g[k] } else { zero };
+                for iz in slices {
+                    for iy in rows.clone() {
+                        for ix in cols.clone() {
+                            let tap = Self::tap(corner, [iz, iy, ix]);
+                            let p = (iz * h + iy) * w + ix;
+                            let d = &mut dx[p * c..(p + 1) * c];
+                            for c0 in (0..c).step_by(LANES) {
+                                let lanes = LANES.min(c - c0);
+                                let zero = X::Scalar::ZERO;
+                                let (mut sum, mut g, mut a) = ([zero; LANES], [zero; LANES], [tap; LANES]);
+                                sum[..lanes].copy_from_slice(&d[c0..c0 + lanes]);
+                                g[..lanes].copy_from_slice(&dy[c0..c0 + lanes]);
+                                a[..lanes].copy_from_slice(&arg[c0..c0 + lanes]);
+                                for k in 0..LANES {
+                                    sum[k] += if a[k] == tap { g[k] } else { zero };
+                                }
+                                d[c0..c0 + lanes].copy_from_slice(&sum[..lanes]);
                             }
-                            d[c0..c0 + lanes].copy_from_slice(&sum[..lanes]);
                         }
                     }
                 }
@@ -342,7 +383,10 @@ impl<
     const SW: usize,
     const PH: usize,
     const PW: usize,
-> Train for Pool<X, Y, Average, KH, KW, SH, SW, PH, PW>
+    const KD: usize,
+    const SD: usize,
+    const PD: usize,
+> Train for Pool<X, Y, Average, KH, KW, SH, SW, PH, PW, KD, SD, PD>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -358,16 +402,20 @@ impl<
         _grads: Option<&mut Self>,
     ) {
         let Some(dxs) = dxs else { return };
-        let [_, w, c] = grid(X::SHAPE);
+        let [_, h, w, c] = space(X::SHAPE);
         for (dy, dx) in dys.iter().zip(dxs) {
             let (dy, dx) = (dy.as_slice(), dx.as_mut_slice());
-            for (at, _, rows, cols) in Self::windows() {
-                let share = X::Scalar::ONE / X::Scalar::of((rows.len() * cols.len()) as f64);
+            for (at, _, [slices, rows, cols]) in Self::windows() {
+                let count = slices.len() * rows.len() * cols.len();
+                let share = X::Scalar::ONE / X::Scalar::of(count as f64);
                 let dy = &dy[at..at + c];
-                for iy in rows {
-                    for ix in cols.clone() {
-                        for (d, g) in dx[(iy * w + ix) * c..(iy * w + ix + 1) * c].iter_mut().zip(dy) {
-                            *d += *g * share;
+                for iz in slices {
+                    for iy in rows.clone() {
+                        for ix in cols.clone() {
+                            let p = (iz * h + iy) * w + ix;
+                            for (d, g) in dx[p * c..(p + 1) * c].iter_mut().zip(dy) {
+                                *d += *g * share;
+                            }
                         }
                     }
                 }
@@ -376,7 +424,7 @@ impl<
     }
 }
 
-/// `GlobalMaxPooling1D/2D` and `GlobalAveragePooling1D/2D`: every step or pixel pooled into one
+/// `GlobalMaxPooling1D/2D/3D` and `GlobalAveragePooling1D/2D/3D`: every step or pixel pooled into one
 /// per channel; `Y` is a vector, or with Keras's `keepdims` a one-step sequence or a one-pixel
 /// image.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -392,7 +440,7 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for GlobalPool<
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = Op::GLOBAL_CLASS[if X::SHAPE.len() == 2 { 0 } else { 1 }];
+    const CLASS: &'static str = Op::GLOBAL_CLASS[X::SHAPE.len().saturating_sub(2)];
     const PARAMS: usize = 0;
 
     #[inline(always)]
@@ -406,9 +454,8 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for GlobalPool<
                 *o = Op::fold(*o, *v);
             }
         }
-        let [h, w, _] = grid(X::SHAPE);
         for o in out {
-            *o = Op::finish(*o, h * w);
+            *o = Op::finish(*o, X::LEN / X::LAST);
         }
         y
     }
@@ -503,8 +550,7 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Averag
         _grads: Option<&mut Self>,
     ) {
         let Some(dxs) = dxs else { return };
-        let [h, w, _] = grid(X::SHAPE);
-        let share = X::Scalar::ONE / X::Scalar::of((h * w) as f64);
+        let share = X::Scalar::ONE / X::Scalar::of((X::LEN / X::LAST) as f64);
         for (dy, dx) in dys.iter().zip(dxs) {
             for d in dx.as_mut_slice().chunks_exact_mut(X::LAST) {
                 for (d, g) in d.iter_mut().zip(dy.as_slice()) {
@@ -703,6 +749,24 @@ mod tests {
         let (mut dys, mut dxs) = ([Tensor3::from_slice(&[1.0])], [Tensor3::ZEROS]);
         L::ZEROS.backward(Level::Portable, &xs, &[Tensor3::ZEROS], &[()], &mut dys, Some(&mut dxs), None);
         assert_eq!(dxs[0].as_slice(), &[0.0, 0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn pools_over_volumes_take_every_slice_under_the_window() {
+        use crate::tensor::Tensor4;
+        // A 2×2×2 cube of one channel holding 1..=8, pooled whole.
+        let x = Tensor4::<f64, 2, 2, 2, 1>::from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+        type Cube<Op> =
+            Pool<Tensor4<f64, 2, 2, 2, 1>, Tensor4<f64, 1, 1, 1, 1>, Op, 2, 2, 2, 2, 0, 0, 2, 2, 0>;
+        assert_eq!(Cube::<Max>::ZEROS.forward(&x).as_slice(), &[8.0]);
+        assert_eq!(Cube::<Average>::ZEROS.forward(&x).as_slice(), &[4.5]);
+        assert_eq!(<Cube<Max> as Layer>::CLASS, "MaxPooling3D");
+        // Slices only, `same` with one slice of padding after: the last window holds one.
+        type Slices =
+            Pool<Tensor4<f64, 2, 2, 2, 1>, Tensor4<f64, 1, 2, 2, 1>, Average, 1, 1, 1, 1, 0, 0, 2, 2, 0>;
+        assert_eq!(Slices::ZEROS.forward(&x).as_slice(), &[3.0, 4.0, 5.0, 6.0]);
+        let global = GlobalPool::<Tensor4<f64, 2, 2, 2, 1>, SVector<f64, 1>, Average>::ZEROS;
+        assert_eq!(global.forward(&x).as_slice(), &[4.5]);
     }
 
     #[test]

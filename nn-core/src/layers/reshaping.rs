@@ -1,30 +1,34 @@
 //! Keras's reshaping layers: `Flatten` and `Reshape` (free: the model sees the same memory in
-//! another shape), `Permute`, `RepeatVector`, `ZeroPadding1D/2D`, `Cropping1D/2D` and
-//! `UpSampling1D/2D` (nearest). None has weights; each maps output positions to input ones on the
-//! grid of [`crate::tensor::grid`], so one type serves sequences and images.
+//! another shape), `Permute`, `RepeatVector`, `ZeroPadding1D/2D/3D`, `Cropping1D/2D/3D` and
+//! `UpSampling1D/2D/3D` (nearest). None has weights; each maps output positions to input ones in
+//! the space of [`crate::tensor::space`], so one type serves sequences, images and volumes.
 
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
-use crate::tensor::{Tensor, grid, view};
+use crate::tensor::{Tensor, space, view};
 use crate::train::Train;
 use core::marker::PhantomData;
 
 /// Declares a weightless layer type over `X` and `Y` with the given const parameters: its doc,
 /// `ZEROS`, raw-weight reader and `Zeroable`.
+/// Parameters after a `;` take defaults (a 3-D layer's depth, which 1-D and 2-D uses leave out).
 macro_rules! shaping_layer {
-    ($(#[$doc:meta])* $name:ident $(, $p:ident)*) => {
+    ($(#[$doc:meta])* $name:ident $(, $p:ident)* $(; $($q:ident = $d:literal),*)?) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct $name<X, Y $(, const $p: usize)*> {
+        pub struct $name<X, Y $(, const $p: usize)* $($(, const $q: usize = $d)*)?> {
             _shapes: PhantomData<fn(X) -> Y>,
         }
 
-        impl<X, Y $(, const $p: usize)*> $name<X, Y $(, $p)*> {
+        impl<X, Y $(, const $p: usize)* $($(, const $q: usize)*)?> $name<X, Y $(, $p)* $($(, $q)*)?> {
             super::no_weights!();
         }
 
         // SAFETY: zero-sized.
-        unsafe impl<X, Y $(, const $p: usize)*> Zeroable for $name<X, Y $(, $p)*> {}
+        unsafe impl<X, Y $(, const $p: usize)* $($(, const $q: usize)*)?> Zeroable
+            for $name<X, Y $(, $p)* $($(, $q)*)?>
+        {
+        }
     };
 }
 
@@ -42,8 +46,8 @@ shaping_layer! {
 
 shaping_layer! {
     /// `Permute`: axis `k` of the output is axis `Pk` of the input (1-based, as Keras's `dims`;
-    /// `P2` unused for a sequence).
-    Permute, P0, P1, P2
+    /// those past the input's rank unused).
+    Permute, P0, P1, P2; P3 = 0, P4 = 0
 }
 
 shaping_layer! {
@@ -52,38 +56,67 @@ shaping_layer! {
 }
 
 shaping_layer! {
-    /// `ZeroPadding1D/2D`: the input placed `PT` rows down and `PL` columns (steps) in, zeros
-    /// around; the output shape gives the padding after.
-    ZeroPadding, PT, PL
+    /// `ZeroPadding1D/2D/3D`: the input placed `PT` rows down and `PL` columns (steps) in, and
+    /// `PF` slices deep in a volume, zeros around; the output shape gives the padding after.
+    ZeroPadding, PT, PL; PF = 0
 }
 
 shaping_layer! {
-    /// `Cropping1D/2D`: the output window of the input starting `CT` rows down and `CL` columns
-    /// (steps) in.
-    Cropping, CT, CL
+    /// `Cropping1D/2D/3D`: the output window of the input starting `CT` rows down and `CL`
+    /// columns (steps) in, and `CF` slices deep in a volume.
+    Cropping, CT, CL; CF = 0
 }
 
 shaping_layer! {
-    /// `UpSampling1D/2D`: every row repeated `SH` times and every column (step) `SW` times.
-    UpSampling, SH, SW
+    /// `UpSampling1D/2D/3D`: every row repeated `SH` times, every column (step) `SW` times and
+    /// every slice of a volume `SD` times.
+    UpSampling, SH, SW; SD = 1
 }
 
-/// The rank-dependent class names: sequence, then image.
-const fn by_rank(shape: &[usize], classes: [&'static str; 2]) -> &'static str {
-    if shape.len() == 2 { classes[0] } else { classes[1] }
+/// An impl block of `Permute` (of the trait in brackets, if any), over its five axes.
+macro_rules! permute_impl {
+    ([$($tr:ident)?] $($body:tt)*) => {
+        impl<
+            X: Tensor,
+            Y: Tensor<Scalar = X::Scalar>,
+            const P0: usize,
+            const P1: usize,
+            const P2: usize,
+            const P3: usize,
+            const P4: usize,
+        > $($tr for)? Permute<X, Y, P0, P1, P2, P3, P4>
+        {
+            $($body)*
+        }
+    };
 }
 
-/// Every output pixel copied from the input pixel `source(oy, ox)` gives, or zeros.
+/// The rank-dependent class names: sequence, image, volume.
+const fn by_rank(shape: &[usize], classes: [&'static str; 3]) -> &'static str {
+    match shape.len() {
+        2 => classes[0],
+        3 => classes[1],
+        _ => classes[2],
+    }
+}
+
+/// An output pixel's place `[slice, row, column]` from its index, in an output of
+/// `[depth, height, width, channels]`.
+#[inline(always)]
+fn place(at: usize, [_, oh, ow, _]: [usize; 4]) -> [usize; 3] {
+    [at / (oh * ow), at / ow % oh, at % ow]
+}
+
+/// Every output pixel copied from the input pixel `source([oz, oy, ox])` gives, or zeros.
 #[inline(always)]
 fn gather<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(
     x: &X,
-    source: impl Fn(usize, usize) -> Option<usize>,
+    source: impl Fn([usize; 3]) -> Option<usize>,
 ) -> Y {
-    let [h, w, c] = grid(X::SHAPE);
-    let [_, ow, _] = grid(Y::SHAPE);
+    let [d, h, w, c] = space(X::SHAPE);
     let (x, mut y) = (x.as_slice(), Y::ZEROS);
     for (at, out) in y.as_mut_slice().chunks_exact_mut(c).enumerate() {
-        if let Some(p) = source(at / ow, at % ow).filter(|&p| p < h * w) {
+        if let Some(p) = source(place(at, space(Y::SHAPE))).filter(|&p| p < d * h * w) {
             out.copy_from_slice(&x[p * c..(p + 1) * c]);
         }
     }
@@ -96,13 +129,12 @@ fn gather<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(
 fn scatter<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(
     dy: &Y,
     dx: &mut X,
-    source: impl Fn(usize, usize) -> Option<usize>,
+    source: impl Fn([usize; 3]) -> Option<usize>,
 ) {
-    let [h, w, c] = grid(X::SHAPE);
-    let [_, ow, _] = grid(Y::SHAPE);
+    let [d, h, w, c] = space(X::SHAPE);
     let dx = dx.as_mut_slice();
     for (at, g) in dy.as_slice().chunks_exact(c).enumerate() {
-        if let Some(p) = source(at / ow, at % ow).filter(|&p| p < h * w) {
+        if let Some(p) = source(place(at, space(Y::SHAPE))).filter(|&p| p < d * h * w) {
             for (d, g) in dx[p * c..(p + 1) * c].iter_mut().zip(g) {
                 *d += *g;
             }
@@ -113,10 +145,10 @@ fn scatter<X: Tensor, Y: Tensor<Scalar = X::Scalar>>(
 /// `Train` for a layer that moves whole pixels, from its `source` (see [`gather`]): it keeps
 /// nothing, and each input pixel's gradient gathers those of the output pixels copied from it.
 macro_rules! moves_pixels {
-    ($name:ident, $p:ident, $q:ident) => {
+    ($name:ident, $p:ident, $q:ident, $r:ident) => {
         /// Keeps nothing: the layer only moves pixels.
-        impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const $p: usize, const $q: usize> Train
-            for $name<X, Y, $p, $q>
+        impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const $p: usize, const $q: usize, const $r: usize>
+            Train for $name<X, Y, $p, $q, $r>
         {
             type Kept = ();
             const KEPT: () = ();
@@ -164,9 +196,7 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Layer for Reshape<X, Y> {
     }
 }
 
-impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const P0: usize, const P1: usize, const P2: usize> Layer
-    for Permute<X, Y, P0, P1, P2>
-{
+permute_impl! { [Layer]
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
@@ -182,41 +212,43 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const P0: usize, const P1: usize,
     }
 }
 
-impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const P0: usize, const P1: usize, const P2: usize>
-    Permute<X, Y, P0, P1, P2>
-{
+permute_impl! { []
     /// Calls `f(o, i)` for every output element `o`, in order, with the input element `i` it
     /// is.
     #[inline(always)]
     fn each(mut f: impl FnMut(usize, usize)) {
         const { assert!(X::LEN == Y::LEN && X::SHAPE.len() == Y::SHAPE.len()) };
         let rank = X::SHAPE.len();
-        // Row-major strides of the input, then the input stride of each output axis.
-        let mut strides = [0usize; 3];
+        // Row-major strides of the input, then the input stride of each output axis; axes past
+        // the rank are one long.
+        let mut strides = [0usize; 5];
         let mut s = 1;
         for axis in (0..rank).rev() {
             strides[axis] = s;
             s *= X::SHAPE[axis];
         }
-        let perm = [P0, P1, P2];
-        let by_output: [usize; 3] = core::array::from_fn(|k| if k < rank { strides[perm[k] - 1] } else { 0 });
-        let dims: [usize; 3] = core::array::from_fn(|k| if k < rank { Y::SHAPE[k] } else { 1 });
+        let perm = [P0, P1, P2, P3, P4];
+        let by_output: [usize; 5] = core::array::from_fn(|k| if k < rank { strides[perm[k] - 1] } else { 0 });
+        let dims: [usize; 5] = core::array::from_fn(|k| if k < rank { Y::SHAPE[k] } else { 1 });
         let mut o = 0;
-        for i in 0..dims[0] {
-            for j in 0..dims[1] {
-                for k in 0..dims[2] {
-                    f(o, i * by_output[0] + j * by_output[1] + k * by_output[2]);
-                    o += 1;
+        for a in 0..dims[0] {
+            for b in 0..dims[1] {
+                for c in 0..dims[2] {
+                    let at = a * by_output[0] + b * by_output[1] + c * by_output[2];
+                    for d in 0..dims[3] {
+                        for e in 0..dims[4] {
+                            f(o, at + d * by_output[3] + e * by_output[4]);
+                            o += 1;
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Keeps nothing: each input element's gradient is that of the output element it became.
-impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const P0: usize, const P1: usize, const P2: usize> Train
-    for Permute<X, Y, P0, P1, P2>
-{
+// Keeps nothing: each input element's gradient is that of the output element it became.
+permute_impl! { [Train]
     type Kept = ();
     const KEPT: () = ();
 
@@ -281,13 +313,13 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for RepeatVector<X, Y> {
     }
 }
 
-impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const PT: usize, const PL: usize> Layer
-    for ZeroPadding<X, Y, PT, PL>
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const PT: usize, const PL: usize, const PF: usize> Layer
+    for ZeroPadding<X, Y, PT, PL, PF>
 {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = by_rank(X::SHAPE, ["ZeroPadding1D", "ZeroPadding2D"]);
+    const CLASS: &'static str = by_rank(X::SHAPE, ["ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"]);
     const PARAMS: usize = 0;
     #[inline(always)]
     fn forward(&self, x: &X) -> Y {
@@ -295,25 +327,25 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const PT: usize, const PL: usize>
     }
 }
 
-impl<X: Tensor, Y, const PT: usize, const PL: usize> ZeroPadding<X, Y, PT, PL> {
-    /// The input pixel output pixel `(oy, ox)` copies, `None` on the padding.
+impl<X: Tensor, Y, const PT: usize, const PL: usize, const PF: usize> ZeroPadding<X, Y, PT, PL, PF> {
+    /// The input pixel output pixel `[oz, oy, ox]` copies, `None` on the padding.
     #[inline(always)]
-    fn source(oy: usize, ox: usize) -> Option<usize> {
-        let [h, w, _] = grid(X::SHAPE);
-        let (y, x) = (oy.checked_sub(PT)?, ox.checked_sub(PL)?);
-        (y < h && x < w).then_some(y * w + x)
+    fn source([oz, oy, ox]: [usize; 3]) -> Option<usize> {
+        let [d, h, w, _] = space(X::SHAPE);
+        let (z, y, x) = (oz.checked_sub(PF)?, oy.checked_sub(PT)?, ox.checked_sub(PL)?);
+        (z < d && y < h && x < w).then_some((z * h + y) * w + x)
     }
 }
 
-moves_pixels!(ZeroPadding, PT, PL);
+moves_pixels!(ZeroPadding, PT, PL, PF);
 
-impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const CT: usize, const CL: usize> Layer
-    for Cropping<X, Y, CT, CL>
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const CT: usize, const CL: usize, const CF: usize> Layer
+    for Cropping<X, Y, CT, CL, CF>
 {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = by_rank(X::SHAPE, ["Cropping1D", "Cropping2D"]);
+    const CLASS: &'static str = by_rank(X::SHAPE, ["Cropping1D", "Cropping2D", "Cropping3D"]);
     const PARAMS: usize = 0;
     #[inline(always)]
     fn forward(&self, x: &X) -> Y {
@@ -321,24 +353,24 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const CT: usize, const CL: usize>
     }
 }
 
-impl<X: Tensor, Y, const CT: usize, const CL: usize> Cropping<X, Y, CT, CL> {
-    /// The input pixel output pixel `(oy, ox)` copies.
+impl<X: Tensor, Y, const CT: usize, const CL: usize, const CF: usize> Cropping<X, Y, CT, CL, CF> {
+    /// The input pixel output pixel `[oz, oy, ox]` copies.
     #[inline(always)]
-    fn source(oy: usize, ox: usize) -> Option<usize> {
-        let [_, w, _] = grid(X::SHAPE);
-        Some((oy + CT) * w + ox + CL)
+    fn source([oz, oy, ox]: [usize; 3]) -> Option<usize> {
+        let [_, h, w, _] = space(X::SHAPE);
+        Some(((oz + CF) * h + oy + CT) * w + ox + CL)
     }
 }
 
-moves_pixels!(Cropping, CT, CL);
+moves_pixels!(Cropping, CT, CL, CF);
 
-impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const SH: usize, const SW: usize> Layer
-    for UpSampling<X, Y, SH, SW>
+impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const SH: usize, const SW: usize, const SD: usize> Layer
+    for UpSampling<X, Y, SH, SW, SD>
 {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = by_rank(X::SHAPE, ["UpSampling1D", "UpSampling2D"]);
+    const CLASS: &'static str = by_rank(X::SHAPE, ["UpSampling1D", "UpSampling2D", "UpSampling3D"]);
     const PARAMS: usize = 0;
     #[inline(always)]
     fn forward(&self, x: &X) -> Y {
@@ -346,16 +378,16 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const SH: usize, const SW: usize>
     }
 }
 
-impl<X: Tensor, Y, const SH: usize, const SW: usize> UpSampling<X, Y, SH, SW> {
-    /// The input pixel output pixel `(oy, ox)` repeats.
+impl<X: Tensor, Y, const SH: usize, const SW: usize, const SD: usize> UpSampling<X, Y, SH, SW, SD> {
+    /// The input pixel output pixel `[oz, oy, ox]` repeats.
     #[inline(always)]
-    fn source(oy: usize, ox: usize) -> Option<usize> {
-        let [_, w, _] = grid(X::SHAPE);
-        Some(oy.checked_div(SH)? * w + ox.checked_div(SW)?)
+    fn source([oz, oy, ox]: [usize; 3]) -> Option<usize> {
+        let [_, h, w, _] = space(X::SHAPE);
+        Some((oz.checked_div(SD)? * h + oy.checked_div(SH)?) * w + ox.checked_div(SW)?)
     }
 }
 
-moves_pixels!(UpSampling, SH, SW);
+moves_pixels!(UpSampling, SH, SW, SD);
 
 #[cfg(test)]
 mod tests {
@@ -408,6 +440,22 @@ mod tests {
         let dy = Tensor3::<f64, 2, 4, 1>::from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
         let dx = input_grad(UpSampling::<Tensor3<f64, 1, 2, 1>, _, 2, 2>::ZEROS, Tensor3::ZEROS, dy);
         assert_eq!(dx.as_slice(), &[1.0 + 2.0 + 5.0 + 6.0, 3.0 + 4.0 + 7.0 + 8.0]);
+    }
+
+    #[test]
+    fn volumes_pad_crop_and_repeat_along_their_depth() {
+        use crate::tensor::Tensor4;
+        let x = Tensor4::<f32, 2, 1, 1, 1>::from_slice(&[1.0, 2.0]);
+        let padded: Tensor4<f32, 3, 1, 1, 1> = ZeroPadding::<_, _, 0, 0, 1>::ZEROS.forward(&x);
+        assert_eq!(padded.as_slice(), &[0.0, 1.0, 2.0]);
+        let cropped: Tensor4<f32, 1, 1, 1, 1> = Cropping::<_, _, 0, 0, 1>::ZEROS.forward(&x);
+        assert_eq!(cropped.as_slice(), &[2.0]);
+        let up: Tensor4<f32, 4, 1, 2, 1> = UpSampling::<_, _, 1, 2, 2>::ZEROS.forward(&x);
+        assert_eq!(up.as_slice(), &[1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(
+            <UpSampling<Tensor4<f32, 2, 1, 1, 1>, Tensor4<f32, 4, 1, 2, 1>, 1, 2, 2> as Layer>::CLASS,
+            "UpSampling3D"
+        );
     }
 
     #[test]

@@ -1,40 +1,107 @@
-//! The sliding window that convolutions, pooling and their relatives share: which input pixels
-//! each output pixel reads, for any rank (a sequence is one row of steps, see
-//! [`crate::tensor::grid`]).
+//! The sliding window that the convolutions and transposed convolutions share: which input
+//! pixels each output pixel reads, for any rank (a sequence is one row of steps, a volume
+//! slices of images, see [`crate::tensor::space`]).
 
 use crate::Float;
-use crate::tensor::{Tensor, grid};
+use crate::tensor::{Tensor, space};
 
 /// A window of taps `dh`/`dw` apart (dilation), moved `sh`/`sw` per output pixel
 /// (strides) over an input padded with `ph`/`pw` before each axis.
+///
+/// Over a volume (`Conv3D`), the depth has its own `sd`, `dd` and `pd`, and its slices are
+/// stacked: output row `oy` is row `oy % ohs` of slice `oy / ohs`, and kernel row `i` is row
+/// `i % kh` of kernel slice `i / kh`, so that the callers walk rows and kernel rows as over an
+/// image. Below rank 4, `d = od = 1` and every depth term folds away.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Window {
-    /// Input height, width and channels.
+    /// Input depth, height (of one slice), width and channels.
+    pub d: usize,
     pub h: usize,
     pub w: usize,
     pub c: usize,
-    /// Output height and width.
+    /// Output depth, rows (of every slice, stacked), rows of one slice, and width.
+    pub od: usize,
     pub oh: usize,
+    pub ohs: usize,
     pub ow: usize,
+    /// Kernel slices, and kernel rows per slice.
+    pub kd: usize,
+    pub kh: usize,
+    pub sd: usize,
     pub sh: usize,
     pub sw: usize,
+    pub dd: usize,
     pub dh: usize,
     pub dw: usize,
+    pub pd: usize,
     pub ph: usize,
     pub pw: usize,
 }
 
 impl Window {
-    /// The window of a layer from `X` to `Y`: every field is a constant once inlined.
+    /// The window of a layer from `X` to `Y` with `kd` kernel slices of `kh` rows, strides,
+    /// dilation and padding given as `[depth, height, width]`: every field is a constant once
+    /// inlined.
     #[inline(always)]
     pub const fn of<X: Tensor, Y: Tensor>(
-        [sh, sw]: [usize; 2],
-        [dh, dw]: [usize; 2],
-        [ph, pw]: [usize; 2],
+        kernel: [usize; 2],
+        strides: [usize; 3],
+        dilation: [usize; 3],
+        padding: [usize; 3],
     ) -> Window {
-        let [h, w, c] = grid(X::SHAPE);
-        let [oh, ow, _] = grid(Y::SHAPE);
-        Window { h, w, c, oh, ow, sh, sw, dh, dw, ph, pw }
+        Window::of_shapes(X::SHAPE, Y::SHAPE, kernel, strides, dilation, padding)
+    }
+
+    /// As [`Window::of`], from the input's and the output's shapes.
+    #[inline(always)]
+    pub const fn of_shapes(
+        x: &[usize],
+        y: &[usize],
+        [kd, kh]: [usize; 2],
+        [sd, sh, sw]: [usize; 3],
+        [dd, dh, dw]: [usize; 3],
+        [pd, ph, pw]: [usize; 3],
+    ) -> Window {
+        let [d, h, w, c] = space(x);
+        let [od, ohs, ow, _] = space(y);
+        Window { d, h, w, c, od, oh: od * ohs, ohs, ow, kd, kh, sd, sh, sw, dd, dh, dw, pd, ph, pw }
+    }
+
+    /// Adds the convolution of `x` by `kernel` (Keras's layout, `[kd · kh][kw][c / groups][f]`)
+    /// onto `y`, `F` values per output pixel: the direct loop over taps, channels and filters,
+    /// for any number of groups (`CG` channels each).
+    #[inline(always)]
+    pub fn convolve_add<T: Float, const KH: usize, const KW: usize, const CG: usize, const F: usize>(
+        &self,
+        kernel: &[[[[T; F]; CG]; KW]; KH],
+        x: &[T],
+        y: &mut [T],
+    ) {
+        let groups = (self.c / CG).max(1);
+        let per_group = F / groups;
+        for oy in 0..self.oh {
+            for ox in 0..self.ow {
+                let at = (oy * self.ow + ox) * F;
+                let mut acc = [T::ZERO; F];
+                acc.copy_from_slice(&y[at..at + F]);
+                for (i, taps) in kernel.iter().enumerate() {
+                    for (j, tap) in taps.iter().enumerate() {
+                        let Some(p) = self.tap(oy, ox, i, j) else { continue };
+                        let pixel = &x[p * self.c..(p + 1) * self.c];
+                        for g in 0..groups {
+                            let out = &mut acc[g * per_group..(g + 1) * per_group];
+                            for (ci, weights) in tap.iter().enumerate() {
+                                let v = pixel[g * CG + ci];
+                                for (a, w) in out.iter_mut().zip(&weights[g * per_group..]) {
+                                    *a += v * *w;
+                                }
+                            }
+                        }
+                    }
+                }
+                y[at..at + F].copy_from_slice(&acc);
+            }
+        }
     }
 
     /// Number of output pixels.
@@ -43,22 +110,49 @@ impl Window {
         self.oh * self.ow
     }
 
-    /// The input pixel (as an index into the `h × w` grid) under tap `(i, j)` of output pixel
-    /// `(oy, ox)`, or `None` where the tap falls on padding.
+    /// Output row `oy` as `(slice, row in it)`, and the input slice under the window's first
+    /// tap of that slice (before padding).
     #[inline(always)]
-    pub fn tap(&self, oy: usize, ox: usize, i: usize, j: usize) -> Option<usize> {
-        let y = (oy * self.sh + i * self.dh).checked_sub(self.ph)?;
-        let x = (ox * self.sw + j * self.dw).checked_sub(self.pw)?;
-        (y < self.h && x < self.w).then_some(y * self.w + x)
+    fn split(&self, oy: usize) -> (usize, usize) {
+        if self.od == 1 { (0, oy) } else { (oy / self.ohs, oy % self.ohs) }
     }
 
-    /// The input pixel under the first tap of output pixel `(oy, ox)` when every tap of a
-    /// `kh × kw` window falls inside the input (no padding under it), else `None`.
+    /// Kernel row `i` as `(kernel slice, row in it)`.
     #[inline(always)]
-    pub fn inside(&self, oy: usize, ox: usize, kh: usize, kw: usize) -> Option<usize> {
+    fn kernel_row(&self, i: usize) -> (usize, usize) {
+        if self.kd == 1 { (0, i) } else { (i / self.kh, i % self.kh) }
+    }
+
+    /// The input pixel (as an index into the `d × h × w` grid) under tap `(i, j)` of output
+    /// pixel `(oy, ox)`, or `None` where the tap falls on padding.
+    #[inline(always)]
+    pub fn tap(&self, oy: usize, ox: usize, i: usize, j: usize) -> Option<usize> {
+        let ((oz, oy), (kz, i)) = (self.split(oy), self.kernel_row(i));
+        let z = (oz * self.sd + kz * self.dd).checked_sub(self.pd)?;
+        let y = (oy * self.sh + i * self.dh).checked_sub(self.ph)?;
+        let x = (ox * self.sw + j * self.dw).checked_sub(self.pw)?;
+        (z < self.d && y < self.h && x < self.w).then_some((z * self.h + y) * self.w + x)
+    }
+
+    /// How many pixels kernel row `i` starts past kernel row 0, in the input.
+    #[inline(always)]
+    fn row_offset(&self, i: usize) -> usize {
+        let (kz, i) = self.kernel_row(i);
+        (kz * self.dd * self.h + i * self.dh) * self.w
+    }
+
+    /// The input pixel under the first tap of output pixel `(oy, ox)` when every tap of the
+    /// window, `kw` wide, falls inside the input (no padding under it), else `None`.
+    #[inline(always)]
+    pub fn inside(&self, oy: usize, ox: usize, kw: usize) -> Option<usize> {
+        let (oz, oy) = self.split(oy);
+        let z = (oz * self.sd).checked_sub(self.pd)?;
         let y = (oy * self.sh).checked_sub(self.ph)?;
         let x = (ox * self.sw).checked_sub(self.pw)?;
-        (y + (kh - 1) * self.dh < self.h && x + (kw - 1) * self.dw < self.w).then_some(y * self.w + x)
+        let fits = z + (self.kd - 1) * self.dd < self.d
+            && y + (self.kh - 1) * self.dh < self.h
+            && x + (kw - 1) * self.dw < self.w;
+        fits.then_some((z * self.h + y) * self.w + x)
     }
 
     /// Copies the input `x` under the `KH × KW` taps of output pixel `(oy, ox)` into `patch`
@@ -75,10 +169,10 @@ impl Window {
         // Inside the input and undilated along the row (most pixels), each kernel row is one
         // run of memory: KH copies and no per-tap test.
         if self.dw == 1
-            && let Some(p0) = self.inside(oy, ox, KH, KW)
+            && let Some(p0) = self.inside(oy, ox, KW)
         {
             for (i, row) in patch.iter_mut().enumerate() {
-                let p = p0 + i * self.dh * self.w;
+                let p = p0 + self.row_offset(i);
                 row.as_flattened_mut().copy_from_slice(&x[p * C..(p + KW) * C]);
             }
             return;
@@ -105,10 +199,10 @@ impl Window {
         dx: &mut [T],
     ) {
         if self.dw == 1
-            && let Some(p0) = self.inside(oy, ox, KH, KW)
+            && let Some(p0) = self.inside(oy, ox, KW)
         {
             for (i, row) in patch.iter().enumerate() {
-                let p = p0 + i * self.dh * self.w;
+                let p = p0 + self.row_offset(i);
                 for (d, g) in dx[p * C..(p + KW) * C].iter_mut().zip(row.as_flattened()) {
                     *d += *g;
                 }
@@ -131,10 +225,12 @@ impl Window {
     /// unless there is none.
     #[inline(always)]
     pub fn interior(&self, oy: usize, kw: usize) -> Option<(usize, usize, usize)> {
+        let (oz, oy) = self.split(oy);
+        let z = (oz * self.sd).checked_sub(self.pd).filter(|&z| z < self.d)?;
         let y = (oy * self.sh).checked_sub(self.ph).filter(|&y| y < self.h)?;
         let lo = self.pw.div_ceil(self.sw);
         let hi = ((self.w + self.pw).checked_sub(kw)? / self.sw + 1).min(self.ow);
-        (lo < hi).then(|| (lo, hi, y * self.w + lo * self.sw - self.pw))
+        (lo < hi).then(|| (lo, hi, (z * self.h + y) * self.w + lo * self.sw - self.pw))
     }
 }
 

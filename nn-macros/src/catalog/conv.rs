@@ -52,7 +52,7 @@ pub fn axis(input: usize, k: usize, s: usize, d: usize, padding: Padding) -> Opt
 }
 
 /// `(k - 1) · d + 1` taps, saturating: what messages print of a window.
-fn span_of(k: usize, d: usize) -> usize {
+pub fn span_of(k: usize, d: usize) -> usize {
     k.saturating_sub(1).saturating_mul(d).saturating_add(1)
 }
 
@@ -60,7 +60,11 @@ fn span_of(k: usize, d: usize) -> usize {
 /// input of the wrong rank.
 pub fn spatial(input: &Shape, rank: usize) -> Result<(Vec<usize>, usize), String> {
     if input.rank() != rank + 1 {
-        let what = if rank == 1 { "sequences (steps, channels)" } else { "images (height, width, channels)" };
+        let what = match rank {
+            1 => "sequences (steps, channels)",
+            2 => "images (height, width, channels)",
+            _ => "volumes (depth, height, width, channels)",
+        };
         return Err(format!("takes {what}, but its input is {input}"));
     }
     Ok((input.lead().to_vec(), input.last()))
@@ -87,45 +91,47 @@ pub fn geometry(
     })
 }
 
-/// `[1, x]` for a sequence (a one-row image), `[a, b]` for an image: nn-core's two spatial axes.
+/// `[1, x]` for a sequence (a one-row image), `[a, b]` for an image: nn-core's two spatial axes
+/// (a volume's last two).
 pub fn two(v: &[usize], fill: usize) -> [usize; 2] {
     match v {
         [x] => [fill, *x],
-        [a, b] => [*a, *b],
+        [a, b] | [_, a, b] => [*a, *b],
         _ => [fill, fill],
     }
 }
 
-const CONV1D_PARAMS: &[Param] = &[
-    positional("filters", Kind::Int { min: 1 }),
-    positional("kernel_size", Kind::Ints(1)),
-    param("strides", Kind::Ints(1)),
-    param("padding", Kind::Choice(&["valid", "same", "causal"])),
-    param("data_format", Kind::Choice(&["channels_last"])),
-    param("dilation_rate", Kind::Ints(1)),
-    param("groups", Kind::Int { min: 1 }),
-    param("activation", Kind::Activation),
-    param("use_bias", Kind::Bool),
-    param("kernel_initializer", Kind::Initializer),
-    param("bias_initializer", Kind::Initializer),
-];
+/// A volume's first spatial axis, its depth; `fill` for a sequence or an image.
+pub fn depth(v: &[usize], fill: usize) -> usize {
+    match v {
+        [d, _, _] => *d,
+        _ => fill,
+    }
+}
 
-const CONV2D_PARAMS: &[Param] = &[
-    positional("filters", Kind::Int { min: 1 }),
-    positional("kernel_size", Kind::Ints(2)),
-    param("strides", Kind::Ints(2)),
-    param("padding", Kind::Choice(&["valid", "same"])),
-    param("data_format", Kind::Choice(&["channels_last"])),
-    param("dilation_rate", Kind::Ints(2)),
-    param("groups", Kind::Int { min: 1 }),
-    param("activation", Kind::Activation),
-    param("use_bias", Kind::Bool),
-    param("kernel_initializer", Kind::Initializer),
-    param("bias_initializer", Kind::Initializer),
-];
+const fn conv_params(rank: usize, paddings: &'static [&'static str]) -> [Param; 11] {
+    [
+        positional("filters", Kind::Int { min: 1 }),
+        positional("kernel_size", Kind::Ints(rank)),
+        param("strides", Kind::Ints(rank)),
+        param("padding", Kind::Choice(paddings)),
+        param("data_format", Kind::Choice(&["channels_last"])),
+        param("dilation_rate", Kind::Ints(rank)),
+        param("groups", Kind::Int { min: 1 }),
+        param("activation", Kind::Activation),
+        param("use_bias", Kind::Bool),
+        param("kernel_initializer", Kind::Initializer),
+        param("bias_initializer", Kind::Initializer),
+    ]
+}
+
+const CONV1D_PARAMS: &[Param] = &conv_params(1, &["valid", "same", "causal"]);
+const CONV2D_PARAMS: &[Param] = &conv_params(2, &["valid", "same"]);
+const CONV3D_PARAMS: &[Param] = &conv_params(3, &["valid", "same"]);
 
 pub const CONV1D: Entry = Entry { name: "Conv1D", params: CONV1D_PARAMS, read: |c, cx| read_conv(c, 1, cx) };
 pub const CONV2D: Entry = Entry { name: "Conv2D", params: CONV2D_PARAMS, read: |c, cx| read_conv(c, 2, cx) };
+pub const CONV3D: Entry = Entry { name: "Conv3D", params: CONV3D_PARAMS, read: |c, cx| read_conv(c, 3, cx) };
 
 /// The options every convolution has (the transposed ones too).
 pub struct Window {
@@ -156,12 +162,15 @@ impl Window {
         geometry(input, self.rank, &self.kernel, &self.strides, &self.dilation, self.padding, "needs")
     }
 
-    /// nn-core's const parameters `KH, KW` / `SH, SW, DH, DW, PH, PW` for `input`.
-    fn params(&self, input: &Shape) -> (TokenStream, TokenStream) {
+    /// nn-core's const parameters `KH, KW` / `SH, SW, DH, DW, PH, PW` for `input`, and over a
+    /// volume the depth's `KD, SD, DD, PD` (`KH` then counts the rows of every kernel slice).
+    fn params(&self, input: &Shape) -> (TokenStream, TokenStream, TokenStream) {
         let pads: Vec<usize> = self.geometry(input).unwrap_or_default().iter().map(|(_, p)| *p).collect();
-        let [kh, kw] = two(&self.kernel, 1);
+        let ([kh, kw], kd) = (two(&self.kernel, 1), depth(&self.kernel, 1));
         let ([sh, sw], [dh, dw], [ph, pw]) = (two(&self.strides, 1), two(&self.dilation, 1), two(&pads, 0));
-        (quote!(#kh, #kw), quote!(#sh, #sw, #dh, #dw, #ph, #pw))
+        let (sd, dd, pd) = (depth(&self.strides, 1), depth(&self.dilation, 1), depth(&pads, 0));
+        let rows = kd.saturating_mul(kh);
+        (quote!(#rows, #kw), quote!(#sh, #sw, #dh, #dw, #ph, #pw), quote!(#kd, #sd, #dd, #pd))
     }
 
     fn output(&self, input: &Shape, channels: usize) -> Result<Shape, String> {
@@ -179,7 +188,7 @@ struct Conv {
 }
 
 fn read_conv(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let params = if rank == 1 { CONV1D_PARAMS } else { CONV2D_PARAMS };
+    let params = [CONV1D_PARAMS, CONV2D_PARAMS, CONV3D_PARAMS][rank - 1];
     let args = params::read(call, params, &["filters", "kernel_size"], cx)?;
     Some(Rc::new(Conv {
         window: Window::read(&args, rank),
@@ -207,7 +216,7 @@ impl LayerSpec for Conv {
     }
 
     fn class(&self) -> &'static str {
-        if self.window.rank == 1 { "Conv1D" } else { "Conv2D" }
+        ["Conv1D", "Conv2D", "Conv3D"][self.window.rank - 1]
     }
 
     fn trains(&self) -> bool {
@@ -227,10 +236,10 @@ impl LayerSpec for Conv {
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
-        let (kernel, rest) = self.window.params(input);
+        let (kernel, rest, depth) = self.window.params(input);
         let (cg, f, act, bias) =
             (input.last() / self.groups, self.filters, &self.window.activation.ty, self.window.use_bias);
-        quote!(::nn::layers::Conv<#x, #y, #kernel, #cg, #f, #rest, #act, #bias>)
+        quote!(::nn::layers::Conv<#x, #y, #kernel, #cg, #f, #rest, #act, #bias, #depth>)
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
@@ -352,7 +361,7 @@ impl LayerSpec for Depthwise {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let x = input.ty(t);
         let y = self.output(input).unwrap_or_else(|_| input.clone());
-        let (kernel, rest) = self.window.params(input);
+        let (kernel, rest, _) = self.window.params(input);
         let (c, m, act, bias) =
             (input.last(), self.multiplier, &self.window.activation.ty, self.window.use_bias);
         match self.filters {

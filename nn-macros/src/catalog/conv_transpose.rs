@@ -1,7 +1,8 @@
-//! `Conv1DTranspose` and `Conv2DTranspose` (nn-core's `layers/conv_transpose.rs`): their output
-//! size and cropping from Keras's `padding` and `output_padding`.
+//! `Conv1DTranspose`, `Conv2DTranspose` and `Conv3DTranspose` (nn-core's
+//! `layers/conv_transpose.rs`): their output size and cropping from Keras's `padding` and
+//! `output_padding`.
 
-use super::conv::{Padding, Window, spatial, two};
+use super::conv::{Padding, Window, depth, spatial, two};
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::ast::{Arg, LayerCall};
@@ -31,11 +32,14 @@ const fn params_of(rank: usize) -> [Param; 12] {
 
 const CONV1D_TRANSPOSE_PARAMS: &[Param] = &params_of(1);
 const CONV2D_TRANSPOSE_PARAMS: &[Param] = &params_of(2);
+const CONV3D_TRANSPOSE_PARAMS: &[Param] = &params_of(3);
 
 pub const CONV1D_TRANSPOSE: Entry =
     Entry { name: "Conv1DTranspose", params: CONV1D_TRANSPOSE_PARAMS, read: |c, cx| read(c, 1, cx) };
 pub const CONV2D_TRANSPOSE: Entry =
     Entry { name: "Conv2DTranspose", params: CONV2D_TRANSPOSE_PARAMS, read: |c, cx| read(c, 2, cx) };
+pub const CONV3D_TRANSPOSE: Entry =
+    Entry { name: "Conv3DTranspose", params: CONV3D_TRANSPOSE_PARAMS, read: |c, cx| read(c, 3, cx) };
 
 struct ConvTranspose {
     window: Window,
@@ -46,7 +50,7 @@ struct ConvTranspose {
 }
 
 fn read(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let params = if rank == 1 { CONV1D_TRANSPOSE_PARAMS } else { CONV2D_TRANSPOSE_PARAMS };
+    let params = [CONV1D_TRANSPOSE_PARAMS, CONV2D_TRANSPOSE_PARAMS, CONV3D_TRANSPOSE_PARAMS][rank - 1];
     let args = params::read(call, params, &["filters", "kernel_size"], cx)?;
     let window = Window::read(&args, rank);
     let output_padding = args.given_ints(args.at("output_padding"));
@@ -144,7 +148,7 @@ impl LayerSpec for ConvTranspose {
     }
 
     fn class(&self) -> &'static str {
-        if self.window.rank == 1 { "Conv1DTranspose" } else { "Conv2DTranspose" }
+        ["Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"][self.window.rank - 1]
     }
 
     fn trains(&self) -> bool {
@@ -163,8 +167,14 @@ impl LayerSpec for ConvTranspose {
         let crops: Vec<usize> = self.geometry(input).unwrap_or_default().iter().map(|(_, c)| *c).collect();
         let ([kh, kw], [sh, sw], [dh, dw], [ph, pw]) =
             (two(&w.kernel, 1), two(&w.strides, 1), two(&w.dilation, 1), two(&crops, 0));
+        let (kd, sd, dd, pd) =
+            (depth(&w.kernel, 1), depth(&w.strides, 1), depth(&w.dilation, 1), depth(&crops, 0));
+        // Over a volume, `KH` counts the rows of every kernel slice.
+        let rows = kd.saturating_mul(kh);
         let (f, c, act, bias) = (self.filters, input.last(), &w.activation.ty, w.use_bias);
-        quote!(::nn::layers::ConvTranspose<#x, #y, #kh, #kw, #f, #c, #sh, #sw, #dh, #dw, #ph, #pw, #act, #bias>)
+        quote!(::nn::layers::ConvTranspose<
+            #x, #y, #rows, #kw, #f, #c, #sh, #sw, #dh, #dw, #ph, #pw, #act, #bias, #kd, #sd, #dd, #pd
+        >)
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {

@@ -366,21 +366,29 @@ pub const LAYERS: &[Entry] = &[
     wrappers::TIME_DISTRIBUTED,
     conv::CONV1D,
     conv::CONV2D,
+    conv::CONV3D,
     conv::DEPTHWISE_CONV1D,
     conv::DEPTHWISE_CONV2D,
     conv::SEPARABLE_CONV1D,
     conv::SEPARABLE_CONV2D,
     conv_lstm::CONV_LSTM1D,
+    conv_lstm::CONV_LSTM2D,
+    conv_lstm::CONV_LSTM3D,
     conv_transpose::CONV1D_TRANSPOSE,
     conv_transpose::CONV2D_TRANSPOSE,
+    conv_transpose::CONV3D_TRANSPOSE,
     pooling::MAX_POOLING1D,
     pooling::MAX_POOLING2D,
     pooling::AVERAGE_POOLING1D,
     pooling::AVERAGE_POOLING2D,
+    pooling::MAX_POOLING3D,
+    pooling::AVERAGE_POOLING3D,
     pooling::GLOBAL_MAX_POOLING1D,
     pooling::GLOBAL_MAX_POOLING2D,
     pooling::GLOBAL_AVERAGE_POOLING1D,
     pooling::GLOBAL_AVERAGE_POOLING2D,
+    pooling::GLOBAL_MAX_POOLING3D,
+    pooling::GLOBAL_AVERAGE_POOLING3D,
     pooling::ADAPTIVE_MAX_POOLING1D,
     pooling::ADAPTIVE_MAX_POOLING2D,
     pooling::ADAPTIVE_AVERAGE_POOLING1D,
@@ -391,10 +399,13 @@ pub const LAYERS: &[Entry] = &[
     reshaping::REPEAT_VECTOR,
     reshaping::ZERO_PADDING1D,
     reshaping::ZERO_PADDING2D,
+    reshaping::ZERO_PADDING3D,
     reshaping::CROPPING1D,
     reshaping::CROPPING2D,
+    reshaping::CROPPING3D,
     reshaping::UP_SAMPLING1D,
     reshaping::UP_SAMPLING2D,
+    reshaping::UP_SAMPLING3D,
 ];
 
 /// The merging layers, which have no entry in [`LAYERS`].
@@ -1011,7 +1022,8 @@ impl LayerSpec for Dressed {
 }
 
 fn input(call: &LayerCall, cx: &mut Ctxt) -> Option<Spec> {
-    const FORMS: &str = "`Input<FEATURES>`, `Input<STEPS, CHANNELS>` or `Input<HEIGHT, WIDTH, CHANNELS>`";
+    const FORMS: &str = "`Input<FEATURES>`, `Input<STEPS, CHANNELS>`, `Input<HEIGHT, WIDTH, CHANNELS>`, \
+                         `Input<DEPTH, HEIGHT, WIDTH, CHANNELS>` or `Input<FRAMES, DEPTH, HEIGHT, WIDTH, CHANNELS>`";
     let Some(_) = call.args.first() else {
         cx.error(call.kind.span(), format!("`Input` needs its shape: {FORMS}"));
         return None;

@@ -1,7 +1,7 @@
-//! `MaxPooling1D/2D`, `AveragePooling1D/2D`, the global pools and the adaptive ones (nn-core's
-//! `layers/pooling.rs`).
+//! `MaxPooling1D/2D/3D`, `AveragePooling1D/2D/3D`, the global pools and the adaptive ones
+//! (nn-core's `layers/pooling.rs`).
 
-use super::conv::{Padding, geometry, spatial, two};
+use super::conv::{Padding, depth, geometry, spatial, two};
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::ast::LayerCall;
@@ -25,6 +25,13 @@ const POOL2D_PARAMS: &[Param] = &[
     param("data_format", Kind::Choice(&["channels_last"])),
 ];
 
+const POOL3D_PARAMS: &[Param] = &[
+    positional("pool_size", Kind::Ints(3)),
+    param("strides", Kind::Ints(3)),
+    param("padding", Kind::Choice(&["valid", "same"])),
+    param("data_format", Kind::Choice(&["channels_last"])),
+];
+
 const GLOBAL_PARAMS: &[Param] =
     &[param("data_format", Kind::Choice(&["channels_last"])), param("keepdims", Kind::Bool)];
 
@@ -36,6 +43,17 @@ pub const AVERAGE_POOLING1D: Entry =
     Entry { name: "AveragePooling1D", params: POOL1D_PARAMS, read: |c, cx| read(c, Op::Average, 1, cx) };
 pub const AVERAGE_POOLING2D: Entry =
     Entry { name: "AveragePooling2D", params: POOL2D_PARAMS, read: |c, cx| read(c, Op::Average, 2, cx) };
+pub const MAX_POOLING3D: Entry =
+    Entry { name: "MaxPooling3D", params: POOL3D_PARAMS, read: |c, cx| read(c, Op::Max, 3, cx) };
+pub const AVERAGE_POOLING3D: Entry =
+    Entry { name: "AveragePooling3D", params: POOL3D_PARAMS, read: |c, cx| read(c, Op::Average, 3, cx) };
+pub const GLOBAL_MAX_POOLING3D: Entry =
+    Entry { name: "GlobalMaxPooling3D", params: GLOBAL_PARAMS, read: |c, cx| read_global(c, Op::Max, 3, cx) };
+pub const GLOBAL_AVERAGE_POOLING3D: Entry = Entry {
+    name: "GlobalAveragePooling3D",
+    params: GLOBAL_PARAMS,
+    read: |c, cx| read_global(c, Op::Average, 3, cx),
+};
 pub const GLOBAL_MAX_POOLING1D: Entry =
     Entry { name: "GlobalMaxPooling1D", params: GLOBAL_PARAMS, read: |c, cx| read_global(c, Op::Max, 1, cx) };
 pub const GLOBAL_MAX_POOLING2D: Entry =
@@ -101,7 +119,7 @@ struct Pool {
 }
 
 fn read(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let params = if rank == 1 { POOL1D_PARAMS } else { POOL2D_PARAMS };
+    let params = [POOL1D_PARAMS, POOL2D_PARAMS, POOL3D_PARAMS][rank - 1];
     let args = params::read(call, params, &[], cx)?;
     let size = args.ints(0, rank, 2);
     // Keras's strides default to the pool size.
@@ -124,12 +142,11 @@ impl LayerSpec for Pool {
     }
 
     fn class(&self) -> &'static str {
-        match (self.op, self.rank) {
-            (Op::Max, 1) => "MaxPooling1D",
-            (Op::Max, _) => "MaxPooling2D",
-            (Op::Average, 1) => "AveragePooling1D",
-            (Op::Average, _) => "AveragePooling2D",
-        }
+        let classes = match self.op {
+            Op::Max => ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D"],
+            Op::Average => ["AveragePooling1D", "AveragePooling2D", "AveragePooling3D"],
+        };
+        classes[self.rank - 1]
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
@@ -142,8 +159,9 @@ impl LayerSpec for Pool {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
         let pads: Vec<usize> = self.geometry(input).unwrap_or_default().iter().map(|(_, p)| *p).collect();
         let ([kh, kw], [sh, sw], [ph, pw]) = (two(&self.size, 1), two(&self.strides, 1), two(&pads, 0));
+        let (kd, sd, pd) = (depth(&self.size, 1), depth(&self.strides, 1), depth(&pads, 0));
         let op = self.op.ty();
-        quote!(::nn::layers::Pool<#x, #y, #op, #kh, #kw, #sh, #sw, #ph, #pw>)
+        quote!(::nn::layers::Pool<#x, #y, #op, #kh, #kw, #sh, #sw, #ph, #pw, #kd, #sd, #pd>)
     }
 }
 
@@ -173,12 +191,11 @@ impl LayerSpec for Global {
     }
 
     fn class(&self) -> &'static str {
-        match (self.op, self.rank) {
-            (Op::Max, 1) => "GlobalMaxPooling1D",
-            (Op::Max, _) => "GlobalMaxPooling2D",
-            (Op::Average, 1) => "GlobalAveragePooling1D",
-            (Op::Average, _) => "GlobalAveragePooling2D",
-        }
+        let classes = match self.op {
+            Op::Max => ["GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"],
+            Op::Average => ["GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D"],
+        };
+        classes[self.rank - 1]
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {

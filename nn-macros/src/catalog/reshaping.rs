@@ -1,7 +1,7 @@
-//! `Flatten`, `Reshape`, `Permute`, `RepeatVector`, `ZeroPadding1D/2D`, `Cropping1D/2D` and
-//! `UpSampling1D/2D` (nn-core's `layers/reshaping.rs`).
+//! `Flatten`, `Reshape`, `Permute`, `RepeatVector`, `ZeroPadding1D/2D/3D`, `Cropping1D/2D/3D`
+//! and `UpSampling1D/2D/3D` (nn-core's `layers/reshaping.rs`).
 
-use super::conv::{spatial, two};
+use super::conv::{depth, spatial, two};
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::ast::LayerCall;
@@ -18,10 +18,16 @@ const REPEAT_PARAMS: &[Param] = &[positional("n", Kind::Int { min: 1 })];
 const PADDING1D_PARAMS: &[Param] = &[positional("padding", Kind::Pads(1))];
 const PADDING2D_PARAMS: &[Param] =
     &[positional("padding", Kind::Pads(2)), param("data_format", Kind::Choice(&["channels_last"]))];
+const PADDING3D_PARAMS: &[Param] =
+    &[positional("padding", Kind::Pads(3)), param("data_format", Kind::Choice(&["channels_last"]))];
 const CROPPING1D_PARAMS: &[Param] = &[positional("cropping", Kind::Pads(1))];
 const CROPPING2D_PARAMS: &[Param] =
     &[positional("cropping", Kind::Pads(2)), param("data_format", Kind::Choice(&["channels_last"]))];
+const CROPPING3D_PARAMS: &[Param] =
+    &[positional("cropping", Kind::Pads(3)), param("data_format", Kind::Choice(&["channels_last"]))];
 const UP1D_PARAMS: &[Param] = &[positional("size", Kind::Int { min: 1 })];
+const UP3D_PARAMS: &[Param] =
+    &[positional("size", Kind::Ints(3)), param("data_format", Kind::Choice(&["channels_last"]))];
 const UP2D_PARAMS: &[Param] = &[
     positional("size", Kind::Ints(2)),
     param("data_format", Kind::Choice(&["channels_last"])),
@@ -58,14 +64,20 @@ pub const ZERO_PADDING1D: Entry =
     Entry { name: "ZeroPadding1D", params: PADDING1D_PARAMS, read: |c, cx| read_edges(c, Edges::Pad, 1, cx) };
 pub const ZERO_PADDING2D: Entry =
     Entry { name: "ZeroPadding2D", params: PADDING2D_PARAMS, read: |c, cx| read_edges(c, Edges::Pad, 2, cx) };
+pub const ZERO_PADDING3D: Entry =
+    Entry { name: "ZeroPadding3D", params: PADDING3D_PARAMS, read: |c, cx| read_edges(c, Edges::Pad, 3, cx) };
 pub const CROPPING1D: Entry =
     Entry { name: "Cropping1D", params: CROPPING1D_PARAMS, read: |c, cx| read_edges(c, Edges::Crop, 1, cx) };
 pub const CROPPING2D: Entry =
     Entry { name: "Cropping2D", params: CROPPING2D_PARAMS, read: |c, cx| read_edges(c, Edges::Crop, 2, cx) };
+pub const CROPPING3D: Entry =
+    Entry { name: "Cropping3D", params: CROPPING3D_PARAMS, read: |c, cx| read_edges(c, Edges::Crop, 3, cx) };
 pub const UP_SAMPLING1D: Entry =
     Entry { name: "UpSampling1D", params: UP1D_PARAMS, read: |c, cx| read_up(c, 1, cx) };
 pub const UP_SAMPLING2D: Entry =
     Entry { name: "UpSampling2D", params: UP2D_PARAMS, read: |c, cx| read_up(c, 2, cx) };
+pub const UP_SAMPLING3D: Entry =
+    Entry { name: "UpSampling3D", params: UP3D_PARAMS, read: |c, cx| read_up(c, 3, cx) };
 
 /// `Flatten`, or `Reshape` to `target` (`-1` once for the size left over).
 struct View {
@@ -166,9 +178,8 @@ impl LayerSpec for Permute {
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
-        let (p0, p1, p2) =
-            (self.0[0], self.0.get(1).copied().unwrap_or(0), self.0.get(2).copied().unwrap_or(0));
-        quote!(::nn::layers::Permute<#x, #y, #p0, #p1, #p2>)
+        let p: Vec<usize> = (0..MAX_RANK).map(|k| self.0.get(k).copied().unwrap_or(0)).collect();
+        quote!(::nn::layers::Permute<#x, #y, #(#p),*>)
     }
 }
 
@@ -203,7 +214,7 @@ enum Edges {
     Crop,
 }
 
-/// `ZeroPadding1D/2D` and `Cropping1D/2D`: `(before, after)` per spatial axis.
+/// `ZeroPadding1D/2D/3D` and `Cropping1D/2D/3D`: `(before, after)` per spatial axis.
 struct EdgeLayer {
     edges: Edges,
     rank: usize,
@@ -213,9 +224,11 @@ struct EdgeLayer {
 fn read_edges(call: &LayerCall, edges: Edges, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let params = match (edges, rank) {
         (Edges::Pad, 1) => PADDING1D_PARAMS,
-        (Edges::Pad, _) => PADDING2D_PARAMS,
+        (Edges::Pad, 2) => PADDING2D_PARAMS,
+        (Edges::Pad, _) => PADDING3D_PARAMS,
         (Edges::Crop, 1) => CROPPING1D_PARAMS,
-        (Edges::Crop, _) => CROPPING2D_PARAMS,
+        (Edges::Crop, 2) => CROPPING2D_PARAMS,
+        (Edges::Crop, _) => CROPPING3D_PARAMS,
     };
     let args = params::read(call, params, &[], cx)?;
     // Keras's defaults: pad by 1 on every side, crop nothing.
@@ -234,9 +247,11 @@ impl LayerSpec for EdgeLayer {
     fn class(&self) -> &'static str {
         match (self.edges, self.rank) {
             (Edges::Pad, 1) => "ZeroPadding1D",
-            (Edges::Pad, _) => "ZeroPadding2D",
+            (Edges::Pad, 2) => "ZeroPadding2D",
+            (Edges::Pad, _) => "ZeroPadding3D",
             (Edges::Crop, 1) => "Cropping1D",
-            (Edges::Crop, _) => "Cropping2D",
+            (Edges::Crop, 2) => "Cropping2D",
+            (Edges::Crop, _) => "Cropping3D",
         }
     }
 
@@ -267,22 +282,22 @@ impl LayerSpec for EdgeLayer {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
         let before: Vec<usize> = self.amounts.iter().map(|(b, _)| *b).collect();
-        let [top, left] = two(&before, 0);
+        let ([top, left], front) = (two(&before, 0), depth(&before, 0));
         match self.edges {
-            Edges::Pad => quote!(::nn::layers::ZeroPadding<#x, #y, #top, #left>),
-            Edges::Crop => quote!(::nn::layers::Cropping<#x, #y, #top, #left>),
+            Edges::Pad => quote!(::nn::layers::ZeroPadding<#x, #y, #top, #left, #front>),
+            Edges::Crop => quote!(::nn::layers::Cropping<#x, #y, #top, #left, #front>),
         }
     }
 }
 
-/// `UpSampling1D/2D` (nearest; `UpSampling2D` with `interpolation = bilinear` is a resize).
+/// `UpSampling1D/2D/3D` (nearest; `UpSampling2D` with `interpolation = bilinear` is a resize).
 struct Up {
     rank: usize,
     size: Vec<usize>,
 }
 
 fn read_up(call: &LayerCall, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let params = if rank == 1 { UP1D_PARAMS } else { UP2D_PARAMS };
+    let params = [UP1D_PARAMS, UP2D_PARAMS, UP3D_PARAMS][rank - 1];
     let args = params::read(call, params, &[], cx)?;
     let size = args.ints(0, rank, 2);
     if rank == 2 && args.choice(args.at("interpolation"), "nearest") == "bilinear" {
@@ -335,7 +350,7 @@ impl LayerSpec for Up {
     }
 
     fn class(&self) -> &'static str {
-        if self.rank == 1 { "UpSampling1D" } else { "UpSampling2D" }
+        ["UpSampling1D", "UpSampling2D", "UpSampling3D"][self.rank - 1]
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
@@ -352,7 +367,7 @@ impl LayerSpec for Up {
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, y) = (input.ty(t), self.output(input).unwrap_or_else(|_| input.clone()).ty(t));
-        let [sh, sw] = two(&self.size, 1);
-        quote!(::nn::layers::UpSampling<#x, #y, #sh, #sw>)
+        let ([sh, sw], sd) = (two(&self.size, 1), depth(&self.size, 1));
+        quote!(::nn::layers::UpSampling<#x, #y, #sh, #sw, #sd>)
     }
 }
