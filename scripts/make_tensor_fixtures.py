@@ -725,6 +725,24 @@ CASES = [
         seq("Input((3, 3, 4, 3))", "Conv3DTranspose(2, 2, dilation_rate=(2, 1, 2), use_bias=False)"),
         ["conv3d_transpose"],
     ),
+    # A video model: TimeDistributed layers over steps of images, then an LSTM; and a
+    # TimeDistributed Conv3D over frames of volumes.
+    (
+        "time_distributed_video",
+        seq(
+            "Input((3, 6, 6, 2))",
+            "TimeDistributed(Conv2D(4, 3, activation='relu'))",
+            "TimeDistributed(MaxPooling2D(2))",
+            "TimeDistributed(GlobalAveragePooling2D())",
+            "LSTM(3)",
+        ),
+        ["time_distributed", "time_distributed_1", "time_distributed_2", "lstm"],
+    ),
+    (
+        "time_distributed_conv3d",
+        seq("Input((2, 3, 4, 4, 2))", "TimeDistributed(Conv3D(3, 2, padding='same'))", "Flatten()", "Dense(2)"),
+        ["time_distributed", "flatten", "dense"],
+    ),
 ]
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or

@@ -1149,3 +1149,17 @@ case!(
     "tests/fixtures/keras/tensor/conv3d_transpose_dilated.keras",
     Input<3, 3, 4, 3>, Conv3DTranspose<2, 2, dilation_rate = (2, 1, 2), use_bias = false>
 );
+case!(
+    time_distributed_video,
+    "tests/fixtures/keras/tensor/time_distributed_video.keras",
+    Input<3, 6, 6, 2>,
+    TimeDistributed<Conv2D<4, 3, relu>>,
+    TimeDistributed<MaxPooling2D<2>>,
+    TimeDistributed<GlobalAveragePooling2D>,
+    LSTM<3>
+);
+case!(
+    time_distributed_conv3d,
+    "tests/fixtures/keras/tensor/time_distributed_conv3d.keras",
+    Input<2, 3, 4, 4, 2>, TimeDistributed<Conv3D<3, 2, padding = same>>, Flatten, Dense<2>
+);

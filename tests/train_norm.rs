@@ -466,6 +466,9 @@ sequential! {
 sequential! {
     struct BatchShared<f64> { Input<2, 50>, Dropout<0.5, noise_shape = (1, 2, 1)> }
 }
+sequential! {
+    struct SpatialVolume<f64> { Input<2, 3, 2, 100>, SpatialDropout3D<0.25> }
+}
 
 #[test]
 fn the_same_seed_draws_the_same_masks_and_others_differ() {
@@ -517,6 +520,19 @@ fn spatial_dropout_drops_whole_channels_and_noise_shape_shares_draws() {
         }
     }
     assert!((dropped as f64 / 800.0 - 0.25).abs() < 0.05, "dropped {dropped} of 800 channels");
+    // Over a volume, one draw per sample and channel, shared by its 2 × 3 × 2 pixels.
+    let xs = inputs::<<SpatialVolume as Model>::Input>(2, 6);
+    let ys = train_output(&mut SpatialVolume::seeded(1), &xs, 5);
+    for (s, x) in xs.iter().enumerate() {
+        for c in 0..100 {
+            let at = |pixel: usize| ys[s * 1200 + pixel * 100 + c];
+            let kept = at(0) != 0.0;
+            for pixel in 0..12 {
+                let want = if kept { x.as_slice()[pixel * 100 + c] / 0.75 } else { 0.0 };
+                assert_eq!(at(pixel), want, "sample {s}, channel {c}, pixel {pixel}");
+            }
+        }
+    }
     // A noise shape of (1, 2, 1): one draw per step, shared by every sample and channel.
     let xs = vec![nn::tensor::Tensor2::<f64, 2, 50>::from_rows([[1.0; 50]; 2]); 3];
     let ys = train_output(&mut BatchShared::seeded(1), &xs, 9);
@@ -535,8 +551,11 @@ fn keras_files_carry_the_training_options() {
     // `noise_shape=(None, 1, 4)` and `(None, 5, 1)` (lists holding null in the config), and
     // `momentum=0.8`.
     let model = TrainingOptions::KERAS;
-    assert_eq!((model.dropout.rate, model.dropout.shared), (0.5, [false, true, false, false]));
-    assert_eq!((model.alpha_dropout.rate, model.alpha_dropout.shared), (0.2, [false, false, true, false]));
+    assert_eq!((model.dropout.rate, model.dropout.shared), (0.5, [false, true, false, false, false, false]));
+    assert_eq!(
+        (model.alpha_dropout.rate, model.alpha_dropout.shared),
+        (0.2, [false, false, true, false, false, false])
+    );
     assert_eq!(model.batch_normalization.momentum, 0.8);
     assert_eq!(DenseBn::ZEROS.batch_normalization.momentum, 0.99, "Keras's default");
 }

@@ -1,4 +1,4 @@
-//! `Dropout`, `SpatialDropout1D/2D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout` and
+//! `Dropout`, `SpatialDropout1D/2D/3D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout` and
 //! `ActivityRegularization`: layers that only act while training, so at inference each is its
 //! input unchanged (inside a model, a view of its input that costs nothing). While training
 //! they run as Keras 3 does with `training=True` (`keras/src/layers/regularization/`), their
@@ -9,7 +9,7 @@ use crate::Float;
 use crate::init::Rng;
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
-use crate::tensor::{Tensor, grid};
+use crate::tensor::Tensor;
 use crate::train::{Ctx, Train};
 use core::marker::PhantomData;
 
@@ -42,8 +42,12 @@ macro_rules! identity_layer {
             type Input = X;
             type Output = X;
             const CLASS: &'static str = {
-                let classes: [&str; 2] = $classes;
-                if X::SHAPE.len() == 3 { classes[1] } else { classes[0] }
+                let classes: [&str; 3] = $classes;
+                match X::SHAPE.len() {
+                    3 => classes[1],
+                    4 => classes[2],
+                    _ => classes[0],
+                }
             };
             const PARAMS: usize = 0;
 
@@ -61,22 +65,22 @@ macro_rules! identity_layer {
 identity_layer! {
     /// `Dropout`: while training, zeroes each value with probability `rate` and divides the
     /// others by `1 - rate` (Keras's `random.dropout`); the identity at inference.
-    Dropout, ["Dropout"; 2],
+    Dropout, ["Dropout"; 3],
     {
         /// The fraction of values dropped.
         rate: f64 = 0.0,
         /// Keras's `noise_shape`: the axes (batch axis first, then the tensor's) along which
         /// one draw is shared, where `noise_shape` has a 1.
-        shared: [bool; 4] = [false; 4],
+        shared: [bool; 6] = [false; 6],
     }
 }
 
 identity_layer! {
-    /// `SpatialDropout1D` over a sequence, `SpatialDropout2D` over an image: while training,
-    /// drops whole channels of a sample (one draw per sample and channel, Keras's
-    /// `noise_shape` of `(batch, 1, channels)` or `(batch, 1, 1, channels)`); the identity at
-    /// inference.
-    SpatialDropout, ["SpatialDropout1D", "SpatialDropout2D"],
+    /// `SpatialDropout1D` over a sequence, `SpatialDropout2D` over an image, `SpatialDropout3D`
+    /// over a volume: while training, drops whole channels of a sample (one draw per sample
+    /// and channel, Keras's `noise_shape` of `(batch, 1, channels)`, `(batch, 1, 1, channels)`
+    /// or `(batch, 1, 1, 1, channels)`); the identity at inference.
+    SpatialDropout, ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
     {
         /// The fraction of channels dropped.
         rate: f64 = 0.0,
@@ -86,7 +90,7 @@ identity_layer! {
 identity_layer! {
     /// `GaussianNoise`: while training, adds noise drawn from `N(0, stddev)`; the identity at
     /// inference.
-    GaussianNoise, ["GaussianNoise"; 2],
+    GaussianNoise, ["GaussianNoise"; 3],
     {
         /// The deviation of the noise.
         stddev: f64 = 0.0,
@@ -96,7 +100,7 @@ identity_layer! {
 identity_layer! {
     /// `GaussianDropout`: while training, multiplies by noise drawn from
     /// `N(1, sqrt(rate / (1 - rate)))`; the identity at inference.
-    GaussianDropout, ["GaussianDropout"; 2],
+    GaussianDropout, ["GaussianDropout"; 3],
     {
         /// The drop probability the noise's deviation is derived from.
         rate: f64 = 0.0,
@@ -106,12 +110,12 @@ identity_layer! {
 identity_layer! {
     /// `AlphaDropout`: while training, sets a random `rate` of the values to SELU's negative
     /// saturation and rescales so that the mean and variance stay; the identity at inference.
-    AlphaDropout, ["AlphaDropout"; 2],
+    AlphaDropout, ["AlphaDropout"; 3],
     {
         /// The fraction of values dropped.
         rate: f64 = 0.0,
         /// Keras's `noise_shape`, as [`Dropout::shared`].
-        shared: [bool; 4] = [false; 4],
+        shared: [bool; 6] = [false; 6],
     }
 }
 
@@ -124,7 +128,7 @@ identity_layer! {
     /// derivative to the gradient it passes on, but the loss a trainer reports (`fit`'s logs)
     /// does not include the penalty, which Keras's does: the `Train` contract has no way for a
     /// layer to add to the loss.
-    ActivityRegularization, ["ActivityRegularization"; 2],
+    ActivityRegularization, ["ActivityRegularization"; 3],
     {
         /// The weight of the sum of absolute values.
         l1: f64 = 0.0,
@@ -136,15 +140,7 @@ identity_layer! {
 /// Fills every sample of `noise` with `draw()`, one draw per position of Keras's `noise_shape`:
 /// along an axis marked in `shared` (the batch axis first, then the tensor's), every position
 /// copies the draw at index 0 of that axis.
-fn draw_noise<X: Tensor>(noise: &mut [X], shared: [bool; 4], mut draw: impl FnMut() -> X::Scalar) {
-    let rank = X::SHAPE.len().min(3);
-    // The tensor's axes as `grid`'s [height, width, channels], the leading ones of size 1.
-    let [_, w, c] = grid(X::SHAPE);
-    let mut share = [false; 3];
-    for (k, s) in share[3 - rank..].iter_mut().enumerate() {
-        *s = shared[k + 1];
-    }
-    let (w, c) = (w.max(1), c.max(1));
+fn draw_noise<X: Tensor>(noise: &mut [X], shared: [bool; 6], mut draw: impl FnMut() -> X::Scalar) {
     for s in 0..noise.len() {
         if s > 0 && shared[0] {
             noise[s] = noise[0];
@@ -152,20 +148,23 @@ fn draw_noise<X: Tensor>(noise: &mut [X], shared: [bool; 4], mut draw: impl FnMu
         }
         let values = noise[s].as_mut_slice();
         for j in 0..values.len() {
-            // The index of the first draw along every shared axis.
-            let at = [j / (w * c), j / c % w, j % c];
-            let [row, col, channel]: [usize; 3] = core::array::from_fn(|k| if share[k] { 0 } else { at[k] });
-            let from = row * w * c + col * c + channel;
+            // The index of the first draw along every shared axis: `j`'s own index on every
+            // other axis, 0 on the shared ones.
+            let (mut rest, mut from, mut stride) = (j, 0, 1);
+            for (k, &n) in X::SHAPE.iter().enumerate().rev() {
+                let n = n.max(1);
+                if !shared[k + 1] {
+                    from += rest % n * stride;
+                }
+                (rest, stride) = (rest / n, stride * n);
+            }
             // Every index sharing a draw comes after the one that made it.
             values[j] = if from < j { values[from] } else { draw() };
         }
     }
 }
 
-/// Keeps and fills `masks` with Keras's dropout mask, 1 where a value is kept (a uniform draw
-/// below `1 - rate`, as `jax.random.bernoulli(p = 1 - rate)`) and 0 where it is dropped; all
-/// ones for a `rate` of 0, which Keras does not draw for.
-fn dropout_masks<X: Tensor>(masks: &mut [X], rate: f64, shared: [bool; 4], rng: &mut Rng) {
+fn dropout_masks<X: Tensor>(masks: &mut [X], rate: f64, shared: [bool; 6], rng: &mut Rng) {
     let keep = 1.0 - rate;
     if rate > 0.0 {
         draw_noise(masks, shared, || if rng.next_f64() < keep { X::Scalar::ONE } else { X::Scalar::ZERO });
@@ -252,9 +251,8 @@ impl<X: Tensor> Train for SpatialDropout<X> {
 
     fn forward_train(&mut self, _level: Level, xs: &[X], ys: &mut [X], kept: &mut [X], ctx: &mut Ctx<'_>) {
         // Keras's noise shape: the batch and channel axes drawn, every axis between shared.
-        let mut shared = [false; 4];
-        let rank = X::SHAPE.len().min(3);
-        shared[1..rank].fill(true);
+        let mut shared = [false; 6];
+        shared[1..X::SHAPE.len()].fill(true);
         dropout_masks(kept, self.rate, shared, ctx.rng);
         dropout_apply(xs, kept, ys, self.rate);
     }
@@ -320,7 +318,7 @@ impl<X: Tensor> Train for GaussianDropout<X> {
         if self.rate > 0.0 {
             // Keras: `normal · stddev + 1` in the element type, `stddev` in Python's floats.
             let stddev = X::Scalar::of(libm::sqrt(self.rate / (1.0 - self.rate)));
-            draw_noise(kept, [false; 4], || X::Scalar::of(ctx.rng.next_normal()) * stddev + X::Scalar::ONE);
+            draw_noise(kept, [false; 6], || X::Scalar::of(ctx.rng.next_normal()) * stddev + X::Scalar::ONE);
         } else {
             kept.fill(fill::<X>(X::Scalar::ONE));
         }
@@ -470,14 +468,18 @@ mod tests {
         };
         // `noise_shape = (None, 1, 3)` on two samples of (2, 3): one draw per channel.
         let mut noise = [Tensor2::<f64, 2, 3>::ZEROS; 2];
-        draw_noise(&mut noise, [false, true, false, false], &mut counter);
+        draw_noise(&mut noise, [false, true, false, false, false, false], &mut counter);
         assert_eq!(noise[0].as_slice(), &[1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
         assert_eq!(noise[1].as_slice(), &[4.0, 5.0, 6.0, 4.0, 5.0, 6.0]);
         // `(1, 2, 2, 1)` on (2, 2, 2): one draw per pixel, shared by the samples.
         let mut noise = [Tensor3::<f64, 2, 2, 2>::ZEROS; 2];
-        draw_noise(&mut noise, [true, false, false, true], &mut counter);
+        draw_noise(&mut noise, [true, false, false, true, false, false], &mut counter);
         assert_eq!(noise[0].as_slice(), &[7.0, 7.0, 8.0, 8.0, 9.0, 9.0, 10.0, 10.0]);
         assert_eq!(noise[1], noise[0]);
+        // `(None, 1, 2, 1, 2)` on a volume (2, 2, 1, 2): a draw per sample, row and channel.
+        let mut noise = [crate::tensor::Tensor4::<f64, 2, 2, 1, 2>::ZEROS; 1];
+        draw_noise(&mut noise, [false, true, false, true, false, false], &mut counter);
+        assert_eq!(noise[0].as_slice(), &[11.0, 12.0, 13.0, 14.0, 11.0, 12.0, 13.0, 14.0]);
     }
 
     #[test]

@@ -323,6 +323,7 @@ pub const LAYERS: &[Entry] = &[
     regularization::DROPOUT,
     regularization::SPATIAL_DROPOUT1D,
     regularization::SPATIAL_DROPOUT2D,
+    regularization::SPATIAL_DROPOUT3D,
     regularization::GAUSSIAN_NOISE,
     regularization::GAUSSIAN_DROPOUT,
     regularization::ALPHA_DROPOUT,

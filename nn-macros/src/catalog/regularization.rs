@@ -1,4 +1,4 @@
-//! `Dropout`, `SpatialDropout1D/2D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout` and
+//! `Dropout`, `SpatialDropout1D/2D/3D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout` and
 //! `ActivityRegularization` (nn-core's `layers/regularization.rs`): the identity at inference,
 //! and a view in the model, so they cost nothing there; while training they run through their
 //! `Train` impls, with the options (rates, noise, penalties) the model writes into them.
@@ -24,6 +24,7 @@ const SPATIAL2D_PARAMS: &[Param] = &[
     param("seed", Kind::Int { min: 0 }),
     param("data_format", Kind::Choice(&["channels_last"])),
 ];
+const SPATIAL3D_PARAMS: &[Param] = SPATIAL2D_PARAMS;
 const NOISE_PARAMS: &[Param] = &[positional("stddev", Kind::Number), param("seed", Kind::Int { min: 0 })];
 /// Keras's `GaussianDropout` takes no `noise_shape`.
 const GAUSSIAN_DROPOUT_PARAMS: &[Param] =
@@ -45,6 +46,7 @@ macro_rules! identity {
 identity!(DROPOUT, "Dropout", "Dropout", RATE_PARAMS, ["rate"], None);
 identity!(SPATIAL_DROPOUT1D, "SpatialDropout1D", "SpatialDropout", RATE_PARAMS, ["rate"], Some(2));
 identity!(SPATIAL_DROPOUT2D, "SpatialDropout2D", "SpatialDropout", SPATIAL2D_PARAMS, ["rate"], Some(3));
+identity!(SPATIAL_DROPOUT3D, "SpatialDropout3D", "SpatialDropout", SPATIAL3D_PARAMS, ["rate"], Some(4));
 identity!(GAUSSIAN_NOISE, "GaussianNoise", "GaussianNoise", NOISE_PARAMS, ["stddev"], None);
 identity!(GAUSSIAN_DROPOUT, "GaussianDropout", "GaussianDropout", GAUSSIAN_DROPOUT_PARAMS, ["rate"], None);
 identity!(ALPHA_DROPOUT, "AlphaDropout", "AlphaDropout", RATE_PARAMS, ["rate"], None);
@@ -98,7 +100,7 @@ fn read(
 impl Identity {
     /// The axes (batch first) along which `noise_shape` shares one draw, for `input`; or why
     /// `noise_shape` does not fit it.
-    fn shared(&self, input: &Shape) -> Result<Option<[bool; 4]>, String> {
+    fn shared(&self, input: &Shape) -> Result<Option<[bool; 6]>, String> {
         let Some(noise) = &self.noise_shape else { return Ok(None) };
         let dims: Vec<usize> = input.0.clone();
         if noise.len() != dims.len() + 1 {
@@ -109,7 +111,7 @@ impl Identity {
                 noise.len()
             ));
         }
-        let mut shared = [false; 4];
+        let mut shared = [false; 6];
         for (k, &n) in noise.iter().enumerate() {
             let size = if k == 0 { None } else { Some(dims[k - 1]) };
             match (n, size) {
