@@ -743,7 +743,35 @@ CASES = [
         seq("Input((2, 3, 4, 4, 2))", "TimeDistributed(Conv3D(3, 2, padding='same'))", "Flatten()", "Dense(2)"),
         ["time_distributed", "flatten", "dense"],
     ),
+    # An attention mask given as an input (0 where a query step may not attend to a value step):
+    # MultiHeadAttention on a query and a value, and GroupQueryAttention with a key, the mask and
+    # a causal mask.
+    (
+        "mha_attention_mask",
+        "q = Input((4, 6)); v = Input((5, 6)); m = Input((4, 5)); "
+        "Model([q, v, m], MultiHeadAttention(2, 3)(q, v, attention_mask=m))",
+        ["input_layer", "input_layer_1", "input_layer_2", "multi_head_attention"],
+    ),
+    (
+        "gqa_attention_mask_causal",
+        "q = Input((5, 4)); v = Input((5, 4)); k = Input((5, 3)); m = Input((5, 5)); "
+        "Model([q, v, k, m], GroupQueryAttention(2, 4, 2)(q, v, k, attention_mask=m, use_causal_mask=True))",
+        ["input_layer", "input_layer_1", "input_layer_2", "input_layer_3", "grouped_query_attention"],
+    ),
 ]
+
+# Cases whose inputs at these positions are attention masks: 0 or 1, every query step
+# attending to at least one value step.
+ATTENTION_MASK_INPUTS = {"mha_attention_mask": [2], "gqa_attention_mask_causal": [3]}
+
+
+def attention_mask_inputs(rng: np.random.Generator, shape) -> np.ndarray:
+    """N_SAMPLES masks of `shape` (query steps, value steps): each value 1 with probability
+    0.6, and the first value step always 1 (so that no query step, causal or not, is barred from
+    every value step)."""
+    m = (rng.random(size=(N_SAMPLES, *shape)) < 0.6).astype(np.float32)
+    m[:, :, 0] = 1.0
+    return m
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or
 # Masking's `mask_value` in every feature): the first sample padded at its end, the second at
@@ -882,6 +910,8 @@ def tensor_module(index: int, name: str, src: str, layer_names) -> str:
     ]
     if name in MASKED:
         xs = [mask_steps(x, MASKED[name], shift) for shift, x in enumerate(xs)]
+    for i in ATTENTION_MASK_INPUTS.get(name, []):
+        xs[i] = attention_mask_inputs(rng, input_shapes[i])
 
     weights = []
     for wname, w in zip(mf.weight_names(model), model.weights):

@@ -1163,3 +1163,42 @@ case!(
     "tests/fixtures/keras/tensor/time_distributed_conv3d.keras",
     Input<2, 3, 4, 4, 2>, TimeDistributed<Conv3D<3, 2, padding = same>>, Flatten, Dense<2>
 );
+
+/// An attention mask given as an input: 0 where a query step may not attend to a value step.
+mod mha_attention_mask {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<4, 6>;
+            v = Input<5, 6>;
+            m = Input<4, 5>;
+            out = MultiHeadAttention<2, 3>(q, v, attention_mask = m);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/mha_attention_mask.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(mha_attention_mask, [X0, X1, X2]));
+    }
+}
+
+/// GroupQueryAttention with a key, an attention mask given as an input and the causal mask.
+mod gqa_attention_mask_causal {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<5, 4>;
+            v = Input<5, 4>;
+            k = Input<5, 3>;
+            m = Input<5, 5>;
+            out = GroupQueryAttention<2, 4, 2, use_causal_mask = true>(q, v, k, attention_mask = m);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/gqa_attention_mask_causal.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(gqa_attention_mask_causal, [X0, X1, X2, X3]));
+    }
+}

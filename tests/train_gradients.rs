@@ -318,3 +318,20 @@ fn multi_head_attention_matches_finite_differences() {
     assert_eq!(Heads::seeded(15).grouped_query_attention.dropout, 0.3);
     check(Heads::seeded(15));
 }
+
+functional! {
+    /// MultiHeadAttention called with an attention mask given as an input: its training pass
+    /// reads the mask, which gets no gradient.
+    struct MaskedHeads<f64> {
+        a = Input<4, 3>;
+        m = Input<4, 4>;
+        x = Dense<3, tanh>(a);
+        y = MultiHeadAttention<2, 2>(x, x, attention_mask = m);
+        out = Dense<2>(y);
+    }
+}
+
+#[test]
+fn multi_head_attention_with_an_attention_mask_matches_finite_differences() {
+    check(MaskedHeads::seeded(16));
+}

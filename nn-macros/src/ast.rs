@@ -169,6 +169,32 @@ impl Parse for GraphDef {
     }
 }
 
+/// One argument of a functional call: a node, or `attention_mask = node`, the multi-head
+/// attention layers' call argument.
+enum CallInput {
+    Node(Ident),
+    AttentionMask(Ident, Ident),
+}
+
+impl Parse for CallInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let first: Ident = input.parse()?;
+        if !input.peek(Token![=]) {
+            return Ok(CallInput::Node(first));
+        }
+        if first != "attention_mask" {
+            return Err(syn::Error::new(
+                first.span(),
+                format!(
+                    "unknown call argument `{first}`: a call takes its input nodes, and the attention layers `attention_mask = node`"
+                ),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        Ok(CallInput::AttentionMask(first, input.parse()?))
+    }
+}
+
 impl Parse for Stmt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let (name, more) = if input.peek(syn::token::Paren) {
@@ -187,11 +213,39 @@ impl Parse for Stmt {
             (input.parse()?, Vec::new())
         };
         input.parse::<Token![=]>()?;
-        let call: LayerCall = input.parse()?;
+        let mut call: LayerCall = input.parse()?;
         let inputs = if input.peek(syn::token::Paren) {
             let content;
             parenthesized!(content in input);
-            Some(Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter().collect())
+            let items = Punctuated::<CallInput, Token![,]>::parse_terminated(&content)?;
+            let mut inputs = Vec::new();
+            let mut mask = None;
+            for item in items {
+                match item {
+                    CallInput::Node(node) if mask.is_none() => inputs.push(node),
+                    CallInput::Node(node) => {
+                        return Err(syn::Error::new(
+                            node.span(),
+                            "`attention_mask = ...` comes after the inputs",
+                        ));
+                    }
+                    CallInput::AttentionMask(name, _) if mask.is_some() => {
+                        return Err(syn::Error::new(name.span(), "`attention_mask` is given twice"));
+                    }
+                    CallInput::AttentionMask(name, node) => mask = Some((name, node)),
+                }
+            }
+            // Keras's `attention_mask` call argument: the layer's last input, after the key
+            // (the value again without one), with the option saying so.
+            if let Some((name, node)) = mask {
+                if inputs.len() == 2 {
+                    inputs.push(inputs[1].clone());
+                }
+                inputs.push(node);
+                let yes = Arg::Bool(syn::LitBool::new(true, name.span()));
+                call.args.push(Arg::Named { name, value: Box::new(yes) });
+            }
+            Some(inputs)
         } else {
             None
         };

@@ -439,7 +439,8 @@ fn activation_op_call(
 
 /// The options an attention layer was called with (`use_causal_mask`,
 /// `return_attention_scores`), which nn fixes per layer: every call's must be the same. An
-/// attention mask given as an input is refused.
+/// attention mask given as an input becomes the option `attention_mask = true` (the input is
+/// the layer's last, `node_inputs`).
 fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
     let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
     let kwargs: Vec<&Json> = nodes.iter().filter_map(|n| n.get("kwargs")).collect();
@@ -450,17 +451,23 @@ fn call_options(layer: &Json, name: &str) -> Result<Json, String> {
             return Err(format!("layer `{name}`: its calls differ in `{option}`, which nn fixes per layer"));
         }
     }
-    let unset = |v: &Json| matches!(v, Json::Null | Json::Bool(false));
-    let set = |key: &str| {
-        first.get(key).is_some_and(|v| match v {
-            Json::Array(items) => !items.iter().all(unset),
-            v => !unset(v),
-        })
-    };
     // The inputs' own masks (`mask`, `query_mask`, ...) are read as the masks nn computes
-    // (`mask_ops`); an attention mask is a tensor of the model's, which nn does not take.
-    if set("attention_mask") {
-        return Err(format!("layer `{name}`: attention masks given as inputs are not supported yet"));
+    // (`mask_ops`); an attention mask given as an input is the layer's last input
+    // (`node_inputs`), which the option `attention_mask` says.
+    let masked =
+        |k: &Json| k.get("attention_mask").is_some_and(|v| !matches!(v, Json::Null | Json::Bool(false)));
+    if kwargs.iter().any(|k| masked(k) != masked(&first)) {
+        return Err(format!("layer `{name}`: some of its calls take an `attention_mask` and some do not"));
+    }
+    let mut first = first;
+    if masked(&first)
+        && let Json::Object(fields) = &mut first
+    {
+        for (key, value) in fields.iter_mut() {
+            if key == "attention_mask" {
+                *value = Json::Bool(true);
+            }
+        }
     }
     Ok(first)
 }
@@ -652,6 +659,14 @@ fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
     for name in ["value", "key"] {
         tensors.extend(node.get("kwargs").and_then(|k| k.get(name)).filter(is_tensor));
     }
+    // The multi-head layers' `attention_mask`: their last input, after the key (the value again
+    // without one), as the DSL's `attention_mask = node` makes it.
+    if let Some(mask) = node.get("kwargs").and_then(|k| k.get("attention_mask")).filter(is_tensor) {
+        if let [_, value] = tensors[..] {
+            tensors.push(value);
+        }
+        tensors.push(mask);
+    }
     match node.get("kwargs").and_then(|k| k.get("initial_state")) {
         Some(Json::Array(states)) => tensors.extend(states),
         Some(Json::Null) | None => {}
@@ -825,9 +840,9 @@ mod tests {
         let scores = r#""return_attention_scores": true"#;
         assert!(attention(&[scores]).unwrap().ends_with("return_attention_scores = true>"));
         // Keras saves a mask given to the call as a tensor: the inputs' own masks are read by
-        // `mask_ops`, an attention mask is refused.
+        // `mask_ops`, an attention mask is an input, which every call must give.
         let mask = r#""attention_mask": {"class_name": "__keras_tensor__"}"#;
-        assert!(attention(&[mask]).unwrap_err().contains("attention masks given as inputs"));
+        assert!(attention(&[mask, ""]).unwrap_err().contains("some of its calls take an `attention_mask`"));
         let read = attention(&[r#""mask": [null, {"class_name": "__keras_tensor__"}]"#]);
         assert!(read.is_ok(), "{read:?}");
         assert!(attention(&[r#""mask": [null, null], "return_attention_scores": false"#]).is_ok());

@@ -55,6 +55,12 @@ pub trait AttentionInputs<
     /// Adds the gradients of the query, the value and the key into `self`'s (the key's into the
     /// value's for a pair).
     fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, DK, TV>);
+    /// Keras's `attention_mask` given as an input, `(TQ, TV)` row-major: the fourth of
+    /// `[query, value, key, mask]`, which the multi-head layers read.
+    #[inline(always)]
+    fn attention_mask(&self) -> Option<&[T]> {
+        None
+    }
 }
 
 impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize>
@@ -80,34 +86,57 @@ impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize
     }
 }
 
-impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize, const DK: usize>
-    AttentionInputs<T, TQ, TV, D, DV, DK> for (Tensor2<T, TQ, D>, Tensor2<T, TV, DV>, Tensor2<T, TV, DK>)
-{
-    #[inline(always)]
-    fn query(&self) -> &Tensor2<T, TQ, D> {
-        &self.0
-    }
-    #[inline(always)]
-    fn value(&self) -> &Tensor2<T, TV, DV> {
-        &self.1
-    }
-    #[inline(always)]
-    fn key(&self) -> &Tensor2<T, TV, DK> {
-        &self.2
-    }
-    #[inline(always)]
-    fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, DK, TV>) {
-        self.0.0 += dq;
-        self.1.0 += dv;
-        self.2.0 += dk;
+/// `AttentionInputs` for a tuple beginning `[query, value, key]`, then the items given.
+macro_rules! with_key {
+    ($(#[$doc:meta])* ($($more:ty),*) { $($items:tt)* }) => {
+        $(#[$doc])*
+        impl<T: Float, const TQ: usize, const TV: usize, const D: usize, const DV: usize, const DK: usize>
+            AttentionInputs<T, TQ, TV, D, DV, DK>
+            for (Tensor2<T, TQ, D>, Tensor2<T, TV, DV>, Tensor2<T, TV, DK> $(, $more)*)
+        {
+            #[inline(always)]
+            fn query(&self) -> &Tensor2<T, TQ, D> {
+                &self.0
+            }
+            #[inline(always)]
+            fn value(&self) -> &Tensor2<T, TV, DV> {
+                &self.1
+            }
+            #[inline(always)]
+            fn key(&self) -> &Tensor2<T, TV, DK> {
+                &self.2
+            }
+            #[inline(always)]
+            fn add_grads(&mut self, dq: &SMatrix<T, D, TQ>, dv: &SMatrix<T, DV, TV>, dk: &SMatrix<T, DK, TV>) {
+                self.0.0 += dq;
+                self.1.0 += dv;
+                self.2.0 += dk;
+            }
+            $($items)*
+        }
+    };
+}
+
+with_key!(() {});
+
+with_key! {
+    /// `[query, value, key, mask]`: Keras's `attention_mask` as an input (the multi-head
+    /// layers'; called without a key, the value is given again as the key). The mask has no
+    /// gradient.
+    (Tensor2<T, TQ, TV>) {
+        #[inline(always)]
+        fn attention_mask(&self) -> Option<&[T]> {
+            Some(self.3.as_slice())
+        }
     }
 }
 
 /// Which scores Keras masks: with `causal` the later steps', and the padded steps of the
 /// inputs as their masks give them (`false` at padding; see [`super::masking`]): the value's
-/// and the key's, and for the multi-head layers the query's, whose rows they mask whole.
+/// and the key's, and for the multi-head layers the query's, whose rows they mask whole; and
+/// the multi-head layers' `attention_mask` given as an input, each score whose value is 0.
 #[derive(Clone, Copy, Debug, Default)]
-struct ScoreMask<'a> {
+struct ScoreMask<'a, T = f32> {
     /// Keras's `use_causal_mask`.
     causal: bool,
     /// The query's mask (the multi-head layers').
@@ -116,20 +145,28 @@ struct ScoreMask<'a> {
     value: Option<&'a [bool]>,
     /// The key's mask.
     key: Option<&'a [bool]>,
+    /// Keras's `attention_mask`, `(query steps, value steps)` row-major: 0 where a query step
+    /// may not attend to a value step.
+    attention: Option<&'a [T]>,
 }
 
-impl ScoreMask<'_> {
+impl<'a, T: Float> ScoreMask<'a, T> {
     /// The causal mask alone.
     const fn causal(causal: bool) -> Self {
-        ScoreMask { causal, query: None, value: None, key: None }
+        ScoreMask { causal, query: None, value: None, key: None, attention: None }
     }
 
-    /// Whether query step `i`'s score of value step `j` is masked.
+    /// Whether query step `i`'s score of value step `j` (of `tv`) is masked.
     #[inline(always)]
-    fn masks(&self, i: usize, j: usize) -> bool {
+    fn masks(&self, i: usize, j: usize, tv: usize) -> bool {
         let padded =
             |mask: Option<&[bool]>, t: usize| mask.is_some_and(|m| !m.get(t).copied().unwrap_or(true));
-        (self.causal && j > i) || padded(self.value, j) || padded(self.key, j) || padded(self.query, i)
+        let barred = self.attention.is_some_and(|a| a.get(i * tv + j).is_some_and(|w| *w == T::ZERO));
+        (self.causal && j > i)
+            || padded(self.value, j)
+            || padded(self.key, j)
+            || padded(self.query, i)
+            || barred
     }
 }
 
@@ -139,12 +176,13 @@ impl ScoreMask<'_> {
 #[inline(always)]
 fn mask_and_softmax<T: Float, const TV: usize, const TQ: usize>(
     s: &mut SMatrix<T, TV, TQ>,
-    mask: ScoreMask<'_>,
+    mask: ScoreMask<'_, T>,
 ) {
-    if mask.causal || mask.query.is_some() || mask.value.is_some() || mask.key.is_some() {
+    let any = mask.query.is_some() || mask.value.is_some() || mask.key.is_some() || mask.attention.is_some();
+    if mask.causal || any {
         for i in 0..TQ {
             for j in 0..TV {
-                if mask.masks(i, j) {
+                if mask.masks(i, j, TV) {
                     s[(j, i)] -= T::of(MASKED);
                 }
             }
@@ -332,7 +370,7 @@ impl<
         &self,
         q: &SMatrix<T, D, TQ>,
         k: &SMatrix<T, D, TV>,
-        mask: ScoreMask<'_>,
+        mask: ScoreMask<'_, T>,
     ) -> SMatrix<T, TV, TQ> {
         let mut p = self.scores(q, k);
         mask_and_softmax(&mut p, mask);
@@ -734,7 +772,7 @@ mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK
         k: &Tensor2<T, TV, GK>,
         v: &Tensor2<T, TV, GV>,
         p: &mut [SMatrix<T, TV, TQ>; N],
-        mask: ScoreMask<'_>,
+        mask: ScoreMask<'_, T>,
         mut dropout: Option<(&mut [SMatrix<T, TV, TQ>; N], f64, &mut Rng)>,
     ) -> Tensor2<T, TQ, NV> {
         let mut heads = Tensor2::<T, TQ, NV>::ZEROS;
@@ -826,7 +864,7 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, 
         masks: &[Option<&[bool]>],
     ) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
         let at = |i: usize| masks.get(i).copied().flatten();
-        let mask = ScoreMask { causal: CAUSAL, query: at(0), value: at(1), key: at(2) };
+        let mask = ScoreMask { causal: CAUSAL, query: at(0), value: at(1), key: at(2), attention: x.attention_mask() };
         let q = heads(self.query.forward_at(level, x.query()));
         let k = heads(self.key.forward_at(level, x.key()));
         let v = heads(self.value.forward_at(level, x.value()));
@@ -886,7 +924,8 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttent
             kept.k = heads(self.key.forward_at(level, x.key()));
             kept.v = heads(self.value.forward_at(level, x.value()));
             let dropout = Some((&mut kept.pd, self.dropout, &mut *ctx.rng));
-            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p, ScoreMask::causal(CAUSAL), dropout);
+            let mask = ScoreMask { attention: x.attention_mask(), ..ScoreMask::causal(CAUSAL) };
+            kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p, mask, dropout);
             *y = self.output.forward_at(level, &unheads(kept.heads));
         }
     }

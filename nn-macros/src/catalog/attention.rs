@@ -47,6 +47,9 @@ const MULTI_HEAD_PARAMS: &[Param] = &[
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
     param("return_attention_scores", Kind::Bool),
+    // Set by a call `(query, value, attention_mask = mask)`: the last input is Keras's
+    // `attention_mask`.
+    param("attention_mask", Kind::Bool),
 ];
 
 const GROUPED_PARAMS: &[Param] = &[
@@ -63,6 +66,7 @@ const GROUPED_PARAMS: &[Param] = &[
     param("seed", Kind::Int { min: 0 }),
     param("use_causal_mask", Kind::Bool),
     param("return_attention_scores", Kind::Bool),
+    param("attention_mask", Kind::Bool),
 ];
 
 pub const ATTENTION: Entry = Entry {
@@ -352,6 +356,7 @@ fn common(call: &LayerCall, args: &params::Args, cx: &mut Ctxt) -> Option<MultiH
         output: None,
         causal: args.bool(args.at("use_causal_mask"), false),
         scores: args.bool(args.at("return_attention_scores"), false),
+        attention_mask: args.bool(args.at("attention_mask"), false),
         initializers: args.initializers().expr(),
         inputs: Vec::new(),
     })
@@ -373,6 +378,9 @@ struct MultiHead {
     causal: bool,
     /// Keras's `return_attention_scores`: the weights as a further output.
     scores: bool,
+    /// Whether it is called with Keras's `attention_mask`, its last input, after the key (the
+    /// value again when no key is given: `(query, value, value, mask)`).
+    attention_mask: bool,
     initializers: Option<TokenStream>,
     /// The shapes it is called on (query, value and perhaps key), once known.
     inputs: Vec<Shape>,
@@ -383,9 +391,30 @@ impl MultiHead {
     fn shapes(&self) -> Option<(&Shape, &Shape, &Shape)> {
         match self.inputs.as_slice() {
             [q, v] => Some((q, v, v)),
-            [q, v, k] => Some((q, v, k)),
+            [q, v, k] | [q, v, k, _] => Some((q, v, k)),
             _ => None,
         }
+    }
+
+    /// The query, value and key of `inputs`, without the attention mask if it takes one (whose
+    /// shape must be `(query steps, value steps)`), or why they do not fit.
+    fn split<'a>(&self, inputs: &'a [Shape]) -> Result<&'a [Shape], String> {
+        if !self.attention_mask {
+            return Ok(inputs);
+        }
+        let (Some((mask, rest)), true) = (inputs.split_last(), inputs.len() == 4) else {
+            return Err("takes `(query, value, attention_mask = mask)` or `(query, value, key, attention_mask =                         mask)`"
+                .into());
+        };
+        let (q, v) = (&rest[0], &rest[1]);
+        if q.rank() == 2 && v.rank() == 2 && mask.0 != [q.0[0], v.0[0]] {
+            return Err(format!(
+                "takes an attention mask of one value per query step and value step, {}, but its mask is {}",
+                Shape(vec![q.0[0], v.0[0]]).keras(),
+                mask.keras()
+            ));
+        }
+        Ok(rest)
     }
 
     /// The projections and the join, as Keras builds them (its names, its `.weights.h5`
@@ -442,7 +471,7 @@ impl LayerSpec for MultiHead {
     }
 
     fn arity(&self) -> Arity {
-        Arity::Between(2, 3)
+        if self.attention_mask { Arity::Exactly(4) } else { Arity::Between(2, 3) }
     }
 
     fn trains(&self) -> bool {
@@ -460,7 +489,7 @@ impl LayerSpec for MultiHead {
     }
 
     fn output_of(&self, inputs: &[Shape]) -> Result<Shape, String> {
-        let (q, v, _) = sequences(inputs)?;
+        let (q, v, _) = sequences(self.split(inputs)?)?;
         if self.grouped && v.0[1] != q.0[1] {
             return Err(format!(
                 "takes a value with the query's features (its output has them): its query is {} and its \

@@ -1,0 +1,29 @@
+use nn::prelude::*;
+
+functional! {
+    struct WrongShape {
+        q = Input<4, 6>;
+        v = Input<5, 6>;
+        m = Input<5, 4>;
+        out = MultiHeadAttention<2, 3>(q, v, attention_mask = m);
+    }
+}
+
+functional! {
+    struct NotAnArgument {
+        q = Input<4, 6>;
+        v = Input<5, 6>;
+        out = MultiHeadAttention<2, 3>(q, value = v);
+    }
+}
+
+functional! {
+    struct NoAttentionMaskThere {
+        q = Input<4, 6>;
+        v = Input<5, 6>;
+        m = Input<4, 5>;
+        out = Attention(q, v, attention_mask = m);
+    }
+}
+
+fn main() {}
