@@ -685,7 +685,7 @@ CASES = [
         "x = Input((2, 3, 4, 3)); d = Dense(4, activation='relu')(x); "
         "n = LayerNormalization(beta_initializer='random_normal')(d); "
         "b = BatchNormalization(axis=1, beta_initializer='random_normal', "
-        "moving_mean_initializer='random_normal', moving_variance_initializer='random_uniform')(n); s = Softmax(axis=2)(b); p = Permute((3, 1, 4, 2))(s); "
+        "moving_mean_initializer='random_normal', moving_variance_initializer='ones')(n); s = Softmax(axis=2)(b); p = Permute((3, 1, 4, 2))(s); "
         "r = Reshape((6, 4, 4))(p); a = Add()([r, Rescaling(2.0, 0.5)(r)]); "
         "Model(x, Concatenate(axis=2)([a, Activation('tanh')(a)]))",
         ["input_layer", "dense", "layer_normalization", "batch_normalization", "softmax", "permute", "reshape",
@@ -757,6 +757,43 @@ CASES = [
         "q = Input((5, 4)); v = Input((5, 4)); k = Input((5, 3)); m = Input((5, 5)); "
         "Model([q, v, k, m], GroupQueryAttention(2, 4, 2)(q, v, k, attention_mask=m, use_causal_mask=True))",
         ["input_layer", "input_layer_1", "input_layer_2", "input_layer_3", "grouped_query_attention"],
+    ),
+    # The activation layers and the normalizations over the last axes of ranks 4 and 5.
+    (
+        "rank4_normalizations",
+        seq(
+            "Input((2, 2, 3, 4))",
+            "LeakyReLU(0.2)",
+            "ELU()",
+            "GroupNormalization(2, beta_initializer='random_normal', gamma_initializer='random_normal')",
+            "UnitNormalization()",
+            "Normalization(mean=[0.1, -0.2, 0.3, 0.5], variance=[1.0, 2.0, 0.5, 4.0])",
+            "Activation('gelu')",
+            "Dropout(0.5)",
+        ),
+        ["leaky_re_lu", "elu", "group_normalization", "unit_normalization", "normalization", "activation",
+         "dropout"],
+    ),
+    (
+        "rank5_normalizations",
+        seq(
+            "Input((2, 2, 2, 3, 4))",
+            "ReLU(max_value=1.5)",
+            "UnitNormalization(axis=(-2, -1))",
+            "RMSNormalization()",
+            "BatchNormalization(axis=3, beta_initializer='random_normal', "
+            "moving_mean_initializer='random_normal', moving_variance_initializer='ones')",
+            "LayerNormalization(axis=(-3, -2, -1), beta_initializer='random_normal')",
+            "Softmax(axis=1)",
+        ),
+        ["re_lu", "unit_normalization", "rms_normalization", "batch_normalization", "layer_normalization",
+         "softmax"],
+    ),
+    # The adaptive pools over volumes: bins of each axis, overlapping where the sizes do not divide.
+    (
+        "adaptive_pooling3d",
+        seq("Input((5, 7, 4, 2))", "AdaptiveMaxPooling3D((3, 4, 3))", "AdaptiveAveragePooling3D((2, 3, 2))"),
+        ["adaptive_max_pooling3d", "adaptive_average_pooling3d"],
     ),
 ]
 

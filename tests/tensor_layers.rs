@@ -1202,3 +1202,31 @@ mod gqa_attention_mask_causal {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(gqa_attention_mask_causal, [X0, X1, X2, X3]));
     }
 }
+case!(
+    rank4_normalizations,
+    "tests/fixtures/keras/tensor/rank4_normalizations.keras",
+    Input<2, 2, 3, 4>,
+    LeakyReLU<0.2>,
+    ELU,
+    GroupNormalization<2>,
+    UnitNormalization,
+    Normalization<mean = (0.1, -0.2, 0.3, 0.5), variance = (1.0, 2.0, 0.5, 4.0)>,
+    Activation<gelu>,
+    Dropout<0.5>
+);
+case!(
+    rank5_normalizations,
+    "tests/fixtures/keras/tensor/rank5_normalizations.keras",
+    Input<2, 2, 2, 3, 4>,
+    ReLU<max_value = 1.5>,
+    UnitNormalization<axis = (-2, -1)>,
+    RMSNormalization,
+    BatchNormalization<axis = 3>,
+    LayerNormalization<axis = (-3, -2, -1)>,
+    Softmax<axis = 1>
+);
+case!(
+    adaptive_pooling3d,
+    "tests/fixtures/keras/tensor/adaptive_pooling3d.keras",
+    Input<5, 7, 4, 2>, AdaptiveMaxPooling3D<(3, 4, 3)>, AdaptiveAveragePooling3D<(2, 3, 2)>
+);

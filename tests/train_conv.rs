@@ -402,3 +402,16 @@ sequential! {
 fn conv3d_strided_dilated_grouped_and_one_row() {
     check(Conv3d::seeded(40));
 }
+
+sequential! {
+    /// The adaptive pools over volumes, their bins overlapping.
+    struct AdaptivePools3<f64> {
+        Input<5, 7, 4, 2>, Dense<3, tanh>, AdaptiveMaxPooling3D<(3, 4, 3)>, Dense<3, tanh>,
+        AdaptiveAveragePooling3D<(2, 3, 2)>, Flatten, Dense<2>
+    }
+}
+
+#[test]
+fn adaptive_pools_over_volumes() {
+    check(AdaptivePools3::seeded(41));
+}

@@ -5,7 +5,7 @@
 use crate::Float;
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
-use crate::tensor::{Tensor, grid, space};
+use crate::tensor::{Tensor, space};
 use crate::train::{Ctx, Train};
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -16,8 +16,8 @@ pub trait PoolOp: Copy + core::fmt::Debug + PartialEq + 'static {
     const CLASS: [&'static str; 3];
     /// Keras's class for the global pool over a sequence, an image and a volume.
     const GLOBAL_CLASS: [&'static str; 3];
-    /// Keras's class for the adaptive pool over a sequence and over an image.
-    const ADAPTIVE_CLASS: [&'static str; 2];
+    /// Keras's class for the adaptive pool over a sequence, an image and a volume.
+    const ADAPTIVE_CLASS: [&'static str; 3];
     /// The value every fold starts from (`-∞` for the maximum, `0` for the mean).
     fn start<T: Float>() -> T;
     /// Folds another value in.
@@ -39,7 +39,8 @@ impl PoolOp for Max {
     const CLASS: [&'static str; 3] = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D"];
     const GLOBAL_CLASS: [&'static str; 3] =
         ["GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"];
-    const ADAPTIVE_CLASS: [&'static str; 2] = ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D"];
+    const ADAPTIVE_CLASS: [&'static str; 3] =
+        ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D"];
     #[inline(always)]
     fn start<T: Float>() -> T {
         T::of(f64::NEG_INFINITY)
@@ -58,7 +59,8 @@ impl PoolOp for Average {
     const CLASS: [&'static str; 3] = ["AveragePooling1D", "AveragePooling2D", "AveragePooling3D"];
     const GLOBAL_CLASS: [&'static str; 3] =
         ["GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D"];
-    const ADAPTIVE_CLASS: [&'static str; 2] = ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D"];
+    const ADAPTIVE_CLASS: [&'static str; 3] =
+        ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D"];
     #[inline(always)]
     fn start<T: Float>() -> T {
         T::ZERO
@@ -568,12 +570,14 @@ const fn bin(o: usize, n: usize, m: usize) -> Range<usize> {
     o * n / m..((o + 1) * n).div_ceil(m)
 }
 
-/// `AdaptiveMaxPooling1D/2D` and `AdaptiveAveragePooling1D/2D`: `Y`'s positions from `X`'s by
-/// bins of the input (see `bin` in this file) rather than a fixed window, channel by channel.
+/// `AdaptiveMaxPooling1D/2D/3D` and `AdaptiveAveragePooling1D/2D/3D`: `Y`'s positions from
+/// `X`'s by bins of the input (see `bin` in this file) rather than a fixed window, channel by
+/// channel.
 ///
-/// Keras pools rows first and then columns, so over an image the mean is the mean of the
-/// columns' means, and the maximum's gradient goes to the first column holding it, within that
-/// column to the first row (select-and-scatter, in each of Keras's two steps).
+/// Keras pools slices first, then rows, then columns, so over an image the mean is the mean
+/// of the columns' means, and the maximum's gradient goes to the first column holding it,
+/// within that column to the first row (and over a volume, that row's first slice):
+/// select-and-scatter, in each of Keras's steps.
 ///
 /// ```
 /// use nn_core::layers::{AdaptivePool, Average};
@@ -594,11 +598,21 @@ impl<X, Y, Op> AdaptivePool<X, Y, Op> {
 }
 
 impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> AdaptivePool<X, Y, Op> {
-    /// Every output pixel with its bins of rows and columns.
+    /// Every output pixel with its bins of slices, rows and columns.
     #[inline(always)]
-    fn bins() -> impl Iterator<Item = (usize, Range<usize>, Range<usize>)> {
-        let ([h, w, _], [oh, ow, _]) = (grid(X::SHAPE), grid(Y::SHAPE));
-        (0..oh * ow).map(move |q| (q, bin(q / ow, h, oh), bin(q % ow, w, ow)))
+    fn bins() -> impl Iterator<Item = (usize, [Range<usize>; 3])> {
+        let ([d, h, w, _], [od, oh, ow, _]) = (space(X::SHAPE), space(Y::SHAPE));
+        (0..od * oh * ow).map(move |q| {
+            let (oz, oy, ox) = (q / (oh * ow), q / ow % oh, q % ow);
+            (q, [bin(oz, d, od), bin(oy, h, oh), bin(ox, w, ow)])
+        })
+    }
+
+    /// The input index of channel `ch` at slice `z`, row `y`, column `x`.
+    #[inline(always)]
+    fn at(z: usize, y: usize, x: usize, ch: usize) -> usize {
+        let [_, h, w, c] = space(X::SHAPE);
+        ((z * h + y) * w + x) * c + ch
     }
 }
 
@@ -606,21 +620,25 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, Op: PoolOp> Layer for AdaptivePoo
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = Op::ADAPTIVE_CLASS[if X::SHAPE.len() == 2 { 0 } else { 1 }];
+    const CLASS: &'static str = Op::ADAPTIVE_CLASS[X::SHAPE.len().saturating_sub(2)];
     const PARAMS: usize = 0;
 
     #[inline(always)]
     fn forward(&self, x: &X) -> Y {
         const { assert!(Y::LAST == X::LAST, "AdaptivePool: channel by channel") };
-        let (c, [_, w, _]) = (X::LAST, grid(X::SHAPE));
+        let c = X::LAST;
         let (x, mut y) = (x.as_slice(), Y::ZEROS);
         let out = y.as_mut_slice();
-        for (q, rows, cols) in Self::bins() {
+        for (q, [zs, rows, cols]) in Self::bins() {
             let o = &mut out[q * c..(q + 1) * c];
             o.fill(Op::start());
+            // Keras pools the slices, then the rows, then the columns.
             for j in cols.clone() {
                 for (ch, o) in o.iter_mut().enumerate() {
-                    let column = rows.clone().fold(Op::start(), |a, i| Op::fold(a, x[(i * w + j) * c + ch]));
+                    let column = rows.clone().fold(Op::start(), |a, i| {
+                        let cell = zs.clone().fold(Op::start(), |b, z| Op::fold(b, x[Self::at(z, i, j, ch)]));
+                        Op::fold(a, Op::finish(cell, zs.len()))
+                    });
                     *o = Op::fold(*o, Op::finish(column, rows.len()));
                 }
             }
@@ -652,27 +670,26 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for AdaptivePool<X, Y, Max>
         _grads: Option<&mut Self>,
     ) {
         let Some(dxs) = dxs else { return };
-        let (c, [_, w, _]) = (X::LAST, grid(X::SHAPE));
+        let c = X::LAST;
         for ((x, dy), dx) in xs.iter().zip(dys.iter()).zip(dxs) {
             let (x, dy, dx) = (x.as_slice(), dy.as_slice(), dx.as_mut_slice());
-            for (q, rows, cols) in Self::bins() {
+            for (q, [zs, rows, cols]) in Self::bins() {
                 for ch in 0..c {
-                    // The first column whose maximum beats every earlier one, and its first row.
-                    let mut best: Option<(X::Scalar, usize)> = None;
-                    for j in cols.clone() {
-                        let mut column: Option<(X::Scalar, usize)> = None;
-                        for i in rows.clone() {
-                            let at = (i * w + j) * c + ch;
-                            if column.is_none_or(|(m, _)| x[at] > m) {
-                                column = Some((x[at], at));
-                            }
-                        }
-                        if let Some((m, at)) = column
-                            && best.is_none_or(|(b, _)| m > b)
-                        {
-                            best = Some((m, at));
-                        }
-                    }
+                    // The first column whose maximum beats every earlier one, its first row
+                    // so, and that row's first slice holding it.
+                    let first_max = |ats: &mut dyn Iterator<Item = (X::Scalar, usize)>| {
+                        ats.fold(None, |best: Option<(X::Scalar, usize)>, (m, at)| match best {
+                            Some((b, _)) if m <= b => best,
+                            _ => Some((m, at)),
+                        })
+                    };
+                    let best = first_max(&mut cols.clone().filter_map(|j| {
+                        first_max(&mut rows.clone().filter_map(|i| {
+                            first_max(
+                                &mut zs.clone().map(|z| (x[Self::at(z, i, j, ch)], Self::at(z, i, j, ch))),
+                            )
+                        }))
+                    }));
                     if let Some((_, at)) = best {
                         dx[at] += dy[q * c + ch];
                     }
@@ -699,15 +716,19 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for AdaptivePool<X, Y, Aver
         _grads: Option<&mut Self>,
     ) {
         let Some(dxs) = dxs else { return };
-        let (c, [_, w, _]) = (X::LAST, grid(X::SHAPE));
+        let c = X::LAST;
         for (dy, dx) in dys.iter().zip(dxs) {
             let (dy, dx) = (dy.as_slice(), dx.as_mut_slice());
-            for (q, rows, cols) in Self::bins() {
-                let (per_row, per_col) = (X::Scalar::of(rows.len() as f64), X::Scalar::of(cols.len() as f64));
+            for (q, [zs, rows, cols]) in Self::bins() {
+                let count = |r: &Range<usize>| X::Scalar::of(r.len() as f64);
                 for ch in 0..c {
-                    let g = dy[q * c + ch] / per_col / per_row;
-                    for (i, j) in rows.clone().flat_map(|i| cols.clone().map(move |j| (i, j))) {
-                        dx[(i * w + j) * c + ch] += g;
+                    let g = dy[q * c + ch] / count(&cols) / count(&rows) / count(&zs);
+                    for z in zs.clone() {
+                        for i in rows.clone() {
+                            for j in cols.clone() {
+                                dx[Self::at(z, i, j, ch)] += g;
+                            }
+                        }
                     }
                 }
             }

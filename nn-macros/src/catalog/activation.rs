@@ -202,6 +202,9 @@ struct PRelu(Vec<i64>);
 impl PRelu {
     /// `alpha`'s Keras shape for `input`: shared axes 1.
     fn alpha(&self, input: &Shape) -> Result<Vec<usize>, String> {
+        if input.rank() > 3 {
+            return Err(format!("over tensors of rank 4 or 5 is not supported yet: its input is {input}"));
+        }
         let mut shape = input.0.clone();
         for &a in &self.0 {
             match usize::try_from(a).ok().filter(|a| (1..=shape.len()).contains(a)) {
@@ -239,7 +242,7 @@ impl LayerSpec for PRelu {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let alpha = self.alpha(input).unwrap_or_else(|_| input.0.clone());
         // Padded to (height, width, channels) as nn-core's `grid` pads the input.
-        let mut grid = vec![1; 3 - alpha.len()];
+        let mut grid = vec![1; 3usize.saturating_sub(alpha.len())];
         grid.extend(alpha);
         let (x, [ah, aw, ac]) = (input.ty(t), [grid[0], grid[1], grid[2]]);
         quote!(::nn::layers::PReLU<#x, #ah, #aw, #ac>)

@@ -394,6 +394,8 @@ pub const LAYERS: &[Entry] = &[
     pooling::ADAPTIVE_MAX_POOLING2D,
     pooling::ADAPTIVE_AVERAGE_POOLING1D,
     pooling::ADAPTIVE_AVERAGE_POOLING2D,
+    pooling::ADAPTIVE_MAX_POOLING3D,
+    pooling::ADAPTIVE_AVERAGE_POOLING3D,
     reshaping::FLATTEN,
     reshaping::RESHAPE,
     reshaping::PERMUTE,

@@ -73,6 +73,8 @@ const ADAPTIVE1D_PARAMS: &[Param] =
     &[positional("output_size", Kind::Ints(1)), param("data_format", Kind::Choice(&["channels_last"]))];
 const ADAPTIVE2D_PARAMS: &[Param] =
     &[positional("output_size", Kind::Ints(2)), param("data_format", Kind::Choice(&["channels_last"]))];
+const ADAPTIVE3D_PARAMS: &[Param] =
+    &[positional("output_size", Kind::Ints(3)), param("data_format", Kind::Choice(&["channels_last"]))];
 
 pub const ADAPTIVE_MAX_POOLING1D: Entry = Entry {
     name: "AdaptiveMaxPooling1D",
@@ -83,6 +85,16 @@ pub const ADAPTIVE_MAX_POOLING2D: Entry = Entry {
     name: "AdaptiveMaxPooling2D",
     params: ADAPTIVE2D_PARAMS,
     read: |c, cx| read_adaptive(c, Op::Max, 2, cx),
+};
+pub const ADAPTIVE_MAX_POOLING3D: Entry = Entry {
+    name: "AdaptiveMaxPooling3D",
+    params: ADAPTIVE3D_PARAMS,
+    read: |c, cx| read_adaptive(c, Op::Max, 3, cx),
+};
+pub const ADAPTIVE_AVERAGE_POOLING3D: Entry = Entry {
+    name: "AdaptiveAveragePooling3D",
+    params: ADAPTIVE3D_PARAMS,
+    read: |c, cx| read_adaptive(c, Op::Average, 3, cx),
 };
 pub const ADAPTIVE_AVERAGE_POOLING1D: Entry = Entry {
     name: "AdaptiveAveragePooling1D",
@@ -224,7 +236,7 @@ struct Adaptive {
 }
 
 fn read_adaptive(call: &LayerCall, op: Op, rank: usize, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
-    let params = if rank == 1 { ADAPTIVE1D_PARAMS } else { ADAPTIVE2D_PARAMS };
+    let params = [ADAPTIVE1D_PARAMS, ADAPTIVE2D_PARAMS, ADAPTIVE3D_PARAMS][rank - 1];
     let args = params::read(call, params, &["output_size"], cx)?;
     Some(Rc::new(Adaptive { op, rank, size: args.ints(0, rank, 1) }))
 }
@@ -235,12 +247,13 @@ impl LayerSpec for Adaptive {
     }
 
     fn class(&self) -> &'static str {
-        match (self.op, self.rank) {
-            (Op::Max, 1) => "AdaptiveMaxPooling1D",
-            (Op::Max, _) => "AdaptiveMaxPooling2D",
-            (Op::Average, 1) => "AdaptiveAveragePooling1D",
-            (Op::Average, _) => "AdaptiveAveragePooling2D",
-        }
+        let classes = match self.op {
+            Op::Max => ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D"],
+            Op::Average => {
+                ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D"]
+            }
+        };
+        classes[self.rank - 1]
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
