@@ -795,6 +795,14 @@ CASES = [
         seq("Input((5, 7, 4, 2))", "AdaptiveMaxPooling3D((3, 4, 3))", "AdaptiveAveragePooling3D((2, 3, 2))"),
         ["adaptive_max_pooling3d", "adaptive_average_pooling3d"],
     ),
+    # PReLU over ranks 4 and 5: alpha per value, and shared over a volume's three axes.
+    (
+        "prelu_rank4_rank5",
+        "x = Input((2, 3, 2, 3)); a = PReLU(alpha_initializer='random_normal')(x); "
+        "b = PReLU(alpha_initializer='random_normal', shared_axes=[1, 2, 3])(a); "
+        "r = Reshape((2, 1, 3, 2, 3))(b); Model(x, PReLU(alpha_initializer='random_normal', shared_axes=[1, 2, 3])(r))",
+        ["input_layer", "p_re_lu", "p_re_lu_1", "reshape", "p_re_lu_2"],
+    ),
 ]
 
 # Cases whose inputs at these positions are attention masks: 0 or 1, every query step

@@ -1230,3 +1230,23 @@ case!(
     "tests/fixtures/keras/tensor/adaptive_pooling3d.keras",
     Input<5, 7, 4, 2>, AdaptiveMaxPooling3D<(3, 4, 3)>, AdaptiveAveragePooling3D<(2, 3, 2)>
 );
+
+/// PReLU over ranks 4 and 5: an alpha per value, and shared over the leading axes.
+mod prelu_rank4_rank5 {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<2, 3, 2, 3>;
+            a = PReLU(x);
+            b = PReLU<shared_axes = (1, 2, 3)>(a);
+            r = Reshape<(2, 1, 3, 2, 3)>(b);
+            out = PReLU<shared_axes = (1, 2, 3)>(r);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/prelu_rank4_rank5.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(prelu_rank4_rank5, [X0]));
+    }
+}

@@ -219,3 +219,13 @@ checks! {
     padding_cropping_and_upsampling_volumes => EdgesAndRepeats3(43),
     permute_of_rank_5 => Permute5(44),
 }
+
+sequential! {
+    /// PReLU over a volume: an alpha per value, then shared over the three leading axes.
+    struct PreluVolume<f64> { Input<2, 3, 2, 3>, Dense<3>, PReLU, Dense<2>, PReLU<shared_axes = (1, 2, 3)>, Flatten, Dense<2> }
+}
+
+#[test]
+fn prelu_on_volumes_shared_and_not() {
+    check(randomized(PreluVolume::seeded(45), 145));
+}

@@ -333,9 +333,10 @@ pub fn flatten_mut<X: Tensor>(xs: &mut [X]) -> &mut [X::Scalar] {
     unsafe { core::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<X::Scalar>(), xs.len() * X::LEN) }
 }
 
-/// A shape of rank 1 to 4 as `[height, width, channels]`: a sequence is one row of steps, a
-/// vector one pixel, and a volume's depth slices are stacked rows (see [`space`] for its depth).
-/// Convolutions, pooling and padding walk every rank through this one grid.
+/// A shape of rank 1 to 5 as `[height, width, channels]`: a sequence is one row of steps, a
+/// vector one pixel, and the slices of a volume (and the frames of volumes) are stacked rows
+/// (see [`space`] for a volume's depth). Convolutions, pooling and padding walk every rank
+/// through this one grid.
 #[inline(always)]
 pub const fn grid(shape: &[usize]) -> [usize; 3] {
     match shape {
@@ -343,6 +344,7 @@ pub const fn grid(shape: &[usize]) -> [usize; 3] {
         [s, c] => [1, *s, *c],
         [h, w, c] => [*h, *w, *c],
         [d, h, w, c] => [*d * *h, *w, *c],
+        [f, d, h, w, c] => [*f * *d * *h, *w, *c],
         _ => [0, 0, 0],
     }
 }

@@ -289,10 +289,17 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> PReLU<X, AH, 
     /// `alpha` zero, as Keras initializes it.
     pub const ZEROS: Self = PReLU { alpha: [[[X::Scalar::ZERO; AC]; AW]; AH], _shapes: PhantomData };
     /// Keras's shape of `alpha`: the input's rank, shared axes 1.
-    const SHAPE: &'static [usize] = match X::SHAPE.len() {
-        1 => &[AC],
-        2 => &[AW, AC],
-        _ => &[AH, AW, AC],
+    ///
+    /// Over ranks 4 and 5 the leading axes fold into `AH` (their product, or 1 where all are
+    /// shared), as [`grid`] stacks them.
+    const SHAPE: &'static [usize] = match (X::SHAPE.len(), AH) {
+        (1, _) => &[AC],
+        (2, _) => &[AW, AC],
+        (3, _) => &[AH, AW, AC],
+        (4, 1) => &[1, 1, AW, AC],
+        (4, _) => &[X::SHAPE[0], X::SHAPE[1], AW, AC],
+        (_, 1) => &[1, 1, 1, AW, AC],
+        _ => &[X::SHAPE[0], X::SHAPE[1], X::SHAPE[2], AW, AC],
     };
 
     /// Calls `f(value, at)` for every value of a tensor of the input's shape, with `at` the

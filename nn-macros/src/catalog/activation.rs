@@ -202,9 +202,6 @@ struct PRelu(Vec<i64>);
 impl PRelu {
     /// `alpha`'s Keras shape for `input`: shared axes 1.
     fn alpha(&self, input: &Shape) -> Result<Vec<usize>, String> {
-        if input.rank() > 3 {
-            return Err(format!("over tensors of rank 4 or 5 is not supported yet: its input is {input}"));
-        }
         let mut shape = input.0.clone();
         for &a in &self.0 {
             match usize::try_from(a).ok().filter(|a| (1..=shape.len()).contains(a)) {
@@ -217,6 +214,16 @@ impl PRelu {
                     ));
                 }
             }
+        }
+        // nn-core stacks the leading axes of ranks 4 and 5 into rows: they are all shared or
+        // none is.
+        let lead = &shape[..shape.len().saturating_sub(2)];
+        if lead.len() > 1 && !(lead.iter().all(|&d| d == 1) || lead == &input.0[..lead.len()]) {
+            return Err(format!(
+                "shares some of the axes before the last two of its input {} but not all: nn shares those \
+                 together (all of them, or none)",
+                input.keras()
+            ));
         }
         Ok(shape)
     }
@@ -242,8 +249,14 @@ impl LayerSpec for PRelu {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let alpha = self.alpha(input).unwrap_or_else(|_| input.0.clone());
         // Padded to (height, width, channels) as nn-core's `grid` pads the input.
+        // Padded to (height, width, channels) as nn-core's `grid` pads the input, and stacked
+        // as it stacks ranks 4 and 5.
+        let (lead, last) = alpha.split_at(alpha.len().saturating_sub(2));
         let mut grid = vec![1; 3usize.saturating_sub(alpha.len())];
-        grid.extend(alpha);
+        if !lead.is_empty() {
+            grid.push(lead.iter().product());
+        }
+        grid.extend(last);
         let (x, [ah, aw, ac]) = (input.ty(t), [grid[0], grid[1], grid[2]]);
         quote!(::nn::layers::PReLU<#x, #ah, #aw, #ac>)
     }
