@@ -803,11 +803,19 @@ CASES = [
         "r = Reshape((2, 1, 3, 2, 3))(b); Model(x, PReLU(alpha_initializer='random_normal', shared_axes=[1, 2, 3])(r))",
         ["input_layer", "p_re_lu", "p_re_lu_1", "reshape", "p_re_lu_2"],
     ),
+    # Softmax with a mask given as an input: of one row, broadcast over the rows, and of the
+    # input's shape over the steps' axis.
+    (
+        "softmax_mask_input",
+        "x = Input((3, 4)); m = Input((1, 4)); n = Input((3, 4)); s = Dense(4)(x); "
+        "a = Softmax()(s, mask=m); Model([x, m, n], Softmax(axis=1)(a, mask=n))",
+        ["input_layer", "dense", "input_layer_1", "softmax", "input_layer_2", "softmax_1"],
+    ),
 ]
 
-# Cases whose inputs at these positions are attention masks: 0 or 1, every query step
-# attending to at least one value step.
-ATTENTION_MASK_INPUTS = {"mha_attention_mask": [2], "gqa_attention_mask_causal": [3]}
+# Cases whose inputs at these positions are masks (an attention mask, Softmax's): 0 or 1, every
+# query step attending to at least one value step.
+ATTENTION_MASK_INPUTS = {"mha_attention_mask": [2], "gqa_attention_mask_causal": [3], "softmax_mask_input": [1, 2]}
 
 
 def attention_mask_inputs(rng: np.random.Generator, shape) -> np.ndarray:
@@ -815,7 +823,7 @@ def attention_mask_inputs(rng: np.random.Generator, shape) -> np.ndarray:
     0.6, and the first value step always 1 (so that no query step, causal or not, is barred from
     every value step)."""
     m = (rng.random(size=(N_SAMPLES, *shape)) < 0.6).astype(np.float32)
-    m[:, :, 0] = 1.0
+    m[..., 0] = 1.0
     return m
 
 # The cases whose inputs have masked steps, and the value that masks a step (an id 0, or

@@ -1250,3 +1250,25 @@ mod prelu_rank4_rank5 {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(prelu_rank4_rank5, [X0]));
     }
 }
+
+/// Softmax with a mask given as an input: 0 (not above one half) bars a value, whose output is
+/// 0; a mask of one row broadcasts over the rows.
+mod softmax_mask_input {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<3, 4>;
+            m = Input<1, 4>;
+            n = Input<3, 4>;
+            s = Dense<4>(x);
+            a = Softmax(s, mask = m);
+            out = Softmax<axis = 1>(a, mask = n);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/softmax_mask_input.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(softmax_mask_input, [X0, X1, X2]));
+    }
+}

@@ -229,3 +229,22 @@ sequential! {
 fn prelu_on_volumes_shared_and_not() {
     check(randomized(PreluVolume::seeded(45), 145));
 }
+
+functional! {
+    /// Softmax with a mask given as an input (random, so none of it is exactly 0 or 1: the
+    /// harness's inputs), over the last axis and over the steps.
+    struct SoftmaxMasked<f64> {
+        x = Input<3, 4>;
+        m = Input<1, 4>;
+        s = Dense<4, tanh>(x);
+        a = Softmax(s, mask = m);
+        b = Softmax<axis = 1>(a, mask = m);
+        f = Flatten(b);
+        out = Dense<2>(f);
+    }
+}
+
+#[test]
+fn softmax_with_a_mask_input() {
+    check(SoftmaxMasked::seeded(46));
+}

@@ -169,11 +169,11 @@ impl Parse for GraphDef {
     }
 }
 
-/// One argument of a functional call: a node, or `attention_mask = node`, the multi-head
-/// attention layers' call argument.
+/// One argument of a functional call: a node, or a mask given by name: `attention_mask = node`
+/// (the multi-head attention layers') or `mask = node` (Softmax's).
 enum CallInput {
     Node(Ident),
-    AttentionMask(Ident, Ident),
+    Named(Ident, Ident),
 }
 
 impl Parse for CallInput {
@@ -182,16 +182,17 @@ impl Parse for CallInput {
         if !input.peek(Token![=]) {
             return Ok(CallInput::Node(first));
         }
-        if first != "attention_mask" {
+        if first != "attention_mask" && first != "mask" {
             return Err(syn::Error::new(
                 first.span(),
                 format!(
-                    "unknown call argument `{first}`: a call takes its input nodes, and the attention layers `attention_mask = node`"
+                    "unknown call argument `{first}`: a call takes its input nodes, the multi-head attention \
+                     layers `attention_mask = node` and Softmax `mask = node`"
                 ),
             ));
         }
         input.parse::<Token![=]>()?;
-        Ok(CallInput::AttentionMask(first, input.parse()?))
+        Ok(CallInput::Named(first, input.parse()?))
     }
 }
 
@@ -219,26 +220,30 @@ impl Parse for Stmt {
             parenthesized!(content in input);
             let items = Punctuated::<CallInput, Token![,]>::parse_terminated(&content)?;
             let mut inputs = Vec::new();
-            let mut mask = None;
+            let mut named: Option<(Ident, Ident)> = None;
             for item in items {
                 match item {
-                    CallInput::Node(node) if mask.is_none() => inputs.push(node),
+                    CallInput::Node(node) if named.is_none() => inputs.push(node),
                     CallInput::Node(node) => {
                         return Err(syn::Error::new(
                             node.span(),
-                            "`attention_mask = ...` comes after the inputs",
+                            "a node given by name comes after the inputs",
                         ));
                     }
-                    CallInput::AttentionMask(name, _) if mask.is_some() => {
-                        return Err(syn::Error::new(name.span(), "`attention_mask` is given twice"));
+                    CallInput::Named(name, _) if named.is_some() => {
+                        return Err(syn::Error::new(
+                            name.span(),
+                            "one mask per call: `mask = ...` or `attention_mask = ...`",
+                        ));
                     }
-                    CallInput::AttentionMask(name, node) => mask = Some((name, node)),
+                    CallInput::Named(name, node) => named = Some((name, node)),
                 }
             }
-            // Keras's `attention_mask` call argument: the layer's last input, after the key
-            // (the value again without one), with the option saying so.
-            if let Some((name, node)) = mask {
-                if inputs.len() == 2 {
+            // Keras's `attention_mask` (the multi-head layers') and `mask` (Softmax's) call
+            // arguments: the layer's last input (after the key, the value again without one,
+            // for `attention_mask`), with the option of that name saying so.
+            if let Some((name, node)) = named {
+                if name == "attention_mask" && inputs.len() == 2 {
                     inputs.push(inputs[1].clone());
                 }
                 inputs.push(node);

@@ -648,7 +648,7 @@ fn histories(value: &Json, out: &mut Vec<(String, usize, usize)>) {
 /// The tensors a node is called on: one tensor, a list of them (merges, `Attention`) or several
 /// (`MultiHeadAttention`'s query and value, its `value` and `key` perhaps given by name), then
 /// a recurrent layer's `initial_state` (one tensor or a list).
-fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
+fn node_inputs(node: &Json, named_mask: bool, span: Span) -> Result<Vec<Ident>, String> {
     let args = node.get("args").and_then(Json::as_array).unwrap_or(&[]);
     let is_tensor = |t: &&Json| t.get("config").and_then(|c| c.get("keras_history")).is_some();
     let mut tensors: Vec<&Json> = match args.first() {
@@ -666,6 +666,10 @@ fn node_inputs(node: &Json, span: Span) -> Result<Vec<Ident>, String> {
             tensors.push(value);
         }
         tensors.push(mask);
+    }
+    // Softmax's `mask` given as an input: its second (`mask_ops::is_explicit_mask`).
+    if named_mask {
+        tensors.extend(node.get("kwargs").and_then(|k| k.get("mask")).filter(is_tensor));
     }
     match node.get("kwargs").and_then(|k| k.get("initial_state")) {
         Some(Json::Array(states)) => tensors.extend(states),
@@ -707,6 +711,7 @@ fn layer_stmts(
     name: &str,
     call: LayerCall,
     more: &Further<'_>,
+    named_mask: bool,
     span: Span,
 ) -> Result<Vec<Stmt>, String> {
     let nodes = layer.get("inbound_nodes").and_then(Json::as_array).unwrap_or(&[]);
@@ -719,7 +724,7 @@ fn layer_stmts(
             name: ident(&format!("{name}__{first}"), span)?,
             more: more.of(name, first)?,
             call,
-            inputs: Some(node_inputs(&nodes[0], span)?),
+            inputs: Some(node_inputs(&nodes[0], named_mask, span)?),
         }]);
     }
     let layer_ident = ident(name, span)?;
@@ -736,7 +741,7 @@ fn layer_stmts(
             name: ident(&format!("{name}__{i}"), span)?,
             more: more.of(name, i)?,
             call,
-            inputs: Some(node_inputs(node, span)?),
+            inputs: Some(node_inputs(node, named_mask, span)?),
         });
     }
     Ok(stmts)
@@ -779,8 +784,14 @@ fn graph_def(
     let mut stmts = Vec::new();
     let ops = |l: &&Json| mask_ops::is_mask_op(l);
     for layer in layers.iter().filter(|l| !ops(l)) {
-        let call = layer_call(layer, inner, span)?;
+        let mut call = layer_call(layer, inner, span)?;
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
+        // Softmax's `mask` given as an input: the option saying its second input is one.
+        let named_mask = mask_ops::is_explicit_mask(layer, layers);
+        if named_mask {
+            let name = Ident::new("mask", span);
+            call.args.push(Arg::Named { name, value: Box::new(Arg::Bool(syn::LitBool::new(true, span))) });
+        }
         if call.kind == "Input" {
             let position = input_order.iter().position(|n| n == name).unwrap_or(usize::MAX);
             inputs.push((
@@ -788,7 +799,7 @@ fn graph_def(
                 Stmt { name: ident(&format!("{name}__0"), span)?, more: Vec::new(), call, inputs: None },
             ));
         } else {
-            stmts.extend(layer_stmts(layer, name, call, &more, span)?);
+            stmts.extend(layer_stmts(layer, name, call, &more, named_mask, span)?);
         }
     }
     inputs.sort_by_key(|(position, _)| *position);

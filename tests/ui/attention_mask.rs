@@ -27,3 +27,8 @@ functional! {
 }
 
 fn main() {}
+
+fn softmax_masks() {
+    let _lower_rank = functional! { x = Input<3, 4>; m = Input<4>; y = Softmax(x, mask = m); };
+    let _twice = functional! { x = Input<3, 4>; m = Input<3, 4>; y = Softmax(x, mask = m, mask = m); };
+}

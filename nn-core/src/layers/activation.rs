@@ -266,6 +266,123 @@ impl<X: Tensor, const AXIS: usize> Train for Softmax<X, AXIS> {
 // SAFETY: zero-sized.
 unsafe impl<X, const AXIS: usize> Zeroable for Softmax<X, AXIS> {}
 
+/// Keras's `Softmax` called with a `mask` (`Softmax(axis)(x, mask=m)`): the input is `(x, m)`,
+/// `M` broadcasting to `X` as numpy broadcasts (its axes aligned with `X`'s last ones, each of
+/// `X`'s size or 1). Where the mask is not above one half, the input counts as `-1e9` and the
+/// output is 0, as Keras's `where`s make them; the mask gets no gradient.
+///
+/// ```
+/// use nn_core::layers::MaskedSoftmax;
+/// use nn_core::tensor::{Tensor, Tensor2};
+/// use nn_core::Layer;
+/// // Over the last axis of two rows, the third column masked in both (a mask of one row).
+/// let x = Tensor2::<f64, 2, 3>::from_rows([[0.0, 0.0, 9.0], [1.0, 1.0, 1.0]]);
+/// let m = Tensor2::<f64, 1, 3>::from_rows([[1.0, 1.0, 0.0]]);
+/// let y = MaskedSoftmax::<_, _, 1>::ZEROS.forward(&(x, m));
+/// assert_eq!(y.as_slice(), &[0.5, 0.5, 0.0, 0.5, 0.5, 0.0]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MaskedSoftmax<X, M, const AXIS: usize> {
+    _shapes: PhantomData<fn(X, M) -> X>,
+}
+
+impl<X, M, const AXIS: usize> MaskedSoftmax<X, M, AXIS> {
+    super::no_weights!();
+}
+
+impl<X: Tensor, M: Tensor<Scalar = X::Scalar>, const AXIS: usize> MaskedSoftmax<X, M, AXIS> {
+    /// Whether element `i` of `X` is kept by `mask` (broadcast to `X`).
+    #[inline(always)]
+    fn keeps(mask: &[X::Scalar], i: usize) -> bool {
+        let (xs, ms) = (X::SHAPE, M::SHAPE);
+        const { assert!(M::SHAPE.len() <= X::SHAPE.len(), "MaskedSoftmax: the mask has more axes than the input") };
+        let (mut rest, mut at, mut stride) = (i, 0, 1);
+        for k in (0..ms.len()).rev() {
+            let n = xs[xs.len() - ms.len() + k].max(1);
+            if ms[k] != 1 {
+                at += rest % n * stride;
+            }
+            (rest, stride) = (rest / n, stride * ms[k]);
+        }
+        mask[at] > X::Scalar::of(0.5)
+    }
+}
+
+impl<X: Tensor, M: Tensor<Scalar = X::Scalar>, const AXIS: usize> Layer for MaskedSoftmax<X, M, AXIS> {
+    type Scalar = X::Scalar;
+    type Input = (X, M);
+    type Output = X;
+    const CLASS: &'static str = "Softmax";
+    const PARAMS: usize = 0;
+
+    #[inline(always)]
+    fn forward(&self, (x, m): &(X, M)) -> X {
+        let (mut v, m) = (*x, m.as_slice());
+        let barred = X::Scalar::of(-1.0e9);
+        for (i, v) in v.as_mut_slice().iter_mut().enumerate() {
+            if !Self::keeps(m, i) {
+                *v = barred;
+            }
+        }
+        let mut y = Softmax::<X, AXIS>::ZEROS.forward(&v);
+        // A run masked whole would be uniform: Keras zeroes every masked output.
+        for (i, y) in y.as_mut_slice().iter_mut().enumerate() {
+            if !Self::keeps(m, i) {
+                *y = X::Scalar::ZERO;
+            }
+        }
+        y
+    }
+}
+
+/// Keeps nothing: the softmax's gradient over the kept values (the output is 0, and the
+/// softmax's own output underflows to 0, at the masked ones), which pass it on; the masked
+/// inputs and the mask get none.
+impl<X: Tensor, M: Tensor<Scalar = X::Scalar>, const AXIS: usize> Train for MaskedSoftmax<X, M, AXIS> {
+    type Kept = ();
+    const KEPT: () = ();
+
+    fn backward(
+        &self,
+        level: Level,
+        xs: &[(X, M)],
+        ys: &[X],
+        _kept: &[()],
+        dys: &mut [X],
+        dxs: Option<&mut [(X, M)]>,
+        _grads: Option<&mut Self>,
+    ) {
+        let Some(dxs) = dxs else { return };
+        for (((x, y), dy), dx) in xs.iter().zip(ys).zip(dys.iter_mut()).zip(dxs) {
+            let m = x.1.as_slice();
+            for (i, g) in dy.as_mut_slice().iter_mut().enumerate() {
+                if !Self::keeps(m, i) {
+                    *g = X::Scalar::ZERO;
+                }
+            }
+            let mut dv = X::ZEROS;
+            let softmax = Softmax::<X, AXIS>::ZEROS;
+            softmax.backward(
+                level,
+                core::slice::from_ref(&x.0),
+                core::slice::from_ref(y),
+                &[()],
+                core::slice::from_mut(dy),
+                Some(core::slice::from_mut(&mut dv)),
+                None,
+            );
+            for (i, (d, g)) in dx.0.as_mut_slice().iter_mut().zip(dv.as_slice()).enumerate() {
+                if Self::keeps(m, i) {
+                    *d += *g;
+                }
+            }
+        }
+    }
+}
+
+// SAFETY: zero-sized.
+unsafe impl<X, M, const AXIS: usize> Zeroable for MaskedSoftmax<X, M, AXIS> {}
+
 /// Keras's `PReLU`: `x` where `x >= 0`, else `alpha · x`, with `alpha` a weight of the input's
 /// shape in which Keras's `shared_axes` have size 1. `AH`, `AW`, `AC` are its sizes over the
 /// (height, width, channels) of an image, the (steps, channels) of a sequence (`AH = 1`) or the

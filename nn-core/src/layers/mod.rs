@@ -22,7 +22,7 @@ mod resizing;
 mod window;
 mod wrappers;
 
-pub use activation::{Activation, Class, ELU, LeakyReLU, PReLU, ReLU, Softmax, class};
+pub use activation::{Activation, Class, ELU, LeakyReLU, MaskedSoftmax, PReLU, ReLU, Softmax, class};
 pub use attention::{
     ADDITIVE, Attention, AttentionInputs, CONCAT, DOT, HeadsJoin, HeadsKept, HeadsProjection,
     MultiHeadAttention,

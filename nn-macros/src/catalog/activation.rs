@@ -1,7 +1,7 @@
 //! `Activation`: an activation as a layer of its own (nn-core's `layers/activation.rs`).
 
 use super::params::{self, Kind, Param, param, positional};
-use super::{Entry, LayerSpec};
+use super::{Arity, Entry, LayerSpec};
 use crate::activation::Act;
 use crate::ast::LayerCall;
 use crate::ctxt::Ctxt;
@@ -59,7 +59,11 @@ const RELU_PARAMS: &[Param] = &[
 ];
 const LEAKY_PARAMS: &[Param] = &[positional("negative_slope", Kind::Number)];
 const ELU_PARAMS: &[Param] = &[positional("alpha", Kind::Number)];
-const SOFTMAX_PARAMS: &[Param] = &[positional("axis", Kind::Axis)];
+const SOFTMAX_PARAMS: &[Param] = &[
+    positional("axis", Kind::Axis),
+    // Set by a call `(x, mask = m)`: the second input is Keras's `mask`.
+    param("mask", Kind::Bool),
+];
 const PRELU_PARAMS: &[Param] = &[param("shared_axes", Kind::Axes)];
 
 pub const RELU: Entry = Entry {
@@ -109,7 +113,11 @@ pub const SOFTMAX: Entry = Entry {
     name: "Softmax",
     params: SOFTMAX_PARAMS,
     read: |c, cx| {
-        let axis = params::read(c, SOFTMAX_PARAMS, &[], cx)?.axes(0).map_or(-1, |a| a[0]);
+        let args = params::read(c, SOFTMAX_PARAMS, &[], cx)?;
+        let axis = args.axes(0).map_or(-1, |a| a[0]);
+        if args.bool(1, false) {
+            return Some(Rc::new(MaskedSoftmaxOver { axis: SoftmaxOver(axis), inputs: Vec::new() }));
+        }
         Some(Rc::new(SoftmaxOver(axis)))
     },
 };
@@ -175,7 +183,12 @@ impl SoftmaxOver {
 
 impl LayerSpec for SoftmaxOver {
     fn mask(&self) -> super::Mask {
-        super::Mask::Refuses("adds a large negative number to the masked positions, which nn does not yet")
+        // Keras broadcasts a mask of the steps against the input's last axes, not its steps; a
+        // mask of the input's shape is given as an input: `Softmax(x, mask = m)`.
+        super::Mask::Refuses(
+            "would mask its input by its steps' mask, which Keras broadcasts against the input's last axes \
+             (give a mask of the input's shape as `Softmax(x, mask = m)`)",
+        )
     }
 
     fn trains(&self) -> bool {
@@ -193,6 +206,65 @@ impl LayerSpec for SoftmaxOver {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let (x, axis) = (input.ty(t), self.axis(input).unwrap_or(0));
         quote!(::nn::layers::Softmax<#x, #axis>)
+    }
+}
+
+/// `Softmax` called with a mask, `(x, mask = m)`: nn-core's `MaskedSoftmax` over `(x, m)`.
+struct MaskedSoftmaxOver {
+    axis: SoftmaxOver,
+    /// The input and the mask, once known.
+    inputs: Vec<Shape>,
+}
+
+impl LayerSpec for MaskedSoftmaxOver {
+    fn mask(&self) -> super::Mask {
+        super::Mask::Refuses(
+            "takes a mask as an input, and one from the layers before it too, which nn does not join",
+        )
+    }
+
+    fn trains(&self) -> bool {
+        true
+    }
+
+    fn class(&self) -> &'static str {
+        "Softmax"
+    }
+
+    fn arity(&self) -> Arity {
+        Arity::Exactly(2)
+    }
+
+    fn output(&self, input: &Shape) -> Result<Shape, String> {
+        Err(format!("takes `(x, mask = m)`, not one input {input}"))
+    }
+
+    /// The input's shape, if the mask broadcasts to it: as many axes, each of the input's size
+    /// or 1. (Keras takes a mask of fewer axes too, but broadcasts it with its batch axis
+    /// against one of the input's: the mask of sample `b` masks row `b` of every sample.)
+    fn output_of(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        let [x, m] = inputs else {
+            return Err(format!("takes `(x, mask = m)`, not {} inputs", inputs.len()));
+        };
+        let fits = m.rank() == x.rank() && m.0.iter().zip(&x.0).all(|(a, b)| *a == 1 || a == b);
+        if !fits {
+            return Err(format!(
+                "takes a mask of its input's axes, each of its size or 1, to broadcast to its input {x}, but \
+                 its mask is {m}"
+            ));
+        }
+        self.axis.output(x)
+    }
+
+    fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
+        Some(Rc::new(MaskedSoftmaxOver { axis: SoftmaxOver(self.axis.0), inputs: inputs.to_vec() }))
+    }
+
+    fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
+        let [x, m] = &self.inputs[..] else { return quote!(()) };
+        let axis = self.axis.axis(input).unwrap_or(0);
+        let (x, m) = (x.ty(t), m.ty(t));
+        quote!(::nn::layers::MaskedSoftmax<#x, #m, #axis>)
     }
 }
 

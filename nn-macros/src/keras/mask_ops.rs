@@ -28,6 +28,17 @@ pub(super) fn is_mask_op(layer: &Json) -> bool {
     )
 }
 
+/// Whether `layer` is a `Softmax` called with a mask given as an input (`Softmax()(x,
+/// mask=m)`): a tensor no mask operation made, which is the layer's second input.
+pub(super) fn is_explicit_mask(layer: &Json, layers: &[Json]) -> bool {
+    let (class, _) = class_and_name(layer);
+    let node = layer.get("inbound_nodes").and_then(Json::as_array).and_then(|n| n.first());
+    let mask = node.and_then(|n| n.get("kwargs")).and_then(|k| k.get("mask"));
+    let history = mask.and_then(|m| m.get("config")).and_then(|c| c.get("keras_history"));
+    let made_by = history.and_then(|h| history_of(h).ok()).and_then(|(l, ..)| find(layers, l));
+    class == "Softmax" && history.is_some() && !made_by.is_some_and(is_mask_op)
+}
+
 /// A layer's name and the masks Keras recorded for it: (input, the layers whose masks make it,
 /// or `None` for a mask that keeps every step).
 pub(super) type Recorded = (String, Vec<(usize, Option<Makers>)>);
@@ -60,7 +71,9 @@ pub(super) fn expected(layers: &[Json]) -> Result<Vec<Recorded>, String> {
         }
         let kwargs = nodes.first().and_then(|n| n.get("kwargs"));
         let mut per_input: Vec<(usize, &Json)> = Vec::new();
-        match kwargs.and_then(|k| k.get("mask")) {
+        // A mask given as an input is an input, not a mask Keras computed.
+        let computed = kwargs.and_then(|k| k.get("mask")).filter(|_| !is_explicit_mask(layer, layers));
+        match computed {
             // `Attention`'s `[query_mask, value_mask]`.
             Some(Json::Array(list)) => per_input.extend(list.iter().enumerate()),
             Some(mask) => per_input.push((0, mask)),
