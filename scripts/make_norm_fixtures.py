@@ -65,7 +65,13 @@ ADAPT_SAMPLES = 20
 WITH_SUMMARY = {"dropout_mlp", "leaky_relu_mlp", "residual_layer_norm", "embedding_text", "dense_bn_mlp", "identity", "random_augmentations", "random_image_layers", "category_encoding", "mix_layers"}
 
 # Cases whose Normalization layers are adapted (step 1 in the module docstring).
-ADAPT = {"normalization_adapted", "normalization_axis_none", "normalization_two_axes"}
+ADAPT = {
+    "normalization_adapted",
+    "normalization_axis_none",
+    "normalization_two_axes",
+    "normalization_steps",
+    "normalization_middle_axes",
+}
 
 seq = tf.seq
 
@@ -385,6 +391,9 @@ CASES = [
         seq("Input((4, 3, 5))", "GroupNormalization(groups=2, axis=1)"),
         ["group_normalization"],
     ),
+    # Normalization keeping statistics per step, and per position of a volume's middle axes.
+    ("normalization_steps", seq("Input((5, 3))", "Normalization(axis=1)"), ["normalization"]),
+    ("normalization_middle_axes", seq("Input((2, 3, 4, 2))", "Normalization(axis=(2, 3))"), ["normalization"]),
 ]
 
 

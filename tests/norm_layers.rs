@@ -531,3 +531,17 @@ fn summaries_count_the_moving_statistics_apart() {
     }
     assert_eq!(table(&identity::Keras::KERAS.summary().to_string()), table(fx::identity::SUMMARY));
 }
+
+case!(
+    normalization_steps,
+    "tests/fixtures/keras/norm/normalization_steps.keras",
+    Input<5, 3>,
+    Normalization<axis = 1>
+);
+
+case!(
+    normalization_middle_axes,
+    "tests/fixtures/keras/norm/normalization_middle_axes.keras",
+    Input<2, 3, 4, 2>,
+    Normalization<axis = (2, 3)>
+);

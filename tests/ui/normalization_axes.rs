@@ -7,4 +7,6 @@ fn main() {
     let _gap = sequential![Input<3, 2, 4>, UnitNormalization<axis = (1, 3)>];
     // BatchNormalization's channel axis must exist.
     let _missing = sequential![Input<3, 2, 4>, BatchNormalization<axis = 4>];
+    // Normalization keeps statistics over axes next to each other.
+    let _apart = sequential![Input<3, 2, 4>, Normalization<axis = (1, 3)>];
 }

@@ -442,11 +442,16 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INN
 /// Whether the last `axes` axes of `shape` hold `c` values together: the rows a normalization
 /// over trailing axes takes (`(steps, features)` normalized whole is one row of both).
 pub(super) const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
-    if axes > shape.len() {
+    covers_block(shape, axes, 0, c)
+}
+
+/// Whether the `axes` axes of `shape` before its last `after` hold `c` values together.
+pub(super) const fn covers_block(shape: &[usize], axes: usize, after: usize, c: usize) -> bool {
+    if axes + after > shape.len() {
         return false;
     }
-    let (mut product, mut i) = (1, shape.len() - axes);
-    while i < shape.len() {
+    let (mut product, mut i) = (1, shape.len() - after - axes);
+    while i < shape.len() - after {
         product *= shape[i];
         i += 1;
     }
@@ -456,7 +461,16 @@ pub(super) const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
 /// Keras's shape of a weight over the last `axes` axes of `shape` (empty for none of them, and
 /// where they are not `c` values together, which [`covers`] then refuses at compile time).
 pub(super) const fn trailing(shape: &'static [usize], axes: usize, c: usize) -> &'static [usize] {
-    if covers(shape, axes, c) { shape.split_at(shape.len() - axes).1 } else { &[] }
+    block(shape, axes, 0, c)
+}
+
+/// As [`trailing`], for the `axes` axes before the last `after`.
+pub(super) const fn block(shape: &'static [usize], axes: usize, after: usize, c: usize) -> &'static [usize] {
+    if covers_block(shape, axes, after, c) {
+        shape.split_at(shape.len() - after).0.split_at(shape.len() - after - axes).1
+    } else {
+        &[]
+    }
 }
 
 /// `LayerNormalization` over the last axis, or the last `AXES` together (Keras's `axis=[-2,

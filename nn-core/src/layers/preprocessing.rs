@@ -79,7 +79,7 @@ impl<X: Tensor> crate::train::Train for Rescaling<X> {
         _grads: Option<&mut Self>,
     ) {
         let scale = X::Scalar::of(self.scale);
-        add_grad(dys, dxs, 1, |dy, _| dy * scale);
+        add_grad(dys, dxs, (1, 1), |dy, _| dy * scale);
     }
 }
 
@@ -89,13 +89,13 @@ impl<X: Tensor> crate::train::Train for Rescaling<X> {
 fn add_grad<X: Tensor>(
     dys: &[X],
     dxs: Option<&mut [X]>,
-    channels: usize,
+    (channels, inner): (usize, usize),
     grad: impl Fn(X::Scalar, usize) -> X::Scalar,
 ) {
     let Some(dxs) = dxs else { return };
-    let channels = channels.max(1);
+    let (channels, inner) = (channels.max(1), inner.max(1));
     for (i, (dx, dy)) in flatten_mut(dxs).iter_mut().zip(flatten(dys)).enumerate() {
-        *dx += grad(*dy, i % channels);
+        *dx += grad(*dy, i / inner % channels);
     }
 }
 
@@ -114,8 +114,9 @@ fn deviation<T: Float>(variance: T) -> T {
 
 /// `Normalization` over the last axis: `y = (x - mean) / max(sqrt(variance), 1e-7)` per channel
 /// of `C`, or with `INVERT` `y = mean + x · max(sqrt(variance), 1e-7)`. Keras's `axis` names the
-/// axes that keep their own statistics: the last `KEEP` of them, `C` values together (`axis=(-2,
-/// -1)`), or none (`axis=None`: `KEEP = 0`, `C = 1`, one mean and variance for every value).
+/// axes that keep their own statistics: `KEEP` axes together, `C` values (`axis=(-2, -1)`),
+/// followed by `AFTER` axes (`axis=1` of a sequence: the steps, `AFTER = 1`), or none
+/// (`axis=None`: `KEEP = 0`, `C = 1`, one mean and variance for every value).
 ///
 /// Keras has two forms, and so does this type. Given `mean` and `variance` in its config, the
 /// layer has no weights (`ADAPTED = false`): the macros write the values into the model as
@@ -138,6 +139,7 @@ pub struct Normalization<
     const ADAPTED: bool = false,
     const INVERT: bool = false,
     const KEEP: usize = 1,
+    const AFTER: usize = 0,
 > where
     X: Tensor,
 {
@@ -150,8 +152,14 @@ pub struct Normalization<
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize>
-    Normalization<X, C, ADAPTED, INVERT, KEEP>
+impl<
+    X: Tensor,
+    const C: usize,
+    const ADAPTED: bool,
+    const INVERT: bool,
+    const KEEP: usize,
+    const AFTER: usize,
+> Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
 {
     /// Keras's initial state: mean zeros, variance ones, count zero.
     pub const ZEROS: Self = Normalization {
@@ -160,7 +168,16 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const K
         count: [X::Scalar::ZERO],
         _shapes: PhantomData,
     };
-    const SHAPE: &'static [usize] = super::normalization::trailing(X::SHAPE, KEEP, C);
+    const SHAPE: &'static [usize] = super::normalization::block(X::SHAPE, KEEP, AFTER, C);
+    /// Values between two of a channel's: the size of the axes after the kept ones.
+    const INNER: usize = {
+        let (mut product, mut i) = (1, X::SHAPE.len().saturating_sub(AFTER));
+        while i < X::SHAPE.len() {
+            product *= X::SHAPE[i];
+            i += 1;
+        }
+        product
+    };
 
     /// Reads the mean, variance and count of an adapted layer from raw bytes.
     #[doc(hidden)]
@@ -174,8 +191,14 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const K
     }
 }
 
-impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize> Layer
-    for Normalization<X, C, ADAPTED, INVERT, KEEP>
+impl<
+    X: Tensor,
+    const C: usize,
+    const ADAPTED: bool,
+    const INVERT: bool,
+    const KEEP: usize,
+    const AFTER: usize,
+> Layer for Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -188,15 +211,18 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const K
     fn forward(&self, x: &X) -> X {
         const {
             assert!(
-                super::normalization::covers(X::SHAPE, KEEP, C),
+                super::normalization::covers_block(X::SHAPE, KEEP, AFTER, C),
                 "Normalization: C must be its kept axes' size"
             )
         };
         let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
         let mut y = *x;
-        for row in y.as_mut_slice().chunks_exact_mut(C) {
-            for ((v, m), d) in row.iter_mut().zip(&self.mean).zip(&deviation) {
-                *v = if INVERT { *m + *v * *d } else { (*v - *m) / *d };
+        // Each channel's run of `INNER` values (one value after the last axis).
+        for row in y.as_mut_slice().chunks_exact_mut(C * Self::INNER) {
+            for ((run, m), d) in row.chunks_exact_mut(Self::INNER).zip(&self.mean).zip(&deviation) {
+                for v in run {
+                    *v = if INVERT { *m + *v * *d } else { (*v - *m) / *d };
+                }
             }
         }
         y
@@ -222,8 +248,14 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const K
 /// Keeps nothing. The mean and variance are constants, or weights that are not trained: the
 /// backward pass gives `dx` only, `dy / deviation` (with `INVERT`, `dy · deviation`), JAX's
 /// derivative of the forward formula.
-impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize>
-    crate::train::Train for Normalization<X, C, ADAPTED, INVERT, KEEP>
+impl<
+    X: Tensor,
+    const C: usize,
+    const ADAPTED: bool,
+    const INVERT: bool,
+    const KEEP: usize,
+    const AFTER: usize,
+> crate::train::Train for Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -246,19 +278,26 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const K
     ) {
         const {
             assert!(
-                super::normalization::covers(X::SHAPE, KEEP, C),
+                super::normalization::covers_block(X::SHAPE, KEEP, AFTER, C),
                 "Normalization: C must be its kept axes' size"
             )
         };
         let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
         // As the forward pass: a division, not a multiplication by the reciprocal.
-        add_grad(dys, dxs, C, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
+        let per = (C, Self::INNER);
+        add_grad(dys, dxs, per, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
     }
 }
 
 // SAFETY: float arrays.
-unsafe impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize> Zeroable
-    for Normalization<X, C, ADAPTED, INVERT, KEEP>
+unsafe impl<
+    X: Tensor,
+    const C: usize,
+    const ADAPTED: bool,
+    const INVERT: bool,
+    const KEEP: usize,
+    const AFTER: usize,
+> Zeroable for Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
 {
 }
 

@@ -108,7 +108,7 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
 /// How many trailing axes of `input` `axes` (Keras's, with the batch axis as 0) name together,
 /// for the layers that normalize a row of them at once (LayerNormalization, UnitNormalization,
 /// RMSNormalization): `axis = -1` is 1, `axis = (-2, -1)` 2.
-pub(super) fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
+fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
     let rank = input.rank() as i64;
     let Some(list) = axes.as_deref() else { return Ok(1) };
     if list.is_empty() {

@@ -1,6 +1,5 @@
 //! `Rescaling` and `Normalization` (nn-core's `layers/preprocessing.rs`).
 
-use super::normalization::trailing_axes;
 use super::params::{self, Kind, Param, param, positional};
 use super::{Entry, LayerSpec};
 use crate::shape::Shape;
@@ -86,14 +85,31 @@ impl Normalization {
         self.mean.is_none()
     }
 
-    /// The trailing axes that keep their own statistics (Keras's `axis`: the last by default,
-    /// none for `axis = None`, saved as `()`), and the values they hold together.
-    fn kept(&self, input: &Shape) -> Result<(usize, usize), String> {
-        let keep = match self.axes.as_deref() {
-            Some([]) => 0,
-            _ => trailing_axes(&self.axes, input)?,
+    /// The axes that keep their own statistics (Keras's `axis`: the last by default, none for
+    /// `axis = None`, saved as `()`): how many, together, how many axes come after them, and
+    /// the values they hold together. nn takes axes next to each other.
+    fn kept(&self, input: &Shape) -> Result<(usize, usize, usize), String> {
+        let rank = input.rank() as i64;
+        let named: Vec<i64> = match self.axes.as_deref() {
+            Some([]) => return Ok((0, 0, 1)),
+            None => vec![rank],
+            Some(list) => list.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect(),
         };
-        Ok((keep, input.0[input.rank() - keep..].iter().product()))
+        let mut sorted = named.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let (first, last) = (sorted[0], sorted[sorted.len() - 1]);
+        let contiguous = sorted.len() == named.len() && last - first + 1 == sorted.len() as i64;
+        if first < 1 || last > rank || !contiguous {
+            let axes: Vec<String> = named.iter().map(i64::to_string).collect();
+            return Err(format!(
+                "keeps statistics over axes ({}) of its input {input}: nn takes axes of it next to each other \
+                 (`axis = -1`, `1`, `(-2, -1)`, ...)",
+                axes.join(", ")
+            ));
+        }
+        let (keep, after) = (sorted.len(), (rank - last) as usize);
+        Ok((keep, after, input.0[first as usize - 1..last as usize].iter().product()))
     }
 }
 
@@ -111,7 +127,7 @@ impl LayerSpec for Normalization {
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        let (_, c) = self.kept(input)?;
+        let (_, _, c) = self.kept(input)?;
         match (&self.mean, &self.variance) {
             (None, None) => {}
             (Some(_), None) | (None, Some(_)) => {
@@ -132,20 +148,20 @@ impl LayerSpec for Normalization {
     }
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
-        let (keep, c) = self.kept(input).unwrap_or((1, input.last()));
+        let (keep, after, c) = self.kept(input).unwrap_or((1, 0, input.last()));
         let (x, adapted, invert) = (input.ty(t), self.adapted(), self.invert);
-        quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert, #keep>)
+        quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert, #keep, #after>)
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        let (keep, _) = self.kept(input).unwrap_or((1, input.last()));
-        let kept = input.0[input.rank() - keep..].to_vec();
+        let (keep, after, _) = self.kept(input).unwrap_or((1, 0, input.last()));
+        let kept = input.0[input.rank() - after - keep..input.rank() - after].to_vec();
         if self.adapted() { vec![kept.clone(), kept, vec![]] } else { Vec::new() }
     }
 
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let (Some(mean), Some(variance)) = (&self.mean, &self.variance) else { return Vec::new() };
-        let (_, c) = self.kept(input).unwrap_or((1, input.last()));
+        let (_, _, c) = self.kept(input).unwrap_or((1, 0, input.last()));
         let array = |values: &Vec<f64>| {
             let values = (0..c).map(|i| values[if values.len() == 1 { 0 } else { i }]);
             quote!([#( ::nn::float::constant::<#t>(#values) ),*])
