@@ -394,6 +394,20 @@ CASES = [
     # Normalization keeping statistics per step, and per position of a volume's middle axes.
     ("normalization_steps", seq("Input((5, 3))", "Normalization(axis=1)"), ["normalization"]),
     ("normalization_middle_axes", seq("Input((2, 3, 4, 2))", "Normalization(axis=(2, 3))"), ["normalization"]),
+    # LayerNormalization over axes before the last: a sequence's steps, and a volume's middle axes
+    # with `rms_scaling`.
+    (
+        "layer_norm_steps",
+        seq("Input((5, 3))", "LayerNormalization(axis=1, beta_initializer='random_normal', "
+            "gamma_initializer='random_normal')"),
+        ["layer_normalization"],
+    ),
+    (
+        "layer_norm_middle_axes",
+        seq("Input((2, 3, 4, 2))", "LayerNormalization(axis=(2, 3), rms_scaling=True, "
+            "gamma_initializer='random_normal')"),
+        ["layer_normalization"],
+    ),
 ]
 
 

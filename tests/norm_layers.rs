@@ -545,3 +545,17 @@ case!(
     Input<2, 3, 4, 2>,
     Normalization<axis = (2, 3)>
 );
+
+case!(
+    layer_norm_steps,
+    "tests/fixtures/keras/norm/layer_norm_steps.keras",
+    Input<5, 3>,
+    LayerNormalization<axis = 1>
+);
+
+case!(
+    layer_norm_middle_axes,
+    "tests/fixtures/keras/norm/layer_norm_middle_axes.keras",
+    Input<2, 3, 4, 2>,
+    LayerNormalization<axis = (2, 3), rms_scaling = true>
+);

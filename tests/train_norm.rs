@@ -633,3 +633,24 @@ sequential! {
 fn group_normalization_over_another_axis_matches_finite_differences() {
     check(ChannelsFirstGroups::seeded(34));
 }
+
+sequential! {
+    /// LayerNormalization over a sequence's steps (per channel): its rows are the channels, of 5
+    /// values 3 apart.
+    struct StepsLn<f64> { Input<5, 3>, Dense<3, tanh>, LayerNormalization<axis = 1>, Flatten, Dense<2> }
+}
+sequential! {
+    /// With `rms_scaling`, over a volume's two middle axes.
+    struct MiddleRmsLn<f64> {
+        Input<2, 3, 4, 2>, Dense<2, tanh>, LayerNormalization<axis = (2, 3), rms_scaling = true>, Flatten, Dense<2>
+    }
+}
+
+#[test]
+fn layer_normalization_over_axes_before_the_last_matches_finite_differences() {
+    let mut steps = StepsLn::seeded(16);
+    steps.layer_normalization.gamma = [0.5, -1.5, 2.0, 0.75, -0.25];
+    steps.layer_normalization.beta = [0.25, -0.5, 1.0, 0.0, 0.5];
+    check(steps);
+    check(MiddleRmsLn::seeded(17));
+}

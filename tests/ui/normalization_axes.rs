@@ -1,8 +1,11 @@
 use nn::prelude::*;
 
 fn main() {
-    // The first axis alone, leaving out the last: not a run of trailing axes.
-    let _first = sequential![Input<4, 3>, LayerNormalization<axis = 1>];
+    // UnitNormalization over the first axis alone, leaving out the last: not a run of trailing
+    // axes (LayerNormalization takes it).
+    let _first = sequential![Input<4, 3>, UnitNormalization<axis = 1>];
+    // LayerNormalization over axes apart.
+    let _apart_ln = sequential![Input<3, 2, 4>, LayerNormalization<axis = (1, 3)>];
     // Axes with a gap.
     let _gap = sequential![Input<3, 2, 4>, UnitNormalization<axis = (1, 3)>];
     // BatchNormalization's channel axis must exist.

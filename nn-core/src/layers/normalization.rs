@@ -458,6 +458,16 @@ pub(super) const fn covers_block(shape: &[usize], axes: usize, after: usize, c: 
     product == c
 }
 
+/// The size of the last `after` axes of `shape` (1 for none).
+pub(super) const fn inner(shape: &[usize], after: usize) -> usize {
+    let (mut product, mut i) = (1, shape.len().saturating_sub(after));
+    while i < shape.len() {
+        product *= shape[i];
+        i += 1;
+    }
+    product
+}
+
 /// Keras's shape of a weight over the last `axes` axes of `shape` (empty for none of them, and
 /// where they are not `c` values together, which [`covers`] then refuses at compile time).
 pub(super) const fn trailing(shape: &'static [usize], axes: usize, c: usize) -> &'static [usize] {
@@ -474,7 +484,8 @@ pub(super) const fn block(shape: &'static [usize], axes: usize, after: usize, c:
 }
 
 /// `LayerNormalization` over the last axis, or the last `AXES` together (Keras's `axis=[-2,
-/// -1]`): each row of `C` values (a vector, each step, each
+/// -1]`), or `AXES` followed by `AFTER` axes (`axis=1` of a sequence: over its steps, per
+/// channel): each row of `C` values (a vector, each step, each
 /// pixel) normalized by its own mean and variance, then scaled by `gamma` (with `SCALE`) and
 /// shifted by `beta` (with `CENTER`). Keras's `rms_scaling` is `RMS`: the row is divided by
 /// the root of its variance plus `epsilon` (Keras 3 takes the variance, not the mean square) and
@@ -496,6 +507,7 @@ pub struct LayerNormalization<
     const SCALE: bool = true,
     const RMS: bool = false,
     const AXES: usize = 1,
+    const AFTER: usize = 0,
 > where
     X: Tensor,
 {
@@ -508,8 +520,15 @@ pub struct LayerNormalization<
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
-    LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
+impl<
+    X: Tensor,
+    const C: usize,
+    const CENTER: bool,
+    const SCALE: bool,
+    const RMS: bool,
+    const AXES: usize,
+    const AFTER: usize,
+> LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
 {
     /// Keras's initial state: `gamma` ones, `beta` zeros.
     pub const ZEROS: Self = LayerNormalization {
@@ -518,17 +537,37 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
         epsilon: 1e-3,
         _shape: PhantomData,
     };
-    const SHAPE: &'static [usize] = trailing(X::SHAPE, AXES, C);
+    const SHAPE: &'static [usize] = block(X::SHAPE, AXES, AFTER, C);
+    /// Values between two of a row's: the size of the axes after the normalized ones.
+    const INNER: usize = inner(X::SHAPE, AFTER);
 
     /// Reads `gamma` and `beta`, those present, from raw bytes.
     #[doc(hidden)]
     pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
         read_affine(bytes, at, (&mut self.gamma, SCALE), (&mut self.beta, CENTER))
     }
+
+    /// Every row the layer normalizes, as the positions of its `C` values: the runs of `C`
+    /// values, or with axes after the normalized ones, `C` values `INNER` apart.
+    #[inline(always)]
+    fn rows() -> impl Iterator<Item = impl Iterator<Item = usize> + Clone> {
+        let inner = Self::INNER.max(1);
+        (0..X::LEN / C.max(1)).map(move |r| {
+            let base = r / inner * C * inner + r % inner;
+            (0..C).map(move |k| base + k * inner)
+        })
+    }
 }
 
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
-    Layer for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
+impl<
+    X: Tensor,
+    const C: usize,
+    const CENTER: bool,
+    const SCALE: bool,
+    const RMS: bool,
+    const AXES: usize,
+    const AFTER: usize,
+> Layer for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -538,21 +577,32 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(covers(X::SHAPE, AXES, C), "LayerNormalization: C must be its axes' size") };
+        const { assert!(covers_block(X::SHAPE, AXES, AFTER, C), "LayerNormalization: C must be its axes' size") };
         let mut y = *x;
-        for row in y.as_mut_slice().chunks_exact_mut(C) {
-            let (mean, variance) = moments(row.iter(), C);
-            let rstd = rstd(variance, self.epsilon);
+        let normalize = |c: usize, v: X::Scalar, (mean, rstd): (X::Scalar, X::Scalar)| {
             if RMS {
-                for (v, g) in row.iter_mut().zip(&self.gamma) {
-                    *v = if SCALE { *v * rstd * *g } else { *v * rstd };
-                }
-                continue;
+                return if SCALE { v * rstd * self.gamma[c] } else { v * rstd };
             }
-            for (c, v) in row.iter_mut().enumerate() {
-                let (inv, res) =
-                    affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
-                *v = *v * inv + res;
+            let (inv, res) =
+                affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
+            v * inv + res
+        };
+        if AFTER == 0 {
+            for row in y.as_mut_slice().chunks_exact_mut(C) {
+                let (mean, variance) = moments(row.iter(), C);
+                let stats = (mean, rstd(variance, self.epsilon));
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = normalize(c, *v, stats);
+                }
+            }
+            return y;
+        }
+        let v = y.as_mut_slice();
+        for row in Self::rows() {
+            let (mean, variance) = moments(row.clone().map(|p| &x.as_slice()[p]), C);
+            let stats = (mean, rstd(variance, self.epsilon));
+            for (c, p) in row.enumerate() {
+                v[p] = normalize(c, v[p], stats);
             }
         }
         y
@@ -574,8 +624,15 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
 /// Keeps nothing: the statistics of each row are the input's, taken again by the backward pass
 /// (a row's count, `LEN / C`, is no const parameter of the layer, so a fixed-size `Kept` could
 /// not hold them), with the same sums and so the same values.
-impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
-    Train for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
+impl<
+    X: Tensor,
+    const C: usize,
+    const CENTER: bool,
+    const SCALE: bool,
+    const RMS: bool,
+    const AXES: usize,
+    const AFTER: usize,
+> Train for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -603,12 +660,12 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS
         for s in 0..n {
             let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
             let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
-            for start in (0..X::LEN).step_by(C.max(1)) {
-                let (mean, variance) = moments(x[start..start + C].iter(), C);
+            for row in Self::rows() {
+                let (mean, variance) = moments(row.clone().map(|p| &x[p]), C);
                 let stats = (mean, rstd(variance, self.epsilon));
                 group_backward(
-                    start..start + C,
-                    1,
+                    row,
+                    Self::INNER.max(1),
                     C,
                     stats,
                     form,
@@ -1057,7 +1114,8 @@ unsafe impl<
     const SCALE: bool,
     const RMS: bool,
     const AXES: usize,
-> Zeroable for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
+    const AFTER: usize,
+> Zeroable for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
 {
 }
 // SAFETY: zero-sized.

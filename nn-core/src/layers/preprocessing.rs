@@ -170,14 +170,7 @@ impl<
     };
     const SHAPE: &'static [usize] = super::normalization::block(X::SHAPE, KEEP, AFTER, C);
     /// Values between two of a channel's: the size of the axes after the kept ones.
-    const INNER: usize = {
-        let (mut product, mut i) = (1, X::SHAPE.len().saturating_sub(AFTER));
-        while i < X::SHAPE.len() {
-            product *= X::SHAPE[i];
-            i += 1;
-        }
-        product
-    };
+    const INNER: usize = super::normalization::inner(X::SHAPE, AFTER);
 
     /// Reads the mean, variance and count of an adapted layer from raw bytes.
     #[doc(hidden)]

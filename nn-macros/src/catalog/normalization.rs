@@ -105,30 +105,44 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
     }))
 }
 
-/// How many trailing axes of `input` `axes` (Keras's, with the batch axis as 0) name together,
-/// for the layers that normalize a row of them at once (LayerNormalization, UnitNormalization,
-/// RMSNormalization): `axis = -1` is 1, `axis = (-2, -1)` 2.
-fn trailing_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String> {
+/// The axes Keras's `axes` (with the batch axis as 0, negative from the end) name of `input`,
+/// when they are next to each other: how many, and how many axes come after them; `None` for
+/// axes apart, repeated or out of range.
+pub(super) fn axis_block(axes: &[i64], input: &Shape) -> Option<(usize, usize)> {
     let rank = input.rank() as i64;
-    let Some(list) = axes.as_deref() else { return Ok(1) };
+    let mut named: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect();
+    named.sort_unstable();
+    named.dedup();
+    let (&first, &last) = (named.first()?, named.last()?);
+    let block = named.len() == axes.len() && last - first + 1 == named.len() as i64;
+    (block && first >= 1 && last <= rank).then(|| (named.len(), (rank - last) as usize))
+}
+
+/// The axes a row of `input` takes for the layers that normalize a row at once
+/// (LayerNormalization, and over the last axes UnitNormalization and RMSNormalization): how
+/// many (`axis = -1` is 1, `axis = (-2, -1)` 2), and how many axes come after them.
+fn row_axes(axes: &Option<Vec<i64>>, input: &Shape, trailing: bool) -> Result<(usize, usize), String> {
+    let Some(list) = axes.as_deref() else { return Ok((1, 0)) };
     if list.is_empty() {
         return Err(format!(
             "normalizes over no axis of its input {input}: name at least the last (`axis = -1`)"
         ));
     }
-    let mut named: Vec<i64> = list.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect();
-    named.sort_unstable();
-    named.dedup();
-    let first = rank + 1 - named.len() as i64;
-    if named.len() == list.len() && named.iter().copied().eq(first..=rank) && first >= 1 {
-        return Ok(named.len());
+    match axis_block(list, input) {
+        Some((n, after)) if after == 0 || !trailing => Ok((n, after)),
+        _ => {
+            let axes: Vec<String> = list.iter().map(i64::to_string).collect();
+            let (which, examples) = if trailing {
+                ("its last axes together", "`axis = -1`, `(-2, -1)`, ...")
+            } else {
+                ("axes of it next to each other", "`axis = -1`, `1`, `(-2, -1)`, ...")
+            };
+            Err(format!(
+                "normalizes over axes ({}) of its input {input}: nn normalizes over {which} ({examples})",
+                axes.join(", ")
+            ))
+        }
     }
-    let axes: Vec<String> = list.iter().map(i64::to_string).collect();
-    Err(format!(
-        "normalizes over axes ({}) of its input {input}: nn normalizes over its last axes together \
-         (`axis = -1`, `(-2, -1)`, ...)",
-        axes.join(", ")
-    ))
 }
 
 /// BatchNormalization's and GroupNormalization's channel axis in nn's shape (no batch axis) from Keras's `axis`, one
@@ -152,14 +166,16 @@ fn channel_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String>
 }
 
 impl Normalization {
-    /// How many trailing axes a row takes (1 for BatchNormalization and GroupNormalization), and
-    /// how many values they hold.
-    fn row(&self, input: &Shape) -> (usize, usize) {
-        let n = match self.norm {
-            Norm::Layer { .. } | Norm::Unit | Norm::Rms => trailing_axes(&self.axes, input).unwrap_or(1),
-            Norm::Batch | Norm::Group(_) => 1,
+    /// How many axes a row takes (1 for BatchNormalization and GroupNormalization), how many
+    /// come after them, and the shape of the row.
+    fn row(&self, input: &Shape) -> (usize, usize, Vec<usize>) {
+        let (n, after) = match self.norm {
+            Norm::Layer { .. } => row_axes(&self.axes, input, false).unwrap_or((1, 0)),
+            Norm::Unit | Norm::Rms => row_axes(&self.axes, input, true).unwrap_or((1, 0)),
+            Norm::Batch | Norm::Group(_) => (1, 0),
         };
-        (n, input.0[input.rank().saturating_sub(n)..].iter().product())
+        let end = input.rank().saturating_sub(after);
+        (n, after, input.0[end.saturating_sub(n)..end].to_vec())
     }
 
     /// The groups of a GroupNormalization over `c` channels.
@@ -210,7 +226,8 @@ impl LayerSpec for Normalization {
                 let k = channel_axis(&self.axes, input)?;
                 self.groups(input.0[k])?;
             }
-            Norm::Layer { .. } | Norm::Unit | Norm::Rms => _ = trailing_axes(&self.axes, input)?,
+            Norm::Layer { .. } => _ = row_axes(&self.axes, input, false)?,
+            Norm::Unit | Norm::Rms => _ = row_axes(&self.axes, input, true)?,
         }
         Ok(input.clone())
     }
@@ -218,14 +235,15 @@ impl LayerSpec for Normalization {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let x = input.ty(t);
         let (scale, center) = self.weights();
-        let (n, row) = self.row(input);
+        let (n, after, row) = self.row(input);
+        let row: usize = row.iter().product();
         // Batch and Group: the channel axis, then the values after it.
         let k = channel_axis(&self.axes, input).unwrap_or(input.rank() - 1);
         let (c, inner) = (input.0[k], input.0[k + 1..].iter().product::<usize>());
         match self.norm {
             Norm::Batch => quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale, #inner>),
             Norm::Layer { rms } => {
-                quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #n>)
+                quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #n, #after>)
             }
             Norm::Group(_) => {
                 let g = self.groups(c).unwrap_or(1);
@@ -243,9 +261,9 @@ impl LayerSpec for Normalization {
             let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
             return vec![vec![c]; scale as usize + center as usize + stats];
         }
-        let (n, _) = self.row(input);
+        let (_, _, row) = self.row(input);
         let (scale, center) = self.weights();
-        vec![input.0[input.rank().saturating_sub(n)..].to_vec(); scale as usize + center as usize]
+        vec![row; scale as usize + center as usize]
     }
 
     fn prepares(&self) -> bool {

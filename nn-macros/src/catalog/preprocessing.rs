@@ -89,27 +89,21 @@ impl Normalization {
     /// `axis = None`, saved as `()`): how many, together, how many axes come after them, and
     /// the values they hold together. nn takes axes next to each other.
     fn kept(&self, input: &Shape) -> Result<(usize, usize, usize), String> {
-        let rank = input.rank() as i64;
-        let named: Vec<i64> = match self.axes.as_deref() {
+        let axes = match self.axes.as_deref() {
             Some([]) => return Ok((0, 0, 1)),
-            None => vec![rank],
-            Some(list) => list.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect(),
+            None => vec![-1],
+            Some(list) => list.to_vec(),
         };
-        let mut sorted = named.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let (first, last) = (sorted[0], sorted[sorted.len() - 1]);
-        let contiguous = sorted.len() == named.len() && last - first + 1 == sorted.len() as i64;
-        if first < 1 || last > rank || !contiguous {
-            let axes: Vec<String> = named.iter().map(i64::to_string).collect();
+        let Some((keep, after)) = super::normalization::axis_block(&axes, input) else {
+            let axes: Vec<String> = axes.iter().map(i64::to_string).collect();
             return Err(format!(
                 "keeps statistics over axes ({}) of its input {input}: nn takes axes of it next to each other \
                  (`axis = -1`, `1`, `(-2, -1)`, ...)",
                 axes.join(", ")
             ));
-        }
-        let (keep, after) = (sorted.len(), (rank - last) as usize);
-        Ok((keep, after, input.0[first as usize - 1..last as usize].iter().product()))
+        };
+        let end = input.rank() - after;
+        Ok((keep, after, input.0[end - keep..end].iter().product()))
     }
 }
 
