@@ -408,6 +408,13 @@ CASES = [
             "gamma_initializer='random_normal')"),
         ["layer_normalization"],
     ),
+    # UnitNormalization over axes before the last. (Keras's RMSNormalization takes only the
+    # last axes: its scale broadcasts against them.)
+    (
+        "unit_norm_inner_axes",
+        seq("Input((3, 4, 2))", "UnitNormalization(axis=1)", "UnitNormalization(axis=(1, 2))"),
+        ["unit_normalization", "unit_normalization_1"],
+    ),
 ]
 
 

@@ -559,3 +559,11 @@ case!(
     Input<2, 3, 4, 2>,
     LayerNormalization<axis = (2, 3), rms_scaling = true>
 );
+
+case!(
+    unit_norm_inner_axes,
+    "tests/fixtures/keras/norm/unit_norm_inner_axes.keras",
+    Input<3, 4, 2>,
+    UnitNormalization<axis = 1>,
+    UnitNormalization<axis = (1, 2)>
+);

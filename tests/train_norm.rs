@@ -654,3 +654,17 @@ fn layer_normalization_over_axes_before_the_last_matches_finite_differences() {
     check(steps);
     check(MiddleRmsLn::seeded(17));
 }
+
+sequential! {
+    /// UnitNormalization and RMSNormalization over axes before the last.
+    struct InnerUnitRms<f64> {
+        Input<3, 4, 2>, Dense<2, tanh>, UnitNormalization<axis = 1>, RMSNormalization<axis = (1, 2)>, Flatten, Dense<2>
+    }
+}
+
+#[test]
+fn unit_and_rms_normalization_over_axes_before_the_last_match_finite_differences() {
+    let mut model = InnerUnitRms::seeded(18);
+    model.rms_normalization.scale = core::array::from_fn(|i| 0.5 + 0.1 * i as f64);
+    check(model);
+}

@@ -1,9 +1,8 @@
 use nn::prelude::*;
 
 fn main() {
-    // UnitNormalization over the first axis alone, leaving out the last: not a run of trailing
-    // axes (LayerNormalization takes it).
-    let _first = sequential![Input<4, 3>, UnitNormalization<axis = 1>];
+    // An axis the input does not have.
+    let _missing_axis = sequential![Input<4, 3>, LayerNormalization<axis = 3>];
     // LayerNormalization over axes apart.
     let _apart_ln = sequential![Input<3, 2, 4>, LayerNormalization<axis = (1, 3)>];
     // Axes with a gap.

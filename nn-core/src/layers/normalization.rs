@@ -439,13 +439,8 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INN
     }
 }
 
-/// Whether the last `axes` axes of `shape` hold `c` values together: the rows a normalization
-/// over trailing axes takes (`(steps, features)` normalized whole is one row of both).
-pub(super) const fn covers(shape: &[usize], axes: usize, c: usize) -> bool {
-    covers_block(shape, axes, 0, c)
-}
-
-/// Whether the `axes` axes of `shape` before its last `after` hold `c` values together.
+/// Whether the `axes` axes of `shape` before its last `after` hold `c` values together: the rows
+/// a normalization over them takes (`(steps, features)` normalized whole is one row of both).
 pub(super) const fn covers_block(shape: &[usize], axes: usize, after: usize, c: usize) -> bool {
     if axes + after > shape.len() {
         return false;
@@ -458,6 +453,22 @@ pub(super) const fn covers_block(shape: &[usize], axes: usize, after: usize, c: 
     product == c
 }
 
+/// Every row of `c` values a layer normalizing rows normalizes in `len` values, as the
+/// positions of its values: runs of `c` values, or with axes after the normalized ones of
+/// `inner` values, `c` values `inner` apart.
+#[inline(always)]
+fn strided_rows(
+    len: usize,
+    c: usize,
+    inner: usize,
+) -> impl Iterator<Item = impl Iterator<Item = usize> + Clone> {
+    let inner = inner.max(1);
+    (0..len / c.max(1)).map(move |r| {
+        let base = r / inner * c * inner + r % inner;
+        (0..c).map(move |k| base + k * inner)
+    })
+}
+
 /// The size of the last `after` axes of `shape` (1 for none).
 pub(super) const fn inner(shape: &[usize], after: usize) -> usize {
     let (mut product, mut i) = (1, shape.len().saturating_sub(after));
@@ -468,13 +479,9 @@ pub(super) const fn inner(shape: &[usize], after: usize) -> usize {
     product
 }
 
-/// Keras's shape of a weight over the last `axes` axes of `shape` (empty for none of them, and
-/// where they are not `c` values together, which [`covers`] then refuses at compile time).
-pub(super) const fn trailing(shape: &'static [usize], axes: usize, c: usize) -> &'static [usize] {
-    block(shape, axes, 0, c)
-}
-
-/// As [`trailing`], for the `axes` axes before the last `after`.
+/// Keras's shape of a weight over the `axes` axes of `shape` before its last `after` (empty
+/// where they are not `c` values together, which [`covers_block`] then refuses at compile
+/// time).
 pub(super) const fn block(shape: &'static [usize], axes: usize, after: usize, c: usize) -> &'static [usize] {
     if covers_block(shape, axes, after, c) {
         shape.split_at(shape.len() - after).0.split_at(shape.len() - after - axes).1
@@ -546,17 +553,6 @@ impl<
     pub const fn read_le_bytes(&mut self, bytes: &[u8], at: usize) -> usize {
         read_affine(bytes, at, (&mut self.gamma, SCALE), (&mut self.beta, CENTER))
     }
-
-    /// Every row the layer normalizes, as the positions of its `C` values: the runs of `C`
-    /// values, or with axes after the normalized ones, `C` values `INNER` apart.
-    #[inline(always)]
-    fn rows() -> impl Iterator<Item = impl Iterator<Item = usize> + Clone> {
-        let inner = Self::INNER.max(1);
-        (0..X::LEN / C.max(1)).map(move |r| {
-            let base = r / inner * C * inner + r % inner;
-            (0..C).map(move |k| base + k * inner)
-        })
-    }
 }
 
 impl<
@@ -598,7 +594,7 @@ impl<
             return y;
         }
         let v = y.as_mut_slice();
-        for row in Self::rows() {
+        for row in strided_rows(X::LEN, C, Self::INNER) {
             let (mean, variance) = moments(row.clone().map(|p| &x.as_slice()[p]), C);
             let stats = (mean, rstd(variance, self.epsilon));
             for (c, p) in row.enumerate() {
@@ -660,7 +656,7 @@ impl<
         for s in 0..n {
             let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
             let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
-            for row in Self::rows() {
+            for row in strided_rows(X::LEN, C, Self::INNER) {
                 let (mean, variance) = moments(row.clone().map(|p| &x[p]), C);
                 let stats = (mean, rstd(variance, self.epsilon));
                 group_backward(
@@ -683,8 +679,8 @@ impl<
 /// (`n` the row's length) for RMSNormalization, and `rsqrt(sum(square(x)))` (`n = 1`, no
 /// epsilon) for UnitNormalization.
 #[inline(always)]
-fn rsqrt_mean_square<T: Float>(row: &[T], n: usize, epsilon: f64) -> T {
-    let sum = row.iter().fold(T::ZERO, |s, v| s + *v * *v);
+fn rsqrt_mean_square<'a, T: Float>(row: impl Iterator<Item = &'a T>, n: usize, epsilon: f64) -> T {
+    let sum = row.fold(T::ZERO, |s, v| s + *v * *v);
     rstd(sum / T::of(n as f64), epsilon)
 }
 
@@ -704,18 +700,18 @@ const UNIT_EPSILON: f64 = 1e-12;
 /// assert_eq!(un.forward(&Vector2::new(0.0, -4.0)), Vector2::new(0.0, -1.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UnitNormalization<X, const C: usize, const AXES: usize = 1> {
+pub struct UnitNormalization<X, const C: usize, const AXES: usize = 1, const AFTER: usize = 0> {
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<X, const C: usize, const AXES: usize> UnitNormalization<X, C, AXES> {
+impl<X, const C: usize, const AXES: usize, const AFTER: usize> UnitNormalization<X, C, AXES, AFTER> {
     super::no_weights!();
 
     /// `min(1 / ‖row‖, 1e12)`, and whether the norm's branch was taken: 1 where
     /// `1 / ‖row‖` is below the bound, 0 where above, and 2 for a tie (where JAX's `minimum`
     /// hands each side half the gradient).
     #[inline(always)]
-    fn inverse_norm<T: Float>(row: &[T]) -> (T, T, usize) {
+    fn inverse_norm<'a, T: Float>(row: impl Iterator<Item = &'a T>) -> (T, T, usize) {
         let (rsqrt, bound) = (rsqrt_mean_square(row, 1, 0.0), T::of(1.0 / UNIT_EPSILON));
         match rsqrt.partial_cmp(&bound) {
             Some(core::cmp::Ordering::Less) => (rsqrt, rsqrt, 1),
@@ -725,7 +721,9 @@ impl<X, const C: usize, const AXES: usize> UnitNormalization<X, C, AXES> {
     }
 }
 
-impl<X: Tensor, const C: usize, const AXES: usize> Layer for UnitNormalization<X, C, AXES> {
+impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
+    for UnitNormalization<X, C, AXES, AFTER>
+{
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -734,12 +732,13 @@ impl<X: Tensor, const C: usize, const AXES: usize> Layer for UnitNormalization<X
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(covers(X::SHAPE, AXES, C), "UnitNormalization: C must be its axes' size") };
+        const { assert!(covers_block(X::SHAPE, AXES, AFTER, C), "UnitNormalization: C must be its axes' size") };
         let mut y = *x;
-        for row in y.as_mut_slice().chunks_exact_mut(C) {
-            let (_, inv, _) = Self::inverse_norm(row);
-            for v in row {
-                *v *= inv;
+        let v = y.as_mut_slice();
+        for row in strided_rows(X::LEN, C, inner(X::SHAPE, AFTER)) {
+            let (_, inv, _) = Self::inverse_norm(row.clone().map(|p| &x.as_slice()[p]));
+            for p in row {
+                v[p] *= inv;
             }
         }
         y
@@ -754,7 +753,9 @@ impl<X: Tensor, const C: usize, const AXES: usize> Layer for UnitNormalization<X
 /// from `minimum`; at a tie, half of the norm's term, as `jnp.minimum` splits it. (JAX itself
 /// gives NaN where the bound is taken and `‖x‖⁻³` overflows, zero included, from `0 · ∞`; the
 /// finite value here is its limit.)
-impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X, C, AXES> {
+impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
+    for UnitNormalization<X, C, AXES, AFTER>
+{
     type Kept = ();
     const KEPT: () = ();
 
@@ -779,10 +780,11 @@ impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X
         let mut none = AffineGrads::<X::Scalar, C> { gamma: None, beta: None };
         for s in 0..n {
             let (x, dy, dx) = (xs[s].as_slice(), dys[s].as_slice(), dxs[s].as_mut_slice());
-            for start in (0..X::LEN).step_by(C.max(1)) {
-                let (rsqrt, bound, branch) = Self::inverse_norm(&x[start..start + C]);
+            let inner = inner(X::SHAPE, AFTER);
+            for row in strided_rows(X::LEN, C, inner) {
+                let (rsqrt, bound, branch) = Self::inverse_norm(row.clone().map(|p| &x[p]));
                 if branch == 0 {
-                    for p in start..start + C {
+                    for p in row {
                         dx[p] += dy[p] * bound;
                     }
                     continue;
@@ -790,14 +792,14 @@ impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X
                 // A count of two halves the norm's term: `rsqrt` is the bound at a tie.
                 let stats = (X::Scalar::ZERO, rsqrt);
                 group_backward(
-                    start..start + C,
-                    1,
+                    row,
+                    inner.max(1),
                     branch,
                     stats,
                     Form::Rms,
                     None,
                     (x, dy),
-                    Some(dx),
+                    Some(&mut *dx),
                     &mut none,
                 );
             }
@@ -821,7 +823,7 @@ impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X
 /// assert!((y - Vector2::new(0.2, 0.7)).abs().max() < 1e-15);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct RMSNormalization<X, const C: usize, const AXES: usize = 1>
+pub struct RMSNormalization<X, const C: usize, const AXES: usize = 1, const AFTER: usize = 0>
 where
     X: Tensor,
 {
@@ -832,11 +834,11 @@ where
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const AXES: usize> RMSNormalization<X, C, AXES> {
+impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> RMSNormalization<X, C, AXES, AFTER> {
     /// Keras's initial state: `scale` ones.
     pub const ZEROS: Self =
         RMSNormalization { scale: [X::Scalar::ONE; C], epsilon: 1e-6, _shape: PhantomData };
-    const SHAPE: &'static [usize] = trailing(X::SHAPE, AXES, C);
+    const SHAPE: &'static [usize] = block(X::SHAPE, AXES, AFTER, C);
 
     /// Reads `scale` from raw bytes.
     #[doc(hidden)]
@@ -845,7 +847,9 @@ impl<X: Tensor, const C: usize, const AXES: usize> RMSNormalization<X, C, AXES> 
     }
 }
 
-impl<X: Tensor, const C: usize, const AXES: usize> Layer for RMSNormalization<X, C, AXES> {
+impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
+    for RMSNormalization<X, C, AXES, AFTER>
+{
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -854,12 +858,13 @@ impl<X: Tensor, const C: usize, const AXES: usize> Layer for RMSNormalization<X,
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(covers(X::SHAPE, AXES, C), "RMSNormalization: C must be its axes' size") };
+        const { assert!(covers_block(X::SHAPE, AXES, AFTER, C), "RMSNormalization: C must be its axes' size") };
         let mut y = *x;
-        for row in y.as_mut_slice().chunks_exact_mut(C) {
-            let rrms = rsqrt_mean_square(row, C, self.epsilon);
-            for (v, s) in row.iter_mut().zip(&self.scale) {
-                *v = *v * rrms * *s;
+        let v = y.as_mut_slice();
+        for row in strided_rows(X::LEN, C, inner(X::SHAPE, AFTER)) {
+            let rrms = rsqrt_mean_square(row.clone().map(|p| &x.as_slice()[p]), C, self.epsilon);
+            for (p, s) in row.zip(&self.scale) {
+                v[p] = v[p] * rrms * *s;
             }
         }
         y
@@ -881,7 +886,9 @@ impl<X: Tensor, const C: usize, const AXES: usize> Layer for RMSNormalization<X,
 /// Keeps nothing: each row's mean square is taken again from the input. JAX's derivative is
 /// LayerNormalization's `rms_scaling` one with no mean: with `z = x · rrms` and
 /// `g = dy · scale`, `dx = rrms · (g - z · mean(g · z))`, `dscale += dy · z`.
-impl<X: Tensor, const C: usize, const AXES: usize> Train for RMSNormalization<X, C, AXES> {
+impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
+    for RMSNormalization<X, C, AXES, AFTER>
+{
     type Kept = ();
     const KEPT: () = ();
 
@@ -906,19 +913,11 @@ impl<X: Tensor, const C: usize, const AXES: usize> Train for RMSNormalization<X,
         for s in 0..n {
             let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
             let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
-            for start in (0..X::LEN).step_by(C.max(1)) {
-                let stats = (X::Scalar::ZERO, rsqrt_mean_square(&x[start..start + C], C, self.epsilon));
-                group_backward(
-                    start..start + C,
-                    1,
-                    C,
-                    stats,
-                    Form::Rms,
-                    Some(&self.scale),
-                    (x, dy),
-                    dx.as_deref_mut(),
-                    &mut grads,
-                );
+            let inner = inner(X::SHAPE, AFTER);
+            for row in strided_rows(X::LEN, C, inner) {
+                let stats = (X::Scalar::ZERO, rsqrt_mean_square(row.clone().map(|p| &x[p]), C, self.epsilon));
+                let (scale, dx) = (Some(&self.scale), dx.as_deref_mut());
+                group_backward(row, inner.max(1), C, stats, Form::Rms, scale, (x, dy), dx, &mut grads);
             }
         }
     }
@@ -1119,9 +1118,15 @@ unsafe impl<
 {
 }
 // SAFETY: zero-sized.
-unsafe impl<X, const C: usize, const AXES: usize> Zeroable for UnitNormalization<X, C, AXES> {}
+unsafe impl<X, const C: usize, const AXES: usize, const AFTER: usize> Zeroable
+    for UnitNormalization<X, C, AXES, AFTER>
+{
+}
 // SAFETY: a float array and an `f64`.
-unsafe impl<X: Tensor, const C: usize, const AXES: usize> Zeroable for RMSNormalization<X, C, AXES> {}
+unsafe impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Zeroable
+    for RMSNormalization<X, C, AXES, AFTER>
+{
+}
 // SAFETY: as above.
 unsafe impl<
     X: Tensor,

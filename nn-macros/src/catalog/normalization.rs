@@ -119,30 +119,29 @@ pub(super) fn axis_block(axes: &[i64], input: &Shape) -> Option<(usize, usize)> 
 }
 
 /// The axes a row of `input` takes for the layers that normalize a row at once
-/// (LayerNormalization, and over the last axes UnitNormalization and RMSNormalization): how
-/// many (`axis = -1` is 1, `axis = (-2, -1)` 2), and how many axes come after them.
-fn row_axes(axes: &Option<Vec<i64>>, input: &Shape, trailing: bool) -> Result<(usize, usize), String> {
+/// (LayerNormalization, UnitNormalization, RMSNormalization): how many (`axis = -1` is 1,
+/// `axis = (-2, -1)` 2), and how many axes come after them (`axis = 1` of a sequence: 1).
+fn row_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(usize, usize), String> {
     let Some(list) = axes.as_deref() else { return Ok((1, 0)) };
     if list.is_empty() {
         return Err(format!(
             "normalizes over no axis of its input {input}: name at least the last (`axis = -1`)"
         ));
     }
-    match axis_block(list, input) {
-        Some((n, after)) if after == 0 || !trailing => Ok((n, after)),
-        _ => {
-            let axes: Vec<String> = list.iter().map(i64::to_string).collect();
-            let (which, examples) = if trailing {
-                ("its last axes together", "`axis = -1`, `(-2, -1)`, ...")
-            } else {
-                ("axes of it next to each other", "`axis = -1`, `1`, `(-2, -1)`, ...")
-            };
-            Err(format!(
-                "normalizes over axes ({}) of its input {input}: nn normalizes over {which} ({examples})",
-                axes.join(", ")
-            ))
-        }
+    let rank = input.rank() as i64;
+    if let Some(a) = list.iter().find(|&&a| a == 0 || a.abs() > rank) {
+        return Err(format!(
+            "normalizes over axis {a}, which its input {input} does not have (1 to {rank}, or -1 to -{rank})"
+        ));
     }
+    axis_block(list, input).ok_or_else(|| {
+        let axes: Vec<String> = list.iter().map(i64::to_string).collect();
+        format!(
+            "normalizes over axes ({}) of its input {input}: nn normalizes over axes of it next to each other \
+             (`axis = -1`, `1`, `(-2, -1)`, ...)",
+            axes.join(", ")
+        )
+    })
 }
 
 /// BatchNormalization's and GroupNormalization's channel axis in nn's shape (no batch axis) from Keras's `axis`, one
@@ -170,8 +169,7 @@ impl Normalization {
     /// come after them, and the shape of the row.
     fn row(&self, input: &Shape) -> (usize, usize, Vec<usize>) {
         let (n, after) = match self.norm {
-            Norm::Layer { .. } => row_axes(&self.axes, input, false).unwrap_or((1, 0)),
-            Norm::Unit | Norm::Rms => row_axes(&self.axes, input, true).unwrap_or((1, 0)),
+            Norm::Layer { .. } | Norm::Unit | Norm::Rms => row_axes(&self.axes, input).unwrap_or((1, 0)),
             Norm::Batch | Norm::Group(_) => (1, 0),
         };
         let end = input.rank().saturating_sub(after);
@@ -226,8 +224,7 @@ impl LayerSpec for Normalization {
                 let k = channel_axis(&self.axes, input)?;
                 self.groups(input.0[k])?;
             }
-            Norm::Layer { .. } => _ = row_axes(&self.axes, input, false)?,
-            Norm::Unit | Norm::Rms => _ = row_axes(&self.axes, input, true)?,
+            Norm::Layer { .. } | Norm::Unit | Norm::Rms => _ = row_axes(&self.axes, input)?,
         }
         Ok(input.clone())
     }
@@ -249,8 +246,8 @@ impl LayerSpec for Normalization {
                 let g = self.groups(c).unwrap_or(1);
                 quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale, #inner>)
             }
-            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #row, #n>),
-            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #row, #n>),
+            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #row, #n, #after>),
+            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #row, #n, #after>),
         }
     }
 
