@@ -13,4 +13,10 @@ fn main() {
     let _weights = sequential![Input<4>, Dense<4294967296>, Dense<4294967296>];
     // A size in a shape that a Keras shape cannot have.
     let _reshape = sequential![Input<4>, Reshape<(18446744073709551615, 2)>];
+    // The 3-D forms: a volume too large, padding and upsampling that overflow, filters whose
+    // gates (4 per filter) overflow.
+    let _volume = sequential![Input<65536, 65536, 65536, 65536, 65536>];
+    let _pad3d = sequential![Input<4, 4, 4, 1>, ZeroPadding3D<((18446744073709551615, 1), (0, 0), (0, 0))>];
+    let _up3d = sequential![Input<4, 4, 4, 1>, UpSampling3D<(18446744073709551615, 2, 2)>];
+    let _gates = sequential![Input<2, 4, 4, 4, 1>, ConvLSTM3D<18446744073709551615, 3>];
 }

@@ -125,7 +125,8 @@ impl LayerSpec for ConvLstm {
         };
         let w = &self.window;
         let (x, y, h) = (input.ty(t), y.ty(t), state.ty(t));
-        let (f, f4, c, p) = (self.filters, 4 * self.filters, input.last(), state.len() / self.filters);
+        let (f, f4, c, p) =
+            (self.filters, self.filters.saturating_mul(4), input.last(), state.len() / self.filters);
         let ([kh, kw], kd) = (two(&w.kernel, 1), depth(&w.kernel, 1));
         let ([sh, sw], [dh, dw], [ph, pw]) = (two(&w.strides, 1), two(&w.dilation, 1), two(&pads, 0));
         let (sd, dd, pd) = (depth(&w.strides, 1), depth(&w.dilation, 1), depth(&pads, 0));
@@ -140,7 +141,7 @@ impl LayerSpec for ConvLstm {
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        let (c, f4) = (input.last(), 4 * self.filters);
+        let (c, f4) = (input.last(), self.filters.saturating_mul(4));
         let kernel = &self.window.kernel;
         let mut vars = vec![[&kernel[..], &[c, f4]].concat(), [&kernel[..], &[self.filters, f4]].concat()];
         if self.window.use_bias {
