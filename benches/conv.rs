@@ -10,6 +10,8 @@
 //! - Autoencoder (examples/autoencoder.rs): Input (8, 8, 1), Conv2D 8 3 strides 2 same relu,
 //!   Conv2D 4 3 strides 2 same relu, Conv2DTranspose 16 3 strides 2 same relu,
 //!   Conv2DTranspose 8 3 strides 2 same relu, Conv2D 1 3 same sigmoid.
+//! - Volume: Input (8, 16, 16, 1), Conv3D 8 3 same relu, MaxPooling3D 2, Conv3D 16 3 same
+//!   relu, GlobalAveragePooling3D, Dense 4 softmax.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use nn::prelude::*;
@@ -49,6 +51,17 @@ sequential! {
         Conv2DTranspose<16, 3, strides = 2, padding = same, relu>,
         Conv2DTranspose<8, 3, strides = 2, padding = same, relu>,
         Conv2D<1, 3, padding = same, sigmoid>,
+    }
+}
+
+sequential! {
+    struct Volume {
+        Input<8, 16, 16, 1>,
+        Conv3D<8, 3, padding = same, relu>,
+        MaxPooling3D<2>,
+        Conv3D<16, 3, padding = same, relu>,
+        GlobalAveragePooling3D,
+        Dense<4, softmax>,
     }
 }
 
@@ -102,6 +115,7 @@ macro_rules! conv_bench {
 conv_bench!(kws, Kws, hand::KwsHand, "kws", 490, 12);
 conv_bench!(sensor, Sensor, hand::SensorHand, "sensor", 768, 8);
 conv_bench!(autoencoder, Autoencoder, hand::AutoencoderHand, "autoencoder", 64, 64);
+conv_bench!(volume, Volume, hand::VolumeHand, "volume", 2048, 4);
 
-criterion_group!(benches, kws, sensor, autoencoder);
+criterion_group!(benches, kws, sensor, autoencoder, volume);
 criterion_main!(benches);

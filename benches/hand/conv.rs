@@ -9,6 +9,8 @@
 //! - [`AutoencoderHand`]: Input (8, 8, 1) → Conv2D 8 3×3 strides 2 same relu → Conv2D 4 3×3
 //!   strides 2 same relu → Conv2DTranspose 16 3×3 strides 2 same relu → Conv2DTranspose 8 3×3
 //!   strides 2 same relu → Conv2D 1 3×3 same sigmoid (examples/autoencoder.rs).
+//! - [`VolumeHand`]: Input (8, 16, 16, 1) → Conv3D 8 3×3×3 same relu → MaxPooling3D 2 → Conv3D
+//!   16 3×3×3 same relu → GlobalAveragePooling3D → Dense 4 softmax.
 //!
 //! Weights are kept in Keras's layouts (Conv2D kernel `(kh, kw, c_in, filters)`, Conv1D kernel
 //! `(k, c_in, filters)`, Conv2DTranspose kernel `(kh, kw, filters, c_in)`, Dense kernel `(in,
@@ -594,6 +596,149 @@ impl AutoencoderHand {
         let (rows, _) = pixels.as_chunks_mut::<AE_H4>();
         let out: &mut [[[f32; AE_F5]; AE_H4]; AE_H4] = rows.try_into().expect("8 rows of 8 pixels");
         conv2d(&a4, &self.conv3_w, &self.conv3_b, 1, AE_P5, sigmoid, out);
+        y
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volume
+// ---------------------------------------------------------------------------------------------
+
+// Input (depth, height, width, channels).
+const VOL_D0: usize = 8;
+const VOL_H0: usize = 16;
+const VOL_W0: usize = 16;
+const VOL_C0: usize = 1;
+// Conv3D 8, 3×3×3, same (one slice, row and column of zeros on each side), relu.
+const VOL_F1: usize = 8;
+// MaxPooling3D 2.
+const VOL_D2: usize = VOL_D0 / 2;
+const VOL_H2: usize = VOL_H0 / 2;
+const VOL_W2: usize = VOL_W0 / 2;
+// Conv3D 16, 3×3×3, same, relu, then GlobalAveragePooling3D.
+const VOL_F2: usize = 16;
+// Dense 4, softmax.
+const VOL_OUT: usize = 4;
+
+/// A 3×3×3 `same` convolution (stride 1) of a `D × H × W × C` volume into `F` filters, relu,
+/// each output pixel handed to `out(z, y, x, values)`: the direct loop over taps inside the
+/// volume, input channels and filters.
+fn conv3d_same<const D: usize, const H: usize, const W: usize, const C: usize, const F: usize>(
+    x: &[[[[f32; C]; W]; H]; D],
+    w: &[[[[[f32; F]; C]; 3]; 3]; 3],
+    b: &[f32; F],
+    mut out: impl FnMut(usize, usize, usize, [f32; F]),
+) {
+    for z in 0..D {
+        for y in 0..H {
+            for xo in 0..W {
+                let mut acc = *b;
+                for (kz, w_kz) in w.iter().enumerate() {
+                    let Some(iz) = (z + kz).checked_sub(1).filter(|&iz| iz < D) else { continue };
+                    for (ky, w_ky) in w_kz.iter().enumerate() {
+                        let Some(iy) = (y + ky).checked_sub(1).filter(|&iy| iy < H) else { continue };
+                        for (kx, w_kx) in w_ky.iter().enumerate() {
+                            let Some(ix) = (xo + kx).checked_sub(1).filter(|&ix| ix < W) else { continue };
+                            for (xv, w_ci) in x[iz][iy][ix].iter().zip(w_kx) {
+                                for (a, wv) in acc.iter_mut().zip(w_ci) {
+                                    *a += xv * wv;
+                                }
+                            }
+                        }
+                    }
+                }
+                out(z, y, xo, acc.map(relu));
+            }
+        }
+    }
+}
+
+/// The volume model with hand-written direct loops; build it with [`VolumeHand::from_flat`].
+pub struct VolumeHand {
+    /// Conv3D kernel `(kd, kh, kw, c_in, filters)`.
+    conv1_w: [[[[[f32; VOL_F1]; VOL_C0]; 3]; 3]; 3],
+    conv1_b: [f32; VOL_F1],
+    conv2_w: [[[[[f32; VOL_F2]; VOL_F1]; 3]; 3]; 3],
+    conv2_b: [f32; VOL_F2],
+    /// Dense kernel `(in, out)`.
+    dense_w: [[f32; VOL_OUT]; VOL_F2],
+    dense_b: [f32; VOL_OUT],
+}
+
+impl VolumeHand {
+    /// Input values per sample: `8 · 16 · 16 · 1`, row-major `(d, h, w, c)`.
+    pub const N_IN: usize = VOL_D0 * VOL_H0 * VOL_W0 * VOL_C0;
+    /// Output values per sample: 4 class probabilities.
+    pub const N_OUT: usize = VOL_OUT;
+    /// Weights in all: 216 + 8 + 3456 + 16 + 64 + 4 = 3764.
+    pub const N_WEIGHTS: usize =
+        27 * VOL_C0 * VOL_F1 + VOL_F1 + 27 * VOL_F1 * VOL_F2 + VOL_F2 + VOL_F2 * VOL_OUT + VOL_OUT;
+
+    /// Loads every weight, concatenated in Keras's `model.weights` order, each flattened
+    /// row-major.
+    ///
+    /// # Panics
+    ///
+    /// If `w` does not hold exactly [`VolumeHand::N_WEIGHTS`] values.
+    pub fn from_flat(w: &[f32]) -> Box<Self> {
+        assert_eq!(w.len(), Self::N_WEIGHTS, "VolumeHand::from_flat: wrong number of weights");
+        let mut m = Box::new(VolumeHand {
+            conv1_w: [[[[[0.0; VOL_F1]; VOL_C0]; 3]; 3]; 3],
+            conv1_b: [0.0; VOL_F1],
+            conv2_w: [[[[[0.0; VOL_F2]; VOL_F1]; 3]; 3]; 3],
+            conv2_b: [0.0; VOL_F2],
+            dense_w: [[0.0; VOL_OUT]; VOL_F2],
+            dense_b: [0.0; VOL_OUT],
+        });
+        let mut src = w;
+        take(&mut src, m.conv1_w.as_flattened_mut().as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv1_b);
+        take(&mut src, m.conv2_w.as_flattened_mut().as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        take(&mut src, &mut m.conv2_b);
+        take(&mut src, m.dense_w.as_flattened_mut());
+        take(&mut src, &mut m.dense_b);
+        m
+    }
+
+    /// One sample: `x` row-major `(8, 16, 16, 1)` in, 4 softmax probabilities out.
+    pub fn forward(&self, x: &[f32; Self::N_IN]) -> [f32; Self::N_OUT] {
+        let mut x0 = [[[[0.0f32; VOL_C0]; VOL_W0]; VOL_H0]; VOL_D0];
+        x0.as_flattened_mut().as_flattened_mut().as_flattened_mut().copy_from_slice(x);
+        // Conv3D 8 same relu, pooled as it goes: MaxPooling3D 2 takes the largest of each 2×2×2
+        // block (every value is at least 0 after relu, so the pool starts from 0).
+        let mut a2 = [[[[0.0f32; VOL_F1]; VOL_W2]; VOL_H2]; VOL_D2];
+        conv3d_same(&x0, &self.conv1_w, &self.conv1_b, |z, y, xo, v| {
+            let cell = &mut a2[z / 2][y / 2][xo / 2];
+            for (c, v) in cell.iter_mut().zip(v) {
+                *c = c.max(v);
+            }
+        });
+        // Conv3D 16 same relu, summed for GlobalAveragePooling3D.
+        let mut gap = [0.0f32; VOL_F2];
+        conv3d_same(&a2, &self.conv2_w, &self.conv2_b, |_, _, _, v| {
+            for (g, v) in gap.iter_mut().zip(v) {
+                *g += v;
+            }
+        });
+        for g in &mut gap {
+            *g /= (VOL_D2 * VOL_H2 * VOL_W2) as f32;
+        }
+        // Dense 4, softmax (max subtracted).
+        let mut y = self.dense_b;
+        for (g, row) in gap.iter().zip(&self.dense_w) {
+            for (yj, w) in y.iter_mut().zip(row) {
+                *yj += g * w;
+            }
+        }
+        let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in &mut y {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        for v in &mut y {
+            *v /= sum;
+        }
         y
     }
 }
