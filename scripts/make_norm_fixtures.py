@@ -71,6 +71,7 @@ ADAPT = {
     "normalization_two_axes",
     "normalization_steps",
     "normalization_middle_axes",
+    "normalization_axes_apart",
 }
 
 seq = tf.seq
@@ -415,6 +416,14 @@ CASES = [
         seq("Input((3, 4, 2))", "UnitNormalization(axis=1)", "UnitNormalization(axis=(1, 2))"),
         ["unit_normalization", "unit_normalization_1"],
     ),
+    # Axes apart: LayerNormalization, UnitNormalization and Normalization over axes 1 and 3.
+    (
+        "layer_norm_axes_apart",
+        seq("Input((3, 2, 4))", "LayerNormalization(axis=(1, 3), beta_initializer='random_normal', "
+            "gamma_initializer='random_normal')", "UnitNormalization(axis=(1, 3))"),
+        ["layer_normalization", "unit_normalization"],
+    ),
+    ("normalization_axes_apart", seq("Input((3, 2, 4))", "Normalization(axis=(1, 3))"), ["normalization"]),
 ]
 
 

@@ -567,3 +567,18 @@ case!(
     UnitNormalization<axis = 1>,
     UnitNormalization<axis = (1, 2)>
 );
+
+case!(
+    layer_norm_axes_apart,
+    "tests/fixtures/keras/norm/layer_norm_axes_apart.keras",
+    Input<3, 2, 4>,
+    LayerNormalization<axis = (1, 3)>,
+    UnitNormalization<axis = (1, 3)>
+);
+
+case!(
+    normalization_axes_apart,
+    "tests/fixtures/keras/norm/normalization_axes_apart.keras",
+    Input<3, 2, 4>,
+    Normalization<axis = (1, 3)>
+);

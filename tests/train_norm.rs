@@ -668,3 +668,20 @@ fn unit_and_rms_normalization_over_axes_before_the_last_match_finite_differences
     model.rms_normalization.scale = core::array::from_fn(|i| 0.5 + 0.1 * i as f64);
     check(model);
 }
+
+sequential! {
+    /// The row normalizations over axes apart (Keras's (1, 3) of three).
+    struct ApartAxes<f64> {
+        Input<3, 2, 4>, Dense<4, tanh>, LayerNormalization<axis = (1, 3)>, UnitNormalization<axis = (1, 3)>,
+        RMSNormalization<axis = (1, 3)>, Flatten, Dense<2>
+    }
+}
+
+#[test]
+fn row_normalizations_over_axes_apart_match_finite_differences() {
+    let mut model = ApartAxes::seeded(19);
+    model.layer_normalization.gamma = core::array::from_fn(|i| 0.5 + 0.125 * i as f64);
+    model.layer_normalization.beta = core::array::from_fn(|i| 0.25 - 0.0625 * i as f64);
+    model.rms_normalization.scale = core::array::from_fn(|i| 1.5 - 0.1 * i as f64);
+    check(model);
+}

@@ -3,6 +3,7 @@
 mod activation;
 mod attention;
 mod augmentation;
+mod axes;
 mod conv;
 mod conv_lstm;
 mod conv_transpose;

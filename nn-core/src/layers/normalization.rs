@@ -5,6 +5,7 @@
 //! `res = beta - mean · inv`, in that order, so the rounding matches Keras's; the last two scale
 //! each row by its inverse L2 norm or root mean square.
 
+use super::axes;
 use crate::Float;
 use crate::float::{constant, sqrt, to_f64};
 use crate::init::Rng;
@@ -126,7 +127,7 @@ impl<'a, T, const C: usize> AffineGrads<'a, T, C> {
 #[allow(clippy::too_many_arguments)]
 fn group_backward<T: Float, const C: usize>(
     at: impl Iterator<Item = usize> + Clone,
-    inner: usize,
+    channel: impl Fn(usize) -> usize,
     count: usize,
     (mean, rstd): (T, T),
     form: Form,
@@ -138,7 +139,7 @@ fn group_backward<T: Float, const C: usize>(
     let rms = matches!(form, Form::Rms);
     let (mut sum_g, mut sum_gz) = (T::ZERO, T::ZERO);
     for p in at.clone() {
-        let (c, dy) = (p / inner % C, dy[p]);
+        let (c, dy) = (channel(p), dy[p]);
         let z = if rms { x[p] * rstd } else { (x[p] - mean) * rstd };
         let g = gamma.map_or(dy, |gamma| dy * gamma[c]);
         sum_g += g;
@@ -155,7 +156,7 @@ fn group_backward<T: Float, const C: usize>(
     let (mean_g, mean_gz) = (if rms { T::ZERO } else { sum_g / n }, sum_gz / n);
     for p in at {
         let xhat = (x[p] - mean) * rstd;
-        let g = gamma.map_or(dy[p], |gamma| dy[p] * gamma[p / inner % C]);
+        let g = gamma.map_or(dy[p], |gamma| dy[p] * gamma[channel(p)]);
         dx[p] += rstd * (g - mean_g - xhat * mean_gz);
     }
 }
@@ -411,7 +412,7 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INN
                 let stats = (mean, rstd(variance, self.epsilon));
                 group_backward(
                     at,
-                    INNER,
+                    |p| p / INNER % C,
                     n * (X::LEN / C),
                     stats,
                     Form::Centered,
@@ -439,61 +440,16 @@ impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const INN
     }
 }
 
-/// Whether the `axes` axes of `shape` before its last `after` hold `c` values together: the rows
-/// a normalization over them takes (`(steps, features)` normalized whole is one row of both).
-pub(super) const fn covers_block(shape: &[usize], axes: usize, after: usize, c: usize) -> bool {
-    if axes + after > shape.len() {
-        return false;
-    }
-    let (mut product, mut i) = (1, shape.len() - after - axes);
-    while i < shape.len() - after {
-        product *= shape[i];
-        i += 1;
-    }
-    product == c
+/// Keras's shape of a weight over the axes of `shape` that `mask` names, as a slice of `dims`
+/// (see [`axes::dims`]).
+pub(super) const fn weight_shape(dims: &'static ([usize; 5], usize)) -> &'static [usize] {
+    dims.0.split_at(if dims.1 < 5 { dims.1 } else { 5 }).0
 }
 
-/// Every row of `c` values a layer normalizing rows normalizes in `len` values, as the
-/// positions of its values: runs of `c` values, or with axes after the normalized ones of
-/// `inner` values, `c` values `inner` apart.
-#[inline(always)]
-fn strided_rows(
-    len: usize,
-    c: usize,
-    inner: usize,
-) -> impl Iterator<Item = impl Iterator<Item = usize> + Clone> {
-    let inner = inner.max(1);
-    (0..len / c.max(1)).map(move |r| {
-        let base = r / inner * c * inner + r % inner;
-        (0..c).map(move |k| base + k * inner)
-    })
-}
-
-/// The size of the last `after` axes of `shape` (1 for none).
-pub(super) const fn inner(shape: &[usize], after: usize) -> usize {
-    let (mut product, mut i) = (1, shape.len().saturating_sub(after));
-    while i < shape.len() {
-        product *= shape[i];
-        i += 1;
-    }
-    product
-}
-
-/// Keras's shape of a weight over the `axes` axes of `shape` before its last `after` (empty
-/// where they are not `c` values together, which [`covers_block`] then refuses at compile
-/// time).
-pub(super) const fn block(shape: &'static [usize], axes: usize, after: usize, c: usize) -> &'static [usize] {
-    if covers_block(shape, axes, after, c) {
-        shape.split_at(shape.len() - after).0.split_at(shape.len() - after - axes).1
-    } else {
-        &[]
-    }
-}
-
-/// `LayerNormalization` over the last axis, or the last `AXES` together (Keras's `axis=[-2,
-/// -1]`), or `AXES` followed by `AFTER` axes (`axis=1` of a sequence: over its steps, per
-/// channel): each row of `C` values (a vector, each step, each
-/// pixel) normalized by its own mean and variance, then scaled by `gamma` (with `SCALE`) and
+/// `LayerNormalization` over the axes `AXES` names, a mask of them (bit 0 the last axis, bit 1
+/// the one before: Keras's default `axis=-1` is `1`, `axis=[-2, -1]` `0b11`, `axis=1` of a
+/// sequence, over its steps per channel, `0b10`; see `layers/axes.rs`): each row of `C` values
+/// (a vector, each step, each pixel) normalized by its own mean and variance, then scaled by `gamma` (with `SCALE`) and
 /// shifted by `beta` (with `CENTER`). Keras's `rms_scaling` is `RMS`: the row is divided by
 /// the root of its variance plus `epsilon` (Keras 3 takes the variance, not the mean square) and
 /// scaled by `gamma`, with no mean subtracted and no `beta`; the macros then set `SCALE` and
@@ -514,7 +470,6 @@ pub struct LayerNormalization<
     const SCALE: bool = true,
     const RMS: bool = false,
     const AXES: usize = 1,
-    const AFTER: usize = 0,
 > where
     X: Tensor,
 {
@@ -527,15 +482,8 @@ pub struct LayerNormalization<
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<
-    X: Tensor,
-    const C: usize,
-    const CENTER: bool,
-    const SCALE: bool,
-    const RMS: bool,
-    const AXES: usize,
-    const AFTER: usize,
-> LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
+    LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
     /// Keras's initial state: `gamma` ones, `beta` zeros.
     pub const ZEROS: Self = LayerNormalization {
@@ -544,9 +492,8 @@ impl<
         epsilon: 1e-3,
         _shape: PhantomData,
     };
-    const SHAPE: &'static [usize] = block(X::SHAPE, AXES, AFTER, C);
-    /// Values between two of a row's: the size of the axes after the normalized ones.
-    const INNER: usize = inner(X::SHAPE, AFTER);
+    const DIMS: ([usize; 5], usize) = axes::dims(X::SHAPE, AXES);
+    const SHAPE: &'static [usize] = weight_shape(&Self::DIMS);
 
     /// Reads `gamma` and `beta`, those present, from raw bytes.
     #[doc(hidden)]
@@ -555,15 +502,8 @@ impl<
     }
 }
 
-impl<
-    X: Tensor,
-    const C: usize,
-    const CENTER: bool,
-    const SCALE: bool,
-    const RMS: bool,
-    const AXES: usize,
-    const AFTER: usize,
-> Layer for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
+    Layer for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -573,7 +513,12 @@ impl<
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(covers_block(X::SHAPE, AXES, AFTER, C), "LayerNormalization: C must be its axes' size") };
+        const {
+            assert!(
+                axes::fits(X::SHAPE, AXES) && axes::size(X::SHAPE, AXES) == C,
+                "LayerNormalization: C must be its axes' size"
+            )
+        };
         let mut y = *x;
         let normalize = |c: usize, v: X::Scalar, (mean, rstd): (X::Scalar, X::Scalar)| {
             if RMS {
@@ -583,7 +528,7 @@ impl<
                 affine(mean, rstd, SCALE.then_some(self.gamma[c]), CENTER.then_some(self.beta[c]));
             v * inv + res
         };
-        if AFTER == 0 {
+        if axes::trailing(AXES) {
             for row in y.as_mut_slice().chunks_exact_mut(C) {
                 let (mean, variance) = moments(row.iter(), C);
                 let stats = (mean, rstd(variance, self.epsilon));
@@ -594,7 +539,7 @@ impl<
             return y;
         }
         let v = y.as_mut_slice();
-        for row in strided_rows(X::LEN, C, Self::INNER) {
+        for row in axes::rows(X::SHAPE, AXES) {
             let (mean, variance) = moments(row.clone().map(|p| &x.as_slice()[p]), C);
             let stats = (mean, rstd(variance, self.epsilon));
             for (c, p) in row.enumerate() {
@@ -620,15 +565,8 @@ impl<
 /// Keeps nothing: the statistics of each row are the input's, taken again by the backward pass
 /// (a row's count, `LEN / C`, is no const parameter of the layer, so a fixed-size `Kept` could
 /// not hold them), with the same sums and so the same values.
-impl<
-    X: Tensor,
-    const C: usize,
-    const CENTER: bool,
-    const SCALE: bool,
-    const RMS: bool,
-    const AXES: usize,
-    const AFTER: usize,
-> Train for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
+impl<X: Tensor, const C: usize, const CENTER: bool, const SCALE: bool, const RMS: bool, const AXES: usize>
+    Train for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -656,12 +594,12 @@ impl<
         for s in 0..n {
             let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
             let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
-            for row in strided_rows(X::LEN, C, Self::INNER) {
+            for row in axes::rows(X::SHAPE, AXES) {
                 let (mean, variance) = moments(row.clone().map(|p| &x[p]), C);
                 let stats = (mean, rstd(variance, self.epsilon));
                 group_backward(
                     row,
-                    Self::INNER.max(1),
+                    |p| axes::index(X::SHAPE, AXES, p),
                     C,
                     stats,
                     form,
@@ -688,8 +626,9 @@ fn rsqrt_mean_square<'a, T: Float>(row: impl Iterator<Item = &'a T>, n: usize, e
 /// takes `minimum(rsqrt(sum(square(x))), 1 / epsilon)`.
 const UNIT_EPSILON: f64 = 1e-12;
 
-/// Keras's `UnitNormalization` over the last axis: each row of `C` values (a vector, each step,
-/// each pixel) divided by its L2 norm, `y = x · min(1 / sqrt(Σ x²), 1e12)`
+/// Keras's `UnitNormalization` over the last axis (or the axes the mask `AXES` names, as
+/// [`LayerNormalization`]'s): each row of `C` values (a vector, each step, each pixel) divided
+/// by its L2 norm, `y = x · min(1 / sqrt(Σ x²), 1e12)`
 /// (`keras.ops.normalize`, whose `epsilon` the layer fixes at 1e-12 and which bounds the inverse
 /// norm rather than the norm). No weights.
 ///
@@ -700,11 +639,11 @@ const UNIT_EPSILON: f64 = 1e-12;
 /// assert_eq!(un.forward(&Vector2::new(0.0, -4.0)), Vector2::new(0.0, -1.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UnitNormalization<X, const C: usize, const AXES: usize = 1, const AFTER: usize = 0> {
+pub struct UnitNormalization<X, const C: usize, const AXES: usize = 1> {
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<X, const C: usize, const AXES: usize, const AFTER: usize> UnitNormalization<X, C, AXES, AFTER> {
+impl<X, const C: usize, const AXES: usize> UnitNormalization<X, C, AXES> {
     super::no_weights!();
 
     /// `min(1 / ‖row‖, 1e12)`, and whether the norm's branch was taken: 1 where
@@ -721,9 +660,7 @@ impl<X, const C: usize, const AXES: usize, const AFTER: usize> UnitNormalization
     }
 }
 
-impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
-    for UnitNormalization<X, C, AXES, AFTER>
-{
+impl<X: Tensor, const C: usize, const AXES: usize> Layer for UnitNormalization<X, C, AXES> {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -732,10 +669,15 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(covers_block(X::SHAPE, AXES, AFTER, C), "UnitNormalization: C must be its axes' size") };
+        const {
+            assert!(
+                axes::fits(X::SHAPE, AXES) && axes::size(X::SHAPE, AXES) == C,
+                "UnitNormalization: C must be its axes' size"
+            )
+        };
         let mut y = *x;
         let v = y.as_mut_slice();
-        for row in strided_rows(X::LEN, C, inner(X::SHAPE, AFTER)) {
+        for row in axes::rows(X::SHAPE, AXES) {
             let (_, inv, _) = Self::inverse_norm(row.clone().map(|p| &x.as_slice()[p]));
             for p in row {
                 v[p] *= inv;
@@ -753,9 +695,7 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
 /// from `minimum`; at a tie, half of the norm's term, as `jnp.minimum` splits it. (JAX itself
 /// gives NaN where the bound is taken and `‖x‖⁻³` overflows, zero included, from `0 · ∞`; the
 /// finite value here is its limit.)
-impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
-    for UnitNormalization<X, C, AXES, AFTER>
-{
+impl<X: Tensor, const C: usize, const AXES: usize> Train for UnitNormalization<X, C, AXES> {
     type Kept = ();
     const KEPT: () = ();
 
@@ -780,8 +720,7 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
         let mut none = AffineGrads::<X::Scalar, C> { gamma: None, beta: None };
         for s in 0..n {
             let (x, dy, dx) = (xs[s].as_slice(), dys[s].as_slice(), dxs[s].as_mut_slice());
-            let inner = inner(X::SHAPE, AFTER);
-            for row in strided_rows(X::LEN, C, inner) {
+            for row in axes::rows(X::SHAPE, AXES) {
                 let (rsqrt, bound, branch) = Self::inverse_norm(row.clone().map(|p| &x[p]));
                 if branch == 0 {
                     for p in row {
@@ -793,7 +732,7 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
                 let stats = (X::Scalar::ZERO, rsqrt);
                 group_backward(
                     row,
-                    inner.max(1),
+                    |p| axes::index(X::SHAPE, AXES, p),
                     branch,
                     stats,
                     Form::Rms,
@@ -807,8 +746,9 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
     }
 }
 
-/// Keras 3's `RMSNormalization` over the last axis: each row of `C` values divided by its root
-/// mean square and scaled per channel, `y = x · rsqrt(mean(x²) + epsilon) · scale`
+/// Keras 3's `RMSNormalization` over the last axis (or the axes the mask `AXES` names, as
+/// [`LayerNormalization`]'s): each row of `C` values divided by its root mean square and
+/// scaled per channel, `y = x · rsqrt(mean(x²) + epsilon) · scale`
 /// (`keras.ops.rms_normalization`). Unlike LayerNormalization's `rms_scaling`, which takes the
 /// variance, this takes the mean of the squares. Its one weight is `scale` (ones at first).
 ///
@@ -823,7 +763,7 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
 /// assert!((y - Vector2::new(0.2, 0.7)).abs().max() < 1e-15);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct RMSNormalization<X, const C: usize, const AXES: usize = 1, const AFTER: usize = 0>
+pub struct RMSNormalization<X, const C: usize, const AXES: usize = 1>
 where
     X: Tensor,
 {
@@ -834,11 +774,12 @@ where
     _shape: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> RMSNormalization<X, C, AXES, AFTER> {
+impl<X: Tensor, const C: usize, const AXES: usize> RMSNormalization<X, C, AXES> {
     /// Keras's initial state: `scale` ones.
     pub const ZEROS: Self =
         RMSNormalization { scale: [X::Scalar::ONE; C], epsilon: 1e-6, _shape: PhantomData };
-    const SHAPE: &'static [usize] = block(X::SHAPE, AXES, AFTER, C);
+    const DIMS: ([usize; 5], usize) = axes::dims(X::SHAPE, AXES);
+    const SHAPE: &'static [usize] = weight_shape(&Self::DIMS);
 
     /// Reads `scale` from raw bytes.
     #[doc(hidden)]
@@ -847,9 +788,7 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> RMSNormal
     }
 }
 
-impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
-    for RMSNormalization<X, C, AXES, AFTER>
-{
+impl<X: Tensor, const C: usize, const AXES: usize> Layer for RMSNormalization<X, C, AXES> {
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -858,10 +797,15 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
 
     #[inline(always)]
     fn forward(&self, x: &X) -> X {
-        const { assert!(covers_block(X::SHAPE, AXES, AFTER, C), "RMSNormalization: C must be its axes' size") };
+        const {
+            assert!(
+                axes::fits(X::SHAPE, AXES) && axes::size(X::SHAPE, AXES) == C,
+                "RMSNormalization: C must be its axes' size"
+            )
+        };
         let mut y = *x;
         let v = y.as_mut_slice();
-        for row in strided_rows(X::LEN, C, inner(X::SHAPE, AFTER)) {
+        for row in axes::rows(X::SHAPE, AXES) {
             let rrms = rsqrt_mean_square(row.clone().map(|p| &x.as_slice()[p]), C, self.epsilon);
             for (p, s) in row.zip(&self.scale) {
                 v[p] = v[p] * rrms * *s;
@@ -886,9 +830,7 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Layer
 /// Keeps nothing: each row's mean square is taken again from the input. JAX's derivative is
 /// LayerNormalization's `rms_scaling` one with no mean: with `z = x · rrms` and
 /// `g = dy · scale`, `dx = rrms · (g - z · mean(g · z))`, `dscale += dy · z`.
-impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
-    for RMSNormalization<X, C, AXES, AFTER>
-{
+impl<X: Tensor, const C: usize, const AXES: usize> Train for RMSNormalization<X, C, AXES> {
     type Kept = ();
     const KEPT: () = ();
 
@@ -913,11 +855,11 @@ impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Train
         for s in 0..n {
             let (x, dy) = (xs[s].as_slice(), dys[s].as_slice());
             let mut dx = dxs.as_deref_mut().map(|d| d[s].as_mut_slice());
-            let inner = inner(X::SHAPE, AFTER);
-            for row in strided_rows(X::LEN, C, inner) {
+            for row in axes::rows(X::SHAPE, AXES) {
                 let stats = (X::Scalar::ZERO, rsqrt_mean_square(row.clone().map(|p| &x[p]), C, self.epsilon));
                 let (scale, dx) = (Some(&self.scale), dx.as_deref_mut());
-                group_backward(row, inner.max(1), C, stats, Form::Rms, scale, (x, dy), dx, &mut grads);
+                let channel = |p| axes::index(X::SHAPE, AXES, p);
+                group_backward(row, channel, C, stats, Form::Rms, scale, (x, dy), dx, &mut grads);
             }
         }
     }
@@ -1086,7 +1028,7 @@ impl<X: Tensor, const C: usize, const G: usize, const CENTER: bool, const SCALE:
             for (g, stats) in kept[s].iter().enumerate() {
                 group_backward(
                     Self::group(g),
-                    INNER,
+                    |p| p / INNER % C,
                     count,
                     *stats,
                     Form::Centered,
@@ -1113,20 +1055,13 @@ unsafe impl<
     const SCALE: bool,
     const RMS: bool,
     const AXES: usize,
-    const AFTER: usize,
-> Zeroable for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES, AFTER>
+> Zeroable for LayerNormalization<X, C, CENTER, SCALE, RMS, AXES>
 {
 }
 // SAFETY: zero-sized.
-unsafe impl<X, const C: usize, const AXES: usize, const AFTER: usize> Zeroable
-    for UnitNormalization<X, C, AXES, AFTER>
-{
-}
+unsafe impl<X, const C: usize, const AXES: usize> Zeroable for UnitNormalization<X, C, AXES> {}
 // SAFETY: a float array and an `f64`.
-unsafe impl<X: Tensor, const C: usize, const AXES: usize, const AFTER: usize> Zeroable
-    for RMSNormalization<X, C, AXES, AFTER>
-{
-}
+unsafe impl<X: Tensor, const C: usize, const AXES: usize> Zeroable for RMSNormalization<X, C, AXES> {}
 // SAFETY: as above.
 unsafe impl<
     X: Tensor,

@@ -79,7 +79,7 @@ impl<X: Tensor> crate::train::Train for Rescaling<X> {
         _grads: Option<&mut Self>,
     ) {
         let scale = X::Scalar::of(self.scale);
-        add_grad(dys, dxs, (1, 1), |dy, _| dy * scale);
+        add_grad(dys, dxs, |_| 0, |dy, _| dy * scale);
     }
 }
 
@@ -89,13 +89,12 @@ impl<X: Tensor> crate::train::Train for Rescaling<X> {
 fn add_grad<X: Tensor>(
     dys: &[X],
     dxs: Option<&mut [X]>,
-    (channels, inner): (usize, usize),
+    channel: impl Fn(usize) -> usize,
     grad: impl Fn(X::Scalar, usize) -> X::Scalar,
 ) {
     let Some(dxs) = dxs else { return };
-    let (channels, inner) = (channels.max(1), inner.max(1));
     for (i, (dx, dy)) in flatten_mut(dxs).iter_mut().zip(flatten(dys)).enumerate() {
-        *dx += grad(*dy, i / inner % channels);
+        *dx += grad(*dy, channel(i % X::LEN.max(1)));
     }
 }
 
@@ -114,9 +113,10 @@ fn deviation<T: Float>(variance: T) -> T {
 
 /// `Normalization` over the last axis: `y = (x - mean) / max(sqrt(variance), 1e-7)` per channel
 /// of `C`, or with `INVERT` `y = mean + x · max(sqrt(variance), 1e-7)`. Keras's `axis` names the
-/// axes that keep their own statistics: `KEEP` axes together, `C` values (`axis=(-2, -1)`),
-/// followed by `AFTER` axes (`axis=1` of a sequence: the steps, `AFTER = 1`), or none
-/// (`axis=None`: `KEEP = 0`, `C = 1`, one mean and variance for every value).
+/// axes that keep their own statistics, `KEEP` a mask of them (bit 0 the last axis, bit 1 the
+/// one before: `axis=(-2, -1)` is `0b11`, `axis=1` of a sequence `0b10`), `C` values
+/// together, or none (`axis=None`: `KEEP = 0`, `C = 1`, one mean and variance for every
+/// value).
 ///
 /// Keras has two forms, and so does this type. Given `mean` and `variance` in its config, the
 /// layer has no weights (`ADAPTED = false`): the macros write the values into the model as
@@ -139,7 +139,6 @@ pub struct Normalization<
     const ADAPTED: bool = false,
     const INVERT: bool = false,
     const KEEP: usize = 1,
-    const AFTER: usize = 0,
 > where
     X: Tensor,
 {
@@ -152,14 +151,8 @@ pub struct Normalization<
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<
-    X: Tensor,
-    const C: usize,
-    const ADAPTED: bool,
-    const INVERT: bool,
-    const KEEP: usize,
-    const AFTER: usize,
-> Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize>
+    Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
     /// Keras's initial state: mean zeros, variance ones, count zero.
     pub const ZEROS: Self = Normalization {
@@ -168,9 +161,14 @@ impl<
         count: [X::Scalar::ZERO],
         _shapes: PhantomData,
     };
-    const SHAPE: &'static [usize] = super::normalization::block(X::SHAPE, KEEP, AFTER, C);
-    /// Values between two of a channel's: the size of the axes after the kept ones.
-    const INNER: usize = super::normalization::inner(X::SHAPE, AFTER);
+    const DIMS: ([usize; 5], usize) = super::axes::dims(X::SHAPE, KEEP);
+    const SHAPE: &'static [usize] = super::normalization::weight_shape(&Self::DIMS);
+
+    /// The channel (the kept axes' index) of value `p` of a sample.
+    #[inline(always)]
+    fn channel(p: usize) -> usize {
+        if super::axes::trailing(KEEP) { p % C.max(1) } else { super::axes::index(X::SHAPE, KEEP, p) }
+    }
 
     /// Reads the mean, variance and count of an adapted layer from raw bytes.
     #[doc(hidden)]
@@ -184,14 +182,8 @@ impl<
     }
 }
 
-impl<
-    X: Tensor,
-    const C: usize,
-    const ADAPTED: bool,
-    const INVERT: bool,
-    const KEEP: usize,
-    const AFTER: usize,
-> Layer for Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize> Layer
+    for Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
     type Scalar = X::Scalar;
     type Input = X;
@@ -204,19 +196,16 @@ impl<
     fn forward(&self, x: &X) -> X {
         const {
             assert!(
-                super::normalization::covers_block(X::SHAPE, KEEP, AFTER, C),
+                super::axes::fits(X::SHAPE, KEEP) && super::axes::size(X::SHAPE, KEEP) == C,
                 "Normalization: C must be its kept axes' size"
             )
         };
         let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
         let mut y = *x;
-        // Each channel's run of `INNER` values (one value after the last axis).
-        for row in y.as_mut_slice().chunks_exact_mut(C * Self::INNER) {
-            for ((run, m), d) in row.chunks_exact_mut(Self::INNER).zip(&self.mean).zip(&deviation) {
-                for v in run {
-                    *v = if INVERT { *m + *v * *d } else { (*v - *m) / *d };
-                }
-            }
+        for (p, v) in y.as_mut_slice().iter_mut().enumerate() {
+            let c = Self::channel(p);
+            let (m, d) = (self.mean[c], deviation[c]);
+            *v = if INVERT { m + *v * d } else { (*v - m) / d };
         }
         y
     }
@@ -241,14 +230,8 @@ impl<
 /// Keeps nothing. The mean and variance are constants, or weights that are not trained: the
 /// backward pass gives `dx` only, `dy / deviation` (with `INVERT`, `dy · deviation`), JAX's
 /// derivative of the forward formula.
-impl<
-    X: Tensor,
-    const C: usize,
-    const ADAPTED: bool,
-    const INVERT: bool,
-    const KEEP: usize,
-    const AFTER: usize,
-> crate::train::Train for Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
+impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize>
+    crate::train::Train for Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
     type Kept = ();
     const KEPT: () = ();
@@ -271,26 +254,19 @@ impl<
     ) {
         const {
             assert!(
-                super::normalization::covers_block(X::SHAPE, KEEP, AFTER, C),
+                super::axes::fits(X::SHAPE, KEEP) && super::axes::size(X::SHAPE, KEEP) == C,
                 "Normalization: C must be its kept axes' size"
             )
         };
         let deviation: [X::Scalar; C] = core::array::from_fn(|c| deviation(self.variance[c]));
         // As the forward pass: a division, not a multiplication by the reciprocal.
-        let per = (C, Self::INNER);
-        add_grad(dys, dxs, per, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
+        add_grad(dys, dxs, Self::channel, |dy, c| if INVERT { dy * deviation[c] } else { dy / deviation[c] });
     }
 }
 
 // SAFETY: float arrays.
-unsafe impl<
-    X: Tensor,
-    const C: usize,
-    const ADAPTED: bool,
-    const INVERT: bool,
-    const KEEP: usize,
-    const AFTER: usize,
-> Zeroable for Normalization<X, C, ADAPTED, INVERT, KEEP, AFTER>
+unsafe impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const KEEP: usize> Zeroable
+    for Normalization<X, C, ADAPTED, INVERT, KEEP>
 {
 }
 

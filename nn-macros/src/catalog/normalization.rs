@@ -106,42 +106,44 @@ fn read(call: &LayerCall, norm: Norm, params: &[Param], cx: &mut Ctxt) -> Option
 }
 
 /// The axes Keras's `axes` (with the batch axis as 0, negative from the end) name of `input`,
-/// when they are next to each other: how many, and how many axes come after them; `None` for
-/// axes apart, repeated or out of range.
-pub(super) fn axis_block(axes: &[i64], input: &Shape) -> Option<(usize, usize)> {
+/// as nn-core's mask of them (bit 0 the last axis, bit 1 the one before, ...), and their
+/// sizes front to back; or why they do not fit (an axis the input lacks, or one named twice).
+pub(super) fn axis_mask(axes: &[i64], input: &Shape) -> Result<(usize, Vec<usize>), String> {
     let rank = input.rank() as i64;
-    let mut named: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + rank + 1 } else { a }).collect();
-    named.sort_unstable();
-    named.dedup();
-    let (&first, &last) = (named.first()?, named.last()?);
-    let block = named.len() == axes.len() && last - first + 1 == named.len() as i64;
-    (block && first >= 1 && last <= rank).then(|| (named.len(), (rank - last) as usize))
+    let mut mask = 0usize;
+    for (i, &a) in axes.iter().enumerate() {
+        let axis = if a < 0 { a + rank + 1 } else { a };
+        if !(1..=rank).contains(&axis) {
+            return Err(format!(
+                "names axis {a}, which its input {input} does not have (1 to {rank}, or -1 to -{rank})"
+            ));
+        }
+        let bit = 1usize << (rank - axis);
+        if mask & bit != 0 {
+            let first =
+                axes[..i].iter().find(|&&b| (if b < 0 { b + rank + 1 } else { b }) == axis).unwrap_or(&a);
+            return Err(format!(
+                "names one axis twice: {first} and {a} are both axis {axis} of its input {input}"
+            ));
+        }
+        mask |= bit;
+    }
+    let dims =
+        (0..input.rank()).filter(|k| mask >> (input.rank() - 1 - k) & 1 == 1).map(|k| input.0[k]).collect();
+    Ok((mask, dims))
 }
 
 /// The axes a row of `input` takes for the layers that normalize a row at once
-/// (LayerNormalization, UnitNormalization, RMSNormalization): how many (`axis = -1` is 1,
-/// `axis = (-2, -1)` 2), and how many axes come after them (`axis = 1` of a sequence: 1).
-fn row_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(usize, usize), String> {
-    let Some(list) = axes.as_deref() else { return Ok((1, 0)) };
+/// (LayerNormalization, UnitNormalization, RMSNormalization): their mask (`axis = -1` is 1,
+/// `axis = (-2, -1)` `0b11`, `axis = 1` of a sequence `0b10`) and sizes.
+fn row_axes(axes: &Option<Vec<i64>>, input: &Shape) -> Result<(usize, Vec<usize>), String> {
+    let Some(list) = axes.as_deref() else { return Ok((1, vec![input.last()])) };
     if list.is_empty() {
         return Err(format!(
             "normalizes over no axis of its input {input}: name at least the last (`axis = -1`)"
         ));
     }
-    let rank = input.rank() as i64;
-    if let Some(a) = list.iter().find(|&&a| a == 0 || a.abs() > rank) {
-        return Err(format!(
-            "normalizes over axis {a}, which its input {input} does not have (1 to {rank}, or -1 to -{rank})"
-        ));
-    }
-    axis_block(list, input).ok_or_else(|| {
-        let axes: Vec<String> = list.iter().map(i64::to_string).collect();
-        format!(
-            "normalizes over axes ({}) of its input {input}: nn normalizes over axes of it next to each other \
-             (`axis = -1`, `1`, `(-2, -1)`, ...)",
-            axes.join(", ")
-        )
-    })
+    axis_mask(list, input)
 }
 
 /// BatchNormalization's and GroupNormalization's channel axis in nn's shape (no batch axis) from Keras's `axis`, one
@@ -165,15 +167,15 @@ fn channel_axis(axes: &Option<Vec<i64>>, input: &Shape) -> Result<usize, String>
 }
 
 impl Normalization {
-    /// How many axes a row takes (1 for BatchNormalization and GroupNormalization), how many
-    /// come after them, and the shape of the row.
-    fn row(&self, input: &Shape) -> (usize, usize, Vec<usize>) {
-        let (n, after) = match self.norm {
-            Norm::Layer { .. } | Norm::Unit | Norm::Rms => row_axes(&self.axes, input).unwrap_or((1, 0)),
-            Norm::Batch | Norm::Group(_) => (1, 0),
-        };
-        let end = input.rank().saturating_sub(after);
-        (n, after, input.0[end.saturating_sub(n)..end].to_vec())
+    /// The mask of the axes a row takes (the last for BatchNormalization and
+    /// GroupNormalization, whose rows nn-core does not take), and the shape of the row.
+    fn row(&self, input: &Shape) -> (usize, Vec<usize>) {
+        match self.norm {
+            Norm::Layer { .. } | Norm::Unit | Norm::Rms => {
+                row_axes(&self.axes, input).unwrap_or_else(|_| (1, vec![input.last()]))
+            }
+            Norm::Batch | Norm::Group(_) => (1, vec![input.last()]),
+        }
     }
 
     /// The groups of a GroupNormalization over `c` channels.
@@ -232,7 +234,7 @@ impl LayerSpec for Normalization {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         let x = input.ty(t);
         let (scale, center) = self.weights();
-        let (n, after, row) = self.row(input);
+        let (mask, row) = self.row(input);
         let row: usize = row.iter().product();
         // Batch and Group: the channel axis, then the values after it.
         let k = channel_axis(&self.axes, input).unwrap_or(input.rank() - 1);
@@ -240,14 +242,14 @@ impl LayerSpec for Normalization {
         match self.norm {
             Norm::Batch => quote!(::nn::layers::BatchNormalization<#x, #c, #center, #scale, #inner>),
             Norm::Layer { rms } => {
-                quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #n, #after>)
+                quote!(::nn::layers::LayerNormalization<#x, #row, #center, #scale, #rms, #mask>)
             }
             Norm::Group(_) => {
                 let g = self.groups(c).unwrap_or(1);
                 quote!(::nn::layers::GroupNormalization<#x, #c, #g, #center, #scale, #inner>)
             }
-            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #row, #n, #after>),
-            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #row, #n, #after>),
+            Norm::Unit => quote!(::nn::layers::UnitNormalization<#x, #row, #mask>),
+            Norm::Rms => quote!(::nn::layers::RMSNormalization<#x, #row, #mask>),
         }
     }
 
@@ -258,7 +260,7 @@ impl LayerSpec for Normalization {
             let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
             return vec![vec![c]; scale as usize + center as usize + stats];
         }
-        let (_, _, row) = self.row(input);
+        let (_, row) = self.row(input);
         let (scale, center) = self.weights();
         vec![row; scale as usize + center as usize]
     }

@@ -86,24 +86,17 @@ impl Normalization {
     }
 
     /// The axes that keep their own statistics (Keras's `axis`: the last by default, none for
-    /// `axis = None`, saved as `()`): how many, together, how many axes come after them, and
-    /// the values they hold together. nn takes axes next to each other.
-    fn kept(&self, input: &Shape) -> Result<(usize, usize, usize), String> {
+    /// `axis = None`, saved as `()`): nn-core's mask of them, their sizes, and the values they
+    /// hold together.
+    fn kept(&self, input: &Shape) -> Result<(usize, Vec<usize>, usize), String> {
         let axes = match self.axes.as_deref() {
-            Some([]) => return Ok((0, 0, 1)),
+            Some([]) => return Ok((0, Vec::new(), 1)),
             None => vec![-1],
             Some(list) => list.to_vec(),
         };
-        let Some((keep, after)) = super::normalization::axis_block(&axes, input) else {
-            let axes: Vec<String> = axes.iter().map(i64::to_string).collect();
-            return Err(format!(
-                "keeps statistics over axes ({}) of its input {input}: nn takes axes of it next to each other \
-                 (`axis = -1`, `1`, `(-2, -1)`, ...)",
-                axes.join(", ")
-            ));
-        };
-        let end = input.rank() - after;
-        Ok((keep, after, input.0[end - keep..end].iter().product()))
+        let (mask, dims) = super::normalization::axis_mask(&axes, input)?;
+        let c = dims.iter().product();
+        Ok((mask, dims, c))
     }
 }
 
@@ -142,20 +135,19 @@ impl LayerSpec for Normalization {
     }
 
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
-        let (keep, after, c) = self.kept(input).unwrap_or((1, 0, input.last()));
+        let (keep, _, c) = self.kept(input).unwrap_or((1, Vec::new(), input.last()));
         let (x, adapted, invert) = (input.ty(t), self.adapted(), self.invert);
-        quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert, #keep, #after>)
+        quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert, #keep>)
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        let (keep, after, _) = self.kept(input).unwrap_or((1, 0, input.last()));
-        let kept = input.0[input.rank() - after - keep..input.rank() - after].to_vec();
+        let (_, kept, _) = self.kept(input).unwrap_or((1, vec![input.last()], input.last()));
         if self.adapted() { vec![kept.clone(), kept, vec![]] } else { Vec::new() }
     }
 
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let (Some(mean), Some(variance)) = (&self.mean, &self.variance) else { return Vec::new() };
-        let (_, _, c) = self.kept(input).unwrap_or((1, 0, input.last()));
+        let (_, _, c) = self.kept(input).unwrap_or((1, Vec::new(), input.last()));
         let array = |values: &Vec<f64>| {
             let values = (0..c).map(|i| values[if values.len() == 1 { 0 } else { i }]);
             quote!([#( ::nn::float::constant::<#t>(#values) ),*])
