@@ -84,6 +84,9 @@ fn spread(shape: &[usize], mask: usize, mut i: usize) -> usize {
 /// `shape`: a value's channel.
 #[inline(always)]
 pub(crate) fn index(shape: &[usize], mask: usize, mut p: usize) -> usize {
+    if trailing(mask) {
+        return p % size(shape, mask).max(1);
+    }
     let (mut at, mut stride) = (0, 1);
     for (k, &n) in shape.iter().rev().enumerate() {
         let n = n.max(1);

@@ -167,7 +167,7 @@ impl<X: Tensor, const C: usize, const ADAPTED: bool, const INVERT: bool, const K
     /// The channel (the kept axes' index) of value `p` of a sample.
     #[inline(always)]
     fn channel(p: usize) -> usize {
-        if super::axes::trailing(KEEP) { p % C.max(1) } else { super::axes::index(X::SHAPE, KEEP, p) }
+        super::axes::index(X::SHAPE, KEEP, p)
     }
 
     /// Reads the mean, variance and count of an adapted layer from raw bytes.
