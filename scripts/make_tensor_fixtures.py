@@ -803,6 +803,14 @@ CASES = [
         "r = Reshape((2, 1, 3, 2, 3))(b); Model(x, PReLU(alpha_initializer='random_normal', shared_axes=[1, 2, 3])(r))",
         ["input_layer", "p_re_lu", "p_re_lu_1", "reshape", "p_re_lu_2"],
     ),
+    # PReLU sharing some of the leading axes of ranks 4 and 5.
+    (
+        "prelu_partly_shared",
+        "x = Input((2, 3, 2, 3)); a = PReLU(alpha_initializer='random_normal', shared_axes=[1])(x); "
+        "b = PReLU(alpha_initializer='random_normal', shared_axes=[2, 4])(a); "
+        "r = Reshape((2, 1, 3, 2, 3))(b); Model(x, PReLU(alpha_initializer='random_normal', shared_axes=[1, 3])(r))",
+        ["input_layer", "p_re_lu", "p_re_lu_1", "reshape", "p_re_lu_2"],
+    ),
     # Softmax with a mask given as an input: of one row, broadcast over the rows, and of the
     # input's shape over the steps' axis.
     (

@@ -1272,3 +1272,23 @@ mod softmax_mask_input {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(softmax_mask_input, [X0, X1, X2]));
     }
 }
+
+/// PReLU sharing some of the leading axes of ranks 4 and 5.
+mod prelu_partly_shared {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            x = Input<2, 3, 2, 3>;
+            a = PReLU<shared_axes = (1,)>(x);
+            b = PReLU<shared_axes = (2, 4)>(a);
+            r = Reshape<(2, 1, 3, 2, 3)>(b);
+            out = PReLU<shared_axes = (1, 3)>(r);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/prelu_partly_shared.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(prelu_partly_shared, [X0]));
+    }
+}

@@ -221,8 +221,12 @@ checks! {
 }
 
 sequential! {
-    /// PReLU over a volume: an alpha per value, then shared over the three leading axes.
-    struct PreluVolume<f64> { Input<2, 3, 2, 3>, Dense<3>, PReLU, Dense<2>, PReLU<shared_axes = (1, 2, 3)>, Flatten, Dense<2> }
+    /// PReLU over a volume: an alpha per value, shared over the three leading axes, and over
+    /// two axes apart.
+    struct PreluVolume<f64> {
+        Input<2, 3, 2, 3>, Dense<3>, PReLU, Dense<2>, PReLU<shared_axes = (1, 2, 3)>, Dense<3>,
+        PReLU<shared_axes = (2, 4)>, Flatten, Dense<2>
+    }
 }
 
 #[test]

@@ -12,5 +12,4 @@ fn main() {
     let _pool3d = sequential![Input<4, 8, 8, 1>, MaxPooling3D<(2, 2)>];
     let _crop3d = sequential![Input<4, 8, 8, 1>, UpSampling3D<2>, Cropping3D<((1, 1), (0, 0), (8, 8))>];
     let _frames = sequential![Input<4, 8, 8, 1>, ConvLSTM3D<2, 3>];
-    let _prelu = sequential![Input<4, 8, 8, 1>, PReLU<shared_axes = (1,)>];
 }

@@ -396,27 +396,35 @@ unsafe impl<X, M, const AXIS: usize> Zeroable for MaskedSoftmax<X, M, AXIS> {}
 /// assert_eq!(prelu.forward(&Vector2::new(-2.0, -2.0)), Vector2::new(-1.0, -0.5));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct PReLU<X: Tensor, const AH: usize, const AW: usize, const AC: usize> {
+pub struct PReLU<X: Tensor, const AH: usize, const AW: usize, const AC: usize, const SHARED: usize = 0> {
     /// The slopes for negative inputs, Keras's `alpha` (zeros at first, as Keras's).
     pub alpha: [[[X::Scalar; AC]; AW]; AH],
     _shapes: PhantomData<fn(X) -> X>,
 }
 
-impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> PReLU<X, AH, AW, AC> {
+impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize, const SHARED: usize>
+    PReLU<X, AH, AW, AC, SHARED>
+{
     /// `alpha` zero, as Keras initializes it.
     pub const ZEROS: Self = PReLU { alpha: [[[X::Scalar::ZERO; AC]; AW]; AH], _shapes: PhantomData };
     /// Keras's shape of `alpha`: the input's rank, shared axes 1.
     ///
-    /// Over ranks 4 and 5 the leading axes fold into `AH` (their product, or 1 where all are
-    /// shared), as [`grid`] stacks them.
-    const SHAPE: &'static [usize] = match (X::SHAPE.len(), AH) {
-        (1, _) => &[AC],
-        (2, _) => &[AW, AC],
-        (3, _) => &[AH, AW, AC],
-        (4, 1) => &[1, 1, AW, AC],
-        (4, _) => &[X::SHAPE[0], X::SHAPE[1], AW, AC],
-        (_, 1) => &[1, 1, 1, AW, AC],
-        _ => &[X::SHAPE[0], X::SHAPE[1], X::SHAPE[2], AW, AC],
+    /// Over ranks 4 and 5 the leading axes stack into `AH` as [`grid`] stacks them, and
+    /// `SHARED` names the shared axes (a mask, bit 0 the last axis; see `layers/axes.rs`).
+    const SHAPE: &'static [usize] = match X::SHAPE.len() {
+        1 => &[AC],
+        2 => &[AW, AC],
+        3 => &[AH, AW, AC],
+        rank => Self::ALPHA_DIMS.split_at(if rank < 5 { rank } else { 5 }).0,
+    };
+    /// `alpha`'s shape over ranks 4 and 5: the input's with its shared axes 1.
+    const ALPHA_DIMS: &'static [usize; 5] = &{
+        let (mut dims, mut axis, rank) = ([0; 5], 0, X::SHAPE.len());
+        while axis < rank && axis < 5 {
+            dims[axis] = if SHARED >> (rank - 1 - axis) & 1 == 1 { 1 } else { X::SHAPE[axis] };
+            axis += 1;
+        }
+        dims
     };
 
     /// Calls `f(value, at)` for every value of a tensor of the input's shape, with `at` the
@@ -427,10 +435,20 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> PReLU<X, AH, 
         const {
             let [h, w, c] = grid(X::SHAPE);
             assert!(
-                (AH == h || AH == 1) && (AW == w || AW == 1) && (AC == c || AC == 1),
+                (AH == h || AH == 1 || X::SHAPE.len() > 3) && (AW == w || AW == 1) && (AC == c || AC == 1),
                 "PReLU: alpha's shape"
             );
         };
+        if X::SHAPE.len() > 3 {
+            // Any sharing of the leading axes: alpha's index over the axes it keeps.
+            let rank = X::SHAPE.len();
+            let kept = !SHARED & ((1 << rank) - 1);
+            for (p, v) in values.iter_mut().enumerate() {
+                let a = super::axes::index(X::SHAPE, kept, p);
+                f(v, [a / (AW * AC), a / AC % AW, a % AC]);
+            }
+            return;
+        }
         for (p, pixel) in values.chunks_exact_mut(c).enumerate() {
             let (i, j) = (if AH == 1 { 0 } else { p / w }, if AW == 1 { 0 } else { p % w });
             for (k, v) in pixel.iter_mut().enumerate() {
@@ -446,7 +464,9 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> PReLU<X, AH, 
     }
 }
 
-impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Layer for PReLU<X, AH, AW, AC> {
+impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize, const SHARED: usize> Layer
+    for PReLU<X, AH, AW, AC, SHARED>
+{
     type Scalar = X::Scalar;
     type Input = X;
     type Output = X;
@@ -484,7 +504,9 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Layer for PRe
 /// JAX through Keras's `relu(x) - alpha · relu(-x)`: `dy` for `x > 0`, `alpha · dy` for `x < 0`
 /// and 0 at `x = 0` (JAX's `relu` has derivative 0 there, on both terms); `alpha` gathers
 /// `x · dy` over the negative values it scales (summed over the shared axes and the batch).
-impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Train for PReLU<X, AH, AW, AC> {
+impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize, const SHARED: usize> Train
+    for PReLU<X, AH, AW, AC, SHARED>
+{
     type Kept = ();
     const KEPT: () = ();
 
@@ -527,7 +549,10 @@ impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Train for PRe
 }
 
 // SAFETY: a float array.
-unsafe impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize> Zeroable for PReLU<X, AH, AW, AC> {}
+unsafe impl<X: Tensor, const AH: usize, const AW: usize, const AC: usize, const SHARED: usize> Zeroable
+    for PReLU<X, AH, AW, AC, SHARED>
+{
+}
 
 #[cfg(test)]
 mod tests {

@@ -287,16 +287,6 @@ impl PRelu {
                 }
             }
         }
-        // nn-core stacks the leading axes of ranks 4 and 5 into rows: they are all shared or
-        // none is.
-        let lead = &shape[..shape.len().saturating_sub(2)];
-        if lead.len() > 1 && !(lead.iter().all(|&d| d == 1) || lead == &input.0[..lead.len()]) {
-            return Err(format!(
-                "shares some of the axes before the last two of its input {} but not all: nn shares those \
-                 together (all of them, or none)",
-                input.keras()
-            ));
-        }
         Ok(shape)
     }
 }
@@ -329,8 +319,11 @@ impl LayerSpec for PRelu {
             grid.push(lead.iter().product());
         }
         grid.extend(last);
+        // The shared axes as nn-core's mask (bit 0 the last axis).
+        let bit = |a: i64| 1usize.checked_shl((input.rank() as i64 - a) as u32).unwrap_or(0);
+        let shared = self.0.iter().fold(0, |mask, &a| mask | bit(a));
         let (x, [ah, aw, ac]) = (input.ty(t), [grid[0], grid[1], grid[2]]);
-        quote!(::nn::layers::PReLU<#x, #ah, #aw, #ac>)
+        quote!(::nn::layers::PReLU<#x, #ah, #aw, #ac, #shared>)
     }
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
