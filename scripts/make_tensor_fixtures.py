@@ -803,6 +803,14 @@ CASES = [
         "r = Reshape((2, 1, 3, 2, 3))(b); Model(x, PReLU(alpha_initializer='random_normal', shared_axes=[1, 2, 3])(r))",
         ["input_layer", "p_re_lu", "p_re_lu_1", "reshape", "p_re_lu_2"],
     ),
+    # Softmax with a mask given as an input: of one row, broadcast over the rows, and of the
+    # input's shape over the steps' axis.
+    (
+        "softmax_mask_input",
+        "x = Input((3, 4)); m = Input((1, 4)); n = Input((3, 4)); s = Dense(4)(x); "
+        "a = Softmax()(s, mask=m); Model([x, m, n], Softmax(axis=1)(a, mask=n))",
+        ["input_layer", "dense", "input_layer_1", "softmax", "input_layer_2", "softmax_1"],
+    ),
     # PReLU sharing some of the leading axes of ranks 4 and 5.
     (
         "prelu_partly_shared",
@@ -811,13 +819,13 @@ CASES = [
         "r = Reshape((2, 1, 3, 2, 3))(b); Model(x, PReLU(alpha_initializer='random_normal', shared_axes=[1, 3])(r))",
         ["input_layer", "p_re_lu", "p_re_lu_1", "reshape", "p_re_lu_2"],
     ),
-    # Softmax with a mask given as an input: of one row, broadcast over the rows, and of the
-    # input's shape over the steps' axis.
+    # Resizing with pad_to_aspect_ratio: rows of zeros above and below (bilinear), and columns
+    # on either side of a narrow image (nearest).
+    ("resizing_pad_rows", seq("Input((6, 9, 2))", "Resizing(6, 4, pad_to_aspect_ratio=True)"), ["resizing"]),
     (
-        "softmax_mask_input",
-        "x = Input((3, 4)); m = Input((1, 4)); n = Input((3, 4)); s = Dense(4)(x); "
-        "a = Softmax()(s, mask=m); Model([x, m, n], Softmax(axis=1)(a, mask=n))",
-        ["input_layer", "dense", "input_layer_1", "softmax", "input_layer_2", "softmax_1"],
+        "resizing_pad_columns",
+        seq("Input((8, 3, 1))", "Resizing(4, 4, pad_to_aspect_ratio=True, interpolation='nearest')"),
+        ["resizing"],
     ),
 ]
 

@@ -1292,3 +1292,13 @@ mod prelu_partly_shared {
         check::<Dsl, Keras>(&Keras::KERAS, &fixture!(prelu_partly_shared, [X0]));
     }
 }
+case!(
+    resizing_pad_rows,
+    "tests/fixtures/keras/tensor/resizing_pad_rows.keras",
+    Input<6, 9, 2>, Resizing<6, 4, pad_to_aspect_ratio = true>
+);
+case!(
+    resizing_pad_columns,
+    "tests/fixtures/keras/tensor/resizing_pad_columns.keras",
+    Input<8, 3, 1>, Resizing<4, 4, pad_to_aspect_ratio = true, interpolation = nearest>
+);

@@ -415,3 +415,16 @@ sequential! {
 fn adaptive_pools_over_volumes() {
     check(AdaptivePools3::seeded(41));
 }
+
+sequential! {
+    /// Resizing with pad_to_aspect_ratio: zeros above and below, then on either side.
+    struct PaddedResizes<f64> {
+        Input<6, 9, 2>, Dense<2, tanh>, Resizing<6, 4, pad_to_aspect_ratio = true>, Dense<2, tanh>,
+        Resizing<4, 8, pad_to_aspect_ratio = true, interpolation = nearest>, Dense<1>
+    }
+}
+
+#[test]
+fn resizing_padded_to_the_aspect_ratio() {
+    check(PaddedResizes::seeded(42));
+}

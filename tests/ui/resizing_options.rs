@@ -1,8 +1,8 @@
 use nn::prelude::*;
 
 fn main() {
-    // Padding to the aspect ratio would need Keras's fill; nn crops instead.
-    let _pad = sequential![Input<6, 8, 3>, Resizing<4, 4, pad_to_aspect_ratio = true>];
+    // Padding to the aspect ratio with a fill other than Keras's default zeros.
+    let _pad = sequential![Input<6, 8, 3>, Resizing<4, 4, pad_to_aspect_ratio = true, fill_value = 0.5>];
     // Antialiasing blurs before it shrinks: not what nn's resize computes.
     let _blur = sequential![Input<8, 8, 3>, Resizing<4, 4, antialias = true>];
     // Interpolations other than nearest and bilinear.

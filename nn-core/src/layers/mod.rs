@@ -53,7 +53,8 @@ pub use regularization::{
 };
 pub use reshaping::{Cropping, Flatten, Permute, RepeatVector, Reshape, UpSampling, ZeroPadding};
 pub use resizing::{
-    CENTER_CROP, RESIZING, RESIZING_CROPPED, Resize, UP_SAMPLING_2D, aspect_crop, resize_box,
+    CENTER_CROP, RESIZING, RESIZING_CROPPED, RESIZING_PADDED, Resize, UP_SAMPLING_2D, aspect_crop,
+    aspect_pad, resize_box,
 };
 pub use wrappers::{Ave, Bidirectional, Concat, MergeMode, Mul, Sum, TimeDistributed};
 

@@ -1,4 +1,5 @@
-//! Keras's image resizing: `Resizing` (nearest or bilinear, `crop_to_aspect_ratio`),
+//! Keras's image resizing: `Resizing` (nearest or bilinear, `crop_to_aspect_ratio`,
+//! `pad_to_aspect_ratio`),
 //! `CenterCrop` and `UpSampling2D` with `interpolation="bilinear"`, as one [`Resize`]: a box
 //! of the input, resized to the output's size as `jax.image.resize` does without antialiasing.
 
@@ -20,6 +21,9 @@ pub const RESIZING_CROPPED: usize = 1;
 pub const CENTER_CROP: usize = 2;
 /// `UpSampling2D` with `interpolation="bilinear"`: the whole image.
 pub const UP_SAMPLING_2D: usize = 3;
+/// `Resizing` with `pad_to_aspect_ratio=True`: the image padded with zeros (Keras's default
+/// `fill_value`) on both sides of one axis to the output's aspect ratio ([`aspect_pad`]).
+pub const RESIZING_PADDED: usize = 4;
 
 /// Up to two input positions along an axis, and their weights, that make one output position.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,6 +77,15 @@ pub const fn aspect_crop(h: usize, w: usize, th: usize, tw: usize) -> (usize, us
     ((h - ch) / 2, (w - cw) / 2, ch, cw)
 }
 
+/// The rows and columns of zeros `(top, left)` that Keras's `pad_to_aspect_ratio` puts on each
+/// side of an `h × w` image for the aspect ratio of `th × tw` (the same number after as before,
+/// as Keras concatenates them).
+pub const fn aspect_pad(h: usize, w: usize, th: usize, tw: usize) -> (usize, usize) {
+    let (ph, pw) = (w * th / tw, h * tw / th);
+    let (ph, pw) = (if ph > h { ph } else { h }, if pw > w { pw } else { w });
+    ((ph - h) / 2, (pw - w) / 2)
+}
+
 /// The box `[top, left, height, width]` of an `h × w` input that a [`Resize`] of mode `mode`
 /// resizes to `th × tw` (see [`RESIZING`]).
 pub const fn resize_box(h: usize, w: usize, th: usize, tw: usize, mode: usize) -> [usize; 4] {
@@ -91,7 +104,7 @@ const fn clamp(v: usize, limit: usize) -> usize {
 }
 
 /// A box of `X` ([`resize_box`] of `MODE`: [`RESIZING`], [`RESIZING_CROPPED`],
-/// [`CENTER_CROP`], [`UP_SAMPLING_2D`]), resized to `Y`'s height and width by nearest
+/// [`CENTER_CROP`], [`UP_SAMPLING_2D`]; with [`RESIZING_PADDED`], the image padded), resized to `Y`'s height and width by nearest
 /// (`BILINEAR` false) or bilinear interpolation, channel by channel.
 ///
 /// ```
@@ -121,15 +134,25 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const BILINEAR: bool, const MODE:
         const { assert!(X::LAST == Y::LAST, "Resize: channel by channel") };
         let ([h, w, _], [oh, ow, _]) = (grid(X::SHAPE), grid(Y::SHAPE));
         let [top, left, bh, bw] = resize_box(h, w, oh, ow, MODE);
+        // With `pad_to_aspect_ratio`, the box is the padded image, whose padding (zeros) adds
+        // nothing: taps there are left out.
+        let (pt, pl) = if MODE == RESIZING_PADDED { aspect_pad(h, w, oh, ow) } else { (0, 0) };
+        let (bh, bw) = (bh + 2 * pt, bw + 2 * pl);
         for oy in 0..oh {
             let rows = taps(oy, bh, oh, BILINEAR);
             for ox in 0..ow {
                 let cols = taps(ox, bw, ow, BILINEAR);
                 for a in 0..rows.count {
                     for b in 0..cols.count {
+                        let (Some(r), Some(c)) = (rows.at[a].checked_sub(pt), cols.at[b].checked_sub(pl))
+                        else {
+                            continue;
+                        };
+                        if r >= h || c >= w {
+                            continue;
+                        }
                         let weight = X::Scalar::of(f64::from(rows.weight[a]) * f64::from(cols.weight[b]));
-                        let from = (top + rows.at[a]) * w + left + cols.at[b];
-                        f(oy * ow + ox, from, weight);
+                        f(oy * ow + ox, (top + r) * w + left + c, weight);
                     }
                 }
             }
@@ -143,7 +166,7 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>, const BILINEAR: bool, const MODE:
     type Scalar = X::Scalar;
     type Input = X;
     type Output = Y;
-    const CLASS: &'static str = ["Resizing", "Resizing", "CenterCrop", "UpSampling2D"][MODE];
+    const CLASS: &'static str = ["Resizing", "Resizing", "CenterCrop", "UpSampling2D", "Resizing"][MODE];
     const PARAMS: usize = 0;
 
     #[inline(always)]

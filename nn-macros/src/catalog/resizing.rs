@@ -38,6 +38,7 @@ pub const CENTER_CROP: Entry =
 pub enum Mode {
     Whole,
     CropToAspectRatio,
+    PadToAspectRatio,
     CenterCrop,
     UpSampling,
 }
@@ -54,24 +55,31 @@ pub struct Resize {
 
 fn read_resizing(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     let args = params::read(call, RESIZING_PARAMS, &["height", "width"], cx)?;
-    if args.bool(args.at("pad_to_aspect_ratio"), false) {
+    let pad = args.bool(args.at("pad_to_aspect_ratio"), false);
+    if pad && args.number(args.at("fill_value"), 0.0) != 0.0 {
         let span = call
             .args
             .iter()
             .find_map(|a| match a {
-                Arg::Named { name, value } if name == "pad_to_aspect_ratio" => Some(value.span()),
+                Arg::Named { name, value } if name == "fill_value" => Some(value.span()),
                 _ => None,
             })
             .unwrap_or_else(|| call.kind.span());
         cx.error(
             span,
-            "`Resizing` with `pad_to_aspect_ratio = true` is not supported; crop instead".to_string(),
+            "`Resizing` pads to the aspect ratio with zeros only: a `fill_value` other than 0 is not supported"
+                .to_string(),
         );
         return None;
     }
     let crop = args.bool(args.at("crop_to_aspect_ratio"), false);
+    let mode = match (crop, pad) {
+        (true, _) => Mode::CropToAspectRatio,
+        (false, true) => Mode::PadToAspectRatio,
+        (false, false) => Mode::Whole,
+    };
     Some(Rc::new(Resize {
-        mode: if crop { Mode::CropToAspectRatio } else { Mode::Whole },
+        mode,
         height: args.int(args.at("height"), 1),
         width: args.int(args.at("width"), 1),
         bilinear: args.choice(args.at("interpolation"), "bilinear") == "bilinear",
@@ -97,7 +105,7 @@ impl LayerSpec for Resize {
 
     fn class(&self) -> &'static str {
         match self.mode {
-            Mode::Whole | Mode::CropToAspectRatio => "Resizing",
+            Mode::Whole | Mode::CropToAspectRatio | Mode::PadToAspectRatio => "Resizing",
             Mode::CenterCrop => "CenterCrop",
             Mode::UpSampling => "UpSampling2D",
         }
@@ -120,6 +128,7 @@ impl LayerSpec for Resize {
         let mode = match self.mode {
             Mode::Whole => quote!(::nn::layers::RESIZING),
             Mode::CropToAspectRatio => quote!(::nn::layers::RESIZING_CROPPED),
+            Mode::PadToAspectRatio => quote!(::nn::layers::RESIZING_PADDED),
             Mode::CenterCrop => quote!(::nn::layers::CENTER_CROP),
             Mode::UpSampling => quote!(::nn::layers::UP_SAMPLING_2D),
         };
