@@ -827,6 +827,14 @@ CASES = [
         seq("Input((8, 3, 1))", "Resizing(4, 4, pad_to_aspect_ratio=True, interpolation='nearest')"),
         ["resizing"],
     ),
+    # MultiHeadAttention with an output_shape of two axes: its join's kernel (heads, value_dim,
+    # 2, 3), the output (steps, 2, 3).
+    (
+        "mha_output_shape_2d",
+        "q = Input((4, 5)); v = Input((3, 6)); "
+        "Model([q, v], MultiHeadAttention(2, 3, output_shape=(2, 3))(q, v))",
+        ["input_layer", "input_layer_1", "multi_head_attention"],
+    ),
 ]
 
 # Cases whose inputs at these positions are masks (an attention mask, Softmax's): 0 or 1, every

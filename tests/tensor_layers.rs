@@ -1302,3 +1302,21 @@ case!(
     "tests/fixtures/keras/tensor/resizing_pad_columns.keras",
     Input<8, 3, 1>, Resizing<4, 4, pad_to_aspect_ratio = true, interpolation = nearest>
 );
+
+/// MultiHeadAttention with an `output_shape` of two axes.
+mod mha_output_shape_2d {
+    use super::*;
+    functional! {
+        pub struct Dsl {
+            q = Input<4, 5>;
+            v = Input<3, 6>;
+            out = MultiHeadAttention<2, 3, output_shape = (2, 3)>(q, v);
+        }
+    }
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/mha_output_shape_2d.keras"; }
+
+    #[test]
+    fn matches_keras() {
+        check::<Dsl, Keras>(&Keras::KERAS, &fixture!(mha_output_shape_2d, [X0, X1]));
+    }
+}

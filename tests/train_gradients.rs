@@ -335,3 +335,19 @@ functional! {
 fn multi_head_attention_with_an_attention_mask_matches_finite_differences() {
     check(MaskedHeads::seeded(16));
 }
+
+functional! {
+    /// MultiHeadAttention with an output_shape of two axes, its output a rank-3 tensor.
+    struct HeadsOutput2d<f64> {
+        a = Input<4, 3>;
+        x = Dense<3, tanh>(a);
+        y = MultiHeadAttention<2, 2, output_shape = (2, 3)>(x, x);
+        f = Flatten(y);
+        out = Dense<2>(f);
+    }
+}
+
+#[test]
+fn multi_head_attention_with_a_two_axis_output_shape_matches_finite_differences() {
+    check(HeadsOutput2d::seeded(17));
+}

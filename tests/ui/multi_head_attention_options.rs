@@ -7,7 +7,7 @@ functional! {
         a = MultiHeadAttention<2, 4, sliding_window = 2>(q, v);
         b = MultiHeadAttention<2, 4, use_gate = true>(q, v);
         c = MultiHeadAttention<2, 4, attention_axes = 2>(q, v);
-        d = MultiHeadAttention<2, 4, output_shape = (2, 3)>(q, v);
+        d = MultiHeadAttention<2, 4, output_shape = (2, 3, 4)>(q, v);
         e = MultiHeadAttention<2, 4, dropout = 1.5>(q, v);
         f = MultiHeadAttention<2>(q, v);
         out = Concatenate(a, b, c, d, e, f);

@@ -18,7 +18,7 @@ use crate::activations::{ActivationFn, Linear, Softmax};
 use crate::init::{Initializers, Rng, glorot_uniform};
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
-use crate::tensor::{Steps, Tensor, Tensor2, Tensor3, cast_slice};
+use crate::tensor::{Steps, Tensor, Tensor2, Tensor3, cast_slice, cast_slice_mut, view};
 use crate::train::{Ctx, Train};
 use crate::weights::bytes;
 use core::marker::PhantomData;
@@ -648,7 +648,9 @@ pub type HeadsProjection<
 > = EinsumDense<Tensor2<T, S, C>, Tensor3<T, S, N, H>, C, NH, Linear, BIAS, Steps<S>, C, 0, N, H>;
 
 /// `EinsumDense("abcd,cde->abe")`: `N` heads of `H` at each of `S` steps joined into `O`
-/// features, as `MultiHeadAttention`'s output.
+/// features, as `MultiHeadAttention`'s output (`O1 = O`, `O2 = 0`); or with Keras's
+/// `output_shape` of two axes, `EinsumDense("abcd,cdef->abef")` into `O1 × O2 = O` (the same
+/// memory, Keras's kernel shape).
 pub type HeadsJoin<
     T,
     const S: usize,
@@ -657,7 +659,9 @@ pub type HeadsJoin<
     const NH: usize,
     const O: usize,
     const BIAS: bool,
-> = EinsumDense<Tensor3<T, S, N, H>, Tensor2<T, S, O>, NH, O, Linear, BIAS, Steps<S>, N, H, O, 0>;
+    const O1: usize,
+    const O2: usize,
+> = EinsumDense<Tensor3<T, S, N, H>, Tensor2<T, S, O>, NH, O, Linear, BIAS, Steps<S>, N, H, O1, O2>;
 
 /// Keras's `MultiHeadAttention` (and `GroupedQueryAttention`) over `[query, value]` or `[query,
 /// value, key]` (`X`): the query (`TQ` steps of `DQ`) projected into `N` heads of `KD`
@@ -687,6 +691,9 @@ pub struct MultiHeadAttention<
     const O: usize,
     const BIAS: bool,
     const CAUSAL: bool,
+    Y,
+    const O1: usize,
+    const O2: usize,
 > {
     /// The query's projection, `(DQ, N, KD)`.
     pub query: HeadsProjection<T, TQ, DQ, N, KD, NK, BIAS>,
@@ -694,11 +701,11 @@ pub struct MultiHeadAttention<
     pub key: HeadsProjection<T, TV, DK, G, KD, GK, BIAS>,
     /// The value's projection, `(DV, G, VD)`.
     pub value: HeadsProjection<T, TV, DV, G, VD, GV, BIAS>,
-    /// The heads' join, `(N, VD, O)`: Keras's `attention_output`.
-    pub output: HeadsJoin<T, TQ, N, VD, NV, O, BIAS>,
+    /// The heads' join, `(N, VD, O)` (or `(N, VD, O1, O2)`): Keras's `attention_output`.
+    pub output: HeadsJoin<T, TQ, N, VD, NV, O, BIAS, O1, O2>,
     /// Keras's `dropout`: the fraction of attention weights dropped in training.
     pub dropout: f64,
-    _inputs: PhantomData<fn(X) -> X>,
+    _inputs: PhantomData<fn(X) -> (X, Y)>,
 }
 
 /// What [`MultiHeadAttention`]'s training pass keeps of a sample: its projections, the
@@ -723,18 +730,19 @@ pub struct HeadsKept<
     heads: Tensor2<T, TQ, NV>,
 }
 
-/// An impl over every `MultiHeadAttention`, its eighteen generic parameters written once:
+/// An impl over every `MultiHeadAttention`, its twenty-one generic parameters written once:
 /// `mha_impl!(; [bounds on X] Header { items })`, or `mha_impl!(unsafe; ...)` for an unsafe impl.
 macro_rules! mha_impl {
     ($($prefix:ident)? ; [$($bound:tt)*] $($rest:tt)*) => {
         $($prefix)? impl<T: Float, X $($bound)*, const TQ: usize, const TV: usize, const DQ: usize, const DV: usize,
             const DK: usize, const N: usize, const G: usize, const KD: usize, const VD: usize, const NK: usize,
-            const GK: usize, const GV: usize, const NV: usize, const O: usize, const BIAS: bool, const CAUSAL: bool>
+            const GK: usize, const GV: usize, const NV: usize, const O: usize, const BIAS: bool, const CAUSAL: bool,
+            Y: Tensor<Scalar = T>, const O1: usize, const O2: usize>
             $($rest)*
     };
 }
 
-mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL, Y, O1, O2> {
     /// Every weight zero.
     pub const ZEROS: Self = MultiHeadAttention {
         query: EinsumDense::ZEROS,
@@ -760,6 +768,7 @@ mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK
         const {
             assert!(NK == N * KD && NV == N * VD && GK == G * KD && GV == G * VD, "MultiHeadAttention: head sizes");
             assert!(G > 0 && N.is_multiple_of(G), "GroupedQueryAttention: query heads in whole runs per key and value head");
+            assert!(if O2 == 0 { O1 == O } else { O1 * O2 == O }, "MultiHeadAttention: O1 × O2 output features");
         };
         T::of(1.0 / libm::sqrt(KD as f64))
     }
@@ -802,19 +811,19 @@ mha_impl!(; [] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK
     }
 });
 
-mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL, Y, O1, O2> {
     type Scalar = T;
     type Input = X;
-    type Output = Tensor2<T, TQ, O>;
+    type Output = Y;
     const CLASS: &'static str = "MultiHeadAttention";
     const PARAMS: usize = DQ * NK + DK * GK + DV * GV + NV * O + if BIAS { NK + GK + GV + O } else { 0 };
 
     #[inline]
-    fn forward(&self, x: &X) -> Tensor2<T, TQ, O> {
+    fn forward(&self, x: &X) -> Y {
         self.forward_at(crate::kernels::cpu::level(), x)
     }
 
-    fn forward_at(&self, level: Level, x: &X) -> Tensor2<T, TQ, O> {
+    fn forward_at(&self, level: Level, x: &X) -> Y {
         self.forward_with_scores(level, x).0
     }
 
@@ -847,10 +856,10 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Layer for MultiHeadAttent
     }
 });
 
-mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL, Y, O1, O2> {
     /// The output and, as Keras's `return_attention_scores=True` returns them, each query
     /// head's attention weights, `(N, TQ, TV)`.
-    pub fn forward_with_scores(&self, level: Level, x: &X) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
+    pub fn forward_with_scores(&self, level: Level, x: &X) -> (Y, Tensor3<T, N, TQ, TV>) {
         self.forward_masked_with_scores(level, x, &[])
     }
 
@@ -862,7 +871,7 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, 
         level: Level,
         x: &X,
         masks: &[Option<&[bool]>],
-    ) -> (Tensor2<T, TQ, O>, Tensor3<T, N, TQ, TV>) {
+    ) -> (Y, Tensor3<T, N, TQ, TV>) {
         let at = |i: usize| masks.get(i).copied().flatten();
         let mask = ScoreMask { causal: CAUSAL, query: at(0), value: at(1), key: at(2), attention: x.attention_mask() };
         let q = heads(self.query.forward_at(level, x.query()));
@@ -870,13 +879,13 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] MultiHeadAttention<T, X, 
         let v = heads(self.value.forward_at(level, x.value()));
         let mut p = [SMatrix::zeros(); N];
         let joined = Self::attend(&q, &k, &v, &mut p, mask, None);
-        (self.output.forward_at(level, &unheads(joined)), Tensor3(p))
+        (*view(&self.output.forward_at(level, &unheads(joined))), Tensor3(p))
     }
 });
 
 // Keras's masks of the query, the value and the key.
-mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] super::MaskedInputs for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
-    fn forward_masks(&self, level: Level, x: &X, masks: &[Option<&[bool]>]) -> Tensor2<T, TQ, O> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] super::MaskedInputs for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL, Y, O1, O2> {
+    fn forward_masks(&self, level: Level, x: &X, masks: &[Option<&[bool]>]) -> Y {
         self.forward_masked_with_scores(level, x, masks).0
     }
 });
@@ -900,7 +909,7 @@ fn unheads<T: Float, const S: usize, const N: usize, const H: usize, const NH: u
 // Keeps the projections, each head's weights and the heads' outputs; the projections' own
 // passes (Dense's, on one sample's steps) run inside. Each head's gradient is the dot-product
 // attention's, scaled by `1/√KD`.
-mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {
+mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL, Y, O1, O2> {
     type Kept = HeadsKept<T, TQ, TV, N, NK, GK, GV, NV>;
     const KEPT: Self::Kept = HeadsKept {
         q: Tensor2::from_rows([[T::ZERO; NK]; TQ]),
@@ -915,7 +924,7 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttent
         &mut self,
         level: Level,
         xs: &[X],
-        ys: &mut [Tensor2<T, TQ, O>],
+        ys: &mut [Y],
         kept: &mut [Self::Kept],
         ctx: &mut Ctx<'_>,
     ) {
@@ -926,7 +935,7 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttent
             let dropout = Some((&mut kept.pd, self.dropout, &mut *ctx.rng));
             let mask = ScoreMask { attention: x.attention_mask(), ..ScoreMask::causal(CAUSAL) };
             kept.heads = Self::attend(&kept.q, &kept.k, &kept.v, &mut kept.p, mask, dropout);
-            *y = self.output.forward_at(level, &unheads(kept.heads));
+            *y = *view(&self.output.forward_at(level, &unheads(kept.heads)));
         }
     }
 
@@ -934,12 +943,14 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttent
         &self,
         level: Level,
         xs: &[X],
-        ys: &[Tensor2<T, TQ, O>],
+        ys: &[Y],
         kept: &[Self::Kept],
-        dys: &mut [Tensor2<T, TQ, O>],
+        dys: &mut [Y],
         mut dxs: Option<&mut [X]>,
         mut grads: Option<&mut Self>,
     ) {
+        // The output as the join made it: steps of `O` features.
+        let (ys, dys) = (cast_slice::<Y, Tensor2<T, TQ, O>>(ys), cast_slice_mut::<Y, Tensor2<T, TQ, O>>(dys));
         for (s, ((x, kept), (y, dy))) in xs.iter().zip(kept).zip(ys.iter().zip(dys.iter_mut())).enumerate() {
             let g = grads.as_deref_mut();
             let (mut gq, mut gk, mut gv, mut go) = match g {
@@ -987,7 +998,7 @@ mha_impl!(; [: AttentionInputs<T, TQ, TV, DQ, DV, DK>] Train for MultiHeadAttent
 
 // SAFETY: four `Zeroable` EinsumDense layers (float matrices and a zero-sized activation) and
 // a marker.
-mha_impl!(unsafe; [] Zeroable for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL> {});
+mha_impl!(unsafe; [] Zeroable for MultiHeadAttention<T, X, TQ, TV, DQ, DV, DK, N, G, KD, VD, NK, GK, GV, NV, O, BIAS, CAUSAL, Y, O1, O2> {});
 
 #[cfg(test)]
 mod tests {
@@ -1169,10 +1180,53 @@ mod tests {
 
     /// Query (3, 2), value (4, 3), key (4, 2); two heads of 2 (query, key) and 3 (value); 2
     /// features out.
-    type Heads<const CAUSAL: bool> =
-        MultiHeadAttention<f64, Triple, 3, 4, 2, 3, 2, 2, 2, 2, 3, 4, 4, 6, 6, 2, true, CAUSAL>;
+    type Heads<const CAUSAL: bool> = MultiHeadAttention<
+        f64,
+        Triple,
+        3,
+        4,
+        2,
+        3,
+        2,
+        2,
+        2,
+        2,
+        3,
+        4,
+        4,
+        6,
+        6,
+        2,
+        true,
+        CAUSAL,
+        Tensor2<f64, 3, 2>,
+        2,
+        0,
+    >;
     /// As [`Heads`] with four query heads over two key and value heads.
-    type Grouped = MultiHeadAttention<f64, Triple, 3, 4, 2, 3, 2, 4, 2, 2, 3, 8, 4, 6, 12, 2, true, true>;
+    type Grouped = MultiHeadAttention<
+        f64,
+        Triple,
+        3,
+        4,
+        2,
+        3,
+        2,
+        4,
+        2,
+        2,
+        3,
+        8,
+        4,
+        6,
+        12,
+        2,
+        true,
+        true,
+        Tensor2<f64, 3, 2>,
+        2,
+        0,
+    >;
 
     fn random_weights<L: Layer<Scalar = f64>>(mut layer: L) -> L {
         let mut rng = Rng::new(11);

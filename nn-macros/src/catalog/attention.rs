@@ -278,10 +278,15 @@ fn multi_head(call: &LayerCall, cx: &mut Ctxt) -> Option<Rc<dyn LayerSpec>> {
     }
     let output = match args.given_dims(at("output_shape")).as_deref() {
         None => None,
-        Some([o]) if *o > 0 => Some(*o as usize),
+        Some(dims @ ([_] | [_, _])) if dims.iter().all(|&o| o > 0) => {
+            Some(dims.iter().map(|&o| o as usize).collect())
+        }
         Some(other) => {
-            let why =
-                format!("with `output_shape` {other:?} is not supported: nn gives one axis of features");
+            let dims: Vec<String> = other.iter().map(i64::to_string).collect();
+            let why = format!(
+                "with `output_shape` ({}) is not supported: nn gives one or two axes of features (each at least 1)",
+                dims.join(", ")
+            );
             cx.error(call.option_span("output_shape"), format!("`MultiHeadAttention` {why}"));
             return None;
         }
@@ -373,8 +378,9 @@ struct MultiHead {
     value_dim: usize,
     dropout: f64,
     bias: bool,
-    /// Keras's `output_shape`, when given: the features out (else the query's).
-    output: Option<usize>,
+    /// Keras's `output_shape`, when given: the features out, one or two axes of them (else the
+    /// query's).
+    output: Option<Vec<usize>>,
     causal: bool,
     /// Keras's `return_attention_scores`: the weights as a further output.
     scores: bool,
@@ -423,7 +429,7 @@ impl MultiHead {
         let Some((q, v, k)) = self.shapes() else { return Vec::new() };
         let (n, g) = (self.heads as i64, self.kv_heads as i64);
         let (kd, vd) = (self.key_dim as i64, self.value_dim as i64);
-        let out = self.output.unwrap_or(q.last()) as i64;
+        let out: Vec<i64> = self.output.clone().unwrap_or(vec![q.last()]).iter().map(|&o| o as i64).collect();
         let heads = Shape(vec![q.0[0], self.heads, self.value_dim]);
         let einsum = |equation, shape: Vec<i64>| {
             super::dense::einsum(equation, shape, self.bias, self.initializers.clone())
@@ -443,7 +449,10 @@ impl MultiHead {
         } else {
             ["query_dense", "key_dense", "value_dense", "output_dense"]
         };
-        let join = einsum(("abcd", "cde", "abe"), vec![-1, out]);
+        let join = match out[..] {
+            [o1, o2] => einsum(("abcd", "cdef", "abef"), vec![-1, o1, o2]),
+            _ => einsum(("abcd", "cde", "abe"), [vec![-1], out].concat()),
+        };
         vec![
             sub("query", "query", h5[0], q, einsum(project, vec![-1, n, kd])),
             sub("key", "key", h5[1], k, einsum(project, vec![-1, g, kd])),
@@ -498,7 +507,7 @@ impl LayerSpec for MultiHead {
                 v.keras()
             ));
         }
-        Ok(Shape(vec![q.0[0], self.output.unwrap_or(q.0[1])]))
+        Ok(Shape([vec![q.0[0]], self.output.clone().unwrap_or(vec![q.0[1]])].concat()))
     }
 
     fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
@@ -519,10 +528,13 @@ impl LayerSpec for MultiHead {
         let x: Vec<TokenStream> = self.inputs.iter().map(|s| s.ty(t)).collect();
         let (tq, tv, dq, dv, dk) = (q.0[0], v.0[0], q.0[1], v.0[1], k.0[1]);
         let (n, g, kd, vd) = (self.heads, self.kv_heads, self.key_dim, self.value_dim);
-        let (nk, gk, gv, nv, o) = (n * kd, g * kd, g * vd, n * vd, self.output.unwrap_or(input.last()));
+        let out = self.output.clone().unwrap_or(vec![input.last()]);
+        let (o, o1, o2) = (out.iter().product::<usize>(), out[0], out.get(1).copied().unwrap_or(0));
+        let (nk, gk, gv, nv) = (n * kd, g * kd, g * vd, n * vd);
         let (bias, causal) = (self.bias, self.causal);
+        let y = Shape([vec![tq], out].concat()).ty(t);
         quote!(::nn::layers::MultiHeadAttention<
-            #t, (#(#x),*), #tq, #tv, #dq, #dv, #dk, #n, #g, #kd, #vd, #nk, #gk, #gv, #nv, #o, #bias, #causal
+            #t, (#(#x),*), #tq, #tv, #dq, #dv, #dk, #n, #g, #kd, #vd, #nk, #gk, #gv, #nv, #o, #bias, #causal, #y, #o1, #o2
         >)
     }
 
