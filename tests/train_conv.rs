@@ -428,3 +428,17 @@ sequential! {
 fn resizing_padded_to_the_aspect_ratio() {
     check(PaddedResizes::seeded(42));
 }
+
+sequential! {
+    /// Conv3DTranspose: strides with `same`, `output_padding`, and dilation without a bias.
+    struct Conv3dTranspose<f64> {
+        Input<2, 2, 2, 1>, Dense<2, tanh>, Conv3DTranspose<2, 2, strides = (2, 2, 1), padding = same, tanh>,
+        Conv3DTranspose<1, (2, 2, 2), strides = (1, 1, 2), output_padding = (0, 0, 1)>,
+        Conv3DTranspose<1, 2, dilation_rate = (2, 1, 1), use_bias = false>, Flatten, Dense<1>
+    }
+}
+
+#[test]
+fn conv3d_transpose_strided_padded_and_dilated() {
+    check(Conv3dTranspose::seeded(43));
+}
