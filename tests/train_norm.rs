@@ -685,3 +685,17 @@ fn row_normalizations_over_axes_apart_match_finite_differences() {
     model.rms_normalization.scale = core::array::from_fn(|i| 1.5 - 0.1 * i as f64);
     check(model);
 }
+
+sequential! {
+    /// Normalization keeping statistics over axes apart (1 and 3 of three): each value divided
+    /// by its channel's deviation in the backward pass.
+    struct NormalizationApart<f64> { Input<3, 2, 4>, Dense<4, tanh>, Normalization<axis = (1, 3)>, Flatten, Dense<2> }
+}
+
+#[test]
+fn normalization_over_axes_apart_matches_finite_differences() {
+    let mut model = NormalizationApart::seeded(20);
+    model.normalization.mean = core::array::from_fn(|i| 0.1 * i as f64 - 0.5);
+    model.normalization.variance = core::array::from_fn(|i| 0.5 + 0.25 * i as f64);
+    check(model);
+}
