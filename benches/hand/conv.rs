@@ -202,22 +202,7 @@ impl KwsHand {
         }
 
         // Dense 12, softmax (max subtracted).
-        let mut y = self.dense_b;
-        for (g, row) in gap.iter().zip(&self.dense_w) {
-            for (yj, w) in y.iter_mut().zip(row) {
-                *yj += g * w;
-            }
-        }
-        let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for v in &mut y {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
-        for v in &mut y {
-            *v /= sum;
-        }
-        y
+        dense_softmax(&gap, &self.dense_w, &self.dense_b)
     }
 }
 
@@ -500,6 +485,26 @@ fn conv2d_transpose<
     }
 }
 
+/// A Dense layer then softmax (max subtracted): the two classifier heads' last step.
+fn dense_softmax<const I: usize, const O: usize>(x: &[f32; I], w: &[[f32; O]; I], b: &[f32; O]) -> [f32; O] {
+    let mut y = *b;
+    for (xi, row) in x.iter().zip(w) {
+        for (yj, wv) in y.iter_mut().zip(row) {
+            *yj += xi * wv;
+        }
+    }
+    let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in &mut y {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in &mut y {
+        *v /= sum;
+    }
+    y
+}
+
 fn relu(v: f32) -> f32 {
     v.max(0.0)
 }
@@ -724,21 +729,6 @@ impl VolumeHand {
             *g /= (VOL_D2 * VOL_H2 * VOL_W2) as f32;
         }
         // Dense 4, softmax (max subtracted).
-        let mut y = self.dense_b;
-        for (g, row) in gap.iter().zip(&self.dense_w) {
-            for (yj, w) in y.iter_mut().zip(row) {
-                *yj += g * w;
-            }
-        }
-        let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for v in &mut y {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
-        for v in &mut y {
-            *v /= sum;
-        }
-        y
+        dense_softmax(&gap, &self.dense_w, &self.dense_b)
     }
 }
