@@ -17,17 +17,21 @@ use super::cpu::Level;
 /// `a[i * a_row + p * a_col]`, `B` is `k × n` with row `p` at `b[p * ldb..]`, and `C` is
 /// `m × n` with row `i` at `c[i * ldc..]`.
 ///
+/// A convolution's patches can also be read in place from its input ([`Groups`]): `A`'s rows
+/// (and `C`'s) in groups, the output pixels of one image row, and each row's values (and
+/// `B`'s rows) in groups, the kernel's rows, each a run of the input.
+///
 /// ```
 /// use nn_core::kernels::{cpu, gemm::{self, Product, Start}};
 ///
 /// // C += Aᵀ · B, with A = [[1, 2], [3, 4]] stored row-major: Aᵀ[i][p] = a[p * 2 + i].
 /// let (a, b) = ([1.0f32, 2.0, 3.0, 4.0], [1.0f32, 0.0, 0.0, 1.0]);
 /// let mut c = [10.0f32; 4];
-/// let p = Product { m: 2, k: 2, n: 2, a_row: 1, a_col: 2, ldb: 2, ldc: 2 };
+/// let p = Product { m: 2, k: 2, n: 2, a_row: 1, a_col: 2, ldb: 2, ldc: 2, ..Product::default() };
 /// gemm::product(cpu::level(), &p, &a, &b, &mut c, Start::Add);
 /// assert_eq!(c, [11.0, 13.0, 12.0, 14.0]);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Product {
     /// Rows of `A` and `C`.
     pub m: usize,
@@ -35,14 +39,84 @@ pub struct Product {
     pub k: usize,
     /// Columns of `B` and `C`.
     pub n: usize,
-    /// How far apart consecutive rows of `A` start.
+    /// How far apart consecutive rows of `A` start (within a group of [`Product::rows`]).
     pub a_row: usize,
-    /// How far apart consecutive elements of a row of `A` are.
+    /// How far apart consecutive elements of a row of `A` are (within a group of
+    /// [`Product::cols`]).
     pub a_col: usize,
-    /// How far apart consecutive rows of `B` start.
+    /// How far apart consecutive rows of `B` start (within a group of [`Product::cols`]).
     pub ldb: usize,
-    /// How far apart consecutive rows of `C` start (at least `n`).
+    /// How far apart consecutive rows of `C` start (at least `n`; within a group of
+    /// [`Product::rows`]).
     pub ldc: usize,
+    /// The rows of `A` and `C` in groups; `other_step` is `C`'s.
+    pub rows: Groups,
+    /// The columns of `A` and rows of `B` in groups (`every` must divide `k`);
+    /// `other_step` is `B`'s.
+    pub cols: Groups,
+}
+
+/// Indices in groups of `every` (0: one group of all): index `i` of an operand is at
+/// `(i / every) * step + (i % every) * stride`, for the operand's stride within a group and
+/// its step between groups, `a_step` in `A` and `other_step` in the other operand it indexes.
+/// How a convolution's patches lie in its input: a group of rows is the output pixels of one
+/// image row, a group of columns one kernel row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Groups {
+    /// Indices per group; 0 for a single group.
+    pub every: usize,
+    /// How far apart consecutive groups start in `A`.
+    pub a_step: usize,
+    /// How far apart consecutive groups start in `C` (rows) or `B` (columns).
+    pub other_step: usize,
+}
+
+impl Groups {
+    /// Where index `i` is, for an operand's `stride` within a group and `step` between them.
+    #[inline(always)]
+    pub fn at(&self, i: usize, stride: usize, step: usize) -> usize {
+        match i.checked_div(self.every) {
+            Some(group) => group * step + (i % self.every) * stride,
+            None => i * stride,
+        }
+    }
+
+    /// Where indices `first..first + N` are ([`Groups::at`]): one division for all of them (a
+    /// tile's rows; a division per row was a tenth of KWS's first convolution).
+    #[inline(always)]
+    pub fn run<const N: usize>(&self, first: usize, stride: usize, step: usize) -> [usize; N] {
+        if self.every == 0 {
+            return core::array::from_fn(|r| (first + r) * stride);
+        }
+        let (mut group, mut within) = (first / self.every, first % self.every);
+        core::array::from_fn(|_| {
+            let at = group * step + within * stride;
+            within += 1;
+            if within == self.every {
+                (group, within) = (group + 1, 0);
+            }
+            at
+        })
+    }
+
+    /// How many groups `count` indices make, and how many each holds.
+    #[inline(always)]
+    pub fn split(&self, count: usize) -> (usize, usize) {
+        count.checked_div(self.every).map_or((1, count), |groups| (groups, self.every))
+    }
+
+    /// The farthest of the first `count` (at least 1) indices, with checked arithmetic: the
+    /// last index, or the last of the group before it, whichever lies farther.
+    #[inline(always)]
+    fn last(&self, count: usize, stride: usize, step: usize) -> Option<usize> {
+        let i = count - 1;
+        if self.every == 0 || i < self.every {
+            return i.checked_mul(stride);
+        }
+        let (group, within) = (i / self.every, i % self.every);
+        let at = |g: usize, w: usize| g.checked_mul(step)?.checked_add(w.checked_mul(stride)?);
+        Some(at(group, within)?.max(at(group - 1, self.every - 1)?))
+    }
 }
 
 /// Where the outputs of a [`product`] start before `A · B` is added.
@@ -68,16 +142,24 @@ impl Product {
     /// Whether operands of these lengths hold every element the product reads and writes (and
     /// the product has anything to compute): the arithmetic is checked, so no stride can
     /// wrap an index around.
+    #[inline(always)]
     pub fn fits(&self, a: usize, b: usize, c: usize, bias: Option<usize>) -> bool {
-        let last = |count: usize, step: usize| (count - 1).checked_mul(step);
-        if self.m == 0 || self.k == 0 || self.n == 0 || self.ldc < self.n || bias.is_some_and(|l| l < self.n)
+        if self.m == 0
+            || self.k == 0
+            || self.n == 0
+            || self.ldc < self.n
+            || bias.is_some_and(|l| l < self.n)
+            || (self.cols.every != 0 && !self.k.is_multiple_of(self.cols.every))
         {
             return false;
         }
-        let a_end =
-            last(self.m, self.a_row).zip(last(self.k, self.a_col)).and_then(|(r, c)| r.checked_add(c));
-        let b_end = last(self.k, self.ldb).and_then(|r| r.checked_add(self.n - 1));
-        let c_end = last(self.m, self.ldc).and_then(|r| r.checked_add(self.n - 1));
+        let (rows, cols) = (self.rows, self.cols);
+        let a_end = rows
+            .last(self.m, self.a_row, rows.a_step)
+            .zip(cols.last(self.k, self.a_col, cols.a_step))
+            .and_then(|(r, c)| r.checked_add(c));
+        let b_end = cols.last(self.k, self.ldb, cols.other_step).and_then(|r| r.checked_add(self.n - 1));
+        let c_end = rows.last(self.m, self.ldc, rows.other_step).and_then(|r| r.checked_add(self.n - 1));
         a_end.is_some_and(|e| e < a) && b_end.is_some_and(|e| e < b) && c_end.is_some_and(|e| e < c)
     }
 
@@ -86,7 +168,7 @@ impl Product {
     #[inline(always)]
     fn rows(x: usize, stride: usize, y: usize, k: usize, n: usize) -> Self {
         let m = if stride == 0 || n == 0 { 0 } else { rows_in(x, stride, k).min(y / n) };
-        Product { m, k, n, a_row: stride, a_col: 1, ldb: n, ldc: n }
+        Product { m, k, n, a_row: stride, a_col: 1, ldb: n, ldc: n, ..Product::default() }
     }
 }
 
@@ -273,16 +355,20 @@ simd_kernels!(f64, product_f64, accumulate_one_f64);
 /// The portable kernel, for every element type and target, on operands [`Product::fits`]
 /// accepted.
 pub(crate) fn portable<T: Element>(p: &Product, a: &[T], b: &[T], c: &mut [T], start: Start<'_, T>) {
+    let (rows, cols) = (p.rows, p.cols);
     for i in 0..p.m {
-        let row = &mut c[i * p.ldc..i * p.ldc + p.n];
+        let at = rows.at(i, p.ldc, rows.other_step);
+        let row = &mut c[at..at + p.n];
         match start {
             Start::Bias(bias) => row.copy_from_slice(&bias[..p.n]),
             Start::Zero => row.fill(T::default()),
             Start::Add => {}
         }
+        let a_at = rows.at(i, p.a_row, rows.a_step);
         for q in 0..p.k {
-            let x = a[i * p.a_row + q * p.a_col];
-            for (acc, w) in row.iter_mut().zip(&b[q * p.ldb..q * p.ldb + p.n]) {
+            let x = a[a_at + cols.at(q, p.a_col, cols.a_step)];
+            let b_at = cols.at(q, p.ldb, cols.other_step);
+            for (acc, w) in row.iter_mut().zip(&b[b_at..b_at + p.n]) {
                 *acc += x * *w;
             }
         }
@@ -378,6 +464,67 @@ mod tests {
         agrees_on_ragged_shapes::<f64>();
     }
 
+    /// A product over [`Groups`] (a convolution's patches read in place: 3 output rows of 4
+    /// pixels, 2 kernel rows of 3 taps, from a 9-wide input, a kernel 5 taps wide and an output
+    /// 6 pixels wide) against the sums written out, at every level.
+    fn groups_read_and_write_in_place<T: Float>() {
+        for n in [3, 16, 33] {
+            let (x, w, b) = (fill::<T>(7 * 9, 1), fill::<T>(10 * n, 2), fill::<T>(n, 3));
+            let p = Product {
+                m: 12,
+                k: 6,
+                n,
+                a_row: 1,
+                a_col: 1,
+                ldb: n,
+                ldc: n,
+                rows: Groups { every: 4, a_step: 9, other_step: 6 * n },
+                cols: Groups { every: 3, a_step: 9, other_step: 5 * n },
+            };
+            let mut want = [T::of(7.0); 4096];
+            for (gy, gx) in (0..3).flat_map(|gy| (0..4).map(move |gx| (gy, gx))) {
+                for o in 0..n {
+                    let mut acc = b[o];
+                    for (ky, kx) in (0..2).flat_map(|ky| (0..3).map(move |kx| (ky, kx))) {
+                        acc += x[(gy + ky) * 9 + gx + kx] * w[(ky * 5 + kx) * n + o];
+                    }
+                    want[(gy * 6 + gx) * n + o] = acc;
+                }
+            }
+            let len = 2 * 6 * n + 4 * n;
+            assert!(p.fits(7 * 9, 10 * n, len, Some(n)));
+            assert!(!p.fits(7 * 9, 10 * n, len - 1, Some(n)));
+            for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+                let mut got = [T::of(7.0); 4096];
+                product(level, &p, &x[..63], &w[..10 * n], &mut got[..len], Start::Bias(&b[..n]));
+                for i in 0..len + 1 {
+                    assert!(
+                        (got[i] - want[i]).abs() <= T::of(1e-6) * want[i].abs().max(T::ONE),
+                        "{level:?} n = {n} [{i}]: {:?} vs {:?}",
+                        got[i],
+                        want[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn groups_reach_as_far_as_their_farthest_index() {
+        // Groups of 4 that start 2 apart: index 3 (at 3) lies past index 4 (at 2).
+        let g = Groups { every: 4, a_step: 2, other_step: 0 };
+        assert_eq!(g.last(5, 1, g.a_step), Some(3));
+        assert_eq!(g.last(8, 1, g.a_step), Some(5));
+        assert_eq!(g.run::<3>(3, 1, 2), [3, 2, 3]);
+        assert_eq!(g.last(9, usize::MAX, 1), None);
+    }
+
+    #[test]
+    fn groups_read_and_write_in_place_f32_f64() {
+        groups_read_and_write_in_place::<f32>();
+        groups_read_and_write_in_place::<f64>();
+    }
+
     #[test]
     fn overlapping_strided_rows_read_as_if_copied_out() {
         // Rows of 30 starting 12 apart, as a Conv1D of kernel 5 and stride 2 over 6 channels
@@ -427,7 +574,7 @@ mod tests {
                     }
                 }
             }
-            let p = Product { m, k, n, a_row: 1, a_col: m, ldb: n, ldc };
+            let p = Product { m, k, n, a_row: 1, a_col: m, ldb: n, ldc, ..Product::default() };
             for level in [Level::Portable, Level::Avx2, Level::Avx512] {
                 if !cpu::supports(level) {
                     continue;
@@ -454,7 +601,8 @@ mod tests {
 
     #[test]
     fn strides_that_overflow_do_not_fit() {
-        let p = Product { m: 2, k: 2, n: 1, a_row: usize::MAX, a_col: 1, ldb: 1, ldc: 1 };
+        let p =
+            Product { m: 2, k: 2, n: 1, a_row: usize::MAX, a_col: 1, ldb: 1, ldc: 1, ..Product::default() };
         assert!(!p.fits(usize::MAX, 4, 4, None));
         let mut c = [5.0f32; 2];
         product(cpu::level(), &p, &[1.0; 4], &[1.0; 2], &mut c, Start::Add);

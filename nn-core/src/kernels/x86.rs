@@ -151,6 +151,25 @@ pub(crate) enum Init<T> {
     Add,
 }
 
+impl<T> Init<T> {
+    /// The start of the columns from `o` on.
+    ///
+    /// # Safety
+    /// A bias holds more than `o` values.
+    #[inline(always)]
+    unsafe fn at(self, o: usize) -> Self {
+        match self {
+            // SAFETY: passed on from the caller.
+            Init::Bias(bias) => Init::Bias(unsafe { bias.add(o) }),
+            other => other,
+        }
+    }
+}
+
+/// Products of at most this many rows run in 256-bit registers in [`wide_tile`]s (the
+/// regions of a padded convolution: KWS's second has regions of 18, 9, 2 and 1 pixels).
+const SHORT: usize = 12;
+
 /// The batched product `C = init + A · B` of a [`Product`]'s shape and strides (`A[i][p]` at
 /// `a[i * a_row + p * a_col]`, row `p` of `B` at `b[p * ldb]`, row `i` of `C` at
 /// `c[i * ldc]`), in tiles two registers wide and up to 12 rows high in 512-bit registers (24
@@ -163,13 +182,35 @@ pub(crate) enum Init<T> {
 /// tiles, each FMA would fill one lane of sixteen.
 #[inline(always)]
 unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Init<V::T>, c: *mut V::T) {
-    if p.n == 1 && p.a_col == 1 && p.ldb == 1 && p.k >= V::LANES {
+    if p.n == 1 && p.a_col == 1 && p.cols.every == 0 && p.ldb == 1 && p.k >= V::LANES {
         // SAFETY: passed on from the caller.
         unsafe { dots::<V>(p, a, b, init, c) };
         return;
     }
     let mr_max = if V::WIDE { 12 } else { 6 };
     let mut o = 0;
+    if !V::WIDE && p.m <= SHORT {
+        // A few rows in 256-bit registers: tiles four registers wide, so that even a tile of
+        // one or two rows has four or eight FMA chains in flight.
+        while o + 4 * V::LANES <= p.n {
+            let mut r = 0;
+            while r < p.m {
+                let mr = (p.m - r).min(3);
+                // SAFETY: `r + mr <= m` and `o + 4 * LANES <= n`: in bounds of every operand.
+                unsafe {
+                    let t =
+                        Tile { a, row: r, b: b.add(o), c: c.add(o), init: init.at(o), width: 4 * V::LANES };
+                    match mr {
+                        3 => wide_tile::<V, 3>(p, t),
+                        2 => wide_tile::<V, 2>(p, t),
+                        _ => wide_tile::<V, 1>(p, t),
+                    }
+                }
+                r += mr;
+            }
+            o += 4 * V::LANES;
+        }
+    }
     while o < p.n {
         let width = (p.n - o).min(2 * V::LANES);
         let mut r = 0;
@@ -177,12 +218,7 @@ unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
             let mr = balanced(p.m - r, mr_max);
             // SAFETY: `r + mr <= m` and `o + width <= n`: in bounds of every operand.
             unsafe {
-                let (a, b, c) = (a.add(r * p.a_row), b.add(o), c.add(r * p.ldc + o));
-                let init = match init {
-                    Init::Bias(bias) => Init::Bias(bias.add(o)),
-                    other => other,
-                };
-                let t = Tile { a, b, c, init, width };
+                let t = Tile { a, row: r, b: b.add(o), c: c.add(o), init: init.at(o), width };
                 match mr {
                     12 => tile::<V, 12>(p, t),
                     11 => tile::<V, 11>(p, t),
@@ -215,7 +251,7 @@ unsafe fn dots<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
     unsafe {
         let tail = V::mask(p.k % lanes);
         for i in 0..p.m {
-            let row = a.add(i * p.a_row);
+            let row = a.add(p.rows.at(i, p.a_row, p.rows.a_step));
             let mut acc = [V::zero(); 4];
             let mut q = 0;
             while q + 4 * lanes <= p.k {
@@ -233,7 +269,7 @@ unsafe fn dots<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
                 acc[1] = V::fmadd(V::load_masked(row.add(q), tail), V::load_masked(b.add(q), tail), acc[1]);
             }
             let sum = V::sum(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
-            let out = c.add(i * p.ldc);
+            let out = c.add(p.rows.at(i, p.ldc, p.rows.other_step));
             *out = match init {
                 Init::Bias(bias) => *bias + sum,
                 Init::Zero => sum,
@@ -252,11 +288,13 @@ fn balanced(rows: usize, max: usize) -> usize {
     rows.div_ceil(tiles)
 }
 
-/// Where one tile of [`gemm`] reads and writes: its first row of `A`, its first columns of
-/// `B` and `C`, how its accumulators start, and how many columns (at most two registers).
+/// Where one tile of [`gemm`] reads and writes: `A`, the first columns of `B` and `C`, the
+/// index of its first row, how its accumulators start, and how many columns (at most two
+/// registers).
 #[derive(Clone, Copy)]
 struct Tile<T> {
     a: *const T,
+    row: usize,
     b: *const T,
     c: *mut T,
     init: Init<T>,
@@ -273,6 +311,8 @@ unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
     // these strides, `width` columns of each from here; masks keep every access within
     // `width`.
     unsafe {
+        let rows: [usize; MR] = p.rows.run(t.row, p.a_row, p.rows.a_step);
+        let outs: [usize; MR] = p.rows.run(t.row, p.ldc, p.rows.other_step);
         let (m0, m1) = (V::mask(t.width.min(lanes)), V::mask(t.width.saturating_sub(lanes)));
         let second = |v: *const V::T| if two { V::load_masked(v.add(lanes), m1) } else { V::zero() };
         let (mut acc0, mut acc1) = ([V::zero(); MR], [V::zero(); MR]);
@@ -284,8 +324,8 @@ unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
             Init::Zero => {}
             Init::Add => {
                 for r in 0..MR {
-                    acc0[r] = V::load_masked(c.add(r * p.ldc), m0);
-                    acc1[r] = second(c.add(r * p.ldc));
+                    acc0[r] = V::load_masked(c.add(outs[r]), m0);
+                    acc1[r] = second(c.add(outs[r]));
                 }
             }
         }
@@ -293,20 +333,20 @@ unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
             // Whole registers: no mask held across the loop (in AVX2, where masks are
             // registers, one more live register made the compiler spill an accumulator to the
             // stack inside the loop, a third of M1's time at batch 64).
-            two_columns::<V, MR, true>(p, a, b, m1, &mut acc0, &mut acc1);
+            two_columns::<V, MR, true>(p, a, &rows, b, m1, &mut acc0, &mut acc1);
         } else if two {
-            two_columns::<V, MR, false>(p, a, b, m1, &mut acc0, &mut acc1);
+            two_columns::<V, MR, false>(p, a, &rows, b, m1, &mut acc0, &mut acc1);
         } else {
             // A tile one register wide or less: half the multiplies.
             if t.width == lanes {
-                one_column::<V, MR, true>(p, a, b, m0, &mut acc0);
+                one_column::<V, MR, true>(p, a, &rows, b, m0, &mut acc0);
             } else {
-                one_column::<V, MR, false>(p, a, b, m0, &mut acc0);
+                one_column::<V, MR, false>(p, a, &rows, b, m0, &mut acc0);
             }
         }
         // Whole registers are stored plainly: AVX2's masked store is slow on AMD's cores.
         for r in 0..MR {
-            let row = c.add(r * p.ldc);
+            let row = c.add(outs[r]);
             if t.width >= lanes {
                 V::store(row, acc0[r]);
             } else {
@@ -321,23 +361,79 @@ unsafe fn tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
     }
 }
 
+/// One tile of [`gemm`] four whole registers wide and `MR` rows high (at most 3, 12
+/// accumulators of 16).
+#[inline(always)]
+unsafe fn wide_tile<V: Vector, const MR: usize>(p: &Product, t: Tile<V::T>) {
+    let lanes = V::LANES;
+    let (a, b, c) = (t.a, t.b, t.c);
+    // SAFETY: the caller keeps `MR` rows of `A` and `C` and `k` rows of `B` at these strides,
+    // four registers of columns of `B` and `C` from here.
+    unsafe {
+        let rows: [usize; MR] = p.rows.run(t.row, p.a_row, p.rows.a_step);
+        let outs: [usize; MR] = p.rows.run(t.row, p.ldc, p.rows.other_step);
+        let mut acc = [[V::zero(); 4]; MR];
+        match t.init {
+            Init::Bias(bias) => acc = [core::array::from_fn(|j| V::load(bias.add(j * lanes))); MR],
+            Init::Zero => {}
+            Init::Add => {
+                for (acc, &out) in acc.iter_mut().zip(&outs) {
+                    *acc = core::array::from_fn(|j| V::load(c.add(out + j * lanes)));
+                }
+            }
+        }
+        // The rows' values first, then `B` a register at a time: 12 accumulators, 3 values and
+        // 1 register of `B` are the 16 registers there are (all four of `B` at once spilled).
+        columns(p, a, b, |ai, bi| {
+            let x: [V; MR] = core::array::from_fn(|r| V::splat(ai.add(rows[r])));
+            for j in 0..4 {
+                let w = V::load(bi.add(j * lanes));
+                for r in 0..MR {
+                    acc[r][j] = V::fmadd(x[r], w, acc[r][j]);
+                }
+            }
+        });
+        for (acc, &out) in acc.iter().zip(&outs) {
+            for (j, &v) in acc.iter().enumerate() {
+                V::store(c.add(out + j * lanes), v);
+            }
+        }
+    }
+}
+
 /// The `k` loop of a [`tile`] one register wide: `B`'s register whole (`FULL`) or masked by
 /// `m0`.
 #[inline(always)]
 unsafe fn one_column<V: Vector, const MR: usize, const FULL: bool>(
     p: &Product,
     a: *const V::T,
+    rows: &[usize; MR],
     b: *const V::T,
     m0: V::Mask,
     acc0: &mut [V; MR],
 ) {
     // SAFETY: as in `tile`, whose bounds these are.
     unsafe {
-        for i in 0..p.k {
-            let w0 = if FULL { V::load(b.add(i * p.ldb)) } else { V::load_masked(b.add(i * p.ldb), m0) };
-            let ai = a.add(i * p.a_col);
+        columns(p, a, b, |ai, bi| {
+            let w0 = if FULL { V::load(bi) } else { V::load_masked(bi, m0) };
             for r in 0..MR {
-                acc0[r] = V::fmadd(V::splat(ai.add(r * p.a_row)), w0, acc0[r]);
+                acc0[r] = V::fmadd(V::splat(ai.add(rows[r])), w0, acc0[r]);
+            }
+        });
+    }
+}
+
+/// Calls `f` with each column of `A` (from its row 0) and the matching row of `B`, in order:
+/// group after group of [`Product::cols`].
+#[inline(always)]
+unsafe fn columns<T>(p: &Product, a: *const T, b: *const T, mut f: impl FnMut(*const T, *const T)) {
+    let (groups, every) = p.cols.split(p.k);
+    // SAFETY: `Product::fits` checked every column of `A` and row of `B` these reach.
+    unsafe {
+        for g in 0..groups {
+            let (ag, bg) = (a.add(g * p.cols.a_step), b.add(g * p.cols.other_step));
+            for i in 0..every {
+                f(ag.add(i * p.a_col), bg.add(i * p.ldb));
             }
         }
     }
@@ -349,6 +445,7 @@ unsafe fn one_column<V: Vector, const MR: usize, const FULL: bool>(
 unsafe fn two_columns<V: Vector, const MR: usize, const FULL: bool>(
     p: &Product,
     a: *const V::T,
+    rows: &[usize; MR],
     b: *const V::T,
     m1: V::Mask,
     acc0: &mut [V; MR],
@@ -357,20 +454,15 @@ unsafe fn two_columns<V: Vector, const MR: usize, const FULL: bool>(
     let lanes = V::LANES;
     // SAFETY: as in `tile`, whose bounds these are.
     unsafe {
-        for i in 0..p.k {
-            let w0 = V::load(b.add(i * p.ldb));
-            let w1 = if FULL {
-                V::load(b.add(i * p.ldb + lanes))
-            } else {
-                V::load_masked(b.add(i * p.ldb + lanes), m1)
-            };
-            let ai = a.add(i * p.a_col);
+        columns(p, a, b, |ai, bi| {
+            let w0 = V::load(bi);
+            let w1 = if FULL { V::load(bi.add(lanes)) } else { V::load_masked(bi.add(lanes), m1) };
             for r in 0..MR {
-                let x = V::splat(ai.add(r * p.a_row));
+                let x = V::splat(ai.add(rows[r]));
                 acc0[r] = V::fmadd(x, w0, acc0[r]);
                 acc1[r] = V::fmadd(x, w1, acc1[r]);
             }
-        }
+        });
     }
 }
 

@@ -23,7 +23,7 @@ const WT_VALUES: usize = 8192;
 #[inline(always)]
 fn weight_gradient<T: Float>(level: Level, x: &[T], dy: &[T], g: &mut [T], k: usize, f: usize) {
     let rows = dy.len() / f;
-    let p = Product { m: k, k: rows, n: f, a_row: 1, a_col: k, ldb: f, ldc: f };
+    let p = Product { m: k, k: rows, n: f, a_row: 1, a_col: k, ldb: f, ldc: f, ..Product::default() };
     gemm::product(level, &p, x, dy, g, Start::Add);
 }
 
@@ -116,7 +116,8 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
             // Columns `q0..q0 + qs` of `wᵀ`, as `f` rows of `qs`.
             let qs = qb.min(k - q0);
             wt.fill(f, qs, |j, q| w[(q0 + q) * f + j]);
-            let p = Product { m: rows, k: f, n: qs, a_row: f, a_col: 1, ldb: qs, ldc: k };
+            let p =
+                Product { m: rows, k: f, n: qs, a_row: f, a_col: 1, ldb: qs, ldc: k, ..Product::default() };
             gemm::product(level, &p, dy, wt.filled(), dx.get_mut(q0..).unwrap_or_default(), Start::Add);
         }
     }
@@ -230,7 +231,7 @@ pub(super) fn product_backward<
                 wt.fill(fs, k, |j, q| w[q * F + f0 + j]);
                 held = Some(f0);
             }
-            let p = Product { m: n, k: fs, n: k, a_row: F, a_col: 1, ldb: k, ldc: k };
+            let p = Product { m: n, k: fs, n: k, a_row: F, a_col: 1, ldb: k, ldc: k, ..Product::default() };
             let start = if f0 == 0 { Start::Zero } else { Start::Add };
             gemm::product(level, &p, &dy[f0..], wt.filled(), x, start);
         }
@@ -281,7 +282,7 @@ pub(super) fn scattered_backward<
             weight_gradient(level, patches, x, g, k, F);
         }
         if let Some(dx) = dx.as_deref_mut() {
-            let p = Product { m: n, k, n: F, a_row: k, a_col: 1, ldb: F, ldc: F };
+            let p = Product { m: n, k, n: F, a_row: k, a_col: 1, ldb: F, ldc: F, ..Product::default() };
             gemm::product(level, &p, patches, w, &mut dx[start * F..(start + n) * F], Start::Add);
         }
     }

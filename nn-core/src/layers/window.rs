@@ -4,6 +4,7 @@
 
 use crate::Float;
 use crate::tensor::{Tensor, space};
+use core::ops::Range;
 
 /// A window of taps `dh`/`dw` apart (dilation), moved `sh`/`sw` per output pixel
 /// (strides) over an input padded with `ph`/`pw` before each axis.
@@ -155,6 +156,27 @@ impl Window {
         fits.then_some((z * self.h + y) * self.w + x)
     }
 
+    /// Whether the padding is skipped by [`Window::regions`]: one image (no depth), the taps
+    /// along a row adjacent.
+    #[inline(always)]
+    pub fn flat(&self) -> bool {
+        self.d == 1 && self.od == 1 && self.kd == 1 && self.dw == 1
+    }
+
+    /// The output pixels of a [`Window::flat`] window in rectangles whose pixels all have the
+    /// same taps inside the input (kernel rows `i` and columns `j`, the rest falling on
+    /// padding), for a kernel `kw` wide: the interior, then the edges and corners a padded
+    /// convolution has, so that a product over each skips the padding instead of multiplying
+    /// zeros (a third of the taps of KWS's second convolution, 3 × 3 `same` over 11 × 4).
+    #[inline(always)]
+    pub fn regions(&self, kw: usize, mut f: impl FnMut(Region)) {
+        bands(self.oh, self.sh, self.dh, self.ph, self.h, self.kh, |oy, i| {
+            bands(self.ow, self.sw, 1, self.pw, self.w, kw, |ox, j| {
+                f(Region { oy: oy.clone(), ox, i: i.clone(), j });
+            });
+        });
+    }
+
     /// Copies the input `x` under the `KH × KW` taps of output pixel `(oy, ox)` into `patch`
     /// (zeros where a tap falls on padding): one row of the patch matrix a convolution
     /// multiplies by its kernel. `C` is the input's channels.
@@ -231,6 +253,47 @@ impl Window {
         let lo = self.pw.div_ceil(self.sw);
         let hi = ((self.w + self.pw).checked_sub(kw)? / self.sw + 1).min(self.ow);
         (lo < hi).then(|| (lo, hi, (z * self.h + y) * self.w + lo * self.sw - self.pw))
+    }
+}
+
+/// Output pixels `oy × ox` of a [`Window::regions`] rectangle, each with kernel rows `i` and
+/// columns `j` inside the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Region {
+    pub oy: Range<usize>,
+    pub ox: Range<usize>,
+    pub i: Range<usize>,
+    pub j: Range<usize>,
+}
+
+/// Splits `outputs` positions along one axis (`stride` apart, taps `dilation` apart, `pad`
+/// before an input of `size`) into runs whose taps inside the input are the same, calling
+/// `f(positions, taps)` for each in order; taps is empty where every tap falls on padding.
+#[inline(always)]
+fn bands(
+    outputs: usize,
+    stride: usize,
+    dilation: usize,
+    pad: usize,
+    size: usize,
+    taps: usize,
+    mut f: impl FnMut(Range<usize>, Range<usize>),
+) {
+    let inside = |o: usize| {
+        let at = o * stride;
+        let first = pad.saturating_sub(at).div_ceil(dilation).min(taps);
+        let end = (size + pad).saturating_sub(at).div_ceil(dilation).min(taps).max(first);
+        first..end
+    };
+    let mut start = 0;
+    while start < outputs {
+        let taps = inside(start);
+        let mut end = start + 1;
+        while end < outputs && inside(end) == taps {
+            end += 1;
+        }
+        f(start..end, taps);
+        start = end;
     }
 }
 
