@@ -786,7 +786,12 @@ impl<'a> Run<'a> {
                 quote!(::nn::layers::Masked::forward_masked_zeroed(&self.#name, level, #(#args),*, &#m))
             }
             Some(m) => quote!(::nn::layers::Masked::forward_masked(&self.#name, level, #(#args),*, &#m)),
-            None => quote!(::nn::Layer::forward_at(&self.#name, level, #(#args),*)),
+            None => {
+                return quote!(
+                    let mut #out = <#out_ty as ::nn::tensor::Tensor>::ZEROS;
+                    ::nn::Layer::forward_into(&self.#name, level, #(#args),*, &mut #out);
+                );
+            }
         };
         quote!(let #out: #out_ty = #call;)
     }

@@ -390,9 +390,14 @@ impl<
     #[inline(always)]
     fn forward_at(&self, level: Level, x: &X) -> Y {
         let mut y = Y::ZEROS;
-        self.convolve(level, x.as_slice(), y.as_mut_slice());
-        self.activation.apply(&mut y);
+        self.forward_into(level, x, &mut y);
         y
+    }
+
+    #[inline(always)]
+    fn forward_into(&self, level: Level, x: &X, y: &mut Y) {
+        self.convolve(level, x.as_slice(), y.as_mut_slice());
+        self.activation.apply(y);
     }
 
     fn init_keras(&mut self, rng: &mut Rng) {
