@@ -441,3 +441,4 @@ pub struct Summary {
 }
 
 mod render;
+pub use render::{SummaryRow, SummaryTotals, summary_table};

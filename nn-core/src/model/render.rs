@@ -18,68 +18,119 @@ enum Align {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let columns = if self.connections { GRAPH } else { CHAIN };
-        writeln!(f, "Model: \"{}\"", self.name)?;
-        rule(f, columns, ['┏', '━', '┳', '┓'])?;
-        let header = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
-        row(f, columns, '┃', &header[..columns.len()])?;
-        rule(f, columns, ['┡', '━', '╇', '┩'])?;
-        for (i, layer) in self.layers.iter().enumerate() {
-            if i > 0 {
-                rule(f, columns, ['├', '─', '┼', '┤'])?;
-            }
-            let mut name = Cell::new();
-            write!(name, "{} ({})", layer.name, layer.class)?;
-            // Several outputs as Keras lists them: `[(None, 5, 4), (None, 5, 5)]`.
-            let mut shape = Cell::new();
-            let several = !layer.further_outputs.is_empty();
-            if several {
-                shape.write_char('[')?;
-            }
-            for (k, dims) in
-                core::iter::once(layer.output_shape).chain(layer.further_outputs.iter().copied()).enumerate()
-            {
-                if k > 0 {
-                    shape.write_str(", ")?;
-                }
-                write!(shape, "(None")?;
-                for d in dims {
-                    write!(shape, ", {d}")?;
-                }
-                write!(shape, ")")?;
-            }
-            if several {
-                shape.write_char(']')?;
-            }
-            let mut params = Cell::new();
-            write!(params, "{}", Thousands(layer.params))?;
-            let mut inbound = Cell::new();
-            if layer.inbound.is_empty() {
-                inbound.write_str("-")?;
-            }
-            for (k, entry) in layer.inbound.iter().enumerate() {
-                if k > 0 {
-                    inbound.write_str(", ")?;
-                }
-                inbound.write_str(entry)?;
-            }
-            let cells = [name.as_str(), shape.as_str(), params.as_str(), inbound.as_str()];
-            row(f, columns, '│', &cells[..columns.len()])?;
-        }
-        rule(f, columns, ['└', '─', '┴', '┘'])?;
-        let (total, fixed) = (self.params, self.non_trainable);
-        let bytes = |n: usize| Bytes(n * self.bytes_per_param);
-        writeln!(f, " Total params: {} ({})", Thousands(total), bytes(total))?;
-        writeln!(f, " Trainable params: {} ({})", Thousands(total - fixed), bytes(total - fixed))?;
-        writeln!(f, " Non-trainable params: {} ({})", Thousands(fixed), bytes(fixed))
+        let totals = SummaryTotals {
+            params: self.params,
+            non_trainable: self.non_trainable,
+            bytes_per_param: self.bytes_per_param,
+        };
+        let rows = self.layers.iter().map(|l| SummaryRow {
+            name: l.name,
+            class: l.class,
+            output_shape: l.output_shape,
+            further_outputs: l.further_outputs,
+            params: l.params,
+            inbound: l.inbound,
+        });
+        summary_table(f, self.name, self.connections, rows, totals)
     }
 }
 
-fn rule(
-    f: &mut fmt::Formatter<'_>,
-    columns: &[(usize, Align)],
-    [left, fill, join, right]: [char; 4],
+/// What Keras's summary table shows of one layer, borrowed: [`LayerInfo`](super::LayerInfo)'s
+/// columns for a model known only at run time (the `nn` command line's), which [`summary_table`]
+/// draws as `summary()` does.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryRow<'a> {
+    /// The layer's name.
+    pub name: &'a str,
+    /// Keras's class name.
+    pub class: &'a str,
+    /// Output shape without the batch axis.
+    pub output_shape: &'a [usize],
+    /// The shapes of its further outputs.
+    pub further_outputs: &'a [&'a [usize]],
+    /// Number of weights.
+    pub params: usize,
+    /// Keras's "Connected to" entries.
+    pub inbound: &'a [&'a str],
+}
+
+/// The totals under Keras's summary table.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryTotals {
+    /// Total number of weights.
+    pub params: usize,
+    /// How many of them are not trained.
+    pub non_trainable: usize,
+    /// `size_of` the element type, for the byte totals.
+    pub bytes_per_param: usize,
+}
+
+/// Keras 3's summary table of the model `name`, one row per layer, with the "Connected to"
+/// column if `connections`: what [`Summary`] displays, for rows from anywhere.
+pub fn summary_table<'a>(
+    f: &mut impl Write,
+    name: &str,
+    connections: bool,
+    rows: impl Iterator<Item = SummaryRow<'a>>,
+    totals: SummaryTotals,
 ) -> fmt::Result {
+    let columns = if connections { GRAPH } else { CHAIN };
+    writeln!(f, "Model: \"{name}\"")?;
+    rule(f, columns, ['┏', '━', '┳', '┓'])?;
+    let header = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
+    row(f, columns, '┃', &header[..columns.len()])?;
+    rule(f, columns, ['┡', '━', '╇', '┩'])?;
+    for (i, layer) in rows.enumerate() {
+        if i > 0 {
+            rule(f, columns, ['├', '─', '┼', '┤'])?;
+        }
+        let mut name = Cell::new();
+        write!(name, "{} ({})", layer.name, layer.class)?;
+        // Several outputs as Keras lists them: `[(None, 5, 4), (None, 5, 5)]`.
+        let mut shape = Cell::new();
+        let several = !layer.further_outputs.is_empty();
+        if several {
+            shape.write_char('[')?;
+        }
+        for (k, dims) in
+            core::iter::once(layer.output_shape).chain(layer.further_outputs.iter().copied()).enumerate()
+        {
+            if k > 0 {
+                shape.write_str(", ")?;
+            }
+            write!(shape, "(None")?;
+            for d in dims {
+                write!(shape, ", {d}")?;
+            }
+            write!(shape, ")")?;
+        }
+        if several {
+            shape.write_char(']')?;
+        }
+        let mut params = Cell::new();
+        write!(params, "{}", Thousands(layer.params))?;
+        let mut inbound = Cell::new();
+        if layer.inbound.is_empty() {
+            inbound.write_str("-")?;
+        }
+        for (k, entry) in layer.inbound.iter().enumerate() {
+            if k > 0 {
+                inbound.write_str(", ")?;
+            }
+            inbound.write_str(entry)?;
+        }
+        let cells = [name.as_str(), shape.as_str(), params.as_str(), inbound.as_str()];
+        row(f, columns, '│', &cells[..columns.len()])?;
+    }
+    rule(f, columns, ['└', '─', '┴', '┘'])?;
+    let (total, fixed) = (totals.params, totals.non_trainable);
+    let bytes = |n: usize| Bytes(n * totals.bytes_per_param);
+    writeln!(f, " Total params: {} ({})", Thousands(total), bytes(total))?;
+    writeln!(f, " Trainable params: {} ({})", Thousands(total - fixed), bytes(total - fixed))?;
+    writeln!(f, " Non-trainable params: {} ({})", Thousands(fixed), bytes(fixed))
+}
+
+fn rule(f: &mut impl Write, columns: &[(usize, Align)], [left, fill, join, right]: [char; 4]) -> fmt::Result {
     f.write_char(left)?;
     for (i, (width, _)) in columns.iter().enumerate() {
         if i > 0 {
@@ -95,7 +146,7 @@ fn rule(
 
 /// One row, wrapping each cell at spaces to its column as rich does; as many lines as the
 /// tallest cell needs.
-fn row(f: &mut fmt::Formatter<'_>, columns: &[(usize, Align)], border: char, cells: &[&str]) -> fmt::Result {
+fn row(f: &mut impl Write, columns: &[(usize, Align)], border: char, cells: &[&str]) -> fmt::Result {
     let mut rest: [&str; 4] = [""; 4];
     rest[..cells.len()].copy_from_slice(cells);
     loop {

@@ -265,6 +265,12 @@ impl LayerSpec for Normalization {
         vec![row; scale as usize + center as usize]
     }
 
+    fn non_trainable(&self, input: &Shape) -> usize {
+        // The moving mean and variance, the last two of its variables.
+        let stats = self.variables(input).into_iter().rev().take(2);
+        if matches!(self.norm, Norm::Batch) { stats.map(|v| v.iter().product::<usize>()).sum() } else { 0 }
+    }
+
     fn prepares(&self) -> bool {
         matches!(self.norm, Norm::Batch)
     }

@@ -68,34 +68,24 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let path = std::path::Path::new(&dir).join(def.path.value());
     let archive = std::fs::read(&path).map_err(|e| fail(format!("cannot read `{}`: {e}", path.display())))?;
-    let member =
-        |name| nn_core::weights::keras::archive_member(&archive, name).map_err(|e| fail(e.to_string()));
-    let config =
-        std::str::from_utf8(member("config.json")?).map_err(|e| fail(format!("config.json: {e}")))?;
-    let config = Json::parse(config).map_err(|e| fail(format!("config.json: {e}")))?;
-    let h5 = member("model.weights.h5")?;
-
-    let mut cx = Ctxt::default();
     let header = ItemHeader {
         attrs: def.header.attrs.clone(),
         vis: def.header.vis.clone(),
         ident: def.header.ident.clone(),
         scalar: None,
     };
-    let mut nested_items = Vec::new();
-    let compiled = compile(&config, header, span, &mut cx, &mut nested_items).map_err(fail)?;
-    crate::streams(compiled.as_ref().map(|c| &c.model), Some(&def.header), &mut cx);
+    let mut cx = Ctxt::default();
+    let read = read(&archive, header, span, &mut cx).map_err(fail)?;
+    crate::streams(read.compiled.as_ref().map(|c| &c.model), Some(&def.header), &mut cx);
     if let Err(errors) = cx.finish() {
         return Err(quote!(#(#errors)*));
     }
-    let Some(Compiled { model, variables }) = compiled else {
+    let (Some(Compiled { model, .. }), Some(values)) = (read.compiled, read.values) else {
         return Err(fail("the model in the file could not be checked".into()));
     };
+    let nested_items = read.nested_items;
 
     // The weights, in the model's order, as the raw format's bytes.
-    let borrowed: Vec<nn_core::weights::keras::Variables<'_>> =
-        variables.iter().map(LayerVariables::borrow).collect();
-    let values = nn_core::weights::keras::read_variables(h5, &borrowed).map_err(fail)?;
     let mut bytes = nn_core::weights::bytes::header(values.len(), 4).to_vec();
     for v in &values {
         bytes.extend_from_slice(&(*v as f32).to_le_bytes());
@@ -124,22 +114,75 @@ fn model(def: &KerasDef) -> Result<TokenStream, TokenStream> {
     })
 }
 
-/// A model read from its config, with its layers' variables as its weight file keeps them.
-struct Compiled {
-    model: ir::Model,
-    variables: Vec<LayerVariables>,
+/// A `.keras` archive read as `keras_model!` reads it: its config checked as the DSL's model
+/// named by `header` (every mistake into `cx`), and its weights in the model's order.
+pub(crate) struct Read {
+    /// The model, unless a mistake stopped its checking.
+    pub compiled: Option<Compiled>,
+    /// The weights, when the model was checked and its weight file holds them.
+    pub values: Option<Vec<f64>>,
+    /// The items of the models nested in it.
+    pub nested_items: Vec<TokenStream>,
+    /// The model's name in its config.
+    pub name: String,
 }
 
-/// [`nn_core::weights::keras::Variables`], owned.
+/// Reads `archive` (see [`Read`]); `Err` for a file that is no Keras model at all. A weight
+/// file that does not fit the checked model is a mistake in `cx`.
+pub(crate) fn read(archive: &[u8], header: ItemHeader, span: Span, cx: &mut Ctxt) -> Result<Read, String> {
+    let member = |name| nn_core::weights::keras::archive_member(archive, name).map_err(|e| e.to_string());
+    let config = std::str::from_utf8(member("config.json")?).map_err(|e| format!("config.json: {e}"))?;
+    let config = Json::parse(config).map_err(|e| format!("config.json: {e}"))?;
+    let name = config.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("model");
+    let name = name.to_string();
+    let h5 = member("model.weights.h5")?;
+    let mut nested_items = Vec::new();
+    let compiled = compile(&config, header, span, cx, &mut nested_items)?;
+    let mut values = None;
+    if let Some(compiled) = compiled.as_ref().filter(|_| !cx.has_errors()) {
+        let borrowed: Vec<nn_core::weights::keras::Variables<'_>> =
+            compiled.variables.iter().map(LayerVariables::borrow).collect();
+        match nn_core::weights::keras::read_variables(h5, &borrowed) {
+            Ok(read) => values = Some(read),
+            Err(why) => cx.error(span, why),
+        }
+    }
+    Ok(Read { compiled, values, nested_items, name })
+}
+
+/// A model read from its config, with its layers' variables as its weight file keeps them.
+pub(crate) struct Compiled {
+    pub model: ir::Model,
+    pub variables: Vec<LayerVariables>,
+}
+
+/// [`nn_core::weights::keras::Variables`], owned, with how many of them are not trained.
 #[derive(Clone)]
-struct LayerVariables {
+pub(crate) struct LayerVariables {
     name: String,
     class: String,
     groups: Vec<(String, Vec<Vec<usize>>)>,
     layers: Vec<LayerVariables>,
+    non_trainable: usize,
 }
 
 impl LayerVariables {
+    /// How many values its variables hold, a nested model's included.
+    pub fn params(&self) -> usize {
+        let own = self.groups.iter().flat_map(|(_, shapes)| shapes).map(|s| s.iter().product::<usize>());
+        own.sum::<usize>() + self.layers.iter().map(LayerVariables::params).sum::<usize>()
+    }
+
+    /// How many of them are not trained.
+    pub fn non_trainable(&self) -> usize {
+        self.non_trainable
+    }
+
+    /// Keras's class of the layer (a nested model's: `Sequential` or `Functional`).
+    pub fn class(&self) -> &str {
+        &self.class
+    }
+
     fn borrow(&self) -> nn_core::weights::keras::Variables<'_> {
         nn_core::weights::keras::Variables {
             name: &self.name,
@@ -214,12 +257,29 @@ fn compile(
     }
     let model = match class {
         "Sequential" => {
-            let calls = layers.iter().map(|l| layer_call(l, &inner, span)).collect::<Result<Vec<_>, _>>()?;
+            // Every layer nn refuses, not the first only: `nn inspect` lists them all.
+            let mut calls = Vec::new();
+            for layer in layers {
+                match layer_call(layer, &inner, span) {
+                    Ok(call) => calls.push(call),
+                    Err(why) => cx.error(span, why),
+                }
+            }
+            if cx.has_errors() {
+                return Ok(None);
+            }
             check::sequential(&ModelDef { item: Some(header), layers: calls, span }, cx)
         }
         "Functional" | "Model" => {
             let expected = mask_ops::expected(layers)?;
-            let model = graph::functional(&graph_def(body, layers, &inner, header, span)?, cx);
+            let def = match graph_def(body, layers, &inner, header, span) {
+                Ok(def) => def,
+                Err(errors) => {
+                    errors.into_iter().for_each(|why| cx.error(span, why));
+                    return Ok(None);
+                }
+            };
+            let model = graph::functional(&def, cx);
             if let Some(model) = &model {
                 mask_ops::check(model, &expected)?;
             }
@@ -242,16 +302,27 @@ fn layer_variables(layer: &ir::LayerNode, inner: &[Inner]) -> LayerVariables {
             name,
             class: nested.class.clone(),
             groups: Vec::new(),
+            non_trainable: nested.variables.iter().map(LayerVariables::non_trainable).sum(),
             layers: nested.variables.clone(),
         };
     }
-    let groups = layer
-        .spec
-        .leaves(&layer.input)
-        .into_iter()
-        .map(|leaf| (leaf.h5_group, leaf.spec.variables(&leaf.input)))
-        .collect();
-    LayerVariables { name, class: layer.spec.class().to_string(), groups, layers: Vec::new() }
+    let leaves = layer.spec.leaves(&layer.input);
+    let groups: Vec<_> =
+        leaves.iter().map(|leaf| (leaf.h5_group.clone(), leaf.spec.variables(&leaf.input))).collect();
+    let mut variables = LayerVariables {
+        name,
+        class: layer.spec.class().to_string(),
+        groups,
+        layers: Vec::new(),
+        non_trainable: 0,
+    };
+    // As the model's summary counts them: all of a frozen layer's.
+    variables.non_trainable = if layer.spec.frozen() {
+        variables.params()
+    } else {
+        leaves.iter().map(|leaf| leaf.spec.non_trainable(&leaf.input)).sum()
+    };
+    variables
 }
 
 /// Shapes as Keras prints a list of them: `[(None, 4), (None, 2, 3)]`, one without brackets.
@@ -756,7 +827,7 @@ fn graph_def(
     inner: &[Inner],
     header: ItemHeader,
     span: Span,
-) -> Result<GraphDef, String> {
+) -> Result<GraphDef, Vec<String>> {
     let triples = |key: &str| -> Vec<Json> {
         match body.get(key) {
             Some(Json::Array(items)) if items.first().is_some_and(|i| matches!(i, Json::Array(_))) => {
@@ -783,8 +854,15 @@ fn graph_def(
     let mut inputs = Vec::new();
     let mut stmts = Vec::new();
     let ops = |l: &&Json| mask_ops::is_mask_op(l);
+    let mut errors = Vec::new();
     for layer in layers.iter().filter(|l| !ops(l)) {
-        let mut call = layer_call(layer, inner, span)?;
+        let mut call = match layer_call(layer, inner, span) {
+            Ok(call) => call,
+            Err(why) => {
+                errors.push(why);
+                continue;
+            }
+        };
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
         // Softmax's `mask` given as an input: the option saying its second input is one.
         let named_mask = mask_ops::is_explicit_mask(layer, layers);
@@ -796,15 +874,29 @@ fn graph_def(
             let position = input_order.iter().position(|n| n == name).unwrap_or(usize::MAX);
             inputs.push((
                 position,
-                Stmt { name: ident(&format!("{name}__0"), span)?, more: Vec::new(), call, inputs: None },
+                Stmt {
+                    name: ident(&format!("{name}__0"), span).map_err(|e| vec![e])?,
+                    more: Vec::new(),
+                    call,
+                    inputs: None,
+                },
             ));
         } else {
-            stmts.extend(layer_stmts(layer, name, call, &more, named_mask, span)?);
+            match layer_stmts(layer, name, call, &more, named_mask, span) {
+                Ok(more) => stmts.extend(more),
+                Err(why) => errors.push(why),
+            }
         }
     }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     inputs.sort_by_key(|(position, _)| *position);
-    let outputs =
-        triples("output_layers").iter().map(|t| node_ident(t, span)).collect::<Result<Vec<_>, _>>()?;
+    let outputs = triples("output_layers")
+        .iter()
+        .map(|t| node_ident(t, span))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| vec![e])?;
     Ok(GraphDef {
         item: Some(header),
         stmts: inputs.into_iter().map(|(_, s)| s).chain(stmts).collect(),

@@ -145,6 +145,11 @@ impl LayerSpec for Normalization {
         if self.adapted() { vec![kept.clone(), kept, vec![]] } else { Vec::new() }
     }
 
+    fn non_trainable(&self, input: &Shape) -> usize {
+        // The adapted mean, variance and count: Keras trains none of them.
+        self.variables(input).iter().map(|v| v.iter().product::<usize>()).sum()
+    }
+
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {
         let (Some(mean), Some(variance)) = (&self.mean, &self.variance) else { return Vec::new() };
         let (_, _, c) = self.kept(input).unwrap_or((1, Vec::new(), input.last()));

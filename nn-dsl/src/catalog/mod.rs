@@ -89,6 +89,14 @@ pub trait LayerSpec {
         Vec::new()
     }
 
+    /// How many of its weights are not trained (Keras's non-trainable params, nn-core's
+    /// `Layer::NON_TRAINABLE`: BatchNormalization's moving statistics), fed `input`; for a
+    /// wrapper, its own only (its sublayers count theirs).
+    fn non_trainable(&self, input: &Shape) -> usize {
+        let _ = input;
+        0
+    }
+
     /// The const value of the layer's activation, when it has options to set after zeroing.
     fn activation_value(&self) -> Option<&TokenStream> {
         None
@@ -967,6 +975,9 @@ impl LayerSpec for Dressed {
     }
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
         self.layer.variables(input)
+    }
+    fn non_trainable(&self, input: &Shape) -> usize {
+        self.layer.non_trainable(input)
     }
     fn activation_value(&self) -> Option<&TokenStream> {
         self.layer.activation_value()

@@ -15,6 +15,11 @@ impl Ctxt {
         self.errors.push(syn::Error::new(span, message));
     }
 
+    /// The mistakes recorded so far, as their messages (for a report outside a macro).
+    pub fn messages(&self) -> Vec<String> {
+        self.errors.iter().map(ToString::to_string).collect()
+    }
+
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }

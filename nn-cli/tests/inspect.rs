@@ -1,0 +1,61 @@
+//! `nn inspect` on every Keras model under `tests/fixtures`: each one the test suite compiles
+//! with `keras_model!` is reported as compiling (exit status 0), and the model it refuses
+//! (`unsupported.keras`, whose compile error `tests/ui/keras_model_unsupported_layer.stderr`
+//! holds) is reported with the macro's own words (exit status 1).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/keras")
+}
+
+/// Every `.keras` file under `dir`, sorted.
+fn keras_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            keras_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "keras") {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+fn inspect(path: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nn")).arg("inspect").arg(path).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn every_fixture_is_reported_as_keras_model_compiles_it() {
+    let mut files = Vec::new();
+    keras_files(&fixtures(), &mut files);
+    assert!(files.len() > 200, "{} fixtures", files.len());
+    for path in &files {
+        let (status, out) = inspect(path);
+        if path.ends_with("unsupported.keras") {
+            assert_eq!(status, 1, "{out}");
+            // The message of tests/ui/keras_model_unsupported_layer.stderr, word for word.
+            let ui =
+                std::fs::read_to_string(fixtures().join("../../ui/keras_model_unsupported_layer.stderr"))
+                    .unwrap();
+            let message = ui.lines().next().unwrap().trim_start_matches("error: ");
+            assert!(out.contains(&format!("  - {message}\n")), "{out}");
+            assert!(out.starts_with("nn cannot compile this model:"), "{out}");
+        } else {
+            assert_eq!(status, 0, "{}:\n{out}", path.display());
+            assert!(out.contains("Total params: "), "{out}");
+            assert!(out.contains("nn compiles this model"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_is_an_error_on_standard_error() {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_nn")).args(["inspect", "no/such/model.keras"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: cannot read `no/such/model.keras`"));
+}

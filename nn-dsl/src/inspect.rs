@@ -1,0 +1,138 @@
+//! What `keras_model!` makes of a Keras model, at run time: the `nn inspect` command's findings,
+//! from the same reading and checking the macro does, so the two give the same reasons in the
+//! same words.
+
+use crate::ast::ItemHeader;
+use crate::ctxt::Ctxt;
+use crate::keras::{self, Compiled};
+use proc_macro2::Span;
+
+/// The verdict on a `.keras` archive: every reason `keras_model!` would refuse it (none when it
+/// compiles), and what the model's summary shows of it when it could be checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    /// The model's name in its config.
+    pub name: String,
+    /// Every mistake `keras_model!` would report, in its words; empty when the model compiles.
+    pub errors: Vec<String>,
+    /// Its layers as Keras's summary lists them; empty when it could not be checked.
+    pub layers: Vec<LayerRow>,
+    /// Whether Keras draws the summary's "Connected to" column (a graph rather than a chain).
+    pub connections: bool,
+}
+
+/// One layer of an [`Inspection`]: the columns of Keras's summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerRow {
+    pub name: String,
+    /// Keras's class name.
+    pub class: String,
+    /// The output shape, without the batch axis.
+    pub output_shape: Vec<usize>,
+    /// The shapes of its further outputs (final states, attention scores).
+    pub further_outputs: Vec<Vec<usize>>,
+    /// How many weights it holds.
+    pub params: usize,
+    /// How many of them are not trained.
+    pub non_trainable: usize,
+    /// Keras's "Connected to" entries.
+    pub inbound: Vec<String>,
+}
+
+impl Inspection {
+    /// Whether `keras_model!` compiles the model.
+    pub fn supported(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// How many weights the model holds.
+    pub fn params(&self) -> usize {
+        self.layers.iter().map(|l| l.params).sum()
+    }
+
+    /// How many of them are not trained.
+    pub fn non_trainable(&self) -> usize {
+        self.layers.iter().map(|l| l.non_trainable).sum()
+    }
+
+    /// Keras's `model.summary()` table for weights of `bytes_per_param` bytes (4 for `f32`), as
+    /// the compiled model's `summary()` prints it.
+    pub fn summary(&self, bytes_per_param: usize) -> String {
+        let further: Vec<Vec<&[usize]>> =
+            self.layers.iter().map(|l| l.further_outputs.iter().map(Vec::as_slice).collect()).collect();
+        let inbound: Vec<Vec<&str>> =
+            self.layers.iter().map(|l| l.inbound.iter().map(String::as_str).collect()).collect();
+        let rows = self.layers.iter().zip(&further).zip(&inbound).map(|((l, further), inbound)| {
+            nn_core::SummaryRow {
+                name: &l.name,
+                class: &l.class,
+                output_shape: &l.output_shape,
+                further_outputs: further,
+                params: l.params,
+                inbound,
+            }
+        });
+        let totals = nn_core::SummaryTotals {
+            params: self.params(),
+            non_trainable: self.non_trainable(),
+            bytes_per_param,
+        };
+        let mut text = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = nn_core::summary_table(&mut text, &self.name, self.connections, rows, totals);
+        text
+    }
+}
+
+/// Inspects a `.keras` archive's bytes as `keras_model!` would compile it.
+pub fn keras_archive(archive: &[u8]) -> Inspection {
+    let span = Span::call_site();
+    let header = ItemHeader {
+        attrs: Vec::new(),
+        vis: syn::Visibility::Inherited,
+        ident: syn::Ident::new("Model", span),
+        scalar: None,
+    };
+    let mut cx = Ctxt::default();
+    let read = match keras::read(archive, header, span, &mut cx) {
+        Ok(read) => read,
+        Err(why) => {
+            return Inspection {
+                name: String::new(),
+                errors: vec![why],
+                layers: Vec::new(),
+                connections: false,
+            };
+        }
+    };
+    let layers = read.compiled.as_ref().map(rows).unwrap_or_default();
+    let connections = read.compiled.as_ref().is_some_and(|c| !c.model.chain);
+    let mut errors = cx.messages();
+    if read.compiled.is_none() && errors.is_empty() {
+        errors.push("the model in the file could not be checked".to_string());
+    }
+    Inspection { name: read.name, errors, layers, connections }
+}
+
+/// The summary's rows of a checked model.
+fn rows(compiled: &Compiled) -> Vec<LayerRow> {
+    let model = &compiled.model;
+    model
+        .layers
+        .iter()
+        .zip(&compiled.variables)
+        .map(|(layer, variables)| LayerRow {
+            name: layer.name.to_string(),
+            class: match &layer.spec {
+                // A nested model's class is its own: `Sequential` or `Functional`.
+                crate::catalog::Spec::Nested { .. } => variables.class().to_string(),
+                spec => spec.keras_class().unwrap_or_else(|| spec.class()).to_string(),
+            },
+            output_shape: layer.output.0.clone(),
+            further_outputs: layer.spec.states(&layer.input).into_iter().map(|s| s.0).collect(),
+            params: variables.params(),
+            non_trainable: variables.non_trainable(),
+            inbound: layer.inbound.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,133 @@
+//! `nn_dsl::inspect`, the run-time reading behind `nn inspect`, against the models
+//! `keras_model!` compiles from the same files: the same summary table, character for character
+//! (layer classes, output shapes, further outputs, parameter counts, non-trainable weights,
+//! connections), over chains, graphs, shared and nested models, frozen statistics and states.
+
+use nn::Model;
+
+/// `model`'s summary, compiled by `keras_model!` from `path`, against `nn_dsl::inspect`'s.
+fn same_summary<M: Model>(model: &M, path: &str) {
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+    let report = nn_dsl::inspect::keras_archive(&bytes);
+    assert!(report.supported(), "{:?}", report.errors);
+    // The compiled model's summary names it by its Rust type's name.
+    let want = model.summary().to_string().replacen(M::NAME, &report.name, 1);
+    assert_eq!(report.summary(4), want);
+}
+
+mod xor {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/xor.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/xor.keras");
+    }
+}
+
+mod residual {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/residual.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/residual.keras");
+    }
+}
+
+mod siamese {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/siamese.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/siamese.keras");
+    }
+}
+
+mod multi_io {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/multi_io.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/multi_io.keras");
+    }
+}
+
+mod batch_norm {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/norm/dense_bn_mlp.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/norm/dense_bn_mlp.keras");
+    }
+}
+
+mod normalization_adapted {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/norm/normalization_adapted.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/norm/normalization_adapted.keras");
+    }
+}
+
+mod nested_autoencoder {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/nested_autoencoder.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/tensor/nested_autoencoder.keras");
+    }
+}
+
+mod nested_siamese {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/nested_siamese.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/tensor/nested_siamese.keras");
+    }
+}
+
+mod lstm_return_state {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/rnn/lstm_return_state.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/rnn/lstm_return_state.keras");
+    }
+}
+
+mod bidirectional {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/rnn/bidirectional_lstm.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/rnn/bidirectional_lstm.keras");
+    }
+}
+
+mod attention_scores {
+    nn::keras_model! { pub struct Keras = "tests/fixtures/keras/tensor/attention_scores.keras"; }
+
+    #[test]
+    fn same_summary() {
+        super::same_summary(&Keras::KERAS, "tests/fixtures/keras/tensor/attention_scores.keras");
+    }
+}
+
+#[test]
+fn an_unsupported_layer_is_reported_in_the_macros_words() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keras/unsupported.keras"))
+        .unwrap();
+    let report = nn_dsl::inspect::keras_archive(&bytes);
+    assert_eq!(
+        report.errors,
+        ["layer `spectral_normalization`: Keras layer `SpectralNormalization` is not supported by nn yet"]
+    );
+}
+
+#[test]
+fn bytes_that_are_no_archive_are_one_error() {
+    let report = nn_dsl::inspect::keras_archive(b"not a zip archive");
+    assert!(!report.supported());
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+}
