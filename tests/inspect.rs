@@ -131,3 +131,30 @@ fn bytes_that_are_no_archive_are_one_error() {
     assert!(!report.supported());
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
 }
+
+/// Multiply-accumulates and activation values per sample, counted by hand.
+#[test]
+fn costs_match_a_hand_count() {
+    let costs = |path: &str| {
+        let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+        let report = nn_dsl::inspect::keras_archive(&bytes);
+        let costs = report.costs.unwrap();
+        // The rows' counts add up to the model's.
+        assert_eq!(report.layers.iter().map(|l| l.macs).sum::<usize>(), costs.macs, "{path}");
+        (costs.macs, costs.values)
+    };
+    // Dense 2 → 8 → 1: 2·8 + 8·1; values 8 + 1.
+    assert_eq!(costs("tests/fixtures/keras/xor.keras"), (24, 9));
+    // Dense 4 → 8 → 4, Add, Dense 2: 32 + 32 + 8; values 8 + 4 + 4 + 2.
+    assert_eq!(costs("tests/fixtures/keras/residual.keras"), (72, 18));
+    // Conv2D 4 3×3 valid over 5×6×2 (3×4×4 outputs, 9 taps of 2 channels each), then
+    // BatchNormalization (no product); values 48 + 48.
+    assert_eq!(costs("tests/fixtures/keras/norm/batch_norm_conv2d.keras"), (864, 96));
+    // A tower (Dense 4 → 3) called on two inputs, Concatenate, Dense 6 → 1: 2·12 + 6; values
+    // per call the tower's own Dense output and the call's (6 each), 6 concatenated, 1.
+    assert_eq!(costs("tests/fixtures/keras/tensor/nested_siamese.keras"), (30, 19));
+    // LSTM(4) over 6 steps of 3 with its states: 6·(3 + 4)·16; values h, h and c.
+    assert_eq!(costs("tests/fixtures/keras/rnn/lstm_return_state.keras"), (672, 12));
+    // Dot attention of 3 queries over 5 values of 4 features: 3·5·(4 + 4); values 3·4.
+    assert_eq!(costs("tests/fixtures/keras/tensor/attention_dot.keras"), (120, 12));
+}

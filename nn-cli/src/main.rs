@@ -35,6 +35,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// `1234567` as `1,234,567`, as Keras's summary writes counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size as Keras's summary writes one: `344.00 B`, `1.25 KB`, `3.10 MB`.
+fn size(bytes: usize) -> String {
+    let mut value = bytes as f64;
+    for unit in ["B", "KB", "MB"] {
+        if value < 1024.0 {
+            return format!("{value:.2} {unit}");
+        }
+        value /= 1024.0;
+    }
+    format!("{value:.2} GB")
+}
+
 fn inspect(path: &Path) -> ExitCode {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -46,6 +71,16 @@ fn inspect(path: &Path) -> ExitCode {
     let report = nn_dsl::inspect::keras_archive(&bytes);
     if !report.layers.is_empty() {
         print!("{}", report.summary(4));
+    }
+    if let Some(costs) = report.costs {
+        println!(" Multiply-accumulates per sample: {}", thousands(costs.macs));
+        println!(
+            " Activations of one predict: {} values ({} of f32), each layer's output in a local of its own",
+            thousands(costs.values),
+            size(costs.values.saturating_mul(4))
+        );
+    }
+    if !report.layers.is_empty() {
         println!();
     }
     if report.supported() {

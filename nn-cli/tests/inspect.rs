@@ -53,6 +53,16 @@ fn every_fixture_is_reported_as_keras_model_compiles_it() {
 }
 
 #[test]
+fn the_costs_follow_the_summary() {
+    let (status, out) = inspect(&fixtures().join("residual.keras"));
+    assert_eq!(status, 0, "{out}");
+    // Dense 4 → 8 → 4, Add, Dense 2 (see tests/inspect.rs for the hand counts).
+    assert!(out.contains(" Total params: 86 (344.00 B)\n"), "{out}");
+    assert!(out.contains(" Multiply-accumulates per sample: 72\n"), "{out}");
+    assert!(out.contains(" Activations of one predict: 18 values (72.00 B of f32)"), "{out}");
+}
+
+#[test]
 fn a_missing_file_is_an_error_on_standard_error() {
     let out =
         Command::new(env!("CARGO_BIN_EXE_nn")).args(["inspect", "no/such/model.keras"]).output().unwrap();

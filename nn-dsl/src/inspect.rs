@@ -4,6 +4,7 @@
 
 use crate::ast::ItemHeader;
 use crate::ctxt::Ctxt;
+pub use crate::keras::Costs;
 use crate::keras::{self, Compiled};
 use proc_macro2::Span;
 
@@ -19,6 +20,8 @@ pub struct Inspection {
     pub layers: Vec<LayerRow>,
     /// Whether Keras draws the summary's "Connected to" column (a graph rather than a chain).
     pub connections: bool,
+    /// What one sample costs `predict`, when the model could be checked.
+    pub costs: Option<Costs>,
 }
 
 /// One layer of an [`Inspection`]: the columns of Keras's summary.
@@ -33,6 +36,8 @@ pub struct LayerRow {
     pub further_outputs: Vec<Vec<usize>>,
     /// How many weights it holds.
     pub params: usize,
+    /// Multiply-accumulates per sample, over all its calls.
+    pub macs: usize,
     /// How many of them are not trained.
     pub non_trainable: usize,
     /// Keras's "Connected to" entries.
@@ -102,6 +107,7 @@ pub fn keras_archive(archive: &[u8]) -> Inspection {
                 errors: vec![why],
                 layers: Vec::new(),
                 connections: false,
+                costs: None,
             };
         }
     };
@@ -111,7 +117,8 @@ pub fn keras_archive(archive: &[u8]) -> Inspection {
     if read.compiled.is_none() && errors.is_empty() {
         errors.push("the model in the file could not be checked".to_string());
     }
-    Inspection { name: read.name, errors, layers, connections }
+    let costs = read.compiled.as_ref().map(Compiled::costs);
+    Inspection { name: read.name, errors, layers, connections, costs }
 }
 
 /// The summary's rows of a checked model.
@@ -121,7 +128,8 @@ fn rows(compiled: &Compiled) -> Vec<LayerRow> {
         .layers
         .iter()
         .zip(&compiled.variables)
-        .map(|(layer, variables)| LayerRow {
+        .enumerate()
+        .map(|(i, (layer, variables))| LayerRow {
             name: layer.name.to_string(),
             class: match &layer.spec {
                 // A nested model's class is its own: `Sequential` or `Functional`.
@@ -131,6 +139,7 @@ fn rows(compiled: &Compiled) -> Vec<LayerRow> {
             output_shape: layer.output.0.clone(),
             further_outputs: layer.spec.states(&layer.input).into_iter().map(|s| s.0).collect(),
             params: variables.params(),
+            macs: variables.macs().saturating_mul(model.steps.iter().filter(|s| s.layer == i).count()),
             non_trainable: variables.non_trainable(),
             inbound: layer.inbound.clone(),
         })

@@ -156,6 +156,35 @@ pub(crate) struct Compiled {
     pub variables: Vec<LayerVariables>,
 }
 
+/// What one sample costs a model's `predict`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Costs {
+    /// Multiply-accumulates (see `LayerSpec::macs`).
+    pub macs: usize,
+    /// Values its pass keeps: every step's outputs but a view's, each in a local of its own
+    /// (the generated `run` binds them all in one scope), a nested model's own included.
+    pub values: usize,
+}
+
+impl Compiled {
+    /// What one sample costs: each call of a layer once (a shared layer's every call).
+    pub fn costs(&self) -> Costs {
+        let model = &self.model;
+        let mut costs = Costs::default();
+        for step in &model.steps {
+            let (layer, own) = (&model.layers[step.layer], &self.variables[step.layer].costs);
+            let outputs = if layer.spec.is_view() {
+                0
+            } else {
+                step.states.iter().chain([&step.output]).map(crate::shape::Shape::len).sum()
+            };
+            costs.macs = costs.macs.saturating_add(own.macs);
+            costs.values = costs.values.saturating_add(outputs).saturating_add(own.values);
+        }
+        costs
+    }
+}
+
 /// [`nn_core::weights::keras::Variables`], owned, with how many of them are not trained.
 #[derive(Clone)]
 pub(crate) struct LayerVariables {
@@ -164,6 +193,9 @@ pub(crate) struct LayerVariables {
     groups: Vec<(String, Vec<Vec<usize>>)>,
     layers: Vec<LayerVariables>,
     non_trainable: usize,
+    /// One call's multiply-accumulates, and a nested model's own values (its outputs are the
+    /// step's).
+    costs: Costs,
 }
 
 impl LayerVariables {
@@ -176,6 +208,11 @@ impl LayerVariables {
     /// How many of them are not trained.
     pub fn non_trainable(&self) -> usize {
         self.non_trainable
+    }
+
+    /// One call's multiply-accumulates per sample.
+    pub fn macs(&self) -> usize {
+        self.costs.macs
     }
 
     /// Keras's class of the layer (a nested model's: `Sequential` or `Functional`).
@@ -203,6 +240,8 @@ struct Inner {
     output: crate::shape::Shape,
     /// `Sequential` or `Functional`, which names its key in the weight file.
     class: String,
+    /// Its multiply-accumulates and activation values per sample.
+    costs: Costs,
     variables: Vec<LayerVariables>,
 }
 
@@ -242,6 +281,7 @@ fn compile(
                 input: input.clone(),
                 output: output.clone(),
                 class: m.class.name().to_string(),
+                costs: compiled.costs(),
                 variables: compiled.variables.clone(),
             }),
             _ => {
@@ -304,6 +344,7 @@ fn layer_variables(layer: &ir::LayerNode, inner: &[Inner]) -> LayerVariables {
             groups: Vec::new(),
             non_trainable: nested.variables.iter().map(LayerVariables::non_trainable).sum(),
             layers: nested.variables.clone(),
+            costs: nested.costs,
         };
     }
     let leaves = layer.spec.leaves(&layer.input);
@@ -315,6 +356,7 @@ fn layer_variables(layer: &ir::LayerNode, inner: &[Inner]) -> LayerVariables {
         groups,
         layers: Vec::new(),
         non_trainable: 0,
+        costs: Costs { macs: layer.spec.macs(&layer.input).unwrap_or(0), values: 0 },
     };
     // As the model's summary counts them: all of a frozen layer's.
     variables.non_trainable = if layer.spec.frozen() {

@@ -228,6 +228,12 @@ impl LayerSpec for Attention {
         Some(Rc::new(Attention { inputs: inputs.to_vec(), ..self.clone() }))
     }
 
+    fn macs(&self, _input: &Shape) -> usize {
+        // The scores (each query against each value) and their weighted sum of the values.
+        let (tq, tv, d, dv) = self.sizes();
+        tq.saturating_mul(tv).saturating_mul(d + dv)
+    }
+
     /// With `return_attention_scores`, the weights: query steps by value steps.
     fn states(&self, _input: &Shape) -> Vec<Shape> {
         let (tq, tv, _, _) = self.sizes();
@@ -512,6 +518,26 @@ impl LayerSpec for MultiHead {
 
     fn bind(&self, inputs: &[Shape]) -> Option<Rc<dyn LayerSpec>> {
         Some(Rc::new(MultiHead { inputs: inputs.to_vec(), ..self.clone() }))
+    }
+
+    fn macs(&self, _input: &Shape) -> usize {
+        // The projections of the query, key and value, each head's scores and weighted values,
+        // and the output's projection.
+        let Some((q, v, k)) = self.shapes() else { return 0 };
+        let (tq, tv) = (q.len() / q.last().max(1), v.len() / v.last().max(1));
+        let (kd, vd) = (self.key_dim, self.value_dim);
+        let out: usize = self.output.as_ref().map_or(q.last(), |o| o.iter().product());
+        let tk = k.len() / k.last().max(1);
+        let product = |factors: &[usize]| factors.iter().fold(1usize, |p, &f| p.saturating_mul(f));
+        [
+            product(&[tq, q.last(), self.heads, kd]),
+            product(&[tk, k.last(), self.kv_heads, kd]),
+            product(&[tv, v.last(), self.kv_heads, vd]),
+            product(&[self.heads, tq, tv, kd.saturating_add(vd)]),
+            product(&[tq, self.heads, vd, out]),
+        ]
+        .iter()
+        .fold(0usize, |sum, &m| sum.saturating_add(m))
     }
 
     /// With `return_attention_scores`, each query head's weights: heads by query steps by

@@ -248,6 +248,13 @@ impl LayerSpec for Conv {
         if self.window.use_bias { vec![kernel, vec![self.filters]] } else { vec![kernel] }
     }
 
+    fn macs(&self, input: &Shape) -> usize {
+        // Each output value: its group's channels under every tap (the padding's included).
+        let outputs = self.output(input).map_or(0, |y| y.len());
+        let taps: usize = self.window.kernel.iter().product();
+        outputs.saturating_mul(taps).saturating_mul(input.last() / self.groups.max(1))
+    }
+
     fn activation_value(&self) -> Option<&TokenStream> {
         self.window.activation.value.as_ref()
     }
@@ -395,6 +402,17 @@ impl LayerSpec for Depthwise {
             vars.push(vec![out]);
         }
         vars
+    }
+
+    fn macs(&self, input: &Shape) -> usize {
+        // The depthwise taps of each of the `c · m` intermediate values, then the pointwise
+        // product of each position's `c · m` values into its `f` filters.
+        let (c, m) = (input.last(), self.multiplier);
+        let Ok(y) = self.output(input) else { return 0 };
+        let positions = y.len() / y.last().max(1);
+        let taps: usize = self.window.kernel.iter().product();
+        let depthwise = positions.saturating_mul(c * m).saturating_mul(taps);
+        depthwise.saturating_add(self.filters.map_or(0, |f| positions.saturating_mul(c * m * f)))
     }
 
     fn activation_value(&self) -> Option<&TokenStream> {

@@ -140,6 +140,16 @@ impl LayerSpec for ConvLstm {
         >)
     }
 
+    fn macs(&self, input: &Shape) -> usize {
+        // Every step and output position: the input's and the state's taps into four gates.
+        let Ok(y) = self.output(input) else { return 0 };
+        let positions = y.len() / y.last().max(1);
+        let steps = if self.sequences { 1 } else { input.0.first().copied().unwrap_or(1) };
+        let taps: usize = self.window.kernel.iter().product();
+        let per = taps.saturating_mul(input.last() + self.filters).saturating_mul(4 * self.filters);
+        positions.saturating_mul(steps).saturating_mul(per)
+    }
+
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
         let (c, f4) = (input.last(), self.filters.saturating_mul(4));
         let kernel = &self.window.kernel;

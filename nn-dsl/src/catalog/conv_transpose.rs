@@ -183,6 +183,12 @@ impl LayerSpec for ConvTranspose {
         if self.window.use_bias { vec![kernel, vec![self.filters]] } else { vec![kernel] }
     }
 
+    fn macs(&self, input: &Shape) -> usize {
+        // Each input value spreads over every tap of every filter.
+        let taps: usize = self.window.kernel.iter().product();
+        input.len().saturating_mul(taps).saturating_mul(self.filters)
+    }
+
     fn activation_value(&self) -> Option<&TokenStream> {
         self.window.activation.value.as_ref()
     }

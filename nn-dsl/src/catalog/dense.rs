@@ -106,6 +106,11 @@ impl LayerSpec for Dense {
         if self.use_bias { vec![kernel, vec![self.units]] } else { vec![kernel] }
     }
 
+    fn macs(&self, input: &Shape) -> usize {
+        // Every input value meets every unit.
+        input.len().saturating_mul(self.units)
+    }
+
     fn activation_value(&self) -> Option<&TokenStream> {
         self.activation.value.as_ref()
     }

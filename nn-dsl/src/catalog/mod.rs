@@ -89,6 +89,14 @@ pub trait LayerSpec {
         Vec::new()
     }
 
+    /// Multiply-accumulates per sample, fed `input`: a product's (a kernel over every
+    /// position, a recurrent step over every step); 0 for a layer without one (elementwise
+    /// layers, lookups, reshapes, pooling), as the usual counts of a model's cost go.
+    fn macs(&self, input: &Shape) -> usize {
+        let _ = input;
+        0
+    }
+
     /// How many of its weights are not trained (Keras's non-trainable params, nn-core's
     /// `Layer::NON_TRAINABLE`: BatchNormalization's moving statistics), fed `input`; for a
     /// wrapper, its own only (its sublayers count theirs).
@@ -810,6 +818,16 @@ impl Spec {
         }
     }
 
+    /// Multiply-accumulates per sample fed `input` (see [`LayerSpec::macs`]); `None` for a
+    /// nested model, whose are its own layers'.
+    pub fn macs(&self, input: &Shape) -> Option<usize> {
+        match self {
+            Spec::Layer(layer) => Some(layer.macs(input)),
+            Spec::Input { .. } | Spec::Merge { .. } => Some(0),
+            Spec::Nested { .. } => None,
+        }
+    }
+
     /// Keras's shapes of the layer's variables, in order, fed `input`; `None` for a nested
     /// model, whose variables are its own layers'.
     pub fn variable_shapes(&self, input: &Shape) -> Option<Vec<Vec<usize>>> {
@@ -978,6 +996,9 @@ impl LayerSpec for Dressed {
     }
     fn non_trainable(&self, input: &Shape) -> usize {
         self.layer.non_trainable(input)
+    }
+    fn macs(&self, input: &Shape) -> usize {
+        self.layer.macs(input)
     }
     fn activation_value(&self) -> Option<&TokenStream> {
         self.layer.activation_value()

@@ -173,6 +173,12 @@ impl LayerSpec for Recurrent {
         quote!(::nn::layers::Rnn<#t, #cell, #s, #i, #h, #gh, #returns, #back, #bias>)
     }
 
+    fn macs(&self, input: &Shape) -> usize {
+        // Every step: the input's and the state's products into every gate.
+        let steps = input.len() / input.last().max(1);
+        steps.saturating_mul((input.last() + self.units).saturating_mul(self.gates() * self.units))
+    }
+
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
         let (i, h, gh) = (input.last(), self.units, self.gates() * self.units);
         let mut vars = vec![vec![i, gh], vec![h, gh]];

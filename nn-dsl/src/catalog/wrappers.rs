@@ -159,6 +159,10 @@ impl LayerSpec for Bidirectional {
         [self.forward.variables(input), self.backward.variables(input)].concat()
     }
 
+    fn macs(&self, input: &Shape) -> usize {
+        self.forward.macs(input).saturating_add(self.backward.macs(input))
+    }
+
     fn stream(&self, _input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
         Err("runs its backward half from the sequence's end, which a stream has not seen".into())
     }
@@ -261,6 +265,10 @@ impl LayerSpec for TimeDistributed {
 
     fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
         Self::step(input).map(|step| self.layer.variables(&step)).unwrap_or_default()
+    }
+
+    fn macs(&self, input: &Shape) -> usize {
+        Self::step(input).map_or(0, |step| self.layer.macs(&step).saturating_mul(input.0[0]))
     }
 
     fn stream(&self, input: &Shape, _t: &TokenStream) -> Result<Option<TokenStream>, String> {
