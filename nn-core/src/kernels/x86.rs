@@ -178,11 +178,11 @@ const SHORT: usize = 12;
 /// time, so its strides are free: a backward pass multiplies by `xᵀ` without transposing `x`.
 ///
 /// A product of one column (`n` = 1: a Dense layer or convolution with one output, a
-/// regression head) whose rows of `A` and column of `B` are contiguous runs as [`dots`]: in
+/// regression head) whose rows of `A` and column of `B` are contiguous runs, in no groups, as [`dots`]: in
 /// tiles, each FMA would fill one lane of sixteen.
 #[inline(always)]
 unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Init<V::T>, c: *mut V::T) {
-    if p.n == 1 && p.a_col == 1 && p.cols.every == 0 && p.ldb == 1 && p.k >= V::LANES {
+    if p.n == 1 && p.a_col == 1 && p.rows.every == 0 && p.cols.every == 0 && p.ldb == 1 && p.k >= V::LANES {
         // SAFETY: passed on from the caller.
         unsafe { dots::<V>(p, a, b, init, c) };
         return;
@@ -251,7 +251,7 @@ unsafe fn dots<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
     unsafe {
         let tail = V::mask(p.k % lanes);
         for i in 0..p.m {
-            let row = a.add(p.rows.at(i, p.a_row, p.rows.a_step));
+            let row = a.add(i * p.a_row);
             let mut acc = [V::zero(); 4];
             let mut q = 0;
             while q + 4 * lanes <= p.k {
@@ -269,7 +269,7 @@ unsafe fn dots<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
                 acc[1] = V::fmadd(V::load_masked(row.add(q), tail), V::load_masked(b.add(q), tail), acc[1]);
             }
             let sum = V::sum(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
-            let out = c.add(p.rows.at(i, p.ldc, p.rows.other_step));
+            let out = c.add(i * p.ldc);
             *out = match init {
                 Init::Bias(bias) => *bias + sum,
                 Init::Zero => sum,
