@@ -802,7 +802,7 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Outputs of at least this many values are written in place ([`nn::Layer::forward_into`]).
+/// Outputs of at least this many values are written in place (nn-core's `Layer::forward_into`).
 const IN_PLACE_VALUES: usize = 1024;
 
 /// `const fn from_bytes` for a model over `f32` or `f64` (a `const fn` cannot be generic over

@@ -39,15 +39,15 @@ pub struct Product {
     pub k: usize,
     /// Columns of `B` and `C`.
     pub n: usize,
-    /// How far apart consecutive rows of `A` start (within a group of [`Product::rows`]).
+    /// How far apart consecutive rows of `A` start (within a group of `rows`).
     pub a_row: usize,
     /// How far apart consecutive elements of a row of `A` are (within a group of
-    /// [`Product::cols`]).
+    /// `cols`).
     pub a_col: usize,
-    /// How far apart consecutive rows of `B` start (within a group of [`Product::cols`]).
+    /// How far apart consecutive rows of `B` start (within a group of `cols`).
     pub ldb: usize,
     /// How far apart consecutive rows of `C` start (at least `n`; within a group of
-    /// [`Product::rows`]).
+    /// `rows`).
     pub ldc: usize,
     /// The rows of `A` and `C` in groups; `other_step` is `C`'s.
     pub rows: Groups,

@@ -424,7 +424,7 @@ unsafe fn one_column<V: Vector, const MR: usize, const FULL: bool>(
 }
 
 /// Calls `f` with each column of `A` (from its row 0) and the matching row of `B`, in order:
-/// group after group of [`Product::cols`].
+/// group after group of `cols`.
 #[inline(always)]
 unsafe fn columns<T>(p: &Product, a: *const T, b: *const T, mut f: impl FnMut(*const T, *const T)) {
     let (groups, every) = p.cols.split(p.k);
