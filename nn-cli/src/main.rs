@@ -3,6 +3,7 @@
 //! `nn inspect model.keras` prints Keras's summary of the model and whether `keras_model!`
 //! compiles it, with every reason it would not, in the macro's words (the same pipeline,
 //! `nn-dsl`, reads and checks it); its exit status is 0 only when the model compiles.
+//! `nn dsl model.keras` prints the model as `sequential!` or `functional!` source.
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,15 @@ enum Command {
         /// The `.keras` file (Keras 3's archive).
         model: PathBuf,
     },
+    /// The model as `sequential!` or `functional!` source, ready to paste and edit: it compiles
+    /// to the model `keras_model!` makes of the file (the weights stay in the file: `load_keras`).
+    Dsl {
+        /// The `.keras` file (Keras 3's archive).
+        model: PathBuf,
+        /// The model type's name [default: the file's name in CamelCase].
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 /// Exit status for a file that cannot be read or is no Keras model at all (clap uses 2 for a
@@ -32,6 +42,7 @@ const UNREADABLE: u8 = 2;
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Inspect { model } => inspect(&model),
+        Command::Dsl { model, name } => dsl(&model, name),
     }
 }
 
@@ -60,13 +71,49 @@ fn size(bytes: usize) -> String {
     format!("{value:.2} GB")
 }
 
-fn inspect(path: &Path) -> ExitCode {
-    let bytes = match std::fs::read(path) {
+/// The file's bytes, or the error printed.
+fn read(path: &Path) -> Result<Vec<u8>, ExitCode> {
+    std::fs::read(path).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", path.display());
+        ExitCode::from(UNREADABLE)
+    })
+}
+
+/// `xor.keras` → `Xor`, `kws_cnn.keras` → `KwsCnn`.
+fn type_name(path: &Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    let name: String = stem
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { format!("Model{name}") }
+}
+
+fn dsl(path: &Path, name: Option<String>) -> ExitCode {
+    let bytes = match read(path) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", path.display());
-            return ExitCode::from(UNREADABLE);
+        Err(code) => return code,
+    };
+    match nn_dsl::inspect::keras_source(&bytes, &name.unwrap_or_else(|| type_name(path))) {
+        Ok(source) => {
+            print!("{source}");
+            ExitCode::SUCCESS
         }
+        Err(errors) => {
+            eprintln!("error: nn cannot compile this model:");
+            for error in &errors {
+                eprintln!("  - {error}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn inspect(path: &Path) -> ExitCode {
+    let bytes = match read(path) {
+        Ok(bytes) => bytes,
+        Err(code) => return code,
     };
     let report = nn_dsl::inspect::keras_archive(&bytes);
     if !report.layers.is_empty() {

@@ -63,6 +63,24 @@ fn the_costs_follow_the_summary() {
 }
 
 #[test]
+fn dsl_prints_source_or_every_refusal() {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_nn")).arg("dsl").arg(fixtures().join("xor.keras")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let source = String::from_utf8(out.stdout).unwrap();
+    // tests/dsl.rs compiles this source and checks its outputs against keras_model!'s.
+    assert!(source.contains("sequential! {\n    pub struct Xor {\n"), "{source}");
+    let out = Command::new(env!("CARGO_BIN_EXE_nn"))
+        .args(["dsl", "--name", "Normalized"])
+        .arg(fixtures().join("unsupported.keras"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let errors = String::from_utf8(out.stderr).unwrap();
+    assert!(errors.contains("Keras layer `SpectralNormalization` is not supported by nn yet"), "{errors}");
+}
+
+#[test]
 fn a_missing_file_is_an_error_on_standard_error() {
     let out =
         Command::new(env!("CARGO_BIN_EXE_nn")).args(["inspect", "no/such/model.keras"]).output().unwrap();

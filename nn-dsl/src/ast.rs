@@ -425,6 +425,103 @@ impl fmt::Display for LayerCall {
     }
 }
 
+/// A layer with its label, as a model's source writes it: `dense_1: Dense<4>`.
+struct Labelled<'a>(&'a LayerCall);
+
+impl fmt::Display for Labelled<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(label) = &self.0.label {
+            write!(f, "{label}: ")?;
+        }
+        write!(f, "{}", self.0)
+    }
+}
+
+/// `pub struct Name` (`Name<f64>`) opening a model's item form.
+fn write_header(f: &mut fmt::Formatter<'_>, header: &ItemHeader) -> fmt::Result {
+    for attr in &header.attrs {
+        // A doc comment as one writes it; any other attribute as its tokens.
+        match &attr.meta {
+            syn::Meta::NameValue(doc) if doc.path.is_ident("doc") => match &doc.value {
+                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }) => {
+                    writeln!(f, "    /// {}", text.value().trim_start())?
+                }
+                _ => writeln!(f, "    {}", quote::quote!(#attr))?,
+            },
+            _ => writeln!(f, "    {}", quote::quote!(#attr))?,
+        }
+    }
+    let vis = &header.vis;
+    let vis = quote::quote!(#vis).to_string();
+    let vis = if vis.is_empty() { String::new() } else { format!("{vis} ") };
+    match &header.scalar {
+        Some(t) => writeln!(f, "    {vis}struct {}<{t}> {{", header.ident),
+        None => writeln!(f, "    {vis}struct {} {{", header.ident),
+    }
+}
+
+impl fmt::Display for ModelDef {
+    /// The model as `sequential!` source, in its item form when it has one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(header) = &self.item else {
+            let layers: Vec<String> = self.layers.iter().map(|l| Labelled(l).to_string()).collect();
+            return write!(f, "sequential![{}]", layers.join(", "));
+        };
+        writeln!(f, "sequential! {{")?;
+        write_header(f, header)?;
+        for layer in &self.layers {
+            writeln!(f, "        {},", Labelled(layer))?;
+        }
+        writeln!(f, "    }}")?;
+        writeln!(f, "}}")
+    }
+}
+
+impl fmt::Display for Stmt {
+    /// `name = label: Kind<args>(inputs)`, `(name, h, c) = ...`, or a binding without a call.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.more.is_empty() {
+            write!(f, "{}", self.name)?;
+        } else {
+            let more: Vec<String> =
+                self.more.iter().map(|m| m.as_ref().map_or("_".to_string(), Ident::to_string)).collect();
+            write!(f, "({}, {})", self.name, more.join(", "))?;
+        }
+        write!(f, " = {}", Labelled(&self.call))?;
+        if let Some(inputs) = &self.inputs {
+            let inputs: Vec<String> = inputs.iter().map(Ident::to_string).collect();
+            write!(f, "({})", inputs.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for GraphDef {
+    /// The model as `functional!` source, in its item form when it has one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let indent = if self.item.is_some() { "        " } else { "    " };
+        writeln!(f, "functional! {{")?;
+        if let Some(header) = &self.item {
+            write_header(f, header)?;
+        }
+        for stmt in &self.stmts {
+            writeln!(f, "{indent}{stmt};")?;
+        }
+        match self.outputs.as_deref() {
+            Some([one]) => writeln!(f, "{indent}-> {one};")?,
+            Some(several) => {
+                let names: Vec<String> = several.iter().map(Ident::to_string).collect();
+                writeln!(f, "{indent}-> ({});", names.join(", "))?;
+            }
+            None => {}
+        }
+        if self.item.is_some() {
+            writeln!(f, "    }}")?;
+        }
+        writeln!(f, "}}")
+    }
+}
+
 struct List<'a>(&'a [Arg]);
 
 impl fmt::Display for List<'_> {

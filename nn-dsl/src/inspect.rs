@@ -145,3 +145,30 @@ fn rows(compiled: &Compiled) -> Vec<LayerRow> {
         })
         .collect()
 }
+
+/// The DSL source of a `.keras` archive's model, named `name`: `sequential!` or `functional!`
+/// code to paste and edit, which compiles to the model `keras_model!` makes of the file (the
+/// models nested in it first, as models of their own, `<Name><Layer>`). The weights stay in
+/// the file (`load_keras`). `Err` with every reason when `keras_model!` would refuse it.
+pub fn keras_source(archive: &[u8], name: &str) -> Result<String, Vec<String>> {
+    let span = Span::call_site();
+    let ident =
+        syn::parse_str::<syn::Ident>(name).map_err(|_| vec![format!("`{name}` is not a Rust type name")])?;
+    let header = ItemHeader { attrs: Vec::new(), vis: syn::parse_quote!(pub), ident, scalar: None };
+    let mut cx = Ctxt::default();
+    let read = keras::read(archive, header, span, &mut cx).map_err(|why| vec![why])?;
+    let errors = cx.messages();
+    if !errors.is_empty() || read.compiled.is_none() {
+        return Err(if errors.is_empty() {
+            vec!["the model in the file could not be checked".into()]
+        } else {
+            errors
+        });
+    }
+    let mut source = String::from("use nn::prelude::*;\n");
+    for model in &read.sources {
+        source.push('\n');
+        source.push_str(model);
+    }
+    Ok(source)
+}

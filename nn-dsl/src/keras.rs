@@ -123,6 +123,8 @@ pub(crate) struct Read {
     pub values: Option<Vec<f64>>,
     /// The items of the models nested in it.
     pub nested_items: Vec<TokenStream>,
+    /// Each model's DSL source, the nested ones first.
+    pub sources: Vec<String>,
     /// The model's name in its config.
     pub name: String,
 }
@@ -136,8 +138,8 @@ pub(crate) fn read(archive: &[u8], header: ItemHeader, span: Span, cx: &mut Ctxt
     let name = config.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("model");
     let name = name.to_string();
     let h5 = member("model.weights.h5")?;
-    let mut nested_items = Vec::new();
-    let compiled = compile(&config, header, span, cx, &mut nested_items)?;
+    let mut emitted = Emitted::default();
+    let compiled = compile(&config, header, span, cx, &mut emitted)?;
     let mut values = None;
     if let Some(compiled) = compiled.as_ref().filter(|_| !cx.has_errors()) {
         let borrowed: Vec<nn_core::weights::keras::Variables<'_>> =
@@ -147,7 +149,15 @@ pub(crate) fn read(archive: &[u8], header: ItemHeader, span: Span, cx: &mut Ctxt
             Err(why) => cx.error(span, why),
         }
     }
-    Ok(Read { compiled, values, nested_items, name })
+    Ok(Read { compiled, values, nested_items: emitted.items, sources: emitted.sources, name })
+}
+
+/// What compiling a config gives beside its model: the items of the models nested in it, and
+/// every model's DSL source (the nested ones first).
+#[derive(Default)]
+pub(crate) struct Emitted {
+    pub items: Vec<TokenStream>,
+    pub sources: Vec<String>,
 }
 
 /// A model read from its config, with its layers' variables as its weight file keeps them.
@@ -253,13 +263,13 @@ fn is_model(class: &str) -> bool {
 /// A model's config (`{"class_name": "Functional", "config": {...}}`) checked as the DSL's
 /// model named by `header`, errors into `cx` (`None` then). The models nested in it are
 /// compiled first, each into an item of its own (`<Outer><Layer>`: `AutoencoderEncoder`)
-/// pushed onto `items`.
+/// pushed onto `out`, with each model's DSL source.
 fn compile(
     config: &Json,
     header: ItemHeader,
     span: Span,
     cx: &mut Ctxt,
-    items: &mut Vec<TokenStream>,
+    out: &mut Emitted,
 ) -> Result<Option<Compiled>, String> {
     let class = config.get("class_name").and_then(Json::as_str).unwrap_or("");
     let body = config.get("config").ok_or("config.json has no `config`")?;
@@ -271,7 +281,7 @@ fn compile(
         let doc = format!("The model `{name}` used as a layer of [`{}`], from the same file.", header.ident);
         let attrs = vec![syn::parse_quote!(#[doc = #doc])];
         let sub = ItemHeader { attrs, vis: header.vis.clone(), ident: ty.clone(), scalar: None };
-        let Some(compiled) = compile(layer, sub.clone(), span, cx, items)? else { return Ok(None) };
+        let Some(compiled) = compile(layer, sub.clone(), span, cx, out)? else { return Ok(None) };
         let m = &compiled.model;
         let outputs = m.output_shapes();
         match (m.inputs.as_slice(), outputs.as_slice()) {
@@ -293,7 +303,7 @@ fn compile(
                 ));
             }
         }
-        items.push(expand::item(&compiled.model, &sub));
+        out.items.push(expand::item(&compiled.model, &sub));
     }
     let model = match class {
         "Sequential" => {
@@ -308,7 +318,9 @@ fn compile(
             if cx.has_errors() {
                 return Ok(None);
             }
-            check::sequential(&ModelDef { item: Some(header), layers: calls, span }, cx)
+            let def = ModelDef { item: Some(header), layers: calls, span };
+            out.sources.push(def.to_string());
+            check::sequential(&def, cx)
         }
         "Functional" | "Model" => {
             let expected = mask_ops::expected(layers)?;
@@ -319,6 +331,7 @@ fn compile(
                     return Ok(None);
                 }
             };
+            out.sources.push(def.to_string());
             let model = graph::functional(&def, cx);
             if let Some(model) = &model {
                 mask_ops::check(model, &expected)?;
@@ -1015,11 +1028,11 @@ mod tests {
             ident: Ident::new("Outer", Span::call_site()),
             scalar: None,
         };
-        let (mut cx, mut items) = (Ctxt::default(), Vec::new());
-        let result = compile(&Json::parse(config).unwrap(), header, Span::call_site(), &mut cx, &mut items);
+        let (mut cx, mut out) = (Ctxt::default(), Emitted::default());
+        let result = compile(&Json::parse(config).unwrap(), header, Span::call_site(), &mut cx, &mut out);
         let errors = cx.finish().err().map(|e| e.iter().map(|t| t.to_string()).collect::<Vec<_>>());
         assert!(errors.is_none(), "{errors:?}");
-        (result, items)
+        (result, out.items)
     }
 
     #[test]
