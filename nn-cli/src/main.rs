@@ -81,13 +81,7 @@ fn read(path: &Path) -> Result<Vec<u8>, ExitCode> {
 
 /// `xor.keras` → `Xor`, `kws_cnn.keras` → `KwsCnn`.
 fn type_name(path: &Path) -> String {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    let name: String = stem
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
-        .collect();
-    if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { format!("Model{name}") }
+    nn_dsl::inspect::type_name(path.file_stem().and_then(|s| s.to_str()).unwrap_or("model"))
 }
 
 fn dsl(path: &Path, name: Option<String>) -> ExitCode {
