@@ -6,6 +6,7 @@
 //! `nn dsl model.keras` prints the model as `sequential!` or `functional!` source.
 
 use clap::{Parser, Subcommand};
+use nn_core::{Bytes, Thousands};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,31 +45,6 @@ fn main() -> ExitCode {
         Command::Inspect { model } => inspect(&model),
         Command::Dsl { model, name } => dsl(&model, name),
     }
-}
-
-/// `1234567` as `1,234,567`, as Keras's summary writes counts.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A size as Keras's summary writes one: `344.00 B`, `1.25 KB`, `3.10 MB`.
-fn size(bytes: usize) -> String {
-    let mut value = bytes as f64;
-    for unit in ["B", "KB", "MB"] {
-        if value < 1024.0 {
-            return format!("{value:.2} {unit}");
-        }
-        value /= 1024.0;
-    }
-    format!("{value:.2} GB")
 }
 
 /// The file's bytes, or the error printed.
@@ -114,11 +90,11 @@ fn inspect(path: &Path) -> ExitCode {
         print!("{}", report.summary(4));
     }
     if let Some(costs) = report.costs {
-        println!(" Multiply-accumulates per sample: {}", thousands(costs.macs));
+        println!(" Multiply-accumulates per sample: {}", Thousands(costs.macs));
         println!(
             " Activations of one predict: {} values ({} of f32), each layer's output in a local of its own",
-            thousands(costs.values),
-            size(costs.values.saturating_mul(4))
+            Thousands(costs.values),
+            Bytes(costs.values.saturating_mul(4))
         );
     }
     if !report.layers.is_empty() {

@@ -34,6 +34,7 @@ pub mod weights;
 pub use float::Float;
 pub use layer::{Layer, WeightMut, WeightRef, Zeroable, zeroed};
 pub use model::{
-    FlatError, LayerInfo, LengthError, Model, Sublayer, Summary, SummaryRow, SummaryTotals, summary_table,
+    Bytes, FlatError, LayerInfo, LengthError, Model, Sublayer, Summary, SummaryRow, SummaryTotals, Thousands,
+    summary_table,
 };
 pub use nalgebra;

@@ -441,4 +441,4 @@ pub struct Summary {
 }
 
 mod render;
-pub use render::{SummaryRow, SummaryTotals, summary_table};
+pub use render::{Bytes, SummaryRow, SummaryTotals, Thousands, summary_table};

@@ -176,10 +176,6 @@ pub fn keras_source(archive: &[u8], name: &str) -> Result<String, Vec<String>> {
 /// The model type's name for a file named `stem`: `xor` → `Xor`, `kws_cnn` → `KwsCnn`
 /// (`Model…` if it would not start with a letter).
 pub fn type_name(stem: &str) -> String {
-    let name: String = stem
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
-        .collect();
+    let name = keras::camel_case(stem);
     if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { format!("Model{name}") }
 }

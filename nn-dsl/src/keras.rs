@@ -387,7 +387,7 @@ fn keras_list(shapes: &[crate::shape::Shape]) -> String {
 }
 
 /// `encoder` → `Encoder`, `conv_block_1` → `ConvBlock1`.
-fn camel_case(name: &str) -> String {
+pub(crate) fn camel_case(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {

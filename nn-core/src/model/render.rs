@@ -203,8 +203,9 @@ fn wrap(text: &str, width: usize) -> (&str, &str, bool) {
     }
 }
 
-/// A count with Keras's thousands separators (`109,386`).
-struct Thousands(usize);
+/// A count with Keras's thousands separators (`109,386`), as the summary prints counts.
+#[derive(Clone, Copy, Debug)]
+pub struct Thousands(pub usize);
 
 impl fmt::Display for Thousands {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -221,8 +222,10 @@ impl fmt::Display for Thousands {
     }
 }
 
-/// A byte count as Keras's `readable_memory_size` prints it: base 1024, two decimals.
-struct Bytes(usize);
+/// A byte count as Keras's `readable_memory_size` prints it: base 1024, two decimals
+/// (`344.00 B`, `1.25 KB`).
+#[derive(Clone, Copy, Debug)]
+pub struct Bytes(pub usize);
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
