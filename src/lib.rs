@@ -181,10 +181,12 @@
 #![no_std]
 #![warn(missing_docs)]
 
+#[cfg(feature = "alloc")]
+pub use nn_core::PlotModel;
 pub use nn_core::{
-    FlatError, Float, Layer, LayerInfo, LengthError, Model, Sublayer, Summary, WeightMut, WeightRef,
-    Zeroable, activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream, tensor, train,
-    weights, zeroed,
+    FlatError, Float, Layer, LayerInfo, LengthError, Model, Sublayer, Summary, SummaryRow, WeightMut,
+    WeightRef, Zeroable, activations, dispatch, float, init, kernels, layers, merge, nalgebra, stream,
+    tensor, train, weights, zeroed,
 };
 #[cfg(feature = "keras")]
 pub use nn_macros::keras_model;

@@ -4,9 +4,11 @@
 //! compiles it, with every reason it would not, in the macro's words (the same pipeline,
 //! `nn-dsl`, reads and checks it); its exit status is 0 only when the model compiles.
 //! `nn dsl model.keras` prints the model as `sequential!` or `functional!` source.
+//! `nn plot model.keras -o model.svg` draws it as Keras's `plot_model(show_shapes=True)` does.
 
 use clap::{Parser, Subcommand};
 use nn_core::{Bytes, Thousands};
+use nn_dsl::inspect::Inspection;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,16 +36,27 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// The model drawn as Keras's `plot_model(show_shapes=True)` draws it, as SVG: a box per
+    /// layer with its name, class and shapes, an arrow per connection. The same picture as the
+    /// compiled model's `plot_svg()`.
+    Plot {
+        /// The `.keras` file (Keras 3's archive).
+        model: PathBuf,
+        /// Where to write the SVG [default: standard output].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Exit status for a file that cannot be read or is no Keras model at all (clap uses 2 for a
 /// usage error).
-const UNREADABLE: u8 = 2;
+const FILE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Inspect { model } => inspect(&model),
         Command::Dsl { model, name } => dsl(&model, name),
+        Command::Plot { model, output } => plot(&model, output.as_deref()),
     }
 }
 
@@ -51,8 +64,20 @@ fn main() -> ExitCode {
 fn read(path: &Path) -> Result<Vec<u8>, ExitCode> {
     std::fs::read(path).map_err(|e| {
         eprintln!("error: cannot read `{}`: {e}", path.display());
-        ExitCode::from(UNREADABLE)
+        ExitCode::from(FILE_ERROR)
     })
+}
+
+/// The file's bytes and what nn makes of the model in them, or the error printed.
+fn load(path: &Path) -> Result<(Vec<u8>, Inspection), ExitCode> {
+    let bytes = read(path)?;
+    match nn_dsl::inspect::keras_archive(&bytes) {
+        Ok(report) => Ok((bytes, report)),
+        Err(why) => {
+            eprintln!("error: `{}` is no Keras model: {why}", path.display());
+            Err(ExitCode::from(FILE_ERROR))
+        }
+    }
 }
 
 /// `xor.keras` → `Xor`, `kws_cnn.keras` → `KwsCnn`.
@@ -61,8 +86,8 @@ fn type_name(path: &Path) -> String {
 }
 
 fn dsl(path: &Path, name: Option<String>) -> ExitCode {
-    let bytes = match read(path) {
-        Ok(bytes) => bytes,
+    let bytes = match load(path) {
+        Ok((bytes, _)) => bytes,
         Err(code) => return code,
     };
     match nn_dsl::inspect::keras_source(&bytes, &name.unwrap_or_else(|| type_name(path))) {
@@ -70,22 +95,46 @@ fn dsl(path: &Path, name: Option<String>) -> ExitCode {
             print!("{source}");
             ExitCode::SUCCESS
         }
-        Err(errors) => {
-            eprintln!("error: nn cannot compile this model:");
-            for error in &errors {
-                eprintln!("  - {error}");
-            }
-            ExitCode::FAILURE
+        Err(errors) => refused(&errors),
+    }
+}
+
+/// Every reason nn refuses a model, on standard error.
+fn refused(errors: &[String]) -> ExitCode {
+    eprintln!("error: nn cannot compile this model:");
+    for error in errors {
+        eprintln!("  - {error}");
+    }
+    ExitCode::FAILURE
+}
+
+fn plot(path: &Path, output: Option<&Path>) -> ExitCode {
+    let report = match load(path) {
+        Ok((_, report)) => report,
+        Err(code) => return code,
+    };
+    let svg = match report.plot_svg() {
+        Some(svg) if report.supported() => svg,
+        _ => return refused(&report.errors),
+    };
+    let Some(output) = output else {
+        print!("{svg}");
+        return ExitCode::SUCCESS;
+    };
+    match std::fs::write(output, svg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write `{}`: {e}", output.display());
+            ExitCode::from(FILE_ERROR)
         }
     }
 }
 
 fn inspect(path: &Path) -> ExitCode {
-    let bytes = match read(path) {
-        Ok(bytes) => bytes,
+    let report = match load(path) {
+        Ok((_, report)) => report,
         Err(code) => return code,
     };
-    let report = nn_dsl::inspect::keras_archive(&bytes);
     if !report.layers.is_empty() {
         print!("{}", report.summary(4));
     }

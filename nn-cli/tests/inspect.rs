@@ -3,37 +3,20 @@
 //! (`unsupported.keras`, whose compile error `tests/ui/keras_model_unsupported_layer.stderr`
 //! holds) is reported with the macro's own words (exit status 1).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{fixtures, keras_files, nn};
+use std::path::Path;
 use std::process::Command;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/keras")
-}
-
-/// Every `.keras` file under `dir`, sorted.
-fn keras_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            keras_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "keras") {
-            out.push(path);
-        }
-    }
-    out.sort();
-}
-
 fn inspect(path: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nn")).arg("inspect").arg(path).output().unwrap();
+    let out = nn(["inspect".as_ref(), path.as_os_str()]);
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
 }
 
 #[test]
 fn every_fixture_is_reported_as_keras_model_compiles_it() {
-    let mut files = Vec::new();
-    keras_files(&fixtures(), &mut files);
-    assert!(files.len() > 200, "{} fixtures", files.len());
-    for path in &files {
+    for path in &keras_files() {
         let (status, out) = inspect(path);
         if path.ends_with("unsupported.keras") {
             assert_eq!(status, 1, "{out}");

@@ -33,6 +33,8 @@ pub mod weights;
 
 pub use float::Float;
 pub use layer::{Layer, WeightMut, WeightRef, Zeroable, zeroed};
+#[cfg(feature = "alloc")]
+pub use model::PlotModel;
 pub use model::{
     Bytes, FlatError, LayerInfo, LengthError, Model, Sublayer, Summary, SummaryRow, SummaryTotals, Thousands,
     summary_table,

@@ -233,6 +233,22 @@ pub trait Model: Sized {
         Ok(())
     }
 
+    /// The model drawn as Keras's `plot_model(show_shapes=True)` draws it, as an SVG document:
+    /// a box per layer with its name, class, input and output shapes, an arrow per connection,
+    /// one box for a shared layer with all its calls' arrows, and an end for each output
+    /// ([`PlotModel`] draws it). Write it to a file and open it in a browser.
+    #[cfg(feature = "alloc")]
+    fn plot_svg(&self) -> alloc::string::String {
+        let layers: alloc::vec::Vec<SummaryRow<'_>> = Self::LAYERS.iter().map(SummaryRow::from).collect();
+        PlotModel {
+            name: Self::NAME,
+            layers: &layers,
+            inputs: Self::INPUT_SHAPES,
+            outputs: Self::OUTPUT_LAYERS,
+        }
+        .svg()
+    }
+
     /// Keras's `model.summary()` table; print it with `{}`.
     fn summary(&self) -> Summary {
         Summary {
@@ -388,6 +404,8 @@ pub struct LayerInfo {
     /// Keras's "Connected to" entries (`dense_1[0][0]`), one per input of each call of the layer;
     /// empty in a Sequential model.
     pub inbound: &'static [&'static str],
+    /// How many times the model calls it: more than once for a shared layer.
+    pub calls: usize,
     /// A model used as a layer: its own layers (whose weights a `.weights.h5` file keeps under
     /// this layer's `layers/<key>/layers/`); empty for any other layer.
     pub layers: &'static [LayerInfo],
@@ -440,5 +458,9 @@ pub struct Summary {
     pub bytes_per_param: usize,
 }
 
+#[cfg(feature = "alloc")]
+mod plot;
+#[cfg(feature = "alloc")]
+pub use plot::PlotModel;
 mod render;
 pub use render::{Bytes, SummaryRow, SummaryTotals, Thousands, summary_table};

@@ -412,10 +412,7 @@ fn model_impl(
         }
     });
     let infos = layer_infos(code);
-    let output_layers = model.outputs.iter().map(|v| match v {
-        Value::Step(k) | Value::State(k, _) => model.layers[model.steps[*k].layer].name.to_string(),
-        Value::Input(i) => format!("input_layer_{i}"),
-    });
+    let output_layers = model.output_layers();
     let class = model.class.name();
     let chain = model.chain;
     let run = run_body(code);
@@ -529,6 +526,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
             let further = layer.spec.states(&layer.input);
             let further = further.iter().map(|s| s.dims());
             let inbound = &layer.inbound;
+            let calls = code.model.calls(i).max(1);
             quote! {
                 ::nn::LayerInfo {
                     name: #layer_name,
@@ -540,6 +538,7 @@ fn layer_infos(code: &Code) -> Vec<TokenStream> {
                     h5_group: #h5_group,
                     sublayers: &[#(#sublayers),*],
                     inbound: &[#(#inbound),*],
+                    calls: #calls,
                     layers: #layers,
                 }
             }

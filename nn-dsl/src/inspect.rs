@@ -22,6 +22,10 @@ pub struct Inspection {
     pub connections: bool,
     /// What one sample costs `predict`, when the model could be checked.
     pub costs: Option<Costs>,
+    /// The model's input shapes, without the batch axis.
+    pub inputs: Vec<Vec<usize>>,
+    /// The layer computing each model output.
+    pub outputs: Vec<String>,
 }
 
 /// One layer of an [`Inspection`]: the columns of Keras's summary.
@@ -42,6 +46,8 @@ pub struct LayerRow {
     pub non_trainable: usize,
     /// Keras's "Connected to" entries.
     pub inbound: Vec<String>,
+    /// How many times the model calls it.
+    pub calls: usize,
 }
 
 impl Inspection {
@@ -63,34 +69,63 @@ impl Inspection {
     /// Keras's `model.summary()` table for weights of `bytes_per_param` bytes (4 for `f32`), as
     /// the compiled model's `summary()` prints it.
     pub fn summary(&self, bytes_per_param: usize) -> String {
-        let further: Vec<Vec<&[usize]>> =
-            self.layers.iter().map(|l| l.further_outputs.iter().map(Vec::as_slice).collect()).collect();
-        let inbound: Vec<Vec<&str>> =
-            self.layers.iter().map(|l| l.inbound.iter().map(String::as_str).collect()).collect();
-        let rows = self.layers.iter().zip(&further).zip(&inbound).map(|((l, further), inbound)| {
-            nn_core::SummaryRow {
-                name: &l.name,
-                class: &l.class,
-                output_shape: &l.output_shape,
-                further_outputs: further,
-                params: l.params,
-                inbound,
-            }
-        });
         let totals = nn_core::SummaryTotals {
             params: self.params(),
             non_trainable: self.non_trainable(),
             bytes_per_param,
         };
         let mut text = String::new();
-        // Writing into a `String` cannot fail.
-        let _ = nn_core::summary_table(&mut text, &self.name, self.connections, rows, totals);
+        self.with_rows(|rows| {
+            // Writing into a `String` cannot fail.
+            let _ =
+                nn_core::summary_table(&mut text, &self.name, self.connections, rows.iter().copied(), totals);
+        });
         text
+    }
+
+    /// The model drawn as the compiled model's `plot_svg()` draws it; `None` when it could not
+    /// be checked.
+    pub fn plot_svg(&self) -> Option<String> {
+        if self.layers.is_empty() {
+            return None;
+        }
+        let inputs: Vec<&[usize]> = self.inputs.iter().map(Vec::as_slice).collect();
+        let outputs: Vec<&str> = self.outputs.iter().map(String::as_str).collect();
+        let mut svg = String::new();
+        self.with_rows(|layers| {
+            svg = nn_core::PlotModel { name: &self.name, layers, inputs: &inputs, outputs: &outputs }.svg();
+        });
+        Some(svg)
+    }
+
+    /// Calls `f` with the layers as nn-core's borrowed rows.
+    fn with_rows(&self, f: impl FnOnce(&[nn_core::SummaryRow<'_>])) {
+        let further: Vec<Vec<&[usize]>> =
+            self.layers.iter().map(|l| l.further_outputs.iter().map(Vec::as_slice).collect()).collect();
+        let inbound: Vec<Vec<&str>> =
+            self.layers.iter().map(|l| l.inbound.iter().map(String::as_str).collect()).collect();
+        let rows: Vec<nn_core::SummaryRow<'_>> = self
+            .layers
+            .iter()
+            .zip(&further)
+            .zip(&inbound)
+            .map(|((l, further), inbound)| nn_core::SummaryRow {
+                name: &l.name,
+                class: &l.class,
+                output_shape: &l.output_shape,
+                further_outputs: further,
+                params: l.params,
+                inbound,
+                calls: l.calls,
+            })
+            .collect();
+        f(&rows);
     }
 }
 
-/// Inspects a `.keras` archive's bytes as `keras_model!` would compile it.
-pub fn keras_archive(archive: &[u8]) -> Inspection {
+/// Inspects a `.keras` archive's bytes as `keras_model!` would compile it; `Err` with the
+/// reason when they are no Keras model at all (not an archive, or no model config in it).
+pub fn keras_archive(archive: &[u8]) -> Result<Inspection, String> {
     let span = Span::call_site();
     let header = ItemHeader {
         attrs: Vec::new(),
@@ -99,18 +134,7 @@ pub fn keras_archive(archive: &[u8]) -> Inspection {
         scalar: None,
     };
     let mut cx = Ctxt::default();
-    let read = match keras::read(archive, header, span, &mut cx) {
-        Ok(read) => read,
-        Err(why) => {
-            return Inspection {
-                name: String::new(),
-                errors: vec![why],
-                layers: Vec::new(),
-                connections: false,
-                costs: None,
-            };
-        }
-    };
+    let read = keras::read(archive, header, span, &mut cx)?;
     let layers = read.compiled.as_ref().map(rows).unwrap_or_default();
     let connections = read.compiled.as_ref().is_some_and(|c| !c.model.chain);
     let mut errors = cx.messages();
@@ -118,7 +142,17 @@ pub fn keras_archive(archive: &[u8]) -> Inspection {
         errors.push("the model in the file could not be checked".to_string());
     }
     let costs = read.compiled.as_ref().map(Compiled::costs);
-    Inspection { name: read.name, errors, layers, connections, costs }
+    let inputs = read.compiled.as_ref().map(|c| c.model.inputs.iter().map(|s| s.0.clone()).collect());
+    let outputs = read.compiled.as_ref().map(|c| c.model.output_layers());
+    Ok(Inspection {
+        name: read.name,
+        errors,
+        layers,
+        connections,
+        costs,
+        inputs: inputs.unwrap_or_default(),
+        outputs: outputs.unwrap_or_default(),
+    })
 }
 
 /// The summary's rows of a checked model.
@@ -139,9 +173,10 @@ fn rows(compiled: &Compiled) -> Vec<LayerRow> {
             output_shape: layer.output.0.clone(),
             further_outputs: layer.spec.states(&layer.input).into_iter().map(|s| s.0).collect(),
             params: variables.params(),
-            macs: variables.macs().saturating_mul(model.steps.iter().filter(|s| s.layer == i).count()),
+            macs: variables.macs().saturating_mul(model.calls(i)),
             non_trainable: variables.non_trainable(),
             inbound: layer.inbound.clone(),
+            calls: model.calls(i).max(1),
         })
         .collect()
 }

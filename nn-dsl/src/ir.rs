@@ -67,6 +67,22 @@ pub struct Step {
 }
 
 impl Model {
+    /// How many steps call layer `i`.
+    pub fn calls(&self, i: usize) -> usize {
+        self.steps.iter().filter(|s| s.layer == i).count()
+    }
+
+    /// The name of the layer computing each output: the prefix of Keras's per-output logs.
+    pub fn output_layers(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .map(|v| match v {
+                Value::Step(k) | Value::State(k, _) => self.layers[self.steps[*k].layer].name.to_string(),
+                Value::Input(i) => format!("input_layer_{i}"),
+            })
+            .collect()
+    }
+
     /// For each model input, the size of the id table when it holds token ids (it feeds an
     /// `Embedding`; the smallest table if several).
     pub fn ids(&self) -> Vec<Option<usize>> {

@@ -23,21 +23,13 @@ impl fmt::Display for Summary {
             non_trainable: self.non_trainable,
             bytes_per_param: self.bytes_per_param,
         };
-        let rows = self.layers.iter().map(|l| SummaryRow {
-            name: l.name,
-            class: l.class,
-            output_shape: l.output_shape,
-            further_outputs: l.further_outputs,
-            params: l.params,
-            inbound: l.inbound,
-        });
-        summary_table(f, self.name, self.connections, rows, totals)
+        summary_table(f, self.name, self.connections, self.layers.iter().map(SummaryRow::from), totals)
     }
 }
 
-/// What Keras's summary table shows of one layer, borrowed: [`LayerInfo`](super::LayerInfo)'s
-/// columns for a model known only at run time (the `nn` command line's), which [`summary_table`]
-/// draws as `summary()` does.
+/// What Keras's summary table (and the model's picture) shows of one layer, borrowed:
+/// [`LayerInfo`](super::LayerInfo)'s columns for a model known only at run time (the `nn`
+/// command line's), which [`summary_table`] draws as `summary()` does.
 #[derive(Clone, Copy, Debug)]
 pub struct SummaryRow<'a> {
     /// The layer's name.
@@ -52,6 +44,22 @@ pub struct SummaryRow<'a> {
     pub params: usize,
     /// Keras's "Connected to" entries.
     pub inbound: &'a [&'a str],
+    /// How many times the model calls it: more than once for a shared layer.
+    pub calls: usize,
+}
+
+impl<'a> From<&'a super::LayerInfo> for SummaryRow<'a> {
+    fn from(l: &'a super::LayerInfo) -> Self {
+        SummaryRow {
+            name: l.name,
+            class: l.class,
+            output_shape: l.output_shape,
+            further_outputs: l.further_outputs,
+            params: l.params,
+            inbound: l.inbound,
+            calls: l.calls,
+        }
+    }
 }
 
 /// The totals under Keras's summary table.

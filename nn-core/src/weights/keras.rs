@@ -456,6 +456,7 @@ mod tests {
             h5_group: "vars",
             sublayers: &[],
             inbound: &[],
+            calls: 1,
             layers: &[],
         };
         let layers = [
