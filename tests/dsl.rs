@@ -1,6 +1,7 @@
 //! `nn dsl`: the DSL source it prints for each `.keras` fixture nn compiles (243 of them)
 //! compiles, and with the file's weights loaded (`load_keras`) gives the outputs of the model
-//! `keras_model!` compiles from the same file. The sources are committed in
+//! `keras_model!` compiles from the same file; the fixture's `.safetensors` loads into it to the
+//! same weights. The sources are committed in
 //! `tests/fixtures/dsl/` (`scripts/dsl_fixtures.sh`, with `all.rs`, the modules below), and
 //! checked here to be what `nn dsl` prints today.
 
@@ -19,6 +20,15 @@ fn same_model<D: Model<Scalar = f32> + WeightFiles + nn::Zeroable, K: Model<Scal
     let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
     let mut dsl = D::boxed_seeded(7);
     dsl.load_keras(&bytes).unwrap();
+    // The fixture's safetensors, named by Keras's variable paths, hold the same weights under
+    // the names this model gives them (and `nn convert` reads and writes).
+    if let Ok(tensors) =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path).with_extension("safetensors"))
+    {
+        let mut named = D::boxed_seeded(8);
+        named.load_safetensors(&tensors).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(named.to_bytes() == dsl.to_bytes(), "{path}: the safetensors' weights differ");
+    }
     let run = |value: &dyn Fn(usize, usize) -> f32| {
         let inputs: Vec<Vec<f32>> = (0..<D::Input as Tensors<f32>>::COUNT)
             .map(|i| (0..<D::Input as Tensors<f32>>::len_of(i)).map(|j| value(i, j)).collect())

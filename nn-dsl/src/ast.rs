@@ -407,7 +407,7 @@ impl fmt::Display for Arg {
             Arg::Named { name, value } => write!(f, "{name} = {value}"),
             Arg::Tuple { items, .. } if items.len() == 1 => write!(f, "({},)", List(items)),
             Arg::Tuple { items, .. } => write!(f, "({})", List(items)),
-            Arg::Layer(call) => write!(f, "{call}"),
+            Arg::Layer(call) => write!(f, "{}", Labelled(call)),
         }
     }
 }
