@@ -5,6 +5,9 @@
 //! `nn-dsl`, reads and checks it); its exit status is 0 only when the model compiles.
 //! `nn dsl model.keras` prints the model as `sequential!` or `functional!` source.
 //! `nn plot model.keras -o model.svg` draws it as Keras's `plot_model(show_shapes=True)` does.
+//! `nn convert in out` writes a model's weights in another format.
+
+mod convert;
 
 use clap::{Parser, Subcommand};
 use nn_core::{Bytes, Thousands};
@@ -46,6 +49,18 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// A model's weights from one format to another, each weight checked against the model:
+    /// `.keras`, `.weights.h5` (Keras 3), `.safetensors` (tensors named `dense/kernel`) or
+    /// `.nnw` (nn's raw format, for `include_bytes!`), told apart by the files' names.
+    Convert {
+        /// The weights to read.
+        input: PathBuf,
+        /// Where to write them; a `.keras` output is the model's archive with these weights.
+        output: PathBuf,
+        /// The `.keras` model the weights belong to [default: the input, if it is one].
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
 }
 
 /// Exit status for a file that cannot be read or is no Keras model at all (clap uses 2 for a
@@ -57,6 +72,7 @@ fn main() -> ExitCode {
         Command::Inspect { model } => inspect(&model),
         Command::Dsl { model, name } => dsl(&model, name),
         Command::Plot { model, output } => plot(&model, output.as_deref()),
+        Command::Convert { input, output, model } => convert(&input, &output, model.as_deref()),
     }
 }
 
@@ -122,6 +138,47 @@ fn plot(path: &Path, output: Option<&Path>) -> ExitCode {
         return ExitCode::SUCCESS;
     };
     match std::fs::write(output, svg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write `{}`: {e}", output.display());
+            ExitCode::from(FILE_ERROR)
+        }
+    }
+}
+
+fn convert(input: &Path, output: &Path, model: Option<&Path>) -> ExitCode {
+    let format = |path: &Path| {
+        convert::Format::of(path).ok_or_else(|| {
+            eprintln!(
+                "error: `{}` names no weight format: use .keras, .weights.h5, .safetensors or .nnw",
+                path.display()
+            );
+            ExitCode::from(FILE_ERROR)
+        })
+    };
+    let (from, to) = match (format(input), format(output)) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let Some(model) = model.or((from == convert::Format::Keras).then_some(input)) else {
+        eprintln!("error: a `{}` file holds no model: say which with `--model model.keras`", input.display());
+        return ExitCode::from(FILE_ERROR);
+    };
+    let ((archive, report), bytes) = match (load(model), read(input)) {
+        (Ok(model), Ok(bytes)) => (model, bytes),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    if !report.supported() {
+        return refused(&report.errors);
+    }
+    let written = match convert::convert(&report, &archive, (from, &bytes), to) {
+        Ok(written) => written,
+        Err(why) => {
+            eprintln!("error: `{}` does not fit the model in `{}`: {why}", input.display(), model.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match std::fs::write(output, written) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: cannot write `{}`: {e}", output.display());

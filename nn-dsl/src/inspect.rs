@@ -4,8 +4,8 @@
 
 use crate::ast::ItemHeader;
 use crate::ctxt::Ctxt;
-pub use crate::keras::Costs;
 use crate::keras::{self, Compiled};
+pub use crate::keras::{Costs, LayerVariables, VariableGroup};
 use proc_macro2::Span;
 
 /// The verdict on a `.keras` archive: every reason `keras_model!` would refuse it (none when it
@@ -26,6 +26,9 @@ pub struct Inspection {
     pub inputs: Vec<Vec<usize>>,
     /// The layer computing each model output.
     pub outputs: Vec<String>,
+    /// Each layer as the weight files see it, in the model's order: every variable's group,
+    /// name and shape; empty when the model could not be checked.
+    pub variables: Vec<LayerVariables>,
 }
 
 /// One layer of an [`Inspection`]: the columns of Keras's summary.
@@ -152,6 +155,7 @@ pub fn keras_archive(archive: &[u8]) -> Result<Inspection, String> {
         costs,
         inputs: inputs.unwrap_or_default(),
         outputs: outputs.unwrap_or_default(),
+        variables: read.compiled.map(|c| c.variables).unwrap_or_default(),
     })
 }
 

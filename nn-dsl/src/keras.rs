@@ -195,12 +195,13 @@ impl Compiled {
     }
 }
 
-/// [`nn_core::weights::keras::Variables`], owned, with how many of them are not trained.
-#[derive(Clone)]
-pub(crate) struct LayerVariables {
+/// [`nn_core::weights::keras::Variables`], owned, with each variable's name and how many of
+/// them are not trained: a layer as the weight files see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerVariables {
     name: String,
     class: String,
-    groups: Vec<(String, Vec<Vec<usize>>)>,
+    groups: Vec<VariableGroup>,
     layers: Vec<LayerVariables>,
     non_trainable: usize,
     /// One call's multiply-accumulates, and a nested model's own values (its outputs are the
@@ -208,10 +209,38 @@ pub(crate) struct LayerVariables {
     costs: Costs,
 }
 
+/// The variables of a layer or of a wrapper's sublayer, kept in one group of a `.weights.h5`
+/// file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariableGroup {
+    /// The group below the layer's key (`vars`, `cell/vars`, `forward_layer/cell/vars`).
+    pub h5_group: String,
+    /// The name the model visits its weights under: the layer's, or a sublayer's below it
+    /// (`bidirectional/forward_gru`).
+    pub label: String,
+    /// Each variable's name in nn-core's layer (`kernel`) and Keras's shape, in order.
+    pub variables: Vec<crate::catalog::Variable>,
+}
+
 impl LayerVariables {
+    /// The layer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its variables, group by group; empty for a nested model.
+    pub fn groups(&self) -> &[VariableGroup] {
+        &self.groups
+    }
+
+    /// A nested model's layers; empty for any other layer.
+    pub fn layers(&self) -> &[LayerVariables] {
+        &self.layers
+    }
+
     /// How many values its variables hold, a nested model's included.
     pub fn params(&self) -> usize {
-        let own = self.groups.iter().flat_map(|(_, shapes)| shapes).map(|s| s.iter().product::<usize>());
+        let own = self.groups.iter().flat_map(|g| &g.variables).map(|(_, s)| s.iter().product::<usize>());
         own.sum::<usize>() + self.layers.iter().map(LayerVariables::params).sum::<usize>()
     }
 
@@ -234,7 +263,11 @@ impl LayerVariables {
         nn_core::weights::keras::Variables {
             name: &self.name,
             class: &self.class,
-            groups: self.groups.iter().map(|(g, shapes)| (g.as_str(), shapes.clone())).collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| (g.h5_group.as_str(), g.variables.iter().map(|(_, shape)| shape.clone()).collect()))
+                .collect(),
             layers: self.layers.iter().map(LayerVariables::borrow).collect(),
         }
     }
@@ -361,8 +394,14 @@ fn layer_variables(layer: &ir::LayerNode, inner: &[Inner]) -> LayerVariables {
         };
     }
     let leaves = layer.spec.leaves(&layer.input);
-    let groups: Vec<_> =
-        leaves.iter().map(|leaf| (leaf.h5_group.clone(), leaf.spec.variables(&leaf.input))).collect();
+    let groups = leaves
+        .iter()
+        .map(|leaf| VariableGroup {
+            h5_group: leaf.h5_group.clone(),
+            label: if leaf.name.is_empty() { name.clone() } else { format!("{name}/{}", leaf.name) },
+            variables: leaf.spec.variables(&leaf.input),
+        })
+        .collect();
     let mut variables = LayerVariables {
         name,
         class: layer.spec.class().to_string(),

@@ -1,25 +1,27 @@
 //! Weight files for every model, through its weight visitors: `Model` itself knows only flat
-//! slices of parameters, and each format here walks `Model::visit_weights(_mut)` by Keras's
-//! names and shapes. In the prelude, so `model.load_keras(...)` reads as a method.
+//! slices of parameters, and each format here walks `WeightSet::for_each_weight(_mut)` (a
+//! model's `visit_weights(_mut)`) by Keras's names and shapes. In the prelude, so
+//! `model.load_keras(...)` reads as a method.
 
+use super::WeightSet;
 use crate::Float;
-use crate::Model;
 
 /// Loading and saving a model's weights in the raw format, safetensors and Keras's files;
-/// implemented for every [`Model`].
-pub trait WeightFiles: Model {
+/// implemented for every [`WeightSet`]: every [`crate::Model`], and a
+/// [`WeightTable`](super::WeightTable) built at run time.
+pub trait WeightFiles: WeightSet {
     /// Overwrites every weight from bytes in the raw format of [`crate::weights::bytes`] (as
     /// [`WeightFiles::to_bytes`] writes them). On a mismatch nothing is written.
     fn load_bytes(&mut self, bytes: &[u8]) -> Result<(), crate::weights::bytes::BytesError> {
-        let width = core::mem::size_of::<<Self as Model>::Scalar>();
-        crate::weights::bytes::check(bytes, <Self as Model>::PARAMS, width)?;
+        let width = core::mem::size_of::<Self::Element>();
+        crate::weights::bytes::check(bytes, self.param_count(), width)?;
         let mut values = bytes[crate::weights::bytes::HEADER..].chunks_exact(width);
-        self.visit_weights_mut(&mut |_, w| {
+        self.for_each_weight_mut(&mut |_, w| {
             for (v, b) in w.data.iter_mut().zip(&mut values) {
                 *v = match *b {
-                    [a, b, c, d] => <Self as Model>::Scalar::of(f32::from_le_bytes([a, b, c, d]) as f64),
+                    [a, b, c, d] => Self::Element::of(f32::from_le_bytes([a, b, c, d]) as f64),
                     [a, b, c, d, e, f, g, h] => {
-                        <Self as Model>::Scalar::of(f64::from_le_bytes([a, b, c, d, e, f, g, h]))
+                        Self::Element::of(f64::from_le_bytes([a, b, c, d, e, f, g, h]))
                     }
                     _ => *v,
                 };
@@ -32,11 +34,11 @@ pub trait WeightFiles: Model {
     /// model type's `const fn from_bytes`.
     #[cfg(feature = "alloc")]
     fn to_bytes(&self) -> alloc::vec::Vec<u8> {
-        let width = core::mem::size_of::<<Self as Model>::Scalar>();
+        let width = core::mem::size_of::<Self::Element>();
         let mut out =
-            alloc::vec::Vec::with_capacity(crate::weights::bytes::HEADER + <Self as Model>::PARAMS * width);
-        out.extend_from_slice(&crate::weights::bytes::header(<Self as Model>::PARAMS, width));
-        self.visit_weights(&mut |_, w| {
+            alloc::vec::Vec::with_capacity(crate::weights::bytes::HEADER + self.param_count() * width);
+        out.extend_from_slice(&crate::weights::bytes::header(self.param_count(), width));
+        self.for_each_weight(&mut |_, w| {
             for v in w.data {
                 if width == 4 {
                     out.extend_from_slice(&(v.as_f64() as f32).to_le_bytes());
@@ -125,4 +127,4 @@ pub trait WeightFiles: Model {
     }
 }
 
-impl<M: Model> WeightFiles for M {}
+impl<W: WeightSet + ?Sized> WeightFiles for W {}

@@ -9,18 +9,20 @@
 //! models list no `InputLayer`; functional ones do, with empty `vars`. The model's `LAYERS` are
 //! in Keras's `model.layers` order, so the keys follow from them.
 
+use super::WeightSet;
 use super::WeightsError;
-use crate::{Float, LayerInfo, Model};
+pub use super::archive::{archive_member, archive_with_member};
+use crate::{Float, LayerInfo};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// Reads every weight of `model` from a Keras 3 `.weights.h5` file, or changes nothing.
-pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
+pub(crate) fn load_h5<W: WeightSet + ?Sized>(model: &mut W, bytes: &[u8]) -> Result<(), WeightsError> {
     super::shared_name(model)?;
     let file =
         hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| WeightsError::Format(e.to_string()))?;
-    let owners = owners(M::LAYERS);
+    let owners = owners(model.layer_infos());
     let path_of = |layer: &'static str, index: usize| match owners.iter().find(|(name, _)| *name == layer) {
         Some((_, group)) => format!("{group}/{index}"),
         None => format!("layers/{layer}/vars/{index}"),
@@ -29,7 +31,7 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
     // First pass: every variable is there with the model's shape and a numeric type.
     let mut error = None;
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    model.visit_weights(&mut |layer, w| {
+    model.for_each_weight(&mut |layer, w| {
         let index = next_index(&mut counts, layer);
         if error.is_some() {
             return;
@@ -41,15 +43,15 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
         return Err(error);
     }
     // Nothing in the file that the model lacks: no other layer with variables, no extra ones.
-    extra(&file, "", M::LAYERS, &counts)?;
+    extra(&file, "", model.layer_infos(), &counts)?;
     // Second pass: copy.
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    model.visit_weights_mut(&mut |layer, w| {
+    model.for_each_weight_mut(&mut |layer, w| {
         let index = next_index(&mut counts, layer);
         let path = path_of(layer, index);
         if let Ok(values) = file.dataset(&path).and_then(|d| d.read_f64()) {
             for (o, v) in w.data.iter_mut().zip(values) {
-                *o = M::Scalar::of(v);
+                *o = W::Element::of(v);
             }
         }
     });
@@ -59,18 +61,18 @@ pub(crate) fn load_h5<M: Model>(model: &mut M, bytes: &[u8]) -> Result<(), Weigh
 /// `model`'s weights as a Keras 3 `.weights.h5` file that `model.load_weights(...)` reads:
 /// `layers/<key>/vars/<i>` for every layer (weightless ones with an empty `vars`, as Keras writes
 /// them), each `vars` group with Keras's `name` attribute, and the model's own empty `vars`.
-pub(crate) fn save_h5<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
+pub(crate) fn save_h5<W: WeightSet + ?Sized>(model: &W) -> Result<Vec<u8>, WeightsError> {
     super::shared_name(model)?;
     use hdf5_pure::{AttrValue, FileBuilder};
     let mut values: Vec<(&'static str, &'static [usize], &'static str, Vec<f32>)> = Vec::new();
-    model.visit_weights(&mut |layer, w| {
+    model.for_each_weight(&mut |layer, w| {
         values.push((layer, w.shape, w.name, w.data.iter().map(|v| v.as_f64() as f32).collect()));
     });
     let mut file = FileBuilder::new();
-    let layers = layers_group(&mut file, M::LAYERS, &values);
+    let layers = layers_group(&mut file, model.layer_infos(), &values);
     file.add_group(layers);
     let mut root_vars = file.create_group("vars");
-    root_vars.set_attr("name", AttrValue::String(M::NAME.to_string()));
+    root_vars.set_attr("name", AttrValue::String(model.model_name().to_string()));
     file.add_group(root_vars.finish());
     file.finish().map_err(|e| WeightsError::Format(e.to_string()))
 }
@@ -380,51 +382,6 @@ fn snake_case(class: &str) -> String {
     out
 }
 
-/// The bytes of `member` in a `.keras` archive. Keras writes its archives uncompressed
-/// ("stored"); a compressed member is reported, not guessed at.
-pub fn archive_member<'a>(zip: &'a [u8], member: &str) -> Result<&'a [u8], WeightsError> {
-    let bad = |why: &str| WeightsError::Format(format!(".keras archive: {why}"));
-    let u16_at = |at: usize| zip.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at =
-        |at: usize| zip.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    // The end-of-central-directory record sits in the last 22 + 65535 bytes.
-    let floor = zip.len().saturating_sub(22 + 65_535);
-    let eocd = (floor..zip.len().saturating_sub(21))
-        .rev()
-        .find(|&at| u32_at(at) == Some(0x0605_4b50))
-        .ok_or_else(|| bad("no end of central directory (not a zip file, or truncated)"))?;
-    let entries = u16_at(eocd + 10).ok_or_else(|| bad("truncated directory record"))?;
-    let mut at = u32_at(eocd + 16).ok_or_else(|| bad("truncated directory record"))?;
-    for _ in 0..entries {
-        if u32_at(at) != Some(0x0201_4b50) {
-            return Err(bad("corrupt central directory"));
-        }
-        let field = |off: usize| u16_at(at + off).ok_or_else(|| bad("truncated directory entry"));
-        let (method, name_len, extra_len, comment_len) = (field(10)?, field(28)?, field(30)?, field(32)?);
-        let size = u32_at(at + 20).ok_or_else(|| bad("truncated directory entry"))?;
-        let local = u32_at(at + 42).ok_or_else(|| bad("truncated directory entry"))?;
-        let name = zip.get(at + 46..at + 46 + name_len).ok_or_else(|| bad("truncated file name"))?;
-        if name == member.as_bytes() {
-            if method != 0 {
-                return Err(bad(&format!(
-                    "`{member}` is compressed (method {method}); Keras stores members uncompressed"
-                )));
-            }
-            if u32_at(local) != Some(0x0403_4b50) {
-                return Err(bad("corrupt local header"));
-            }
-            let local_name = u16_at(local + 26).ok_or_else(|| bad("truncated local header"))?;
-            let local_extra = u16_at(local + 28).ok_or_else(|| bad("truncated local header"))?;
-            let start = local + 30 + local_name + local_extra;
-            return zip
-                .get(start..start.saturating_add(size))
-                .ok_or_else(|| bad(&format!("`{member}` is truncated")));
-        }
-        at += 46 + name_len + extra_len + comment_len;
-    }
-    Err(bad(&format!("no `{member}` in the archive")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,11 +424,5 @@ mod tests {
         ];
         let keys: Vec<_> = keras_keys(&layers).into_iter().map(|(_, k)| k).collect();
         assert_eq!(keys, ["input_layer", "dense", "add", "dense_1"]);
-    }
-
-    #[test]
-    fn archives_that_are_not_zips_are_refused() {
-        assert!(archive_member(b"", "config.json").is_err());
-        assert!(archive_member(&[0x50, 0x4b, 0x05, 0x06, 1, 2, 3], "config.json").is_err());
     }
 }

@@ -12,6 +12,8 @@
 //! read. Loading checks everything before writing anything, so a failed load leaves the model
 //! as it was.
 
+#[cfg(feature = "keras")]
+mod archive;
 pub mod bytes;
 #[cfg(feature = "alloc")]
 mod error;
@@ -20,20 +22,24 @@ mod files;
 pub mod keras;
 #[cfg(feature = "safetensors")]
 pub(crate) mod safetensors;
+mod set;
 
 #[cfg(feature = "alloc")]
 pub use error::WeightsError;
 pub use files::WeightFiles;
+#[cfg(feature = "alloc")]
+pub use set::WeightTable;
+pub use set::{TableWeight, WeightSet};
 
 /// The first `<layer>/<weight>` name two of `model`'s weights share, which a file keying weights
 /// by name cannot tell apart: a nested model's layer named as one of the model's own.
 #[cfg(any(feature = "safetensors", feature = "keras"))]
-pub(crate) fn shared_name<M: crate::Model>(model: &M) -> Result<(), WeightsError> {
+pub(crate) fn shared_name<W: WeightSet + ?Sized>(model: &W) -> Result<(), WeightsError> {
     use alloc::format;
     use alloc::string::String;
     let mut names: alloc::vec::Vec<String> = alloc::vec::Vec::new();
     let mut shared = None;
-    model.visit_weights(&mut |layer, w| {
+    model.for_each_weight(&mut |layer, w| {
         let name = format!("{layer}/{}", w.name);
         if shared.is_none() && names.contains(&name) {
             shared = Some(name);

@@ -1,7 +1,8 @@
 //! safetensors files with Keras's names (`dense_1/kernel`) and shapes.
 
+use super::WeightSet;
 use super::WeightsError;
-use crate::{Float, Model};
+use crate::Float;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -22,8 +23,8 @@ pub(crate) fn keras_place(layer: &str, weight: &str, shape: &[usize]) -> Option<
 
 /// Reads every weight of `model` from `bytes`, each where `place` says, or changes nothing and
 /// says why. `place` returning `None` means the caller did not map that layer.
-pub(crate) fn load<M: Model>(
-    model: &mut M,
+pub(crate) fn load<W: WeightSet + ?Sized>(
+    model: &mut W,
     bytes: &[u8],
     place: &dyn Fn(&'static str, &'static str, &'static [usize]) -> Option<Place>,
 ) -> Result<(), WeightsError> {
@@ -31,7 +32,7 @@ pub(crate) fn load<M: Model>(
     // First pass: every weight is there, with its shape and a readable type.
     let mut error = None;
     let mut used: Vec<String> = Vec::new();
-    model.visit_weights(&mut |layer, w| {
+    model.for_each_weight(&mut |layer, w| {
         if error.is_some() {
             return;
         }
@@ -66,7 +67,7 @@ pub(crate) fn load<M: Model>(
     }
     // Second pass: copy, converting f32 <-> f64 where the file and the model differ, and
     // transposing where the file stores a matrix the other way round.
-    model.visit_weights_mut(&mut |layer, w| {
+    model.for_each_weight_mut(&mut |layer, w| {
         let Some(at) = place(layer, w.name, w.shape) else { return };
         if let Ok(t) = file.tensor(&at.name) {
             read_into(&t, w.data);
@@ -109,11 +110,11 @@ fn read_into<T: Float>(t: &TensorView<'_>, out: &mut [T]) {
 }
 
 /// `model`'s weights as a safetensors file, in the model's element type.
-pub(crate) fn save<M: Model>(model: &M) -> Result<Vec<u8>, WeightsError> {
+pub(crate) fn save<W: WeightSet + ?Sized>(model: &W) -> Result<Vec<u8>, WeightsError> {
     super::shared_name(model)?;
-    let dtype = if core::mem::size_of::<M::Scalar>() == 4 { Dtype::F32 } else { Dtype::F64 };
+    let dtype = if core::mem::size_of::<W::Element>() == 4 { Dtype::F32 } else { Dtype::F64 };
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    model.visit_weights(&mut |layer, w| {
+    model.for_each_weight(&mut |layer, w| {
         let mut data = Vec::with_capacity(core::mem::size_of_val(w.data));
         for v in w.data {
             if dtype == Dtype::F32 {

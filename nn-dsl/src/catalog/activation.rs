@@ -326,7 +326,7 @@ impl LayerSpec for PRelu {
         quote!(::nn::layers::PReLU<#x, #ah, #aw, #ac, #shared>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        vec![self.alpha(input).unwrap_or_default()]
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
+        vec![("alpha", self.alpha(input).unwrap_or_default())]
     }
 }

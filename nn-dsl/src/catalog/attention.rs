@@ -252,14 +252,14 @@ impl LayerSpec for Attention {
         quote!(::nn::layers::Attention<#t, (#(#x),*), #tq, #tv, #d, #dv, #mode, #sc, #cw, #causal>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let d = input.last();
         let scale = match self.scales(d) {
             0 => None,
-            _ if self.mode == Mode::Additive => Some(vec![d]),
-            _ => Some(Vec::new()),
+            _ if self.mode == Mode::Additive => Some(("scale", vec![d])),
+            _ => Some(("scale", Vec::new())),
         };
-        let weight = (self.mode == Mode::Concat).then(Vec::new);
+        let weight = (self.mode == Mode::Concat).then(|| ("concat_score_weight", Vec::new()));
         scale.into_iter().chain(weight).collect()
     }
 }
@@ -564,7 +564,7 @@ impl LayerSpec for MultiHead {
         >)
     }
 
-    fn variables(&self, _input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, _input: &Shape) -> Vec<super::Variable> {
         self.projections().iter().flat_map(|p| p.spec.variables(&p.input)).collect()
     }
 

@@ -242,10 +242,11 @@ impl LayerSpec for Conv {
         quote!(::nn::layers::Conv<#x, #y, #kernel, #cg, #f, #rest, #act, #bias, #depth>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let mut kernel = self.window.kernel.clone();
         kernel.extend([input.last() / self.groups, self.filters]);
-        if self.window.use_bias { vec![kernel, vec![self.filters]] } else { vec![kernel] }
+        let kernel = ("kernel", kernel);
+        if self.window.use_bias { vec![kernel, ("bias", vec![self.filters])] } else { vec![kernel] }
     }
 
     fn macs(&self, input: &Shape) -> usize {
@@ -384,22 +385,24 @@ impl LayerSpec for Depthwise {
         }
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let (c, m) = (input.last(), self.multiplier);
         let mut depthwise = self.window.kernel.clone();
         depthwise.extend([c, m]);
-        let mut vars = vec![depthwise];
+        // A separable convolution's first kernel is its `depthwise_kernel`; a depthwise
+        // convolution's only one, its `kernel`.
+        let mut vars = vec![(if self.filters.is_some() { "depthwise_kernel" } else { "kernel" }, depthwise)];
         let out = match self.filters {
             Some(f) => {
                 let mut pointwise = vec![1; self.window.rank];
                 pointwise.extend([c * m, f]);
-                vars.push(pointwise);
+                vars.push(("pointwise_kernel", pointwise));
                 f
             }
             None => c * m,
         };
         if self.window.use_bias {
-            vars.push(vec![out]);
+            vars.push(("bias", vec![out]));
         }
         vars
     }

@@ -150,12 +150,15 @@ impl LayerSpec for ConvLstm {
         positions.saturating_mul(steps).saturating_mul(per)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let (c, f4) = (input.last(), self.filters.saturating_mul(4));
         let kernel = &self.window.kernel;
-        let mut vars = vec![[&kernel[..], &[c, f4]].concat(), [&kernel[..], &[self.filters, f4]].concat()];
+        let mut vars = vec![
+            ("conv_lstm_cell/kernel", [&kernel[..], &[c, f4]].concat()),
+            ("conv_lstm_cell/recurrent_kernel", [&kernel[..], &[self.filters, f4]].concat()),
+        ];
         if self.window.use_bias {
-            vars.push(vec![f4]);
+            vars.push(("conv_lstm_cell/bias", vec![f4]));
         }
         vars
     }

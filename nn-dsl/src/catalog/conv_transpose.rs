@@ -177,10 +177,11 @@ impl LayerSpec for ConvTranspose {
         >)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let mut kernel = self.window.kernel.clone();
         kernel.extend([self.filters, input.last()]);
-        if self.window.use_bias { vec![kernel, vec![self.filters]] } else { vec![kernel] }
+        let kernel = ("kernel", kernel);
+        if self.window.use_bias { vec![kernel, ("bias", vec![self.filters])] } else { vec![kernel] }
     }
 
     fn macs(&self, input: &Shape) -> usize {

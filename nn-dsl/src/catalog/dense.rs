@@ -101,9 +101,9 @@ impl LayerSpec for Dense {
         quote!(::nn::layers::Dense<#t, #n, #units, #act, #bias, #lead>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        let kernel = vec![input.last(), self.units];
-        if self.use_bias { vec![kernel, vec![self.units]] } else { vec![kernel] }
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
+        let kernel = ("kernel", vec![input.last(), self.units]);
+        if self.use_bias { vec![kernel, ("bias", vec![self.units])] } else { vec![kernel] }
     }
 
     fn macs(&self, input: &Shape) -> usize {
@@ -322,10 +322,10 @@ impl LayerSpec for Einsum {
         quote!(::nn::layers::EinsumDense<#x, #y, #n_in, #n_out, #act, #bias, #lead, #c1, #c2, #o1, #o2>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let Ok(axes) = self.axes(input) else { return Vec::new() };
-        let kernel = [axes.c, axes.o.clone()].concat();
-        if axes.bias { vec![kernel, axes.o] } else { vec![kernel] }
+        let kernel = ("kernel", [axes.c, axes.o.clone()].concat());
+        if axes.bias { vec![kernel, ("bias", axes.o)] } else { vec![kernel] }
     }
 
     fn options(&self, _input: &Shape, _t: &TokenStream) -> Vec<(&'static str, TokenStream)> {

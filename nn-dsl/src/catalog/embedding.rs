@@ -76,8 +76,8 @@ impl LayerSpec for Embedding {
         quote!(::nn::layers::Embedding<#t, #s, #v, #d>)
     }
 
-    fn variables(&self, _input: &Shape) -> Vec<Vec<usize>> {
-        vec![vec![self.vocabulary, self.dim]]
+    fn variables(&self, _input: &Shape) -> Vec<super::Variable> {
+        vec![("embeddings", vec![self.vocabulary, self.dim])]
     }
 
     fn takes_ids(&self) -> Option<usize> {

@@ -83,8 +83,9 @@ pub trait LayerSpec {
         None
     }
 
-    /// Keras's shapes of the layer's variables, in order, fed `input`.
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    /// The layer's variables, in order, fed `input`: each one's name in nn-core's layer (what
+    /// its `visit_weights` calls it: `kernel`) and Keras's shape.
+    fn variables(&self, input: &Shape) -> Vec<Variable> {
         let _ = input;
         Vec::new()
     }
@@ -266,6 +267,9 @@ pub struct Sublayer {
 
 /// A layer that holds weights itself (not a wrapper), found inside a layer: the layer itself,
 /// or the layers a wrapper holds, at any depth.
+/// A variable of a layer: its name in nn-core's layer (`kernel`) and Keras's shape.
+pub type Variable = (&'static str, Vec<usize>);
+
 pub struct Leaf {
     /// The fields from the layer down to it (`[forward]`; empty for the layer itself).
     pub path: Vec<&'static str>,
@@ -832,7 +836,7 @@ impl Spec {
     /// model, whose variables are its own layers'.
     pub fn variable_shapes(&self, input: &Shape) -> Option<Vec<Vec<usize>>> {
         match self {
-            Spec::Layer(layer) => Some(layer.variables(input)),
+            Spec::Layer(layer) => Some(layer.variables(input).into_iter().map(|(_, shape)| shape).collect()),
             Spec::Input { .. } | Spec::Merge { .. } => Some(Vec::new()),
             Spec::Nested { .. } => None,
         }
@@ -991,7 +995,7 @@ impl LayerSpec for Dressed {
     fn ty(&self, input: &Shape, t: &TokenStream) -> TokenStream {
         self.layer.ty(input, t)
     }
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<Variable> {
         self.layer.variables(input)
     }
     fn non_trainable(&self, input: &Shape) -> usize {

@@ -253,22 +253,30 @@ impl LayerSpec for Normalization {
         }
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
-        if let Norm::Batch | Norm::Group(_) = self.norm {
-            let c = channel_axis(&self.axes, input).map_or(input.last(), |k| input.0[k]);
-            let (scale, center) = self.weights();
-            let stats = if matches!(self.norm, Norm::Batch) { 2 } else { 0 };
-            return vec![vec![c]; scale as usize + center as usize + stats];
-        }
-        let (_, row) = self.row(input);
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
+        let shape = match self.norm {
+            Norm::Batch | Norm::Group(_) => {
+                vec![channel_axis(&self.axes, input).map_or(input.last(), |k| input.0[k])]
+            }
+            _ => self.row(input).1,
+        };
         let (scale, center) = self.weights();
-        vec![row; scale as usize + center as usize]
+        // RMSNormalization's one weight is `scale`; the others' are `gamma` and `beta`.
+        let gamma = if matches!(self.norm, Norm::Rms) { "scale" } else { "gamma" };
+        let stats: &[&'static str] =
+            if matches!(self.norm, Norm::Batch) { &["moving_mean", "moving_variance"] } else { &[] };
+        let names = [(gamma, scale), ("beta", center)].into_iter().filter(|(_, has)| *has).map(|(n, _)| n);
+        names.chain(stats.iter().copied()).map(|name| (name, shape.clone())).collect()
     }
 
     fn non_trainable(&self, input: &Shape) -> usize {
         // The moving mean and variance, the last two of its variables.
         let stats = self.variables(input).into_iter().rev().take(2);
-        if matches!(self.norm, Norm::Batch) { stats.map(|v| v.iter().product::<usize>()).sum() } else { 0 }
+        if matches!(self.norm, Norm::Batch) {
+            stats.map(|(_, v)| v.iter().product::<usize>()).sum()
+        } else {
+            0
+        }
     }
 
     fn prepares(&self) -> bool {

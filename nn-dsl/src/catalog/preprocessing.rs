@@ -140,14 +140,18 @@ impl LayerSpec for Normalization {
         quote!(::nn::layers::Normalization<#x, #c, #adapted, #invert, #keep>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let (_, kept, _) = self.kept(input).unwrap_or((1, vec![input.last()], input.last()));
-        if self.adapted() { vec![kept.clone(), kept, vec![]] } else { Vec::new() }
+        if self.adapted() {
+            vec![("mean", kept.clone()), ("variance", kept), ("count", vec![])]
+        } else {
+            Vec::new()
+        }
     }
 
     fn non_trainable(&self, input: &Shape) -> usize {
         // The adapted mean, variance and count: Keras trains none of them.
-        self.variables(input).iter().map(|v| v.iter().product::<usize>()).sum()
+        self.variables(input).iter().map(|(_, v)| v.iter().product::<usize>()).sum()
     }
 
     fn options(&self, input: &Shape, t: &TokenStream) -> Vec<(&'static str, TokenStream)> {

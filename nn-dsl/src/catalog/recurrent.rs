@@ -179,11 +179,20 @@ impl LayerSpec for Recurrent {
         steps.saturating_mul((input.last() + self.units).saturating_mul(self.gates() * self.units))
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         let (i, h, gh) = (input.last(), self.units, self.gates() * self.units);
-        let mut vars = vec![vec![i, gh], vec![h, gh]];
+        // nn-core's names: under the cell's, a stack's bare cell's plain.
+        let [kernel, recurrent, bias] = match (self.bare, self.kind) {
+            (true, _) => ["kernel", "recurrent_kernel", "bias"],
+            (false, Which::Simple) => {
+                ["simple_rnn_cell/kernel", "simple_rnn_cell/recurrent_kernel", "simple_rnn_cell/bias"]
+            }
+            (false, Which::Gru) => ["gru_cell/kernel", "gru_cell/recurrent_kernel", "gru_cell/bias"],
+            (false, Which::Lstm) => ["lstm_cell/kernel", "lstm_cell/recurrent_kernel", "lstm_cell/bias"],
+        };
+        let mut vars = vec![(kernel, vec![i, gh]), (recurrent, vec![h, gh])];
         if self.use_bias {
-            vars.push(if self.reset_after { vec![2, gh] } else { vec![gh] });
+            vars.push((bias, if self.reset_after { vec![2, gh] } else { vec![gh] }));
         }
         vars
     }

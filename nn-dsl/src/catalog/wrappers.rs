@@ -155,7 +155,7 @@ impl LayerSpec for Bidirectional {
         quote!(::nn::layers::Bidirectional<#f, #b, ::nn::layers::#mode, #y>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         [self.forward.variables(input), self.backward.variables(input)].concat()
     }
 
@@ -263,7 +263,7 @@ impl LayerSpec for TimeDistributed {
         quote!(::nn::layers::TimeDistributed<#inner, #x, #y>)
     }
 
-    fn variables(&self, input: &Shape) -> Vec<Vec<usize>> {
+    fn variables(&self, input: &Shape) -> Vec<super::Variable> {
         Self::step(input).map(|step| self.layer.variables(&step)).unwrap_or_default()
     }
 
