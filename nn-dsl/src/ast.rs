@@ -8,6 +8,7 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Token, Visibility, braced, parenthesized};
 
 /// A whole `sequential!` invocation.
+#[derive(Clone)]
 pub struct ModelDef {
     /// `Some` for the item form `pub struct Name { ... }`, `None` for the expression form.
     pub item: Option<ItemHeader>,
@@ -115,6 +116,7 @@ impl Parse for ModelDef {
 }
 
 /// A whole `functional!` invocation.
+#[derive(Clone)]
 pub struct GraphDef {
     pub item: Option<ItemHeader>,
     pub stmts: Vec<Stmt>,

@@ -207,7 +207,7 @@ pub fn keras_source(archive: &[u8], name: &str) -> Result<String, Vec<String>> {
     let mut source = String::from("use nn::prelude::*;\n");
     for model in &read.sources {
         source.push('\n');
-        source.push_str(model);
+        source.push_str(&crate::concise::without_defaults(model));
     }
     Ok(source)
 }

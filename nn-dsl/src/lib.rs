@@ -13,6 +13,8 @@ mod ast;
 mod catalog;
 mod check;
 mod compile;
+#[cfg(feature = "keras")]
+mod concise;
 mod ctxt;
 mod expand;
 mod graph;
