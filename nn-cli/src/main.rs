@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "nn", version, about = "What nn makes of a Keras model: can it run it, and how big is it")]
+#[command(
+    name = "nn",
+    version,
+    about = "What nn makes of a Keras model: whether it runs it, its cost, its source, its picture, its weights"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,14 +28,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Keras's summary of a `.keras` model and whether `keras_model!` compiles it, with every
-    /// reason it would not; exit status 0 only when it does.
+    /// Whether nn compiles a `.keras` model, with Keras's summary and its cost
+    ///
+    /// Keras's summary table, the multiply-accumulates and activation memory of one sample, and
+    /// whether `keras_model!` compiles the model, with every reason it would not in the macro's
+    /// words. Exit status 0 only when it compiles, 1 when nn refuses it, 2 for a file that is
+    /// no Keras model.
     Inspect {
         /// The `.keras` file (Keras 3's archive).
         model: PathBuf,
     },
-    /// The model as `sequential!` or `functional!` source, ready to paste and edit: it compiles
-    /// to the model `keras_model!` makes of the file (the weights stay in the file: `load_keras`).
+    /// The model as `sequential!` or `functional!` source, to paste and edit
+    ///
+    /// It compiles to the model `keras_model!` makes of the file; options the model's code does
+    /// not depend on are left out. The weights stay in the file (`load_keras`).
     Dsl {
         /// The `.keras` file (Keras 3's archive).
         model: PathBuf,
@@ -39,9 +49,10 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
-    /// The model drawn as Keras's `plot_model(show_shapes=True)` draws it, as SVG: a box per
-    /// layer with its name, class and shapes, an arrow per connection. The same picture as the
-    /// compiled model's `plot_svg()`.
+    /// The model drawn as SVG, as Keras's `plot_model(show_shapes=True)` draws it
+    ///
+    /// A box per layer with its name, class and shapes, an arrow per connection, one box for a
+    /// shared layer, an end per output: the same picture as the compiled model's `plot_svg()`.
     Plot {
         /// The `.keras` file (Keras 3's archive).
         model: PathBuf,
@@ -49,9 +60,11 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// A model's weights from one format to another, each weight checked against the model:
+    /// A model's weights from one file format to another, checked against the model
+    ///
     /// `.keras`, `.weights.h5` (Keras 3), `.safetensors` (tensors named `dense/kernel`) or
-    /// `.nnw` (nn's raw format, for `include_bytes!`), told apart by the files' names.
+    /// `.nnw` (nn's raw format, for `include_bytes!`), told apart by the files' names. Every
+    /// weight must be in the input with the model's shape, and nothing else.
     Convert {
         /// The weights to read.
         input: PathBuf,
