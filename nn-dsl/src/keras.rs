@@ -308,13 +308,18 @@ fn compile(
     let body = config.get("config").ok_or("config.json has no `config`")?;
     let layers = body.get("layers").and_then(Json::as_array).ok_or("config.json has no layers")?;
     let mut inner = Vec::new();
+    let mut refused = false;
     for layer in layers.iter().filter(|l| l.get("class_name").and_then(Json::as_str).is_some_and(is_model)) {
         let name = layer.get("config").and_then(|c| c.get("name")).and_then(Json::as_str).unwrap_or("?");
         let ty = ident(&format!("{}{}", header.ident, camel_case(name)), span)?;
         let doc = format!("The model `{name}` used as a layer of [`{}`], from the same file.", header.ident);
         let attrs = vec![syn::parse_quote!(#[doc = #doc])];
         let sub = ItemHeader { attrs, vis: header.vis.clone(), ident: ty.clone(), scalar: None };
-        let Some(compiled) = compile(layer, sub.clone(), span, cx, out)? else { return Ok(None) };
+        // A refused nested model's reasons are in `cx`; the others' are still wanted.
+        let Some(compiled) = compile(layer, sub.clone(), span, cx, out)? else {
+            refused = true;
+            continue;
+        };
         let m = &compiled.model;
         let outputs = m.output_shapes();
         match (m.inputs.as_slice(), outputs.as_slice()) {
@@ -337,6 +342,13 @@ fn compile(
             }
         }
         out.items.push(expand::item(&compiled.model, &sub));
+    }
+    if refused {
+        // Without its nested models' types the model cannot be checked; every one of its own
+        // layers that nn cannot read is still reported, as `nn inspect` lists them all.
+        let own = layers.iter().filter(|l| !l.get("class_name").and_then(Json::as_str).is_some_and(is_model));
+        own.filter_map(|layer| layer_call(layer, &inner, span).err()).for_each(|why| cx.error(span, why));
+        return Ok(None);
     }
     let model = match class {
         "Sequential" => {
@@ -1084,6 +1096,32 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert!(items[0].to_string().contains("struct OuterTower1"), "{}", items[0]);
         assert_eq!(model.model.output_shapes()[0].len(), 2);
+    }
+
+    #[test]
+    fn a_refused_nested_model_does_not_hide_the_outer_models_refusals() {
+        let refused = |name: &str| {
+            format!(r#"{{"class_name": "SpectralNormalization", "config": {{"name": "{name}"}}}}"#)
+        };
+        let first = model_config("Sequential", "first", &[input("3"), refused("inner_norm")]);
+        let dense = r#"{"class_name": "Dense", "config": {"name": "dense", "units": 3}}"#.to_string();
+        let second = model_config("Sequential", "second", &[input("3"), dense]);
+        let outer = model_config("Sequential", "outer", &[input("3"), first, second, refused("outer_norm")]);
+        let header = ItemHeader {
+            attrs: Vec::new(),
+            vis: Visibility::Inherited,
+            ident: Ident::new("Outer", Span::call_site()),
+            scalar: None,
+        };
+        let (mut cx, mut out) = (Ctxt::default(), Emitted::default());
+        let result = compile(&Json::parse(&outer).unwrap(), header, Span::call_site(), &mut cx, &mut out);
+        assert!(matches!(result, Ok(None)));
+        let errors = cx.messages();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("layer `inner_norm`") && errors[1].contains("layer `outer_norm`"),
+            "{errors:?}"
+        );
     }
 
     #[test]
