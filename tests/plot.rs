@@ -242,6 +242,23 @@ fn a_final_state_is_labelled_with_its_index() {
     assert!(gru.contains("Output shape: [(None, 5, 4), (None, 4)]"), "{gru}");
 }
 
+functional! {
+    struct StateOut {
+        x = Input<5, 3>;
+        (sequence, _, c) = lstm: LSTM<4, return_sequences = true, return_state = true>(x);
+        -> (sequence, c);
+    }
+}
+
+#[test]
+fn an_output_that_is_a_final_state_is_labelled_with_its_index() {
+    assert_eq!(StateOut::OUTPUT_TENSORS, &[0, 2]);
+    let svg = StateOut::zeros().plot_svg();
+    let picture = check(&StateOut::zeros());
+    assert_eq!(picture.outputs, [(0, "lstm".to_string()), (1, "lstm".to_string())]);
+    assert_eq!(svg.matches(">[2]</text>").count(), 1, "{svg}");
+}
+
 #[test]
 fn names_are_escaped() {
     let layers = [nn::SummaryRow {
@@ -253,7 +270,8 @@ fn names_are_escaped() {
         inbound: &[],
         calls: 1,
     }];
-    let model = nn::PlotModel { name: "<model>", layers: &layers, inputs: &[&[2]], outputs: &["a<b>&\"c\""] };
+    let model =
+        nn::PlotModel { name: "<model>", layers: &layers, inputs: &[&[2]], outputs: &[("a<b>&\"c\"", 0)] };
     let picture = read(&model.svg());
     assert_eq!(picture.boxes[0].0, "a<b>&\"c\"");
     assert_eq!(picture.outputs, [(0, "a<b>&\"c\"".to_string())]);

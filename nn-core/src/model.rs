@@ -42,6 +42,9 @@ pub trait Model: Sized {
     /// The name of the layer computing each output, in order: the prefix of Keras's
     /// per-output training logs (`classify_loss`).
     const OUTPUT_LAYERS: &'static [&'static str] = &[];
+    /// Which of its layer's outputs each model output is: 0 for the layer's output, `k` for its
+    /// `k`-th further output (a recurrent layer's final state), as Keras's `[layer, 0, k]`.
+    const OUTPUT_TENSORS: &'static [usize] = &[];
 
     /// Runs the network on one sample. Never allocates.
     ///
@@ -240,13 +243,10 @@ pub trait Model: Sized {
     #[cfg(feature = "alloc")]
     fn plot_svg(&self) -> alloc::string::String {
         let layers: alloc::vec::Vec<SummaryRow<'_>> = Self::LAYERS.iter().map(SummaryRow::from).collect();
-        PlotModel {
-            name: Self::NAME,
-            layers: &layers,
-            inputs: Self::INPUT_SHAPES,
-            outputs: Self::OUTPUT_LAYERS,
-        }
-        .svg()
+        let tensors = Self::OUTPUT_TENSORS.iter().copied().chain(core::iter::repeat(0));
+        let outputs: alloc::vec::Vec<(&str, usize)> =
+            Self::OUTPUT_LAYERS.iter().copied().zip(tensors).collect();
+        PlotModel { name: Self::NAME, layers: &layers, inputs: Self::INPUT_SHAPES, outputs: &outputs }.svg()
     }
 
     /// Keras's `model.summary()` table; print it with `{}`.

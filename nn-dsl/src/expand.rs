@@ -413,6 +413,7 @@ fn model_impl(
     });
     let infos = layer_infos(code);
     let output_layers = model.output_layers();
+    let output_tensors = model.output_tensors();
     let class = model.class.name();
     let chain = model.chain;
     let run = run_body(code);
@@ -431,6 +432,7 @@ fn model_impl(
             const NON_TRAINABLE: usize = 0 #( + #non_trainable )*;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(#infos),*];
             const OUTPUT_LAYERS: &'static [&'static str] = &[#(#output_layers),*];
+            const OUTPUT_TENSORS: &'static [usize] = &[#(#output_tensors),*];
             const SUMMARY_CONNECTIONS: bool = !#chain;
 
             #[inline(always)]

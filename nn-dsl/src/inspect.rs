@@ -24,8 +24,9 @@ pub struct Inspection {
     pub costs: Option<Costs>,
     /// The model's input shapes, without the batch axis.
     pub inputs: Vec<Vec<usize>>,
-    /// The layer computing each model output.
-    pub outputs: Vec<String>,
+    /// The layer computing each model output, and which of its outputs it is (0, or `k` for
+    /// its `k`-th further output).
+    pub outputs: Vec<(String, usize)>,
     /// Each layer as the weight files see it, in the model's order: every variable's group,
     /// name and shape; empty when the model could not be checked.
     pub variables: Vec<LayerVariables>,
@@ -93,7 +94,7 @@ impl Inspection {
             return None;
         }
         let inputs: Vec<&[usize]> = self.inputs.iter().map(Vec::as_slice).collect();
-        let outputs: Vec<&str> = self.outputs.iter().map(String::as_str).collect();
+        let outputs: Vec<(&str, usize)> = self.outputs.iter().map(|(name, k)| (name.as_str(), *k)).collect();
         let mut svg = String::new();
         self.with_rows(|layers| {
             svg = nn_core::PlotModel { name: &self.name, layers, inputs: &inputs, outputs: &outputs }.svg();
@@ -146,7 +147,10 @@ pub fn keras_archive(archive: &[u8]) -> Result<Inspection, String> {
     }
     let costs = read.compiled.as_ref().map(Compiled::costs);
     let inputs = read.compiled.as_ref().map(|c| c.model.inputs.iter().map(|s| s.0.clone()).collect());
-    let outputs = read.compiled.as_ref().map(|c| c.model.output_layers());
+    let outputs = read
+        .compiled
+        .as_ref()
+        .map(|c| c.model.output_layers().into_iter().zip(c.model.output_tensors()).collect());
     Ok(Inspection {
         name: read.name,
         errors,

@@ -83,6 +83,12 @@ impl Model {
             .collect()
     }
 
+    /// Which of its layer's outputs each model output is: 0 for the layer's output, `k` for
+    /// its `k`-th further output (a final state).
+    pub fn output_tensors(&self) -> Vec<usize> {
+        self.outputs.iter().map(|v| if let Value::State(_, k) = v { *k } else { 0 }).collect()
+    }
+
     /// For each model input, the size of the id table when it holds token ids (it feeds an
     /// `Embedding`; the smallest table if several).
     pub fn ids(&self) -> Vec<Option<usize>> {

@@ -33,7 +33,7 @@ use core::fmt::{self, Write};
 ///     layer("h", "Dense", &[4], &["x[0][0]"]),
 ///     layer("sum", "Add", &[4], &["x[0][0]", "h[0][0]"]),
 /// ];
-/// let svg = PlotModel { name: "residual", layers: &layers, inputs: &[&[4]], outputs: &["sum"] }.svg();
+/// let svg = PlotModel { name: "residual", layers: &layers, inputs: &[&[4]], outputs: &[("sum", 0)] }.svg();
 /// assert!(svg.contains(r#"<path class="edge" data-from="x" data-to="sum""#));
 /// assert!(svg.contains("Input shape: [(None, 4), (None, 4)]"));
 /// ```
@@ -45,8 +45,9 @@ pub struct PlotModel<'a> {
     pub layers: &'a [SummaryRow<'a>],
     /// The model's input shapes, for the first layer of a chain (which has no input box).
     pub inputs: &'a [&'a [usize]],
-    /// The layer computing each model output.
-    pub outputs: &'a [&'a str],
+    /// The layer computing each model output, and which of its outputs it is: 0, or `k` for its
+    /// `k`-th further output (a final state), whose edge is labelled `[k]`.
+    pub outputs: &'a [(&'a str, usize)],
 }
 
 // Sizes in SVG pixels. Text is monospace, so its width is known without a font.
@@ -247,11 +248,11 @@ impl<'a> Layout<'a> {
                 }
             }
         }
-        for (k, name) in model.outputs.iter().enumerate() {
+        for (k, (name, tensor)) in model.outputs.iter().enumerate() {
             if let Some(from) = model.layers.iter().position(|l| l.name == *name) {
                 let width = output_label(k).len() as f64 * CELL_FONT * ADVANCE + 2.0 * PAD;
                 nodes.push(Node { kind: Kind::Output(k), rank: 0, width, height: PILL, x: 0.0, y: 0.0 });
-                connect(from, nodes.len() - 1, 0);
+                connect(from, nodes.len() - 1, *tensor);
             }
         }
         Layout { model, nodes, edges, ranks: Vec::new() }
@@ -484,7 +485,7 @@ impl Layout<'_> {
         for node in &self.nodes {
             match node.kind {
                 Kind::Layer(i) => self.write_layer(f, node, i)?,
-                Kind::Output(k) => write_output(f, node, k, self.model.outputs[k])?,
+                Kind::Output(k) => write_output(f, node, k, self.model.outputs[k].0)?,
                 Kind::Bend => {}
             }
         }
@@ -513,7 +514,7 @@ impl Layout<'_> {
         let (from, to) = (&self.model.layers[edge.from], &self.nodes[edge.to]);
         let to_name = match to.kind {
             Kind::Layer(i) => self.model.layers[i].name,
-            Kind::Output(k) => self.model.outputs[k],
+            Kind::Output(k) => self.model.outputs[k].0,
             Kind::Bend => "",
         };
         let source = &self.nodes[edge.from];
@@ -539,12 +540,12 @@ impl Layout<'_> {
         }
         writeln!(f, r#"" fill="none" stroke="black" stroke-width="2" marker-end="url(#arrow)"/>"#)?;
         if edge.tensor > 0 {
-            let (x, y) = (self.port(edge, true), source.y + source.height);
+            // Beside the arrowhead, where the edge is straight and alone.
             writeln!(
                 f,
                 r#"<text x="{:.1}" y="{:.1}" font-size="11">[{}]</text>"#,
-                x + 4.0,
-                y + 14.0,
+                x + 7.0,
+                y - 6.0,
                 edge.tensor
             )?;
         }
