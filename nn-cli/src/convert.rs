@@ -39,7 +39,7 @@ impl Format {
     /// safetensors say theirs, so an `f64` file converts without rounding.
     fn width(self, bytes: &[u8]) -> usize {
         let wide = match self {
-            Format::Raw => bytes.get(4) == Some(&8),
+            Format::Raw => nn_core::weights::bytes::width(bytes) == Some(8),
             Format::Safetensors => header_says_f64(bytes),
             Format::Keras | Format::KerasWeights => false,
         };
@@ -47,12 +47,15 @@ impl Format {
     }
 }
 
-/// Whether a safetensors file's first tensor is `F64`; its header is JSON after an 8-byte
-/// length.
+/// Whether a safetensors file holds an `F64` tensor; its header is JSON after an 8-byte
+/// length, read here with its whitespace left out (writers differ in how they space it).
 fn header_says_f64(bytes: &[u8]) -> bool {
     let len = bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
     let header = usize::try_from(len).ok().and_then(|len| bytes.get(8..8usize.checked_add(len)?));
-    header.is_some_and(|h| String::from_utf8_lossy(h).contains(r#""dtype":"F64""#))
+    header.is_some_and(|h| {
+        let compact: String = String::from_utf8_lossy(h).chars().filter(|c| !c.is_whitespace()).collect();
+        compact.contains(r#""dtype":"F64""#)
+    })
 }
 
 /// Converts `input` (of `from`'s format) into the bytes of a `to` file, for the model of

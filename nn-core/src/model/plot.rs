@@ -479,8 +479,8 @@ impl Layout<'_> {
             r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>"#
         )?;
         writeln!(f, r#"<rect width="100%" height="100%" fill="white"/>"#)?;
-        for edge in &self.edges {
-            self.write_edge(f, edge)?;
+        for e in 0..self.edges.len() {
+            self.write_edge(f, e)?;
         }
         for node in &self.nodes {
             match node.kind {
@@ -492,25 +492,29 @@ impl Layout<'_> {
         writeln!(f, "</svg>")
     }
 
-    /// Where `edge` leaves its source's bottom and enters its target's top: spread along the
+    /// Where edge `e` leaves its source's bottom and enters its target's top: spread along the
     /// side in the order of the nodes at the other end, so that edges into a merge do not meet.
-    fn port(&self, edge: &Edge, outgoing: bool) -> f64 {
-        let node = if outgoing { edge.from } else { edge.to };
-        let neighbour = |e: &Edge| self.nodes[if outgoing { e.path[1] } else { e.path[e.path.len() - 2] }].x;
-        let mut others: Vec<(f64, *const Edge)> = self
+    fn port(&self, e: usize, outgoing: bool) -> f64 {
+        let end = |edge: &Edge| if outgoing { edge.from } else { edge.to };
+        let neighbour =
+            |edge: &Edge| self.nodes[if outgoing { edge.path[1] } else { edge.path[edge.path.len() - 2] }].x;
+        let node = end(&self.edges[e]);
+        let mut others: Vec<(f64, usize)> = self
             .edges
             .iter()
-            .filter(|e| node == if outgoing { e.from } else { e.to })
-            .map(|e| (neighbour(e), e as *const Edge))
+            .enumerate()
+            .filter(|(_, edge)| end(edge) == node)
+            .map(|(i, edge)| (neighbour(edge), i))
             .collect();
         others.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let at = others.iter().position(|&(_, e)| core::ptr::eq(e, edge)).unwrap_or(0);
+        let at = others.iter().position(|&(_, i)| i == e).unwrap_or(0);
         let n = &self.nodes[node];
         let span = (n.width - 2.0 * PAD).min(24.0 * others.len() as f64);
         n.x - span / 2.0 + span * (at as f64 + 0.5) / others.len() as f64
     }
 
-    fn write_edge(&self, f: &mut impl Write, edge: &Edge) -> fmt::Result {
+    fn write_edge(&self, f: &mut impl Write, e: usize) -> fmt::Result {
+        let edge = &self.edges[e];
         let (from, to) = (&self.model.layers[edge.from], &self.nodes[edge.to]);
         let to_name = match to.kind {
             Kind::Layer(i) => self.model.layers[i].name,
@@ -518,7 +522,7 @@ impl Layout<'_> {
             Kind::Bend => "",
         };
         let source = &self.nodes[edge.from];
-        let (mut x, mut y) = (self.port(edge, true), source.y + source.height);
+        let (mut x, mut y) = (self.port(e, true), source.y + source.height);
         write!(f, r#"<path class="edge" data-from="{}" data-to="{}""#, Escaped(from.name), Escaped(to_name))?;
         if matches!(to.kind, Kind::Output(_)) {
             write!(f, r#" data-output="true""#)?;
@@ -527,7 +531,7 @@ impl Layout<'_> {
         for (k, &v) in edge.path.iter().enumerate().skip(1) {
             let node = &self.nodes[v];
             let last = k == edge.path.len() - 1;
-            let tx = if last { self.port(edge, false) } else { node.x };
+            let tx = if last { self.port(e, false) } else { node.x };
             let ty = node.y - if last { 2.0 } else { 0.0 };
             let mid = (y + ty) / 2.0;
             write!(f, " C{x:.1},{mid:.1} {tx:.1},{mid:.1} {tx:.1},{ty:.1}")?;

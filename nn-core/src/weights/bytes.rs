@@ -39,6 +39,14 @@ pub const fn header(count: usize, width: usize) -> [u8; HEADER] {
     h
 }
 
+/// The bytes per value a file's header states, if it starts as the format does.
+pub fn width(bytes: &[u8]) -> Option<usize> {
+    match bytes {
+        [m0, m1, m2, m3, w, ..] if [*m0, *m1, *m2, *m3] == MAGIC => Some(usize::from(*w)),
+        _ => None,
+    }
+}
+
 /// Why bytes are not a weight file for a model, as [`check`] finds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BytesError {
@@ -164,6 +172,14 @@ pub const fn read<T: Float>(bytes: &[u8], mut at: usize, dst: &mut [T]) -> usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_width_is_read_from_a_header_only() {
+        assert_eq!(width(&header(3, 8)), Some(8));
+        assert_eq!(width(&header(3, 4)), Some(4));
+        assert_eq!(width(b"NNW"), None);
+        assert_eq!(width(b"PK\x03\x04\x08"), None);
+    }
 
     #[test]
     fn a_header_checks_out_and_anything_else_is_a_typed_error() {
