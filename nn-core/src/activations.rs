@@ -63,6 +63,16 @@ pub trait ActivationFn: ActivationMeta {
         self.apply_rows(x, last);
     }
 
+    /// [`ActivationFn::apply_batch`] of `x` into `y` (as long as `x`): a training pass keeps
+    /// the pre-activation and writes the activation beside it, in one pass where the
+    /// activation allows.
+    #[inline(always)]
+    fn apply_batch_from<T: Float>(&self, x: &[T], y: &mut [T], last: usize) {
+        let y = &mut y[..x.len()];
+        y.copy_from_slice(x);
+        self.apply_batch(y, last);
+    }
+
     /// The backward pass: turns `dy`, the gradient with respect to the activation's output
     /// `y`, into the gradient with respect to its input `x`, in place, rows of `last` values.
     /// The derivative is the one JAX's autodiff takes of Keras's formula (at a kink, the side
@@ -85,6 +95,13 @@ impl<E: Elementwise> ActivationFn for E {
         // Over the plain slice: nalgebra's element iterator is strided and does not vectorize.
         for v in x {
             *v = self.eval(*v);
+        }
+    }
+
+    #[inline(always)]
+    fn apply_batch_from<T: Float>(&self, x: &[T], y: &mut [T], _last: usize) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y = self.eval(*x);
         }
     }
 
@@ -490,12 +507,8 @@ impl ActivationMeta for Softmax {
 }
 
 impl ActivationFn for Softmax {
-    /// Each row shifted by its maximum, then every value exponentiated in one loop (a row of
-    /// ten classes is too short to vectorize on its own; a batch of them is not), then each
-    /// row divided by its sum; rows of up to `SHORT_ROW` (16) values reduce in a register's worth
-    /// of lanes (`fold_row`). Three passes rather than one per row: a row's exponentials
-    /// then its sum then its division are one long chain of latencies, which the rows'
-    /// passes overlap.
+    /// Rows of up to 16 `f32`s a register each where the CPU has a kernel
+    /// (`kernels::softmax`), otherwise [`softmax_portable`].
     #[inline]
     fn apply_rows<T: Float>(&self, x: &mut [T], last: usize) {
         self.apply_batch(x, last);
@@ -503,59 +516,89 @@ impl ActivationFn for Softmax {
 
     #[inline(always)]
     fn apply_batch<T: Float>(&self, x: &mut [T], last: usize) {
-        let last = last.max(1);
-        for row in x.chunks_exact_mut(last) {
-            let max = if last <= SHORT_ROW {
-                fold_row(row, T::of(f64::NEG_INFINITY), |m, v| if v > m { v } else { m })
-            } else {
-                max_of(row)
-            };
-            for v in row.iter_mut() {
-                *v -= max;
-            }
-        }
-        let whole = x.len() / last * last;
-        for v in x[..whole].iter_mut() {
-            *v = v.fast_exp();
-        }
-        for row in x.chunks_exact_mut(last) {
-            let sum = if last <= SHORT_ROW {
-                fold_row(row, T::ZERO, |a, b| a + b)
-            } else {
-                row.iter().fold(T::ZERO, |a, b| a + *b)
-            };
-            let inv = T::ONE / sum;
-            for v in row {
-                *v *= inv;
-            }
+        if !T::softmax_rows(crate::kernels::cpu::level(), None, x, last.max(1)) {
+            softmax_portable(x, last);
         }
     }
 
-    /// `dx = y ⊙ (dy - Σ dy ⊙ y)` on each row.
+    #[inline(always)]
+    fn apply_batch_from<T: Float>(&self, x: &[T], y: &mut [T], last: usize) {
+        if !T::softmax_rows(crate::kernels::cpu::level(), Some(x), y, last.max(1)) {
+            let y = &mut y[..x.len()];
+            y.copy_from_slice(x);
+            softmax_portable(y, last);
+        }
+    }
+
+    /// `dx = y ⊙ (dy - Σ dy ⊙ y)` on each row: a register a row where the CPU has a kernel,
+    /// otherwise [`softmax_backward_portable`].
     #[inline(always)]
     fn backward_rows<T: Float>(&self, _x: &[T], y: &[T], dy: &mut [T], last: usize) {
-        let last = last.max(1);
-        for (y, d) in y.chunks_exact(last).zip(dy.chunks_exact_mut(last)) {
-            let dot = if last <= SHORT_ROW {
-                let (mut yd, mut dd) = ([T::ZERO; SHORT_ROW], [T::ZERO; SHORT_ROW]);
-                yd[..last].copy_from_slice(y);
-                dd[..last].copy_from_slice(d);
-                for (a, b) in yd.iter_mut().zip(&dd) {
-                    *a *= *b;
-                }
-                fold_lanes(yd, |a, b| a + b)
-            } else {
-                crate::kernels::dot(y, d)
-            };
-            for (d, y) in d.iter_mut().zip(y) {
-                *d = *y * (*d - dot);
+        if !T::softmax_backward_rows(crate::kernels::cpu::level(), y, dy, last.max(1)) {
+            softmax_backward_portable(y, dy, last);
+        }
+    }
+}
+
+/// The softmax of each row of `last` values in place: each row shifted by its maximum, then
+/// every value exponentiated in one loop (a row of ten classes is too short to vectorize on its
+/// own; a batch of them is not), then each row divided by its sum; rows of up to `SHORT_ROW`
+/// (16) values reduce in a register's worth of lanes (`fold_row`), in the order the kernels
+/// reduce them.
+#[inline(always)]
+pub(crate) fn softmax_portable<T: Float>(x: &mut [T], last: usize) {
+    let last = last.max(1);
+    for row in x.chunks_exact_mut(last) {
+        let max = if last <= SHORT_ROW {
+            fold_row(row, T::of(f64::NEG_INFINITY), |m, v| if v > m { v } else { m })
+        } else {
+            max_of(row)
+        };
+        for v in row.iter_mut() {
+            *v -= max;
+        }
+    }
+    let whole = x.len() / last * last;
+    for v in x[..whole].iter_mut() {
+        *v = v.fast_exp();
+    }
+    for row in x.chunks_exact_mut(last) {
+        let sum = if last <= SHORT_ROW {
+            fold_row(row, T::ZERO, |a, b| a + b)
+        } else {
+            row.iter().fold(T::ZERO, |a, b| a + *b)
+        };
+        let inv = T::ONE / sum;
+        for v in row {
+            *v *= inv;
+        }
+    }
+}
+
+/// The softmax's backward pass over rows of `last` values, `dy ← y ⊙ (dy - Σ dy ⊙ y)`.
+#[inline(always)]
+pub(crate) fn softmax_backward_portable<T: Float>(y: &[T], dy: &mut [T], last: usize) {
+    let last = last.max(1);
+    for (y, d) in y.chunks_exact(last).zip(dy.chunks_exact_mut(last)) {
+        let dot = if last <= SHORT_ROW {
+            let (mut yd, mut dd) = ([T::ZERO; SHORT_ROW], [T::ZERO; SHORT_ROW]);
+            yd[..last].copy_from_slice(y);
+            dd[..last].copy_from_slice(d);
+            for (a, b) in yd.iter_mut().zip(&dd) {
+                *a *= *b;
             }
+            fold_lanes(yd, |a, b| a + b)
+        } else {
+            crate::kernels::dot(y, d)
+        };
+        for (d, y) in d.iter_mut().zip(y) {
+            *d = *y * (*d - dot);
         }
     }
 }
 
 /// The longest row a softmax reduces in one array of lanes: a 512-bit register of `f32`.
-const SHORT_ROW: usize = 16;
+const SHORT_ROW: usize = crate::kernels::softmax::SHORT_ROW;
 
 /// `f` folded over `lanes` pairwise (halves, then quarters...), which LLVM keeps in one or two
 /// registers and reduces with shuffles: a plain loop over a short row vectorized across the

@@ -10,13 +10,15 @@
 // kernels (`kernels::x86`) so that both compute the same approximation; `exp`'s are its own.
 
 /// `exp_f32`'s argument bounds: below the lower `e^x` is zero, above the upper infinite.
-const EXP_CLAMP: (f32, f32) = (-104.0, 88.8);
+pub(crate) const EXP_CLAMP: (f32, f32) = (-104.0, 88.8);
 /// ln 2 split so that `n * LN2.0` is exact.
-const LN2: (f32, f32) = (0.693_359_4, -2.121_944_4e-4);
+pub(crate) const LN2: (f32, f32) = (0.693_359_4, -2.121_944_4e-4);
 /// Adding and subtracting 1.5 · 2^23 rounds to an integer without `f32::round` (not in `core`).
-const ROUND: f32 = 12_582_912.0;
+/// Above this, `e^x` is infinite in `f32`.
+pub(crate) const EXP_OVERFLOW: f32 = 88.722_84;
+pub(crate) const ROUND: f32 = 12_582_912.0;
 /// Cephes's polynomial for `(e^r - 1 - r) / r^2`, highest degree first.
-const EXP_POLY: [f32; 6] =
+pub(crate) const EXP_POLY: [f32; 6] =
     [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1];
 /// `tanh_f32`'s clamp: `tanh` is ±1 in `f32` beyond.
 pub(crate) const TANH_CLAMP: f32 = 7.905_311;
@@ -100,7 +102,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let half = n >> 1;
     let scale = |k: i32| f32::from_bits((k.wrapping_add(127) as u32) << 23);
     let y = e * scale(half) * scale(n.wrapping_sub(half));
-    if x > 88.722_84 {
+    if x > EXP_OVERFLOW {
         f32::INFINITY
     } else if x.is_nan() {
         x

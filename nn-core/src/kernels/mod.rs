@@ -10,6 +10,8 @@ pub mod adam;
 pub mod cpu;
 pub mod gates;
 pub mod gemm;
+pub(crate) mod softmax;
+pub mod transpose;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -94,6 +96,31 @@ pub trait Element:
         let _ = (level, k, w, g, m, v);
         false
     }
+
+    /// The softmax (Keras's `axis=-1`) of the rows of `last` values of `x` (of `y` itself where
+    /// `x` is `None`) into `y`, with the kernel for `level`; `false`, touching nothing, where
+    /// there is none.
+    #[inline(always)]
+    fn softmax_rows(level: Level, x: Option<&[Self]>, y: &mut [Self], last: usize) -> bool {
+        let _ = (level, x, y, last);
+        false
+    }
+
+    /// [`transpose::transpose`] with the kernel for `level`, on a shape it checked; `false`,
+    /// touching nothing, where there is none.
+    #[inline(always)]
+    fn transpose(level: Level, src: &[Self], dst: &mut [Self], shape: &transpose::Shape) -> bool {
+        let _ = (level, src, dst, shape);
+        false
+    }
+
+    /// The softmax's backward pass over rows of `last` values, `dy ← y ⊙ (dy - Σ dy ⊙ y)`,
+    /// with the kernel for `level`; `false`, touching nothing, where there is none.
+    #[inline(always)]
+    fn softmax_backward_rows(level: Level, y: &[Self], dy: &mut [Self], last: usize) -> bool {
+        let _ = (level, y, dy, last);
+        false
+    }
 }
 
 impl Element for f32 {
@@ -141,6 +168,21 @@ impl Element for f32 {
         v: &mut [f32],
     ) -> bool {
         adam::adam_f32(level, k, w, g, m, v)
+    }
+    #[inline(always)]
+    fn softmax_rows(level: Level, x: Option<&[f32]>, y: &mut [f32], last: usize) -> bool {
+        match x {
+            Some(x) => softmax::softmax_f32(level, x, y, last),
+            None => softmax::in_place_f32(level, y, last),
+        }
+    }
+    #[inline(always)]
+    fn softmax_backward_rows(level: Level, y: &[f32], dy: &mut [f32], last: usize) -> bool {
+        softmax::softmax_backward_f32(level, y, dy, last)
+    }
+    #[inline(always)]
+    fn transpose(level: Level, src: &[f32], dst: &mut [f32], shape: &transpose::Shape) -> bool {
+        transpose::transpose_f32(level, src, dst, shape)
     }
 }
 

@@ -45,6 +45,8 @@ pub(crate) trait Vector: Copy {
     unsafe fn add(a: Self, b: Self) -> Self;
     /// The sum of the lanes.
     unsafe fn sum(v: Self) -> Self::T;
+    /// `then` in the lanes of `m`, `otherwise` elsewhere.
+    unsafe fn blend(m: Self::Mask, then: Self, otherwise: Self) -> Self;
 }
 
 macro_rules! vector {
@@ -52,7 +54,7 @@ macro_rules! vector {
      make_mask: |$count:ident| $make:expr, zero: $zero:ident, splat: $splat:ident,
      load: $load:ident, load_masked: |$lp:ident, $lm:ident| $load_masked:expr, store: $store:ident,
      store_masked: |$sp:ident, $sm:ident, $sv:ident| $store_masked:expr, fmadd: $fmadd:ident,
-     add: $add:ident, sum: |$hv:ident| $sum:expr) => {
+     add: $add:ident, sum: |$hv:ident| $sum:expr, blend: |$bm:ident, $bt:ident, $bo:ident| $blend:expr) => {
         #[derive(Clone, Copy)]
         pub(crate) struct $name($reg);
 
@@ -106,6 +108,10 @@ macro_rules! vector {
             unsafe fn sum($hv: Self) -> $t {
                 unsafe { $sum }
             }
+            #[inline(always)]
+            unsafe fn blend($bm: $mask, $bt: Self, $bo: Self) -> Self {
+                unsafe { Self($blend) }
+            }
         }
     };
 }
@@ -115,14 +121,14 @@ vector!(F32x16(__m512) of f32, lanes: 16, wide: true, mask: __mmask16,
     zero: _mm512_setzero_ps, splat: _mm512_set1_ps, load: _mm512_loadu_ps,
     load_masked: |p, m| _mm512_maskz_loadu_ps(m, p), store: _mm512_storeu_ps,
     store_masked: |p, m, v| _mm512_mask_storeu_ps(p, m, v.0), fmadd: _mm512_fmadd_ps, add: _mm512_add_ps,
-    sum: |v| _mm512_reduce_add_ps(v.0));
+    sum: |v| _mm512_reduce_add_ps(v.0), blend: |m, t, o| _mm512_mask_blend_ps(m, o.0, t.0));
 
 vector!(F64x8(__m512d) of f64, lanes: 8, wide: true, mask: __mmask8,
     make_mask: |count| if count >= 8 { 0xFF } else { ((1u32 << count) - 1) as __mmask8 },
     zero: _mm512_setzero_pd, splat: _mm512_set1_pd, load: _mm512_loadu_pd,
     load_masked: |p, m| _mm512_maskz_loadu_pd(m, p), store: _mm512_storeu_pd,
     store_masked: |p, m, v| _mm512_mask_storeu_pd(p, m, v.0), fmadd: _mm512_fmadd_pd, add: _mm512_add_pd,
-    sum: |v| _mm512_reduce_add_pd(v.0));
+    sum: |v| _mm512_reduce_add_pd(v.0), blend: |m, t, o| _mm512_mask_blend_pd(m, o.0, t.0));
 
 // AVX2 masks are registers with the sign bit set in each lane to touch.
 vector!(F32x8(__m256) of f32, lanes: 8, wide: false, mask: __m256i,
@@ -130,14 +136,16 @@ vector!(F32x8(__m256) of f32, lanes: 8, wide: false, mask: __m256i,
     zero: _mm256_setzero_ps, splat: _mm256_set1_ps, load: _mm256_loadu_ps,
     load_masked: |p, m| _mm256_maskload_ps(p, m), store: _mm256_storeu_ps,
     store_masked: |p, m, v| _mm256_maskstore_ps(p, m, v.0), fmadd: _mm256_fmadd_ps, add: _mm256_add_ps,
-    sum: |v| core::mem::transmute::<__m256, [f32; 8]>(v.0).iter().sum());
+    sum: |v| core::mem::transmute::<__m256, [f32; 8]>(v.0).iter().sum(),
+    blend: |m, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_castsi256_ps(m)));
 
 vector!(F64x4(__m256d) of f64, lanes: 4, wide: false, mask: __m256i,
     make_mask: |count| _mm256_cmpgt_epi64(_mm256_set1_epi64x(count as i64), _mm256_setr_epi64x(0, 1, 2, 3)),
     zero: _mm256_setzero_pd, splat: _mm256_set1_pd, load: _mm256_loadu_pd,
     load_masked: |p, m| _mm256_maskload_pd(p, m), store: _mm256_storeu_pd,
     store_masked: |p, m, v| _mm256_maskstore_pd(p, m, v.0), fmadd: _mm256_fmadd_pd, add: _mm256_add_pd,
-    sum: |v| core::mem::transmute::<__m256d, [f64; 4]>(v.0).iter().sum());
+    sum: |v| core::mem::transmute::<__m256d, [f64; 4]>(v.0).iter().sum(),
+    blend: |m, t, o| _mm256_blendv_pd(o.0, t.0, _mm256_castsi256_pd(m)));
 
 /// Where the accumulators of a tile of [`gemm`] start, as raw pointers: [`Start`] once its
 /// slices were checked.
@@ -684,23 +692,33 @@ pub(crate) trait F32Math: Vector<T = f32> {
     unsafe fn mul(a: Self, b: Self) -> Self;
     unsafe fn sub(a: Self, b: Self) -> Self;
     unsafe fn div(a: Self, b: Self) -> Self;
+    /// `√a`, correctly rounded.
+    unsafe fn sqrt(a: Self) -> Self;
     /// `c - a · b`, one rounding.
     unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self;
     /// The larger lane (`b` where either is NaN).
     unsafe fn max(a: Self, b: Self) -> Self;
-    /// `1 / √a`, approximate: relative error below 2⁻¹¹ (AVX2's `rsqrtps`; AVX-512's is 2⁻¹⁴).
-    unsafe fn rsqrt(a: Self) -> Self;
-    /// `1 / a`, approximate as [`F32Math::rsqrt`].
+    /// `1 / a`, approximate: relative error below 2⁻¹¹ (AVX2's `rcpps`; AVX-512's is 2⁻¹⁴).
     unsafe fn rcp(a: Self) -> Self;
     unsafe fn abs(a: Self) -> Self;
     /// `a < b ? then : otherwise` per lane (false where either is NaN).
     unsafe fn select_lt(a: Self, b: Self, then: Self, otherwise: Self) -> Self;
+    /// The lanes folded pairwise by halves, as sixteen lanes would be with the second eight (or
+    /// the last eight of sixteen) first folded onto the first: `f(v[i], v[i + 8])`, then
+    /// `f(·[i], ·[i + 4])`, `f(·[i], ·[i + 2])` and `f(·[0], ·[1])`. `max` picks as
+    /// `if b > a { b } else { a }` (the first where either is NaN).
+    unsafe fn fold(v: Self, max: bool) -> f32;
+    /// `e · 2^n`, applied in two halves (`2^(n/2)`, then `2^(n - n/2)`), with `n` read from the
+    /// low bits of `shifted` less those of `round` (`approx::exp_f32`'s power of two).
+    unsafe fn times_pow2(e: Self, shifted: Self, round: Self) -> Self;
 }
 
 // Each register's intrinsics for `F32Math`, by name.
 macro_rules! f32_math {
-    ($name:ident, set: $set:ident, mul: $mul:ident, sub: $sub:ident, div: $div:ident,
-     fnmadd: $fnmadd:ident, max: $max:ident, rsqrt: $rsqrt:ident, rcp: $rcp:ident, abs: |$aa:ident| $abs:expr, select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr) => {
+    ($name:ident, set: $set:ident, mul: $mul:ident, sub: $sub:ident, div: $div:ident, sqrt: $sqrt:ident,
+     fnmadd: $fnmadd:ident, max: $max:ident, rcp: $rcp:ident, abs: |$aa:ident| $abs:expr, select_lt: |$la:ident, $lb:ident, $lt:ident, $lo:ident| $select:expr,
+     eight: |$fv:ident, $fm:ident| $eight:expr,
+     ints: $tobits:ident, $frombits:ident, $iset:ident, $iadd:ident, $isub:ident, $srai:ident, $slli:ident) => {
         impl F32Math for $name {
             #[inline(always)]
             unsafe fn set(v: f32) -> Self {
@@ -719,16 +737,16 @@ macro_rules! f32_math {
                 unsafe { Self($div(a.0, b.0)) }
             }
             #[inline(always)]
+            unsafe fn sqrt(a: Self) -> Self {
+                unsafe { Self($sqrt(a.0)) }
+            }
+            #[inline(always)]
             unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self {
                 unsafe { Self($fnmadd(a.0, b.0, c.0)) }
             }
             #[inline(always)]
             unsafe fn max(a: Self, b: Self) -> Self {
                 unsafe { Self($max(a.0, b.0)) }
-            }
-            #[inline(always)]
-            unsafe fn rsqrt(a: Self) -> Self {
-                unsafe { Self($rsqrt(a.0)) }
             }
             #[inline(always)]
             unsafe fn rcp(a: Self) -> Self {
@@ -742,17 +760,78 @@ macro_rules! f32_math {
             unsafe fn select_lt($la: Self, $lb: Self, $lt: Self, $lo: Self) -> Self {
                 unsafe { Self($select) }
             }
+            #[inline(always)]
+            unsafe fn fold($fv: Self, $fm: bool) -> f32 {
+                unsafe { fold8($eight, $fm) }
+            }
+            #[inline(always)]
+            unsafe fn times_pow2(e: Self, shifted: Self, round: Self) -> Self {
+                // SAFETY: the caller runs under the register's instruction set.
+                unsafe {
+                    let n = $isub($tobits(shifted.0), $tobits(round.0));
+                    let half = $srai::<1>(n);
+                    let first = $frombits($slli::<23>($iadd(half, $iset(127))));
+                    let second = $frombits($slli::<23>($iadd($isub(n, half), $iset(127))));
+                    Self($mul($mul(e.0, first), second))
+                }
+            }
         }
     };
 }
 
-f32_math!(F32x16, set: _mm512_set1_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps, div: _mm512_div_ps,
-    fnmadd: _mm512_fnmadd_ps, max: _mm512_max_ps, rsqrt: _mm512_rsqrt14_ps, rcp: _mm512_rcp14_ps, abs: |a| _mm512_abs_ps(a.0),
-    select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0));
+/// [`F32Math::fold`] of eight lanes: halves, then quarters, then the last pair.
+#[inline(always)]
+unsafe fn fold8(v: __m256, max: bool) -> f32 {
+    // SAFETY: the caller runs under AVX2.
+    unsafe {
+        // `f(a, b)` is `if b > a { b } else { a }`, which is `maxps(b, a)`.
+        let f = |a: __m128, b: __m128| if max { _mm_max_ps(b, a) } else { _mm_add_ps(a, b) };
+        let h = f(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let h = f(h, _mm_movehl_ps(h, h));
+        _mm_cvtss_f32(f(h, _mm_shuffle_ps::<1>(h, h)))
+    }
+}
 
-f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, div: _mm256_div_ps,
-    fnmadd: _mm256_fnmadd_ps, max: _mm256_max_ps, rsqrt: _mm256_rsqrt_ps, rcp: _mm256_rcp_ps, abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
-    select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)));
+f32_math!(F32x16, set: _mm512_set1_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps, div: _mm512_div_ps, sqrt: _mm512_sqrt_ps,
+    fnmadd: _mm512_fnmadd_ps, max: _mm512_max_ps, rcp: _mm512_rcp14_ps, abs: |a| _mm512_abs_ps(a.0),
+    select_lt: |a, b, t, o| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), o.0, t.0),
+    eight: |v, max| {
+        let (lo, hi) = (_mm512_castps512_ps256(v.0), _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v.0))));
+        if max { _mm256_max_ps(hi, lo) } else { _mm256_add_ps(lo, hi) }
+    },
+    ints: _mm512_castps_si512, _mm512_castsi512_ps, _mm512_set1_epi32, _mm512_add_epi32, _mm512_sub_epi32,
+    _mm512_srai_epi32, _mm512_slli_epi32);
+
+f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, div: _mm256_div_ps, sqrt: _mm256_sqrt_ps,
+    fnmadd: _mm256_fnmadd_ps, max: _mm256_max_ps, rcp: _mm256_rcp_ps, abs: |a| _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0),
+    select_lt: |a, b, t, o| _mm256_blendv_ps(o.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0)),
+    eight: |v, _max| v.0,
+    ints: _mm256_castps_si256, _mm256_castsi256_ps, _mm256_set1_epi32, _mm256_add_epi32, _mm256_sub_epi32,
+    _mm256_srai_epi32, _mm256_slli_epi32);
+
+/// `approx::exp_f32` over a register, operation for operation (no fused multiply-adds), so
+/// each lane is the scalar function's result bit for bit (a NaN stays NaN).
+#[inline(always)]
+pub(crate) unsafe fn exp<V: F32Math>(x: V) -> V {
+    use crate::approx::{EXP_CLAMP, EXP_OVERFLOW, EXP_POLY, LN2, ROUND};
+    // SAFETY: the caller runs under the registers' instruction set.
+    unsafe {
+        let c = |v: f32| V::set(v);
+        // `x.clamp(lo, hi)`: NaN passes through both comparisons.
+        let lo = V::select_lt(x, c(EXP_CLAMP.0), c(EXP_CLAMP.0), x);
+        let clamped = V::select_lt(c(EXP_CLAMP.1), lo, c(EXP_CLAMP.1), lo);
+        let shifted = V::add(V::mul(clamped, c(core::f32::consts::LOG2_E)), c(ROUND));
+        let n = V::sub(shifted, c(ROUND));
+        let r = V::sub(V::sub(clamped, V::mul(n, c(LN2.0))), V::mul(n, c(LN2.1)));
+        let mut p = c(EXP_POLY[0]);
+        for &k in &EXP_POLY[1..] {
+            p = V::add(V::mul(p, r), c(k));
+        }
+        let e = V::add(V::add(V::mul(V::mul(p, r), r), r), c(1.0));
+        let y = V::times_pow2(e, shifted, c(ROUND));
+        V::select_lt(c(EXP_OVERFLOW), x, c(f32::INFINITY), y)
+    }
+}
 
 /// The polynomial `k[0] t^(N-1) + ... + k[N-1]` by Estrin's scheme (`t2 = t²`): pairs of
 /// coefficients in parallel, then joined by powers of `t²`, so that its latency is about `log2 N`

@@ -282,12 +282,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
                 self.accumulate(level, x, z);
             }
         }
-        // The activation over the whole batch at once: a softmax then exponentiates every
-        // row in one vectorized loop.
+        // The activation over the whole batch at once, from the kept pre-activation.
         let rows = ys.len().min(kept.len());
-        let ys = crate::tensor::flatten_mut(&mut ys[..rows]);
-        ys.copy_from_slice(crate::tensor::flatten(&kept[..rows]));
-        self.activation.apply_batch(ys, OUT);
+        self.activation.apply_batch_from(
+            crate::tensor::flatten(&kept[..rows]),
+            crate::tensor::flatten_mut(&mut ys[..rows]),
+            OUT,
+        );
     }
 
     #[inline(always)]
@@ -301,9 +302,15 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         mut dxs: Option<&mut [Self::Input]>,
         grads: Option<&mut Self>,
     ) {
-        for ((z, y), dy) in kept.iter().zip(ys).zip(dys.iter_mut()) {
-            self.activation.backward_rows(z.as_slice(), y.as_slice(), dy.as_mut_slice(), OUT);
-        }
+        // The whole batch in one call, as the forward pass: per sample, LLVM vectorized a
+        // softmax's rows across the samples, through gathers and scatters.
+        let rows = kept.len().min(ys.len()).min(dys.len());
+        self.activation.backward_rows(
+            crate::tensor::flatten(&kept[..rows]),
+            crate::tensor::flatten(&ys[..rows]),
+            crate::tensor::flatten_mut(&mut dys[..rows]),
+            OUT,
+        );
         let xs = cast_slice::<_, SVector<T, IN>>(xs);
         let dzs: &[[T; OUT]] = rows_of(cast_slice::<_, SVector<T, OUT>>(dys));
         let (mut kernel, bias) = match grads {
