@@ -1,17 +1,22 @@
 //! Adam's update of `f32` weights, a register at a time.
 //!
 //! Per weight, Adam takes one square root and one division (`m · α / (√v + ε)`). Both run on
-//! the one divider, which a register occupies for several cycles: in the digits MLP's step the
-//! portable loop waited on it for 1.3 µs of 11.5 at AVX-512, and for 2.8 µs at AVX2. The kernel
-//! here leaves the divider the square root only (correctly rounded) and takes the quotient from
-//! the FMA units' approximate reciprocal, refined by one Newton step: `q = n · rcp(d)` corrected
-//! by `(n - q · d) · rcp(d)`. The two units then work side by side: 1.5 → 1.2 µs (AVX-512) and
-//! 2.8 → 1.8 µs (AVX2) for the MLP's 4,810 weights. (Both from the FMA units, the square root
-//! as `v · rsqrt(v)` refined too, made one chain so long that the update waited on its
-//! latency: 1.5 and 2.4 µs.) The result is within a few units in the last place of the
-//! correctly rounded one (tested to 4: the approximate reciprocal's tables differ between CPU
-//! makers, and AVX2's has 12 bits to AVX-512's 14); `m` and `v` are rounded exactly as Keras's
-//! operations round them, so they are the portable loop's bit for bit.
+//! the one divider, which a 512-bit register occupies for several cycles: in the digits MLP's
+//! step the update waited on it for 1.3 µs of 11.5. The kernel here leaves the divider the
+//! square root only (correctly rounded) and takes the quotient from the FMA units'
+//! approximate reciprocal, refined by one Newton step: `q = n · rcp(d)` corrected by
+//! `(n - q · d) · rcp(d)`, so the two units work side by side. For the MLP's 4,810 weights,
+//! 1.5 µs became 1.2 µs; with the square root also from the FMA units (`v · rsqrt(v)`, refined)
+//! the update was one chain so long that it waited on its latency, at 1.5 µs. The result is
+//! within a few units in the last place of the correctly rounded one (tested to 4: the
+//! approximate reciprocal's tables differ between CPU makers); `m` and `v` are rounded exactly
+//! as Keras's operations round them, so they are the portable loop's bit for bit.
+//!
+//! AVX2 keeps the portable loop: there the same kernel took the update alone from 2.8 to
+//! 1.8 µs, yet made the MLP's training step 0.2 µs slower. In the step, the first moments of
+//! units whose gradient stopped decay into subnormals (with the CPU set to flush subnormals
+//! to zero during the update, as Keras's XLA runs, the AVX2 step was 0.85 µs faster); the
+//! kernel's extra operations on them are the likely cause, not established.
 
 use super::cpu::Level;
 
@@ -52,11 +57,6 @@ pub(crate) fn adam_f32(
             unsafe { x86::adam512(k, n, w, g, m, v) };
             return true;
         }
-        if level >= Level::Avx2 && super::cpu::supports(Level::Avx2) {
-            // SAFETY: the CPU has AVX2 and FMA; the four slices hold `n` values.
-            unsafe { x86::adam256(k, n, w, g, m, v) };
-            return true;
-        }
     }
     let _ = (level, k, w, g, m, v);
     false
@@ -65,7 +65,7 @@ pub(crate) fn adam_f32(
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::AdamStep;
-    use crate::kernels::x86::{F32Math, F32x8, F32x16};
+    use crate::kernels::x86::{F32Math, F32x16};
 
     /// `n / d` from the approximate reciprocal, refined once; where `d` is infinite or NaN, the
     /// reciprocal's own `n · 0` or NaN.
@@ -147,24 +147,6 @@ mod x86 {
         // SAFETY: passed on from the caller.
         unsafe { adam::<F32x16>(k, n, w, g, m, v) }
     }
-
-    /// [`adam`] in AVX2 registers.
-    ///
-    /// # Safety
-    /// AVX2 and FMA must be available; `w`, `g`, `m` and `v` hold `n` values.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn adam256(
-        k: &AdamStep<f32>,
-        n: usize,
-        w: *mut f32,
-        g: *const f32,
-        m: *mut f32,
-        v: *mut f32,
-    ) {
-        // SAFETY: passed on from the caller.
-        unsafe { adam::<F32x8>(k, n, w, g, m, v) }
-    }
 }
 
 #[cfg(test)]
@@ -192,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn each_kernel_matches_the_exact_update_to_a_few_ulps_and_writes_nothing_past_the_end() {
+    fn the_avx512_kernel_matches_the_exact_update_to_a_few_ulps_and_writes_nothing_past_the_end() {
         let k = AdamStep { alpha: 1.3e-3, one_minus_beta_1: 0.1, one_minus_beta_2: 1e-3, epsilon: 1e-7 };
         let mut seed = 7u32;
         let mut next = || {
@@ -212,10 +194,8 @@ mod tests {
         let v0: Vec<f32> = (0..n).map(|i| if i % 7 == 2 { 0.0 } else { (next() * 1e-2).abs() }).collect();
         // Zero weights: the new weight is then minus the step, exactly.
         let w0 = alloc::vec![0.0f32; n];
-        for level in [Level::Avx512, Level::Avx2] {
-            if cpu::supports(level) {
-                check(level, &k, &w0, &g0, &m0, &v0);
-            }
+        if cpu::supports(Level::Avx512) {
+            check(Level::Avx512, &k, &w0, &g0, &m0, &v0);
         }
     }
 
@@ -246,11 +226,11 @@ mod tests {
     }
 
     #[test]
-    fn no_portable_kernel_nor_one_for_slices_of_different_lengths() {
+    fn no_kernel_below_avx512_or_for_slices_of_different_lengths() {
         let k = AdamStep { alpha: 1.0, one_minus_beta_1: 0.1, one_minus_beta_2: 1e-3, epsilon: 1e-7 };
         let (mut w, mut m, mut v) = ([1.0f32; 4], [0.0f32; 4], [0.0f32; 4]);
         assert!(!adam_f32(Level::Portable, &k, &mut w, &[1.0; 4], &mut m, &mut v));
-        assert!(!adam_f32(Level::Avx2, &k, &mut w, &[1.0; 4], &mut m, &mut v[..3]));
+        assert!(!adam_f32(Level::Avx2, &k, &mut w, &[1.0; 4], &mut m, &mut v));
         assert!(!adam_f32(Level::Avx512, &k, &mut w, &[1.0; 3], &mut m, &mut v));
         assert_eq!(w, [1.0; 4]);
     }
