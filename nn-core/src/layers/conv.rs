@@ -961,9 +961,7 @@ impl<
             self.convolve(level, x.as_slice(), z.as_mut_slice());
         }
         let rows = ys.len().min(kept.len());
-        let ys = flatten_mut(&mut ys[..rows]);
-        ys.copy_from_slice(flatten(&kept[..rows]));
-        self.activation.apply_batch(ys, F);
+        self.activation.apply_batch_from(flatten(&kept[..rows]), flatten_mut(&mut ys[..rows]), F);
     }
 
     #[inline(always)]
@@ -978,9 +976,7 @@ impl<
         grads: Option<&mut Self>,
     ) {
         let n = batch_len(xs, ys, kept, dys, &dxs);
-        for ((z, y), dy) in kept[..n].iter().zip(&ys[..n]).zip(dys[..n].iter_mut()) {
-            self.activation.backward_rows(z.as_slice(), y.as_slice(), dy.as_mut_slice(), F);
-        }
+        self.activation.backward_rows(flatten(&kept[..n]), flatten(&ys[..n]), flatten_mut(&mut dys[..n]), F);
         let (x, dz) = (flatten(&xs[..n]), flatten(&dys[..n]));
         let mut dx = dxs.map(|d| flatten_mut(&mut d[..n]));
         let mut gk = grads.map(|g| {
@@ -1110,9 +1106,12 @@ impl<
         grads: Option<&mut Self>,
     ) {
         let n = batch_len(xs, ys, kept, dys, &dxs);
-        for ((z, y), dy) in kept[..n].iter().zip(&ys[..n]).zip(dys[..n].iter_mut()) {
-            self.activation.backward_rows(z.as_slice(), y.as_slice(), dy.as_mut_slice(), C * M);
-        }
+        self.activation.backward_rows(
+            flatten(&kept[..n]),
+            flatten(&ys[..n]),
+            flatten_mut(&mut dys[..n]),
+            C * M,
+        );
         let mut gk = grads.map(|g| {
             if USE_BIAS {
                 bias_gradient(flatten(&dys[..n]), g.bias.as_flattened_mut());

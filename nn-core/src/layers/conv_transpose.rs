@@ -375,9 +375,7 @@ impl<
         // The whole batch's pixels in the same products; `spread` writes every output.
         let rows = xs.len().min(ys.len()).min(kept.len());
         self.spread(level, flatten(&xs[..rows]), flatten_mut(&mut kept[..rows]));
-        let ys = flatten_mut(&mut ys[..rows]);
-        ys.copy_from_slice(flatten(&kept[..rows]));
-        self.activation.apply_batch(ys, F);
+        self.activation.apply_batch_from(flatten(&kept[..rows]), flatten_mut(&mut ys[..rows]), F);
     }
 
     #[inline(always)]
@@ -393,9 +391,7 @@ impl<
     ) {
         let mut n = xs.len().min(ys.len()).min(kept.len()).min(dys.len());
         n = dxs.as_ref().map_or(n, |d| n.min(d.len()));
-        for ((z, y), dy) in kept[..n].iter().zip(&ys[..n]).zip(dys[..n].iter_mut()) {
-            self.activation.backward_rows(z.as_slice(), y.as_slice(), dy.as_mut_slice(), F);
-        }
+        self.activation.backward_rows(flatten(&kept[..n]), flatten(&ys[..n]), flatten_mut(&mut dys[..n]), F);
         let (x, dz) = (flatten(&xs[..n]), flatten(&dys[..n]));
         let dx = dxs.map(|d| flatten_mut(&mut d[..n]));
         let gk = grads.map(|g| {
