@@ -190,137 +190,131 @@ mod x86 {
     const WIDE_GROUP: usize = 8;
     const GROUP: usize = 4;
 
+    /// A pass over the rows, [`in_groups`] of `G` at a time.
+    trait Pass {
+        /// Rows `first..first + G`, `first + G` at most the pass's rows.
+        ///
+        /// # Safety
+        /// The registers' instruction set is available; the pass's pointers hold its rows.
+        unsafe fn group<V: F32Math, const R: usize, const G: usize>(&self, first: usize);
+    }
+
+    /// `pass` over `rows` rows, `G` side by side, then the rest one at a time. (A trait, not a
+    /// closure: a closure does not inherit the caller's target features, and its intrinsics
+    /// were calls.)
+    #[inline(always)]
+    unsafe fn in_groups<P: Pass, V: F32Math, const R: usize, const G: usize>(pass: &P, rows: usize) {
+        let whole = rows / G * G;
+        // SAFETY: passed on from the caller; the groups cover `0..rows`.
+        unsafe {
+            for r in (0..whole).step_by(G) {
+                pass.group::<V, R, G>(r);
+            }
+            for r in whole..rows {
+                pass.group::<V, R, 1>(r);
+            }
+        }
+    }
+
     /// The rows' softmax from `x` into `y` (see `softmax_f32`): a row is loaded, shifted,
-    /// exponentiated, summed, scaled and stored without leaving registers, `G` rows at a time. (A pass per step stored each row and read it back: a row's load then spanned
-    /// stores still in flight and waited for them.)
-    #[inline(always)]
-    unsafe fn softmax<V: F32Math, const R: usize, const G: usize>(
+    /// exponentiated, summed, scaled and stored without leaving registers. (A pass per step
+    /// stored each row and read it back: a row's load then spanned stores still in flight and
+    /// waited for them.)
+    struct Forward {
         x: *const f32,
         y: *mut f32,
         rows: usize,
         last: usize,
-    ) {
-        let whole = rows / G * G;
-        // SAFETY: passed on from the caller; the groups cover `0..rows`.
-        unsafe {
-            for r in (0..whole).step_by(G) {
-                softmax_rows::<V, R, G>(x, y, r, rows, last);
-            }
-            for r in whole..rows {
-                softmax_rows::<V, R, 1>(x, y, r, rows, last);
-            }
-        }
     }
 
-    /// [`softmax`] of rows `first..first + G`.
-    #[inline(always)]
-    unsafe fn softmax_rows<V: F32Math, const R: usize, const G: usize>(
-        x: *const f32,
-        y: *mut f32,
-        first: usize,
-        rows: usize,
-        last: usize,
-    ) {
-        let total = rows * last;
-        // SAFETY: `x` and `y` hold `rows · last` values (the caller's contract) and
-        // `first + G <= rows`; the group's rows of `y` are written after its rows of `x` are
-        // read, and before the next group's are. (Loops, not closures: a closure does not
-        // inherit the caller's target features, and its intrinsics were calls.)
-        unsafe {
-            let neg = V::set(f32::NEG_INFINITY);
-            let mut at = [Row { p: y, len: last, room: 0 }; G];
-            let mut regs = [[V::zero(); R]; G];
-            for g in 0..G {
-                let r = first + g;
-                at[g] = Row { p: x.add(r * last).cast_mut(), len: last, room: total - r * last };
-                for j in 0..R {
-                    regs[g][j] = at[g].load(j, neg);
+    impl Pass for Forward {
+        #[inline(always)]
+        unsafe fn group<V: F32Math, const R: usize, const G: usize>(&self, first: usize) {
+            let Forward { x, y, rows, last } = *self;
+            let total = rows * last;
+            // SAFETY: `x` and `y` hold `rows · last` values (the caller's contract) and
+            // `first + G <= rows`; the group's rows of `y` are written after its rows of `x` are
+            // read, and before the next group's are. (Loops, not closures: a closure does not
+            // inherit the caller's target features, and its intrinsics were calls.)
+            unsafe {
+                let neg = V::set(f32::NEG_INFINITY);
+                let mut at = [Row { p: y, len: last, room: 0 }; G];
+                let mut regs = [[V::zero(); R]; G];
+                for g in 0..G {
+                    let r = first + g;
+                    at[g] = Row { p: x.add(r * last).cast_mut(), len: last, room: total - r * last };
+                    for j in 0..R {
+                        regs[g][j] = at[g].load(j, neg);
+                    }
                 }
-            }
-            for g in 0..G {
-                let max = V::set(fold(&regs[g], true));
-                for j in 0..R {
-                    // The padding's `e^-∞` would be a subnormal (`exp_f32` clamps first), which
-                    // AMD's cores compute in microcode, many times slower: it takes `e^0`, and
-                    // then zero.
-                    let shifted = at[g].keep(j, V::sub(regs[g][j], max), V::zero());
-                    regs[g][j] = at[g].keep(j, exp(shifted), V::zero());
+                for g in 0..G {
+                    let max = V::set(fold(&regs[g], true));
+                    for j in 0..R {
+                        // The padding's `e^-∞` would be a subnormal (`exp_f32` clamps
+                        // first), which AMD's cores compute in microcode, many times slower:
+                        // it takes `e^0`, and then zero.
+                        let shifted = at[g].keep(j, V::sub(regs[g][j], max), V::zero());
+                        regs[g][j] = at[g].keep(j, exp(shifted), V::zero());
+                    }
                 }
-            }
-            for g in 0..G {
-                let inv = V::set(1.0 / fold(&regs[g], false));
-                let dst = Row { p: y.add((first + g) * last), ..at[g] };
-                for j in 0..R {
-                    dst.store(j, V::mul(regs[g][j], inv));
+                for g in 0..G {
+                    let inv = V::set(1.0 / fold(&regs[g], false));
+                    let dst = Row { p: y.add((first + g) * last), ..at[g] };
+                    for j in 0..R {
+                        dst.store(j, V::mul(regs[g][j], inv));
+                    }
                 }
             }
         }
     }
 
-    /// The softmax's backward pass in place over `dy` (see `softmax_backward_f32`), `G`
-    /// rows at a time.
-    #[inline(always)]
-    unsafe fn backward<V: F32Math, const R: usize, const G: usize>(
+    /// The softmax's backward pass in place over `dy` (see `softmax_backward_f32`).
+    struct Backward {
         y: *const f32,
         dy: *mut f32,
         rows: usize,
         last: usize,
-    ) {
-        let whole = rows / G * G;
-        // SAFETY: passed on from the caller; the groups cover `0..rows`.
-        unsafe {
-            for r in (0..whole).step_by(G) {
-                backward_rows::<V, R, G>(y, dy, r, rows, last);
-            }
-            for r in whole..rows {
-                backward_rows::<V, R, 1>(y, dy, r, rows, last);
-            }
-        }
     }
 
-    /// [`backward`] of rows `first..first + G`.
-    #[inline(always)]
-    unsafe fn backward_rows<V: F32Math, const R: usize, const G: usize>(
-        y: *const f32,
-        dy: *mut f32,
-        first: usize,
-        rows: usize,
-        last: usize,
-    ) {
-        let total = rows * last;
-        // SAFETY: both hold `rows · last` values (the caller's contract) and `first + G <= rows`;
-        // `y` is only read, and the group's rows of `dy` are all read before any is written.
-        unsafe {
-            let (mut yv, mut dv) = ([[V::zero(); R]; G], [[V::zero(); R]; G]);
-            let mut ds = [Row { p: dy, len: last, room: 0 }; G];
-            for g in 0..G {
-                let r = first + g;
-                let ys = Row { p: y.add(r * last).cast_mut(), len: last, room: total - r * last };
-                ds[g] = Row { p: dy.add(r * last), ..ys };
-                for j in 0..R {
-                    yv[g][j] = ys.load(j, V::zero());
-                    dv[g][j] = ds[g].load(j, V::zero());
+    impl Pass for Backward {
+        #[inline(always)]
+        unsafe fn group<V: F32Math, const R: usize, const G: usize>(&self, first: usize) {
+            let Backward { y, dy, rows, last } = *self;
+            let total = rows * last;
+            // SAFETY: both hold `rows · last` values (the caller's contract) and `first + G <= rows`;
+            // `y` is only read, and the group's rows of `dy` are all read before any is written.
+            unsafe {
+                let (mut yv, mut dv) = ([[V::zero(); R]; G], [[V::zero(); R]; G]);
+                let mut ds = [Row { p: dy, len: last, room: 0 }; G];
+                for g in 0..G {
+                    let r = first + g;
+                    let ys = Row { p: y.add(r * last).cast_mut(), len: last, room: total - r * last };
+                    ds[g] = Row { p: dy.add(r * last), ..ys };
+                    for j in 0..R {
+                        yv[g][j] = ys.load(j, V::zero());
+                        dv[g][j] = ds[g].load(j, V::zero());
+                    }
                 }
-            }
-            for g in 0..G {
-                let mut products = [V::zero(); R];
-                for j in 0..R {
-                    products[j] = V::mul(yv[g][j], dv[g][j]);
+                for g in 0..G {
+                    let mut products = [V::zero(); R];
+                    for j in 0..R {
+                        products[j] = V::mul(yv[g][j], dv[g][j]);
+                    }
+                    let dot = V::set(fold(&products, false));
+                    for j in 0..R {
+                        dv[g][j] = V::mul(yv[g][j], V::sub(dv[g][j], dot));
+                    }
                 }
-                let dot = V::set(fold(&products, false));
-                for j in 0..R {
-                    dv[g][j] = V::mul(yv[g][j], V::sub(dv[g][j], dot));
-                }
-            }
-            for g in 0..G {
-                for j in 0..R {
-                    ds[g].store(j, dv[g][j]);
+                for g in 0..G {
+                    for j in 0..R {
+                        ds[g].store(j, dv[g][j]);
+                    }
                 }
             }
         }
     }
 
-    /// [`softmax`] in one AVX-512 register a row.
+    /// [`Forward`] in one AVX-512 register a row.
     ///
     /// # Safety
     /// AVX-512F, AVX2 and FMA must be available; `x` and `y` hold `rows · last` values, the same
@@ -329,10 +323,10 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn softmax512(x: *const f32, y: *mut f32, rows: usize, last: usize) {
         // SAFETY: passed on from the caller.
-        unsafe { softmax::<F32x16, { SHORT_ROW / 16 }, WIDE_GROUP>(x, y, rows, last) }
+        unsafe { in_groups::<_, F32x16, { SHORT_ROW / 16 }, WIDE_GROUP>(&Forward { x, y, rows, last }, rows) }
     }
 
-    /// [`softmax`] in two AVX2 registers a row.
+    /// [`Forward`] in two AVX2 registers a row.
     ///
     /// # Safety
     /// AVX2 and FMA must be available; sizes as for [`softmax512`].
@@ -340,10 +334,10 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn softmax256(x: *const f32, y: *mut f32, rows: usize, last: usize) {
         // SAFETY: passed on from the caller.
-        unsafe { softmax::<F32x8, { SHORT_ROW / 8 }, GROUP>(x, y, rows, last) }
+        unsafe { in_groups::<_, F32x8, { SHORT_ROW / 8 }, GROUP>(&Forward { x, y, rows, last }, rows) }
     }
 
-    /// [`backward`] in one AVX-512 register a row.
+    /// [`Backward`] in one AVX-512 register a row.
     ///
     /// # Safety
     /// AVX-512F, AVX2 and FMA must be available; `y` and `dy` hold `rows · last` values,
@@ -352,10 +346,12 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn backward512(y: *const f32, dy: *mut f32, rows: usize, last: usize) {
         // SAFETY: passed on from the caller.
-        unsafe { backward::<F32x16, { SHORT_ROW / 16 }, WIDE_GROUP>(y, dy, rows, last) }
+        unsafe {
+            in_groups::<_, F32x16, { SHORT_ROW / 16 }, WIDE_GROUP>(&Backward { y, dy, rows, last }, rows)
+        }
     }
 
-    /// [`backward`] in two AVX2 registers a row.
+    /// [`Backward`] in two AVX2 registers a row.
     ///
     /// # Safety
     /// AVX2 and FMA must be available; sizes as for [`backward512`].
@@ -363,7 +359,7 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn backward256(y: *const f32, dy: *mut f32, rows: usize, last: usize) {
         // SAFETY: passed on from the caller.
-        unsafe { backward::<F32x8, { SHORT_ROW / 8 }, GROUP>(y, dy, rows, last) }
+        unsafe { in_groups::<_, F32x8, { SHORT_ROW / 8 }, GROUP>(&Backward { y, dy, rows, last }, rows) }
     }
 }
 
