@@ -334,6 +334,13 @@ fn clip_by_norm<T: Float>(grad: &mut [T], clipnorm: T) {
     grad.iter_mut().for_each(|g| *g = *g * clipnorm / denominator);
 }
 
+/// Adam's first moment `x`, or zero where smaller than 2⁻¹⁰⁰ in magnitude (why: see
+/// `kernels::adam::FLUSH`).
+#[inline(always)]
+fn flush<T: Float>(x: T) -> T {
+    if x.abs() < T::of(crate::kernels::adam::FLUSH) { T::ZERO } else { x }
+}
+
 /// `jnp.maximum`: NaN if either is (RealField's `max` would drop it).
 fn maximum<T: Float>(a: T, b: T) -> T {
     match a.partial_cmp(&b) {
@@ -555,7 +562,7 @@ impl Optimizer for Adam {
         // Two loops rather than a test per value: the plain one vectorizes.
         if self.amsgrad {
             for (i, ((w, &g), (m, v))) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)).enumerate() {
-                *m += (g - *m) * one_minus_beta_1;
+                *m = flush(*m + (g - *m) * one_minus_beta_1);
                 *v += (g * g - *v) * one_minus_beta_2;
                 v_hat[i] = maximum(v_hat[i], *v);
                 *w -= *m * alpha / (v_hat[i].sqrt() + epsilon);
@@ -566,7 +573,7 @@ impl Optimizer for Adam {
                 return;
             }
             for ((w, &g), (m, v)) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)) {
-                *m += (g - *m) * one_minus_beta_1;
+                *m = flush(*m + (g - *m) * one_minus_beta_1);
                 *v += (g * g - *v) * one_minus_beta_2;
                 *w -= *m * alpha / (v.sqrt() + epsilon);
             }
@@ -901,6 +908,31 @@ mod tests {
         assert_close(&w, &[0.8, 1.2]);
         // m = 0.05 then 0.095; v = 0.00025 then 0.00049975.
         assert_close(&s[..4], &[0.095, -0.57, 0.00049975, 0.00049975 * 36.0]);
+    }
+
+    #[test]
+    fn adam_zeroes_a_first_moment_smaller_than_2_to_the_minus_100_and_nothing_else() {
+        // A zero gradient: m decays by 0.9 a step, v by 0.999.
+        let opt = Adam::new(0.1);
+        // Zero weights, so that the tiny steps show.
+        let (mut w, mut s) = ([0.0; 3], [1e-30, 8e-31, -8e-31, 1e-40, 1e-40, 1e-40]);
+        let mut grad = [0.0; 3];
+        apply(&opt, &begin_step(&opt, 5, 0.0), 5, &mut w, &mut grad, &mut s);
+        assert_eq!(s[..3], [1e-30 + (0.0 - 1e-30) * (1.0 - 0.9), 0.0, 0.0]);
+        // The second moment is not flushed, even where subnormal.
+        assert_eq!(s[3..], [1e-40 + (0.0 - 1e-40) * (1.0 - 0.999); 3]);
+        assert!(w[0] < 0.0 && w[1..] == [0.0; 2], "{w:?}");
+        // The same in `f32`, where the kernels run.
+        let (mut w, mut s) = ([1.0f32; 17], [0.0f32; 34]);
+        // Seventeen: a whole AVX-512 register and one lane past it.
+        s[..17].fill(1e-30);
+        for i in [1, 2, 3, 16] {
+            s[i] = if i == 2 { -8e-31 } else { 8e-31 };
+        }
+        let mut grad = [0.0f32; 17];
+        apply(&opt, &begin_step(&opt, 5, 0.0), 5, &mut w, &mut grad, &mut s);
+        let zeroed: alloc::vec::Vec<usize> = (0..17).filter(|&i| s[i] == 0.0).collect();
+        assert_eq!(zeroed, [1, 2, 3, 16]);
     }
 
     #[test]
