@@ -13,18 +13,19 @@
 //! as Keras's operations round them, so they are the portable loop's bit for bit.
 //!
 //! AVX2 keeps the portable loop (compiled for AVX2 by the optimizer's caller): in 256-bit
-//! registers the same kernel took the update alone from 1.57 to 1.74 µs (see BENCHMARKS.md).
+//! registers the same kernel was slower than it (BENCHMARKS.md).
 
 use super::cpu::Level;
 
 /// Adam's first moments smaller than this (2⁻¹⁰⁰) in magnitude are zero, in the kernel and in
 /// the portable loop alike. The first moment of a weight whose gradient stopped (a dead ReLU
-/// unit's) decays by β₁ a step, into values whose products with `α` and then `1 - β₁` are
-/// subnormal; x86 cores compute those in microcode, and a register with one subnormal lane is
-/// as slow as one with all: 0.3 µs of the digits MLP's 11.5 µs step at AVX2. Zeroed, the
-/// moment moves its weight by less than 2⁻⁷⁶ times the learning rate a step less (for Keras's
-/// ε = 1e-7), and 2⁻¹⁰⁰ keeps `m · α` normal for any `α` above 1e-8. The second moment is left
-/// alone: it decays by β₂ = 0.999, slowly enough that flushing it too cost more than it saved.
+/// unit's) decays by β₁ a step, into values whose products with `α` and then with `1 - β₁`
+/// are subnormal: x86 cores take those in microcode, and an instruction with one subnormal
+/// lane takes the slow path for all of them (the digits MLP's step: BENCHMARKS.md). A moment
+/// below 2⁻¹⁰⁰ moves its weight by less than 2⁻⁷⁶ times the learning rate a step (for Keras's
+/// ε = 1e-7), and 2⁻¹⁰⁰ keeps `m · α` normal for any `α` from 2⁻²⁶ (1.5e-8) up. The second
+/// moment is left alone: it decays by β₂ = 0.999, slowly enough that flushing it too cost
+/// more than it saved.
 pub(crate) const FLUSH: f64 = 7.888_609_052_210_118e-31;
 
 /// One Adam step's scalars, as Keras's `update_step` computes them.
