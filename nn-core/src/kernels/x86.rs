@@ -219,11 +219,12 @@ unsafe fn gemm<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
             o += 4 * V::LANES;
         }
     }
+    let heights = Heights::new(p.m, mr_max);
     while o < p.n {
         let width = (p.n - o).min(2 * V::LANES);
         let mut r = 0;
-        while r < p.m {
-            let mr = balanced(p.m - r, mr_max);
+        for index in 0..heights.tiles {
+            let mr = heights.of(index);
             // SAFETY: `r + mr <= m` and `o + width <= n`: in bounds of every operand.
             unsafe {
                 let t = Tile { a, row: r, b: b.add(o), c: c.add(o), init: init.at(o), width };
@@ -287,13 +288,32 @@ unsafe fn dots<V: Vector>(p: &Product, a: *const V::T, b: *const V::T, init: Ini
     }
 }
 
-/// The height of the next tile over `rows` remaining rows: as even a split into tiles of at
-/// most `max` rows as possible (64 rows in tiles of 12 become 11, 11, 11, 11, 10, 10 rather
-/// than five full tiles and a thin one).
-#[inline(always)]
-fn balanced(rows: usize, max: usize) -> usize {
-    let tiles = rows.div_ceil(max);
-    rows.div_ceil(tiles)
+/// The heights of the tiles over `rows` rows: as even a split into tiles of at most `max` rows
+/// as possible, the taller ones first (64 rows in tiles of 12 become 11, 11, 11, 11, 10, 10
+/// rather than five full tiles and a thin one). One division for the whole product, not one
+/// per tile, whose rows would wait on it.
+#[derive(Clone, Copy)]
+struct Heights {
+    tiles: usize,
+    base: usize,
+    taller: usize,
+}
+
+impl Heights {
+    #[inline(always)]
+    fn new(rows: usize, max: usize) -> Self {
+        let tiles = rows.div_ceil(max);
+        match rows.checked_div(tiles) {
+            Some(base) => Heights { tiles, base, taller: rows % tiles },
+            None => Heights { tiles: 0, base: 0, taller: 0 },
+        }
+    }
+
+    /// The height of tile `t` (`t < tiles`): `base + 1` for the first `taller`, else `base`.
+    #[inline(always)]
+    fn of(&self, t: usize) -> usize {
+        self.base + usize::from(t < self.taller)
+    }
 }
 
 /// Where one tile of [`gemm`] reads and writes: `A`, the first columns of `B` and `C`, the
@@ -1004,4 +1024,37 @@ pub(crate) unsafe fn cell512(kind: Gates, n: usize, x: *const f32, s: *const f32
 pub(crate) unsafe fn cell256(kind: Gates, n: usize, x: *const f32, s: *const f32, h: *mut f32, c: *mut f32) {
     // SAFETY: passed on from the caller.
     unsafe { cell::<F32x8>(kind, n, x, s, h, c) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Heights;
+    use alloc::vec::Vec;
+
+    /// The tiles the greedy split makes: each as tall as the rows left over the tiles left.
+    fn greedy(rows: usize, max: usize) -> Vec<usize> {
+        let (mut out, mut left) = (Vec::new(), rows);
+        while left > 0 {
+            let h = left.div_ceil(left.div_ceil(max));
+            out.push(h);
+            left -= h;
+        }
+        out
+    }
+
+    #[test]
+    fn heights_split_rows_as_evenly_as_tiles_of_at_most_max_allow_taller_first() {
+        let of = |rows, max| {
+            let h = Heights::new(rows, max);
+            (0..h.tiles).map(|t| h.of(t)).collect::<Vec<_>>()
+        };
+        assert_eq!(of(64, 12), [11, 11, 11, 11, 10, 10]);
+        assert_eq!(of(32, 6), [6, 6, 5, 5, 5, 5]);
+        assert!(of(0, 6).is_empty());
+        for max in [1, 2, 3, 6, 12] {
+            for rows in 1..500 {
+                assert_eq!(of(rows, max), greedy(rows, max), "{rows} rows, at most {max}");
+            }
+        }
+    }
 }
