@@ -91,7 +91,7 @@ pub(crate) fn softmax_backward_f32(level: Level, y: &[f32], dy: &mut [f32], last
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::SHORT_ROW;
-    use crate::kernels::x86::{F32Math, F32x8, F32x16, exp};
+    use crate::kernels::x86::{F32Math, F32x8, F32x16, Pieces, exp};
 
     /// A row of at most [`SHORT_ROW`] values in `SHORT_ROW / LANES` registers, at `p`: `len`
     /// values of it are the row's, and the buffer it lies in runs `room` values from `p`.
@@ -196,14 +196,14 @@ mod x86 {
         ///
         /// # Safety
         /// The registers' instruction set is available; the pass's pointers hold its rows.
-        unsafe fn group<V: F32Math, const R: usize, const G: usize>(&self, first: usize);
+        unsafe fn group<V: Pieces, const R: usize, const G: usize>(&self, first: usize);
     }
 
     /// `pass` over `rows` rows, `G` side by side, then the rest one at a time. (A trait, not a
     /// closure: a closure does not inherit the caller's target features, and its intrinsics
     /// were calls.)
     #[inline(always)]
-    unsafe fn in_groups<P: Pass, V: F32Math, const R: usize, const G: usize>(pass: &P, rows: usize) {
+    unsafe fn in_groups<P: Pass, V: Pieces, const R: usize, const G: usize>(pass: &P, rows: usize) {
         let whole = rows / G * G;
         // SAFETY: passed on from the caller; the groups cover `0..rows`.
         unsafe {
@@ -229,7 +229,7 @@ mod x86 {
 
     impl Pass for Forward {
         #[inline(always)]
-        unsafe fn group<V: F32Math, const R: usize, const G: usize>(&self, first: usize) {
+        unsafe fn group<V: Pieces, const R: usize, const G: usize>(&self, first: usize) {
             let Forward { x, y, rows, last } = *self;
             let total = rows * last;
             // SAFETY: `x` and `y` hold `rows · last` values (the caller's contract) and
@@ -253,16 +253,60 @@ mod x86 {
                         // The padding's `e^-∞` would be a subnormal (`exp_f32` clamps
                         // first), which AMD's cores compute in microcode, many times slower:
                         // it takes `e^0`, and then zero.
-                        let shifted = at[g].keep(j, V::sub(regs[g][j], max), V::zero());
-                        regs[g][j] = at[g].keep(j, exp(shifted), V::zero());
+                        regs[g][j] = at[g].keep(j, V::sub(regs[g][j], max), V::zero());
                     }
                 }
+                exps(&mut regs, &at, last);
                 for g in 0..G {
                     let inv = V::set(1.0 / fold(&regs[g], false));
                     let dst = Row { p: y.add((first + g) * last), ..at[g] };
                     for j in 0..R {
                         dst.store(j, V::mul(regs[g][j], inv));
                     }
+                }
+            }
+        }
+    }
+
+    /// `e^x` in the lanes of each row's registers (`regs`, shifted, zero in the padding), zero
+    /// in the padding. Where a row's values past its first register are few (up to two of four
+    /// rows', up to four of two rows': ten or twelve classes in AVX2 registers), they are
+    /// gathered into one register for one `exp` rather than one each (`Pieces`).
+    #[inline(always)]
+    unsafe fn exps<V: Pieces, const R: usize, const G: usize>(
+        regs: &mut [[V; R]; G],
+        at: &[Row; G],
+        last: usize,
+    ) {
+        let past = last.saturating_sub(V::LANES);
+        let quarters = R == 2 && G == 4 && (1..=2).contains(&past);
+        let halves = R == 2 && G >= 2 && G.is_multiple_of(2) && (3..=4).contains(&past);
+        // `R - 1`, not 1: the index must be in bounds for every `R`, where it is never reached.
+        let tail = R - 1;
+        // SAFETY: the caller runs under the registers' instruction set.
+        unsafe {
+            for g in 0..G {
+                for j in 0..R {
+                    if !(j == tail && (quarters || halves)) {
+                        regs[g][j] = at[g].keep(j, exp(regs[g][j]), V::zero());
+                    }
+                }
+            }
+            if quarters {
+                let e = exp(V::quarters([
+                    regs[0][tail],
+                    regs[1 % G][tail],
+                    regs[2 % G][tail],
+                    regs[3 % G][tail],
+                ]));
+                for g in 0..G {
+                    regs[g][tail] = at[g].keep(tail, V::quarter(e, g), V::zero());
+                }
+            } else if halves {
+                for g in (0..G).step_by(2) {
+                    let e = exp(V::halves(regs[g][tail], regs[(g + 1) % G][tail]));
+                    regs[g][tail] = at[g].keep(tail, V::half(e, 0), V::zero());
+                    regs[(g + 1) % G][tail] = at[(g + 1) % G].keep(tail, V::half(e, 1), V::zero());
                 }
             }
         }
@@ -278,7 +322,7 @@ mod x86 {
 
     impl Pass for Backward {
         #[inline(always)]
-        unsafe fn group<V: F32Math, const R: usize, const G: usize>(&self, first: usize) {
+        unsafe fn group<V: Pieces, const R: usize, const G: usize>(&self, first: usize) {
             let Backward { y, dy, rows, last } = *self;
             let total = rows * last;
             // SAFETY: both hold `rows · last` values (the caller's contract) and `first + G <= rows`;

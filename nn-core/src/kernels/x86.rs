@@ -829,6 +829,124 @@ f32_math!(F32x8, set: _mm256_set1_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps, di
     ints: _mm256_castps_si256, _mm256_castsi256_ps, _mm256_set1_epi32, _mm256_add_epi32, _mm256_sub_epi32,
     _mm256_srai_epi32, _mm256_slli_epi32);
 
+/// A few values of several registers gathered into one and back: the values past its first
+/// register of four rows (at most two each) or of two rows (at most four), exponentiated in
+/// one register rather than in two or four mostly empty ones.
+pub(crate) trait Pieces: F32Math {
+    /// The low 64 bits of each of `v`, in the four 64-bit quarters of the low 256 bits; zero
+    /// above.
+    unsafe fn quarters(v: [Self; 4]) -> Self;
+    /// The low 128 bits of `a` and of `b`, in the two halves of the low 256 bits; zero above.
+    unsafe fn halves(a: Self, b: Self) -> Self;
+    /// Quarter `i` (below 4) of the low 256 bits of `p` in the low 64 bits; zero elsewhere.
+    unsafe fn quarter(p: Self, i: usize) -> Self;
+    /// Half `i` (below 2) of the low 256 bits of `p` in the low 128 bits; zero elsewhere.
+    unsafe fn half(p: Self, i: usize) -> Self;
+}
+
+/// [`Pieces`] over 256 bits, which both registers' impls use.
+mod pieces {
+    use core::arch::x86_64::*;
+
+    #[inline(always)]
+    pub(super) unsafe fn quarters(v: [__m256; 4]) -> __m256 {
+        // SAFETY: the caller runs under AVX.
+        // (No closures: a closure does not inherit its caller's target features.)
+        unsafe {
+            let [a, b, c, d] = v;
+            let (a, b) = (_mm_castps_pd(_mm256_castps256_ps128(a)), _mm_castps_pd(_mm256_castps256_ps128(b)));
+            let (c, d) = (_mm_castps_pd(_mm256_castps256_ps128(c)), _mm_castps_pd(_mm256_castps256_ps128(d)));
+            let ab = _mm_unpacklo_pd(a, b);
+            let cd = _mm_unpacklo_pd(c, d);
+            _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_castpd_ps(ab)), _mm_castpd_ps(cd))
+        }
+    }
+
+    #[inline(always)]
+    pub(super) unsafe fn halves(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: the caller runs under AVX.
+        unsafe { _mm256_insertf128_ps::<1>(a, _mm256_castps256_ps128(b)) }
+    }
+
+    #[inline(always)]
+    pub(super) unsafe fn half(p: __m256, i: usize) -> __m128 {
+        // SAFETY: the caller runs under AVX.
+        unsafe { if i == 0 { _mm256_castps256_ps128(p) } else { _mm256_extractf128_ps::<1>(p) } }
+    }
+
+    #[inline(always)]
+    pub(super) unsafe fn quarter(p: __m256, i: usize) -> __m128 {
+        // SAFETY: the caller runs under AVX.
+        unsafe {
+            let h = _mm_castps_pd(half(p, i / 2));
+            let q = if i.is_multiple_of(2) {
+                _mm_move_sd(_mm_setzero_pd(), h)
+            } else {
+                _mm_unpackhi_pd(h, _mm_setzero_pd())
+            };
+            _mm_castpd_ps(q)
+        }
+    }
+}
+
+impl Pieces for F32x8 {
+    #[inline(always)]
+    unsafe fn quarters(v: [Self; 4]) -> Self {
+        // SAFETY: the caller runs under AVX2.
+        unsafe { F32x8(pieces::quarters([v[0].0, v[1].0, v[2].0, v[3].0])) }
+    }
+    #[inline(always)]
+    unsafe fn halves(a: Self, b: Self) -> Self {
+        // SAFETY: as above.
+        unsafe { F32x8(pieces::halves(a.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn quarter(p: Self, i: usize) -> Self {
+        // SAFETY: as above.
+        unsafe { F32x8(_mm256_zextps128_ps256(pieces::quarter(p.0, i))) }
+    }
+    #[inline(always)]
+    unsafe fn half(p: Self, i: usize) -> Self {
+        // SAFETY: as above.
+        unsafe { F32x8(_mm256_zextps128_ps256(pieces::half(p.0, i))) }
+    }
+}
+
+impl Pieces for F32x16 {
+    #[inline(always)]
+    unsafe fn quarters(v: [Self; 4]) -> Self {
+        // SAFETY: the caller runs under AVX-512F.
+        unsafe {
+            let [a, b, c, d] = [v[0].0, v[1].0, v[2].0, v[3].0];
+            let low = [
+                _mm512_castps512_ps256(a),
+                _mm512_castps512_ps256(b),
+                _mm512_castps512_ps256(c),
+                _mm512_castps512_ps256(d),
+            ];
+            F32x16(_mm512_zextps256_ps512(pieces::quarters(low)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn halves(a: Self, b: Self) -> Self {
+        // SAFETY: as above.
+        unsafe {
+            let h = pieces::halves(_mm512_castps512_ps256(a.0), _mm512_castps512_ps256(b.0));
+            F32x16(_mm512_zextps256_ps512(h))
+        }
+    }
+    #[inline(always)]
+    unsafe fn quarter(p: Self, i: usize) -> Self {
+        // SAFETY: as above.
+        unsafe { F32x16(_mm512_zextps128_ps512(pieces::quarter(_mm512_castps512_ps256(p.0), i))) }
+    }
+    #[inline(always)]
+    unsafe fn half(p: Self, i: usize) -> Self {
+        // SAFETY: as above.
+        unsafe { F32x16(_mm512_zextps128_ps512(pieces::half(_mm512_castps512_ps256(p.0), i))) }
+    }
+}
+
 /// `approx::exp_f32` over a register, operation for operation (no fused multiply-adds), so
 /// each lane is the scalar function's result bit for bit (a NaN stays NaN).
 #[inline(always)]
@@ -1028,8 +1146,54 @@ pub(crate) unsafe fn cell256(kind: Gates, n: usize, x: *const f32, s: *const f32
 
 #[cfg(test)]
 mod tests {
-    use super::Heights;
+    use super::{F32x8, F32x16, Heights, Pieces, Vector};
+    use crate::kernels::cpu::{self, Level};
     use alloc::vec::Vec;
+
+    /// # Safety
+    /// `V`'s instruction set is available.
+    unsafe fn check_pieces<V: Pieces + Vector<T = f32>>() {
+        let lanes = V::LANES;
+        // SAFETY: as the caller promised; every array holds a register's lanes.
+        unsafe {
+            let reg = |k: usize| {
+                let values: Vec<f32> = (0..lanes).map(|i| (k * 100 + i) as f32).collect();
+                V::load(values.as_ptr())
+            };
+            let lanes_of = |v: V| {
+                let mut out = alloc::vec![0.0f32; lanes];
+                V::store(out.as_mut_ptr(), v);
+                out
+            };
+            let padded = |head: &[f32]| {
+                let mut out = alloc::vec![0.0f32; lanes];
+                out[..head.len()].copy_from_slice(head);
+                out
+            };
+            let q = V::quarters([reg(0), reg(1), reg(2), reg(3)]);
+            assert_eq!(lanes_of(q), padded(&[0.0, 1.0, 100.0, 101.0, 200.0, 201.0, 300.0, 301.0]));
+            for i in 0..4 {
+                let k = (100 * i) as f32;
+                assert_eq!(lanes_of(V::quarter(q, i)), padded(&[k, k + 1.0]));
+            }
+            let h = V::halves(reg(0), reg(1));
+            assert_eq!(lanes_of(h), padded(&[0.0, 1.0, 2.0, 3.0, 100.0, 101.0, 102.0, 103.0]));
+            assert_eq!(lanes_of(V::half(h, 0)), padded(&[0.0, 1.0, 2.0, 3.0]));
+            assert_eq!(lanes_of(V::half(h, 1)), padded(&[100.0, 101.0, 102.0, 103.0]));
+        }
+    }
+
+    #[test]
+    fn pieces_gather_the_low_quarters_and_halves_of_registers_and_give_them_back() {
+        if cpu::supports(Level::Avx2) {
+            // SAFETY: the CPU has AVX2.
+            unsafe { check_pieces::<F32x8>() };
+        }
+        if cpu::supports(Level::Avx512) {
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { check_pieces::<F32x16>() };
+        }
+    }
 
     /// The tiles the greedy split makes: each as tall as the rows left over the tiles left.
     fn greedy(rows: usize, max: usize) -> Vec<usize> {
