@@ -281,7 +281,8 @@ mod x86 {
         let past = last.saturating_sub(V::LANES);
         let quarters = R == 2 && G == 4 && (1..=2).contains(&past);
         let halves = R == 2 && G >= 2 && G.is_multiple_of(2) && (3..=4).contains(&past);
-        // `R - 1`, not 1: the index must be in bounds for every `R`, where it is never reached.
+        // `R - 1`, not 1, and rows `% G`: every index must be in bounds for every `R` and `G`,
+        // also where the packed paths are never reached (one register a row, one row a group).
         let tail = R - 1;
         // SAFETY: the caller runs under the registers' instruction set.
         unsafe {
