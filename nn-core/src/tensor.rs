@@ -326,6 +326,16 @@ pub fn flatten<X: Tensor>(xs: &[X]) -> &[X::Scalar] {
     unsafe { core::slice::from_raw_parts(xs.as_ptr().cast::<X::Scalar>(), xs.len() * X::LEN) }
 }
 
+/// The inverse of [`flatten`]: a run of scalars, sample after sample, as a slice of tensors.
+/// Scalars that do not fill a whole tensor at the end are left out.
+#[inline(always)]
+pub fn unflatten<X: Tensor>(flat: &[X::Scalar]) -> &[X] {
+    let len = flat.len().checked_div(X::LEN).unwrap_or(0);
+    // SAFETY: `len` whole tensors of `X::LEN` contiguous scalars fit in `flat`, and `X` is
+    // exactly that, aligned as the scalar (the trait's contract).
+    unsafe { core::slice::from_raw_parts(flat.as_ptr().cast::<X>(), len) }
+}
+
 /// As [`flatten`], writable.
 #[inline(always)]
 pub fn flatten_mut<X: Tensor>(xs: &mut [X]) -> &mut [X::Scalar] {
@@ -518,12 +528,19 @@ pub trait Tensors<T: Float>: Copy {
     fn read_flat(&mut self, i: usize, src: &[T]) -> Result<(), usize>;
     /// Writes tensor `i` to `dst`.
     fn write_flat(&self, i: usize, dst: &mut [T]);
+    /// Flat samples of a single tensor, `src`, as samples of `Self` without a copy, where
+    /// `Self` is exactly such a tensor; `None` for ids (which [`Tensors::read_flat`] checks)
+    /// and for several tensors (which flat data holds apart).
+    fn view_flat(src: &[T]) -> Option<&[Self]> {
+        let _ = src;
+        None
+    }
 }
 
 /// `Tensors` for a single [`Part`]: a tensor, or token ids. (Two impls rather than one over
 /// every `Part`, which the tuples' impls would overlap.)
 macro_rules! single_part {
-    ([$($g:tt)*] $ty:ty, $t:ty) => {
+    ([$($g:tt)*] $ty:ty, $t:ty $(, $view:ident)?) => {
         impl<$($g)*> Tensors<$t> for $ty {
             const COUNT: usize = 1;
             const ZEROED: Self = <Self as Part<$t>>::ZERO;
@@ -539,11 +556,17 @@ macro_rules! single_part {
             fn write_flat(&self, _: usize, dst: &mut [$t]) {
                 Part::write_flat(self, dst);
             }
+            $(
+                #[inline(always)]
+                fn view_flat(src: &[$t]) -> Option<&[Self]> {
+                    Some($view(src))
+                }
+            )?
         }
     };
 }
 
-single_part!([X: Tensor] X, X::Scalar);
+single_part!([X: Tensor] X, X::Scalar, unflatten);
 single_part!([T: Float, const N: usize, const V: usize] Ids<N, V>, T);
 
 macro_rules! tuple_tensors {
@@ -604,6 +627,18 @@ mod tests {
         r[5][1] = 7.0;
         assert_eq!(batch[2].as_slice(), &[0.0, 0.0, 0.0, 7.0]);
         assert!(Tensor2::<f32, 2, 2>::try_from_slice(&[1.0; 3]).is_none());
+    }
+
+    #[test]
+    fn flat_samples_view_as_tensors_unless_ids_or_several() {
+        let flat: [f32; 9] = core::array::from_fn(|i| i as f32);
+        let xs: &[Tensor2<f32, 2, 2>] = unflatten(&flat);
+        assert_eq!((xs.len(), xs[1].as_slice()), (2, &[4.0, 5.0, 6.0, 7.0][..]));
+        assert_eq!(flatten(xs), &flat[..8]);
+        let viewed = <SVector<f32, 3> as Tensors<f32>>::view_flat(&flat).unwrap();
+        assert_eq!((viewed.len(), viewed[2][0]), (3, 6.0));
+        assert!(<Ids<3, 9> as Tensors<f32>>::view_flat(&flat).is_none());
+        assert!(<(SVector<f32, 3>, SVector<f32, 3>) as Tensors<f32>>::view_flat(&flat).is_none());
     }
 
     #[test]

@@ -189,6 +189,12 @@ pub trait Data<M: Model> {
         let _ = k;
         None
     }
+    /// The inputs of `n` consecutive samples from `first` on, if the data holds them as the
+    /// model takes them: a step then reads them where they are instead of copying them.
+    fn inputs(&self, first: usize, n: usize) -> Option<&[M::Input]> {
+        let _ = (first, n);
+        None
+    }
 }
 
 /// Typed data: one model input per sample, one target per sample shaped like the output.
@@ -213,6 +219,9 @@ impl<M: Model> Data<M> for Typed<'_, M> {
     }
     fn target_len(&self, k: usize) -> Option<usize> {
         Some(M::Output::len_of(k))
+    }
+    fn inputs(&self, first: usize, n: usize) -> Option<&[M::Input]> {
+        self.x.get(first..first + n)
     }
 }
 
@@ -246,6 +255,11 @@ impl<M: Model> Data<M> for Flat<'_, M::Scalar> {
     }
     fn targets(&self, first: usize, k: usize, len: usize, y: &mut [M::Scalar]) {
         y.copy_from_slice(&self.y[k][first * len..first * len + y.len()]);
+    }
+    fn inputs(&self, first: usize, n: usize) -> Option<&[M::Input]> {
+        let [x] = self.x else { return None };
+        let len = M::Input::len_of(0);
+        M::Input::view_flat(x.get(first * len..(first + n) * len)?)
     }
 }
 
@@ -452,9 +466,15 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
         }
     }
 
-    /// Copies `n` samples of `data` into the staging, sample `s` of the batch being
-    /// `pick(s)`, and checks the targets.
-    fn load(&mut self, data: &dyn Data<M>, n: usize, batch: Batch<'_>) -> Result<(), DataError> {
+    /// Stages `n` samples of `data`, sample `s` of the batch being `pick(s)`, and checks the
+    /// targets. The inputs are copied into the staging unless the data holds the batch as the
+    /// model takes it ([`Data::inputs`]); then they are returned, for the step to read in place.
+    fn load<'d>(
+        &mut self,
+        data: &'d dyn Data<M>,
+        n: usize,
+        batch: Batch<'_>,
+    ) -> Result<Option<&'d [M::Input]>, DataError> {
         let heads = &self.heads;
         let staging = match &mut self.staging {
             Some(s) if s.capacity >= n => s,
@@ -463,8 +483,14 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
                 self.staging.as_mut().expect("staged above")
             }
         };
-        for s in 0..n {
-            data.input(batch.pick(s), &mut staging.xs[s])?;
+        let inputs = match batch {
+            Batch::From(first) => data.inputs(first, n),
+            Batch::Order(_) => None,
+        };
+        if inputs.is_none() {
+            for s in 0..n {
+                data.input(batch.pick(s), &mut staging.xs[s])?;
+            }
         }
         for (k, head) in heads.iter().enumerate() {
             let len = head.target_len;
@@ -485,7 +511,7 @@ impl<'m, M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'m, M, O> {
                 .check_target(y, head.last)
                 .map_err(|at| DataError::Target { output: k, sample: batch.pick(at / len.max(1)) })?;
         }
-        Ok(())
+        Ok(inputs)
     }
 }
 
@@ -523,18 +549,14 @@ impl<M: Trainable> Staging<M> {
 }
 
 impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
-    /// One step on the staged batch of `n`: forward, losses, backward, update. Returns the
-    /// batch's total loss.
-    fn step(&mut self, n: usize) -> M::Scalar {
+    /// One step on the staged batch of `n` (its inputs `xs` where [`Trainer::load`] left them
+    /// in place): forward, losses, backward, update. Returns the batch's total loss.
+    fn step(&mut self, n: usize, xs: Option<&[M::Input]>) -> M::Scalar {
         let level = crate::kernels::cpu::level();
         let staging = self.staging.as_mut().expect("staged");
-        let penalty = crate::dispatch::forward_train(
-            level,
-            self.model,
-            &mut staging.buffers,
-            &staging.xs[..n],
-            &mut self.rng,
-        );
+        let xs = xs.unwrap_or(&staging.xs[..n]);
+        let penalty =
+            crate::dispatch::forward_train(level, self.model, &mut staging.buffers, xs, &mut self.rng);
         // Keras's total loss: the compiled losses, then what the layers added (`model.losses`).
         let mut total = M::Scalar::ZERO;
         for (k, head) in self.heads.iter().enumerate() {
@@ -565,7 +587,7 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         total += M::Scalar::of(penalty);
         self.tracker.loss.update(total * M::Scalar::of(n as f64), n);
         zero_weights(&mut *self.grads);
-        crate::dispatch::backward(level, self.model, &mut staging.buffers, &staging.xs[..n], &mut self.grads);
+        crate::dispatch::backward(level, self.model, &mut staging.buffers, xs, &mut self.grads);
         self.apply_gradients();
         // Values layers derive from their weights (BatchNormalization's folded scale and
         // shift) follow the update.
@@ -755,8 +777,8 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
             return Err(DataError::Empty);
         }
         self.tracker.reset();
-        self.load(data, n, Batch::From(0))?;
-        Ok(self.step(n).as_f64())
+        let xs = self.load(data, n, Batch::From(0))?;
+        Ok(self.step(n, xs).as_f64())
     }
 
     /// Keras's `test_on_batch(x, y)`: the batch's loss in inference mode, without training
@@ -767,8 +789,9 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         if n == 0 {
             return Err(DataError::Empty);
         }
-        self.load(&Typed::<M> { x, y }, n, Batch::From(0))?;
-        Ok(self.test_step(n).as_f64())
+        let data = Typed::<M> { x, y };
+        let xs = self.load(&data, n, Batch::From(0))?;
+        Ok(self.test_step(n, xs).as_f64())
     }
 
     /// The running means since the last reset: `"loss"`, each output's loss when there are
@@ -826,17 +849,19 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         let mut start = range.start;
         while start < range.end {
             let n = batch_size.min(range.end - start);
-            self.load(data, n, Batch::From(start))?;
-            self.test_step(n);
+            let xs = self.load(data, n, Batch::From(start))?;
+            self.test_step(n, xs);
             start += n;
         }
         Ok(self.logs())
     }
 
-    /// Losses and metrics of the staged batch of `n` in inference mode.
-    fn test_step(&mut self, n: usize) -> M::Scalar {
+    /// Losses and metrics of the staged batch of `n` (inputs as for [`Trainer::step`]) in
+    /// inference mode.
+    fn test_step(&mut self, n: usize, xs: Option<&[M::Input]>) -> M::Scalar {
         let staging = self.staging.as_mut().expect("staged");
-        crate::dispatch::predict_batch(&*self.model, &staging.xs[..n], &mut staging.ys[..n]);
+        let xs = xs.unwrap_or(&staging.xs[..n]);
+        crate::dispatch::predict_batch(&*self.model, xs, &mut staging.ys[..n]);
         let mut total = M::Scalar::ZERO;
         for (k, head) in self.heads.iter().enumerate() {
             let positions = (head.len / head.last.max(1)).max(1);
@@ -942,8 +967,11 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
             for step in 0..steps {
                 let start = step * options.batch_size;
                 let n = options.batch_size.min(train - start);
-                self.load(data, n, Batch::Order(&order[start..start + n]))?;
-                self.step(n);
+                // Unshuffled, the batch is consecutive samples, which the data may hold in place.
+                let batch =
+                    if options.shuffle { Batch::Order(&order[start..start + n]) } else { Batch::From(start) };
+                let xs = self.load(data, n, batch)?;
+                self.step(n, xs);
                 // Logs are drawn only when shown: the step itself allocates nothing.
                 bar.step(step + 1, &|| self.logs());
                 for callback in callbacks.iter_mut() {
