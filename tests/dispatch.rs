@@ -280,7 +280,7 @@ fn check_training_levels<M: nn::train::Trainable<Scalar = f32> + nn::Zeroable + 
             let dy = M::output_grad(&mut b, k, xs.len());
             dy.iter_mut().enumerate().for_each(|(i, d)| *d = ((i * 7) % 5) as f32 - 2.0);
         }
-        nn::dispatch::backward(level, &m, &mut b, &xs, &mut grads);
+        nn::dispatch::backward(level, &m, &mut b, &xs, &mut grads, nn::train::Write::Set);
         let mut flat = vec![0.0; M::PARAMS];
         grads.save_params(&mut flat).unwrap();
         flat

@@ -338,7 +338,7 @@ fn embedding_adds_each_occurrence_into_its_row() {
     trained.forward_train(cpu::level(), &mut b, &xs, &mut Rng::new(1));
     Embedded::output_grad(&mut b, 0, 1)[0] = 1.0;
     let mut grads = Embedded::zeros();
-    trained.backward(cpu::level(), &mut b, &xs, None, &mut grads);
+    trained.backward(cpu::level(), &mut b, &xs, None, &mut grads, nn::train::Write::Set);
     // Through the sigmoid: dz = y (1 - y); step s's row gets dz · kernel[4s..4s + 4].
     let y = Embedded::output(&b, 0, 1)[0];
     let dz = y * (1.0 - y);

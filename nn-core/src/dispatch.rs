@@ -10,7 +10,7 @@
 
 use crate::Model;
 use crate::kernels::cpu::{self, Level};
-use crate::train::Trainable;
+use crate::train::{Trainable, Write};
 
 /// [`Model::run`] compiled for the best level this CPU supports.
 #[inline]
@@ -106,20 +106,27 @@ pub fn forward_train<M: Trainable>(
 
 /// A training step's backward pass ([`Trainable::backward`]), compiled as [`forward_train`].
 #[inline]
-pub fn backward<M: Trainable>(level: Level, model: &M, b: &mut M::Buffers, xs: &[M::Input], grads: &mut M) {
+pub fn backward<M: Trainable>(
+    level: Level,
+    model: &M,
+    b: &mut M::Buffers,
+    xs: &[M::Input],
+    grads: &mut M,
+    write: Write,
+) {
     let level = level.min(cpu::level());
     #[cfg(target_arch = "x86_64")]
     {
         if level == Level::Avx512 {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA.
-            return unsafe { x86::backward_avx512(model, b, xs, None, grads) };
+            return unsafe { x86::backward_avx512(model, b, xs, None, grads, write) };
         }
         if level == Level::Avx2 {
             // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { x86::backward_avx2(model, b, xs, None, grads) };
+            return unsafe { x86::backward_avx2(model, b, xs, None, grads, write) };
         }
     }
-    model.backward(level, b, xs, None, grads)
+    model.backward(level, b, xs, None, grads, write)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -128,7 +135,7 @@ mod x86 {
     use crate::Model;
 
     use crate::stream::Streaming;
-    use crate::train::Trainable;
+    use crate::train::{Trainable, Write};
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn forward_train_avx512<M: Trainable>(
@@ -157,8 +164,9 @@ mod x86 {
         xs: &[M::Input],
         dxs: Option<&mut [M::Input]>,
         grads: &mut M,
+        write: Write,
     ) {
-        model.backward(Level::Avx512, b, xs, dxs, grads)
+        model.backward(Level::Avx512, b, xs, dxs, grads, write)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -168,8 +176,9 @@ mod x86 {
         xs: &[M::Input],
         dxs: Option<&mut [M::Input]>,
         grads: &mut M,
+        write: Write,
     ) {
-        model.backward(Level::Avx2, b, xs, dxs, grads)
+        model.backward(Level::Avx2, b, xs, dxs, grads, write)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]

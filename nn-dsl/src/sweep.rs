@@ -111,6 +111,7 @@ pub fn trainable_impl(
                 xs: &[Self::Input],
                 mut dxs: Option<&mut [Self::Input]>,
                 grads: &mut Self,
+                write: ::nn::train::Write,
             ) {
                 let n = xs.len();
                 #backward
@@ -133,6 +134,38 @@ struct Buffers {
     types: Vec<TokenStream>,
     zeros: Vec<TokenStream>,
     sizes: Vec<TokenStream>,
+}
+
+/// What the backward pass has written so far, walking the steps in reverse.
+struct Written {
+    /// The steps whose gradient buffer (`d{k}`) holds a gradient of this step.
+    values: Vec<usize>,
+    /// The layers whose weights' gradient has been written.
+    layers: Vec<usize>,
+}
+
+impl Written {
+    /// Whether a write into step `root`'s gradient is the first of this step (then noted);
+    /// never for a model input's (`None`).
+    fn first(&mut self, root: Option<usize>) -> bool {
+        match root {
+            Some(k) if !self.values.contains(&k) => {
+                self.values.push(k);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// How a call of `layer` writes its weights' gradient: as the sweep's caller asks
+    /// (`write`) for its first call in the pass, added for the others (a shared layer).
+    fn layer(&mut self, layer: usize) -> TokenStream {
+        if self.layers.contains(&layer) {
+            return quote!(::nn::train::Write::Add);
+        }
+        self.layers.push(layer);
+        quote!(write)
+    }
 }
 
 /// Where the gradient of a value goes.
@@ -305,8 +338,9 @@ impl Sweep<'_> {
         }
     }
 
-    /// The forward pass: gather the inputs, run each step into its buffers, zero the
-    /// gradients.
+    /// The forward pass: gather the inputs, run each step into its buffers, zero the outputs'
+    /// gradients for the losses to add into (the backward pass sets every other gradient
+    /// before it reads it).
     fn forward(&self) -> TokenStream {
         let model = self.code.model;
         let gather = (model.inputs.len() > 1).then(|| {
@@ -315,15 +349,12 @@ impl Sweep<'_> {
             quote!(for (s, x) in xs.iter().enumerate() { #( b.#locals[s] = x.#index; )* })
         });
         let mut steps = Vec::new();
-        let mut zero = Vec::new();
+        let zero: Vec<TokenStream> = self.output_roots().into_iter().map(|k| self.zero_grad(k)).collect();
         for (k, step) in model.steps.iter().enumerate() {
             if self.is_view(k) {
                 continue;
             }
-            let (v, kept, d) = (format_ident!("v{k}"), format_ident!("k{k}"), format_ident!("d{k}"));
-            let ty = step.output.ty(&self.code.t);
-            // Zeroed as scalars (a memset): filling with the tensor's `ZEROS` copied it in.
-            zero.push(quote!(::nn::tensor::flatten_mut::<#ty>(&mut b.#d[..n]).fill(::core::default::Default::default());));
+            let (v, kept) = (format_ident!("v{k}"), format_ident!("k{k}"));
             let layer = &model.layers[step.layer];
             match self.code.field(step.layer) {
                 Some(field) if field.nested => {
@@ -376,66 +407,132 @@ impl Sweep<'_> {
     }
 
     /// The backward pass: each step in reverse order, from its output's gradient to its
-    /// inputs' and its weights'.
+    /// inputs' and its weights'. Each gradient's first write sets it ([`Written`]), so none is
+    /// zeroed for the pass to add into, except before a write that only adds (a merge's, a
+    /// nested model's, a tuple's share) or a read of a gradient nothing wrote.
     fn backward(&self) -> TokenStream {
         let model = self.code.model;
+        let mut written = Written { values: self.output_roots(), layers: Vec::new() };
         let mut steps = Vec::new();
         for (k, step) in model.steps.iter().enumerate().rev() {
             if self.is_view(k) {
                 continue;
             }
-            let (v, kept, d) = (format_ident!("v{k}"), format_ident!("k{k}"), format_ident!("d{k}"));
+            if written.first(Some(k)) {
+                steps.push(self.zero_grad(k));
+            }
+            match self.code.field(step.layer) {
+                Some(field) if field.nested => steps.extend(self.nested_backward(k, &mut written)),
+                Some(_) => steps.extend(self.layer_backward(k, &mut written)),
+                None => {
+                    // A merge adds into each operand's gradient.
+                    for a in &step.args {
+                        if let Some(j) = self.root(a).filter(|&j| written.first(Some(j))) {
+                            steps.push(self.zero_grad(j));
+                        }
+                    }
+                    steps.extend(self.merge_backward(k));
+                }
+            }
+        }
+        quote!(#( #steps )*)
+    }
+
+    /// Step `k`'s backward pass through a nested model, which adds into its input's gradient.
+    fn nested_backward(&self, k: usize, written: &mut Written) -> Vec<TokenStream> {
+        let step = &self.code.model.steps[k];
+        let field = self.code.field(step.layer).expect("a nested model's field");
+        let (name, ty, x) = (&field.name, &field.ty, self.val(&step.args[0]));
+        let (kept, d) = (format_ident!("k{k}"), format_ident!("d{k}"));
+        let mut steps = Vec::new();
+        if let Some(j) = self.root(&step.args[0]).filter(|&j| written.first(Some(j))) {
+            steps.push(self.zero_grad(j));
+        }
+        let cast_dx = match self.grad(&step.args[0]) {
+            Some(Grad::Slice(g)) => quote!(Some(::nn::tensor::cast_slice_mut(#g))),
+            Some(Grad::Optional(g)) => quote!(#g.map(|d| ::nn::tensor::cast_slice_mut(d))),
+            None => quote!(None),
+        };
+        let write = written.layer(step.layer);
+        steps.push(quote! {
+            for (g, d) in <#ty as ::nn::train::Trainable>::output_grad(&mut b.#kept, 0, n)
+                .iter_mut()
+                .zip(::nn::tensor::flatten(&b.#d[..n]))
+            {
+                *g += *d;
+            }
+            ::nn::train::Trainable::backward(
+                &self.#name, level, &mut b.#kept, ::nn::tensor::cast_slice(#x), #cast_dx, &mut grads.#name, #write,
+            );
+        });
+        steps
+    }
+
+    /// Step `k`'s backward pass through a layer: it sets its input's gradient if it is the
+    /// first to write it (a tuple layer always sets its own, `e{k}`, then shares it out).
+    fn layer_backward(&self, k: usize, written: &mut Written) -> Vec<TokenStream> {
+        let model = self.code.model;
+        let step = &model.steps[k];
+        let name = &self.code.field(step.layer).expect("a layer's field").name;
+        let (v, kept, d) = (format_ident!("v{k}"), format_ident!("k{k}"), format_ident!("d{k}"));
+        let tuple = model.layers[step.layer].spec.takes_tuple();
+        let (x, dx, set_dx) = if tuple {
+            let (e, t) = (format_ident!("e{k}"), format_ident!("t{k}"));
+            (quote!(&b.#t[..n]), quote!(Some(&mut b.#e[..n])), true)
+        } else {
             let dx = match self.grad(&step.args[0]) {
                 Some(Grad::Slice(g)) => quote!(Some(#g)),
                 Some(Grad::Optional(g)) => g,
                 None => quote!(None),
             };
-            match self.code.field(step.layer) {
-                Some(field) if field.nested => {
-                    let (name, ty, x) = (&field.name, &field.ty, self.val(&step.args[0]));
-                    let cast_dx = match self.grad(&step.args[0]) {
-                        Some(Grad::Slice(g)) => quote!(Some(::nn::tensor::cast_slice_mut(#g))),
-                        Some(Grad::Optional(g)) => quote!(#g.map(|d| ::nn::tensor::cast_slice_mut(d))),
-                        None => quote!(None),
-                    };
-                    steps.push(quote! {
-                        for (g, d) in <#ty as ::nn::train::Trainable>::output_grad(&mut b.#kept, 0, n)
-                            .iter_mut()
-                            .zip(::nn::tensor::flatten(&b.#d[..n]))
-                        {
-                            *g += *d;
-                        }
-                        ::nn::train::Trainable::backward(
-                            &self.#name, level, &mut b.#kept, ::nn::tensor::cast_slice(#x), #cast_dx, &mut grads.#name,
-                        );
-                    });
+            (self.val(&step.args[0]), dx, written.first(self.root(&step.args[0])))
+        };
+        let dxs = if set_dx { quote!(::nn::train::Write::Set) } else { quote!(::nn::train::Write::Add) };
+        let (grads, write) = match model.layers[step.layer].spec.frozen() {
+            true => (quote!(None), quote!(::nn::train::Write::Add)),
+            false => (quote!(Some(&mut grads.#name)), written.layer(step.layer)),
+        };
+        let mut steps = vec![quote! {
+            ::nn::train::Train::backward_with(
+                &self.#name, level, #x, &b.#v[..n], &b.#kept[..n], &mut b.#d[..n], #dx, #grads,
+                ::nn::train::Writes { grads: #write, dxs: #dxs },
+            );
+        }];
+        if tuple {
+            // The shares add into each operand's gradient.
+            for a in &step.args {
+                if let Some(j) = self.root(a).filter(|&j| written.first(Some(j))) {
+                    steps.push(self.zero_grad(j));
                 }
-                Some(field) => {
-                    let (name, mut x, mut dx) = (&field.name, self.val(&step.args[0]), dx);
-                    let tuple = model.layers[step.layer].spec.takes_tuple();
-                    if tuple {
-                        let (e, t) = (format_ident!("e{k}"), format_ident!("t{k}"));
-                        let zero = quote!(::nn::tensor::Tensors::ZEROED);
-                        steps.push(quote!(b.#e[..n].fill(#zero);));
-                        (x, dx) = (quote!(&b.#t[..n]), quote!(Some(&mut b.#e[..n])));
-                    }
-                    let grads = match model.layers[step.layer].spec.frozen() {
-                        true => quote!(None),
-                        false => quote!(Some(&mut grads.#name)),
-                    };
-                    steps.push(quote! {
-                        ::nn::train::Train::backward(
-                            &self.#name, level, #x, &b.#v[..n], &b.#kept[..n], &mut b.#d[..n], #dx, #grads,
-                        );
-                    });
-                    if tuple {
-                        steps.extend(self.scatter_tuple(k));
-                    }
-                }
-                None => steps.extend(self.merge_backward(k)),
             }
+            steps.extend(self.scatter_tuple(k));
         }
-        quote!(#( #steps )*)
+        steps
+    }
+
+    /// The step whose buffer holds the gradient of `v` (a view's is its source's); `None` for
+    /// a model input, whose gradient is the caller's to add into.
+    fn root(&self, v: &Value) -> Option<usize> {
+        match v {
+            Value::Step(k) if self.is_view(*k) => self.root(&self.code.model.steps[*k].args[0]),
+            Value::Step(k) => Some(*k),
+            Value::Input(_) | Value::State(..) => None,
+        }
+    }
+
+    /// The steps whose gradient buffers the losses add into: the outputs'.
+    fn output_roots(&self) -> Vec<usize> {
+        let mut roots: Vec<usize> = self.code.model.outputs.iter().filter_map(|o| self.root(o)).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        roots
+    }
+
+    /// Zeroes step `k`'s gradient buffer, as scalars (a memset: filling with the tensor's
+    /// `ZEROS` copied it in).
+    fn zero_grad(&self, k: usize) -> TokenStream {
+        let (ty, d) = (self.code.model.steps[k].output.ty(&self.code.t), format_ident!("d{k}"));
+        quote!(::nn::tensor::flatten_mut::<#ty>(&mut b.#d[..n]).fill(::core::default::Default::default());)
     }
 
     /// A merge's backward pass: one statement per operand that has a gradient.

@@ -8,7 +8,7 @@
 use nn::init::Rng;
 use nn::kernels::cpu;
 use nn::tensor::Tensors;
-use nn::train::Trainable;
+use nn::train::{Trainable, Write};
 
 /// What the sweep differentiates beyond the projection: a function of the outputs (flat, per
 /// output) and the batch size.
@@ -59,10 +59,24 @@ pub fn gradient_error<M: Trainable<Scalar = f64> + Clone>(
     for (k, r) in r.iter().enumerate() {
         M::output_grad(&mut b, k, n).copy_from_slice(r);
     }
+    // What the sweep sets it writes over: trained weights' gradients start as NaN.
     let mut grads = M::zeros();
-    model.backward(cpu::level(), &mut b, xs, None, &mut grads);
+    model.clone().zip_trained(&mut grads, &mut |_, g| g.fill(f64::NAN));
+    model.backward(cpu::level(), &mut b, xs, None, &mut grads, Write::Set);
     let mut analytic = vec![0.0; M::PARAMS];
     grads.save_params(&mut analytic).unwrap();
+    // And what it adds (a nested model called twice) it adds: the same pass again doubles it.
+    model.load_params(&params).unwrap();
+    model.forward_train(cpu::level(), &mut b, xs, &mut Rng::new(7));
+    for (k, r) in r.iter().enumerate() {
+        M::output_grad(&mut b, k, n).copy_from_slice(r);
+    }
+    model.backward(cpu::level(), &mut b, xs, None, &mut grads, Write::Add);
+    let mut twice = vec![0.0; M::PARAMS];
+    grads.save_params(&mut twice).unwrap();
+    for (i, (a, t)) in analytic.iter().zip(&twice).enumerate() {
+        assert!((t - 2.0 * a).abs() <= 1e-9 * (1.0 + a.abs()), "parameter {i}: added {t}, once {a}");
+    }
 
     // From the weights before the pass (it moved BatchNormalization's statistics).
     model.load_params(&params).unwrap();

@@ -981,7 +981,7 @@ impl<
         let mut dx = dxs.map(|d| flatten_mut(&mut d[..n]));
         let mut gk = grads.map(|g| {
             if USE_BIAS {
-                bias_gradient(dz, &mut g.bias);
+                bias_gradient(dz, &mut g.bias, crate::train::Write::Add);
             }
             &mut g.kernel
         });
@@ -1114,7 +1114,7 @@ impl<
         );
         let mut gk = grads.map(|g| {
             if USE_BIAS {
-                bias_gradient(flatten(&dys[..n]), g.bias.as_flattened_mut());
+                bias_gradient(flatten(&dys[..n]), g.bias.as_flattened_mut(), crate::train::Write::Add);
             }
             &mut g.kernel
         });
@@ -1275,7 +1275,7 @@ impl<
         }
         let dz = flatten(&dys[..n]);
         if USE_BIAS && let Some(g) = grads.as_deref_mut() {
-            bias_gradient(dz, &mut g.bias);
+            bias_gradient(dz, &mut g.bias, crate::train::Write::Add);
         }
         let mut dxs = dxs.map(|d| &mut d[..n]);
         let (xs, kept) = (&xs[..n], &kept[..n]);

@@ -396,7 +396,7 @@ impl<
         let dx = dxs.map(|d| flatten_mut(&mut d[..n]));
         let gk = grads.map(|g| {
             if USE_BIAS {
-                bias_gradient(dz, &mut g.bias);
+                bias_gradient(dz, &mut g.bias, crate::train::Write::Add);
             }
             g.kernel.as_flattened_mut().as_flattened_mut().as_flattened_mut()
         });

@@ -7,6 +7,7 @@ use crate::kernels::cpu::Level;
 use crate::kernels::{flat, flat_mut};
 use crate::layer::{Layer, WeightMut, WeightRef, Zeroable};
 use crate::tensor::{Lead, One, Tensor, cast_slice, cast_slice_mut, rows, rows_mut};
+use crate::train::{Write, Writes};
 use crate::weights::bytes;
 use core::marker::PhantomData;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
@@ -299,8 +300,45 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
         ys: &[Self::Output],
         kept: &[Self::Kept],
         dys: &mut [Self::Output],
-        mut dxs: Option<&mut [Self::Input]>,
+        dxs: Option<&mut [Self::Input]>,
         grads: Option<&mut Self>,
+    ) {
+        self.backward_writing(level, xs, ys, kept, dys, dxs, grads, Writes::ADD);
+    }
+
+    /// The products start from zero where the gradient is set, so nothing is zeroed first.
+    #[inline(always)]
+    fn backward_with(
+        &self,
+        level: Level,
+        xs: &[Self::Input],
+        ys: &[Self::Output],
+        kept: &[Self::Kept],
+        dys: &mut [Self::Output],
+        dxs: Option<&mut [Self::Input]>,
+        grads: Option<&mut Self>,
+        writes: Writes,
+    ) {
+        self.backward_writing(level, xs, ys, kept, dys, dxs, grads, writes);
+    }
+}
+
+impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, L: Lead>
+    Dense<T, IN, OUT, A, USE_BIAS, L>
+{
+    /// [`Train::backward_with`](crate::train::Train::backward_with) over a batch.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn backward_writing(
+        &self,
+        level: Level,
+        xs: &[L::Of<T, IN>],
+        ys: &[L::Of<T, OUT>],
+        kept: &[L::Of<T, OUT>],
+        dys: &mut [L::Of<T, OUT>],
+        mut dxs: Option<&mut [L::Of<T, IN>]>,
+        grads: Option<&mut Self>,
+        writes: Writes,
     ) {
         // The whole batch in one call, as the forward pass: per sample, LLVM vectorized a
         // softmax's rows across the samples, through gathers and scatters.
@@ -318,7 +356,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             None => (None, None),
         };
         if let Some(bias) = bias.filter(|_| USE_BIAS) {
-            super::product::bias_gradient(dzs.as_flattened(), bias.as_mut_slice());
+            super::product::bias_gradient(dzs.as_flattened(), bias.as_mut_slice(), writes.grads);
         }
         // The rows as a product's: the batched kernels compute `xᵀ · dz` and `dz · kernelᵀ`.
         let done = super::product::rows_backward::<T, IN, OUT>(
@@ -328,16 +366,20 @@ impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIA
             self.kernel.as_slice(),
             kernel.as_deref_mut(),
             dxs.as_deref_mut().map(|d| flat_mut(cast_slice_mut::<_, SVector<T, IN>>(d))),
+            writes,
         );
         if !done {
+            // The plain loops add: what is to be set starts from zero.
+            if let (Write::Set, Some(k)) = (writes.grads, kernel.as_deref_mut()) {
+                k.fill(T::ZERO);
+            }
+            if let (Write::Set, Some(d)) = (writes.dxs, dxs.as_deref_mut()) {
+                crate::tensor::flatten_mut(d).fill(T::ZERO);
+            }
             self.backward_rows(xs, dzs, dxs, kernel);
         }
     }
-}
 
-impl<T: Float, const IN: usize, const OUT: usize, A: ActivationFn, const USE_BIAS: bool, L: Lead>
-    Dense<T, IN, OUT, A, USE_BIAS, L>
-{
     /// The backward pass's products in plain loops, for rows too wide for the batched ones'
     /// stack buffers: the kernel's gradient and the input's.
     #[inline(always)]

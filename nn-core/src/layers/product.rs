@@ -11,6 +11,7 @@
 use crate::Float;
 use crate::kernels::cpu::Level;
 use crate::kernels::gemm::{self, Product, Start};
+use crate::train::Write;
 use core::mem::MaybeUninit;
 
 /// Values of the kernel's transpose that the rows' gradient holds at a time on the stack (32
@@ -19,12 +20,23 @@ use core::mem::MaybeUninit;
 /// held half as many).
 const WT_VALUES: usize = 8192;
 
-/// `g (k × f) += xᵀ · dy` over the rows `dy` holds, with `x` row-major (`k` values a row).
+/// Where a product writing a gradient as `write` says starts: over the destination (zero),
+/// or from its values.
 #[inline(always)]
-fn weight_gradient<T: Float>(level: Level, x: &[T], dy: &[T], g: &mut [T], k: usize, f: usize) {
+fn start<'a, T>(write: Write) -> Start<'a, T> {
+    match write {
+        Write::Set => Start::Zero,
+        Write::Add => Start::Add,
+    }
+}
+
+/// `g (k × f) = xᵀ · dy`, or `+=` (`write`), over the rows `dy` holds, with `x` row-major (`k`
+/// values a row).
+#[inline(always)]
+fn weight_gradient<T: Float>(level: Level, x: &[T], dy: &[T], g: &mut [T], k: usize, f: usize, write: Write) {
     let rows = dy.len() / f;
     let p = Product { m: k, k: rows, n: f, a_row: 1, a_col: k, ldb: f, ldc: f, ..Product::default() };
-    gemm::product(level, &p, x, dy, g, Start::Add);
+    gemm::product(level, &p, x, dy, g, start(write));
 }
 
 /// Outputs fewer than this fill too little of a register for [`weight_gradient`]'s tiles,
@@ -32,9 +44,10 @@ fn weight_gradient<T: Float>(level: Level, x: &[T], dy: &[T], g: &mut [T], k: us
 const NARROW: usize = 16;
 
 /// [`weight_gradient`] for `f` below [`NARROW`]: `gᵀ` (`f × k`) computed into `t`, whose
-/// registers lie along the `k` inputs, then added into `g` transposed. On the digits MLP's
+/// registers lie along the `k` inputs, then written or added into `g` transposed. On the digits MLP's
 /// 10-class layer (`k` 64), the product ran 1.6× (AVX-512) to 2.3× (AVX2) faster.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn narrow_weight_gradient<T: Float>(
     level: Level,
     x: &[T],
@@ -43,25 +56,28 @@ fn narrow_weight_gradient<T: Float>(
     k: usize,
     f: usize,
     t: &mut Transpose<T>,
+    write: Write,
 ) {
     let rows = dy.len() / f;
     let p = Product { m: f, k: rows, n: k, a_row: 1, a_col: f, ldb: k, ldc: k, ..Product::default() };
     let t = t.zeroed(f * k);
     gemm::product(level, &p, dy, x, t, Start::Zero);
-    crate::kernels::transpose::transpose(level, t, k, f, k, g, f, true);
+    crate::kernels::transpose::transpose(level, t, k, f, k, g, f, write == Write::Add);
 }
 
-/// `g += Σ rows of dy` (`g.len()` wide): a bias's gradient. Summed a block of up to 64 values
+/// `g = Σ rows of dy`, or `+=` (`write`), `g.len()` wide: a bias's gradient. Summed a block of up to 64 values
 /// at a time in a local array, which stays in registers: summed in `g`'s memory, every row
 /// waited on the store of the last (a seventh of a convolution's backward pass).
 #[inline(always)]
-pub(super) fn bias_gradient<T: Float>(dy: &[T], g: &mut [T]) {
+pub(super) fn bias_gradient<T: Float>(dy: &[T], g: &mut [T], write: Write) {
     const BLOCK: usize = 64;
     let n = g.len();
     for c0 in (0..n).step_by(BLOCK) {
         let w = BLOCK.min(n - c0);
         let mut sum = [T::ZERO; BLOCK];
-        sum[..w].copy_from_slice(&g[c0..c0 + w]);
+        if write == Write::Add {
+            sum[..w].copy_from_slice(&g[c0..c0 + w]);
+        }
         for row in dy.chunks_exact(n) {
             for (s, d) in sum.iter_mut().zip(&row[c0..c0 + w]) {
                 *s += *d;
@@ -137,8 +153,8 @@ impl<T: Float> Transpose<T> {
 
 /// The backward pass of `y = x · w` over contiguous rows: `x` holds rows of `K` values, `dy`
 /// their gradients (`F` values each), `w` is `K × F` in Keras's layout. `g` (`w`'s shape)
-/// gains `xᵀ · dy`, `dx` (`x`'s shape) gains `dy · wᵀ`. Returns `false`, touching nothing,
-/// where `F` is too wide for a column of `wᵀ` on the stack.
+/// gets `xᵀ · dy`, `dx` (`x`'s shape) gets `dy · wᵀ`, each set or added as `writes` says.
+/// Returns `false`, touching nothing, where `F` is too wide for a column of `wᵀ` on the stack.
 // Inlined where optimized (the frames' buffers then share one slot, and the layer's sizes fold
 // into the loops); never in unoptimized builds, where each inlined copy keeps its own room for
 // a transpose and a model of many layers overflowed a test thread's stack.
@@ -151,6 +167,7 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
     w: &[T],
     g: Option<&mut [T]>,
     dx: Option<&mut [T]>,
+    writes: crate::train::Writes,
 ) -> bool {
     let (k, f) = (K, F);
     if k == 0 || f == 0 || f > WT_VALUES || w.len() < k * f {
@@ -159,9 +176,9 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
     let mut wt = Transpose::new();
     if let Some(g) = g {
         if f < NARROW && k > f && k * f <= WT_VALUES {
-            narrow_weight_gradient(level, x, dy, g, k, f, &mut wt);
+            narrow_weight_gradient(level, x, dy, g, k, f, &mut wt, writes.grads);
         } else {
-            weight_gradient(level, x, dy, g, k, f);
+            weight_gradient(level, x, dy, g, k, f, writes.grads);
         }
     }
     if let Some(dx) = dx {
@@ -173,7 +190,14 @@ pub(super) fn rows_backward<T: Float, const K: usize, const F: usize>(
             wt.transpose_of(level, &w[q0 * f..], f, 0, qs, f);
             let p =
                 Product { m: rows, k: f, n: qs, a_row: f, a_col: 1, ldb: qs, ldc: k, ..Product::default() };
-            gemm::product(level, &p, dy, wt.filled(), dx.get_mut(q0..).unwrap_or_default(), Start::Add);
+            gemm::product(
+                level,
+                &p,
+                dy,
+                wt.filled(),
+                dx.get_mut(q0..).unwrap_or_default(),
+                start(writes.dxs),
+            );
         }
     }
     true
@@ -274,7 +298,7 @@ pub(super) fn product_backward<
         }
         let x = block[..n].as_flattened_mut().as_flattened_mut().as_flattened_mut();
         if let Some(g) = g.as_deref_mut() {
-            weight_gradient(level, x, dy, g, k, F);
+            weight_gradient(level, x, dy, g, k, F, Write::Add);
         }
         if !scatters {
             continue;
@@ -334,7 +358,7 @@ pub(super) fn scattered_backward<
         let patches = block[..n].as_flattened().as_flattened().as_flattened();
         let x = &x[start * F..(start + n) * F];
         if let Some(g) = g.as_deref_mut() {
-            weight_gradient(level, patches, x, g, k, F);
+            weight_gradient(level, patches, x, g, k, F, Write::Add);
         }
         if let Some(dx) = dx.as_deref_mut() {
             let p = Product { m: n, k, n: F, a_row: k, a_col: 1, ldb: F, ldc: F, ..Product::default() };

@@ -8,7 +8,7 @@
 use super::loss::LossFunction;
 use super::metric::{Mean, MetricFunction};
 use super::optimizer::{self, Optimizer, OptimizerError};
-use super::{Trainable, Update};
+use super::{Trainable, Update, Write};
 use crate::init::Rng;
 use crate::tensor::Tensors;
 use crate::{Float, Model};
@@ -586,8 +586,8 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         }
         total += M::Scalar::of(penalty);
         self.tracker.loss.update(total * M::Scalar::of(n as f64), n);
-        zero_weights(&mut *self.grads);
-        crate::dispatch::backward(level, self.model, &mut staging.buffers, xs, &mut self.grads);
+        // The sweep sets every trained weight's gradient: nothing to zero first.
+        crate::dispatch::backward(level, self.model, &mut staging.buffers, xs, &mut self.grads, Write::Set);
         self.apply_gradients();
         // Values layers derive from their weights (BatchNormalization's folded scale and
         // shift) follow the update.
@@ -615,11 +615,6 @@ impl<M: Trainable + crate::Zeroable, O: Optimizer> Trainer<'_, M, O> {
         self.model.zip_trained(&mut self.grads, update);
         self.iteration += 1;
     }
-}
-
-/// Sets every weight of `model` to zero (its gradients, before a step adds into them).
-fn zero_weights<M: Model>(model: &mut M) {
-    model.visit_weights_mut(&mut |_, w| w.data.fill(M::Scalar::ZERO));
 }
 
 /// The bytes a training step holds (see [`Trainer::memory`]); `Display` writes them in a line.

@@ -8,6 +8,7 @@
 //! into the caller's buffer. The macros write the model's sweep ([`Trainable`]) over the same
 //! named values as `predict`, in reverse: no tape, nothing discovered at run time.
 
+use crate::Float;
 use crate::init::Rng;
 use crate::kernels::cpu::Level;
 use crate::layer::Layer;
@@ -91,10 +92,61 @@ pub trait Train: Layer + Sized {
         dxs: Option<&mut [Self::Input]>,
         grads: Option<&mut Self>,
     );
+
+    /// [`Train::backward`], writing each gradient as `writes` says: the model's sweep **sets**
+    /// the first gradient a weight or a value gets in a step, so that nothing is zeroed for
+    /// the backward pass to add into. By default, zeroes what is to be set, then adds; a layer
+    /// whose kernels can write over their destination overrides it (Dense).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn backward_with(
+        &self,
+        level: Level,
+        xs: &[Self::Input],
+        ys: &[Self::Output],
+        kept: &[Self::Kept],
+        dys: &mut [Self::Output],
+        mut dxs: Option<&mut [Self::Input]>,
+        mut grads: Option<&mut Self>,
+        writes: Writes,
+    ) where
+        Self::Input: crate::tensor::Tensors<Self::Scalar>,
+    {
+        if let (Write::Set, Some(g)) = (writes.grads, grads.as_deref_mut()) {
+            g.visit_weights_mut(&mut |w| w.data.fill(Self::Scalar::ZERO));
+        }
+        if let (Write::Set, Some(d)) = (writes.dxs, dxs.as_deref_mut()) {
+            d.fill(crate::tensor::Tensors::ZEROED);
+        }
+        self.backward(level, xs, ys, kept, dys, dxs, grads);
+    }
+}
+
+/// How a backward pass writes a gradient into its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Over what the destination holds: the first gradient it gets in a step.
+    Set,
+    /// Added to it: a value used twice, a layer called twice, a model nested in another.
+    Add,
+}
+
+/// How [`Train::backward_with`] writes the gradient of the layer's weights and of its inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Writes {
+    /// The weights' gradient.
+    pub grads: Write,
+    /// The inputs' gradient.
+    pub dxs: Write,
+}
+
+impl Writes {
+    /// Both added, as [`Train::backward`] does.
+    pub const ADD: Writes = Writes { grads: Write::Add, dxs: Write::Add };
 }
 
 /// What an optimizer does to one weight tensor: `f(param, grad)`. The gradient is writable so
-/// that clipping happens in place; the next step zeroes it anyway.
+/// that clipping happens in place; the next step writes over it anyway.
 pub type Update<'a, T> = dyn FnMut(&mut [T], &mut [T]) + 'a;
 
 /// Calls `f(param, grad)` for each of `layer`'s trained weight tensors, in `visit_weights`
@@ -132,7 +184,8 @@ pub trait Trainable: crate::Model {
     fn buffers(batch: usize) -> Self::Buffers;
 
     /// The training forward pass over `xs` (at most the buffers' batch), keeping every value in
-    /// `b` and zeroing every value's gradient; the outputs are then [`Trainable::output`].
+    /// `b` and zeroing the outputs' gradients ([`Trainable::output_grad`], which the losses add
+    /// into); the outputs are then [`Trainable::output`].
     /// Returns what the layers add to the batch's loss ([`Ctx::penalty`]).
     fn forward_train(
         &mut self,
@@ -150,9 +203,10 @@ pub trait Trainable: crate::Model {
     /// for the loss to add into before [`Trainable::backward`].
     fn output_grad(b: &mut Self::Buffers, k: usize, n: usize) -> &mut [Self::Scalar];
 
-    /// The backward pass over the batch of the last forward pass: adds every trained weight's
-    /// gradient into `grads` and, when given (a model nested in another), the gradient with
-    /// respect to each input sample into `dxs`.
+    /// The backward pass over the batch of the last forward pass: writes every trained weight's
+    /// gradient into `grads` as `write` says (set, or added for a model nested in another and
+    /// called again) and, when given (a nested model), adds the gradient with respect to each
+    /// input sample into `dxs`. A frozen layer's gradient is left as it is.
     fn backward(
         &self,
         level: Level,
@@ -160,6 +214,7 @@ pub trait Trainable: crate::Model {
         xs: &[Self::Input],
         dxs: Option<&mut [Self::Input]>,
         grads: &mut Self,
+        write: Write,
     );
 
     /// Calls `f(param, grad)` for every trained weight tensor, in `visit_weights` order,
