@@ -10,9 +10,8 @@ use crate::kernels::cpu::Level;
 /// does not fit fails to type-check. The
 /// `sequential!` macro checks the same shapes earlier and reports them in Keras's terms.
 ///
-/// Room is left for training: a backward pass will be a second trait over the same types
-/// (`fn backward(&self, x, grad_out) -> grad_in` plus weight gradients), which the macro can emit
-/// because `predict` keeps every intermediate in a named local.
+/// Training is a second trait over the same types, [`crate::train::Train`]: a layer's forward
+/// pass over a batch keeping what its gradient needs, and its backward pass.
 pub trait Layer {
     /// The element type.
     type Scalar: Float;
