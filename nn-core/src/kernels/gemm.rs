@@ -245,8 +245,9 @@ pub fn dense_strided<T: Element>(
     product(level, &Product::rows(x.len(), stride, y.len(), k, n), x, w, y, Start::bias(bias));
 }
 
-/// [`dense_strided`] with `T`'s register-blocked kernel for `level` only: `false`, touching
-/// nothing, where it has none (a layer then runs a loop of its own).
+/// [`dense_strided`] with `T`'s kernels for `level` only (the narrow product for fewer outputs
+/// than a register holds, else the register-blocked one): `false`, touching nothing, where it
+/// has none (a layer then runs a loop of its own).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn dense_rows<T: Element>(
@@ -259,6 +260,9 @@ pub(crate) fn dense_rows<T: Element>(
     k: usize,
     n: usize,
 ) -> bool {
+    if T::narrow_rows(level, x, stride, w, bias, y, k, n) {
+        return true;
+    }
     let p = Product::rows(x.len(), stride, y.len(), k, n);
     p.fits(x.len(), w.len(), y.len(), bias.map(<[T]>::len))
         && T::product(level, &p, x, w, y, Start::bias(bias))

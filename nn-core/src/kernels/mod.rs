@@ -4,12 +4,15 @@
 //! instruction-set level and picks one at each call from [`cpu::level`]); the element types
 //! choose their kernels through [`Element`]. The batched dense product has
 //! hand-written AVX-512 and AVX2 micro-kernels beside a portable one. Every level computes the
-//! same sums in the same order per output, so results agree to rounding (tested to 1e-6).
+//! same sums in the same order per output, so results agree to rounding (tested to 1e-6); the
+//! one exception, AVX2's product for fewer outputs than a register holds (`narrow.rs`), sums
+//! across lanes in a tree and agrees to rounding of another order.
 
 pub mod adam;
 pub mod cpu;
 pub mod gates;
 pub mod gemm;
+mod narrow;
 pub(crate) mod softmax;
 pub mod transpose;
 #[cfg(target_arch = "x86_64")]
@@ -66,6 +69,25 @@ pub trait Element:
         n: usize,
         backwards: bool,
     ) -> bool;
+
+    /// `y = x · w + bias` over rows of `y` narrower than a register's worth of outputs, with
+    /// this type's kernel for `level` (see `narrow.rs`), or `false` where it has none; the
+    /// arguments as [`gemm::dense_strided`]'s.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn narrow_rows(
+        level: Level,
+        x: &[Self],
+        stride: usize,
+        w: &[Self],
+        bias: Option<&[Self]>,
+        y: &mut [Self],
+        k: usize,
+        n: usize,
+    ) -> bool {
+        let _ = (level, x, stride, w, bias, y, k, n);
+        false
+    }
 
     /// A recurrent cell's gates with Keras's default activations over `h.len()` units with
     /// this type's kernel for `level`, or `false` where it has none; see [`gates::Gates`].
@@ -134,6 +156,19 @@ impl Element for f32 {
         start: gemm::Start<'_, f32>,
     ) -> bool {
         gemm::product_f32(level, p, a, b, c, start)
+    }
+    #[inline(always)]
+    fn narrow_rows(
+        level: Level,
+        x: &[f32],
+        stride: usize,
+        w: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+    ) -> bool {
+        narrow::product_f32(level, x, stride, w, bias, y, k, n)
     }
     #[inline(always)]
     fn accumulate_one_ordered(
