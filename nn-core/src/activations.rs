@@ -508,7 +508,7 @@ impl ActivationMeta for Softmax {
 
 impl ActivationFn for Softmax {
     /// Rows of up to 16 `f32`s a register each where the CPU has a kernel
-    /// (`kernels::softmax`), otherwise [`softmax_portable`].
+    /// (`kernels::softmax`), otherwise `softmax_portable`.
     #[inline]
     fn apply_rows<T: Float>(&self, x: &mut [T], last: usize) {
         self.apply_batch(x, last);
@@ -531,7 +531,7 @@ impl ActivationFn for Softmax {
     }
 
     /// `dx = y ⊙ (dy - Σ dy ⊙ y)` on each row: a register a row where the CPU has a kernel,
-    /// otherwise [`softmax_backward_portable`].
+    /// otherwise `softmax_backward_portable`.
     #[inline(always)]
     fn backward_rows<T: Float>(&self, _x: &[T], y: &[T], dy: &mut [T], last: usize) {
         if !T::softmax_backward_rows(crate::kernels::cpu::level(), y, dy, last.max(1)) {
