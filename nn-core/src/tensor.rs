@@ -535,12 +535,17 @@ pub trait Tensors<T: Float>: Copy {
         let _ = src;
         None
     }
+    /// Sets every sample of `xs` to zero: as scalars (one `memset`) where `Self` is a single
+    /// tensor, since filling with [`Tensors::ZEROED`] copies it into each sample.
+    fn zero_all(xs: &mut [Self]) {
+        xs.fill(Self::ZEROED);
+    }
 }
 
 /// `Tensors` for a single [`Part`]: a tensor, or token ids. (Two impls rather than one over
 /// every `Part`, which the tuples' impls would overlap.)
 macro_rules! single_part {
-    ([$($g:tt)*] $ty:ty, $t:ty $(, $view:ident)?) => {
+    ([$($g:tt)*] $ty:ty, $t:ty $(, $view:ident, $flat:ident)?) => {
         impl<$($g)*> Tensors<$t> for $ty {
             const COUNT: usize = 1;
             const ZEROED: Self = <Self as Part<$t>>::ZERO;
@@ -561,12 +566,16 @@ macro_rules! single_part {
                 fn view_flat(src: &[$t]) -> Option<&[Self]> {
                     Some($view(src))
                 }
+                #[inline(always)]
+                fn zero_all(xs: &mut [Self]) {
+                    $flat(xs).fill(<$t as crate::Float>::ZERO);
+                }
             )?
         }
     };
 }
 
-single_part!([X: Tensor] X, X::Scalar, unflatten);
+single_part!([X: Tensor] X, X::Scalar, unflatten, flatten_mut);
 single_part!([T: Float, const N: usize, const V: usize] Ids<N, V>, T);
 
 macro_rules! tuple_tensors {
@@ -639,6 +648,12 @@ mod tests {
         assert_eq!((viewed.len(), viewed[2][0]), (3, 6.0));
         assert!(<Ids<3, 9> as Tensors<f32>>::view_flat(&flat).is_none());
         assert!(<(SVector<f32, 3>, SVector<f32, 3>) as Tensors<f32>>::view_flat(&flat).is_none());
+        let mut xs = [Tensor2::<f32, 2, 2>::try_from_slice(&[1.0, 2.0, 3.0, 4.0]).unwrap(); 3];
+        Tensors::zero_all(&mut xs);
+        assert!(flatten(&xs).iter().all(|&v| v == 0.0));
+        let mut pairs = [(SVector::<f32, 1>::new(1.0), SVector::<f32, 2>::new(2.0, 3.0)); 2];
+        Tensors::zero_all(&mut pairs);
+        assert!(pairs.iter().all(|(a, b)| a[0] == 0.0 && b.iter().all(|&v| v == 0.0)));
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub trait Train: Layer + Sized {
             g.visit_weights_mut(&mut |w| w.data.fill(Self::Scalar::ZERO));
         }
         if let (Write::Set, Some(d)) = (writes.dxs, dxs.as_deref_mut()) {
-            d.fill(crate::tensor::Tensors::ZEROED);
+            crate::tensor::Tensors::zero_all(d);
         }
         self.backward(level, xs, ys, kept, dys, dxs, grads);
     }
