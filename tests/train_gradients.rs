@@ -192,6 +192,27 @@ functional! {
     }
 }
 
+functional! {
+    /// One value read by two layers that write its gradient over (a Dense and an average pool)
+    /// and by a max pool that adds: whichever comes first in the reverse sweep sets it, the
+    /// others add.
+    struct SharedGradient<f64> {
+        x = Input<5, 2>;
+        h = Dense<3, tanh>(x);
+        a = GlobalAveragePooling1D(h);
+        m = GlobalMaxPooling1D(h);
+        d = Dense<3>(h);
+        p = GlobalAveragePooling1D(d);
+        s = Add(a, m, p);
+        y = Dense<2>(s);
+    }
+}
+
+#[test]
+fn a_value_whose_gradient_several_layers_write_matches_finite_differences() {
+    check(SharedGradient::seeded(21));
+}
+
 sequential! {
     /// A nested model after a layer, so its input's gradient flows back.
     struct NestedInside<f64> { Input<3>, Dense<3, elu>, Model<Encoder, 3, 4>, Dense<2> }

@@ -6,7 +6,7 @@ use crate::Float;
 use crate::kernels::cpu::Level;
 use crate::layer::{Layer, Zeroable};
 use crate::tensor::{Tensor, space};
-use crate::train::{Ctx, Train};
+use crate::train::{Ctx, Train, Write, Writes};
 use core::marker::PhantomData;
 use core::ops::Range;
 
@@ -543,6 +543,20 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Averag
 
     fn backward(
         &self,
+        level: Level,
+        xs: &[X],
+        ys: &[Y],
+        kept: &[()],
+        dys: &mut [Y],
+        dxs: Option<&mut [X]>,
+        grads: Option<&mut Self>,
+    ) {
+        self.backward_with(level, xs, ys, kept, dys, dxs, grads, Writes::ADD);
+    }
+
+    /// Every position's gradient is its channel's share, so a set gradient is written over.
+    fn backward_with(
+        &self,
         _level: Level,
         _xs: &[X],
         _ys: &[Y],
@@ -550,13 +564,17 @@ impl<X: Tensor, Y: Tensor<Scalar = X::Scalar>> Train for GlobalPool<X, Y, Averag
         dys: &mut [Y],
         dxs: Option<&mut [X]>,
         _grads: Option<&mut Self>,
+        writes: Writes,
     ) {
         let Some(dxs) = dxs else { return };
         let share = X::Scalar::ONE / X::Scalar::of((X::LEN / X::LAST) as f64);
         for (dy, dx) in dys.iter().zip(dxs) {
             for d in dx.as_mut_slice().chunks_exact_mut(X::LAST) {
                 for (d, g) in d.iter_mut().zip(dy.as_slice()) {
-                    *d += *g * share;
+                    *d = match writes.dxs {
+                        Write::Set => *g * share,
+                        Write::Add => *d + *g * share,
+                    };
                 }
             }
         }
