@@ -573,9 +573,15 @@ impl Optimizer for Adam {
                 return;
             }
             for ((w, &g), (m, v)) in param.iter_mut().zip(grad).zip(m.iter_mut().zip(v)) {
-                *m = flush(*m + (g - *m) * one_minus_beta_1);
-                *v += (g * g - *v) * one_minus_beta_2;
-                *w -= *m * alpha / (v.sqrt() + epsilon);
+                // Both moments read before either is written: they lie `n` values apart, for a
+                // 64 × 64 kernel 16 KiB, and a load from the same offset in another 4 KiB page
+                // as a store just before it waits on that store.
+                let (m0, v0) = (*m, *v);
+                let m1 = flush(m0 + (g - m0) * one_minus_beta_1);
+                let v1 = v0 + (g * g - v0) * one_minus_beta_2;
+                *m = m1;
+                *v = v1;
+                *w -= m1 * alpha / (v1.sqrt() + epsilon);
             }
         }
     }
