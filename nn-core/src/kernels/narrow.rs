@@ -1,6 +1,6 @@
-//! A dense layer's batched product `y = x · w + bias` for fewer than [`NARROW`] outputs (a
-//! classifier's last layer) at AVX2, with its registers along the inputs rather than the
-//! outputs.
+//! A dense layer's batched product `y = x · w + bias` for fewer than [`NARROW`] outputs, other
+//! than eight (a classifier's last layer), at AVX2, with its registers along the inputs rather
+//! than the outputs.
 //!
 //! The batched product's registers lie along the outputs: ten classes fill ten lanes of AVX2's
 //! two registers (sixteen). Here a tile of four samples × two outputs keeps eight running sums,
@@ -28,9 +28,9 @@ const MIN_INPUTS: usize = 32;
 
 /// `y = x · w + bias` over the rows of `y` (`n` values each): `x` holds a row of `k` values
 /// every `stride`, `w` is `k × n` in Keras's layout. Returns `false`, touching nothing, where
-/// the shape is not narrow (`n` from [`NARROW`] on, `k` below [`MIN_INPUTS`] or not a whole
-/// number of AVX2 registers, `wᵀ` too big for the stack), the slices are too short, or `level`
-/// has no kernel on this CPU.
+/// the shape is not narrow (`n` from [`NARROW`] on, or 8, which fills an AVX2 register; `k`
+/// below [`MIN_INPUTS`] or not a whole number of AVX2 registers; `wᵀ` too big for the stack),
+/// the slices are too short, or `level` is not AVX2 on this CPU.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn product_f32(
@@ -43,7 +43,7 @@ pub(crate) fn product_f32(
     k: usize,
     n: usize,
 ) -> bool {
-    if n == 0 || n >= NARROW || k < MIN_INPUTS || !k.is_multiple_of(8) || k * n > WT_VALUES {
+    if n.is_multiple_of(8) || n >= NARROW || k < MIN_INPUTS || !k.is_multiple_of(8) || k * n > WT_VALUES {
         return false;
     }
     let rows = y.len() / n;
@@ -237,7 +237,7 @@ mod tests {
     fn the_kernel_matches_the_sums_in_f64_over_every_tail() {
         if let Some(level) = Some(Level::Avx2).filter(|&l| cpu::supports(l)) {
             for (k, stride) in [(32, 32), (64, 64), (48, 56), (128, 130), (40, 3)] {
-                for n in 1..NARROW {
+                for n in (1..NARROW).filter(|n| *n != 8) {
                     for rows in [1, 3, 4, 7, 32] {
                         let x = values((rows - 1) * stride + k, 1);
                         let w = values(k * n, 2);
@@ -275,8 +275,9 @@ mod tests {
         if cpu::supports(Level::Avx512) {
             assert!(!product_f32(Level::Avx512, &x, 64, &w, None, &mut y[..40], 64, 10));
         }
-        // Sixteen outputs, too few inputs, inputs not a whole register, `x` too short.
+        // Sixteen or eight outputs, too few inputs, inputs not a whole register, `x` too short.
         assert!(!product_f32(level, &x, 64, &w, None, &mut y[..64], 64, 16));
+        assert!(!product_f32(level, &x, 64, &w, None, &mut y[..32], 64, 8));
         assert!(!product_f32(level, &x, 16, &w, None, &mut y[..40], 16, 10));
         assert!(!product_f32(level, &x, 60, &w, None, &mut y[..40], 60, 10));
         assert!(!product_f32(level, &x[..200], 64, &w, None, &mut y[..40], 64, 10));
