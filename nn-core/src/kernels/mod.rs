@@ -10,6 +10,7 @@
 
 pub mod adam;
 pub mod cpu;
+mod crossentropy;
 pub mod gates;
 pub mod gemm;
 mod narrow;
@@ -89,6 +90,26 @@ pub trait Element:
         false
     }
 
+    /// The sparse categorical cross-entropy over probabilities for the first rows of `p` (as
+    /// `train::loss` computes it, with its clip bounds `lo` and `hi`) with this type's kernel
+    /// for `level`: writes their gradient (times `ct`) into `g`, returns how many rows it did
+    /// and the sum of their losses; `None` where it has none.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn sparse_crossentropy(
+        level: Level,
+        ids: &[Self],
+        p: &[Self],
+        last: usize,
+        g: &mut [Self],
+        ct: Self,
+        lo: Self,
+        hi: Self,
+    ) -> Option<(usize, Self)> {
+        let _ = (level, ids, p, last, g, ct, lo, hi);
+        None
+    }
+
     /// A recurrent cell's gates with Keras's default activations over `h.len()` units with
     /// this type's kernel for `level`, or `false` where it has none; see [`gates::Gates`].
     #[inline(always)]
@@ -156,6 +177,19 @@ impl Element for f32 {
         start: gemm::Start<'_, f32>,
     ) -> bool {
         gemm::product_f32(level, p, a, b, c, start)
+    }
+    #[inline(always)]
+    fn sparse_crossentropy(
+        level: Level,
+        ids: &[f32],
+        p: &[f32],
+        last: usize,
+        g: &mut [f32],
+        ct: f32,
+        lo: f32,
+        hi: f32,
+    ) -> Option<(usize, f32)> {
+        crossentropy::sparse_probabilities_f32(level, ids, p, last, g, ct, lo, hi)
     }
     #[inline(always)]
     fn narrow_rows(
