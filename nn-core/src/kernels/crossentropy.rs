@@ -205,7 +205,10 @@ mod tests {
         }
         let mut xs: Vec<f32> =
             (0..20_000).map(|i| 1e-7f32 * 1.0009f32.powi(i)).filter(|&x| x <= 1.0).collect();
-        xs.extend([f32::MIN_POSITIVE, 0.5, 0.707_106_77, 0.707_106_8, 1.0 - 1e-7, 1.0, 2.0, 1e30]);
+        // Both sides of the mantissa's split at √½, and the clip's bounds.
+        let split = core::f32::consts::FRAC_1_SQRT_2;
+        let below = f32::from_bits(split.to_bits() - 1);
+        xs.extend([f32::MIN_POSITIVE, 0.5, below, split, 1.0 - 1e-7, 1.0, 2.0, 1e30]);
         for chunk in xs.chunks(8) {
             let mut v = [1.0f32; 8];
             v[..chunk.len()].copy_from_slice(chunk);
