@@ -135,6 +135,7 @@ pub(super) mod x86 {
     /// and `rows · last` fits an `i32`.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn rows(ids: *const f32, p: *const f32, g: *mut f32, rows: usize, s: &Rows) -> f32 {
+        use crate::kernels::transpose::x86::eight;
         let last = s.last;
         let mut loss = 0.0f32;
         // SAFETY: every access below is within the rows the caller vouches for; a gather reads
@@ -149,7 +150,20 @@ pub(super) mod x86 {
                 let base = p.add(r0 * last);
                 // The total in the scalar loop's order, from zero.
                 let mut total = zero;
-                for c in 0..last {
+                // The first eight columns through a transpose of the rows' first registers, the
+                // rest gathered.
+                let mut first = 0;
+                if last >= 8 {
+                    let mut heads = [zero; 8];
+                    for (j, h) in heads.iter_mut().enumerate() {
+                        *h = _mm256_loadu_ps(base.add(j * last));
+                    }
+                    for column in eight(heads) {
+                        total = _mm256_add_ps(total, column);
+                    }
+                    first = 8;
+                }
+                for c in first..last {
                     total = _mm256_add_ps(total, _mm256_i32gather_ps::<4>(base.add(c), starts));
                 }
                 let inv_total_sq = _mm256_div_ps(_mm256_set1_ps(1.0), _mm256_mul_ps(total, total));
@@ -178,7 +192,11 @@ pub(super) mod x86 {
                 for j in 0..8 {
                     let row = g.add((r0 + j) * last);
                     let total = 0.0 + lanes[0][j];
-                    for i in 0..last {
+                    let whole = last / 8 * 8;
+                    for i in (0..whole).step_by(8) {
+                        _mm256_storeu_ps(row.add(i), _mm256_set1_ps(total));
+                    }
+                    for i in whole..last {
                         *row.add(i) = total;
                     }
                     if valid & (1 << j) != 0 {

@@ -106,9 +106,52 @@ pub(crate) fn transpose_f32(level: Level, src: &[f32], dst: &mut [f32], s: &Shap
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use super::Shape;
     use core::arch::x86_64::*;
+
+    /// Eight registers of eight values as the 8 × 8 block they hold, transposed: lane `i` of
+    /// `out[j]` is lane `j` of `r[i]`.
+    ///
+    /// # Safety
+    /// AVX must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn eight(r: [__m256; 8]) -> [__m256; 8] {
+        // SAFETY: the caller runs under AVX.
+        unsafe {
+            // Pairs of rows interleaved, then pairs of pairs, then the halves swapped.
+            let t = [
+                _mm256_unpacklo_ps(r[0], r[1]),
+                _mm256_unpackhi_ps(r[0], r[1]),
+                _mm256_unpacklo_ps(r[2], r[3]),
+                _mm256_unpackhi_ps(r[2], r[3]),
+                _mm256_unpacklo_ps(r[4], r[5]),
+                _mm256_unpackhi_ps(r[4], r[5]),
+                _mm256_unpacklo_ps(r[6], r[7]),
+                _mm256_unpackhi_ps(r[6], r[7]),
+            ];
+            let u = [
+                _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+            ];
+            [
+                _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+                _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+                _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+                _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+                _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+                _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+                _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+                _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+            ]
+        }
+    }
 
     /// The 8 × 8 blocks of rows `..r8` and columns `..c8`.
     ///
@@ -126,38 +169,8 @@ mod x86 {
                     for (i, v) in r.iter_mut().enumerate() {
                         *v = _mm256_loadu_ps(src.add((r0 + i) * s.ld_src + c0));
                     }
-                    // Pairs of rows interleaved, then pairs of pairs, then the halves swapped:
                     // `out[j]` is column `c0 + j` of the block.
-                    let t = [
-                        _mm256_unpacklo_ps(r[0], r[1]),
-                        _mm256_unpackhi_ps(r[0], r[1]),
-                        _mm256_unpacklo_ps(r[2], r[3]),
-                        _mm256_unpackhi_ps(r[2], r[3]),
-                        _mm256_unpacklo_ps(r[4], r[5]),
-                        _mm256_unpackhi_ps(r[4], r[5]),
-                        _mm256_unpacklo_ps(r[6], r[7]),
-                        _mm256_unpackhi_ps(r[6], r[7]),
-                    ];
-                    let u = [
-                        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
-                        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
-                        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
-                        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
-                        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
-                        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
-                        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
-                        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
-                    ];
-                    let out = [
-                        _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
-                        _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
-                        _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
-                        _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
-                        _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
-                        _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
-                        _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
-                        _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
-                    ];
+                    let out = eight(r);
                     for (j, v) in out.into_iter().enumerate() {
                         let p = dst.add((c0 + j) * s.ld_dst + r0);
                         let v = if s.add { _mm256_add_ps(_mm256_loadu_ps(p), v) } else { v };
