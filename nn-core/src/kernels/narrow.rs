@@ -72,13 +72,20 @@ pub(crate) fn product_f32(
         // SAFETY: the first `k · n` values were written just above.
         let wt = unsafe { core::slice::from_raw_parts_mut(room.as_mut_ptr().cast::<f32>(), k * n) };
         super::transpose::transpose(level, w, n, k, n, wt, k, false);
-        let shape = x86::Shape { rows, stride, k, n };
+        let ops = x86::Operands {
+            x: x.as_ptr(),
+            wt: wt.as_ptr(),
+            bias: bias.map(<[f32]>::as_ptr),
+            y: y.as_mut_ptr(),
+            rows,
+            stride,
+            k,
+            n,
+        };
         // SAFETY: the CPU has AVX2 and FMA (checked above); `x` holds `rows` rows of `k` values
         // `stride` apart, `wt` the `k · n` values written above, `y` `rows · n` values and
         // `bias`, when given, `n` (all checked above).
-        unsafe {
-            x86::product256(x.as_ptr(), wt.as_ptr(), bias.map(<[f32]>::as_ptr), y.as_mut_ptr(), &shape)
-        };
+        unsafe { x86::product256(&ops) };
         true
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -95,8 +102,13 @@ mod x86 {
 
     use core::arch::x86_64::*;
 
-    /// The product's sizes (see [`super::product_f32`]).
-    pub(super) struct Shape {
+    /// The product's operands and sizes (see [`super::product_f32`]): `x`'s rows, `wᵀ`, the
+    /// bias if any, and `y`.
+    pub(super) struct Operands {
+        pub x: *const f32,
+        pub wt: *const f32,
+        pub bias: Option<*const f32>,
+        pub y: *mut f32,
         pub rows: usize,
         pub stride: usize,
         pub k: usize,
@@ -123,15 +135,8 @@ mod x86 {
 
     /// Rows `r0..r0 + R` × outputs `c0..c0 + C` of `y` (`R · C` at most 8).
     #[inline(always)]
-    unsafe fn tile<const R: usize, const C: usize>(
-        x: *const f32,
-        wt: *const f32,
-        bias: Option<*const f32>,
-        y: *mut f32,
-        s: &Shape,
-        r0: usize,
-        c0: usize,
-    ) {
+    unsafe fn tile<const R: usize, const C: usize>(s: &Operands, r0: usize, c0: usize) {
+        let Operands { x, wt, bias, y, .. } = *s;
         // SAFETY: the caller's bounds: rows `r0..r0 + R` and outputs `c0..c0 + C` exist, and
         // `k` is a whole number of registers.
         unsafe {
@@ -162,37 +167,30 @@ mod x86 {
     /// Every tile: four rows at a time (then one), each over the outputs two at a time (then
     /// one). (Two rows × four outputs, as many sums and fewer loads, was no faster.)
     #[inline(always)]
-    unsafe fn product(x: *const f32, wt: *const f32, bias: Option<*const f32>, y: *mut f32, s: &Shape) {
+    unsafe fn product(s: &Operands) {
         let whole = s.rows / 4 * 4;
         // SAFETY: passed on from the caller; the tiles cover the rows exactly.
         unsafe {
             for r0 in (0..whole).step_by(4) {
-                outputs::<4>(x, wt, bias, y, s, r0);
+                outputs::<4>(s, r0);
             }
             for r0 in whole..s.rows {
-                outputs::<1>(x, wt, bias, y, s, r0);
+                outputs::<1>(s, r0);
             }
         }
     }
 
     /// Rows `r0..r0 + R` of `y`, every output.
     #[inline(always)]
-    unsafe fn outputs<const R: usize>(
-        x: *const f32,
-        wt: *const f32,
-        bias: Option<*const f32>,
-        y: *mut f32,
-        s: &Shape,
-        r0: usize,
-    ) {
+    unsafe fn outputs<const R: usize>(s: &Operands, r0: usize) {
         let pairs = s.n / 2 * 2;
         // SAFETY: passed on from the caller; the tiles cover the outputs exactly.
         unsafe {
             for c0 in (0..pairs).step_by(2) {
-                tile::<R, 2>(x, wt, bias, y, s, r0, c0);
+                tile::<R, 2>(s, r0, c0);
             }
             if pairs < s.n {
-                tile::<R, 1>(x, wt, bias, y, s, r0, pairs);
+                tile::<R, 1>(s, r0, pairs);
             }
         }
     }
@@ -200,18 +198,12 @@ mod x86 {
     /// [`product`] in AVX2 registers.
     ///
     /// # Safety
-    /// AVX2 and FMA must be available; `x` holds `rows` rows of `k` values (a multiple of 8)
-    /// `stride` apart, `wt` `n · k` values, `y` `rows · n`, `bias` (if given) `n`.
+    /// AVX2 and FMA must be available; in `s`, `x` holds `rows` rows of `k` values (a multiple
+    /// of 8) `stride` apart, `wt` `n · k` values, `y` `rows · n`, `bias` (if given) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn product256(
-        x: *const f32,
-        wt: *const f32,
-        bias: Option<*const f32>,
-        y: *mut f32,
-        s: &Shape,
-    ) {
+    pub(super) unsafe fn product256(s: &Operands) {
         // SAFETY: passed on from the caller.
-        unsafe { product(x, wt, bias, y, s) }
+        unsafe { product(s) }
     }
 }
 
